@@ -222,7 +222,8 @@ int gmem_set_attributes(struct gmem_file *file, uint64_t offset,
  *	pinned page) and for -EINVAL caused by a gpa without valid guest
  *	memory (first such page).
  * Return: as gmem_set_attributes(); -EINVAL also when a page of the range is
- * not covered by a memslot of a still-open file.
+ * not covered by a memslot of a still-open file; -E2BIG when the range
+ * crosses more than 64 memslots.
  */
 int gmem_vm_set_attributes(struct gmem_vm *vm, uint64_t gpa, uint64_t size,
 			   uint64_t attrs, uint64_t flags, uint64_t *error_gpa);
@@ -260,7 +261,7 @@ int gmem_unmap(struct gmem_file *file, void *addr, uint64_t len);
  * in flight, and no conversion to private completes while they copy.
  * @fault: may be NULL; filled on -EFAULT.
  * Return: 0; -EINVAL for NULL vm/buf or a wrapping range (len 0 is 0);
- * -EFAULT when any page is private (GMEM_FAULT_PRIVATE) or has no valid
+ * -E2BIG when the range crosses more than 16 memslots; -EFAULT when any page is private (GMEM_FAULT_PRIVATE) or has no valid
  * memory (GMEM_FAULT_UNBACKED); nothing is copied then.
  */
 int gmem_read(struct gmem_vm *vm, uint64_t gpa, void *buf, size_t len,
@@ -289,6 +290,40 @@ int gmem_stat(struct gmem_file *file, struct gmem_stat *st);
  * Return: 1 kernel guest_memfd, 0 memfd, -EINVAL for NULL.
  */
 int gmem_file_backing(const struct gmem_file *file);
+
+/*
+ * Level 2: the conversion manager (DESIGN section 5). Guests ask for
+ * conversions by gpa (KVM_HC_MAP_GPA_RANGE, the port-I/O doorbell,
+ * KVM_EXIT_MEMORY_FAULT); the manager splits the request at memslot
+ * boundaries, applies the VM's content policy per range and drives
+ * gmem_vm_set_attributes().
+ */
+
+/*
+ * gmem_vm_set_policy - the content mode the manager uses for requests on
+ * [gpa, gpa+size): GMEM_CONVERT_PRESERVE (the default everywhere) or
+ * GMEM_CONVERT_ZERO. Later calls override earlier ones where they overlap.
+ * Return: 0; -EINVAL for NULL, unaligned/empty/wrapping ranges or a mode
+ * that is not exactly one of the two; -EOPNOTSUPP for a mode the VM's
+ * platform cannot honour; -ENOMEM.
+ */
+int gmem_vm_set_policy(struct gmem_vm *vm, uint64_t gpa, uint64_t size,
+		       uint64_t mode);
+
+/*
+ * gmem_vm_convert - carry out a guest's request to make [gpa, gpa+size)
+ * private (@attrs = GMEM_ATTR_PRIVATE) or shared (0).
+ * Pages with no guest memory are skipped when converting to shared (as
+ * QEMU does for MMIO) and are an error when converting to private.
+ * Each policy run is converted with one gmem_vm_set_attributes() call, so a
+ * request that fails part-way may leave earlier runs converted.
+ * @error_gpa: may be NULL; receives the failing gpa.
+ * Return: 0; -EINVAL for NULL, unaligned/empty/wrapping ranges, unknown
+ * attrs, or (to private) a page without guest memory; the errors of
+ * gmem_vm_set_attributes() (-EAGAIN for a pinned page, ...).
+ */
+int gmem_vm_convert(struct gmem_vm *vm, uint64_t gpa, uint64_t size,
+		    uint64_t attrs, uint64_t *error_gpa);
 
 #ifdef __cplusplus
 }
