@@ -2,13 +2,14 @@
 /*
  * Device-model accessors by guest physical address (gmem_read/gmem_write).
  *
- * No lock is taken: memslots are found under an RCU read-side section, and
- * the reader gate of each file keeps conversions out while bytes are copied
- * (DESIGN section 7's hard rule: a conversion to private never completes
- * while an accessor that saw the page shared is still copying). When a gate
- * is closed the accessor leaves every gate it entered and starts over, so a
- * conversion holding several gates can never wait on it.
+ * No lock is taken: memslots are found and bytes copied inside one RCU
+ * read-side section, and a file whose gate is shut (a conversion is in
+ * flight, see gate.h) sends the accessor out of the section to retry. So a
+ * conversion to private never completes while an accessor that saw the page
+ * shared is still copying (DESIGN section 7's hard rule).
  */
+/* Inline liburcu's read-side fast paths (its documented LGPL mode). */
+#define _LGPL_SOURCE
 #include <errno.h>
 #include <string.h>
 
@@ -20,7 +21,6 @@ struct span {
 	const struct gm_slot *s;
 	uint64_t gpa;
 	uint64_t len;
-	unsigned int shard;
 };
 
 struct access {
@@ -53,13 +53,6 @@ static uint8_t *host_ptr(const struct span *sp)
 	return (uint8_t *)s->host_addr + rel;
 }
 
-static void leave(struct span *sp, unsigned int n)
-{
-	while (n--)
-		if (sp[n].s->file)
-			gm_gate_exit(&sp[n].s->file->gate, sp[n].shard);
-}
-
 /* Length of the run without memory from @gpa, for the fault report. */
 static uint64_t hole_len(const struct gm_slots *ss, uint64_t gpa)
 {
@@ -72,9 +65,8 @@ static uint64_t hole_len(const struct gm_slots *ss, uint64_t gpa)
 }
 
 /*
- * Split the access at memslot boundaries, entering each file's gate.
- * Returns the number of spans, -EAGAIN when a gate was closed (after
- * waiting for it to open), or a fault.
+ * Split the access at memslot boundaries. Returns the number of spans,
+ * -EAGAIN when a file's gate is shut, or a fault.
  */
 static int enter(struct access *a, const struct gm_slots *ss, struct span *sp)
 {
@@ -83,32 +75,37 @@ static int enter(struct access *a, const struct gm_slots *ss, struct span *sp)
 
 	while (cur < end) {
 		const struct gm_slot *s = gm_slot_find(ss, cur);
-		struct gate *g;
 
-		if (!s || (!s->file && !s->host_addr)) {
-			leave(sp, n);
+		if (!s || (!s->file && !s->host_addr))
 			return fail(a, cur, s ? s->gpa + s->size - cur :
 					    hole_len(ss, cur),
 				    GMEM_FAULT_UNBACKED);
-		}
-		if (n == GM_ACCESS_PIECES) {
-			leave(sp, n);
+		if (n == GM_ACCESS_PIECES)
 			return -E2BIG;
-		}
+		if (s->file && !gm_gate_is_open(&s->file->gate))
+			return -EAGAIN;
 		sp[n].s = s;
 		sp[n].gpa = cur;
 		sp[n].len = s->gpa + s->size - cur;
 		if (sp[n].len > end - cur)
 			sp[n].len = end - cur;
-		g = s->file ? &s->file->gate : NULL;
-		if (g && !gm_gate_tryenter(g, &sp[n].shard)) {
-			leave(sp, n);
-			gm_gate_wait_open(g);
-			return -EAGAIN;
-		}
 		cur += sp[n++].len;
 	}
 	return n;
+}
+
+/* First private page in [s, e), or @e: run by run, no callbacks. */
+static uint64_t first_private(const struct statemap *m, uint64_t s,
+			      uint64_t e)
+{
+	uint64_t end;
+
+	while (s < e) {
+		if (sm_lookup(m, s, &end) & SM_PRIVATE)
+			return s;
+		s = end;
+	}
+	return e;
 }
 
 /* Inside the gates: refuse the access if any page of it is private. */
@@ -124,7 +121,7 @@ static int check_private(struct access *a, const struct span *sp,
 		off = s->offset + (sp[i].gpa - s->gpa);
 		s_pg = off >> GM_PAGE_SHIFT;
 		e_pg = (off + sp[i].len + GM_PAGE_SIZE - 1) >> GM_PAGE_SHIFT;
-		priv = sm_first(&s->file->sm, s_pg, e_pg, SM_PRIVATE, 0);
+		priv = first_private(&s->file->sm, s_pg, e_pg);
 		if (priv == e_pg)
 			continue;
 		run = sm_first(&s->file->sm, priv, (s->offset + s->size) >>
@@ -138,6 +135,7 @@ static int check_private(struct access *a, const struct span *sp,
 static int do_access(struct access *a)
 {
 	struct span sp[GM_ACCESS_PIECES];
+	unsigned int spins = 0;
 	int n, ret;
 
 	if (!a->vm || !a->buf || a->gpa + a->len < a->gpa)
@@ -145,10 +143,15 @@ static int do_access(struct access *a)
 	if (!a->len)
 		return 0;
 
-	rcu_read_lock();
-	do {
-		n = enter(a, gm_slots_deref(a->vm), sp);
-	} while (n == -EAGAIN);
+	for (;;) {
+		rcu_read_lock();
+		n = enter(a, rcu_dereference(a->vm->slots), sp);
+		if (n != -EAGAIN)
+			break;
+		/* Never wait inside the section: the writer waits for it. */
+		rcu_read_unlock();
+		gm_gate_relax(&spins);
+	}
 	if (n < 0) {
 		rcu_read_unlock();
 		return n;
@@ -165,7 +168,6 @@ static int do_access(struct access *a)
 			buf += sp[i].len;
 		}
 	}
-	leave(sp, n);
 	rcu_read_unlock();
 	return ret;
 }

@@ -183,6 +183,7 @@ static int run(struct conv *c)
 			 (c->zero ? SM_ALLOC | SM_POPULATED : 0),
 	};
 	struct gmem_file *files[GM_MAX_PIECES];
+	struct gate *gates[GM_MAX_PIECES];
 	unsigned int nf = lock_order(c, files), i, prepared = 0;
 	bool any = false;
 	int ret = 0;
@@ -205,7 +206,8 @@ static int run(struct conv *c)
 		goto release;
 
 	for (i = 0; i < nf; i++)
-		gm_gate_close(&files[i]->gate);
+		gates[i] = &files[i]->gate;
+	gm_gate_close(gates, nf);
 	for (i = 0; i < c->n && !ret; i++)
 		if (c->p[i].change)
 			ret = commit_piece(c, &c->p[i]);

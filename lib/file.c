@@ -125,7 +125,7 @@ int gmem_fallocate(struct gmem_file *f, int mode, uint64_t off, uint64_t len)
 			 &prep);
 	if (ret)
 		goto out;
-	gm_gate_close(&f->gate);
+	gm_gate_close((struct gate *[]){ &f->gate }, 1);
 	if (punch)
 		ret = gm_store_punch(f, off, end - off);
 	else

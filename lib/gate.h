@@ -1,14 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Reader gate: lets accessors copy guest memory without a lock while
- * guaranteeing that no conversion changes a page under them.
+ * Reader gate: lets accessors copy guest memory without a lock while no
+ * conversion changes a page under them (DESIGN section 7's hard rule).
  *
- * Readers count themselves in one of several cache-line-sized shards, then
- * check the sequence number: odd means a writer is active, so they back off.
- * A writer (holding the file's invalidate lock for writing) makes the
- * sequence odd and waits until every shard is zero. Both sides use
- * sequentially consistent atomics, so either the reader sees the odd
- * sequence or the writer sees the reader's count (store-load ordering).
+ * The gate is the RCU read-side section itself plus a per-file sequence
+ * number. A reader, inside rcu_read_lock(), proceeds only if the sequence
+ * is even. A writer (holding the file's invalidate lock for writing) makes
+ * it odd and waits for a grace period: by RCU's guarantee every reader
+ * either started late enough to see the odd value and backs off, or is
+ * waited for. Readers thus pay only the two fences of urcu-bp's read lock;
+ * writers pay one grace period (about 1.2 us here), shared by all files of
+ * one conversion and batched by liburcu across concurrent writers.
+ * A reader that finds a gate shut must leave its read-side section before
+ * waiting, or the writer's grace period would wait for it.
  */
 #ifndef GMEM_GATE_H
 #define GMEM_GATE_H
@@ -17,23 +21,19 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define GATE_SHARDS 16
-
-struct gate_shard {
-	atomic_long n;
-	char pad[64 - sizeof(atomic_long)];
-};
-
 struct gate {
-	atomic_uint_fast64_t seq;
-	struct gate_shard shard[GATE_SHARDS];
+	atomic_uint_fast64_t seq;	/* odd: a writer is changing pages */
 };
 
 void gm_gate_init(struct gate *g);
-bool gm_gate_tryenter(struct gate *g, unsigned *shard);
-void gm_gate_exit(struct gate *g, unsigned shard);
-void gm_gate_wait_open(struct gate *g);
-void gm_gate_close(struct gate *g);
+void gm_gate_close(struct gate **gates, unsigned int n);
 void gm_gate_open(struct gate *g);
+void gm_gate_relax(unsigned int *spins);
+
+/* Reader side, inside an RCU read-side section. */
+static inline bool gm_gate_is_open(struct gate *g)
+{
+	return !(atomic_load_explicit(&g->seq, memory_order_acquire) & 1);
+}
 
 #endif /* GMEM_GATE_H */

@@ -54,7 +54,7 @@ static int change_pins(struct gmem_file *f, uint64_t off, uint64_t len,
 	else
 		ret = sm_prepare(&f->sm, s, e, &prep);
 	if (!ret) {
-		gm_gate_close(&f->gate);
+		gm_gate_close((struct gate *[]){ &f->gate }, 1);
 		sm_apply(&f->sm, s, e, &op, &prep);
 		gm_gate_open(&f->gate);
 		sm_prep_release(&prep);

@@ -13,6 +13,7 @@
  * pointers.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <stdbool.h>
 #include <stdlib.h>
 
@@ -27,9 +28,17 @@ struct sm_node {
 	uint32_t prio;
 };
 
+/* What a range really costs: the node plus malloc's chunk header. */
 uint64_t sm_bytes_per_range(void)
 {
-	return sizeof(struct sm_node);
+	static uint64_t bytes;
+	void *n;
+
+	if (!bytes && (n = malloc(sizeof(struct sm_node)))) {
+		bytes = malloc_usable_size(n) + sizeof(size_t);
+		free(n);
+	}
+	return bytes ? bytes : sizeof(struct sm_node);
 }
 
 static uint32_t sm_rand(struct statemap *m)
@@ -366,6 +375,31 @@ int sm_walk(const struct statemap *m, uint64_t start, uint64_t end,
 	if (ret || w.cursor >= end)
 		return ret;
 	return fn(w.cursor, end, 0, arg);
+}
+
+/*
+ * The value at @pg and where its run ends (within the map: the end of the
+ * range holding @pg, or the start of the next range for a gap). The
+ * accessors' fast path: one descent, no callbacks.
+ */
+uint64_t sm_lookup(const struct statemap *m, uint64_t pg, uint64_t *run_end)
+{
+	const struct sm_node *t = m->root;
+	uint64_t next = UINT64_MAX;
+
+	while (t) {
+		if (pg < t->start) {
+			next = t->start;
+			t = t->l;
+		} else if (pg >= t->end) {
+			t = t->r;
+		} else {
+			*run_end = t->end;
+			return t->val;
+		}
+	}
+	*run_end = next;
+	return 0;
 }
 
 struct first {

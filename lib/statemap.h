@@ -64,6 +64,7 @@ int sm_walk(const struct statemap *m, uint64_t start, uint64_t end,
 	    sm_walk_fn fn, void *arg);
 uint64_t sm_first(const struct statemap *m, uint64_t start, uint64_t end,
 		  uint64_t mask, uint64_t want);
+uint64_t sm_lookup(const struct statemap *m, uint64_t pg, uint64_t *run_end);
 uint64_t sm_bytes_per_range(void);
 
 #endif /* GMEM_STATEMAP_H */
