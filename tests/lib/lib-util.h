@@ -1,0 +1,215 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Helpers shared by the level-1 tests: running a body on both backings,
+ * memslot set-up, content patterns and an in-process fault probe.
+ */
+#ifndef GMEM_TEST_LIB_UTIL_H
+#define GMEM_TEST_LIB_UTIL_H
+
+#include <setjmp.h>
+#include <signal.h>
+#include <stdint.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+
+#include "harness.h"
+#include "kvm-gmem-compat.h"
+
+#define PG		GMEM_PAGE_SIZE
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+
+typedef void (*backing_fn)(struct gmem_vm *vm, int kvm);
+
+/*
+ * What gmem_file_backing() must say for files of @vm: guest_memfd exactly
+ * when the VM is a KVM VM whose kernel offers MMAP|INIT_SHARED. Asked of
+ * KVM directly, so a library that silently fell back to memfd fails.
+ */
+static inline int expected_backing(struct gmem_vm *vm)
+{
+	int fd = gmem_vm_fd(vm);
+	int flags;
+
+	if (fd < 0)
+		return 0;
+	if (ioctl(fd, KVM_CHECK_EXTENSION, KVM_CAP_GUEST_MEMFD) <= 0)
+		return 0;
+	flags = ioctl(fd, KVM_CHECK_EXTENSION, KVM_CAP_GUEST_MEMFD_FLAGS);
+	return flags >= 0 && (flags & 3) == 3;
+}
+
+/* gmem_create() that must succeed, checked for the expected backing. */
+static inline struct gmem_file *new_file(struct gmem_vm *vm, uint64_t size,
+					 uint64_t flags)
+{
+	struct gmem_file *f = NULL;
+
+	TEST_RET(gmem_create(vm, size, flags, &f), 0);
+	TEST_ASSERT(f, "gmem_create gave no file");
+	TEST_RET(gmem_file_backing(f), expected_backing(vm));
+	return f;
+}
+
+/*
+ * Run @fn on a KVM VM (guest_memfd backing) and on a detached VM (memfd).
+ * Without /dev/kvm the KVM half is skipped and so is the executable.
+ */
+static inline int run_on_both(const char *name, backing_fn fn)
+{
+	int skipped = 0;
+
+	for (int kvm = 1; kvm >= 0; kvm--) {
+		struct gmem_vm *vm;
+
+		if (kvm && !test_have_kvm()) {
+			fprintf(stderr, "%s: no /dev/kvm, KVM half skipped\n",
+				name);
+			skipped = 1;
+			continue;
+		}
+		vm = test_vm(kvm);
+		fn(vm, kvm);
+		gmem_vm_put(vm);
+		fprintf(stderr, "ok %s (%s)\n", name,
+			kvm ? "kvm" : "detached");
+	}
+	return skipped;
+}
+
+static inline int set_slot(struct gmem_vm *vm, uint32_t id, uint64_t gpa,
+			   uint64_t size, struct gmem_file *f, uint64_t off)
+{
+	struct gmem_region r = {
+		.slot = id, .gpa = gpa, .size = size, .file = f,
+		.offset = off,
+	};
+
+	return gmem_set_region(vm, &r);
+}
+
+static inline int del_slot(struct gmem_vm *vm, uint32_t id)
+{
+	return set_slot(vm, id, 0, 0, NULL, 0);
+}
+
+static inline uint8_t pattern_byte(uint64_t seed, uint64_t i)
+{
+	return (uint8_t)(seed * 131 + i * 7 + (i >> 12) * 13 + 1);
+}
+
+static inline void fill(void *buf, size_t len, uint64_t seed)
+{
+	for (size_t i = 0; i < len; i++)
+		((uint8_t *)buf)[i] = pattern_byte(seed, i);
+}
+
+/* Index of the first byte that differs from the pattern, or -1. */
+static inline long check_pattern(const void *buf, size_t len, uint64_t seed)
+{
+	for (size_t i = 0; i < len; i++)
+		if (((const uint8_t *)buf)[i] != pattern_byte(seed, i))
+			return (long)i;
+	return -1;
+}
+
+static inline int all_zero(const void *buf, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (((const uint8_t *)buf)[i])
+			return 0;
+	return 1;
+}
+
+static inline uint64_t fnv1a(const void *buf, size_t len)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ ((const uint8_t *)buf)[i]) * 0x100000001b3ULL;
+	return h;
+}
+
+/* Attributes and run length at @off, which must be readable. */
+static inline uint64_t attrs_at(struct gmem_file *f, uint64_t off,
+				uint64_t *run)
+{
+	uint64_t a = ~0ULL, r = 0;
+
+	TEST_RET(gmem_get_attributes(f, off, &a, &r), 0);
+	if (run)
+		*run = r;
+	return a;
+}
+
+static inline void assert_run(struct gmem_file *f, uint64_t off,
+			      uint64_t want_attrs, uint64_t want_run)
+{
+	uint64_t run, a = attrs_at(f, off, &run);
+
+	TEST_ASSERT(a == want_attrs && run == want_run,
+		    "offset %#llx: attrs %#llx run %#llx, want %#llx run %#llx",
+		    (unsigned long long)off, (unsigned long long)a,
+		    (unsigned long long)run, (unsigned long long)want_attrs,
+		    (unsigned long long)want_run);
+}
+
+static inline void convert(struct gmem_file *f, uint64_t off, uint64_t len,
+			   uint64_t attrs, uint64_t mode)
+{
+	TEST_RET(gmem_set_attributes(f, off, len, attrs, mode, NULL), 0);
+}
+
+/*
+ * The fault probe: touch one byte in this process and report the signal
+ * it raised (0 when the access worked). A forked child is no use here:
+ * library mappings are MADV_DONTFORK, so the child would fault on every
+ * page, shared or not.
+ */
+static sigjmp_buf probe_env;
+static volatile sig_atomic_t probe_signo;
+
+static inline void probe_handler(int sig)
+{
+	probe_signo = sig;
+	siglongjmp(probe_env, 1);
+}
+
+static inline int probe(void *addr, int write)
+{
+	struct sigaction sa = { .sa_handler = probe_handler };
+	struct sigaction old_segv, old_bus;
+	volatile uint8_t *p = addr;
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGSEGV, &sa, &old_segv);
+	sigaction(SIGBUS, &sa, &old_bus);
+	probe_signo = 0;
+	if (!sigsetjmp(probe_env, 1)) {
+		uint8_t v = *p;
+
+		if (write)
+			*p = v;
+	}
+	sigaction(SIGSEGV, &old_segv, NULL);
+	sigaction(SIGBUS, &old_bus, NULL);
+	return probe_signo;
+}
+
+static inline void assert_faults(void *addr, int write)
+{
+	int sig = probe(addr, write);
+
+	TEST_ASSERT(sig == SIGSEGV || sig == SIGBUS,
+		    "%s of %p did not fault (signal %d)",
+		    write ? "write" : "read", addr, sig);
+}
+
+static inline void assert_no_fault(void *addr, int write)
+{
+	int sig = probe(addr, write);
+
+	TEST_ASSERT(!sig, "%s of %p raised signal %d",
+		    write ? "write" : "read", addr, sig);
+}
+
+#endif /* GMEM_TEST_LIB_UTIL_H */
