@@ -1,0 +1,78 @@
+#!/usr/bin/env python3
+# Writes the hand-made seed inputs of fuzz/corpus/ (kept for review: the
+# byte layout of every step is documented in fuzz/ops_*.c).
+import os, struct, sys
+
+u16 = lambda v: list(struct.pack('<H', v))
+CREATE, CLOSE, FALLOC, SETATTR, PIN, UNPIN, GETATTR, STAT = range(8)
+REGION, VMATTR, READ, WRITE, VMCFG = 8, 10, 11, 12, 13
+MAP, UNMAP, POKE = 14, 15, 16
+
+def create(vm, pages_idx, flags, special=0):
+	return [CREATE, vm | pages_idx << 1 | special << 4, flags]
+def region(vm, slot, kind, fi, size, gpa_pages, off=0, x=0, hoff=0):
+	b = [REGION, vm, slot, kind, x, fi, hoff, size, gpa_pages]
+	return b + (u16(off) if kind & 3 in (1, 3) else [])
+def setattr_(fi, off, n, priv, mode, k=0):
+	return [SETATTR, fi, k] + u16(off) + u16(n) + [priv, mode]
+def vmattr(vm, slot, pg, size, priv, mode):
+	return [VMATTR, vm, slot] + u16(pg) + [size, priv, mode]
+def access(op, vm, slot, pg, k, length, seed=None):
+	b = [op, vm, slot] + u16(pg) + [k] + u16(length)
+	return b + (u16(seed) if op == WRITE else [])
+def falloc(fi, mode, off, n, k=0):
+	return [FALLOC, fi, mode, k] + u16(off) + u16(n)
+def rng(op, fi, off, n, k=0):
+	return [op, fi, k] + u16(off) + u16(n)
+
+seeds = {
+ 'kvm-convert-preserve': [0] + create(1, 3, 3) + region(1, 0, 1, 0, 4, 16)
+	+ access(WRITE, 1, 0, 0, 0, 8192, 7) + setattr_(0, 0, 2, 1, 0)
+	+ access(READ, 1, 0, 0, 0, 4096) + setattr_(0, 0, 2, 0, 0)
+	+ access(READ, 1, 0, 0, 0, 8192),
+ 'detached-convert-zero': [0] + create(0, 4, 3) + region(0, 1, 1, 0, 8, 8)
+	+ access(WRITE, 0, 1, 0, 0, 3 * 4096, 3) + vmattr(0, 1, 0, 2, 1, 1)
+	+ vmattr(0, 1, 0, 4, 0, 0) + access(READ, 0, 1, 0, 0, 4 * 4096),
+ 'pin-blocks-private': [0] + create(1, 2, 3) + rng(PIN, 0, 1, 1)
+	+ setattr_(0, 0, 3, 1, 0) + rng(UNPIN, 0, 1, 1) + setattr_(0, 0, 3, 1, 0)
+	+ rng(PIN, 0, 1, 1),
+ 'punch-and-allocate': [0] + create(0, 3, 3) + region(0, 0, 1, 0, 4, 4)
+	+ access(WRITE, 0, 0, 0, 0, 4 * 4096, 9) + falloc(0, 0, 0, 4)
+	+ falloc(0, 2, 1, 2) + [STAT, 0] + falloc(0, 2, 3, 100)
+	+ access(READ, 0, 0, 0, 0, 4 * 4096),
+ 'map-protections': [0] + create(1, 3, 3) + [MAP, 0, 1, 0] + u16(0) + u16(4)
+	+ [POKE, 0] + u16(1) + u16(5) + setattr_(0, 1, 1, 1, 0)
+	+ [POKE, 0] + u16(1) + u16(6) + setattr_(0, 1, 1, 0, 0) + [UNMAP, 0, 0],
+ 'private-start-file': [0] + create(0, 2, 1) + region(0, 2, 1, 0, 3, 20)
+	+ access(READ, 0, 2, 0, 0, 100) + setattr_(0, 0, 1, 0, 1)
+	+ access(WRITE, 0, 2, 0, 0, 4096, 1) + [GETATTR, 0, 0] + u16(0),
+ 'region-rules': [0] + create(1, 3, 3) + create(0, 3, 3)
+	+ region(1, 0, 1, 0, 2, 4) + region(1, 1, 1, 0, 2, 4, off=1)
+	+ region(1, 2, 1, 0, 1, 12, off=1) + region(1, 3, 1, 1, 1, 30)
+	+ region(1, 4, 1, 0, 2, 40, off=3) + region(1, 0, 0, 0, 0, 0)
+	+ region(1, 0, 2, 0, 4, 50, hoff=2),
+ 'close-with-slots': [0] + create(1, 3, 3) + region(1, 0, 1, 0, 4, 8)
+	+ [MAP, 0, 1, 0] + u16(0) + u16(2) + [CLOSE, 0]
+	+ access(READ, 1, 0, 0, 0, 64) + vmattr(1, 0, 0, 1, 1, 0)
+	+ region(1, 0, 0, 0, 0, 0),
+ 'cross-slot-access': [0] + create(0, 4, 3) + region(0, 0, 1, 0, 2, 8)
+	+ region(0, 1, 1, 0, 2, 10, off=2) + region(0, 2, 2, 0, 2, 12)
+	+ access(WRITE, 0, 0, 0, 0x96, 0, 4) + setattr_(0, 3, 1, 1, 0)
+	+ access(READ, 0, 0, 0, 0x96, 0),
+ 'zero-only-platform': [0x08] + create(1, 3, 3) + setattr_(0, 0, 2, 1, 0)
+	+ setattr_(0, 0, 2, 1, 1) + setattr_(0, 0, 4, 0, 1),
+ 'bad-arguments': [0] + create(0, 3, 0x83) + create(0, 3, 3, special=5)
+	+ create(0, 3, 3, special=6) + create(0, 3, 0x40) + [VMCFG, 0, VMCFG, 9,
+	VMCFG, 2, VMCFG, 3, VMCFG, 4, VMCFG, 7] + create(0, 1, 2)
+	+ [FALLOC, 0, 4, 0] + u16(0) + u16(1) + setattr_(0, 0, 1, 0x0f, 0)
+	+ setattr_(0, 0, 1, 1, 4) + setattr_(0, 0, 1, 1, 5) + [MAP, 0, 0, 0] + u16(0) + u16(1),
+ 'many-slots': [0] + create(0, 6, 3) + sum((region(0, s, 1, 0, 1, s, off=s)
+	for s in range(12)), []) + access(WRITE, 0, 0, 0, 0x84, 0, 2)
+	+ vmattr(0, 0, 0, 12, 1, 0) + vmattr(0, 0, 0, 1, 1, 0)
+	+ access(READ, 0, 0, 0, 0x80 | 1, 0) + vmattr(0, 0, 0, 12, 0, 1),
+}
+out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), 'corpus')
+os.makedirs(out, exist_ok=True)
+for name, data in seeds.items():
+	with open(os.path.join(out, name), 'wb') as f:
+		f.write(bytes(data))

@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The fuzzer's reference model of libgmem: what every open file, memslot
+ * and mapping should look like, page by page, after each call.
+ *
+ * The model is deliberately naive (arrays of pages, full copies of the
+ * contents) so that it is obviously right; the library keeps ranges.
+ */
+#ifndef FZ_MODEL_H
+#define FZ_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gmem.h"
+
+#define FZ_PAGE		4096ULL
+#define FZ_VMS		2	/* [0] detached (memfd), [1] KVM (guest_memfd) */
+#define FZ_FILES	4
+#define FZ_SLOTS	12	/* slot ids 0..FZ_SLOTS-1 are modelled */
+#define FZ_MAPS		8
+#define FZ_HOST_PAGES	16	/* plain host memory per VM */
+#define FZ_SMALL_PAGES	64	/* files this small are fully checked per step */
+
+enum fz_slot_kind { SLOT_NONE, SLOT_FILE, SLOT_HOST, SLOT_DEAD };
+
+struct fz_slot {
+	enum fz_slot_kind kind;
+	uint64_t gpa;
+	uint64_t size;
+	int file;		/* SLOT_FILE: index into fz.file */
+	uint64_t offset;	/* SLOT_FILE: file offset; SLOT_HOST: host offset */
+};
+
+struct fz_vm {
+	struct gmem_vm *vm;
+	uint64_t modes;		/* content modes the VM accepts */
+	struct fz_slot slot[FZ_SLOTS];
+	uint8_t *host;		/* plain memory handed to SLOT_HOST slots */
+	uint8_t *host_model;	/* what it should contain */
+};
+
+struct fz_file {
+	struct gmem_file *f;	/* NULL: entry free */
+	int vm;
+	uint64_t npages;
+	uint64_t flags;
+	uint8_t *priv;		/* per page */
+	uint8_t *alloc;		/* per page: allocated by gmem_fallocate */
+	uint32_t *pins;		/* per page */
+	uint8_t *data;		/* expected contents, npages pages */
+	uint64_t dirty_lo;	/* pages touched since the last check */
+	uint64_t dirty_hi;
+};
+
+struct fz_map {
+	bool used;
+	int file;
+	uint8_t *addr;
+	uint64_t off;
+	uint64_t len;
+	int prot;
+};
+
+struct fz {
+	struct fz_vm vm[FZ_VMS];
+	struct fz_file file[FZ_FILES];
+	struct fz_map map[FZ_MAPS];
+	unsigned long step;
+	const char *op;		/* name of the current step, for reports */
+};
+
+/* Input decoding: bytes past the end read as zero. */
+struct fz_in {
+	const uint8_t *p;
+	size_t n;
+};
+
+uint8_t in_u8(struct fz_in *in);
+uint16_t in_u16(struct fz_in *in);
+uint64_t in_u64(struct fz_in *in);
+
+/* A failed expectation: prints what and where, then aborts for libFuzzer. */
+void fz_fail(struct fz *z, const char *fmt, ...)
+	__attribute__((noreturn, format(printf, 2, 3)));
+void fz_expect_ret(struct fz *z, const char *call, long got, long want);
+
+/* model.c */
+void fz_touch(struct fz_file *mf, uint64_t off, uint64_t len);
+void fz_file_model_free(struct fz_file *mf);
+int fz_file_model_init(struct fz_file *mf, int vm, uint64_t size,
+		       uint64_t flags);
+int fz_gpa_to_slot(const struct fz_vm *v, uint64_t gpa);
+void fz_pattern(uint8_t *buf, size_t len, uint32_t seed);
+
+/* check.c */
+void fz_check_all(struct fz *z, bool full);
+
+/* ops.c */
+void fz_setup(struct fz *z, uint8_t hdr);
+void fz_teardown(struct fz *z);
+void fz_step(struct fz *z, struct fz_in *in);
+
+#endif /* FZ_MODEL_H */

@@ -1,0 +1,350 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Fuzzer steps on files: create, close, fallocate, convert, pin, queries.
+ * Each step computes the model's expected result first (following the
+ * errno order of include/gmem.h and lib/), makes the call, compares, and
+ * applies the change to the model only if the call succeeded.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "ops.h"
+
+static const uint64_t big_vals[] = {
+	UINT64_MAX & ~(FZ_PAGE - 1), 1ULL << 63,
+	(uint64_t)INT64_MAX & ~(FZ_PAGE - 1), 1ULL << 62,
+};
+
+/* A page range of a file of @npages, sometimes invalid on purpose. */
+void rd_range(struct fz_in *in, uint64_t npages, uint64_t *off, uint64_t *len)
+{
+	uint8_t k = in_u8(in);
+	uint64_t n = npages + 2;
+
+	*off = (in_u16(in) % n) * FZ_PAGE;
+	*len = (in_u16(in) % n) * FZ_PAGE;
+	switch (k >> 5) {
+	case 5:
+		*off += 1 + (k & 31) * 127;
+		break;
+	case 6:
+		*len += 1 + (k & 31) * 127;
+		break;
+	case 7:
+		if (k & 1)
+			*off = big_vals[(k >> 1) & 3];
+		else
+			*len = big_vals[(k >> 1) & 3];
+		break;
+	}
+}
+
+bool range_ok(uint64_t off, uint64_t len, uint64_t size)
+{
+	return len && !(off % FZ_PAGE) && !(len % FZ_PAGE) && off < size &&
+	       len <= size - off;
+}
+
+static void op_create(struct fz *z, struct fz_in *in)
+{
+	static const uint64_t pages[] = { 1, 2, 3, 4, 8, 16, 64, 1024 };
+	uint8_t a = in_u8(in), fl = in_u8(in);
+	int vmi = a & 1, i;
+	uint64_t size = pages[(a >> 1) & 7] * FZ_PAGE, flags = fl & 3;
+	struct gmem_file *f = NULL;
+	long want = 0, r;
+
+	for (i = 0; i < FZ_FILES && z->file[i].f; i++)
+		;
+	if (i == FZ_FILES)
+		return;
+	z->op = "gmem_create";
+	switch (a >> 4 & 7) {
+	case 5:
+		size = 0;
+		break;
+	case 6:
+		size += 1 + (a >> 7) * 2000;
+		break;
+	case 7:
+		size = big_vals[a >> 7];
+		break;
+	}
+	if (fl & 0x80)
+		flags |= 1ULL << (2 + (fl >> 2) % 62);
+	if ((fl & 0x40) || (flags & ~3ULL) || !size || size % FZ_PAGE ||
+	    size > (uint64_t)INT64_MAX)
+		want = -EINVAL;
+	r = gmem_create(z->vm[vmi].vm, size, flags, fl & 0x40 ? NULL : &f);
+	fz_expect_ret(z, "gmem_create", r, want);
+	if (r)
+		return;
+	if (fz_file_model_init(&z->file[i], vmi, size, flags)) {
+		gmem_close(f);
+		return;
+	}
+	z->file[i].f = f;
+}
+
+void close_file(struct fz *z, int i)
+{
+	for (int v = 0; v < FZ_VMS; v++)
+		for (int s = 0; s < FZ_SLOTS; s++)
+			if (z->vm[v].slot[s].kind == SLOT_FILE &&
+			    z->vm[v].slot[s].file == i)
+				z->vm[v].slot[s].kind = SLOT_DEAD;
+	for (int m = 0; m < FZ_MAPS; m++)
+		if (z->map[m].used && z->map[m].file == i)
+			z->map[m].used = false;
+	fz_expect_ret(z, "gmem_close", gmem_close(z->file[i].f), 0);
+	fz_file_model_free(&z->file[i]);
+}
+
+static void op_close(struct fz *z, struct fz_in *in)
+{
+	int i = in_u8(in) % FZ_FILES;
+
+	z->op = "gmem_close";
+	if (!z->file[i].f)
+		fz_expect_ret(z, "gmem_close(NULL)", gmem_close(NULL), -EINVAL);
+	else
+		close_file(z, i);
+}
+
+static long fallocate_want(const struct fz_file *mf, int mode, uint64_t off,
+			   uint64_t len)
+{
+	if (!mf->f)
+		return -EINVAL;
+	if (!(mode & GMEM_FALLOC_KEEP_SIZE) ||
+	    (mode & ~(GMEM_FALLOC_KEEP_SIZE | GMEM_FALLOC_PUNCH_HOLE)))
+		return -EOPNOTSUPP;
+	if (!len || off % FZ_PAGE || len % FZ_PAGE)
+		return -EINVAL;
+	if (off > (uint64_t)INT64_MAX || len > (uint64_t)INT64_MAX - off)
+		return -EINVAL;
+	if (!(mode & GMEM_FALLOC_PUNCH_HOLE) &&
+	    !range_ok(off, len, mf->npages * FZ_PAGE))
+		return -EINVAL;
+	return 0;
+}
+
+static void op_fallocate(struct fz *z, struct fz_in *in)
+{
+	static const int modes[] = {
+		GMEM_FALLOC_KEEP_SIZE, GMEM_FALLOC_KEEP_SIZE,
+		GMEM_FALLOC_KEEP_SIZE | GMEM_FALLOC_PUNCH_HOLE,
+		GMEM_FALLOC_KEEP_SIZE | GMEM_FALLOC_PUNCH_HOLE,
+		0, GMEM_FALLOC_PUNCH_HOLE, GMEM_FALLOC_KEEP_SIZE | 0x08,
+		GMEM_FALLOC_KEEP_SIZE | GMEM_FALLOC_PUNCH_HOLE | 0x10,
+	};
+	int i = in_u8(in) % FZ_FILES, mode = modes[in_u8(in) & 7];
+	struct fz_file *mf = &z->file[i];
+	uint64_t off, len, lo, hi;
+	long want;
+
+	z->op = "gmem_fallocate";
+	rd_range(in, mf->npages, &off, &len);
+	want = fallocate_want(mf, mode, off, len);
+	fz_expect_ret(z, "gmem_fallocate",
+		      gmem_fallocate(mf->f, mode, off, len), want);
+	if (want || off >= mf->npages * FZ_PAGE)
+		return;
+	lo = off / FZ_PAGE;
+	hi = len / FZ_PAGE > mf->npages - lo ? mf->npages : lo + len / FZ_PAGE;
+	for (uint64_t p = lo; p < hi; p++) {
+		if (mode & GMEM_FALLOC_PUNCH_HOLE) {
+			mf->alloc[p] = 0;
+			memset(mf->data + p * FZ_PAGE, 0, FZ_PAGE);
+		} else {
+			mf->alloc[p] = 1;
+		}
+	}
+	fz_touch(mf, lo * FZ_PAGE, (hi - lo) * FZ_PAGE);
+}
+
+long args_want(const struct fz_vm *v, uint64_t attrs, uint64_t mode)
+{
+	if (attrs & ~GMEM_ATTR_PRIVATE)
+		return -EINVAL;
+	if (mode != GMEM_CONVERT_PRESERVE && mode != GMEM_CONVERT_ZERO)
+		return -EINVAL;
+	if (!(v->modes & mode))
+		return -EOPNOTSUPP;
+	return 0;
+}
+
+void rd_convert(struct fz_in *in, uint64_t *attrs, uint64_t *mode)
+{
+	static const uint64_t modes[] = {
+		GMEM_CONVERT_PRESERVE, GMEM_CONVERT_ZERO,
+		GMEM_CONVERT_PRESERVE, GMEM_CONVERT_ZERO,
+		GMEM_CONVERT_PRESERVE | GMEM_CONVERT_ZERO, 0,
+		GMEM_CONVERT_PRESERVE | 4, GMEM_CONVERT_ZERO | 1ULL << 63,
+	};
+	uint8_t a = in_u8(in);
+
+	*attrs = a & 1 ? GMEM_ATTR_PRIVATE : 0;
+	if ((a & 0x0e) == 0x0e)
+		*attrs |= 1ULL << ((a >> 4) == 3 ? 0 : (a >> 4));
+	*mode = modes[in_u8(in) & 7];
+}
+
+/* Convert pages [lo, hi) of a file in the model. */
+void convert_pages(struct fz_file *mf, uint64_t lo, uint64_t hi, bool priv,
+		   bool zero)
+{
+	for (uint64_t p = lo; p < hi; p++) {
+		if (!!mf->priv[p] == priv)
+			continue;
+		mf->priv[p] = priv;
+		if (zero) {
+			mf->alloc[p] = 0;
+			memset(mf->data + p * FZ_PAGE, 0, FZ_PAGE);
+		}
+	}
+	fz_touch(mf, lo * FZ_PAGE, (hi - lo) * FZ_PAGE);
+}
+
+/* First page in [lo, hi) that a conversion to private cannot take. */
+uint64_t first_pinned(const struct fz_file *mf, uint64_t lo, uint64_t hi)
+{
+	for (uint64_t p = lo; p < hi; p++)
+		if (mf->pins[p])
+			return p;
+	return hi;
+}
+
+static void op_set_attributes(struct fz *z, struct fz_in *in)
+{
+	int i = in_u8(in) % FZ_FILES;
+	struct fz_file *mf = &z->file[i];
+	uint64_t off, len, attrs, mode, eo = 0xdead, lo, hi, pin = 0;
+	long want = 0, r;
+
+	z->op = "gmem_set_attributes";
+	rd_range(in, mf->npages, &off, &len);
+	rd_convert(in, &attrs, &mode);
+	lo = off / FZ_PAGE;
+	hi = lo + len / FZ_PAGE;
+	if (!mf->f || !range_ok(off, len, mf->npages * FZ_PAGE))
+		want = -EINVAL;
+	else
+		want = args_want(&z->vm[mf->vm], attrs, mode);
+	if (!want && attrs) {
+		pin = first_pinned(mf, lo, hi);
+		if (pin < hi)
+			want = -EAGAIN;
+	}
+	r = gmem_set_attributes(mf->f, off, len, attrs, mode, &eo);
+	fz_expect_ret(z, "gmem_set_attributes", r, want);
+	if (r == -EAGAIN && eo != pin * FZ_PAGE)
+		fz_fail(z, "error_offset %#llx, model says page %llu",
+			(unsigned long long)eo, (unsigned long long)pin);
+	if (!r)
+		convert_pages(mf, lo, hi, attrs, mode == GMEM_CONVERT_ZERO);
+}
+
+static long pin_want(const struct fz_file *mf, uint64_t off, uint64_t len,
+		     bool pin)
+{
+	if (!mf->f || !range_ok(off, len, mf->npages * FZ_PAGE))
+		return -EINVAL;
+	for (uint64_t p = off / FZ_PAGE; p < (off + len) / FZ_PAGE; p++) {
+		if (pin && mf->priv[p])
+			return -EFAULT;
+		if (!pin && !mf->pins[p])
+			return -EINVAL;
+	}
+	return 0;
+}
+
+static void op_pin(struct fz *z, struct fz_in *in, bool pin)
+{
+	int i = in_u8(in) % FZ_FILES;
+	struct fz_file *mf = &z->file[i];
+	uint64_t off, len;
+	long want, r;
+
+	z->op = pin ? "gmem_pin" : "gmem_unpin";
+	rd_range(in, mf->npages, &off, &len);
+	want = pin_want(mf, off, len, pin);
+	r = pin ? gmem_pin(mf->f, off, len) : gmem_unpin(mf->f, off, len);
+	fz_expect_ret(z, z->op, r, want);
+	if (r)
+		return;
+	for (uint64_t p = off / FZ_PAGE; p < (off + len) / FZ_PAGE; p++)
+		mf->pins[p] += pin ? 1 : -1;
+}
+
+static void op_get_attributes(struct fz *z, struct fz_in *in)
+{
+	int i = in_u8(in) % FZ_FILES;
+	uint8_t k = in_u8(in);
+	struct fz_file *mf = &z->file[i];
+	uint64_t off = (in_u16(in) % (mf->npages + 1)) * FZ_PAGE, attrs, run;
+	uint64_t pg, end;
+	long want = 0, r;
+
+	z->op = "gmem_get_attributes";
+	if (k & 1)
+		off += 512;
+	if (!mf->f || (k & 6) || off % FZ_PAGE || off >= mf->npages * FZ_PAGE)
+		want = -EINVAL;
+	r = gmem_get_attributes(mf->f, off, k & 2 ? NULL : &attrs,
+				k & 4 ? NULL : &run);
+	fz_expect_ret(z, z->op, r, want);
+	if (r)
+		return;
+	pg = off / FZ_PAGE;
+	for (end = pg; end < mf->npages && mf->priv[end] == mf->priv[pg]; end++)
+		;
+	if (attrs != (mf->priv[pg] ? GMEM_ATTR_PRIVATE : 0) ||
+	    run != (end - pg) * FZ_PAGE)
+		fz_fail(z, "attributes %#llx run %#llx, model %d run %#llx",
+			(unsigned long long)attrs, (unsigned long long)run,
+			mf->priv[pg], (unsigned long long)((end - pg) * FZ_PAGE));
+}
+
+static void op_stat(struct fz *z, struct fz_in *in)
+{
+	int i = in_u8(in) % FZ_FILES;
+	struct gmem_stat st;
+
+	z->op = "gmem_stat";
+	if (!z->file[i].f)
+		fz_expect_ret(z, "gmem_stat(NULL)", gmem_stat(NULL, &st),
+			      -EINVAL);
+	else
+		fz_expect_ret(z, "gmem_stat(f, NULL)",
+			      gmem_stat(z->file[i].f, NULL), -EINVAL);
+}
+
+void fz_file_step(struct fz *z, struct fz_in *in, unsigned int op)
+{
+	switch (op) {
+	case 0:
+		op_create(z, in);
+		break;
+	case 1:
+		op_close(z, in);
+		break;
+	case 2:
+		op_fallocate(z, in);
+		break;
+	case 3:
+		op_set_attributes(z, in);
+		break;
+	case 4:
+	case 5:
+		op_pin(z, in, op == 4);
+		break;
+	case 6:
+		op_get_attributes(z, in);
+		break;
+	default:
+		op_stat(z, in);
+		break;
+	}
+}
