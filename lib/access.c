@@ -77,7 +77,8 @@ static int enter(struct access *a, const struct gm_slots *ss, struct span *sp)
 		const struct gm_slot *s = gm_slot_find(ss, cur);
 
 		if (!s || (!s->file && !s->host_addr))
-			return fail(a, cur, s ? s->gpa + s->size - cur :
+			return fail(a, cur, s ? s->gpa + s->size -
+					    (cur & ~(GM_PAGE_SIZE - 1)) :
 					    hole_len(ss, cur),
 				    GMEM_FAULT_UNBACKED);
 		if (n == GM_ACCESS_PIECES)
