@@ -169,6 +169,9 @@ static int do_access(struct access *a)
 			buf += sp[i].len;
 		}
 	}
+	for (int i = 0; i < n; i++)
+		if (sp[i].s->file)
+			gm_gate_reader_exit(&sp[i].s->file->gate);
 	rcu_read_unlock();
 	return ret;
 }

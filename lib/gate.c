@@ -19,6 +19,8 @@ void gm_gate_close(struct gate **gates, unsigned int n)
 	for (unsigned int i = 0; i < n; i++)
 		atomic_fetch_add(&gates[i]->seq, 1);
 	synchronize_rcu();
+	for (unsigned int i = 0; i < n; i++)
+		gm_tsan_acquire(gates[i]);
 }
 
 void gm_gate_open(struct gate *g)
