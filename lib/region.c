@@ -83,8 +83,11 @@ static void publish(struct gmem_vm *vm, struct gm_slots *ss)
 {
 	struct gm_slots *old = vm->slots;
 
+	/* ThreadSanitizer's view of RCU; see gate.h and access.c. */
+	gm_tsan_release(ss);
 	rcu_assign_pointer(vm->slots, ss);
 	synchronize_rcu();
+	gm_tsan_acquire(&vm->slots);
 	gm_slots_free(old);
 }
 

@@ -188,10 +188,27 @@ static void *reader(void *arg)
 	return NULL;
 }
 
+/*
+ * Memslot churn beside the readers: an unrelated slot comes and goes, so
+ * every gpa translation races a republished slot array.
+ */
+static void *churn(void *arg)
+{
+	struct ctx *c = arg;
+	struct gmem_file *g = new_file(c->vm, PG, GMEM_FLAG_INIT_SHARED);
+
+	while (!atomic_load(&c->stop)) {
+		TEST_RET(set_slot(c->vm, 2, GPA_B + 64 * PG, PG, g, 0), 0);
+		TEST_RET(del_slot(c->vm, 2), 0);
+	}
+	TEST_RET(gmem_close(g), 0);
+	return NULL;
+}
+
 static void test_threads(struct gmem_vm *vm, int kvm)
 {
 	struct reader_stats rs[NREADERS];
-	pthread_t tid[NREADERS];
+	pthread_t tid[NREADERS], churner;
 	struct ctx c = { .vm = vm };
 	uint64_t steps, ok = 0, faults = 0;
 
@@ -203,7 +220,10 @@ static void test_threads(struct gmem_vm *vm, int kvm)
 		TEST_ASSERT(!pthread_create(&tid[i], NULL, reader, &rs[i]),
 			    "pthread_create");
 	}
+	TEST_ASSERT(!pthread_create(&churner, NULL, churn, &c),
+		    "pthread_create");
 	steps = writer(&c);
+	TEST_ASSERT(!pthread_join(churner, NULL), "pthread_join");
 	for (unsigned int i = 0; i < NREADERS; i++) {
 		TEST_ASSERT(!pthread_join(tid[i], NULL), "pthread_join");
 		ok += rs[i].ok;
