@@ -1,0 +1,503 @@
+// SPDX-License-Identifier: MIT
+/*
+ * gmem run: a real KVM VM whose RAM is guest_memfd converts its own pages
+ * between shared and private while the host proves it cannot read the
+ * private ones. The guest is guests/run.c; this file is its host side: at
+ * every sync it checks what the host can and cannot see, sets the content
+ * policy for the coming conversion back, and writes data the guest checks.
+ *
+ * Sync handlers of different vCPUs run concurrently; each touches only its
+ * own vCPU's slice and buffer, and the counters are atomic. No lock.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+#include "images.h"
+#include "run-guest.h"
+#include "runner.h"
+
+struct run_opts {
+	unsigned long vcpus;
+	uint64_t mem;
+	unsigned long rounds;
+	const char *guest;
+	bool json;
+};
+
+struct run_ctx {
+	struct run_opts o;
+	uint64_t slice;
+	uint8_t **buf;			/* one slice-sized buffer per vCPU */
+	atomic_ulong checks;		/* host checks that held */
+	atomic_ulong rounds_done;
+};
+
+static void run_usage(FILE *f)
+{
+	fprintf(f,
+"usage: gmem run [options]\n"
+"Start a KVM VM whose RAM is guest_memfd; each vCPU owns a slice of it and\n"
+"runs rounds of: write a pattern while shared (the host reads it), convert\n"
+"to private with PRESERVE and write a secret (host reads must fault),\n"
+"convert back with ZERO for one half and PRESERVE for the other (the guest\n"
+"checks zeros vs its secret), then read data the host wrote.\n\n"
+"  --vcpus N    vCPUs (default 2, at most %u)\n"
+"  --mem SIZE   guest RAM, e.g. 64M, 1G (default 64M, at most 3G)\n"
+"  --rounds N   rounds per vCPU (default 8)\n"
+"  --guest FILE run this flat image (linked at 0x%llx) instead of the\n"
+"               built-in guest; its syncs are not checked\n"
+"  --json       print the summary as one JSON object\n"
+"  --help       this text\n"
+"Exit status: 0 when every check held, 1 when one failed or the VM\n"
+"stopped, 2 for bad options, 3 without /dev/kvm.\n",
+		GUEST_MAX_VCPUS, (unsigned long long)GUEST_IMAGE_GPA);
+}
+
+static int bad(const char *what, const char *arg)
+{
+	fprintf(stderr, "gmem run: invalid %s '%s' (try 'gmem run --help')\n",
+		what, arg ? arg : "");
+	return -1;
+}
+
+static int parse_opts(int argc, char **argv, struct run_opts *o)
+{
+	static const struct option longopts[] = {
+		{ "vcpus", required_argument, NULL, 'c' },
+		{ "mem", required_argument, NULL, 'm' },
+		{ "rounds", required_argument, NULL, 'r' },
+		{ "guest", required_argument, NULL, 'g' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	*o = (struct run_opts){ .vcpus = 2, .mem = 64ULL << 20, .rounds = 8 };
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			if (parse_uint(optarg, GUEST_MAX_VCPUS, &o->vcpus) ||
+			    !o->vcpus)
+				return bad("--vcpus", optarg);
+			break;
+		case 'm':
+			if (parse_size(optarg, &o->mem) || !o->mem ||
+			    o->mem % 4096 || o->mem > (3ULL << 30))
+				return bad("--mem", optarg);
+			break;
+		case 'r':
+			if (parse_uint(optarg, 1000000, &o->rounds) ||
+			    !o->rounds)
+				return bad("--rounds", optarg);
+			break;
+		case 'g':
+			o->guest = optarg;
+			break;
+		case 'j':
+			o->json = true;
+			break;
+		case 'h':
+			run_usage(stdout);
+			return 1;
+		default:
+			return bad("option", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return bad("argument", argv[optind]);
+	if (run_slice(o->mem, o->vcpus) < 8192)
+		return bad("--mem (each vCPU needs at least 8 KiB)", "");
+	return 0;
+}
+
+static int check_pattern(struct runner *r, unsigned int id, const uint8_t *b,
+			 uint64_t gpa, uint64_t len, uint64_t seed,
+			 const char *what)
+{
+	for (uint64_t i = 0; i < len; i += 8) {
+		uint64_t w;
+
+		memcpy(&w, b + i, 8);
+		if (w != guest_pattern(seed, gpa + i)) {
+			runner_stop(r, "vcpu %u: host check failed: %s at gpa 0x%llx",
+				    id, what, (unsigned long long)(gpa + i));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int check_zero(struct runner *r, unsigned int id, const uint8_t *b,
+		      uint64_t gpa, uint64_t len)
+{
+	for (uint64_t i = 0; i < len; i++) {
+		if (b[i]) {
+			runner_stop(r, "vcpu %u: host check failed: ZERO half not zero at gpa 0x%llx",
+				    id, (unsigned long long)(gpa + i));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int host_read(struct runner *r, unsigned int id, uint64_t gpa,
+		     void *buf, uint64_t len)
+{
+	struct gmem_fault f;
+	int ret = gmem_read(runner_vm(r), gpa, buf, len, &f);
+
+	if (ret)
+		runner_stop(r, "vcpu %u: host read of shared gpa 0x%llx failed: %s",
+			    id, (unsigned long long)gpa, strerror(-ret));
+	return ret;
+}
+
+/* Private memory: the whole slice, and its first, middle and last page. */
+static int must_fault(struct runner *r, unsigned int id, uint64_t base,
+		      uint64_t size, uint8_t *buf)
+{
+	const uint64_t at[] = { 0, (size / 2) & ~4095ULL, size - 4096 };
+	struct gmem_fault f;
+	int ret = gmem_read(runner_vm(r), base, buf, size, &f);
+
+	if (ret != -EFAULT || !(f.flags & GMEM_FAULT_PRIVATE) || f.gpa != base)
+		goto leak;
+	for (unsigned int i = 0; i < 3; i++) {
+		ret = gmem_read(runner_vm(r), base + at[i], buf, 4096, &f);
+		if (ret != -EFAULT || !(f.flags & GMEM_FAULT_PRIVATE))
+			goto leak;
+	}
+	return 0;
+leak:
+	runner_stop(r, "vcpu %u: host check failed: read of private memory at 0x%llx returned %d",
+		    id, (unsigned long long)base, ret);
+	return -1;
+}
+
+/*
+ * The content policy of the slice: all PRESERVE (for the conversion to
+ * private), or for the conversion back one half ZERO, the other PRESERVE.
+ */
+static int set_policy(struct runner *r, uint64_t base, uint64_t size,
+		      bool zero_first, bool all_preserve)
+{
+	uint64_t half = run_half(size);
+	struct gmem_vm *vm = runner_vm(r);
+	int ret;
+
+	if (all_preserve)
+		ret = gmem_vm_set_policy(vm, base, size, GMEM_CONVERT_PRESERVE);
+	else
+		ret = gmem_vm_set_policy(vm, base, half, zero_first ?
+					 GMEM_CONVERT_ZERO :
+					 GMEM_CONVERT_PRESERVE);
+	if (!ret && !all_preserve)
+		ret = gmem_vm_set_policy(vm, base + half, size - half,
+					 zero_first ? GMEM_CONVERT_PRESERVE :
+						      GMEM_CONVERT_ZERO);
+	if (ret)
+		runner_stop(r, "gmem_vm_set_policy: %s", strerror(-ret));
+	return ret;
+}
+
+static int stage_back(struct runner *r, struct run_ctx *c, unsigned int id,
+		      uint64_t round, uint64_t base, uint64_t size)
+{
+	uint64_t half = run_half(size);
+	uint64_t secret = run_seed(round, id, RUN_SEED_SECRET);
+	bool zero_first = !(round & 1);
+	uint8_t *b = c->buf[id];
+	int ret;
+
+	if (host_read(r, id, base, b, size))
+		return -1;
+	if (zero_first)
+		ret = check_zero(r, id, b, base, half) ?:
+		      check_pattern(r, id, b + half, base + half, size - half,
+				    secret, "PRESERVE half lost the secret");
+	else
+		ret = check_pattern(r, id, b, base, half, secret,
+				    "PRESERVE half lost the secret") ?:
+		      check_zero(r, id, b + half, base + half, size - half);
+	if (ret)
+		return -1;
+	for (uint64_t i = 0; i < size; i += 8) {
+		uint64_t w = guest_pattern(run_seed(round, id, RUN_SEED_HOST),
+					   base + i);
+
+		memcpy(b + i, &w, 8);
+	}
+	ret = gmem_write(runner_vm(r), base, b, size, NULL);
+	if (ret)
+		runner_stop(r, "vcpu %u: host write to shared memory failed: %s",
+			    id, strerror(-ret));
+	return ret ? -1 : 0;
+}
+
+static int on_sync(struct runner *r, unsigned int id, struct guest_mailbox *mb,
+		   void *arg)
+{
+	struct run_ctx *c = arg;
+	uint64_t round = mb->args[0], base = mb->args[1], size = mb->args[2];
+	int ret = 0;
+
+	if (size != c->slice || round >= c->o.rounds + (mb->stage == RUN_STAGE_END)) {
+		runner_stop(r, "vcpu %u: sync %u with bad arguments", id, mb->stage);
+		return -1;
+	}
+	switch (mb->stage) {
+	case RUN_STAGE_SHARED:
+		ret = host_read(r, id, base, c->buf[id], size) ?:
+		      check_pattern(r, id, c->buf[id], base, size,
+				    run_seed(round, id, RUN_SEED_SHARED),
+				    "shared pattern not seen");
+		/* The coming conversion to private preserves. */
+		if (!ret)
+			ret = set_policy(r, base, size, false, true);
+		break;
+	case RUN_STAGE_PRIVATE:
+		ret = must_fault(r, id, base, size, c->buf[id]) ?:
+		      set_policy(r, base, size, !(round & 1), false);
+		mb->ret = !(round & 1);
+		break;
+	case RUN_STAGE_BACK:
+		ret = stage_back(r, c, id, round, base, size);
+		if (!ret)
+			atomic_fetch_add(&c->rounds_done, 1);
+		break;
+	case RUN_STAGE_END:
+		return 0;
+	default:
+		runner_stop(r, "vcpu %u: unknown sync stage %u", id, mb->stage);
+		return -1;
+	}
+	if (ret)
+		return -1;
+	atomic_fetch_add(&c->checks, 1);
+	return 0;
+}
+
+static void *load_file(const char *path, size_t *size)
+{
+	FILE *f = fopen(path, "rb");
+	void *buf = NULL;
+	struct stat st;
+
+	if (!f)
+		return NULL;
+	if (fstat(fileno(f), &st) == 0 && st.st_size > 0 &&
+	    (uint64_t)st.st_size <= GUEST_IMAGE_MAX) {
+		buf = malloc(st.st_size);
+		if (buf && fread(buf, 1, st.st_size, f) != (size_t)st.st_size) {
+			free(buf);
+			buf = NULL;
+		}
+		*size = st.st_size;
+	} else {
+		errno = EFBIG;
+	}
+	fclose(f);
+	return buf;
+}
+
+#define MAX_MAP_RUNS 16
+
+struct map_run {
+	uint64_t gpa, size;
+	bool private;
+};
+
+/* The final memory map of guest RAM as runs (the first MAX_MAP_RUNS). */
+static unsigned int memory_map(struct runner *r, struct map_run *m,
+			       uint64_t *total)
+{
+	struct gmem_file *f = runner_ram_file(r);
+	uint64_t off = 0, size = runner_config(r)->ram_size;
+	unsigned int n = 0;
+
+	*total = 0;
+	while (f && off < size) {
+		uint64_t attrs, len;
+
+		if (gmem_get_attributes(f, off, &attrs, &len) || !len)
+			break;
+		if (n < MAX_MAP_RUNS)
+			m[n++] = (struct map_run){ runner_ram_gpa(r) + off, len,
+						   attrs & GMEM_ATTR_PRIVATE };
+		(*total)++;
+		off += len;
+	}
+	return n;
+}
+
+static void report_text(struct runner *r, struct run_ctx *c,
+			const struct runner_stats *st, int result)
+{
+	struct map_run m[MAX_MAP_RUNS];
+	uint64_t total;
+	unsigned int n = memory_map(r, m, &total);
+	double secs = st->run_seconds > 0 ? st->run_seconds : 1e-9;
+
+	printf("gmem run: %lu vCPUs, %llu MiB guest RAM (guest_memfd, %s), %s\n",
+	       c->o.vcpus, (unsigned long long)(c->o.mem >> 20),
+	       gmem_vm_private_mirrored(runner_vm(r)) == 1 ?
+	       "kernel-enforced" : "software-protected",
+	       c->o.guest ? c->o.guest : "built-in guest");
+	printf("  rounds:       %lu of %lu per vCPU\n",
+	       c->o.vcpus ? (unsigned long)(atomic_load(&c->rounds_done) / c->o.vcpus) : 0,
+	       c->o.rounds);
+	printf("  conversions:  %llu requests, %llu pages (%llu MiB), %llu refused\n",
+	       (unsigned long long)st->conversions,
+	       (unsigned long long)st->conv_pages,
+	       (unsigned long long)(st->conv_pages >> 8),
+	       (unsigned long long)st->conv_errors);
+	printf("  rate:         %.0f conversions/s, %.0f pages/s over %.3f s\n",
+	       st->conversions / secs, st->conv_pages / secs, st->run_seconds);
+	printf("  exits:       ");
+	for (unsigned int i = 0; i < RUNNER_NR_EXITS; i++)
+		if (st->exits[i])
+			printf(" %s %llu", runner_exit_name(i),
+			       (unsigned long long)st->exits[i]);
+	printf("\n  host checks:  %lu held\n", atomic_load(&c->checks));
+	printf("  memory map:   %llu run%s\n", (unsigned long long)total,
+	       total == 1 ? "" : "s");
+	for (unsigned int i = 0; i < n; i++)
+		printf("    [0x%09llx, 0x%09llx) %-7s %llu KiB\n",
+		       (unsigned long long)m[i].gpa,
+		       (unsigned long long)(m[i].gpa + m[i].size),
+		       m[i].private ? "private" : "shared",
+		       (unsigned long long)(m[i].size >> 10));
+	if (result)
+		printf("FAIL: %s\n", runner_error(r));
+	else
+		printf("PASS: every check held\n");
+}
+
+static void report_json(struct runner *r, struct run_ctx *c,
+			const struct runner_stats *st, int result)
+{
+	struct map_run m[MAX_MAP_RUNS];
+	uint64_t total;
+	unsigned int n = memory_map(r, m, &total);
+	double secs = st->run_seconds > 0 ? st->run_seconds : 1e-9;
+	const char *sep = "";
+
+	printf("{\"vcpus\": %lu, \"mem\": %llu, \"rounds\": %lu, ", c->o.vcpus,
+	       (unsigned long long)c->o.mem, c->o.rounds);
+	printf("\"rounds_done\": %lu, \"guest\": ",
+	       (unsigned long)atomic_load(&c->rounds_done));
+	json_str(stdout, c->o.guest ? c->o.guest : "built-in");
+	printf(", \"protection\": \"%s\", ",
+	       gmem_vm_private_mirrored(runner_vm(r)) == 1 ?
+	       "kernel-enforced" : "software-protected");
+	printf("\"conversions\": %llu, \"pages_converted\": %llu, "
+	       "\"conversion_errors\": %llu, \"conversions_per_second\": %.1f, "
+	       "\"seconds\": %.6f, \"host_checks\": %lu, \"exits\": {",
+	       (unsigned long long)st->conversions,
+	       (unsigned long long)st->conv_pages,
+	       (unsigned long long)st->conv_errors, st->conversions / secs,
+	       st->run_seconds, atomic_load(&c->checks));
+	for (unsigned int i = 0; i < RUNNER_NR_EXITS; i++) {
+		if (!st->exits[i])
+			continue;
+		printf("%s\"%s\": %llu", sep, runner_exit_name(i),
+		       (unsigned long long)st->exits[i]);
+		sep = ", ";
+	}
+	printf("}, \"memory_runs\": %llu, \"memory_map\": [",
+	       (unsigned long long)total);
+	for (unsigned int i = 0; i < n; i++)
+		printf("%s{\"gpa\": %llu, \"size\": %llu, \"state\": \"%s\"}",
+		       i ? ", " : "", (unsigned long long)m[i].gpa,
+		       (unsigned long long)m[i].size,
+		       m[i].private ? "private" : "shared");
+	printf("], \"result\": \"%s\", \"error\": ", result ? "fail" : "pass");
+	if (result)
+		json_str(stdout, runner_error(r));
+	else
+		printf("null");
+	printf("}\n");
+}
+
+static void run_report(struct runner *r, struct run_ctx *c, int result)
+{
+	struct runner_stats st;
+
+	runner_get_stats(r, &st);
+	if (c->o.json)
+		report_json(r, c, &st, result);
+	else
+		report_text(r, c, &st, result);
+	fflush(stdout);
+	if (result && c->o.json)
+		fprintf(stderr, "gmem run: %s\n", runner_error(r));
+}
+
+static int run_vm(struct run_ctx *c, const void *img, size_t img_size)
+{
+	struct runner_config cfg = {
+		.nr_vcpus = c->o.vcpus,
+		.ram_size = c->o.mem,
+		.image = img,
+		.image_size = img_size,
+		.conv_channel = GUEST_CONV_DOORBELL,
+		.param = { c->o.rounds, 512 },
+		.on_sync = c->o.guest ? NULL : on_sync,
+		.arg = c,
+	};
+	struct runner *r;
+	int ret;
+
+	ret = runner_create(&cfg, &r);
+	if (ret) {
+		fprintf(stderr, "gmem run: cannot create the VM: %s\n",
+			strerror(-ret));
+		return CLI_FAIL;
+	}
+	ret = runner_run(r);
+	run_report(r, c, ret);
+	runner_destroy(r);
+	return ret ? CLI_FAIL : CLI_OK;
+}
+
+int cmd_run(int argc, char **argv)
+{
+	struct run_ctx c = { 0 };
+	const void *img = guest_run;
+	size_t img_size = guest_run_size;
+	void *loaded = NULL;
+	int ret;
+
+	ret = parse_opts(argc, argv, &c.o);
+	if (ret)
+		return ret > 0 ? CLI_OK : CLI_USAGE;
+	if (!cli_have_kvm("run"))
+		return CLI_NOKVM;
+	if (c.o.guest) {
+		loaded = load_file(c.o.guest, &img_size);
+		if (!loaded) {
+			fprintf(stderr, "gmem run: cannot load guest '%s': %s\n",
+				c.o.guest, strerror(errno));
+			return CLI_FAIL;
+		}
+		img = loaded;
+	}
+	c.slice = run_slice(c.o.mem, c.o.vcpus);
+	c.buf = calloc(c.o.vcpus, sizeof(*c.buf));
+	for (unsigned long i = 0; c.buf && i < c.o.vcpus; i++)
+		c.buf[i] = c.o.guest ? NULL : malloc(c.slice);
+	ret = c.buf ? run_vm(&c, img, img_size) : CLI_FAIL;
+	for (unsigned long i = 0; c.buf && i < c.o.vcpus; i++)
+		free(c.buf[i]);
+	free(c.buf);
+	free(loaded);
+	return ret;
+}

@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: MIT */
+/* The error guest's jobs (guests/errors.c, tests/runner/test_exits.c). */
+#ifndef GMEM_ERRORS_GUEST_H
+#define GMEM_ERRORS_GUEST_H
+
+enum errors_job {
+	ERRORS_SHUTDOWN = 1,	/* ud2 with no IDT: triple fault */
+	ERRORS_MMIO,		/* read param[1], a gpa with no memory */
+	ERRORS_VMCALL_SPIN,	/* a VMCALL, then spin: the watchdog */
+	ERRORS_BAD_CONVERT,	/* invalid requests; the VM keeps running */
+	ERRORS_ASSERT,		/* a failed GUEST_ASSERT */
+	ERRORS_FAIL,		/* guest_fail() */
+	ERRORS_BAD_PORT,	/* out to a port nobody handles */
+};
+
+#define ERRORS_BAD_CONVERT_N	5	/* requests answered with an error */
+
+#endif /* GMEM_ERRORS_GUEST_H */

@@ -1,0 +1,66 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Guests that fail on purpose, one way each (param[0], errors-guest.h), so
+ * that the tests can check the runner's message names what happened.
+ */
+#include "guest.h"
+#include "errors-guest.h"
+
+#define EINVAL	22
+
+static void bad_conversions(const struct guest_boot *b)
+{
+	uint64_t top = b->ram_gpa + b->ram_size;
+	const struct {
+		uint64_t gpa, npages;
+		int private;
+	} bad[ERRORS_BAD_CONVERT_N] = {
+		{ b->ram_gpa + 1, 1, 1 },	/* unaligned */
+		{ b->ram_gpa, 0, 1 },		/* no pages */
+		{ top, 1, 1 },			/* past guest RAM */
+		{ top - GUEST_PAGE_SIZE, 2, 0 },	/* crossing its end */
+		{ 0x20000000, 1, 1 },		/* private where no memory is */
+	};
+
+	for (unsigned int i = 0; i < ERRORS_BAD_CONVERT_N; i++) {
+		int64_t r = guest_map_gpa_range(bad[i].gpa, bad[i].npages,
+						bad[i].private);
+
+		GUEST_ASSERT(r == -EINVAL, "request %u answered %ld", i, r);
+		guest_printf("invalid request %u: %ld\n", i, r);
+	}
+	/* The VM still works: a valid request succeeds. */
+	GUEST_ASSERT(guest_map_gpa_range(b->ram_gpa, 1, 1) == 0, "valid");
+	GUEST_ASSERT(guest_map_gpa_range(b->ram_gpa, 1, 0) == 0, "valid");
+}
+
+void guest_main(unsigned int id, const struct guest_boot *boot)
+{
+	if (id)
+		return;
+	switch (boot->param[0]) {
+	case ERRORS_SHUTDOWN:
+		__asm__ volatile("ud2");
+		break;
+	case ERRORS_MMIO:
+		(void)*(volatile uint64_t *)boot->param[1];
+		break;
+	case ERRORS_VMCALL_SPIN:
+		guest_map_hypercall(boot->ram_gpa, 1, 0);
+		for (;;)
+			__asm__ volatile("pause");
+	case ERRORS_BAD_CONVERT:
+		bad_conversions(boot);
+		break;
+	case ERRORS_ASSERT:
+		GUEST_ASSERT(boot->param[1] == 42, "deliberate, param 0x%lx",
+			     boot->param[1]);
+		break;
+	case ERRORS_FAIL:
+		guest_fail("deliberate failure %u", 7);
+	case ERRORS_BAD_PORT:
+		guest_out(0x3f8, 'x');
+		break;
+	}
+	guest_fail("job %lu did not fail", boot->param[0]);
+}

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: MIT */
+/* What the `gmem run` guest (guests/run.c) and its host (cli/run.c) share. */
+#ifndef GMEM_RUN_GUEST_H
+#define GMEM_RUN_GUEST_H
+
+#include <stdint.h>
+
+enum run_stage {
+	RUN_STAGE_SHARED = 1,	/* slice holds the shared pattern */
+	RUN_STAGE_PRIVATE,	/* slice private, holds the secret; ret: zero_first */
+	RUN_STAGE_BACK,		/* slice shared again; host writes its pattern */
+	RUN_STAGE_END,
+};
+
+enum run_seed {
+	RUN_SEED_SHARED = 1,
+	RUN_SEED_SECRET,
+	RUN_SEED_HOST,
+};
+
+/* Each vCPU's slice of guest RAM: equal, a multiple of two pages. */
+static inline uint64_t run_slice(uint64_t ram_size, uint32_t nr_vcpus)
+{
+	return (ram_size / nr_vcpus) & ~8191ULL;
+}
+
+static inline uint64_t run_half(uint64_t slice)
+{
+	return (slice / 2) & ~4095ULL;
+}
+
+static inline uint64_t run_seed(uint64_t round, unsigned int id,
+				enum run_seed what)
+{
+	return (round << 32 | (uint64_t)id << 8) * 4 + what;
+}
+
+#endif /* GMEM_RUN_GUEST_H */

@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Runner internals shared by its files.
+ *
+ * Lock order: r->err_lock and r->console_lock are leaves; nothing else is
+ * taken while either is held. Everything else a vCPU thread touches is its
+ * own struct rvcpu, or atomics.
+ */
+#ifndef GMEM_RUNNER_INT_H
+#define GMEM_RUNNER_INT_H
+
+#include <linux/kvm.h>
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "runner.h"
+
+struct rvcpu {
+	struct runner *r;
+	unsigned int id;
+	int fd;
+	struct kvm_run *run;
+	pthread_t thread;
+	bool started;
+	_Atomic uint64_t run_since;	/* ns at KVM_RUN entry; 0 when out */
+	atomic_bool watchdog_fired;
+	struct guest_mailbox *mb;	/* in the system mapping */
+};
+
+struct runner {
+	struct runner_config cfg;
+	struct gmem_vm *vm;
+	int kvm_fd;			/* our own /dev/kvm: cpuid, mmap size */
+	int vm_fd;			/* owned by the VM */
+	size_t run_size;
+	struct gmem_file *sys;		/* page tables, GDT, mailboxes, image */
+	uint8_t *sys_map;
+	struct gmem_file *ram;
+	bool hc_exits;			/* KVM_CAP_EXIT_HYPERCALL enabled */
+	bool user_mode;			/* guests run in ring 3 */
+	struct rvcpu *vcpus;
+	atomic_bool stopping;
+	pthread_mutex_t err_lock;
+	char *error;
+	pthread_mutex_t console_lock;
+	pthread_t watchdog;
+	bool watchdog_started;
+	atomic_bool watchdog_quit;
+	_Atomic uint64_t exits[RUNNER_NR_EXITS];
+	_Atomic uint64_t conversions, conv_pages, conv_errors, syncs;
+	_Atomic uint64_t memory_faults;
+	double run_seconds;
+};
+
+/* setup.c: the vCPU's 64-bit state, tables in system memory */
+int rn_setup_memory_tables(struct runner *r);
+int rn_setup_vcpu(struct runner *r, struct rvcpu *v);
+
+/* vcpu.c */
+void *rn_vcpu_thread(void *arg);
+
+/* watchdog.c */
+int rn_watchdog_start(struct runner *r);
+void rn_watchdog_stop(struct runner *r);
+void rn_kick_all(struct runner *r);
+uint64_t rn_now_ns(void);
+int rn_signal_setup(void);
+
+/* report.c */
+uint64_t rn_vcpu_rip(struct rvcpu *v);
+void rn_stop_exit(struct rvcpu *v, const char *what, uint64_t gpa,
+		  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void rn_console(struct rvcpu *v, const char *text, size_t len);
+
+#endif /* GMEM_RUNNER_INT_H */

@@ -1,0 +1,342 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Building, running and tearing down a runner VM.
+ *
+ * Guest memory is two libgmem files: "system" (page tables, GDT, boot
+ * block, mailboxes, image, stacks; memslot 0 at gpa 0; never converted)
+ * and "RAM" (what guests convert; memslots 1..ram_slots, contiguous from
+ * ram_gpa, over the one file).
+ *
+ * Lock order: see runner-int.h.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kvm-gmem-compat.h"
+#include "runner-int.h"
+
+#define GMEM_FLAGS (GMEM_FLAG_MMAP | GMEM_FLAG_INIT_SHARED)
+
+static int check_config(struct runner_config *c)
+{
+	if (!c->nr_vcpus)
+		c->nr_vcpus = 1;
+	if (!c->ram_gpa)
+		c->ram_gpa = RUNNER_RAM_GPA;
+	if (!c->ram_slots)
+		c->ram_slots = 1;
+	if (!c->watchdog_ms)
+		c->watchdog_ms = RUNNER_WATCHDOG_MS;
+	if (c->nr_vcpus > GUEST_MAX_VCPUS || !c->image || !c->image_size ||
+	    c->image_size > GUEST_IMAGE_MAX)
+		return -EINVAL;
+	if (c->ram_gpa < GUEST_SYSTEM_SIZE || c->ram_gpa & 0xfff ||
+	    c->ram_size & 0xfff || c->ram_size > GUEST_MAPPED_TOP ||
+	    c->ram_gpa > GUEST_MAPPED_TOP - c->ram_size)
+		return -EINVAL;
+	if (c->ram_size && c->ram_size % (c->ram_slots * 4096ULL))
+		return -EINVAL;
+	if (c->conv_channel > GUEST_CONV_HYPERCALL || c->ring > RUNNER_RING_3)
+		return -EINVAL;
+	return 0;
+}
+
+bool runner_host_is_pvm(void)
+{
+	return access("/sys/module/kvm_pvm", F_OK) == 0;
+}
+
+/* Hypercall exits for KVM_HC_MAP_GPA_RANGE, where KVM offers them. */
+static void enable_hypercall_exits(struct runner *r)
+{
+	struct kvm_enable_cap cap = {
+		.cap = KVM_CAP_EXIT_HYPERCALL,
+		.args[0] = 1ULL << KVM_HC_MAP_GPA_RANGE,
+	};
+	int mask = ioctl(r->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_EXIT_HYPERCALL);
+
+	if (mask > 0 && (mask & cap.args[0]) &&
+	    ioctl(r->vm_fd, KVM_ENABLE_CAP, &cap) == 0)
+		r->hc_exits = true;
+}
+
+static int add_slot(struct runner *r, uint32_t slot, uint64_t gpa,
+		    uint64_t size, struct gmem_file *f, uint64_t off)
+{
+	struct gmem_region rg = {
+		.slot = slot, .gpa = gpa, .size = size, .file = f,
+		.offset = off,
+	};
+
+	return gmem_set_region(r->vm, &rg);
+}
+
+static int setup_memory(struct runner *r)
+{
+	uint64_t per;
+	int ret;
+
+	ret = gmem_create(r->vm, GUEST_SYSTEM_SIZE, GMEM_FLAGS, &r->sys);
+	if (ret)
+		return ret;
+	ret = add_slot(r, 0, 0, GUEST_SYSTEM_SIZE, r->sys, 0);
+	if (ret)
+		return ret;
+	ret = gmem_map(r->sys, 0, GUEST_SYSTEM_SIZE, PROT_READ | PROT_WRITE,
+		       (void **)&r->sys_map);
+	if (ret)
+		return ret;
+	if (!r->cfg.ram_size)
+		return 0;
+	ret = gmem_create(r->vm, r->cfg.ram_size, GMEM_FLAGS, &r->ram);
+	if (ret)
+		return ret;
+	per = r->cfg.ram_size / r->cfg.ram_slots;
+	for (unsigned int i = 0; i < r->cfg.ram_slots && !ret; i++)
+		ret = add_slot(r, 1 + i, r->cfg.ram_gpa + i * per, per, r->ram,
+			       i * per);
+	return ret;
+}
+
+static int create_vcpus(struct runner *r)
+{
+	r->vcpus = calloc(r->cfg.nr_vcpus, sizeof(*r->vcpus));
+	if (!r->vcpus)
+		return -ENOMEM;
+	for (unsigned int i = 0; i < r->cfg.nr_vcpus; i++) {
+		struct rvcpu *v = &r->vcpus[i];
+		int ret;
+
+		v->r = r;
+		v->id = i;
+		v->run = MAP_FAILED;
+		v->mb = (void *)(r->sys_map + GUEST_MAILBOX_GPA + i * 4096);
+		v->fd = ioctl(r->vm_fd, KVM_CREATE_VCPU, i);
+		if (v->fd < 0)
+			return -errno;
+		v->run = mmap(NULL, r->run_size, PROT_READ | PROT_WRITE,
+			      MAP_SHARED, v->fd, 0);
+		if (v->run == MAP_FAILED)
+			return -errno;
+		ret = rn_setup_vcpu(r, v);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static int open_kvm(struct runner *r)
+{
+	struct gmem_vm_config vc = { .flags = GMEM_VM_KVM };
+	int ret;
+
+	r->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (r->kvm_fd < 0)
+		return -errno;
+	ret = ioctl(r->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (ret < 0)
+		return -errno;
+	r->run_size = ret;
+	ret = gmem_vm_create(&vc, &r->vm);
+	if (ret)
+		return ret;
+	r->vm_fd = gmem_vm_fd(r->vm);
+	return r->vm_fd < 0 ? r->vm_fd : 0;
+}
+
+int runner_create(const struct runner_config *cfg, struct runner **out)
+{
+	struct runner *r;
+	int ret;
+
+	if (!cfg || !out)
+		return -EINVAL;
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	r->cfg = *cfg;
+	r->kvm_fd = -1;
+	pthread_mutex_init(&r->err_lock, NULL);
+	pthread_mutex_init(&r->console_lock, NULL);
+	ret = check_config(&r->cfg);
+	r->user_mode = r->cfg.ring == RUNNER_RING_3 ||
+		       (r->cfg.ring == RUNNER_RING_AUTO && runner_host_is_pvm());
+	if (!ret)
+		ret = rn_signal_setup();
+	if (!ret)
+		ret = open_kvm(r);
+	if (!ret)
+		ret = setup_memory(r);
+	if (!ret)
+		ret = rn_setup_memory_tables(r);
+	if (!ret)
+		ret = gmem_write(r->vm, GUEST_IMAGE_GPA, cfg->image,
+				 cfg->image_size, NULL);
+	if (!ret) {
+		enable_hypercall_exits(r);
+		ret = create_vcpus(r);
+	}
+	if (ret) {
+		runner_destroy(r);
+		return ret;
+	}
+	*out = r;
+	return 0;
+}
+
+static void free_vcpus(struct runner *r)
+{
+	for (unsigned int i = 0; r->vcpus && i < r->cfg.nr_vcpus; i++) {
+		struct rvcpu *v = &r->vcpus[i];
+
+		if (v->run && v->run != MAP_FAILED)
+			munmap(v->run, r->run_size);
+		if (v->fd > 0)
+			close(v->fd);
+	}
+	free(r->vcpus);
+	r->vcpus = NULL;
+}
+
+struct gmem_file *runner_destroy_keep_ram(struct runner *r)
+{
+	struct gmem_file *ram;
+
+	if (!r)
+		return NULL;
+	ram = r->ram;
+	free_vcpus(r);
+	if (r->sys_map)
+		gmem_unmap(r->sys, r->sys_map, GUEST_SYSTEM_SIZE);
+	if (r->sys)
+		gmem_close(r->sys);
+	gmem_vm_put(r->vm);
+	if (r->kvm_fd >= 0)
+		close(r->kvm_fd);
+	pthread_mutex_destroy(&r->err_lock);
+	pthread_mutex_destroy(&r->console_lock);
+	free(r->error);
+	free(r);
+	return ram;
+}
+
+void runner_destroy(struct runner *r)
+{
+	struct gmem_file *ram = runner_destroy_keep_ram(r);
+
+	if (ram)
+		gmem_close(ram);
+}
+
+static double now_seconds(void)
+{
+	return rn_now_ns() / 1e9;
+}
+
+/* 0 when every vCPU finished, -1 when the VM stopped (runner_error()). */
+int runner_run(struct runner *r)
+{
+	double t0 = now_seconds();
+	unsigned int i;
+	int ret;
+
+	ret = rn_watchdog_start(r);
+	if (ret) {
+		runner_stop(r, "cannot start the watchdog: %s", strerror(-ret));
+		return -1;
+	}
+	for (i = 0; i < r->cfg.nr_vcpus; i++) {
+		ret = pthread_create(&r->vcpus[i].thread, NULL, rn_vcpu_thread,
+				     &r->vcpus[i]);
+		if (ret) {
+			runner_stop(r, "cannot start vcpu %u: %s", i,
+				    strerror(ret));
+			break;
+		}
+		r->vcpus[i].started = true;
+	}
+	for (i = 0; i < r->cfg.nr_vcpus; i++)
+		if (r->vcpus[i].started)
+			pthread_join(r->vcpus[i].thread, NULL);
+	rn_watchdog_stop(r);
+	r->run_seconds = now_seconds() - t0;
+	return runner_error(r) ? -1 : 0;
+}
+
+void runner_stop(struct runner *r, const char *fmt, ...)
+{
+	va_list ap;
+	char *msg = NULL;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	va_end(ap);
+	pthread_mutex_lock(&r->err_lock);
+	if (!r->error && msg) {
+		r->error = msg;
+		msg = NULL;
+	} else if (!r->error) {
+		r->error = strdup("VM stopped");
+	}
+	pthread_mutex_unlock(&r->err_lock);
+	free(msg);
+	atomic_store(&r->stopping, true);
+	rn_kick_all(r);
+}
+
+const char *runner_error(const struct runner *r)
+{
+	const char *e;
+
+	pthread_mutex_lock((pthread_mutex_t *)&r->err_lock);
+	e = r->error;
+	pthread_mutex_unlock((pthread_mutex_t *)&r->err_lock);
+	return e;
+}
+
+struct gmem_vm *runner_vm(const struct runner *r)
+{
+	return r->vm;
+}
+
+struct gmem_file *runner_ram_file(const struct runner *r)
+{
+	return r->ram;
+}
+
+uint64_t runner_ram_gpa(const struct runner *r)
+{
+	return r->cfg.ram_gpa;
+}
+
+const struct runner_config *runner_config(const struct runner *r)
+{
+	return &r->cfg;
+}
+
+bool runner_hypercall_exits_enabled(const struct runner *r)
+{
+	return r->hc_exits;
+}
+
+void runner_get_stats(const struct runner *r, struct runner_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	for (unsigned int i = 0; i < RUNNER_NR_EXITS; i++)
+		st->exits[i] = atomic_load(&r->exits[i]);
+	st->conversions = atomic_load(&r->conversions);
+	st->conv_pages = atomic_load(&r->conv_pages);
+	st->conv_errors = atomic_load(&r->conv_errors);
+	st->syncs = atomic_load(&r->syncs);
+	st->memory_faults = atomic_load(&r->memory_faults);
+	st->run_seconds = r->run_seconds;
+}

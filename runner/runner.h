@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The runner: real KVM VMs whose RAM is libgmem guest memory, running the
+ * freestanding guests of guests/. Used by the CLI, the tests and the
+ * benchmarks; not part of libgmem's API.
+ *
+ * Life of a VM: runner_create() builds everything (VM, system memory with
+ * page tables, GDT and the image, guest RAM over one file in one or more
+ * memslots, vCPUs in 64-bit mode); runner_run() runs every vCPU on its own
+ * thread until all are done or the VM stops; runner_destroy() frees it.
+ */
+#ifndef GMEM_RUNNER_H
+#define GMEM_RUNNER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "abi.h"
+#include "gmem.h"
+
+#define RUNNER_RAM_GPA		0x40000000ULL	/* 1 GiB */
+#define RUNNER_WATCHDOG_MS	10000
+#define RUNNER_NR_EXITS		64		/* exit reasons counted */
+
+struct runner;
+
+/* What to do when KVM_RUN fails with EFAULT and KVM_EXIT_MEMORY_FAULT. */
+enum runner_fault_policy {
+	RUNNER_FAULT_CONVERT,	/* convert as the guest accessed, retry */
+	RUNNER_FAULT_STOP,	/* stop the VM with a report */
+};
+
+/*
+ * Called on the vCPU's thread for every GUEST_CMD_SYNC; may set mb->ret.
+ * Return 0 to continue, or stop the VM with runner_stop() and return -1.
+ * Calls for different vCPUs run concurrently.
+ */
+typedef int (*runner_sync_fn)(struct runner *r, unsigned int vcpu,
+			      struct guest_mailbox *mb, void *arg);
+
+/* The ring guests run in; see runner/setup.c. */
+enum runner_ring {
+	RUNNER_RING_AUTO,	/* ring 3 on PVM, else ring 0 */
+	RUNNER_RING_0,
+	RUNNER_RING_3,
+};
+
+struct runner_config {
+	unsigned int nr_vcpus;		/* 1..GUEST_MAX_VCPUS; 0 means 1 */
+	uint64_t ram_size;		/* bytes of guest RAM; 0 for none */
+	uint64_t ram_gpa;		/* 0 means RUNNER_RAM_GPA */
+	unsigned int ram_slots;		/* memslots over the RAM file; 0 means 1 */
+	const void *image;		/* flat guest image */
+	size_t image_size;
+	uint32_t conv_channel;		/* GUEST_CONV_DOORBELL or _HYPERCALL */
+	unsigned int watchdog_ms;	/* 0 means RUNNER_WATCHDOG_MS */
+	enum runner_fault_policy fault_policy;
+	enum runner_ring ring;
+	uint64_t param[8];		/* copied to guest_boot.param */
+	runner_sync_fn on_sync;		/* NULL: syncs just return */
+	void *arg;
+	FILE *console;			/* guest text; NULL means stdout */
+	bool quiet;			/* drop guest text */
+};
+
+struct runner_stats {
+	uint64_t exits[RUNNER_NR_EXITS];	/* by KVM exit reason */
+	uint64_t conversions;			/* requests carried out */
+	uint64_t conv_pages;			/* pages they covered */
+	uint64_t conv_errors;			/* requests answered with an error */
+	uint64_t syncs;
+	uint64_t memory_faults;
+	double run_seconds;			/* wall time of runner_run() */
+};
+
+int runner_create(const struct runner_config *cfg, struct runner **out);
+int runner_run(struct runner *r);
+void runner_destroy(struct runner *r);
+
+/*
+ * Like runner_destroy(), but hands the RAM file to the caller, who then
+ * holds the only reference keeping the VM alive.
+ */
+struct gmem_file *runner_destroy_keep_ram(struct runner *r);
+
+/* Stop the VM with a one-line message (the first message wins). */
+void runner_stop(struct runner *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Why the VM stopped, or NULL when every vCPU finished. */
+const char *runner_error(const struct runner *r);
+
+struct gmem_vm *runner_vm(const struct runner *r);
+struct gmem_file *runner_ram_file(const struct runner *r);
+uint64_t runner_ram_gpa(const struct runner *r);
+const struct runner_config *runner_config(const struct runner *r);
+void runner_get_stats(const struct runner *r, struct runner_stats *st);
+
+/* The guest's request path: validate, then gmem_vm_convert(). */
+int runner_convert(struct runner *r, uint64_t gpa, uint64_t npages,
+		   uint64_t attrs);
+
+const char *runner_exit_name(unsigned int reason);
+
+/* Whether /dev/kvm is PVM (kvm_pvm loaded). */
+bool runner_host_is_pvm(void);
+
+/* Whether KVM offers hypercall exits for KVM_HC_MAP_GPA_RANGE. */
+bool runner_hypercall_exits_enabled(const struct runner *r);
+
+#endif /* GMEM_RUNNER_H */

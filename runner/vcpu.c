@@ -1,0 +1,230 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The vCPU thread and its exit loop: one switch on exit_reason, kvmtool
+ * style. An exit handler returns RUN_CONTINUE, RUN_DONE (this vCPU ended
+ * well) or RUN_STOP (the VM was stopped with a message).
+ *
+ * Lock order: see runner-int.h; this file takes no lock of its own.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#include "kvm-gmem-compat.h"
+#include "runner-int.h"
+
+enum { RUN_CONTINUE, RUN_DONE, RUN_STOP };
+
+#define KVM_ENOSYS	1000	/* include/uapi/linux/kvm_para.h */
+
+int runner_convert(struct runner *r, uint64_t gpa, uint64_t npages,
+		   uint64_t attrs)
+{
+	uint64_t top = r->cfg.ram_gpa + r->cfg.ram_size;
+	int ret;
+
+	/*
+	 * Reject what KVM itself rejects for KVM_HC_MAP_GPA_RANGE, and
+	 * anything reaching past guest RAM; holes inside are the manager's.
+	 */
+	if ((gpa & 0xfff) || !npages || npages > (top >> 12) ||
+	    gpa >= top || npages > (top - gpa) >> 12) {
+		ret = -EINVAL;
+	} else if (attrs & ~(uint64_t)(GUEST_MAP_PRIVATE | 0xf)) {
+		ret = -EINVAL;
+	} else {
+		ret = gmem_vm_convert(r->vm, gpa, npages << 12,
+				      attrs & GUEST_MAP_PRIVATE ?
+				      GMEM_ATTR_PRIVATE : 0, NULL);
+	}
+	if (ret) {
+		atomic_fetch_add(&r->conv_errors, 1);
+	} else {
+		atomic_fetch_add(&r->conversions, 1);
+		atomic_fetch_add(&r->conv_pages, npages);
+	}
+	return ret;
+}
+
+static int handle_sync(struct rvcpu *v, uint32_t cmd)
+{
+	struct runner *r = v->r;
+	struct guest_mailbox *mb = v->mb;
+
+	switch (cmd) {
+	case GUEST_CMD_SYNC:
+		atomic_fetch_add(&r->syncs, 1);
+		if (r->cfg.on_sync && r->cfg.on_sync(r, v->id, mb, r->cfg.arg))
+			return RUN_STOP;
+		return RUN_CONTINUE;
+	case GUEST_CMD_DONE:
+		return RUN_DONE;
+	case GUEST_CMD_ASSERT:
+		mb->file[sizeof(mb->file) - 1] = '\0';
+		mb->text[sizeof(mb->text) - 1] = '\0';
+		runner_stop(r, "vcpu %u: guest assertion failed at %s:%u: %s",
+			    v->id, mb->file, mb->line, mb->text);
+		return RUN_STOP;
+	case GUEST_CMD_FAIL:
+		mb->text[sizeof(mb->text) - 1] = '\0';
+		runner_stop(r, "vcpu %u: guest failed: %s", v->id, mb->text);
+		return RUN_STOP;
+	}
+	rn_stop_exit(v, "KVM_EXIT_IO", 0, "unknown sync command %u", cmd);
+	return RUN_STOP;
+}
+
+static int handle_io(struct rvcpu *v)
+{
+	struct kvm_run *run = v->run;
+	uint32_t val = 0;
+
+	if (run->io.direction != KVM_EXIT_IO_OUT || run->io.size != 4 ||
+	    run->io.count != 1) {
+		rn_stop_exit(v, "KVM_EXIT_IO", 0,
+			     "unhandled %s of %u bytes x%u at port 0x%x",
+			     run->io.direction == KVM_EXIT_IO_OUT ? "out" : "in",
+			     run->io.size, run->io.count, run->io.port);
+		return RUN_STOP;
+	}
+	memcpy(&val, (uint8_t *)run + run->io.data_offset, 4);
+	switch (run->io.port) {
+	case GUEST_PORT_CONSOLE:
+		rn_console(v, v->mb->text,
+			   val < GUEST_TEXT_MAX ? val : GUEST_TEXT_MAX - 1);
+		return RUN_CONTINUE;
+	case GUEST_PORT_SYNC:
+		return handle_sync(v, val);
+	case GUEST_PORT_CONVERT:
+		v->mb->conv_ret = runner_convert(v->r, v->mb->conv_gpa,
+						 v->mb->conv_npages,
+						 v->mb->conv_attrs);
+		return RUN_CONTINUE;
+	case GUEST_PORT_NOP:
+		return RUN_CONTINUE;
+	}
+	rn_stop_exit(v, "KVM_EXIT_IO", 0, "out 0x%x to unknown port 0x%x", val,
+		     run->io.port);
+	return RUN_STOP;
+}
+
+static int handle_hypercall(struct rvcpu *v)
+{
+	struct kvm_run *run = v->run;
+
+	if (run->hypercall.nr != KVM_HC_MAP_GPA_RANGE) {
+		run->hypercall.ret = -KVM_ENOSYS;
+		return RUN_CONTINUE;
+	}
+	run->hypercall.ret = runner_convert(v->r, run->hypercall.args[0],
+					    run->hypercall.args[1],
+					    run->hypercall.args[2]);
+	return RUN_CONTINUE;
+}
+
+/* KVM_RUN failed with EFAULT and KVM_EXIT_MEMORY_FAULT. */
+static int handle_memory_fault(struct rvcpu *v)
+{
+	const struct gmem_kvm_memory_fault *mf =
+		(const void *)((uint8_t *)v->run + 32);
+	uint64_t gpa = mf->gpa & ~0xfffULL, end = mf->gpa + mf->size;
+	bool private = mf->flags & KVM_MEMORY_EXIT_FLAG_PRIVATE;
+	int ret;
+
+	atomic_fetch_add(&v->r->memory_faults, 1);
+	if (v->r->cfg.fault_policy == RUNNER_FAULT_STOP) {
+		rn_stop_exit(v, "KVM_EXIT_MEMORY_FAULT", mf->gpa,
+			     "%s access of 0x%llx bytes, policy is stop",
+			     private ? "private" : "shared",
+			     (unsigned long long)mf->size);
+		return RUN_STOP;
+	}
+	end = (end + 0xfff) & ~0xfffULL;
+	ret = gmem_vm_convert(v->r->vm, gpa, end - gpa,
+			      private ? GMEM_ATTR_PRIVATE : 0, NULL);
+	if (ret) {
+		rn_stop_exit(v, "KVM_EXIT_MEMORY_FAULT", mf->gpa,
+			     "implicit conversion to %s failed: %s",
+			     private ? "private" : "shared", strerror(-ret));
+		return RUN_STOP;
+	}
+	return RUN_CONTINUE;
+}
+
+static int handle_exit(struct rvcpu *v)
+{
+	struct kvm_run *run = v->run;
+
+	switch (run->exit_reason) {
+	case KVM_EXIT_IO:
+		return handle_io(v);
+	case KVM_EXIT_HLT:
+		return RUN_DONE;
+	case KVM_EXIT_HYPERCALL:
+		return handle_hypercall(v);
+	case KVM_EXIT_MMIO:
+		rn_stop_exit(v, "KVM_EXIT_MMIO", run->mmio.phys_addr,
+			     "%s of %u bytes with no guest memory there",
+			     run->mmio.is_write ? "write" : "read",
+			     run->mmio.len);
+		return RUN_STOP;
+	case KVM_EXIT_SHUTDOWN:
+		rn_stop_exit(v, "KVM_EXIT_SHUTDOWN", 0,
+			     "triple fault (an exception with no IDT)");
+		return RUN_STOP;
+	case KVM_EXIT_FAIL_ENTRY:
+		rn_stop_exit(v, "KVM_EXIT_FAIL_ENTRY", 0,
+			     "hardware entry failure reason 0x%llx",
+			     (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
+		return RUN_STOP;
+	case KVM_EXIT_INTERNAL_ERROR:
+		rn_stop_exit(v, "KVM_EXIT_INTERNAL_ERROR", 0, "suberror %u",
+			     run->internal.suberror);
+		return RUN_STOP;
+	}
+	rn_stop_exit(v, runner_exit_name(run->exit_reason), 0,
+		     "unhandled exit reason %u", run->exit_reason);
+	return RUN_STOP;
+}
+
+/* KVM_RUN returned -1: a kick, a memory fault, or a real failure. */
+static int handle_run_error(struct rvcpu *v, int err)
+{
+	if (err == EINTR || err == EAGAIN) {
+		if (atomic_load(&v->watchdog_fired)) {
+			rn_stop_exit(v, "watchdog", 0,
+				     "no exit for %u ms, vCPU kicked out of KVM_RUN",
+				     v->r->cfg.watchdog_ms);
+			return RUN_STOP;
+		}
+		return atomic_load(&v->r->stopping) ? RUN_STOP : RUN_CONTINUE;
+	}
+	if (err == EFAULT && v->run->exit_reason == KVM_EXIT_MEMORY_FAULT)
+		return handle_memory_fault(v);
+	rn_stop_exit(v, "KVM_RUN", 0, "failed: %s", strerror(err));
+	return RUN_STOP;
+}
+
+void *rn_vcpu_thread(void *arg)
+{
+	struct rvcpu *v = arg;
+	struct runner *r = v->r;
+	int state = RUN_CONTINUE;
+
+	while (state == RUN_CONTINUE && !atomic_load(&r->stopping)) {
+		int ret, err;
+
+		atomic_store(&v->run_since, rn_now_ns());
+		ret = ioctl(v->fd, KVM_RUN, 0);
+		err = errno;
+		atomic_store(&v->run_since, 0);
+		if (ret < 0) {
+			state = handle_run_error(v, err);
+			continue;
+		}
+		if (v->run->exit_reason < RUNNER_NR_EXITS)
+			atomic_fetch_add(&r->exits[v->run->exit_reason], 1);
+		state = handle_exit(v);
+	}
+	return NULL;
+}

@@ -1,0 +1,115 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The watchdog, and kicking vCPUs out of KVM_RUN.
+ *
+ * A vCPU spinning on an instruction the host never sees (a VMCALL under
+ * PVM, a tight loop) makes no exit, so nothing on its thread can stop it.
+ * The watchdog thread looks at when each vCPU last entered KVM_RUN; past
+ * the limit it sets the vCPU's immediate_exit and signals its thread. The
+ * signal makes KVM_RUN return EINTR; immediate_exit covers the window where
+ * the signal lands just before the thread enters KVM_RUN again.
+ *
+ * Lock order: none taken here.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <time.h>
+
+#include "runner-int.h"
+
+#define RN_KICK_SIGNAL	SIGUSR1
+
+uint64_t rn_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static void kick_handler(int sig)
+{
+	(void)sig;	/* only here to interrupt KVM_RUN */
+}
+
+/* No SA_RESTART: the point of the signal is KVM_RUN failing with EINTR. */
+int rn_signal_setup(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = kick_handler;
+	sigemptyset(&sa.sa_mask);
+	return sigaction(RN_KICK_SIGNAL, &sa, NULL) ? -errno : 0;
+}
+
+static void kick(struct rvcpu *v)
+{
+	__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+	if (v->started)
+		pthread_kill(v->thread, RN_KICK_SIGNAL);
+}
+
+void rn_kick_all(struct runner *r)
+{
+	for (unsigned int i = 0; r->vcpus && i < r->cfg.nr_vcpus; i++)
+		kick(&r->vcpus[i]);
+}
+
+static void check_vcpus(struct runner *r, uint64_t limit_ns)
+{
+	uint64_t now = rn_now_ns();
+
+	for (unsigned int i = 0; i < r->cfg.nr_vcpus; i++) {
+		struct rvcpu *v = &r->vcpus[i];
+		uint64_t since = atomic_load(&v->run_since);
+
+		if (!since || now - since < limit_ns ||
+		    atomic_load(&v->watchdog_fired))
+			continue;
+		atomic_store(&v->watchdog_fired, true);
+		kick(v);
+	}
+}
+
+static void *watchdog_thread(void *arg)
+{
+	struct runner *r = arg;
+	uint64_t limit = r->cfg.watchdog_ms * 1000000ULL;
+	uint64_t tick = limit / 8;
+	struct timespec ts;
+
+	if (tick > 50000000ULL)
+		tick = 50000000ULL;
+	if (tick < 1000000ULL)
+		tick = 1000000ULL;
+	ts.tv_sec = tick / 1000000000ULL;
+	ts.tv_nsec = tick % 1000000000ULL;
+	while (!atomic_load(&r->watchdog_quit)) {
+		nanosleep(&ts, NULL);
+		check_vcpus(r, limit);
+	}
+	return NULL;
+}
+
+int rn_watchdog_start(struct runner *r)
+{
+	int ret;
+
+	atomic_store(&r->watchdog_quit, false);
+	ret = pthread_create(&r->watchdog, NULL, watchdog_thread, r);
+	if (ret)
+		return -ret;
+	r->watchdog_started = true;
+	return 0;
+}
+
+void rn_watchdog_stop(struct runner *r)
+{
+	if (!r->watchdog_started)
+		return;
+	atomic_store(&r->watchdog_quit, true);
+	pthread_join(r->watchdog, NULL);
+	r->watchdog_started = false;
+}
