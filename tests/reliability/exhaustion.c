@@ -170,7 +170,10 @@ static void child_as(bool kvm)
 static void run(const char *name, void (*fn)(bool), bool kvm)
 {
 	int status;
-	pid_t pid = fork();
+	pid_t pid;
+
+	fflush(stdout);	/* or the child prints the parent's buffer again */
+	pid = fork();
 
 	TEST_ASSERT(pid >= 0, "fork: %s", strerror(errno));
 	if (!pid) {
