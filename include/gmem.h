@@ -8,6 +8,8 @@
  *  - unknown flag bits and non-zero reserved fields are rejected with -EINVAL;
  *  - a failed call leaves every state exactly as it was: attributes, contents,
  *    memslots, pins and host mappings;
+ *  - objects are per process: a forked child inherits no library mapping
+ *    (MADV_DONTFORK) and must not use libgmem objects of its parent;
  *  - all calls are thread-safe. Lock order (outermost first):
  *    vm->slots_lock -> file->invalidate_lock -> short internal locks.
  *    gpa translation and the accessors (gmem_read/gmem_write) take no lock:
@@ -96,7 +98,9 @@ struct gmem_fault {
 
 struct gmem_stat {
 	uint64_t size;		/* file size, bytes */
-	uint64_t allocated;	/* bytes the library allocated (fallocate, writes) */
+	uint64_t allocated;	/* bytes allocated by gmem_fallocate(), not
+				 * punched or ZERO-converted since; pages the
+				 * guest or a mapping touch are not seen */
 	uint64_t private_bytes;	/* bytes currently private */
 	uint64_t pinned;	/* bytes with at least one long-term pin */
 	uint64_t ranges;	/* entries in the file's state map */
@@ -203,7 +207,9 @@ int gmem_set_region(struct gmem_vm *vm, const struct gmem_region *r);
  * To private: pins checked, library mappings revoked (PROT_NONE), content
  * mode applied, state recorded. To shared: content mode, state, mappings
  * restored. ZERO punches (lazy zero). A range already in the requested state
- * is a no-op. Takes the invalidate lock and drains accessors.
+ * is a no-op. Takes the invalidate lock and drains accessors. Should a
+ * syscall fail after a ZERO punch of this call, attributes and mappings are
+ * restored but the punched pages stay zero.
  *
  * Return: 0; -EINVAL for NULL file, unknown attrs or flags bits, neither or
  * both modes, unaligned, empty, overflowing or past-EOF ranges; -EOPNOTSUPP

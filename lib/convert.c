@@ -42,6 +42,7 @@ struct conv {
 	bool private;
 	bool zero;
 	uint64_t err;		/* first pinned page, as offset or gpa */
+	bool have_err;		/* err is meaningful for the returned error */
 	bool by_gpa;
 };
 
@@ -147,6 +148,7 @@ static int check_piece(struct conv *c, struct piece *p)
 	if (pin == e)
 		return 0;
 	c->err = ((pin - s) << GM_PAGE_SHIFT) + (c->by_gpa ? p->gpa : p->off);
+	c->have_err = true;
 	return -EAGAIN;
 }
 
@@ -264,7 +266,7 @@ int gmem_set_attributes(struct gmem_file *f, uint64_t off, uint64_t size,
 	ret = run(&c);
 	if (gm_vm_mirrors(c.vm))
 		pthread_mutex_unlock(&c.vm->slots_lock);
-	if (ret == -EAGAIN && error_offset)
+	if (c.have_err && error_offset)
 		*error_offset = c.err;
 	return ret;
 }
@@ -325,12 +327,14 @@ int gmem_vm_set_attributes(struct gmem_vm *vm, uint64_t gpa, uint64_t size,
 
 	pthread_mutex_lock(&vm->slots_lock);
 	ret = build_pieces(vm, gpa, size, p, &c.n, &bad);
-	if (!ret)
+	if (!ret) {
 		ret = run(&c);
-	else
+	} else if (ret == -EINVAL) {
 		c.err = bad;
+		c.have_err = true;
+	}
 	pthread_mutex_unlock(&vm->slots_lock);
-	if ((ret == -EAGAIN || ret == -EINVAL) && error_gpa)
+	if (c.have_err && error_gpa)
 		*error_gpa = c.err;
 	free(p);
 	return ret;
