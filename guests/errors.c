@@ -59,7 +59,7 @@ void guest_main(unsigned int id, const struct guest_boot *boot)
 	case ERRORS_FAIL:
 		guest_fail("deliberate failure %u", 7);
 	case ERRORS_BAD_PORT:
-		guest_out(0x3f8, 'x');
+		guest_out(0xee, 'x');
 		break;
 	}
 	guest_fail("job %lu did not fail", boot->param[0]);
