@@ -104,7 +104,7 @@ void json_str(FILE *f, const char *s)
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
-		usage(stderr);
+		fprintf(stderr, "gmem: missing command (try 'gmem --help')\n");
 		return CLI_USAGE;
 	}
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||

@@ -81,7 +81,7 @@ static int parse_opts(int argc, char **argv, struct run_opts *o)
 	*o = (struct run_opts){ .vcpus = 2, .mem = 64ULL << 20, .rounds = 8 };
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			if (parse_uint(optarg, GUEST_MAX_VCPUS, &o->vcpus) ||
@@ -107,14 +107,20 @@ static int parse_opts(int argc, char **argv, struct run_opts *o)
 		case 'h':
 			run_usage(stdout);
 			return 1;
+		case ':':
+			fprintf(stderr, "gmem run: option '%s' needs a value\n",
+				argv[optind - 1]);
+			return -1;
 		default:
 			return bad("option", argv[optind - 1]);
 		}
 	}
 	if (optind < argc)
 		return bad("argument", argv[optind]);
-	if (run_slice(o->mem, o->vcpus) < 8192)
-		return bad("--mem (each vCPU needs at least 8 KiB)", "");
+	if (run_slice(o->mem, o->vcpus) < 8192) {
+		fprintf(stderr, "gmem run: --mem too small: each vCPU needs at least 8 KiB\n");
+		return -1;
+	}
 	return 0;
 }
 
