@@ -20,8 +20,10 @@ struct rvcpu {
 	unsigned int id;
 	int fd;
 	struct kvm_run *run;
-	pthread_t thread;
-	bool started;
+	pthread_t thread;		/* for pthread_join(), main thread only */
+	bool created;
+	pthread_t self;			/* published by the thread itself */
+	atomic_bool started;		/* self is valid */
 	_Atomic uint64_t run_since;	/* ns at KVM_RUN entry; 0 when out */
 	atomic_bool watchdog_fired;
 	struct guest_mailbox *mb;	/* in the system mapping */

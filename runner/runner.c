@@ -261,10 +261,10 @@ int runner_run(struct runner *r)
 				    strerror(ret));
 			break;
 		}
-		r->vcpus[i].started = true;
+		r->vcpus[i].created = true;
 	}
 	for (i = 0; i < r->cfg.nr_vcpus; i++)
-		if (r->vcpus[i].started)
+		if (r->vcpus[i].created)
 			pthread_join(r->vcpus[i].thread, NULL);
 	rn_watchdog_stop(r);
 	r->run_seconds = now_seconds() - t0;

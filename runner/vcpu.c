@@ -211,6 +211,8 @@ void *rn_vcpu_thread(void *arg)
 	struct runner *r = v->r;
 	int state = RUN_CONTINUE;
 
+	v->self = pthread_self();
+	atomic_store(&v->started, true);
 	while (state == RUN_CONTINUE && !atomic_load(&r->stopping)) {
 		int ret, err;
 

@@ -47,8 +47,9 @@ int rn_signal_setup(void)
 static void kick(struct rvcpu *v)
 {
 	__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
-	if (v->started)
-		pthread_kill(v->thread, RN_KICK_SIGNAL);
+	/* A vCPU not started yet sees immediate_exit or r->stopping. */
+	if (atomic_load(&v->started))
+		pthread_kill(v->self, RN_KICK_SIGNAL);
 }
 
 void rn_kick_all(struct runner *r)
