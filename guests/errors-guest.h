@@ -13,6 +13,6 @@ enum errors_job {
 	ERRORS_BAD_PORT,	/* out to a port nobody handles */
 };
 
-#define ERRORS_BAD_CONVERT_N	5	/* requests answered with an error */
+#define ERRORS_BAD_CONVERT_N	6	/* requests answered with an error */
 
 #endif /* GMEM_ERRORS_GUEST_H */

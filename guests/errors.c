@@ -20,6 +20,7 @@ static void bad_conversions(const struct guest_boot *b)
 		{ top, 1, 1 },			/* past guest RAM */
 		{ top - GUEST_PAGE_SIZE, 2, 0 },	/* crossing its end */
 		{ 0x20000000, 1, 1 },		/* private where no memory is */
+		{ GUEST_MAILBOX_GPA, 1, 1 },	/* system memory */
 	};
 
 	for (unsigned int i = 0; i < ERRORS_BAD_CONVERT_N; i++) {

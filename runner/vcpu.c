@@ -25,10 +25,12 @@ int runner_convert(struct runner *r, uint64_t gpa, uint64_t npages,
 
 	/*
 	 * Reject what KVM itself rejects for KVM_HC_MAP_GPA_RANGE, and
-	 * anything reaching past guest RAM; holes inside are the manager's.
+	 * anything outside guest RAM: system memory (page tables, mailboxes)
+	 * must stay shared, or the runner could not reach the mailboxes.
 	 */
 	if ((gpa & 0xfff) || !npages || npages > (top >> 12) ||
-	    gpa >= top || npages > (top - gpa) >> 12) {
+	    gpa < r->cfg.ram_gpa || gpa >= top ||
+	    npages > (top - gpa) >> 12) {
 		ret = -EINVAL;
 	} else if (attrs & ~(uint64_t)(GUEST_MAP_PRIVATE | 0xf)) {
 		ret = -EINVAL;
