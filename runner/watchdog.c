@@ -66,7 +66,8 @@ static void check_vcpus(struct runner *r, uint64_t limit_ns)
 		struct rvcpu *v = &r->vcpus[i];
 		uint64_t since = atomic_load(&v->run_since);
 
-		if (!since || now - since < limit_ns ||
+		/* The vCPU may have entered KVM_RUN after @now was read. */
+		if (!since || since > now || now - since < limit_ns ||
 		    atomic_load(&v->watchdog_fired))
 			continue;
 		atomic_store(&v->watchdog_fired, true);
