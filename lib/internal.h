@@ -6,6 +6,7 @@
  *   vm->slots_lock (mutex)
  *     -> file->invalidate_lock (rwlock; several files: ascending file->id)
  *       -> file->gate (closed only with the invalidate lock held for writing)
+ * vm->policy_lock is a leaf, never held across other library calls.
  *
  * Readers of vm->slots use liburcu-bp read-side sections and never block on
  * these locks; accessors additionally enter the reader gate of every file
@@ -70,6 +71,8 @@ struct gmem_vm {
 	pthread_mutex_t slots_lock;
 	struct gm_slots *slots;	/* RCU; written under slots_lock */
 	uint64_t next_file_id;	/* under slots_lock */
+	pthread_mutex_t policy_lock;
+	struct statemap policy;	/* manager.c: gpa pages -> non-default mode */
 };
 
 /* A mapping made by gmem_map(); the list is under the invalidate lock. */

@@ -195,9 +195,23 @@ static void test_platform_modes(int kvm)
 	gmem_vm_put(vm);
 }
 
+/*
+ * A policy belongs to its VM: a VM freed with ZERO everywhere must not pass
+ * it on to the next VM, which malloc likely places at the same address
+ * (the rest of run() then expects PRESERVE by default).
+ */
+static struct gmem_vm *vm_after_zero_policy_vm(int kvm)
+{
+	struct gmem_vm *old = test_vm(kvm);
+
+	TEST_RET(gmem_vm_set_policy(old, 0, MB(16), GMEM_CONVERT_ZERO), 0);
+	gmem_vm_put(old);
+	return test_vm(kvm);
+}
+
 static void run(int kvm)
 {
-	struct gmem_vm *vm = test_vm(kvm);
+	struct gmem_vm *vm = vm_after_zero_policy_vm(kvm);
 
 	setup(vm);
 	test_args(vm);
