@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * libFuzzer target for libgmem level 1.
+ * libFuzzer target for libgmem: level 1 and the level 2 conversion manager.
  *
  * Input: one header byte (the two VMs' content modes), then steps of an
  * opcode byte and its arguments. Every input gets a fresh detached VM
@@ -90,7 +90,7 @@ void fz_teardown(struct fz *z)
 
 void fz_step(struct fz *z, struct fz_in *in)
 {
-	unsigned int op = in_u8(in) % 18;
+	unsigned int op = in_u8(in) % 20;
 
 	z->op = NULL;
 	if (op < 8)
@@ -99,8 +99,10 @@ void fz_step(struct fz *z, struct fz_in *in)
 		fz_vm_step(z, in, op - 8);
 	else if (op < 17)
 		fz_map_step(z, in, op - 14);
-	else
+	else if (op == 17)
 		fz_file_step(z, in, 3);
+	else
+		fz_manager_step(z, in, op - 18);
 	fz_check_all(z, false);
 }
 

@@ -7,6 +7,7 @@ u16 = lambda v: list(struct.pack('<H', v))
 CREATE, CLOSE, FALLOC, SETATTR, PIN, UNPIN, GETATTR, STAT = range(8)
 REGION, VMATTR, READ, WRITE, VMCFG = 8, 10, 11, 12, 13
 MAP, UNMAP, POKE = 14, 15, 16
+POLICY, CONVERT = 18, 19
 
 def create(vm, pages_idx, flags, special=0):
 	return [CREATE, vm | pages_idx << 1 | special << 4, flags]
@@ -20,6 +21,10 @@ def vmattr(vm, slot, pg, size, priv, mode):
 def access(op, vm, slot, pg, k, length, seed=None):
 	b = [op, vm, slot] + u16(pg) + [k] + u16(length)
 	return b + (u16(seed) if op == WRITE else [])
+def policy(vm, slot, pg, sizek, modek):
+	return [POLICY, vm, slot] + u16(pg) + [sizek, modek]
+def convert(vm, slot, pg, sizek, a):
+	return [CONVERT, vm, slot] + u16(pg) + [sizek, a]
 def falloc(fi, mode, off, n, k=0):
 	return [FALLOC, fi, mode, k] + u16(off) + u16(n)
 def rng(op, fi, off, n, k=0):
@@ -70,6 +75,31 @@ seeds = {
 	for s in range(12)), []) + access(WRITE, 0, 0, 0, 0x84, 0, 2)
 	+ vmattr(0, 0, 0, 12, 1, 0) + vmattr(0, 0, 0, 1, 1, 0)
 	+ access(READ, 0, 0, 0, 0x80 | 1, 0) + vmattr(0, 0, 0, 12, 0, 1),
+ # Level 2: ZERO over pages 2..4, PRESERVE again on page 3 (later wins).
+ 'manager-policy-runs': [0] + create(0, 4, 3) + region(0, 0, 1, 0, 8, 8)
+	+ access(WRITE, 0, 0, 0, 0x80, 0, 5) + policy(0, 0, 2, 3, 0)
+	+ policy(0, 0, 3, 1, 1) + convert(0, 0, 0, 8, 1)
+	+ access(READ, 0, 0, 0, 0x80, 0) + convert(0, 0, 0, 8, 0)
+	+ access(READ, 0, 0, 0, 0x80, 0),
+ # A pinned page in the second policy run: the first run stays converted.
+ 'manager-partial-pinned': [0] + create(1, 4, 3) + region(1, 0, 1, 0, 2, 16)
+	+ region(1, 1, 1, 0, 2, 18, off=2) + region(1, 2, 2, 0, 2, 20)
+	+ access(WRITE, 1, 0, 0, 0x96, 0, 6) + policy(1, 1, 0, 2, 0)
+	+ rng(PIN, 0, 3, 1) + convert(1, 0, 0, 4, 1) + convert(1, 0, 0, 6, 1)
+	+ convert(1, 0, 0, 6, 0x40 | 1) + rng(UNPIN, 0, 3, 1)
+	+ convert(1, 0, 0, 4, 1) + convert(1, 0, 0, 6, 0)
+	+ access(READ, 1, 0, 0, 0x96, 0),
+ # Holes, a closed file's slot, bad arguments, a ZERO-only platform.
+ 'manager-holes-and-errors': [0x08] + create(1, 3, 3) + create(0, 2, 3)
+	+ region(1, 0, 1, 0, 2, 8) + region(1, 1, 1, 0, 1, 12, off=3)
+	+ region(0, 0, 1, 1, 2, 8) + convert(1, 0, 0, 5, 1)
+	+ convert(1, 0, 0, 5, 0) + policy(1, 0, 0, 4, 1) + policy(1, 0, 0, 4, 0)
+	+ policy(1, 0, 0, 4, 4) + policy(1, 0, 0, 4, 0x80) + policy(0, 0, 0, 0xf0, 0)
+	+ convert(1, 0, 0, 0xf1, 1) + convert(1, 0, 0, 0xf3, 0)
+	+ convert(1, 0, 0, 0xe4, 0) + convert(1, 0, 0, 2, 0x0f)
+	+ [CLOSE, 1] + convert(0, 0, 0, 2, 1) + convert(0, 0, 0, 2, 0)
+	+ convert(1, 0, 0, 3, 1) + convert(1, 0, 0, 2, 1)
+	+ convert(1, 0, 0, 2, 0) + convert(0, 0, 0, 1, 0x80),
 }
 out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), 'corpus')
 os.makedirs(out, exist_ok=True)

@@ -22,6 +22,7 @@
 #define FZ_MAPS		8
 #define FZ_HOST_PAGES	16	/* plain host memory per VM */
 #define FZ_SMALL_PAGES	64	/* files this small are fully checked per step */
+#define FZ_POLICIES	32	/* gmem_vm_set_policy() calls modelled per VM */
 
 enum fz_slot_kind { SLOT_NONE, SLOT_FILE, SLOT_HOST, SLOT_DEAD };
 
@@ -33,10 +34,19 @@ struct fz_slot {
 	uint64_t offset;	/* SLOT_FILE: file offset; SLOT_HOST: host offset */
 };
 
+/* One successful gmem_vm_set_policy(): later entries override earlier. */
+struct fz_policy {
+	uint64_t gpa;
+	uint64_t end;		/* exclusive; gpa < end, no wrap */
+	uint64_t mode;
+};
+
 struct fz_vm {
 	struct gmem_vm *vm;
 	uint64_t modes;		/* content modes the VM accepts */
 	struct fz_slot slot[FZ_SLOTS];
+	struct fz_policy policy[FZ_POLICIES];
+	int npolicy;
 	uint8_t *host;		/* plain memory handed to SLOT_HOST slots */
 	uint8_t *host_model;	/* what it should contain */
 };

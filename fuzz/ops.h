@@ -5,6 +5,16 @@
 
 #include "model.h"
 
+struct piece {
+	int file;
+	uint64_t off;
+	uint64_t len;
+	uint64_t gpa;
+};
+
+uint64_t rd_gpa(struct fz *z, int vmi, struct fz_in *in);
+long vm_convert_want(struct fz *z, int vmi, uint64_t gpa, uint64_t size,
+		     bool priv, struct piece *p, int *np, uint64_t *eg);
 void rd_range(struct fz_in *in, uint64_t npages, uint64_t *off,
 	      uint64_t *len);
 void rd_convert(struct fz_in *in, uint64_t *attrs, uint64_t *mode);
@@ -18,5 +28,6 @@ uint64_t first_pinned(const struct fz_file *mf, uint64_t lo, uint64_t hi);
 void fz_file_step(struct fz *z, struct fz_in *in, unsigned int op);
 void fz_vm_step(struct fz *z, struct fz_in *in, unsigned int op);
 void fz_map_step(struct fz *z, struct fz_in *in, unsigned int op);
+void fz_manager_step(struct fz *z, struct fz_in *in, unsigned int op);
 
 #endif /* FZ_OPS_H */

@@ -25,7 +25,7 @@ static uint64_t rd_gpa_pages(struct fz_in *in)
 }
 
 /* A gpa, usually inside or at the edge of a modelled slot. */
-static uint64_t rd_gpa(struct fz *z, int vmi, struct fz_in *in)
+uint64_t rd_gpa(struct fz *z, int vmi, struct fz_in *in)
 {
 	uint8_t k = in_u8(in);
 	const struct fz_slot *s = &z->vm[vmi].slot[k % FZ_SLOTS];
@@ -175,15 +175,12 @@ static void op_set_region(struct fz *z, struct fz_in *in)
 		    (uint64_t)((uint8_t *)r.host_addr - z->vm[vmi].host);
 }
 
-struct piece {
-	int file;
-	uint64_t off;
-	uint64_t len;
-	uint64_t gpa;
-};
-
-static long vm_convert_want(struct fz *z, int vmi, uint64_t gpa, uint64_t size,
-			    bool priv, struct piece *p, int *np, uint64_t *eg)
+/*
+ * gmem_vm_set_attributes() of [gpa, gpa+size) with valid arguments: its
+ * result, and on success the per-slot pieces to apply to the model.
+ */
+long vm_convert_want(struct fz *z, int vmi, uint64_t gpa, uint64_t size,
+		     bool priv, struct piece *p, int *np, uint64_t *eg)
 {
 	const struct fz_vm *v = &z->vm[vmi];
 	uint64_t cur = gpa, end = gpa + size;
