@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: MIT
 /*
  * The bare ioctl sequence that starts the same guest as runner_create() +
- * runner_run() do, with nothing but KVM: the baseline of bench-vmstart.
- * Same work: a VM, a 4 MiB guest_memfd for system memory mapped and bound
- * to a memslot, page tables and GDT, one vCPU with CPUID and 64-bit state
- * in the runner's ring, the image copied in, KVM_RUN to the first sync.
+ * runner_run() do, with nothing but KVM: the baseline of the runner
+ * benchmark. Same work: a VM, a 4 MiB guest_memfd for system memory
+ * mapped and bound to a memslot, page tables and GDT, one vCPU with CPUID
+ * and 64-bit state in the runner's ring, the image copied in, KVM_RUN to
+ * the first sync.
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* The bare-KVM baseline of bench-vmstart (bare.c). */
-#ifndef GMEM_BENCH_BARE_H
-#define GMEM_BENCH_BARE_H
+/* The bare-KVM baseline of the runner benchmark (bare.c). */
+#ifndef BENCH_BARE_H
+#define BENCH_BARE_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -12,4 +12,4 @@
 /* Start the guest with raw ioctls and run it to its first sync. */
 int bare_start(const void *img, size_t img_size, bool user, uint64_t *ns);
 
-#endif /* GMEM_BENCH_BARE_H */
+#endif /* BENCH_BARE_H */

@@ -1,0 +1,378 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Level-1 conversion and state-map numbers, each beside the kernel
+ * primitive it competes with, measured in the same run:
+ *
+ *   1 GiB contiguous shared->private->shared (PRESERVE)   vs mprotect 1 GiB
+ *   1 TiB sparse file to private and back                 target < 100 us
+ *   262,144 alternating 4 KiB conversions (1 GiB)         target >= 500k/s
+ *     vs mprotect of the same alternating pages
+ *   state-map bytes: 1 TiB uniform, 1 GiB alternating     target <= 64 B/range
+ *   gmem_read of 64 B vs memcpy from a mapping plus a memslot lookup
+ *
+ * Only numbers; nothing here asserts on time.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "gmem.h"
+#include "level1.h"
+
+#define PAGE		4096ULL
+#define GIB		(1ULL << 30)
+#define TIB		(1ULL << 40)
+#define ALT_SMALL	16384ULL	/* pages: stays under vm.max_map_count */
+
+struct l1 {
+	struct gmem_vm *vm;
+	struct bench_table *t;
+	bool quick;
+};
+
+static int new_file(struct l1 *c, uint64_t size, uint64_t flags,
+		    struct gmem_file **f)
+{
+	int r = gmem_create(c->vm, size, flags, f);
+
+	return r ? bench_fail(c->t, r, "gmem_create: %s", strerror(-r)) : 0;
+}
+
+static int convert(struct l1 *c, struct gmem_file *f, uint64_t off,
+		   uint64_t len, uint64_t attrs, double *secs)
+{
+	double t = bench_now();
+	int r = gmem_set_attributes(f, off, len, attrs, GMEM_CONVERT_PRESERVE,
+				    NULL);
+
+	if (r)
+		return bench_fail(c->t, r, "gmem_set_attributes: %s",
+				  strerror(-r));
+	if (secs)
+		*secs = bench_now() - t;
+	return 0;
+}
+
+/* The kernel primitive: protection change of a mapping of the same size. */
+static int mprotect_1g(struct l1 *c, double *none, double *rw)
+{
+	void *raw = mmap(NULL, GIB, PROT_READ | PROT_WRITE,
+			 MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	double t;
+
+	if (raw == MAP_FAILED)
+		return bench_fail(c->t, -errno, "mmap 1 GiB: %s",
+				  strerror(errno));
+	memset(raw, 0x5a, 64 << 20);
+	t = bench_now();
+	mprotect(raw, GIB, PROT_NONE);
+	*none = bench_now() - t;
+	t = bench_now();
+	mprotect(raw, GIB, PROT_READ | PROT_WRITE);
+	*rw = bench_now() - t;
+	munmap(raw, GIB);
+	return 0;
+}
+
+/* 1 GiB contiguous, with one library mapping that must lose the pages. */
+static int bench_contiguous(struct l1 *c)
+{
+	double to_priv = 0, to_shared = 0, mp_none = 0, mp_rw = 0;
+	struct gmem_file *f;
+	void *map;
+	int r;
+
+	r = new_file(c, GIB, GMEM_FLAG_MMAP | GMEM_FLAG_INIT_SHARED, &f);
+	if (r)
+		return r;
+	r = gmem_map(f, 0, GIB, PROT_READ | PROT_WRITE, &map);
+	if (r) {
+		bench_fail(c->t, r, "gmem_map: %s", strerror(-r));
+		goto out_close;
+	}
+	memset(map, 0x5a, 64 << 20);	/* some resident pages to revoke */
+	r = convert(c, f, 0, GIB, GMEM_ATTR_PRIVATE, &to_priv) ?:
+	    convert(c, f, 0, GIB, 0, &to_shared) ?:
+	    mprotect_1g(c, &mp_none, &mp_rw);
+	if (r)
+		goto out_unmap;
+	bench_add(c->t, "contig_1g_to_private_us", to_priv * 1e6, "us", "");
+	bench_add(c->t, "contig_1g_to_shared_us", to_shared * 1e6, "us", "");
+	bench_add(c->t, "contig_1g_mprotect_none_us", mp_none * 1e6, "us",
+		  "(kernel primitive)");
+	bench_add(c->t, "contig_1g_mprotect_rw_us", mp_rw * 1e6, "us",
+		  "(kernel primitive)");
+out_unmap:
+	gmem_unmap(f, map, GIB);
+out_close:
+	gmem_close(f);
+	return r;
+}
+
+/* 1 TiB sparse: a few allocated islands, the rest never touched. */
+static int bench_sparse(struct l1 *c)
+{
+	double to_priv, to_shared;
+	struct gmem_file *f;
+	struct gmem_stat st;
+	int r;
+
+	r = new_file(c, TIB, GMEM_FLAG_MMAP | GMEM_FLAG_INIT_SHARED, &f);
+	if (r)
+		return r;
+	for (uint64_t off = 0; !r && off < TIB; off += TIB / 8)
+		r = gmem_fallocate(f, GMEM_FALLOC_KEEP_SIZE, off, 2 << 20);
+	if (r) {
+		bench_fail(c->t, r, "gmem_fallocate: %s", strerror(-r));
+		goto out;
+	}
+	r = convert(c, f, 0, TIB, GMEM_ATTR_PRIVATE, &to_priv);
+	if (r)
+		goto out;
+	gmem_stat(f, &st);
+	r = convert(c, f, 0, TIB, 0, &to_shared);
+	if (r)
+		goto out;
+	bench_add(c->t, "sparse_1t_to_private_us", to_priv * 1e6, "us",
+		  "target < 100; per-page array >= 26 s/TiB");
+	bench_add(c->t, "sparse_1t_to_shared_us", to_shared * 1e6, "us",
+		  "target < 100");
+	bench_add(c->t, "sparse_1t_private_ranges", (double)st.ranges,
+		  "ranges", "");
+out:
+	gmem_close(f);
+	return r;
+}
+
+/* Every other page to private (and back, if @back): one call per page. */
+static int alternate(struct l1 *c, struct gmem_file *f, uint64_t pages,
+		     bool back, double *rate)
+{
+	double t = bench_now();
+	int r = 0;
+
+	for (uint64_t p = 0; !r && p < pages; p += 2)
+		r = convert(c, f, p * PAGE, PAGE, GMEM_ATTR_PRIVATE, NULL);
+	for (uint64_t p = 0; !r && back && p < pages; p += 2)
+		r = convert(c, f, p * PAGE, PAGE, 0, NULL);
+	if (rate)
+		*rate = pages / (bench_now() - t);
+	return r;
+}
+
+static int mprotect_alternate(struct l1 *c, uint64_t pages, double *rate)
+{
+	uint8_t *raw = mmap(NULL, pages * PAGE, PROT_READ | PROT_WRITE,
+			    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	double t;
+
+	if (raw == MAP_FAILED)
+		return bench_fail(c->t, -errno, "mmap: %s", strerror(errno));
+	t = bench_now();
+	for (uint64_t p = 0; p < pages; p += 2)
+		mprotect(raw + p * PAGE, PAGE, PROT_NONE);
+	for (uint64_t p = 0; p < pages; p += 2)
+		mprotect(raw + p * PAGE, PAGE, PROT_READ | PROT_WRITE);
+	*rate = pages / (bench_now() - t);
+	munmap(raw, pages * PAGE);
+	return 0;
+}
+
+/* Half the pages private: the worst case for the state map. */
+static void report_alt_state(struct l1 *c, struct gmem_file *f, double rate)
+{
+	struct gmem_stat st;
+
+	gmem_stat(f, &st);
+	bench_add(c->t, "alt_1g_conversions_per_s", rate, "pages/s",
+		  "target >= 500000 (no host mapping)");
+	bench_add(c->t, "alt_1g_state_ranges", (double)st.ranges, "ranges", "");
+	bench_add(c->t, "alt_1g_state_bytes", (double)st.map_bytes, "bytes", "");
+	bench_add(c->t, "alt_1g_bytes_per_range",
+		  st.ranges ? (double)st.map_bytes / st.ranges : 0, "B/range",
+		  "target <= 64 (QEMU bitmap: 32768 B/GiB)");
+}
+
+/* With a library mapping every conversion also costs an mprotect. */
+static int alt_mapped(struct l1 *c, struct gmem_file *f)
+{
+	double rate = 0, mp_rate = 0;
+	void *map;
+	int r;
+
+	r = gmem_map(f, 0, ALT_SMALL * PAGE, PROT_READ | PROT_WRITE, &map);
+	if (r)
+		return bench_fail(c->t, r, "gmem_map: %s", strerror(-r));
+	r = alternate(c, f, ALT_SMALL, true, &rate);
+	gmem_unmap(f, map, ALT_SMALL * PAGE);
+	if (!r)
+		r = mprotect_alternate(c, ALT_SMALL, &mp_rate);
+	if (r)
+		return r;
+	bench_add(c->t, "alt_64m_mapped_conversions_per_s", rate, "pages/s",
+		  "(one gmem_map mapping)");
+	bench_add(c->t, "alt_64m_mprotect_per_s", mp_rate, "pages/s",
+		  "(kernel primitive)");
+	return 0;
+}
+
+static int bench_alternating(struct l1 *c)
+{
+	const uint64_t pages = GIB / PAGE;
+	struct gmem_file *f;
+	double rate;
+	int r;
+
+	r = new_file(c, GIB, GMEM_FLAG_MMAP | GMEM_FLAG_INIT_SHARED, &f);
+	if (r)
+		return r;
+	r = alternate(c, f, pages, true, &rate) ?:
+	    alternate(c, f, pages, false, NULL);
+	if (r)
+		goto out;
+	report_alt_state(c, f, rate);
+	r = convert(c, f, 0, GIB, 0, NULL) ?: alt_mapped(c, f);
+out:
+	gmem_close(f);
+	return r;
+}
+
+static int bench_uniform(struct l1 *c)
+{
+	struct gmem_file *f;
+	struct gmem_stat st;
+	int r = new_file(c, TIB, GMEM_FLAG_MMAP, &f);	/* all private */
+
+	if (r)
+		return r;
+	gmem_stat(f, &st);
+	bench_add(c->t, "uniform_1t_state_ranges", (double)st.ranges,
+		  "ranges", "");
+	bench_add(c->t, "uniform_1t_state_bytes", (double)st.map_bytes,
+		  "bytes", "(QEMU bitmap: 33554432 B)");
+	gmem_close(f);
+	return 0;
+}
+
+/* What a VMM without gmem does: binary search over its memslots. */
+struct bare_slot {
+	uint64_t gpa;
+	uint64_t size;
+	const uint8_t *host;
+};
+
+static const uint8_t *bare_lookup(const struct bare_slot *s, int n,
+				  uint64_t gpa)
+{
+	int lo = 0, hi = n;
+
+	while (lo < hi) {
+		int mid = (lo + hi) / 2;
+
+		if (gpa < s[mid].gpa)
+			hi = mid;
+		else if (gpa - s[mid].gpa >= s[mid].size)
+			lo = mid + 1;
+		else
+			return s[mid].host + (gpa - s[mid].gpa);
+	}
+	return NULL;
+}
+
+static double time_reads(struct l1 *c, const struct gmem_region *rg,
+			 const uint8_t *map, int bare)
+{
+	const struct bare_slot slots[] = {
+		{ 0, 1 << 20, map }, { rg->gpa, rg->size, map },
+		{ rg->gpa + rg->size, 1 << 20, map },
+	};
+	const uint64_t iters = c->quick ? 100000 : 1000000;
+	const uint64_t span = rg->size - 64;
+	volatile uint64_t sink = 0;
+	uint8_t buf[64];
+	double t = bench_now();
+
+	for (uint64_t i = 0; i < iters; i++) {
+		uint64_t gpa = rg->gpa + ((i * 4160) % span);
+
+		if (!bare) {
+			gmem_read(c->vm, gpa, buf, sizeof(buf), NULL);
+		} else {
+			const uint8_t *p = bare_lookup(slots, 3, gpa);
+
+			if (p)
+				memcpy(buf, p, sizeof(buf));
+			__asm__ volatile("" ::: "memory");
+		}
+		sink += buf[0];
+	}
+	return (bench_now() - t) / iters;
+}
+
+/* gmem_read against a bare lookup + memcpy; best of five, interleaved. */
+static void read_rounds(struct l1 *c, const struct gmem_region *rg,
+			const uint8_t *map)
+{
+	double lib = 1e9, bare = 1e9;
+
+	for (int round = 0; round < 5; round++) {
+		double l = time_reads(c, rg, map, 0);
+		double b = time_reads(c, rg, map, 1);
+
+		lib = l < lib ? l : lib;
+		bare = b < bare ? b : bare;
+	}
+	bench_add(c->t, "read_64b_gmem_read_ns", lib * 1e9, "ns", "");
+	bench_add(c->t, "read_64b_bare_ns", bare * 1e9, "ns",
+		  "(memslot search + memcpy)");
+	bench_add(c->t, "read_64b_ratio", lib / bare, "x", "target <= 2");
+}
+
+static int bench_read(struct l1 *c)
+{
+	const uint64_t size = 64 << 20;
+	struct gmem_region rg = { .slot = 1, .gpa = 1ULL << 32, .size = size };
+	struct gmem_file *f;
+	uint8_t *map;
+	int r;
+
+	r = new_file(c, size, GMEM_FLAG_MMAP | GMEM_FLAG_INIT_SHARED, &f);
+	if (r)
+		return r;
+	rg.file = f;
+	r = gmem_set_region(c->vm, &rg);
+	if (r) {
+		bench_fail(c->t, r, "gmem_set_region: %s", strerror(-r));
+		goto out_close;
+	}
+	r = gmem_map(f, 0, size, PROT_READ | PROT_WRITE, (void **)&map);
+	if (r) {
+		bench_fail(c->t, r, "gmem_map: %s", strerror(-r));
+		goto out_region;
+	}
+	memset(map, 1, size);
+	read_rounds(c, &rg, map);
+	gmem_unmap(f, map, size);
+out_region:
+	rg.size = 0;
+	gmem_set_region(c->vm, &rg);
+out_close:
+	gmem_close(f);
+	return r;
+}
+
+int bench_level1(const struct bench_opts *o, struct bench_table *t)
+{
+	struct gmem_vm_config cfg = { .flags = o->kvm ? GMEM_VM_KVM : 0 };
+	struct l1 c = { .t = t, .quick = o->quick };
+	int r;
+
+	r = gmem_vm_create(&cfg, &c.vm);
+	if (r)
+		return bench_fail(t, r, "gmem_vm_create%s: %s",
+				  o->kvm ? " (KVM)" : "", strerror(-r));
+	r = bench_contiguous(&c) ?: bench_sparse(&c) ?:
+	    bench_alternating(&c) ?: bench_uniform(&c) ?: bench_read(&c);
+	gmem_vm_put(c.vm);
+	return r;
+}

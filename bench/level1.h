@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Level-1 benchmark: conversions, state-map size and accessor reads of
+ * libgmem, each beside the kernel primitive it competes with, measured in
+ * the same run (level1.c). Used by bench-convert and `gmem bench`.
+ */
+#ifndef BENCH_LEVEL1_H
+#define BENCH_LEVEL1_H
+
+#include "table.h"
+
+/*
+ * Fill @t with the level-1 rows (keys as bench-convert prints them).
+ * Return: 0, or a negative errno with t->error saying what failed; the
+ * rows measured before the failure stay in @t.
+ */
+int bench_level1(const struct bench_opts *o, struct bench_table *t);
+
+#endif /* BENCH_LEVEL1_H */

@@ -1,0 +1,54 @@
+// SPDX-License-Identifier: MIT
+/* The result table every benchmark fills (table.h). */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "table.h"
+
+void bench_add(struct bench_table *t, const char *key, double value,
+	       const char *unit, const char *note)
+{
+	/* A full table is a programming error; keep the first rows. */
+	if (t->n >= BENCH_MAX_ROWS)
+		return;
+	t->row[t->n++] = (struct bench_row){
+		.key = key, .unit = unit, .note = note ? note : "",
+		.value = value,
+	};
+}
+
+const struct bench_row *bench_find(const struct bench_table *t,
+				   const char *key)
+{
+	for (unsigned int i = 0; i < t->n; i++)
+		if (!strcmp(t->row[i].key, key))
+			return &t->row[i];
+	return NULL;
+}
+
+double bench_value(const struct bench_table *t, const char *key)
+{
+	const struct bench_row *r = bench_find(t, key);
+
+	return r ? r->value : 0;
+}
+
+int bench_fail(struct bench_table *t, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(t->error, sizeof(t->error), fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+double bench_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A benchmark's results as a table of named numbers, filled by the
+ * measurement libraries (level1.c, runner/measure.c) and printed by their
+ * thin mains and by `gmem bench`, so the measuring is written once.
+ */
+#ifndef BENCH_TABLE_H
+#define BENCH_TABLE_H
+
+#include <stdbool.h>
+
+#define BENCH_MAX_ROWS	32
+
+struct bench_row {
+	const char *key;	/* stable name, also the JSON key */
+	const char *unit;
+	const char *note;	/* the stand-alone benchmark's remark */
+	double value;
+};
+
+struct bench_table {
+	struct bench_row row[BENCH_MAX_ROWS];
+	unsigned int n;
+	char error[256];	/* why the benchmark stopped, if it did */
+};
+
+/* Options common to every part. */
+struct bench_opts {
+	bool kvm;		/* level 1: back files with guest_memfd */
+	bool quick;		/* fewer iterations, for tests */
+};
+
+void bench_add(struct bench_table *t, const char *key, double value,
+	       const char *unit, const char *note);
+const struct bench_row *bench_find(const struct bench_table *t,
+				   const char *key);
+/* The value of @key, or 0 when it was not measured. */
+double bench_value(const struct bench_table *t, const char *key);
+/* Record why the benchmark stopped; returns @err for the caller to pass on. */
+int bench_fail(struct bench_table *t, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+double bench_now(void);
+
+#endif /* BENCH_TABLE_H */
