@@ -109,6 +109,5 @@ expect_bad 2 host --bogus
 expect_bad 2 host extra
 expect_bad 2 frobnicate
 expect_bad 2 map
-expect_bad 2 bench
 expect_bad 2
 echo "PASS"
