@@ -161,18 +161,40 @@ static int read_pages(const char *who, uint64_t pg, uint64_t n)
 	return ret;
 }
 
+/*
+ * KEEP and ZERO zones, which only the guest writes (host threads never
+ * race one another on the same bytes: that would be a race of the test).
+ */
 static void reader(struct worker *w)
 {
 	while (running(w)) {
-		uint64_t pg = rnd(w) % NPAGES, n = 1 + rnd(w) % 4;
+		uint64_t pg = zone_page(w, SG_ZONE_KEEP) +
+			      rnd(w) % SG_ZONE_PAGES, n = 1 + rnd(w) % 4;
+		uint64_t end = pg - pg % SG_SLICE_PAGES + 2 * SG_ZONE_PAGES;
 
-		if (pg + n > NPAGES)
-			n = NPAGES - pg;
+		if (pg + n > end)
+			n = end - pg;
 		w->ok += !read_pages(w->name, pg, n);
 	}
 }
 
-/* HOST zone: this writer owns every other page; CHAOS: anyone writes. */
+/* CHAOS: a page this writer owns; it may be punched or private. */
+static void write_chaos(struct worker *w, uint64_t *buf)
+{
+	uint64_t pg;
+	int ret;
+
+	do
+		pg = zone_page(w, SG_ZONE_CHAOS);
+	while (pg % 2 != w->id);
+	fill(buf, pg, SG_HOST, rnd(w) & 0xffffff);
+	ret = gmem_write(vm, gpa_of(pg), buf, PG, NULL);
+	TEST_ASSERT(!ret || ret == -EFAULT, "write chaos: %d", ret);
+	w->ok += !ret;
+	read_pages(w->name, pg, 1);
+}
+
+/* HOST and CHAOS zones: this writer owns every other page. */
 static void writer(struct worker *w)
 {
 	uint64_t buf[PG / 8];
@@ -182,12 +204,7 @@ static void writer(struct worker *w)
 		int ret;
 
 		if (rnd(w) % 4 == 0) {
-			pg = zone_page(w, SG_ZONE_CHAOS);
-			fill(buf, pg, SG_HOST, rnd(w) & 0xffffff);
-			ret = gmem_write(vm, gpa_of(pg), buf, PG, NULL);
-			TEST_ASSERT(!ret || ret == -EFAULT, "write chaos: %d",
-				    ret);
-			w->ok += !ret;
+			write_chaos(w, buf);
 			continue;
 		}
 		pg = host_page(i);
@@ -210,7 +227,10 @@ static void writer(struct worker *w)
 	}
 }
 
-/* Pin shared KEEP or HOST pages: pinned, they must stay readable. */
+/*
+ * Pin shared KEEP or HOST pages: pinned, they must stay shared, and KEEP
+ * pages readable (HOST pages are not read here: their writers own them).
+ */
 static void pinner(struct worker *w)
 {
 	struct gmem_file *ram = runner_ram_file(r);
@@ -226,8 +246,19 @@ static void pinner(struct worker *w)
 		TEST_ASSERT(!ret || ret == -EFAULT, "pin: %d", ret);
 		if (ret)
 			continue;
-		for (int k = 0; k < 4; k++)
-			TEST_RET(read_pages(w->name, pg, n), 0);
+		for (int k = 0; k < 4; k++) {
+			uint64_t attrs = ~0ULL, run;
+
+			TEST_RET(gmem_get_attributes(ram, pg * PG, &attrs,
+						     &run), 0);
+			TEST_ASSERT(attrs == 0 && run >= n * PG,
+				    "pinned page %llu: attrs %#llx run %#llx",
+				    (unsigned long long)pg,
+				    (unsigned long long)attrs,
+				    (unsigned long long)run);
+			if (z == SG_ZONE_KEEP)
+				TEST_RET(read_pages(w->name, pg, n), 0);
+		}
 		TEST_RET(gmem_unpin(ram, pg * PG, n * PG), 0);
 		w->ok++;
 	}
