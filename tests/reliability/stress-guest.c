@@ -295,7 +295,6 @@ static void *start(void *arg)
 static int on_sync(struct runner *rr, unsigned int id,
 		   struct guest_mailbox *mb, void *arg)
 {
-	(void)rr;
 	(void)arg;
 	if (mb->stage != SG_SYNC_STEPS) {
 		runner_stop(rr, "vcpu %u: unknown stage %u", id, mb->stage);
