@@ -13,6 +13,9 @@
  * Only numbers; nothing here asserts on time.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -361,6 +364,102 @@ out_close:
 	return r;
 }
 
+/*
+ * Both of DESIGN section 7's targets at once: single-page conversions
+ * while another thread reads the same file through gmem_read() without a
+ * pause. The reader's copies are what a conversion has to wait out.
+ */
+struct loader {
+	struct gmem_vm *vm;
+	uint64_t gpa;
+	uint64_t size;
+	atomic_bool started;
+	atomic_bool stop;
+	uint64_t reads;		/* written by the reader once it stops */
+};
+
+static void *load_reads(void *arg)
+{
+	struct loader *l = arg;
+	uint64_t n = 0;
+	uint8_t buf[64];
+
+	while (!atomic_load_explicit(&l->stop, memory_order_relaxed)) {
+		uint64_t off = (n * 4160) % (l->size - sizeof(buf));
+
+		gmem_read(l->vm, l->gpa + off, buf, sizeof(buf), NULL);
+		if (!n++)
+			atomic_store(&l->started, true);
+	}
+	l->reads = n;
+	return NULL;
+}
+
+static int touch(struct gmem_vm *vm, uint64_t gpa, uint64_t len)
+{
+	static const uint8_t one[PAGE] = { 1 };
+	int r = 0;
+
+	for (uint64_t off = 0; !r && off < len; off += PAGE)
+		r = gmem_write(vm, gpa + off, one, PAGE, NULL);
+	return r;
+}
+
+static int bench_loaded(struct l1 *c)
+{
+	const uint64_t half = 32 << 20, pages = (c->quick ? 4 : 32) << 20;
+	struct gmem_region rg = { .slot = 2, .gpa = 1ULL << 33 };
+	struct loader l = { .vm = c->vm, .gpa = rg.gpa + half, .size = half };
+	struct gmem_file *f;
+	pthread_t th;
+	double t, rate;
+	int r;
+
+	r = new_file(c, 2 * half, GMEM_FLAG_MMAP | GMEM_FLAG_INIT_SHARED, &f);
+	if (r)
+		return r;
+	rg.file = f;
+	rg.size = 2 * half;
+	r = gmem_set_region(c->vm, &rg);
+	if (r) {
+		bench_fail(c->t, r, "gmem_set_region: %s", strerror(-r));
+		goto out;
+	}
+	/* Fault the read half in first: measure steady state, not page faults. */
+	r = gmem_fallocate(f, GMEM_FALLOC_KEEP_SIZE, half, half);
+	if (!r)
+		r = touch(c->vm, l.gpa, half);
+	if (r) {
+		bench_fail(c->t, r, "preparing the read half: %s", strerror(-r));
+		goto out_region;
+	}
+	if (pthread_create(&th, NULL, load_reads, &l)) {
+		r = bench_fail(c->t, -EAGAIN, "pthread_create failed");
+		goto out_region;
+	}
+	while (!atomic_load(&l.started))
+		sched_yield();
+	t = bench_now();
+	r = alternate(c, f, (pages < half ? pages : half) / PAGE, true, NULL);
+	rate = (pages < half ? pages : half) / PAGE / (bench_now() - t);
+	atomic_store(&l.stop, true);
+	pthread_join(th, NULL);
+	t = bench_now() - t;
+	if (!r) {
+		bench_add(c->t, "alt_loaded_conversions_per_s", rate, "pages/s",
+			  "target >= 500000 while a thread reads the file");
+		bench_add(c->t, "alt_loaded_reads_per_s",
+			  l.reads / t, "reads/s",
+			  "(the concurrent gmem_read load)");
+	}
+out_region:
+	rg.size = 0;
+	gmem_set_region(c->vm, &rg);
+out:
+	gmem_close(f);
+	return r;
+}
+
 int bench_level1(const struct bench_opts *o, struct bench_table *t)
 {
 	struct gmem_vm_config cfg = { .flags = o->kvm ? GMEM_VM_KVM : 0 };
@@ -372,7 +471,8 @@ int bench_level1(const struct bench_opts *o, struct bench_table *t)
 		return bench_fail(t, r, "gmem_vm_create%s: %s",
 				  o->kvm ? " (KVM)" : "", strerror(-r));
 	r = bench_contiguous(&c) ?: bench_sparse(&c) ?:
-	    bench_alternating(&c) ?: bench_uniform(&c) ?: bench_read(&c);
+	    bench_alternating(&c) ?: bench_uniform(&c) ?: bench_read(&c) ?:
+	    bench_loaded(&c);
 	gmem_vm_put(c.vm);
 	return r;
 }

@@ -13,8 +13,9 @@
  *  - all calls are thread-safe. Lock order (outermost first):
  *    vm->slots_lock -> file->invalidate_lock -> short internal locks.
  *    gpa translation and the accessors (gmem_read/gmem_write) take no lock:
- *    memslots are RCU-published and each file has a reader gate that a
- *    conversion closes and drains before it changes any page.
+ *    memslots are RCU-published and each file has a reader gate (a
+ *    sequence and per-CPU reader counts) that a conversion shuts and
+ *    drains before it changes any page.
  *
  * Offsets and sizes are bytes and must be multiples of the 4 KiB page size
  * wherever a page range is meant.

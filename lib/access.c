@@ -2,11 +2,15 @@
 /*
  * Device-model accessors by guest physical address (gmem_read/gmem_write).
  *
- * No lock is taken: memslots are found and bytes copied inside one RCU
- * read-side section, and a file whose gate is shut (a conversion is in
- * flight, see gate.h) sends the accessor out of the section to retry. So a
- * conversion to private never completes while an accessor that saw the page
- * shared is still copying (DESIGN section 7's hard rule).
+ * No lock is taken: memslots are found inside an RCU read-side section,
+ * and each file's reader gate (gate.h) is entered before its state map is
+ * read and left after the bytes are copied. A conversion shuts the gate and
+ * waits for the copies in flight, so a conversion to private never
+ * completes while an accessor that saw the page shared is still copying
+ * (DESIGN section 7's hard rule). At a shut gate the accessor leaves every
+ * gate it entered and waits, still inside the RCU section (writers of
+ * gates never wait for a grace period, so that cannot deadlock), watching
+ * the sequence without touching the counts the writer is draining.
  */
 /* Inline liburcu's read-side fast paths (its documented LGPL mode). */
 #define _LGPL_SOURCE
@@ -21,6 +25,7 @@ struct span {
 	const struct gm_slot *s;
 	uint64_t gpa;
 	uint64_t len;
+	unsigned int shard;	/* gate shard entered, for file spans */
 };
 
 struct access {
@@ -64,9 +69,17 @@ static uint64_t hole_len(const struct gm_slots *ss, uint64_t gpa)
 	return (next & ~(GM_PAGE_SIZE - 1)) - (gpa & ~(GM_PAGE_SIZE - 1));
 }
 
+static void leave(struct span *sp, unsigned int n)
+{
+	while (n--)
+		if (sp[n].s->file)
+			gm_gate_exit(&sp[n].s->file->gate, sp[n].shard);
+}
+
 /*
- * Split the access at memslot boundaries. Returns the number of spans,
- * -EAGAIN when a file's gate is shut, or a fault.
+ * Split the access at memslot boundaries, entering each file's gate.
+ * Returns the number of spans, -EAGAIN when a gate is shut, or a fault;
+ * on failure no gate is left entered.
  */
 static int enter(struct access *a, const struct gm_slots *ss, struct span *sp)
 {
@@ -76,15 +89,22 @@ static int enter(struct access *a, const struct gm_slots *ss, struct span *sp)
 	while (cur < end) {
 		const struct gm_slot *s = gm_slot_find(ss, cur);
 
-		if (!s || (!s->file && !s->host_addr))
+		if (!s || (!s->file && !s->host_addr)) {
+			leave(sp, n);
 			return fail(a, cur, s ? s->gpa + s->size -
 					    (cur & ~(GM_PAGE_SIZE - 1)) :
 					    hole_len(ss, cur),
 				    GMEM_FAULT_UNBACKED);
-		if (n == GM_ACCESS_PIECES)
+		}
+		if (n == GM_ACCESS_PIECES) {
+			leave(sp, n);
 			return -E2BIG;
-		if (s->file && !gm_gate_is_open(&s->file->gate))
+		}
+		if (s->file && !gm_gate_enter(&s->file->gate, &sp[n].shard)) {
+			leave(sp, n);
+			gm_gate_wait_open(&s->file->gate);
 			return -EAGAIN;
+		}
 		sp[n].s = s;
 		sp[n].gpa = cur;
 		sp[n].len = s->gpa + s->size - cur;
@@ -144,10 +164,44 @@ static void reader_unlock(struct gmem_vm *vm)
 	rcu_read_unlock();
 }
 
+static void copy(struct access *a, uint8_t *host, uint8_t *buf, size_t len)
+{
+	if (a->write)
+		memcpy(host, buf, len);
+	else
+		memcpy(buf, host, len);
+}
+
+/*
+ * The common case, one memslot of a file whose pages in range are one
+ * shared run: one lookup, one gate, one copy. 1 = done, 0 = take the
+ * general path (which also produces every fault report).
+ */
+static int access_one(struct access *a, const struct gm_slots *ss)
+{
+	const struct gm_slot *s = gm_slot_find(ss, a->gpa);
+	uint64_t off, run_end;
+	unsigned int shard;
+	int done = 0;
+
+	if (!s || !s->file || a->len > s->gpa + s->size - a->gpa)
+		return 0;
+	if (!gm_gate_enter(&s->file->gate, &shard))
+		return 0;
+	off = s->offset + (a->gpa - s->gpa);
+	if (!(sm_lookup(&s->file->sm, off >> GM_PAGE_SHIFT, &run_end) &
+	      SM_PRIVATE) &&
+	    run_end >= (off + a->len + GM_PAGE_SIZE - 1) >> GM_PAGE_SHIFT) {
+		copy(a, s->file->base + off, a->buf, a->len);
+		done = 1;
+	}
+	gm_gate_exit(&s->file->gate, shard);
+	return done;
+}
+
 static int do_access(struct access *a)
 {
 	struct span sp[GM_ACCESS_PIECES];
-	unsigned int spins = 0;
 	int n, ret;
 
 	if (!a->vm || !a->buf || a->gpa + a->len < a->gpa)
@@ -161,12 +215,14 @@ static int do_access(struct access *a)
 		rcu_read_lock();
 		ss = rcu_dereference(a->vm->slots);
 		gm_tsan_acquire((void *)ss);
+		if (access_one(a, ss)) {
+			reader_unlock(a->vm);
+			return 0;
+		}
 		n = enter(a, ss, sp);
 		if (n != -EAGAIN)
 			break;
-		/* Never wait inside the section: the writer waits for it. */
 		reader_unlock(a->vm);
-		gm_gate_relax(&spins);
 	}
 	if (n < 0) {
 		reader_unlock(a->vm);
@@ -177,16 +233,11 @@ static int do_access(struct access *a)
 		uint8_t *buf = a->buf;
 
 		for (int i = 0; i < n; i++) {
-			if (a->write)
-				memcpy(host_ptr(&sp[i]), buf, sp[i].len);
-			else
-				memcpy(buf, host_ptr(&sp[i]), sp[i].len);
+			copy(a, host_ptr(&sp[i]), buf, sp[i].len);
 			buf += sp[i].len;
 		}
 	}
-	for (int i = 0; i < n; i++)
-		if (sp[i].s->file)
-			gm_gate_reader_exit(&sp[i].s->file->gate);
+	leave(sp, n);
 	reader_unlock(a->vm);
 	return ret;
 }

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "internal.h"
 
@@ -24,9 +25,13 @@ int gmem_create(struct gmem_vm *vm, uint64_t size, uint64_t flags,
 	if (!size || !gm_aligned(size) || size > (uint64_t)INT64_MAX)
 		return -EINVAL;
 
-	f = calloc(1, sizeof(*f));
+	/* The reader gate wants its own cache lines. */
+	f = aligned_alloc(_Alignof(struct gmem_file),
+			  (sizeof(*f) + _Alignof(struct gmem_file) - 1) &
+			  ~(_Alignof(struct gmem_file) - 1));
 	if (!f)
 		return -ENOMEM;
+	memset(f, 0, sizeof(*f));
 	f->vm = vm;
 	f->size = size;
 	f->flags = flags;
