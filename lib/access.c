@@ -155,11 +155,13 @@ static int check_private(struct access *a, const struct span *sp,
 
 /*
  * Leave the read-side section. ThreadSanitizer cannot see grace periods, so
- * it is told that everything read inside comes before the writer's free of
- * the slot array it waited for (publish() acquires &vm->slots).
+ * it is told that everything read inside comes before the free of the slot
+ * array (region.c's RCU callback acquires it) and of any file it reached
+ * (gmem_close() acquires &vm->slots after its grace period).
  */
-static void reader_unlock(struct gmem_vm *vm)
+static void reader_unlock(struct gmem_vm *vm, const struct gm_slots *ss)
 {
+	gm_tsan_release((void *)ss);
 	gm_tsan_release(&vm->slots);
 	rcu_read_unlock();
 }
@@ -202,6 +204,7 @@ static int access_one(struct access *a, const struct gm_slots *ss)
 static int do_access(struct access *a)
 {
 	struct span sp[GM_ACCESS_PIECES];
+	const struct gm_slots *ss;
 	int n, ret;
 
 	if (!a->vm || !a->buf || a->gpa + a->len < a->gpa)
@@ -210,22 +213,20 @@ static int do_access(struct access *a)
 		return 0;
 
 	for (;;) {
-		const struct gm_slots *ss;
-
 		rcu_read_lock();
 		ss = rcu_dereference(a->vm->slots);
 		gm_tsan_acquire((void *)ss);
 		if (access_one(a, ss)) {
-			reader_unlock(a->vm);
+			reader_unlock(a->vm, ss);
 			return 0;
 		}
 		n = enter(a, ss, sp);
 		if (n != -EAGAIN)
 			break;
-		reader_unlock(a->vm);
+		reader_unlock(a->vm, ss);
 	}
 	if (n < 0) {
-		reader_unlock(a->vm);
+		reader_unlock(a->vm, ss);
 		return n;
 	}
 	ret = check_private(a, sp, n);
@@ -238,7 +239,7 @@ static int do_access(struct access *a)
 		}
 	}
 	leave(sp, n);
-	reader_unlock(a->vm);
+	reader_unlock(a->vm, ss);
 	return ret;
 }
 

@@ -3,8 +3,11 @@
  * Memslots, with KVM_SET_USER_MEMORY_REGION2's rules.
  *
  * The slot array is sorted by gpa and published with RCU: writers (holding
- * vm->slots_lock) build a new array, publish it, wait for a grace period
- * and free the old one, so gpa translation never takes a lock.
+ * vm->slots_lock) build a new array, publish it, and leave the old one to
+ * call_rcu(), so gpa translation never takes a lock and a memslot change
+ * never waits for readers (urcu-bp's grace period stretches to ~10 ms
+ * while readers never pause). gmem_close() alone waits: the file itself
+ * must outlive every reader that may still reach it.
  *
  * Lock order: vm->slots_lock only (callers may hold it for file->... locks
  * taken later, never the reverse).
@@ -79,6 +82,15 @@ static struct gm_slots *slots_edit(const struct gm_slots *old,
 	return ss;
 }
 
+static void free_slots_rcu(struct rcu_head *head)
+{
+	struct gm_slots *ss = caa_container_of(head, struct gm_slots, rcu);
+
+	/* Readers released the array as they left (access.c). */
+	gm_tsan_acquire(ss);
+	gm_slots_free(ss);
+}
+
 static void publish(struct gmem_vm *vm, struct gm_slots *ss)
 {
 	struct gm_slots *old = vm->slots;
@@ -86,9 +98,8 @@ static void publish(struct gmem_vm *vm, struct gm_slots *ss)
 	/* ThreadSanitizer's view of RCU; see gate.h and access.c. */
 	gm_tsan_release(ss);
 	rcu_assign_pointer(vm->slots, ss);
-	synchronize_rcu();
-	gm_tsan_acquire(&vm->slots);
-	gm_slots_free(old);
+	gm_tsan_release(old);	/* our own reads of it, too */
+	call_rcu(&old->rcu, free_slots_rcu);
 }
 
 static bool overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
@@ -237,10 +248,9 @@ void gm_slots_detach_file(struct gmem_vm *vm, struct gmem_file *f)
 			s->kvm_live = false;
 		s->file = NULL;
 	}
-	if (copy) {
+	if (copy)
 		publish(vm, copy);
-	} else {
-		/* Readers may see the old entries until the grace period. */
-		synchronize_rcu();
-	}
+	/* No reader may still reach @f (or, without a copy, its old entries). */
+	synchronize_rcu();
+	gm_tsan_acquire(&vm->slots);
 }

@@ -11,8 +11,8 @@
  * GMEM_FAULT_PRIVATE; nothing may crash or touch freed memory (the
  * sanitizer builds run this too). Runs on both backings. Privacy itself
  * is checked by threads.c; this test is about lifetimes. Each round takes
- * ~25 ms: memslot changes and gmem_close() wait for RCU grace periods,
- * which urcu-bp stretches to ~10 ms while readers never pause.
+ * ~20 ms: gmem_close() waits for an RCU grace period, which urcu-bp
+ * stretches to ~10 ms while readers never pause.
  */
 #include <pthread.h>
 #include <stdatomic.h>
