@@ -31,7 +31,7 @@
 #include "images.h"
 #include "runner.h"
 #include "stress-guest.h"
-#include "watchdog.h"
+#include "workers.h"
 
 GUEST_IMAGE(stress);
 
@@ -44,30 +44,10 @@ GUEST_IMAGE(stress);
 static struct runner *r;
 static struct gmem_vm *vm;
 static uint64_t ram_gpa;
-static atomic_bool stop;
 static uint64_t host_ver[NHOST];	/* HOST zones: last written */
 static double deadline;
 static struct wd_thread *vcpu_wd;
 static atomic_ullong vm_steps, vm_conv, vm_retries;
-
-struct worker {
-	const char *name;
-	void (*fn)(struct worker *w);
-	unsigned int id;
-	uint64_t seed;
-	uint64_t ops;
-	uint64_t ok;
-	pthread_t tid;
-	struct wd_thread *wd;
-};
-
-static uint64_t rnd(struct worker *w)
-{
-	w->seed ^= w->seed << 13;
-	w->seed ^= w->seed >> 7;
-	w->seed ^= w->seed << 17;
-	return w->seed;
-}
 
 static double now(void)
 {
@@ -75,13 +55,6 @@ static double now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static bool running(struct worker *w)
-{
-	w->ops++;
-	wd_tick(w->wd);
-	return !atomic_load_explicit(&stop, memory_order_relaxed);
 }
 
 /* Page @pg of RAM: its zone, gpa, and index among the HOST-zone pages. */
@@ -103,8 +76,8 @@ static uint64_t host_page(uint64_t i)
 
 static uint64_t zone_page(struct worker *w, enum sg_zone z)
 {
-	return (rnd(w) % NVCPUS) * SG_SLICE_PAGES + z * SG_ZONE_PAGES +
-	       rnd(w) % SG_ZONE_PAGES;
+	return (worker_rnd(w) % NVCPUS) * SG_SLICE_PAGES + z * SG_ZONE_PAGES +
+	       worker_rnd(w) % SG_ZONE_PAGES;
 }
 
 static void fill(uint64_t *buf, uint64_t pg, uint32_t kind, uint32_t ver)
@@ -188,9 +161,9 @@ static int read_pages(const char *who, uint64_t pg, uint64_t n)
  */
 static void reader(struct worker *w)
 {
-	while (running(w)) {
+	while (worker_running(w)) {
 		uint64_t pg = zone_page(w, SG_ZONE_KEEP) +
-			      rnd(w) % SG_ZONE_PAGES, n = 1 + rnd(w) % 4;
+			      worker_rnd(w) % SG_ZONE_PAGES, n = 1 + worker_rnd(w) % 4;
 		uint64_t end = pg - pg % SG_SLICE_PAGES + 2 * SG_ZONE_PAGES;
 
 		if (pg + n > end)
@@ -208,7 +181,7 @@ static void write_chaos(struct worker *w, uint64_t *buf)
 	do
 		pg = zone_page(w, SG_ZONE_CHAOS);
 	while (pg % 2 != w->id);
-	fill(buf, pg, SG_HOST, rnd(w) & 0xffffff);
+	fill(buf, pg, SG_HOST, worker_rnd(w) & 0xffffff);
 	ret = gmem_write(vm, gpa_of(pg), buf, PG, NULL);
 	TEST_ASSERT(!ret || ret == -EFAULT, "write chaos: %d", ret);
 	w->ok += !ret;
@@ -220,11 +193,11 @@ static void writer(struct worker *w)
 {
 	uint64_t buf[PG / 8];
 
-	while (running(w)) {
-		uint64_t i = (rnd(w) % (NHOST / 2)) * 2 + w->id, pg, v;
+	while (worker_running(w)) {
+		uint64_t i = (worker_rnd(w) % (NHOST / 2)) * 2 + w->id, pg, v;
 		int ret;
 
-		if (rnd(w) % 4 == 0) {
+		if (worker_rnd(w) % 4 == 0) {
 			write_chaos(w, buf);
 			continue;
 		}
@@ -256,9 +229,9 @@ static void pinner(struct worker *w)
 {
 	struct gmem_file *ram = runner_ram_file(r);
 
-	while (running(w)) {
-		enum sg_zone z = rnd(w) & 1 ? SG_ZONE_KEEP : SG_ZONE_HOST;
-		uint64_t pg = zone_page(w, z), n = 1 + rnd(w) % 3;
+	while (worker_running(w)) {
+		enum sg_zone z = worker_rnd(w) & 1 ? SG_ZONE_KEEP : SG_ZONE_HOST;
+		uint64_t pg = zone_page(w, z), n = 1 + worker_rnd(w) % 3;
 		int ret;
 
 		if (pg % SG_ZONE_PAGES + n > SG_ZONE_PAGES)
@@ -290,27 +263,17 @@ static void puncher(struct worker *w)
 {
 	struct gmem_file *ram = runner_ram_file(r);
 
-	while (running(w)) {
-		uint64_t pg = zone_page(w, SG_ZONE_CHAOS), n = 1 + rnd(w) % 4;
+	while (worker_running(w)) {
+		uint64_t pg = zone_page(w, SG_ZONE_CHAOS), n = 1 + worker_rnd(w) % 4;
 		int mode = GMEM_FALLOC_KEEP_SIZE;
 
 		if (pg % SG_ZONE_PAGES + n > SG_ZONE_PAGES)
 			n = SG_ZONE_PAGES - pg % SG_ZONE_PAGES;
-		if (rnd(w) % 4)
+		if (worker_rnd(w) % 4)
 			mode |= GMEM_FALLOC_PUNCH_HOLE;
 		TEST_RET(gmem_fallocate(ram, mode, pg * PG, n * PG), 0);
 		w->ok++;
 	}
-}
-
-static void *start(void *arg)
-{
-	struct worker *w = arg;
-
-	w->wd = wd_register(w->name);
-	w->fn(w);
-	wd_done(w->wd);
-	return NULL;
 }
 
 static int on_sync(struct runner *rr, unsigned int id,
@@ -432,16 +395,10 @@ int main(int argc, char **argv)
 	setup(secs);
 	vcpu_wd = wd_register("vcpus (syncs)");
 	wd_start(20, secs + 60);
-	for (unsigned int i = 0; i < n; i++) {
-		w[i].seed = 0x51f15eedULL * (i + 1);
-		TEST_ASSERT(!pthread_create(&w[i].tid, NULL, start, &w[i]),
-			    "pthread_create");
-	}
+	workers_start(w, n, 0x51f15eedULL);
 	deadline = now() + (secs ? secs : 1);
 	ret = runner_run(r);
-	atomic_store(&stop, true);
-	for (unsigned int i = 0; i < n; i++)
-		pthread_join(w[i].tid, NULL);
+	workers_stop(w, n);
 	wd_done(vcpu_wd);
 	wd_stop();
 	TEST_ASSERT(ret == 0, "the VM stopped: %s", runner_error(r));

@@ -25,7 +25,7 @@
 #include <time.h>
 
 #include "harness.h"
-#include "watchdog.h"
+#include "workers.h"
 
 #define PG		GMEM_PAGE_SIZE
 #define ZONE		64ULL			/* pages per zone */
@@ -36,27 +36,7 @@
 
 static struct gmem_vm *vm;
 static struct gmem_file *file;
-static atomic_bool stop;
 static uint64_t version[ZONE];		/* zone B: last written, per page */
-
-struct worker {
-	const char *name;
-	void *(*fn)(void *);
-	unsigned int id;
-	uint64_t seed;
-	uint64_t ops;
-	uint64_t ok;
-	pthread_t tid;
-	struct wd_thread *wd;
-};
-
-static uint64_t rnd(struct worker *w)
-{
-	w->seed ^= w->seed << 13;
-	w->seed ^= w->seed >> 7;
-	w->seed ^= w->seed << 17;
-	return w->seed;
-}
 
 /* Page contents: a function of (page, version) that is never all zero. */
 static void fill(uint8_t *buf, uint64_t page, uint64_t ver)
@@ -84,21 +64,12 @@ static uint64_t gpa_of(uint64_t page)
 	return GPA0 + page * PG;
 }
 
-static bool running(struct worker *w)
-{
-	w->ops++;
-	wd_tick(w->wd);
-	return !atomic_load_explicit(&stop, memory_order_relaxed);
-}
-
 /* Zones A and B: shared <-> private, PRESERVE, by offset or by gpa. */
-static void *converter(void *arg)
+static void converter(struct worker *w)
 {
-	struct worker *w = arg;
-
-	while (running(w)) {
-		uint64_t pg = rnd(w) % (2 * ZONE), n = 1 + rnd(w) % 8;
-		uint64_t attrs = rnd(w) & 1 ? GMEM_ATTR_PRIVATE : 0, where;
+	while (worker_running(w)) {
+		uint64_t pg = worker_rnd(w) % (2 * ZONE), n = 1 + worker_rnd(w) % 8;
+		uint64_t attrs = worker_rnd(w) & 1 ? GMEM_ATTR_PRIVATE : 0, where;
 		int r;
 
 		if (pg + n > 2 * ZONE)
@@ -113,21 +84,18 @@ static void *converter(void *arg)
 			    w->name, strerror(-r));
 		w->ok += !r;
 	}
-	return NULL;
 }
 
 /* Zone C: ZERO conversions, punches and allocations. */
-static void *chaos(void *arg)
+static void chaos(struct worker *w)
 {
-	struct worker *w = arg;
-
-	while (running(w)) {
-		uint64_t pg = 2 * ZONE + rnd(w) % ZONE, n = 1 + rnd(w) % 8;
+	while (worker_running(w)) {
+		uint64_t pg = 2 * ZONE + worker_rnd(w) % ZONE, n = 1 + worker_rnd(w) % 8;
 		int r;
 
 		if (pg + n > NPAGES)
 			n = NPAGES - pg;
-		switch (rnd(w) % 4) {
+		switch (worker_rnd(w) % 4) {
 		case 0:
 			r = gmem_fallocate(file, GMEM_FALLOC_KEEP_SIZE |
 					   GMEM_FALLOC_PUNCH_HOLE, pg * PG,
@@ -139,28 +107,26 @@ static void *chaos(void *arg)
 			break;
 		default:
 			r = gmem_set_attributes(file, pg * PG, n * PG,
-						rnd(w) & 1 ? GMEM_ATTR_PRIVATE : 0,
+						worker_rnd(w) & 1 ? GMEM_ATTR_PRIVATE : 0,
 						GMEM_CONVERT_ZERO, NULL);
 			break;
 		}
 		TEST_ASSERT(r == 0 || r == -EAGAIN, "chaos: %s", strerror(-r));
 		w->ok += !r;
 	}
-	return NULL;
 }
 
 /* Zone A must read as its pattern; zone C just must not break anything. */
-static void *reader(void *arg)
+static void reader(struct worker *w)
 {
-	struct worker *w = arg;
 	uint8_t buf[2 * PG];
 
-	while (running(w)) {
-		uint64_t pg = rnd(w) % ZONE;
+	while (worker_running(w)) {
+		uint64_t pg = worker_rnd(w) % ZONE;
 		struct gmem_fault f;
 		int r;
 
-		if (rnd(w) & 1) {
+		if (worker_rnd(w) & 1) {
 			r = gmem_read(vm, gpa_of(pg), buf, PG, &f);
 			TEST_ASSERT(r == 0 || (r == -EFAULT &&
 				    (f.flags & GMEM_FAULT_PRIVATE)),
@@ -169,24 +135,22 @@ static void *reader(void *arg)
 				    "zone A page %llu corrupted",
 				    (unsigned long long)pg);
 		} else {
-			pg = 2 * ZONE + rnd(w) % (ZONE - 1);
+			pg = 2 * ZONE + worker_rnd(w) % (ZONE - 1);
 			r = gmem_read(vm, gpa_of(pg) + 100, buf, PG + 7, &f);
 			TEST_ASSERT(r == 0 || r == -EFAULT, "read C: %s",
 				    strerror(-r));
 		}
 		w->ok += !r;
 	}
-	return NULL;
 }
 
 /* Zone B: this writer owns pages p with p % NWRITERS == id. */
-static void *writer(void *arg)
+static void writer(struct worker *w)
 {
-	struct worker *w = arg;
 	uint8_t buf[PG];
 
-	while (running(w)) {
-		uint64_t i = (rnd(w) % (ZONE / NWRITERS)) * NWRITERS + w->id;
+	while (worker_running(w)) {
+		uint64_t i = (worker_rnd(w) % (ZONE / NWRITERS)) * NWRITERS + w->id;
 		uint64_t pg = ZONE + i, v = version[i] + 1;
 		int r;
 
@@ -203,20 +167,18 @@ static void *writer(void *arg)
 			    (unsigned long long)pg, (unsigned long long)v);
 		w->ok++;
 	}
-	return NULL;
 }
 
 /* Pin a page of zone A, read it through a mapping, unpin. */
-static void *pinner(void *arg)
+static void pinner(struct worker *w)
 {
-	struct worker *w = arg;
 	uint8_t *map;
 	void *p;
 
 	TEST_RET(gmem_map(file, 0, ZONE * PG, PROT_READ, &p), 0);
 	map = p;
-	while (running(w)) {
-		uint64_t pg = rnd(w) % ZONE, n = 1 + rnd(w) % 4;
+	while (worker_running(w)) {
+		uint64_t pg = worker_rnd(w) % ZONE, n = 1 + worker_rnd(w) % 4;
 		int r;
 
 		if (pg + n > ZONE)
@@ -234,16 +196,13 @@ static void *pinner(void *arg)
 		w->ok++;
 	}
 	TEST_RET(gmem_unmap(file, p, ZONE * PG), 0);
-	return NULL;
 }
 
 /* Mappings come and go over every zone while conversions run. */
-static void *mapper(void *arg)
+static void mapper(struct worker *w)
 {
-	struct worker *w = arg;
-
-	while (running(w)) {
-		uint64_t pg = rnd(w) % NPAGES, n = 1 + rnd(w) % 16;
+	while (worker_running(w)) {
+		uint64_t pg = worker_rnd(w) % NPAGES, n = 1 + worker_rnd(w) % 16;
 		void *p;
 
 		if (pg + n > NPAGES)
@@ -253,17 +212,6 @@ static void *mapper(void *arg)
 		TEST_RET(gmem_unmap(file, p, n * PG), 0);
 		w->ok++;
 	}
-	return NULL;
-}
-
-static void *start(void *arg)
-{
-	struct worker *w = arg;
-
-	w->wd = wd_register(w->name);
-	w->fn(w);
-	wd_done(w->wd);
-	return NULL;
 }
 
 static void setup(bool kvm)
@@ -330,15 +278,9 @@ int main(int argc, char **argv)
 		TEST_SKIP("no /dev/kvm");
 	setup(kvm);
 	wd_start(20, secs + 60);
-	for (unsigned int i = 0; i < n; i++) {
-		w[i].seed = 0x1234567ULL * (i + 1);
-		TEST_ASSERT(!pthread_create(&w[i].tid, NULL, start, &w[i]),
-			    "pthread_create");
-	}
+	workers_start(w, n, 0x1234567ULL);
 	sleep(secs ? secs : 1);
-	atomic_store(&stop, true);
-	for (unsigned int i = 0; i < n; i++)
-		pthread_join(w[i].tid, NULL);
+	workers_stop(w, n);
 	wd_stop();
 	verify();
 	printf("stress (%s, %u s):\n", kvm ? "KVM guest_memfd" : "memfd",
