@@ -6,26 +6,8 @@
 # Usage: test_bench.sh GMEM
 set -u
 gmem=$1
-[ -e /dev/kvm ] || { echo "SKIP: no /dev/kvm"; exit 77; }
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fail() { echo "FAIL: $*"; exit 1; }
-
-# Under UBSan, liburcu-bp's under-aligned reader struct (third-party; see
-# fuzz/ubsan.supp) would add lines to stderr, which is counted below.
-printf 'alignment:urcu-bp.h\n' >"$tmp/ubsan.supp"
-export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}suppressions=$tmp/ubsan.supp"
-
-expect_bad() {
-	local want=$1; shift
-	"$gmem" "$@" >"$tmp/out" 2>"$tmp/err"
-	local rc=$?
-	[ "$rc" -eq "$want" ] || fail "gmem $* exited $rc, want $want"
-	[ "$(wc -l <"$tmp/err")" -eq 1 ] ||
-		fail "gmem $*: stderr is not one line: $(cat "$tmp/err")"
-	[ -s "$tmp/out" ] && fail "gmem $*: wrote to stdout"
-	echo "ok: gmem $* -> $rc: $(cat "$tmp/err")"
-}
+# shellcheck source=cli-common.sh
+. "$(dirname "$0")/cli-common.sh"
 
 # check_json FILE BACKING PART...: the parts that ran, fields, numbers
 check_json() {

@@ -5,22 +5,8 @@
 # Usage: test_cli.sh GMEM BENCH_GUEST_BIN ERRORS_GUEST_BIN
 set -u
 gmem=$1 bench_bin=$2 errors_bin=$3
-[ -e /dev/kvm ] || { echo "SKIP: no /dev/kvm"; exit 77; }
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fail() { echo "FAIL: $*"; exit 1; }
-
-# expect_status WANT ARGS...: exit status, and stderr is exactly one line
-expect_bad() {
-	local want=$1; shift
-	"$gmem" "$@" >"$tmp/out" 2>"$tmp/err"
-	local rc=$?
-	[ "$rc" -eq "$want" ] || fail "gmem $* exited $rc, want $want"
-	[ "$(wc -l <"$tmp/err")" -eq 1 ] ||
-		fail "gmem $*: stderr is not one line: $(cat "$tmp/err")"
-	[ -s "$tmp/out" ] && fail "gmem $*: wrote to stdout"
-	echo "ok: gmem $* -> $rc: $(cat "$tmp/err")"
-}
+# shellcheck source=cli-common.sh
+. "$(dirname "$0")/cli-common.sh"
 
 # gmem run, text
 "$gmem" run >"$tmp/run.txt" || fail "gmem run exited $?: $(cat "$tmp/run.txt")"

@@ -1,0 +1,22 @@
+# SPDX-License-Identifier: MIT
+# Shared by the CLI end-to-end tests (sourced, not run): a scratch
+# directory, fail(), and expect_bad().
+# The caller sets $gmem to the gmem binary first.
+
+[ -e /dev/kvm ] || { echo "SKIP: no /dev/kvm"; exit 77; }
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+
+# expect_bad WANT ARGS...: gmem ARGS exits WANT with exactly one line on
+# stderr and nothing on stdout.
+expect_bad() {
+	local want=$1; shift
+	"$gmem" "$@" >"$tmp/out" 2>"$tmp/err"
+	local rc=$?
+	[ "$rc" -eq "$want" ] || fail "gmem $* exited $rc, want $want"
+	[ "$(wc -l <"$tmp/err")" -eq 1 ] ||
+		fail "gmem $*: stderr is not one line: $(cat "$tmp/err")"
+	[ -s "$tmp/out" ] && fail "gmem $*: wrote to stdout"
+	echo "ok: gmem $* -> $rc: $(cat "$tmp/err")"
+}
