@@ -5,11 +5,11 @@
  *
  * The model keeps every successful policy call in order (later calls win
  * where they overlap) and predicts a request as include/gmem.h describes
- * it: to private, a page without guest memory refuses the whole request
- * (-EINVAL, error_gpa = that page) before anything changes; otherwise the
- * range is cut into pieces of uniform policy over guest memory, holes are
- * skipped, each piece is one gmem_vm_set_attributes() call, and a piece
- * that fails stops the request with the pieces before it converted.
+ * it: one conversion, all or nothing. In gpa order, a page without guest
+ * memory refuses a request to private (-EINVAL, error_gpa = that page) and
+ * is skipped by a request to shared; each memslot crossed is one piece,
+ * and a 65th piece is -E2BIG. Then, to private, the first pinned page is
+ * -EAGAIN. Otherwise every page converts with the policy's mode at it.
  */
 #include <errno.h>
 #include <string.h>
@@ -115,57 +115,52 @@ static void segment(const struct fz_vm *v, uint64_t cur, uint64_t end,
 	s->backed = backed_at(v, cur, &s->end);
 }
 
-static long first_hole(const struct fz_vm *v, uint64_t gpa, uint64_t end,
-		       uint64_t *eg)
-{
-	struct seg s;
-
-	for (uint64_t cur = gpa; cur < end; cur = s.end) {
-		segment(v, cur, end, &s);
-		if (!s.backed) {
-			*eg = cur;
-			return -EINVAL;
-		}
-	}
-	return 0;
-}
-
 /*
- * Walk a request piece by piece: the result of the first piece that fails,
- * or 0. With @apply, convert the pieces before that one in the model.
+ * The request as one conversion: its result, and with @apply (after a
+ * success) every backed page converted in the model with its mode.
  */
-static long walk(struct fz *z, int vmi, uint64_t cur, uint64_t end,
+static long walk(struct fz *z, int vmi, uint64_t gpa, uint64_t end,
 		 bool priv, bool apply, uint64_t *eg)
 {
 	const struct fz_vm *v = &z->vm[vmi];
-	static struct piece p[64];
+	int n = 0, last = -1;
 	struct seg s;
 
-	while (cur < end) {
-		uint64_t start = cur, mode;
-		int np = 0;
-		long r;
+	for (uint64_t cur = gpa; cur < end; cur = s.end) {
+		int si;
 
 		segment(v, cur, end, &s);
 		if (!s.backed) {
-			cur = s.end;
+			if (priv) {
+				*eg = cur;
+				return -EINVAL;
+			}
+			last = -1;
 			continue;
 		}
-		/* Grow the piece over backed memory of the same policy. */
-		mode = s.mode;
-		for (cur = s.end; cur < end; cur = s.end) {
-			segment(v, cur, end, &s);
-			if (!s.backed || s.mode != mode)
-				break;
+		si = fz_gpa_to_slot(v, cur);
+		if (si != last && n++ == 64)
+			return -E2BIG;
+		last = si;
+	}
+	for (uint64_t cur = gpa; cur < end; cur = s.end) {
+		const struct fz_slot *sl;
+		uint64_t lo, hi, pin;
+
+		segment(v, cur, end, &s);
+		if (!s.backed)
+			continue;
+		sl = &v->slot[fz_gpa_to_slot(v, cur)];
+		lo = (sl->offset + (cur - sl->gpa)) / FZ_PAGE;
+		hi = lo + (s.end - cur) / FZ_PAGE;
+		pin = first_pinned(&z->file[sl->file], lo, hi);
+		if (priv && pin < hi) {
+			*eg = cur + (pin - lo) * FZ_PAGE;
+			return -EAGAIN;
 		}
-		r = vm_convert_want(z, vmi, start, cur - start, priv, p, &np,
-				    eg);
-		if (r)
-			return r;
-		for (int i = 0; apply && i < np; i++)
-			convert_pages(&z->file[p[i].file], p[i].off / FZ_PAGE,
-				      (p[i].off + p[i].len) / FZ_PAGE, priv,
-				      mode == MODE_Z);
+		if (apply)
+			convert_pages(&z->file[sl->file], lo, hi, priv,
+				      s.mode == MODE_Z);
 	}
 	return 0;
 }
@@ -218,9 +213,7 @@ static void op_convert(struct fz *z, struct fz_in *in)
 	    (attrs & ~GMEM_ATTR_PRIVATE))
 		want = -EINVAL;
 	/* eg stays UINT64_MAX (never a page gpa) unless the model sets it. */
-	else if (attrs)
-		want = first_hole(v, gpa, gpa + size, &eg);
-	if (!want)
+	else
 		want = walk(z, vmi, gpa, gpa + size, attrs, false, &eg);
 	r = gmem_vm_convert(a & 0x80 ? NULL : v->vm, gpa, size, attrs,
 			    null_eg ? NULL : &got);
@@ -228,7 +221,7 @@ static void op_convert(struct fz *z, struct fz_in *in)
 	if (!null_eg && eg != UINT64_MAX && got != eg)
 		fz_fail(z, "error_gpa %#llx, model says %#llx",
 			(unsigned long long)got, (unsigned long long)eg);
-	if (!r || r == -EAGAIN)
+	if (!r)
 		walk(z, vmi, gpa, gpa + size, attrs, true, &eg);
 }
 

@@ -1,22 +1,29 @@
 // SPDX-License-Identifier: MIT
 /*
- * In-place conversion between shared and private (DESIGN sections 4, 5).
+ * In-place conversion between shared and private (docs/library.md,
+ * "Conversion").
  *
- * A conversion is a list of pieces, each a page range of one file: one piece
- * for gmem_set_attributes(), one per memslot crossed for
- * gmem_vm_set_attributes(). It runs in three phases so that a failure
- * changes nothing:
- *   check   - pins, and whether anything changes at all (read-only);
+ * A conversion is a list of pieces, each a page range of one file: one
+ * piece for gmem_set_attributes(), one per memslot crossed for a conversion
+ * by gpa. A piece has one content mode, or, for the manager, follows the
+ * VM's policy map run by run. The pieces live on the stack (at most
+ * GM_MAX_PIECES: one limit for every entry point), and the whole list
+ * succeeds or fails together. It
+ * runs in three phases so that a failure changes nothing:
+ *   check   - pins, whether anything changes, the VMA budget (read-only);
  *   prepare - reserve every state-map node the update can need;
  *   commit  - with the files' reader gates closed:
  *	to private: revoke host mappings -> mirror into KVM -> content mode
  *	to shared:  content mode -> mirror into KVM -> restore mappings
  *	then record the state, which cannot fail.
- * A failing syscall in commit is undone by re-deriving mappings and the
- * KVM mirror from the (still unchanged) state map.
+ * A failing step in commit is undone by re-deriving mappings and the KVM
+ * mirror from the (still unchanged) state map; mapping.c keeps the safe
+ * side if even that fails, and the caller gets the first error.
  *
  * Lock order: vm->slots_lock -> invalidate_lock of each file in ascending
- * file->id -> the files' gates in the same order.
+ * file->id -> the files' gates in the same order. The manager's
+ * conversions hold vm->policy_lock between slots_lock and the invalidate
+ * locks, so the policy cannot change between prepare and commit.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -24,26 +31,27 @@
 #include "internal.h"
 
 #define GM_MODES (GMEM_CONVERT_PRESERVE | GMEM_CONVERT_ZERO)
-#define GM_MAX_PIECES 64
 
 struct piece {
 	struct gmem_file *f;
 	uint64_t off;
 	uint64_t len;
-	uint64_t gpa;		/* where @off lies in guest memory, if known */
+	uint64_t gpa;		/* where @off lies in guest memory (by gpa) */
+	bool zero;		/* content mode ZERO, else PRESERVE */
+	bool mixed;		/* the mode follows the VM's policy map */
+	unsigned int runs;	/* content-mode runs, for sm_prepare_n() */
 	bool change;
 	struct sm_prep prep;
 };
 
 struct conv {
 	struct gmem_vm *vm;
-	struct piece *p;
+	struct piece p[GM_MAX_PIECES];
 	unsigned int n;
 	bool private;
-	bool zero;
-	uint64_t err;		/* first pinned page, as offset or gpa */
-	bool have_err;		/* err is meaningful for the returned error */
 	bool by_gpa;
+	uint64_t err;		/* first pinned page or hole, offset or gpa */
+	bool have_err;		/* err is meaningful for the returned error */
 };
 
 static uint64_t pg(uint64_t bytes)
@@ -51,12 +59,51 @@ static uint64_t pg(uint64_t bytes)
 	return bytes >> GM_PAGE_SHIFT;
 }
 
-/* Mirror [off, off+len) of @f into KVM for every memslot that maps it. */
-static int mirror(struct gmem_file *f, uint64_t off, uint64_t len,
-		  uint64_t attrs)
+static uint64_t attrs_of(uint64_t v)
 {
-	const struct gm_slots *ss = f->vm->slots;
+	return v & SM_PRIVATE ? GMEM_ATTR_PRIVATE : 0;
+}
 
+/* Whether the policy says ZERO at @gpa, and where that run ends (<= @end). */
+static bool policy_zero(const struct gmem_vm *vm, uint64_t gpa, uint64_t end,
+			uint64_t *run_end)
+{
+	uint64_t next, mode = sm_lookup(&vm->policy, pg(gpa), &next);
+
+	*run_end = next > pg(end) ? end : next << GM_PAGE_SHIFT;
+	return (mode ? mode : gm_default_mode(vm)) == GMEM_CONVERT_ZERO;
+}
+
+typedef int (*mode_fn)(struct conv *c, struct piece *p, uint64_t off,
+		       uint64_t len, bool zero);
+
+/* Call @fn on each run of one content mode in @p, in order. */
+static int each_mode(struct conv *c, struct piece *p, mode_fn fn)
+{
+	uint64_t gpa, end = p->gpa + p->len, run_end;
+	int ret;
+
+	if (!p->mixed)
+		return fn(c, p, p->off, p->len, p->zero);
+	for (gpa = p->gpa; gpa < end; gpa = run_end) {
+		bool zero = policy_zero(c->vm, gpa, end, &run_end);
+
+		ret = fn(c, p, p->off + (gpa - p->gpa), run_end - gpa, zero);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* Mirror part of a piece into KVM: by its gpa, or every slot of its file. */
+static int mirror(struct conv *c, struct piece *p, uint64_t off,
+		  uint64_t len, uint64_t attrs)
+{
+	const struct gm_slots *ss = c->vm->slots;
+
+	if (c->by_gpa)
+		return gm_kvm_set_attributes(c->vm, p->gpa + (off - p->off),
+					     len, attrs);
 	for (unsigned int i = 0; i < ss->n; i++) {
 		const struct gm_slot *s = &ss->s[i];
 		uint64_t lo = off > s->offset ? off : s->offset;
@@ -64,9 +111,9 @@ static int mirror(struct gmem_file *f, uint64_t off, uint64_t len,
 			      off + len : s->offset + s->size;
 		int ret;
 
-		if (s->file != f || lo >= hi)
+		if (s->file != p->f || lo >= hi)
 			continue;
-		ret = gm_kvm_set_attributes(f->vm, s->gpa + (lo - s->offset),
+		ret = gm_kvm_set_attributes(c->vm, s->gpa + (lo - s->offset),
 					    hi - lo, attrs);
 		if (ret)
 			return ret;
@@ -74,10 +121,20 @@ static int mirror(struct gmem_file *f, uint64_t off, uint64_t len,
 	return 0;
 }
 
-static int mirror_run(uint64_t s, uint64_t e, uint64_t v, void *arg)
+struct remirror {
+	struct conv *c;
+	struct piece *p;
+	int err;
+};
+
+static int remirror_run(uint64_t s, uint64_t e, uint64_t v, void *arg)
 {
-	mirror(arg, s << GM_PAGE_SHIFT, (e - s) << GM_PAGE_SHIFT,
-	       v & SM_PRIVATE ? GMEM_ATTR_PRIVATE : 0);
+	struct remirror *r = arg;
+	int ret = mirror(r->c, r->p, s << GM_PAGE_SHIFT,
+			 (e - s) << GM_PAGE_SHIFT, attrs_of(v));
+
+	if (ret && !r->err)
+		r->err = ret;
 	return 0;
 }
 
@@ -97,26 +154,33 @@ static int punch_run(uint64_t s, uint64_t e, uint64_t v, void *arg)
 }
 
 /* Content mode ZERO: punch the pages whose state changes, lazily zeroed. */
-static int zero_changing(struct conv *c, struct piece *p)
+static int zero_run(struct conv *c, struct piece *p, uint64_t off,
+		    uint64_t len, bool zero)
 {
 	struct punch pu = { p->f, c->private ? SM_PRIVATE : 0 };
 
-	return sm_walk(&p->f->sm, pg(p->off), pg(p->off + p->len), punch_run,
-		       &pu);
+	if (!zero)
+		return 0;
+	return sm_walk(&p->f->sm, pg(off), pg(off + len), punch_run, &pu);
 }
 
-/* Undo the commit's side effects for pieces [0, n) from the state map. */
+/*
+ * Undo the commit's side effects for pieces [0, n] from the state map.
+ * The first error of the undo is dropped in favour of the error that
+ * caused it; mapping.c has kept the safe side either way.
+ */
 static void rollback(struct conv *c, unsigned int n)
 {
-	for (unsigned int i = 0; i < n; i++) {
+	for (unsigned int i = 0; i <= n && i < c->n; i++) {
 		struct piece *p = &c->p[i];
+		struct remirror r = { c, p, 0 };
 
 		if (!p->change)
 			continue;
 		gm_mappings_sync(p->f, p->off, p->len);
 		if (gm_vm_mirrors(c->vm))
 			sm_walk(&p->f->sm, pg(p->off), pg(p->off + p->len),
-				mirror_run, p->f);
+				remirror_run, &r);
 	}
 }
 
@@ -126,23 +190,26 @@ static int commit_piece(struct conv *c, struct piece *p)
 	int ret = 0;
 
 	if (c->private)
-		ret = gm_mappings_protect(p->f, p->off, p->len, true);
+		ret = gm_mappings_revoke(p->f, p->off, p->len);
 	if (!ret && gm_vm_mirrors(c->vm))
-		ret = mirror(p->f, p->off, p->len, attrs);
-	if (!ret && c->zero)
-		ret = zero_changing(c, p);
+		ret = mirror(c, p, p->off, p->len, attrs);
+	if (!ret)
+		ret = each_mode(c, p, zero_run);
 	if (!ret && !c->private)
-		ret = gm_mappings_protect(p->f, p->off, p->len, false);
+		ret = gm_mappings_restore(p->f, p->off, p->len);
 	return ret;
 }
 
-static int check_piece(struct conv *c, struct piece *p)
+static int check_piece(struct conv *c, struct piece *p, int *vmas)
 {
 	uint64_t s = pg(p->off), e = pg(p->off + p->len), pin;
 	uint64_t want = c->private ? SM_PRIVATE : 0;
 
 	p->change = sm_first(&p->f->sm, s, e, SM_PRIVATE, want) < e;
-	if (!p->change || !c->private)
+	if (!p->change)
+		return 0;
+	*vmas += gm_mappings_budget(p->f, p->off, p->len);
+	if (!c->private)
 		return 0;
 	pin = sm_first(&p->f->sm, s, e, SM_PIN_MASK, 0);
 	if (pin == e)
@@ -175,37 +242,69 @@ next:;
 	return n;
 }
 
-static int run(struct conv *c)
+/* Check every piece; 1 when something changes, 0 when nothing, or -errno. */
+static int check_all(struct conv *c)
+{
+	bool any = false;
+	int vmas = 0, ret;
+
+	for (unsigned int i = 0; i < c->n; i++) {
+		ret = check_piece(c, &c->p[i], &vmas);
+		if (ret)
+			return ret;
+		any |= c->p[i].change;
+	}
+	if (!any)
+		return 0;
+	ret = gm_vma_budget_check(vmas);
+	return ret ? ret : 1;
+}
+
+static int apply_run(struct conv *c, struct piece *p, uint64_t off,
+		     uint64_t len, bool zero)
 {
 	const struct sm_op op = {
 		.match_mask = SM_PRIVATE,
 		.match_val = c->private ? 0 : SM_PRIVATE,
 		.set = c->private ? SM_PRIVATE : 0,
 		.clear = (c->private ? 0 : SM_PRIVATE) |
-			 (c->zero ? SM_ALLOC | SM_POPULATED : 0),
+			 (zero ? SM_ALLOC | SM_POPULATED : 0),
 	};
-	struct gmem_file *files[GM_MAX_PIECES];
-	struct gate *gates[GM_MAX_PIECES];
-	unsigned int nf = lock_order(c, files), i, prepared = 0;
-	bool any = false;
-	int ret = 0;
 
-	for (i = 0; i < nf; i++)
-		pthread_rwlock_wrlock(&files[i]->invalidate_lock);
-	for (i = 0; i < c->n && !ret; i++) {
-		ret = check_piece(c, &c->p[i]);
-		any |= c->p[i].change;
-	}
-	if (ret || !any)
-		goto unlock;
-	for (; prepared < c->n && !ret; prepared++)
-		if (c->p[prepared].change)
-			ret = sm_prepare(&c->p[prepared].f->sm,
-					 pg(c->p[prepared].off),
-					 pg(c->p[prepared].off + c->p[prepared].len),
-					 &c->p[prepared].prep);
-	if (ret)
-		goto release;
+	sm_apply(&p->f->sm, pg(off), pg(off + len), &op, &p->prep);
+	return 0;
+}
+
+static void apply_all(struct conv *c)
+{
+	for (unsigned int i = 0; i < c->n; i++)
+		if (c->p[i].change)
+			each_mode(c, &c->p[i], apply_run);
+}
+
+static int count_run(struct conv *c, struct piece *p, uint64_t off,
+		     uint64_t len, bool zero)
+{
+	(void)c, (void)off, (void)len, (void)zero;
+	p->runs++;
+	return 0;
+}
+
+/* Reserve the state-map nodes of every changing piece. */
+static int prepare_piece(struct conv *c, struct piece *p)
+{
+	p->runs = 0;
+	each_mode(c, p, count_run);
+	return sm_prepare_n(&p->f->sm, pg(p->off), pg(p->off + p->len),
+			    p->runs, &p->prep);
+}
+
+static int commit_all(struct conv *c, struct gmem_file **files,
+		      unsigned int nf)
+{
+	struct gate *gates[GM_MAX_PIECES];
+	unsigned int i;
+	int ret = 0;
 
 	for (i = 0; i < nf; i++)
 		gates[i] = &files[i]->gate;
@@ -214,16 +313,31 @@ static int run(struct conv *c)
 		if (c->p[i].change)
 			ret = commit_piece(c, &c->p[i]);
 	if (ret)
-		rollback(c, i);
+		rollback(c, i - 1);
 	else
-		for (i = 0; i < c->n; i++)
-			if (c->p[i].change)
-				sm_apply(&c->p[i].f->sm, pg(c->p[i].off),
-					 pg(c->p[i].off + c->p[i].len), &op,
-					 &c->p[i].prep);
+		apply_all(c);
 	for (i = 0; i < nf; i++)
 		gm_gate_open(&files[i]->gate);
-release:
+	return ret;
+}
+
+static int run(struct conv *c)
+{
+	struct gmem_file *files[GM_MAX_PIECES];
+	unsigned int nf = lock_order(c, files), i, prepared = 0;
+	int ret;
+
+	for (i = 0; i < nf; i++)
+		pthread_rwlock_wrlock(&files[i]->invalidate_lock);
+	ret = check_all(c);
+	if (ret <= 0)
+		goto unlock;
+	ret = 0;
+	for (; prepared < c->n && !ret; prepared++)
+		if (c->p[prepared].change)
+			ret = prepare_piece(c, &c->p[prepared]);
+	if (!ret)
+		ret = commit_all(c, files, nf);
 	for (i = 0; i < prepared; i++)
 		if (c->p[i].change)
 			sm_prep_release(&c->p[i].prep);
@@ -248,18 +362,21 @@ static int check_args(uint64_t attrs, uint64_t flags, const struct gmem_vm *vm)
 int gmem_set_attributes(struct gmem_file *f, uint64_t off, uint64_t size,
 			uint64_t attrs, uint64_t flags, uint64_t *error_offset)
 {
-	struct piece p = { .f = f, .off = off, .len = size };
-	struct conv c = { .p = &p, .n = 1 };
+	struct conv c = { .n = 1 };
 	int ret;
 
-	if (!f || !gm_range_ok(off, size, f->size))
+	ret = gm_file_check(f);
+	if (ret)
+		return ret;
+	if (!gm_range_ok(off, size, f->size))
 		return -EINVAL;
 	ret = check_args(attrs, flags, f->vm);
 	if (ret)
 		return ret;
 	c.vm = f->vm;
 	c.private = attrs & GMEM_ATTR_PRIVATE;
-	c.zero = flags & GMEM_CONVERT_ZERO;
+	c.p[0] = (struct piece){ .f = f, .off = off, .len = size,
+				 .zero = flags & GMEM_CONVERT_ZERO };
 	/* The KVM mirror walks memslots, which slots_lock keeps stable. */
 	if (gm_vm_mirrors(c.vm))
 		pthread_mutex_lock(&c.vm->slots_lock);
@@ -271,71 +388,86 @@ int gmem_set_attributes(struct gmem_file *f, uint64_t off, uint64_t size,
 	return ret;
 }
 
-/* Split [gpa, gpa+size) at memslot boundaries; fails on uncovered pages. */
-static int build_pieces(struct gmem_vm *vm, uint64_t gpa, uint64_t size,
-			struct piece *p, unsigned int *n, uint64_t *bad)
+static int add_piece(struct conv *c, const struct gm_convert_req *req,
+		     const struct gm_span *sp)
 {
-	const struct gm_slots *ss = vm->slots;
-	uint64_t cur = gpa, end = gpa + size;
+	if (c->n == GM_MAX_PIECES)
+		return -E2BIG;
+	c->p[c->n++] = (struct piece){
+		.f = sp->slot->file,
+		.off = gm_span_offset(sp),
+		.len = sp->len,
+		.gpa = sp->gpa,
+		.zero = req->mode == GMEM_CONVERT_ZERO,
+		.mixed = req->policy,
+	};
+	return 0;
+}
 
-	*n = 0;
-	while (cur < end) {
-		const struct gm_slot *s = gm_slot_find(ss, cur);
-		uint64_t len;
+/*
+ * Split the request into pieces with the one span walk. A page without
+ * guest memory fails the request unless it is a conversion to shared that
+ * may skip holes (the manager's MMIO rule).
+ */
+static int build_pieces(struct conv *c, const struct gm_convert_req *req)
+{
+	struct gm_span_iter it;
+	struct gm_span sp;
+	int ret;
 
-		if (!s || !s->file) {
-			*bad = cur;
+	gm_span_start(&it, c->vm->slots, req->gpa, req->size);
+	while (gm_span_next(&it, &sp)) {
+		if (!sp.slot || !sp.slot->file) {
+			if (!c->private && req->skip_holes)
+				continue;
+			c->err = sp.gpa;
+			c->have_err = true;
 			return -EINVAL;
 		}
-		if (*n == GM_MAX_PIECES)
-			return -E2BIG;
-		len = s->gpa + s->size - cur;
-		if (len > end - cur)
-			len = end - cur;
-		p[*n] = (struct piece){
-			.f = s->file,
-			.off = s->offset + (cur - s->gpa),
-			.len = len,
-			.gpa = cur,
-		};
-		(*n)++;
-		cur += len;
+		ret = add_piece(c, req, &sp);
+		if (ret)
+			return ret;
 	}
 	return 0;
+}
+
+int gm_convert_gpa(struct gmem_vm *vm, const struct gm_convert_req *req,
+		   uint64_t *error_gpa)
+{
+	struct conv c = { .vm = vm, .by_gpa = true };
+	int ret;
+
+	c.private = req->attrs & GMEM_ATTR_PRIVATE;
+	pthread_mutex_lock(&vm->slots_lock);
+	if (req->policy)
+		pthread_mutex_lock(&vm->policy_lock);
+	ret = build_pieces(&c, req);
+	if (!ret)
+		ret = run(&c);
+	if (req->policy)
+		pthread_mutex_unlock(&vm->policy_lock);
+	pthread_mutex_unlock(&vm->slots_lock);
+	if (c.have_err && error_gpa)
+		*error_gpa = c.err;
+	return ret;
 }
 
 int gmem_vm_set_attributes(struct gmem_vm *vm, uint64_t gpa, uint64_t size,
 			   uint64_t attrs, uint64_t flags, uint64_t *error_gpa)
 {
-	struct piece *p;
-	struct conv c = { .vm = vm, .by_gpa = true };
-	uint64_t bad = 0;
+	struct gm_convert_req req = {
+		.gpa = gpa, .size = size, .attrs = attrs, .mode = flags,
+	};
 	int ret;
 
-	if (!vm || !size || !gm_aligned(gpa) || !gm_aligned(size) ||
+	ret = gm_vm_check(vm);
+	if (ret)
+		return ret;
+	if (!size || !gm_aligned(gpa) || !gm_aligned(size) ||
 	    gpa + size < gpa)
 		return -EINVAL;
 	ret = check_args(attrs, flags, vm);
 	if (ret)
 		return ret;
-	p = calloc(GM_MAX_PIECES, sizeof(*p));
-	if (!p)
-		return -ENOMEM;
-	c.p = p;
-	c.private = attrs & GMEM_ATTR_PRIVATE;
-	c.zero = flags & GMEM_CONVERT_ZERO;
-
-	pthread_mutex_lock(&vm->slots_lock);
-	ret = build_pieces(vm, gpa, size, p, &c.n, &bad);
-	if (!ret) {
-		ret = run(&c);
-	} else if (ret == -EINVAL) {
-		c.err = bad;
-		c.have_err = true;
-	}
-	pthread_mutex_unlock(&vm->slots_lock);
-	if (c.have_err && error_gpa)
-		*error_gpa = c.err;
-	free(p);
-	return ret;
+	return gm_convert_gpa(vm, &req, error_gpa);
 }

@@ -19,7 +19,10 @@ int gmem_create(struct gmem_vm *vm, uint64_t size, uint64_t flags,
 	struct gmem_file *f;
 	int ret;
 
-	if (!vm || !out || (flags & ~GM_FILE_FLAGS))
+	ret = gm_vm_check(vm);
+	if (ret)
+		return ret;
+	if (!out || (flags & ~GM_FILE_FLAGS))
 		return -EINVAL;
 	/* The kernel treats size as a signed loff_t. */
 	if (!size || !gm_aligned(size) || size > (uint64_t)INT64_MAX)
@@ -63,9 +66,10 @@ err_free:
 int gmem_close(struct gmem_file *f)
 {
 	struct gmem_vm *vm;
+	int ret = gm_file_check(f);
 
-	if (!f)
-		return -EINVAL;
+	if (ret)
+		return ret;
 	vm = f->vm;
 
 	pthread_mutex_lock(&vm->slots_lock);
@@ -116,8 +120,9 @@ int gmem_fallocate(struct gmem_file *f, int mode, uint64_t off, uint64_t len)
 	uint64_t end;
 	int ret;
 
-	if (!f)
-		return -EINVAL;
+	ret = gm_file_check(f);
+	if (ret)
+		return ret;
 	ret = check_fallocate(f, mode, off, len);
 	if (ret)
 		return ret;
@@ -126,6 +131,16 @@ int gmem_fallocate(struct gmem_file *f, int mode, uint64_t off, uint64_t len)
 	end = len > f->size - off ? f->size : off + len;
 
 	pthread_rwlock_wrlock(&f->invalidate_lock);
+	/*
+	 * A pinned page is in use by a device: freeing it under the pin
+	 * would let the device keep writing to memory the file no longer
+	 * holds. Refuse, as a conversion to private does.
+	 */
+	if (punch && sm_first(&f->sm, off >> GM_PAGE_SHIFT, end >> GM_PAGE_SHIFT,
+			      SM_PIN_MASK, 0) < end >> GM_PAGE_SHIFT) {
+		ret = -EAGAIN;
+		goto out;
+	}
 	ret = sm_prepare(&f->sm, off >> GM_PAGE_SHIFT, end >> GM_PAGE_SHIFT,
 			 &prep);
 	if (ret)
@@ -166,8 +181,11 @@ int gmem_get_attributes(struct gmem_file *f, uint64_t off, uint64_t *attrs,
 {
 	struct run r;
 	uint64_t pg;
+	int ret = gm_file_check(f);
 
-	if (!f || !attrs || !run_len || !gm_aligned(off) || off >= f->size)
+	if (ret)
+		return ret;
+	if (!attrs || !run_len || !gm_aligned(off) || off >= f->size)
 		return -EINVAL;
 	pg = off >> GM_PAGE_SHIFT;
 	pthread_rwlock_rdlock(&f->invalidate_lock);
@@ -198,8 +216,11 @@ static int stat_fn(uint64_t s, uint64_t e, uint64_t v, void *arg)
 int gmem_stat(struct gmem_file *f, struct gmem_stat *st)
 {
 	struct gmem_stat s = { .size = f ? f->size : 0 };
+	int ret = gm_file_check(f);
 
-	if (!f || !st)
+	if (ret)
+		return ret;
+	if (!st)
 		return -EINVAL;
 	pthread_rwlock_rdlock(&f->invalidate_lock);
 	sm_walk(&f->sm, 0, f->size >> GM_PAGE_SHIFT, stat_fn, &s);
@@ -212,7 +233,9 @@ int gmem_stat(struct gmem_file *f, struct gmem_stat *st)
 
 int gmem_file_backing(const struct gmem_file *f)
 {
-	if (!f)
-		return -EINVAL;
+	int ret = gm_file_check(f);
+
+	if (ret)
+		return ret;
 	return f->is_gmem;
 }

@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * libgmem internals: the objects of DESIGN section 2.
+ * libgmem internals: the objects of docs/library.md ("Objects").
  *
  * Lock order, outermost first:
  *   vm->slots_lock (mutex)
  *     -> file->invalidate_lock (rwlock; several files: ascending file->id)
  *       -> file->gate (closed only with the invalidate lock held for writing)
- * vm->policy_lock is a leaf, never held across other library calls.
+ *         -> the address registry's lock and the VMA budget lock (leaves)
+ * vm->policy_lock sits between slots_lock and the invalidate locks: the
+ * manager holds it while its conversion runs, so the policy it read to
+ * build the pieces stays the policy they are committed with.
  *
  * Readers of vm->slots use liburcu-bp read-side sections and never block on
  * these locks; accessors additionally enter the reader gate of every file
@@ -15,8 +18,10 @@
 #ifndef GMEM_INTERNAL_H
 #define GMEM_INTERNAL_H
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sys/types.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <urcu-bp.h>
@@ -60,6 +65,8 @@ struct gm_slots {
 
 struct gmem_vm {
 	atomic_long refs;
+	pid_t pid;		/* the process that created it (gm_foreign) */
+	bool revoke_mprotect;	/* GMEM_REVOKE=mprotect: no guard regions */
 	int kvm_fd;		/* /dev/kvm, or -1 when detached */
 	int vm_fd;		/* KVM VM, or -1 */
 	uint32_t vm_type;
@@ -75,13 +82,22 @@ struct gmem_vm {
 	struct statemap policy;	/* manager.c: gpa pages -> non-default mode */
 };
 
-/* A mapping made by gmem_map(); the list is under the invalidate lock. */
+/*
+ * A mapping made by gmem_map(); the list and every field are under the
+ * file's invalidate lock. How private pages are kept out (mapping.c):
+ * guard regions (MADV_GUARD_INSTALL) on private runs while the VMA keeps
+ * @prot, or, when the whole mapping is private, the whole VMA PROT_NONE.
+ */
 struct gm_mapping {
 	struct gm_mapping *next;
 	uint8_t *addr;
 	uint64_t offset;
 	uint64_t len;
 	int prot;
+	bool guards_ok;		/* the kernel takes guard regions here */
+	bool guarded;		/* guards may be installed somewhere in it */
+	bool none;		/* some VMA of it may be PROT_NONE */
+	bool dead;		/* unmapped after a failed revocation */
 };
 
 struct gmem_file {
@@ -99,9 +115,44 @@ struct gmem_file {
 };
 
 /* vm.c */
+extern pid_t gm_self_pid;	/* this process, kept by a pthread_atfork hook */
 void gm_vm_get(struct gmem_vm *vm);
-bool gm_vm_is_kvm(const struct gmem_vm *vm);
-bool gm_vm_mirrors(const struct gmem_vm *vm);
+
+/*
+ * Objects belong to the process that created them. A forked child shares
+ * none of the library's mappings (MADV_DONTFORK) and would act on stale
+ * copies, so every entry point refuses it with -EIO, KVM's answer to a VM
+ * fd used from another mm.
+ */
+static inline bool gm_foreign(const struct gmem_vm *vm)
+{
+	return vm->pid != gm_self_pid;
+}
+
+static inline bool gm_vm_is_kvm(const struct gmem_vm *vm)
+{
+	return vm->vm_fd >= 0;
+}
+
+static inline bool gm_vm_mirrors(const struct gmem_vm *vm)
+{
+	return gm_vm_is_kvm(vm) && (vm->kvm_attrs & GMEM_ATTR_PRIVATE);
+}
+
+/* Validate the object of a public call: NULL -EINVAL, foreign -EIO. */
+static inline int gm_vm_check(const struct gmem_vm *vm)
+{
+	if (!vm)
+		return -EINVAL;
+	return gm_foreign(vm) ? -EIO : 0;
+}
+
+static inline int gm_file_check(const struct gmem_file *f)
+{
+	if (!f)
+		return -EINVAL;
+	return gm_foreign(f->vm) ? -EIO : 0;
+}
 
 /* kvm.c */
 int gm_kvm_open(struct gmem_vm *vm, uint32_t type);
@@ -119,15 +170,73 @@ int gm_store_allocate(struct gmem_file *f, uint64_t off, uint64_t len);
 int gm_store_punch(struct gmem_file *f, uint64_t off, uint64_t len);
 
 /* region.c */
+int gm_slots_init(struct gmem_vm *vm);
+void gm_slots_fini(struct gmem_vm *vm);
 struct gm_slots *gm_slots_deref(struct gmem_vm *vm);
 const struct gm_slot *gm_slot_find(const struct gm_slots *ss, uint64_t gpa);
 void gm_slots_detach_file(struct gmem_vm *vm, struct gmem_file *f);
-void gm_slots_free(struct gm_slots *ss);
+
+/*
+ * The one walk from a gpa range to the memory it covers: successive spans,
+ * each inside one memslot (@slot set, possibly of a closed file) or a hole
+ * between memslots (@slot NULL). Holds no lock: the caller keeps @ss stable
+ * (slots_lock, or an RCU read-side section).
+ */
+struct gm_span {
+	const struct gm_slot *slot;
+	uint64_t gpa;
+	uint64_t len;
+};
+
+struct gm_span_iter {
+	const struct gm_slots *ss;
+	uint64_t cur;
+	uint64_t end;
+};
+
+void gm_span_start(struct gm_span_iter *it, const struct gm_slots *ss,
+		   uint64_t gpa, uint64_t len);
+bool gm_span_next(struct gm_span_iter *it, struct gm_span *sp);
+
+/* The file offset where a span inside a memslot starts. */
+static inline uint64_t gm_span_offset(const struct gm_span *sp)
+{
+	return sp->slot->offset + (sp->gpa - sp->slot->gpa);
+}
+
+/* convert.c: one conversion by gpa, all or nothing, at most this many pieces */
+#define GM_MAX_PIECES	64
+
+struct gm_convert_req {
+	uint64_t gpa;
+	uint64_t size;
+	uint64_t attrs;
+	uint64_t mode;		/* GMEM_CONVERT_*, unless @policy */
+	bool policy;		/* content mode from the VM's policy map */
+	bool skip_holes;	/* to shared: pages without memory are skipped */
+};
+
+int gm_convert_gpa(struct gmem_vm *vm, const struct gm_convert_req *req,
+		   uint64_t *error_gpa);
+
+/* The manager's default content mode: preserve where it can be honoured. */
+static inline uint64_t gm_default_mode(const struct gmem_vm *vm)
+{
+	return vm->convert_modes & GMEM_CONVERT_PRESERVE ?
+	       GMEM_CONVERT_PRESERVE : GMEM_CONVERT_ZERO;
+}
+
+/* registry.c: address ranges of the library's own mappings, process-wide */
+int gm_registry_add(const void *addr, uint64_t len);
+void gm_registry_del(const void *addr);
+bool gm_registry_overlaps(const void *addr, uint64_t len);
 
 /* mapping.c */
+int gm_mappings_revoke(struct gmem_file *f, uint64_t off, uint64_t len);
+int gm_mappings_restore(struct gmem_file *f, uint64_t off, uint64_t len);
 int gm_mappings_sync(struct gmem_file *f, uint64_t off, uint64_t len);
-int gm_mappings_protect(struct gmem_file *f, uint64_t off, uint64_t len,
-			bool private);
+int gm_mappings_budget(struct gmem_file *f, uint64_t off, uint64_t len);
+int gm_vma_budget_check(int need);
 void gm_mappings_drop(struct gmem_file *f, uint64_t off, uint64_t len);
 void gm_mappings_unmap_all(struct gmem_file *f);
 

@@ -50,6 +50,8 @@ int gm_kvm_open(struct gmem_vm *vm, uint32_t type)
 		goto err;
 	}
 	vm->vm_fd = ret;
+	/* KVM sets O_CLOEXEC on VM fds today; say so rather than rely on it. */
+	fcntl(vm->vm_fd, F_SETFD, FD_CLOEXEC);
 	vm->vm_type = type;
 	vm->gmem_flags = check_cap(vm->vm_fd, KVM_CAP_GUEST_MEMFD) ?
 			 check_cap(vm->vm_fd, KVM_CAP_GUEST_MEMFD_FLAGS) : 0;

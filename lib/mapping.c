@@ -1,78 +1,403 @@
 // SPDX-License-Identifier: MIT
 /*
  * Host mappings made through the library (gmem_map): MAP_SHARED views of a
- * file in which private pages are PROT_NONE.
+ * file in which private pages cannot be touched.
  *
- * The list of mappings and their protections change only with the file's
- * invalidate lock held for writing, so a conversion sees a stable set.
+ * Revocation must not be able to fail half-way (docs/library.md,
+ * "Revocation"). mprotect() splits VMAs, and near vm.max_map_count a split
+ * fails with ENOMEM; undoing a merge then needs a split too, so a failed
+ * conversion could not even roll back. Guard regions (MADV_GUARD_INSTALL,
+ * file-backed mappings since Linux 6.15) never split a VMA and keep the
+ * contents, so private runs get guards while the VMA keeps its protection.
+ * One exception keeps the large case fast: when every page of a mapping is
+ * private, the whole mapping goes PROT_NONE with one mprotect() over whole
+ * VMAs, which never needs a split (and if it fails anyway, guards follow).
+ *
+ * Where the kernel has no guard regions for the mapping (or GMEM_REVOKE=
+ * mprotect asks for that path), private runs are PROT_NONE and a
+ * conversion first checks that the VMAs it can need are left in the
+ * address space's budget (gm_vma_budget_check), so it fails before
+ * anything changes.
+ *
+ * Whatever fails, the safe side is kept: a page that is private in the
+ * state map never becomes reachable. When even that cannot be restored,
+ * the mapping is unmapped (m->dead) and stays on the list only so that
+ * gmem_unmap() still recognises it.
+ *
  * Mappings are MADV_DONTFORK: a child would otherwise keep access to pages
- * the parent later makes private, and mprotect() cannot reach it.
+ * the parent later makes private.
+ *
+ * Lock order: file->invalidate_lock (held for writing by every caller that
+ * changes the list or a protection) -> the registry lock (registry.c) or
+ * the budget lock (leaves).
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "internal.h"
 
-struct sync {
-	struct gm_mapping *m;
-	uint64_t lo;		/* clipped range, file bytes */
-	uint64_t hi;
-};
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL	102
+#define MADV_GUARD_REMOVE	103
+#endif
 
-static int sync_fn(uint64_t s, uint64_t e, uint64_t v, void *arg)
+/* VMAs kept free beyond what a conversion computes it can need. */
+#define GM_VMA_MARGIN	32
+/* VMAs the rest of the process may map between two budget readings. */
+#define GM_VMA_SLACK	1024
+
+static uint64_t pg(uint64_t bytes)
 {
-	struct sync *sy = arg;
-	uint64_t lo = s << GM_PAGE_SHIFT, hi = e << GM_PAGE_SHIFT;
-	int prot = v & SM_PRIVATE ? PROT_NONE : sy->m->prot;
+	return bytes >> GM_PAGE_SHIFT;
+}
 
-	if (lo < sy->lo)
-		lo = sy->lo;
-	if (hi > sy->hi)
-		hi = sy->hi;
-	if (mprotect(sy->m->addr + (lo - sy->m->offset), hi - lo, prot) < 0)
+/* [*lo, *hi) = [off, off+len) clipped to @m; false if they do not meet. */
+static bool clip(const struct gm_mapping *m, uint64_t off, uint64_t len,
+		 uint64_t *lo, uint64_t *hi)
+{
+	*lo = off > m->offset ? off : m->offset;
+	*hi = off + len < m->offset + m->len ? off + len : m->offset + m->len;
+	return *lo < *hi;
+}
+
+static uint8_t *at(const struct gm_mapping *m, uint64_t off)
+{
+	return m->addr + (off - m->offset);
+}
+
+static int xmprotect(struct gm_mapping *m, uint64_t lo, uint64_t hi,
+		     int prot)
+{
+	return mprotect(at(m, lo), hi - lo, prot) < 0 ? -errno : 0;
+}
+
+static int guard(struct gm_mapping *m, uint64_t lo, uint64_t hi, bool on)
+{
+	if (on)
+		m->guarded = true;
+	if (madvise(at(m, lo), hi - lo, on ? MADV_GUARD_INSTALL :
+					     MADV_GUARD_REMOVE) < 0)
 		return -errno;
 	return 0;
 }
 
-/* Make every mapping's protection match the state map over [off, off+len). */
-static int sync_one(struct gmem_file *f, struct gm_mapping *m, uint64_t off,
-		    uint64_t len)
+/*
+ * The last resort when a private page could stay reachable: unmap the
+ * whole mapping. munmap() of whole VMAs needs no split; if even that
+ * fails there is no safe way on, and the process stops rather than expose
+ * guest memory.
+ */
+static void kill_mapping(struct gm_mapping *m)
 {
-	struct sync sy = { m, off, off + len };
-
-	if (sy.lo < m->offset)
-		sy.lo = m->offset;
-	if (sy.hi > m->offset + m->len)
-		sy.hi = m->offset + m->len;
-	if (sy.lo >= sy.hi)
-		return 0;
-	return sm_walk(&f->sm, sy.lo >> GM_PAGE_SHIFT, sy.hi >> GM_PAGE_SHIFT,
-		       sync_fn, &sy);
+	if (munmap(m->addr, m->len) < 0) {
+		fprintf(stderr, "libgmem: cannot revoke a mapping of private "
+			"guest memory (%d); aborting\n", errno);
+		abort();
+	}
+	gm_registry_del(m->addr);
+	m->dead = true;
 }
 
-int gm_mappings_sync(struct gmem_file *f, uint64_t off, uint64_t len)
+struct runs {
+	struct gm_mapping *m;
+	uint64_t skip_lo;	/* pages in [skip_lo, skip_hi) are left out */
+	uint64_t skip_hi;
+	int (*fn)(struct gm_mapping *m, uint64_t lo, uint64_t hi);
+	int err;
+};
+
+static int guard_on(struct gm_mapping *m, uint64_t lo, uint64_t hi)
+{
+	return guard(m, lo, hi, true);
+}
+
+static int none_on(struct gm_mapping *m, uint64_t lo, uint64_t hi)
+{
+	return xmprotect(m, lo, hi, PROT_NONE);
+}
+
+static int private_run(uint64_t s, uint64_t e, uint64_t v, void *arg)
+{
+	struct runs *r = arg;
+	uint64_t lo = s << GM_PAGE_SHIFT, hi = e << GM_PAGE_SHIFT;
+
+	if (!(v & SM_PRIVATE))
+		return 0;
+	if (hi > r->skip_lo && lo < r->skip_hi) {
+		/* At most two pieces remain around the skipped range. */
+		if (lo < r->skip_lo) {
+			r->err = r->fn(r->m, lo, r->skip_lo);
+			if (r->err)
+				return 1;
+		}
+		if (hi <= r->skip_hi)
+			return 0;
+		lo = r->skip_hi;
+	}
+	r->err = r->fn(r->m, lo, hi);
+	return r->err ? 1 : 0;
+}
+
+/* Apply @fn to every private run of @m outside [skip_lo, skip_hi). */
+static int each_private(struct gmem_file *f, struct gm_mapping *m,
+			uint64_t skip_lo, uint64_t skip_hi,
+			int (*fn)(struct gm_mapping *, uint64_t, uint64_t))
+{
+	struct runs r = { m, skip_lo, skip_hi, fn, 0 };
+
+	sm_walk(&f->sm, pg(m->offset), pg(m->offset + m->len), private_run,
+		&r);
+	return r.err;
+}
+
+/* Whether every page of @m outside [lo, hi) is private already. */
+static bool rest_private(struct gmem_file *f, struct gm_mapping *m,
+			 uint64_t lo, uint64_t hi)
+{
+	uint64_t s = pg(m->offset), e = pg(m->offset + m->len);
+
+	return sm_first(&f->sm, s, pg(lo), SM_PRIVATE, SM_PRIVATE) == pg(lo) &&
+	       sm_first(&f->sm, pg(hi), e, SM_PRIVATE, SM_PRIVATE) == e;
+}
+
+static int revoke_one(struct gmem_file *f, struct gm_mapping *m,
+		      uint64_t lo, uint64_t hi)
+{
+	if (!m->guards_ok) {
+		m->none = true;
+		return xmprotect(m, lo, hi, PROT_NONE);
+	}
+	if (!m->none && rest_private(f, m, lo, hi)) {
+		/* Whole VMAs: no split. A failure leaves some of them. */
+		m->none = true;
+		if (!xmprotect(m, m->offset, m->offset + m->len, PROT_NONE))
+			return 0;
+	}
+	return guard(m, lo, hi, true);
+}
+
+/*
+ * Make [lo, hi) of @m reachable; every other private page stays out. A
+ * mapping that may hold PROT_NONE VMAs first guards its other private
+ * runs, then takes its protection back over whole VMAs.
+ */
+static int restore_one(struct gmem_file *f, struct gm_mapping *m,
+		       uint64_t lo, uint64_t hi)
+{
+	int ret;
+
+	if (!m->guards_ok)
+		return xmprotect(m, lo, hi, m->prot);
+	if (m->none) {
+		ret = each_private(f, m, lo, hi, guard_on);
+		if (ret)
+			return ret;
+		ret = xmprotect(m, m->offset, m->offset + m->len, m->prot);
+		if (ret)
+			return ret;
+		m->none = false;
+	}
+	if (!m->guarded)
+		return 0;
+	ret = guard(m, lo, hi, false);
+	if (!ret && lo == m->offset && hi == m->offset + m->len)
+		m->guarded = false;
+	return ret;
+}
+
+/*
+ * [off, off+len) is becoming private: take it out of every mapping. On
+ * failure the caller puts the state map's view back with
+ * gm_mappings_sync().
+ */
+int gm_mappings_revoke(struct gmem_file *f, uint64_t off, uint64_t len)
 {
 	for (struct gm_mapping *m = f->mappings; m; m = m->next) {
-		int ret = sync_one(f, m, off, len);
+		uint64_t lo, hi;
+		int ret;
 
+		if (m->dead || !clip(m, off, len, &lo, &hi))
+			continue;
+		ret = revoke_one(f, m, lo, hi);
 		if (ret)
 			return ret;
 	}
 	return 0;
 }
 
+/* [off, off+len) is becoming shared: give it back to every mapping. */
+int gm_mappings_restore(struct gmem_file *f, uint64_t off, uint64_t len)
+{
+	for (struct gm_mapping *m = f->mappings; m; m = m->next) {
+		uint64_t lo, hi;
+		int ret;
+
+		if (m->dead || !clip(m, off, len, &lo, &hi))
+			continue;
+		ret = restore_one(f, m, lo, hi);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+struct sync {
+	struct gmem_file *f;
+	struct gm_mapping *m;
+	uint64_t lo;
+	uint64_t hi;
+	int err;
+};
+
+static int sync_run(uint64_t s, uint64_t e, uint64_t v, void *arg)
+{
+	struct sync *sy = arg;
+	uint64_t lo = s << GM_PAGE_SHIFT, hi = e << GM_PAGE_SHIFT;
+	int ret;
+
+	if (lo < sy->lo)
+		lo = sy->lo;
+	if (hi > sy->hi)
+		hi = sy->hi;
+	if (v & SM_PRIVATE) {
+		ret = sy->m->guards_ok ? guard(sy->m, lo, hi, true) :
+					 xmprotect(sy->m, lo, hi, PROT_NONE);
+		if (ret) {
+			/* The one outcome that may not stand. */
+			kill_mapping(sy->m);
+			sy->err = sy->err ? sy->err : ret;
+			return 1;
+		}
+		sy->m->none |= !sy->m->guards_ok;
+		return 0;
+	}
+	/* A shared page left unreachable is safe; report it. */
+	ret = restore_one(sy->f, sy->m, lo, hi);
+	if (ret && !sy->err)
+		sy->err = ret;
+	return 0;
+}
+
+/*
+ * Make every mapping over [off, off+len) match the state map, keeping the
+ * safe side of whatever fails. Returns the first error.
+ */
+int gm_mappings_sync(struct gmem_file *f, uint64_t off, uint64_t len)
+{
+	int err = 0;
+
+	for (struct gm_mapping *m = f->mappings; m; m = m->next) {
+		struct sync sy = { f, m, 0, 0, 0 };
+
+		if (m->dead || !clip(m, off, len, &sy.lo, &sy.hi))
+			continue;
+		sm_walk(&f->sm, pg(sy.lo), pg(sy.hi), sync_run, &sy);
+		if (sy.err && !err)
+			err = sy.err;
+	}
+	return err;
+}
+
+/*
+ * VMAs that changing [off, off+len) can need: two splits for the change
+ * and two for undoing it, in each mapping that uses mprotect() alone.
+ */
+int gm_mappings_budget(struct gmem_file *f, uint64_t off, uint64_t len)
+{
+	int need = 0;
+
+	for (struct gm_mapping *m = f->mappings; m; m = m->next) {
+		uint64_t lo, hi;
+
+		if (!m->dead && !m->guards_ok && clip(m, off, len, &lo, &hi))
+			need += 4;
+	}
+	return need;
+}
+
+static long read_long(const char *path)
+{
+	char buf[32];
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	return strtol(buf, NULL, 10);
+}
+
+static long count_vmas(void)
+{
+	char buf[65536];
+	long lines = 0;
+	ssize_t n;
+	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		for (ssize_t i = 0; i < n; i++)
+			lines += buf[i] == '\n';
+	close(fd);
+	return n < 0 ? -1 : lines;
+}
+
+/*
+ * -ENOMEM unless @need VMAs (and a margin) are left below
+ * vm.max_map_count. Only the mprotect() path calls it with need > 0.
+ * Counting VMAs reads /proc/self/maps, O(VMAs), so a reading is reused
+ * while it leaves GM_VMA_SLACK to spare for what the rest of the process
+ * maps in between; near the limit every check reads afresh.
+ */
+int gm_vma_budget_check(int need)
+{
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	static long left;	/* VMAs free at the last reading, less spent */
+	long max, used;
+	int ret = 0;
+
+	if (!need)
+		return 0;
+	pthread_mutex_lock(&lock);
+	if (left < need + GM_VMA_MARGIN + GM_VMA_SLACK) {
+		max = read_long("/proc/sys/vm/max_map_count");
+		used = count_vmas();
+		left = max < 0 || used < 0 ? 0 : max - used;
+	}
+	if (left < need + GM_VMA_MARGIN)
+		ret = -ENOMEM;
+	else
+		left -= need;
+	pthread_mutex_unlock(&lock);
+	return ret;
+}
+
 void gm_mappings_drop(struct gmem_file *f, uint64_t off, uint64_t len)
 {
 	for (struct gm_mapping *m = f->mappings; m; m = m->next) {
-		uint64_t lo = off > m->offset ? off : m->offset;
-		uint64_t hi = off + len < m->offset + m->len ? off + len :
-							       m->offset + m->len;
+		uint64_t lo, hi;
 
-		if (lo < hi)
-			madvise(m->addr + (lo - m->offset), hi - lo,
-				MADV_DONTNEED);
+		if (!m->dead && clip(m, off, len, &lo, &hi))
+			madvise(at(m, lo), hi - lo, MADV_DONTNEED);
 	}
+}
+
+static void free_mapping(struct gm_mapping *m)
+{
+	if (!m->dead) {
+		munmap(m->addr, m->len);
+		gm_registry_del(m->addr);
+	}
+	free(m);
 }
 
 void gm_mappings_unmap_all(struct gmem_file *f)
@@ -81,9 +406,38 @@ void gm_mappings_unmap_all(struct gmem_file *f)
 		struct gm_mapping *m = f->mappings;
 
 		f->mappings = m->next;
-		munmap(m->addr, m->len);
-		free(m);
+		free_mapping(m);
 	}
+}
+
+/* Whether the kernel takes guard regions on this mapping (Linux 6.15+). */
+static bool probe_guards(const struct gmem_vm *vm, struct gm_mapping *m)
+{
+	if (vm->revoke_mprotect)
+		return false;
+	if (madvise(m->addr, GM_PAGE_SIZE, MADV_GUARD_INSTALL) < 0)
+		return false;
+	return madvise(m->addr, GM_PAGE_SIZE, MADV_GUARD_REMOVE) == 0;
+}
+
+/* Keep the private pages of a new mapping out; any failure fails the map. */
+static int protect_new(struct gmem_file *f, struct gm_mapping *m)
+{
+	uint64_t end = m->offset + m->len;
+	int ret;
+
+	if (sm_first(&f->sm, pg(m->offset), pg(end), SM_PRIVATE,
+		     SM_PRIVATE) == pg(end)) {
+		m->none = true;
+		return xmprotect(m, m->offset, end, PROT_NONE);
+	}
+	if (m->guards_ok)
+		return each_private(f, m, 0, 0, guard_on);
+	ret = gm_vma_budget_check(2 * (int)f->sm.nr);
+	if (ret)
+		return ret;
+	m->none = true;
+	return each_private(f, m, 0, 0, none_on);
 }
 
 int gmem_map(struct gmem_file *f, uint64_t off, uint64_t len, int prot,
@@ -93,7 +447,10 @@ int gmem_map(struct gmem_file *f, uint64_t off, uint64_t len, int prot,
 	void *p;
 	int ret;
 
-	if (!f || !addr)
+	ret = gm_file_check(f);
+	if (ret)
+		return ret;
+	if (!addr)
 		return -EINVAL;
 	if (!(f->flags & GMEM_FLAG_MMAP))
 		return -ENODEV;
@@ -119,7 +476,11 @@ int gmem_map(struct gmem_file *f, uint64_t off, uint64_t len, int prot,
 		ret = -errno;
 		goto err_unmap;
 	}
-	ret = sync_one(f, m, off, len);
+	m->guards_ok = probe_guards(f->vm, m);
+	ret = protect_new(f, m);
+	if (ret)
+		goto err_unmap;
+	ret = gm_registry_add(p, len);
 	if (ret)
 		goto err_unmap;
 	m->next = f->mappings;
@@ -139,42 +500,23 @@ err_unlock:
 int gmem_unmap(struct gmem_file *f, void *addr, uint64_t len)
 {
 	struct gm_mapping **pp, *m;
-	int ret = -EINVAL;
+	int ret;
 
-	if (!f || !addr)
+	ret = gm_file_check(f);
+	if (ret)
+		return ret;
+	if (!addr)
 		return -EINVAL;
+	ret = -EINVAL;
 	pthread_rwlock_wrlock(&f->invalidate_lock);
 	for (pp = &f->mappings; (m = *pp); pp = &m->next) {
 		if (m->addr != addr || m->len != len)
 			continue;
 		*pp = m->next;
-		munmap(m->addr, m->len);
-		free(m);
+		free_mapping(m);
 		ret = 0;
 		break;
 	}
 	pthread_rwlock_unlock(&f->invalidate_lock);
 	return ret;
-}
-
-/*
- * Give the range one protection in every mapping: PROT_NONE when it is
- * becoming private, the mapping's own when it is becoming shared. On error
- * the caller restores the state map's view with gm_mappings_sync().
- */
-int gm_mappings_protect(struct gmem_file *f, uint64_t off, uint64_t len,
-			bool private)
-{
-	for (struct gm_mapping *m = f->mappings; m; m = m->next) {
-		uint64_t lo = off > m->offset ? off : m->offset;
-		uint64_t hi = off + len < m->offset + m->len ? off + len :
-							       m->offset + m->len;
-
-		if (lo >= hi)
-			continue;
-		if (mprotect(m->addr + (lo - m->offset), hi - lo,
-			     private ? PROT_NONE : m->prot) < 0)
-			return -errno;
-	}
-	return 0;
 }

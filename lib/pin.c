@@ -38,7 +38,10 @@ static int change_pins(struct gmem_file *f, uint64_t off, uint64_t len,
 	struct sm_prep prep;
 	int ret;
 
-	if (!f || !gm_range_ok(off, len, f->size))
+	ret = gm_file_check(f);
+	if (ret)
+		return ret;
+	if (!gm_range_ok(off, len, f->size))
 		return -EINVAL;
 	s = off >> GM_PAGE_SHIFT;
 	e = (off + len) >> GM_PAGE_SHIFT;

@@ -9,8 +9,11 @@
  * while readers never pause). gmem_close() alone waits: the file itself
  * must outlive every reader that may still reach it.
  *
- * Lock order: vm->slots_lock only (callers may hold it for file->... locks
- * taken later, never the reverse).
+ * gm_span_next() is the one walk from a gpa range to the memory behind it;
+ * conversions, the manager and the KVM mirror all use it.
+ *
+ * Lock order: vm->slots_lock -> the address registry's lock (callers may
+ * hold slots_lock for file->... locks taken later, never the reverse).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -23,13 +26,21 @@ struct gm_slots *gm_slots_deref(struct gmem_vm *vm)
 	return rcu_dereference(vm->slots);
 }
 
-void gm_slots_free(struct gm_slots *ss)
+int gm_slots_init(struct gmem_vm *vm)
 {
-	free(ss);
+	vm->slots = calloc(1, sizeof(*vm->slots));
+	return vm->slots ? 0 : -ENOMEM;
 }
 
-/* The slot containing @gpa, or NULL. Binary search over the sorted array. */
-const struct gm_slot *gm_slot_find(const struct gm_slots *ss, uint64_t gpa)
+/* The VM is going away: no reader is left, so no grace period is needed. */
+void gm_slots_fini(struct gmem_vm *vm)
+{
+	free(vm->slots);
+	vm->slots = NULL;
+}
+
+/* Index of the first slot ending after @gpa (== ss->n if none). */
+static unsigned int slot_index(const struct gm_slots *ss, uint64_t gpa)
 {
 	unsigned int lo = 0, hi = ss->n;
 
@@ -37,14 +48,53 @@ const struct gm_slot *gm_slot_find(const struct gm_slots *ss, uint64_t gpa)
 		unsigned int mid = lo + (hi - lo) / 2;
 		const struct gm_slot *s = &ss->s[mid];
 
-		if (gpa < s->gpa)
-			hi = mid;
-		else if (gpa - s->gpa >= s->size)
+		if (gpa - s->gpa >= s->size && gpa >= s->gpa)
 			lo = mid + 1;
 		else
-			return s;
+			hi = mid;
 	}
+	return lo;
+}
+
+/* The slot containing @gpa, or NULL. Binary search over the sorted array. */
+const struct gm_slot *gm_slot_find(const struct gm_slots *ss, uint64_t gpa)
+{
+	unsigned int i = slot_index(ss, gpa);
+
+	if (i < ss->n && gpa >= ss->s[i].gpa)
+		return &ss->s[i];
 	return NULL;
+}
+
+void gm_span_start(struct gm_span_iter *it, const struct gm_slots *ss,
+		   uint64_t gpa, uint64_t len)
+{
+	it->ss = ss;
+	it->cur = gpa;
+	it->end = gpa + len;
+}
+
+bool gm_span_next(struct gm_span_iter *it, struct gm_span *sp)
+{
+	unsigned int i;
+	uint64_t stop;
+
+	if (it->cur >= it->end)
+		return false;
+	i = slot_index(it->ss, it->cur);
+	sp->gpa = it->cur;
+	if (i < it->ss->n && it->cur >= it->ss->s[i].gpa) {
+		sp->slot = &it->ss->s[i];
+		stop = sp->slot->gpa + sp->slot->size;
+	} else {
+		sp->slot = NULL;
+		stop = i < it->ss->n ? it->ss->s[i].gpa : it->end;
+	}
+	if (stop > it->end || stop < it->cur)
+		stop = it->end;
+	sp->len = stop - it->cur;
+	it->cur = stop;
+	return true;
 }
 
 static const struct gm_slot *slot_by_id(const struct gm_slots *ss,
@@ -88,7 +138,7 @@ static void free_slots_rcu(struct rcu_head *head)
 
 	/* Readers released the array as they left (access.c). */
 	gm_tsan_acquire(ss);
-	gm_slots_free(ss);
+	free(ss);
 }
 
 static void publish(struct gmem_vm *vm, struct gm_slots *ss)
@@ -107,6 +157,20 @@ static bool overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
 	return a < b + blen && b < a + alen;
 }
 
+/*
+ * Plain host memory. The kernel ignores the offset of a slot without
+ * guest_memfd; here it must be 0, like any field that means nothing. The
+ * memory may not be one of the library's own mappings (registry.c).
+ */
+static int check_host(const struct gmem_region *r)
+{
+	uintptr_t a = (uintptr_t)r->host_addr;
+
+	if (r->offset || !gm_aligned(a) || a + r->size < a)
+		return -EINVAL;
+	return gm_registry_overlaps(r->host_addr, r->size) ? -EINVAL : 0;
+}
+
 static int check_region(const struct gmem_vm *vm, const struct gmem_region *r)
 {
 	for (unsigned int i = 0; i < 4; i++)
@@ -123,7 +187,7 @@ static int check_region(const struct gmem_vm *vm, const struct gmem_region *r)
 	if (!r->file == !r->host_addr)
 		return -EINVAL;
 	if (!r->file)
-		return gm_aligned((uintptr_t)r->host_addr) ? 0 : -EINVAL;
+		return check_host(r);
 	if (r->file->vm != vm || !gm_aligned(r->offset))
 		return -EINVAL;
 	if (r->offset >= r->file->size || r->size > r->file->size - r->offset)
@@ -207,7 +271,10 @@ int gmem_set_region(struct gmem_vm *vm, const struct gmem_region *r)
 {
 	int ret;
 
-	if (!vm || !r)
+	ret = gm_vm_check(vm);
+	if (ret)
+		return ret;
+	if (!r)
 		return -EINVAL;
 	ret = check_region(vm, r);
 	if (ret)

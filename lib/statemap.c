@@ -188,7 +188,19 @@ int sm_prepare(const struct statemap *m, uint64_t start, uint64_t end,
 	       struct sm_prep *p)
 {
 	/* Two cuts, one fill per gap between the k ranges, k reused. */
-	uint64_t need = count(m->root, start, end) + 3;
+	return sm_prepare_n(m, start, end, 1, p);
+}
+
+/*
+ * For @napply successive sm_apply() calls on disjoint parts of [start,
+ * end): each needs its two cuts and a fill, and a range can straddle two
+ * parts (counted in both once cut), so k + 6 per call is ample; nodes
+ * given back are reused.
+ */
+int sm_prepare_n(const struct statemap *m, uint64_t start, uint64_t end,
+		 uint64_t napply, struct sm_prep *p)
+{
+	uint64_t need = count(m->root, start, end) + 3 + 6 * (napply - 1);
 
 	p->pool = NULL;
 	p->n = 0;

@@ -56,6 +56,8 @@ void sm_destroy(struct statemap *m);
 
 int sm_prepare(const struct statemap *m, uint64_t start, uint64_t end,
 	       struct sm_prep *p);
+int sm_prepare_n(const struct statemap *m, uint64_t start, uint64_t end,
+		 uint64_t napply, struct sm_prep *p);
 void sm_apply(struct statemap *m, uint64_t start, uint64_t end,
 	      const struct sm_op *op, struct sm_prep *p);
 void sm_prep_release(struct sm_prep *p);

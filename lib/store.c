@@ -60,12 +60,16 @@ int gm_store_create(struct gmem_file *f)
 	}
 	if (madvise(p, f->size, MADV_DONTFORK) < 0) {
 		ret = -errno;
-		munmap(p, f->size);
-		goto err_close;
+		goto err_unmap;
 	}
+	ret = gm_registry_add(p, f->size);
+	if (ret)
+		goto err_unmap;
 	f->base = p;
 	return 0;
 
+err_unmap:
+	munmap(p, f->size);
 err_close:
 	close(f->fd);
 	f->fd = -1;
@@ -74,8 +78,10 @@ err_close:
 
 void gm_store_destroy(struct gmem_file *f)
 {
-	if (f->base)
+	if (f->base) {
 		munmap(f->base, f->size);
+		gm_registry_del(f->base);
+	}
 	if (f->fd >= 0)
 		close(f->fd);
 	f->base = NULL;

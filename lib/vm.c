@@ -3,15 +3,42 @@
  * The VM object: memslots, the optional real KVM VM, and reference counts.
  *
  * References: the caller of gmem_vm_create() owns one, every open file owns
- * one (a file pins its VM, seed 001). Memslots do not pin files.
+ * one (a file pins its VM: docs/library.md, "Lifetime"). Memslots do not
+ * pin files.
+ *
+ * Objects belong to the process that created them (gm_foreign): the pid is
+ * kept in a variable that a pthread_atfork() child hook refreshes, so the
+ * check on every call is one load, not a getpid() system call.
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "internal.h"
 
 #define GM_CONVERT_MODES (GMEM_CONVERT_PRESERVE | GMEM_CONVERT_ZERO)
+
+pid_t gm_self_pid;
+
+static void refresh_pid(void)
+{
+	gm_self_pid = getpid();
+}
+
+__attribute__((constructor)) static void vm_init(void)
+{
+	refresh_pid();
+	pthread_atfork(NULL, NULL, refresh_pid);
+}
+
+/* GMEM_REVOKE=mprotect: keep private pages out without guard regions. */
+static bool want_mprotect(void)
+{
+	const char *v = getenv("GMEM_REVOKE");
+
+	return v && !strcmp(v, "mprotect");
+}
 
 static int check_config(const struct gmem_vm_config *cfg)
 {
@@ -44,12 +71,12 @@ int gmem_vm_create(const struct gmem_vm_config *cfg, struct gmem_vm **out)
 	vm = calloc(1, sizeof(*vm));
 	if (!vm)
 		return -ENOMEM;
-	vm->slots = calloc(1, sizeof(*vm->slots));
-	if (!vm->slots) {
-		ret = -ENOMEM;
+	ret = gm_slots_init(vm);
+	if (ret)
 		goto err_free;
-	}
 	atomic_init(&vm->refs, 1);
+	vm->pid = gm_self_pid;
+	vm->revoke_mprotect = want_mprotect();
 	vm->kvm_fd = vm->vm_fd = -1;
 	vm->max_slots = GM_MAX_SLOTS;
 	vm->convert_modes = cfg->convert_modes ? cfg->convert_modes :
@@ -68,7 +95,7 @@ int gmem_vm_create(const struct gmem_vm_config *cfg, struct gmem_vm **out)
 err_slots:
 	pthread_mutex_destroy(&vm->policy_lock);
 	pthread_mutex_destroy(&vm->slots_lock);
-	free(vm->slots);
+	gm_slots_fini(vm);
 err_free:
 	free(vm);
 	return ret;
@@ -81,11 +108,11 @@ void gm_vm_get(struct gmem_vm *vm)
 
 void gmem_vm_put(struct gmem_vm *vm)
 {
-	if (!vm || atomic_fetch_sub(&vm->refs, 1) != 1)
+	if (!vm || gm_foreign(vm) || atomic_fetch_sub(&vm->refs, 1) != 1)
 		return;
 	/* No file is left, so no slot points at one: nothing to unbind. */
 	gm_kvm_close(vm);
-	gm_slots_free(vm->slots);
+	gm_slots_fini(vm);
 	sm_destroy(&vm->policy);
 	pthread_mutex_destroy(&vm->policy_lock);
 	pthread_mutex_destroy(&vm->slots_lock);
@@ -94,24 +121,18 @@ void gmem_vm_put(struct gmem_vm *vm)
 
 int gmem_vm_fd(const struct gmem_vm *vm)
 {
-	if (!vm)
-		return -EINVAL;
+	int ret = gm_vm_check(vm);
+
+	if (ret)
+		return ret;
 	return vm->vm_fd >= 0 ? vm->vm_fd : -ENODEV;
-}
-
-bool gm_vm_is_kvm(const struct gmem_vm *vm)
-{
-	return vm->vm_fd >= 0;
-}
-
-bool gm_vm_mirrors(const struct gmem_vm *vm)
-{
-	return gm_vm_is_kvm(vm) && (vm->kvm_attrs & GMEM_ATTR_PRIVATE);
 }
 
 int gmem_vm_private_mirrored(const struct gmem_vm *vm)
 {
-	if (!vm)
-		return -EINVAL;
+	int ret = gm_vm_check(vm);
+
+	if (ret)
+		return ret;
 	return gm_vm_mirrors(vm);
 }
