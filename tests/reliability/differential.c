@@ -3,11 +3,13 @@
  * Differential test: the same operations through raw KVM ioctls on this
  * machine's guest_memfd and through libgmem (on a KVM VM), comparing the
  * errno, the sizes and the contents. Every case has an id; a disagreement
- * fails unless docs/deviations.md lists the id (or a prefix ending in '*')
- * in backquotes, with its reason.
+ * fails unless a "### " heading of docs/deviations.md names the id (or a
+ * prefix of it followed by '*') in backquotes. The matcher checks itself
+ * first, so the test is known to be able to fail (see self_check()).
  *
  * Usage: differential <path to docs/deviations.md>
  */
+#include <ctype.h>
 #include <stdbool.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -18,14 +20,37 @@
 
 #define PG	GMEM_PAGE_SIZE
 #define FSIZE	(4 * PG)
+#define MAX_ENTRIES	64
 
 struct res {
 	long err;	/* 0 or -errno */
 	uint64_t val;	/* a size or a checksum, when the case has one */
 };
 
+/*
+ * One documented deviation: a case id, or a prefix when it ended in '*'.
+ * Only ids in backquotes on "### " headings are entries: a backquoted word
+ * in prose or in a list item (a `*` in the sentence explaining the syntax, a
+ * function name) must never excuse a case, as such a `*` once excused all.
+ */
+struct entry {
+	const char *id;		/* points into the document; not terminated */
+	size_t len;		/* without the '*' */
+	bool prefix;
+	unsigned int hits;	/* cases it covered, to find stale entries */
+};
+
+struct doc {
+	const char *name;
+	struct entry e[MAX_ENTRIES];
+	unsigned int n;
+	char why[160];		/* why the document was refused */
+};
+
+enum outcome { AGREE, DOCUMENTED, DISAGREE };
+
 static int kvm_fd;
-static char *deviations;
+static struct doc deviations;
 static unsigned int n_agree, n_dev, n_bad;
 
 static long kerr(long r)
@@ -33,40 +58,179 @@ static long kerr(long r)
 	return r < 0 ? -errno : 0;
 }
 
-static bool listed(const char *id)
+/* The characters case ids are made of (see the snprintf()s below). */
+static bool id_char(char c)
 {
-	for (const char *p = deviations; (p = strchr(p, '`')); ) {
-		const char *e = strchr(++p, '`');
-		size_t n;
+	return islower((unsigned char)c) || isdigit((unsigned char)c) ||
+	       (c && strchr("-.^+", c));
+}
 
-		if (!e)
-			break;
-		n = e - p;
-		if ((n == strlen(id) && !strncmp(p, id, n)) ||
-		    (n && p[n - 1] == '*' && !strncmp(p, id, n - 1)))
-			return true;
-		p = e + 1;
+static int doc_add(struct doc *d, const char *s, size_t n)
+{
+	struct entry *e = &d->e[d->n];
+
+	if (d->n == MAX_ENTRIES) {
+		snprintf(d->why, sizeof(d->why), "more than %d ids in headings",
+			 MAX_ENTRIES);
+		return -E2BIG;
 	}
-	return false;
+	e->prefix = n && s[n - 1] == '*';
+	e->len = n - e->prefix;
+	e->id = s;
+	e->hits = 0;
+	for (size_t i = 0; i < e->len; i++)
+		if (!id_char(s[i]))
+			e->len = 0;
+	if (!e->len) {
+		snprintf(d->why, sizeof(d->why),
+			 "`%.*s` in a heading is not a case id%s", (int)n, s,
+			 e->prefix ? " (a '*' needs a prefix before it)" : "");
+		return -EINVAL;
+	}
+	d->n++;
+	return 0;
+}
+
+/* Add the backquoted ids of the heading [line, end). */
+static int doc_heading(struct doc *d, const char *line, const char *end)
+{
+	for (const char *p = line; (p = memchr(p, '`', end - p)); ) {
+		const char *q;
+		int r;
+
+		p++;
+		q = memchr(p, '`', end - p);
+		if (!q) {
+			snprintf(d->why, sizeof(d->why), "unmatched ` in '%.*s'",
+				 (int)(end - line), line);
+			return -EINVAL;
+		}
+		r = doc_add(d, p, q - p);
+		if (r)
+			return r;
+		p = q + 1;
+	}
+	return 0;
+}
+
+/* Collect the entries: the backquoted ids of every "### " line of @text. */
+static int doc_parse(struct doc *d, const char *name, const char *text)
+{
+	d->name = name;
+	d->n = 0;
+	for (const char *line = text; *line; ) {
+		const char *end = strchrnul(line, '\n');
+
+		if (!strncmp(line, "### ", 4)) {
+			int r = doc_heading(d, line, end);
+
+			if (r)
+				return r;
+		}
+		line = *end ? end + 1 : end;
+	}
+	return 0;
+}
+
+/* Does an entry of @d cover @id? Every entry that does counts a hit. */
+static bool doc_covers(struct doc *d, const char *id)
+{
+	bool covered = false;
+
+	for (unsigned int i = 0; i < d->n; i++) {
+		struct entry *e = &d->e[i];
+
+		if (strncmp(e->id, id, e->len) ||
+		    (!e->prefix && id[e->len]))
+			continue;
+		e->hits++;
+		covered = true;
+	}
+	return covered;
+}
+
+static enum outcome classify(struct doc *d, const char *id, struct res k,
+			     struct res g)
+{
+	bool listed = doc_covers(d, id);
+
+	if (k.err == g.err && k.val == g.val)
+		return AGREE;
+	return listed ? DOCUMENTED : DISAGREE;
 }
 
 static void compare(const char *id, struct res k, struct res g)
 {
-	const char *what = "agree";
+	static const char *const what[] = {
+		[AGREE] = "agree", [DOCUMENTED] = "deviation (documented)",
+		[DISAGREE] = "DISAGREE",
+	};
+	enum outcome o = classify(&deviations, id, k, g);
 
-	if (k.err == g.err && k.val == g.val) {
-		n_agree++;
-	} else if (listed(id)) {
-		n_dev++;
-		what = "deviation (documented)";
-	} else {
-		n_bad++;
-		what = "DISAGREE";
-	}
-	if (strcmp(what, "agree") || getenv("GMEM_DIFF_VERBOSE"))
+	n_agree += o == AGREE;
+	n_dev += o == DOCUMENTED;
+	n_bad += o == DISAGREE;
+	if (o != AGREE || getenv("GMEM_DIFF_VERBOSE"))
 		printf("case %-28s kernel %4ld/%#llx libgmem %4ld/%#llx %s\n",
 		       id, k.err, (unsigned long long)k.val, g.err,
-		       (unsigned long long)g.val, what);
+		       (unsigned long long)g.val, what[o]);
+}
+
+/*
+ * Prove the test can fail before trusting it. Against the real document, a
+ * made-up id and basic cases that no deviation may excuse must come out
+ * DISAGREE when forced to disagree. A document whose prose and list items
+ * contain `*` and case ids must excuse nothing but its heading's ids, and a
+ * heading with a bare `*` must be refused.
+ */
+static void self_check(void)
+{
+	static const char *const never[] = {
+		"self-check-no-such-case", "bind-ok", "falloc-keep-first",
+		"create-size-0x1000",
+	};
+	static const char sample[] =
+		"An id ending in `*` covers every id that starts with it.\n"
+		"* `falloc-keep-first`, `gmem_map()`: a list item, not an entry\n"
+		"### `bind-ok`, `mmap-*` - entries\n";
+	struct res k = { .err = 0 }, g = { .err = -EINVAL };
+	struct doc d;
+
+	for (unsigned int i = 0; i < sizeof(never) / sizeof(never[0]); i++)
+		TEST_ASSERT(classify(&deviations, never[i], k, g) == DISAGREE,
+			    "%s excuses a planted disagreement in '%s'",
+			    deviations.name, never[i]);
+	TEST_ASSERT(!doc_parse(&d, "self-check", sample), "sample refused");
+	TEST_ASSERT(classify(&d, "falloc-keep-first", k, g) == DISAGREE &&
+		    classify(&d, "create-flags-bit0", k, g) == DISAGREE &&
+		    classify(&d, "mmap", k, g) == DISAGREE &&
+		    classify(&d, "bind-ok-2", k, g) == DISAGREE,
+		    "prose, a list item or a prefix excused a case");
+	TEST_ASSERT(classify(&d, "bind-ok", k, g) == DOCUMENTED &&
+		    classify(&d, "mmap-at-eof", k, g) == DOCUMENTED &&
+		    classify(&d, "bind-ok", k, k) == AGREE,
+		    "a heading's id or prefix did not excuse its case");
+	TEST_ASSERT(doc_parse(&d, "self-check", "### `*` - all\n") == -EINVAL,
+		    "a bare `*` heading was accepted");
+	printf("differential: self-check ok: %u documented ids in %s, a planted "
+	       "disagreement fails\n", deviations.n, deviations.name);
+}
+
+/* Entries that cover no case are stale (a renamed or removed case). */
+static unsigned int stale_entries(void)
+{
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; i < deviations.n; i++) {
+		const struct entry *e = &deviations.e[i];
+
+		if (e->hits)
+			continue;
+		printf("%s: `%.*s%s` covers no case\n", deviations.name,
+		       (int)e->len, e->id, e->prefix ? "*" : "");
+		n++;
+	}
+	return n;
 }
 
 /* ---- the kernel side ---- */
@@ -422,23 +586,32 @@ static char *slurp(const char *path)
 
 int main(int argc, char **argv)
 {
+	char *text;
+	unsigned int stale;
+
 	if (argc < 2)
 		TEST_FAIL("usage: %s docs/deviations.md", argv[0]);
+	/* The document and the matcher need no KVM: check them everywhere. */
+	text = slurp(argv[1]);
+	if (doc_parse(&deviations, argv[1], text))
+		TEST_FAIL("%s: %s", argv[1], deviations.why);
+	self_check();
 	kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (kvm_fd < 0)
 		TEST_SKIP("no /dev/kvm");
 	if (ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_GUEST_MEMFD) <= 0)
 		TEST_SKIP("no guest_memfd in this kernel");
-	deviations = slurp(argv[1]);
 	t_create_flags();
 	t_create_sizes();
 	t_fallocate();
 	t_mmap();
 	t_bind_offsets();
 	t_bind_state();
+	stale = stale_entries();
 	printf("differential: %u cases: %u agree, %u documented deviations, "
-	       "%u disagree\n", n_agree + n_dev + n_bad, n_agree, n_dev, n_bad);
-	free(deviations);
+	       "%u disagree; %u stale entries\n", n_agree + n_dev + n_bad,
+	       n_agree, n_dev, n_bad, stale);
+	free(text);
 	close(kvm_fd);
-	return n_bad ? KSFT_FAIL : KSFT_PASS;
+	return n_bad || stale ? KSFT_FAIL : KSFT_PASS;
 }
