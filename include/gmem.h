@@ -7,12 +7,23 @@
  *    on failure; errno is not part of the contract;
  *  - unknown flag bits and non-zero reserved fields are rejected with -EINVAL;
  *  - a failed call leaves every state exactly as it was: attributes, contents,
- *    memslots, pins and host mappings;
- *  - objects are per process: a forked child inherits no library mapping
- *    (MADV_DONTFORK) and must not use libgmem objects of its parent;
+ *    memslots, pins and host mappings (the one exception, a ZERO conversion
+ *    whose undo fails after punching, is documented at the call);
+ *  - names: gmem_vm_* act on a VM (a struct gmem_vm * comes first): its
+ *    lifetime, memslots, and guest physical addresses (conversion,
+ *    accessors, content policy). Every other gmem_* acts on a guest memory
+ *    file (a struct gmem_file * comes first) by file offset, except
+ *    gmem_create(), the file's constructor, which takes the VM it serves.
+ *    Pairs are verb/unverb (map/unmap, pin/unpin) and get_/set_;
+ *  - objects belong to the process that created the VM: in any other
+ *    process (a forked child) every call on them fails with -EIO, as KVM
+ *    answers a VM fd used from another process, and gmem_vm_put() does
+ *    nothing. A child inherits no library mapping (MADV_DONTFORK) and no
+ *    library fd (all are O_CLOEXEC). The check relies on pthread_atfork(),
+ *    so a child made by a raw clone()/fork system call is not detected;
  *  - all calls are thread-safe. Lock order (outermost first):
- *    vm->slots_lock -> file->invalidate_lock -> short internal locks.
- *    gpa translation and the accessors (gmem_read/gmem_write) take no lock:
+ *    vm->slots_lock -> vm->policy_lock -> file->invalidate_lock -> short
+ *    internal locks. gpa translation and the accessors take no lock:
  *    memslots are RCU-published and each file has a reader gate (a
  *    sequence and per-CPU reader counts) that a conversion shuts and
  *    drains before it changes any page.
@@ -24,9 +35,14 @@
  * conversion is mirrored into KVM (kernel-enforced). Otherwise, as on every
  * kernel without private memory attributes, the library enforces the host
  * side only (software-protected, like KVM's SW_PROTECTED VM type): private
- * pages are PROT_NONE in library mappings, refused by the accessors, never
- * pinned. That is for development, testing and defence against accidents;
- * it is not a security boundary against a hostile host process.
+ * pages are unreachable through library mappings, refused by the accessors,
+ * never pinned. That is for development, testing and defence against
+ * accidents; it is not a security boundary against a hostile host process.
+ * How mappings lose private pages (docs/library.md, "Revocation"): guard
+ * regions (MADV_GUARD_INSTALL, Linux 6.15+), which never split a VMA and so
+ * cannot fail near vm.max_map_count; where the kernel lacks them (or the
+ * environment has GMEM_REVOKE=mprotect when the VM is created), mprotect
+ * with a VMA budget check before anything changes (-ENOMEM then).
  */
 #ifndef GMEM_H
 #define GMEM_H
@@ -174,9 +190,12 @@ int gmem_close(struct gmem_file *file);
  *
  * Allocation leaves attributes alone. A punch drops every host mapping of
  * the range first, then frees the pages: they read zero afterwards from host
- * and guest, and keep their shared/private state.
+ * and guest, and keep their shared/private state. A pinned page is in use
+ * by a device, so a punch of a range holding one is refused, as a
+ * conversion to private is.
  *
- * Return: 0; -EOPNOTSUPP if KEEP_SIZE is missing or another mode bit is set;
+ * Return: 0; -EAGAIN when punching a range with a pinned page (nothing is
+ * punched); -EOPNOTSUPP if KEEP_SIZE is missing or another mode bit is set;
  * -EINVAL for NULL, unaligned @offset or @len, @len 0, an overflowing range,
  * or an allocation reaching past EOF (a punch past EOF is 0 and clamped);
  * -ENOSPC/-ENOMEM/-EINTR from the kernel.
@@ -189,12 +208,20 @@ int gmem_fallocate(struct gmem_file *file, int mode, uint64_t offset,
  * rules). Takes vm->slots_lock. On a KVM VM the memslot is real:
  * KVM_MEM_GUEST_MEMFD for guest_memfd backing, userspace_addr otherwise.
  *
+ * A plain-memory slot (file NULL) takes @host_addr; its @offset means
+ * nothing and must be 0 (the kernel ignores it; here it is a reserved
+ * field). Its memory may not lie in any mapping the library made, of any
+ * VM (gmem_map() or a file's own): guest memory is reached through its
+ * file's slots only. The memory must stay mapped while the slot exists.
+ *
  * Return: 0; -EINVAL for NULL, non-zero flags or reserved fields, slot id out
  * of range, unaligned gpa/size/offset/host_addr, gpa overflow, both or
  * neither of file and host_addr, another VM's file, a file range past EOF,
- * deleting a slot that does not exist, or changing an existing slot (only
- * deletion is allowed); -EEXIST when the gpa range overlaps another slot or
- * the file range overlaps another slot of the same file; KVM's errors.
+ * a plain-memory slot with a non-zero offset or overlapping a library
+ * mapping, deleting a slot that does not exist, or changing an existing
+ * slot (only deletion is allowed); -EEXIST when the gpa range overlaps
+ * another slot or the file range overlaps another slot of the same file;
+ * KVM's errors.
  */
 int gmem_set_region(struct gmem_vm *vm, const struct gmem_region *r);
 
@@ -205,17 +232,23 @@ int gmem_set_region(struct gmem_vm *vm, const struct gmem_region *r);
  *	mode applies to the pages whose state changes.
  * @error_offset: may be NULL; on -EAGAIN receives the first pinned page.
  *
- * To private: pins checked, library mappings revoked (PROT_NONE), content
- * mode applied, state recorded. To shared: content mode, state, mappings
- * restored. ZERO punches (lazy zero). A range already in the requested state
- * is a no-op. Takes the invalidate lock and drains accessors. Should a
- * syscall fail after a ZERO punch of this call, attributes and mappings are
- * restored but the punched pages stay zero.
+ * To private: pins checked, library mappings revoked, content mode
+ * applied, state recorded. To shared: content mode, mappings restored,
+ * state recorded. ZERO punches (lazy zero). A range already in the
+ * requested state is a no-op. Takes the invalidate lock and drains
+ * accessors; on a VM that mirrors into KVM, vm->slots_lock as well.
+ * Should a step fail, mappings and the KVM mirror are put back from the
+ * unchanged state; pages a ZERO conversion punched before the failure stay
+ * zero. If even putting a mapping back fails, the safe side is kept: a
+ * private page stays unreachable (its mapping is unmapped as a last
+ * resort) and a shared page may stay unreachable; the first error is
+ * returned.
  *
  * Return: 0; -EINVAL for NULL file, unknown attrs or flags bits, neither or
  * both modes, unaligned, empty, overflowing or past-EOF ranges; -EOPNOTSUPP
  * for a mode the VM's platform cannot honour; -EAGAIN when converting to
- * private while a page is pinned; -ENOMEM; KVM's error when mirroring.
+ * private while a page is pinned; -ENOMEM (memory, or the VMA budget on the
+ * mprotect path); -EIO from another process; KVM's error when mirroring.
  */
 int gmem_set_attributes(struct gmem_file *file, uint64_t offset,
 			uint64_t size, uint64_t attrs, uint64_t flags,
@@ -230,7 +263,7 @@ int gmem_set_attributes(struct gmem_file *file, uint64_t offset,
  *	memory (first such page).
  * Return: as gmem_set_attributes(); -EINVAL also when a page of the range is
  * not covered by a memslot of a still-open file; -E2BIG when the range
- * crosses more than 64 memslots.
+ * crosses more than 64 memslots (the one limit of every conversion).
  */
 int gmem_vm_set_attributes(struct gmem_vm *vm, uint64_t gpa, uint64_t size,
 			   uint64_t attrs, uint64_t flags, uint64_t *error_gpa);
@@ -246,8 +279,13 @@ int gmem_get_attributes(struct gmem_file *file, uint64_t offset,
 
 /*
  * gmem_map - map a file range into this process, MAP_SHARED, not inherited
- * across fork (MADV_DONTFORK). Private pages of the range are PROT_NONE and
- * come back with @prot when converted to shared.
+ * across fork (MADV_DONTFORK). Private pages of the range cannot be touched
+ * (an access raises SIGSEGV; a system call given such an address fails
+ * with EFAULT) and come back with @prot when converted to shared.
+ * The mapping belongs to the library until gmem_unmap(): the caller must not
+ * munmap(), mremap(), mprotect() or madvise() it. A moved or remapped
+ * mapping would keep pages reachable that the library believes revoked,
+ * and the library would change whatever is mapped at the old address.
  * @prot: PROT_READ and/or PROT_WRITE (non-zero).
  * Return: 0 and *addr; -ENODEV without GMEM_FLAG_MMAP; -EINVAL for NULL
  * pointers, bad prot, unaligned, empty or past-EOF ranges; mmap's errors.
@@ -278,10 +316,11 @@ int gmem_write(struct gmem_vm *vm, uint64_t gpa, const void *buf, size_t len,
 
 /*
  * gmem_pin / gmem_unpin - long-term pins (the GUP/IOMMU analogue). Pins
- * nest. A pinned page cannot become private (-EAGAIN from conversions).
+ * nest. A pinned page cannot become private (-EAGAIN from conversions) nor
+ * be punched (-EAGAIN from gmem_fallocate()).
  * Return: 0; -EINVAL for NULL, unaligned, empty or past-EOF ranges, or
  * unpinning a page that is not pinned; -EFAULT when pinning a private page;
- * -ENOMEM.
+ * -EOVERFLOW when a page already holds 2^32 - 1 pins; -ENOMEM.
  */
 int gmem_pin(struct gmem_file *file, uint64_t offset, uint64_t len);
 int gmem_unpin(struct gmem_file *file, uint64_t offset, uint64_t len);
@@ -299,11 +338,11 @@ int gmem_stat(struct gmem_file *file, struct gmem_stat *st);
 int gmem_file_backing(const struct gmem_file *file);
 
 /*
- * Level 2: the conversion manager (DESIGN section 5). Guests ask for
- * conversions by gpa (KVM_HC_MAP_GPA_RANGE, the port-I/O doorbell,
- * KVM_EXIT_MEMORY_FAULT); the manager splits the request at memslot
- * boundaries, applies the VM's content policy per range and drives
- * gmem_vm_set_attributes().
+ * Level 2: the conversion manager (docs/library.md, "The conversion
+ * manager"). Guests ask for conversions by gpa (KVM_HC_MAP_GPA_RANGE, the
+ * port-I/O doorbell, KVM_EXIT_MEMORY_FAULT); the manager turns a request
+ * into one conversion across memslots, with the VM's content policy
+ * applied run by run.
  */
 
 /*
@@ -321,12 +360,14 @@ int gmem_vm_set_policy(struct gmem_vm *vm, uint64_t gpa, uint64_t size,
  * gmem_vm_convert - carry out a guest's request to make [gpa, gpa+size)
  * private (@attrs = GMEM_ATTR_PRIVATE) or shared (0).
  * Pages with no guest memory are skipped when converting to shared (as
- * QEMU does for MMIO) and are an error when converting to private.
- * Each policy run is converted with one gmem_vm_set_attributes() call, so a
- * request that fails part-way may leave earlier runs converted.
- * @error_gpa: may be NULL; receives the failing gpa.
+ * QEMU does for MMIO) and are an error when converting to private. The
+ * request is one conversion: it succeeds or fails as a whole.
+ * Takes vm->slots_lock, vm->policy_lock, then the files' invalidate locks.
+ * @error_gpa: may be NULL; receives the failing gpa (first page without
+ *	memory for -EINVAL, first pinned page for -EAGAIN).
  * Return: 0; -EINVAL for NULL, unaligned/empty/wrapping ranges, unknown
- * attrs, or (to private) a page without guest memory; the errors of
+ * attrs, or (to private) a page without guest memory; -E2BIG when the
+ * memory of the range lies in more than 64 memslots; the other errors of
  * gmem_vm_set_attributes() (-EAGAIN for a pinned page, ...).
  */
 int gmem_vm_convert(struct gmem_vm *vm, uint64_t gpa, uint64_t size,
