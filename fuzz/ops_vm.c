@@ -58,8 +58,9 @@ static long region_check(const struct fz *z, int vmi,
 		       z->vm[vmi].slot[r->slot].kind != SLOT_NONE ? 0 : -EINVAL;
 	if (r->gpa + r->size < r->gpa || !r->file == !r->host_addr)
 		return -EINVAL;
-	if (!r->file)
-		return (uintptr_t)r->host_addr % FZ_PAGE ? -EINVAL : 0;
+	if (!r->file)	/* plain memory: offset 0, page-aligned address */
+		return r->offset || (uintptr_t)r->host_addr % FZ_PAGE ?
+		       -EINVAL : 0;
 	if (mf->vm != vmi || r->offset % FZ_PAGE)
 		return -EINVAL;
 	if (r->offset >= mf->npages * FZ_PAGE ||
