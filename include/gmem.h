@@ -71,6 +71,11 @@ extern "C" {
 #define GMEM_FALLOC_KEEP_SIZE	0x01
 #define GMEM_FALLOC_PUNCH_HOLE	0x02
 
+/* gmem_vm_populate() types (the values of SNP's launch page types). */
+#define GMEM_POPULATE_NORMAL		1	/* copy, and measure */
+#define GMEM_POPULATE_ZERO		3	/* zero, and measure a zero page */
+#define GMEM_POPULATE_UNMEASURED	4	/* copy, not measured */
+
 /* struct gmem_vm_config.flags */
 #define GMEM_VM_KVM		(1U << 0)	/* open a real VM on /dev/kvm */
 
@@ -336,6 +341,47 @@ int gmem_stat(struct gmem_file *file, struct gmem_stat *st);
  * Return: 1 kernel guest_memfd, 0 memfd, -EINVAL for NULL.
  */
 int gmem_file_backing(const struct gmem_file *file);
+
+/*
+ * gmem_vm_populate - fill private guest memory at launch and measure it
+ * (docs/launch.md), the counterpart of kvm_gmem_populate() behind
+ * KVM_SEV_SNP_LAUNCH_UPDATE and KVM_TDX_INIT_MEM_REGION.
+ * @gpa: first page; it and the pages after it must lie in one memslot of
+ *	guest memory: @npages is clamped to the memslot's end.
+ * @src: the source, page aligned, read before any lock of the target is
+ *	taken; if it is guest memory mapped with gmem_map() it is pinned while
+ *	it is read. NULL populates in place: for NORMAL and UNMEASURED the
+ *	pages' current shared contents become private where they lie
+ *	(PRESERVE), for ZERO the private pages are zeroed.
+ * @type: GMEM_POPULATE_NORMAL, _ZERO (then @src must be NULL) or
+ *	_UNMEASURED.
+ *
+ * Each measured page extends the VM's launch digest, in population order:
+ * D = SHA-256(D || gpa, 8 bytes little-endian || type, 1 byte ||
+ * SHA-256(page)), starting from 32 zero bytes. A populated page cannot be
+ * populated again until a ZERO conversion or a punch discards it. Takes
+ * vm->slots_lock for the whole call, so populations of one VM are ordered.
+ *
+ * Return: the number of pages populated (>= 1), even when a later page
+ * failed, so a caller resumes exactly after them; otherwise -EPERM after
+ * gmem_vm_launch_finish(); -EINVAL for a NULL VM, npages 0, an unknown
+ * type, unaligned @gpa or @src, a source with ZERO, no guest memory at
+ * @gpa, or a first page that is not private (in place: not shared);
+ * -EFAULT when the memslot's file was closed or the source cannot be
+ * read (unmapped, PROT_NONE, or a library mapping of a private page);
+ * -EEXIST when the first page was populated before; -EAGAIN in place when
+ * it is pinned; -EOPNOTSUPP in place when the platform cannot PRESERVE;
+ * -ENOMEM; -EIO from another process.
+ */
+long gmem_vm_populate(struct gmem_vm *vm, uint64_t gpa, const void *src,
+		      uint64_t npages, uint32_t type);
+
+/*
+ * gmem_vm_launch_finish - close population and return the launch digest.
+ * Return: 0 and @digest; -EINVAL for NULL; -EPERM when already finished;
+ * -EIO from another process.
+ */
+int gmem_vm_launch_finish(struct gmem_vm *vm, uint8_t digest[32]);
 
 /*
  * Level 2: the conversion manager (docs/library.md, "The conversion

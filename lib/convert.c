@@ -50,6 +50,7 @@ struct conv {
 	unsigned int n;
 	bool private;
 	bool by_gpa;
+	const struct gm_convert_req *req;	/* by gpa only */
 	uint64_t err;		/* first pinned page or hole, offset or gpa */
 	bool have_err;		/* err is meaningful for the returned error */
 };
@@ -200,11 +201,40 @@ static int commit_piece(struct conv *c, struct piece *p)
 	return ret;
 }
 
+/*
+ * Populate in place takes the shared, unpopulated, unpinned pages from the
+ * start of its one piece and stops short at the first other page, which
+ * gives the error only when it is the first: -EEXIST populated before,
+ * -EINVAL private, -EAGAIN pinned (the kernel's order).
+ */
+static int check_populate(struct piece *p)
+{
+	uint64_t s = pg(p->off), e = pg(p->off + p->len), bad, v, end;
+
+	bad = sm_first(&p->f->sm, s, e, SM_PRIVATE | SM_POPULATED |
+		       SM_PIN_MASK, 0);
+	if (bad > s) {
+		p->len = (bad - s) << GM_PAGE_SHIFT;
+		return 0;
+	}
+	v = sm_lookup(&p->f->sm, bad, &end);
+	if (v & SM_POPULATED)
+		return -EEXIST;
+	return v & SM_PRIVATE ? -EINVAL : -EAGAIN;
+}
+
 static int check_piece(struct conv *c, struct piece *p, int *vmas)
 {
 	uint64_t s = pg(p->off), e = pg(p->off + p->len), pin;
 	uint64_t want = c->private ? SM_PRIVATE : 0;
 
+	if (c->req && c->req->populate) {
+		int ret = check_populate(p);
+
+		if (ret)
+			return ret;
+		e = pg(p->off + p->len);
+	}
 	p->change = sm_first(&p->f->sm, s, e, SM_PRIVATE, want) < e;
 	if (!p->change)
 		return 0;
@@ -266,7 +296,8 @@ static int apply_run(struct conv *c, struct piece *p, uint64_t off,
 	const struct sm_op op = {
 		.match_mask = SM_PRIVATE,
 		.match_val = c->private ? 0 : SM_PRIVATE,
-		.set = c->private ? SM_PRIVATE : 0,
+		.set = (c->private ? SM_PRIVATE : 0) |
+		       (c->req && c->req->populate ? SM_POPULATED : 0),
 		.clear = (c->private ? 0 : SM_PRIVATE) |
 			 (zero ? SM_ALLOC | SM_POPULATED : 0),
 	};
@@ -338,6 +369,9 @@ static int run(struct conv *c)
 			ret = prepare_piece(c, &c->p[prepared]);
 	if (!ret)
 		ret = commit_all(c, files, nf);
+	if (!ret && c->req && c->req->populated)
+		c->req->populated(c->req->arg, c->p[0].f, c->p[0].off,
+				  c->p[0].len, c->p[0].gpa);
 	for (i = 0; i < prepared; i++)
 		if (c->p[i].change)
 			sm_prep_release(&c->p[i].prep);
@@ -431,14 +465,13 @@ static int build_pieces(struct conv *c, const struct gm_convert_req *req)
 	return 0;
 }
 
-int gm_convert_gpa(struct gmem_vm *vm, const struct gm_convert_req *req,
-		   uint64_t *error_gpa)
+int gm_convert_gpa_locked(struct gmem_vm *vm, const struct gm_convert_req *req,
+			  uint64_t *error_gpa, uint64_t *done)
 {
-	struct conv c = { .vm = vm, .by_gpa = true };
+	struct conv c = { .vm = vm, .by_gpa = true, .req = req };
 	int ret;
 
 	c.private = req->attrs & GMEM_ATTR_PRIVATE;
-	pthread_mutex_lock(&vm->slots_lock);
 	if (req->policy)
 		pthread_mutex_lock(&vm->policy_lock);
 	ret = build_pieces(&c, req);
@@ -446,9 +479,21 @@ int gm_convert_gpa(struct gmem_vm *vm, const struct gm_convert_req *req,
 		ret = run(&c);
 	if (req->policy)
 		pthread_mutex_unlock(&vm->policy_lock);
-	pthread_mutex_unlock(&vm->slots_lock);
 	if (c.have_err && error_gpa)
 		*error_gpa = c.err;
+	if (done)
+		*done = ret || !c.n ? 0 : c.p[0].len;
+	return ret;
+}
+
+int gm_convert_gpa(struct gmem_vm *vm, const struct gm_convert_req *req,
+		   uint64_t *error_gpa)
+{
+	int ret;
+
+	pthread_mutex_lock(&vm->slots_lock);
+	ret = gm_convert_gpa_locked(vm, req, error_gpa, NULL);
+	pthread_mutex_unlock(&vm->slots_lock);
 	return ret;
 }
 

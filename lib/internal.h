@@ -80,6 +80,8 @@ struct gmem_vm {
 	uint64_t next_file_id;	/* under slots_lock */
 	pthread_mutex_t policy_lock;
 	struct statemap policy;	/* manager.c: gpa pages -> non-default mode */
+	bool launched;		/* populate.c, under slots_lock */
+	uint8_t measurement[32];	/* the launch digest chain so far */
 };
 
 /*
@@ -214,10 +216,23 @@ struct gm_convert_req {
 	uint64_t mode;		/* GMEM_CONVERT_*, unless @policy */
 	bool policy;		/* content mode from the VM's policy map */
 	bool skip_holes;	/* to shared: pages without memory are skipped */
+	/*
+	 * Populate in place (populate.c): to private with PRESERVE, only
+	 * pages that are shared, unpopulated and unpinned, stopping short at
+	 * the first other page; they become populated, and @populated sees
+	 * them before any lock is dropped. The request lies in one memslot.
+	 */
+	bool populate;
+	void (*populated)(void *arg, const struct gmem_file *f, uint64_t off,
+			  uint64_t len, uint64_t gpa);
+	void *arg;
 };
 
 int gm_convert_gpa(struct gmem_vm *vm, const struct gm_convert_req *req,
 		   uint64_t *error_gpa);
+/* The same with vm->slots_lock already held; returns pages done for populate. */
+int gm_convert_gpa_locked(struct gmem_vm *vm, const struct gm_convert_req *req,
+			  uint64_t *error_gpa, uint64_t *done);
 
 /* The manager's default content mode: preserve where it can be honoured. */
 static inline uint64_t gm_default_mode(const struct gmem_vm *vm)
@@ -227,9 +242,17 @@ static inline uint64_t gm_default_mode(const struct gmem_vm *vm)
 }
 
 /* registry.c: address ranges of the library's own mappings, process-wide */
-int gm_registry_add(const void *addr, uint64_t len);
+struct gm_registry_hit {
+	struct gmem_file *f;
+	uint64_t off;
+	uint64_t len;
+};
+
+int gm_registry_add(const void *addr, uint64_t len, struct gmem_file *f,
+		    uint64_t off);
 void gm_registry_del(const void *addr);
 bool gm_registry_overlaps(const void *addr, uint64_t len);
+bool gm_registry_find(const void *addr, struct gm_registry_hit *hit);
 
 /* mapping.c */
 int gm_mappings_revoke(struct gmem_file *f, uint64_t off, uint64_t len);

@@ -480,7 +480,7 @@ int gmem_map(struct gmem_file *f, uint64_t off, uint64_t len, int prot,
 	ret = protect_new(f, m);
 	if (ret)
 		goto err_unmap;
-	ret = gm_registry_add(p, len);
+	ret = gm_registry_add(p, len, f, off);
 	if (ret)
 		goto err_unmap;
 	m->next = f->mappings;

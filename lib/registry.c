@@ -20,13 +20,16 @@
 struct range {
 	uintptr_t lo;
 	uintptr_t hi;
+	struct gmem_file *f;
+	uint64_t off;		/* file offset at @lo */
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct range *ranges;	/* unsorted; the count stays small */
 static size_t nr, cap;
 
-int gm_registry_add(const void *addr, uint64_t len)
+int gm_registry_add(const void *addr, uint64_t len, struct gmem_file *f,
+		    uint64_t off)
 {
 	int ret = 0;
 
@@ -44,6 +47,8 @@ int gm_registry_add(const void *addr, uint64_t len)
 	}
 	ranges[nr].lo = (uintptr_t)addr;
 	ranges[nr].hi = (uintptr_t)addr + len;
+	ranges[nr].f = f;
+	ranges[nr].off = off;
 	nr++;
 out:
 	pthread_mutex_unlock(&lock);
@@ -72,4 +77,31 @@ bool gm_registry_overlaps(const void *addr, uint64_t len)
 		hit = lo < ranges[i].hi && ranges[i].lo < hi;
 	pthread_mutex_unlock(&lock);
 	return hit;
+}
+
+/*
+ * What lies at @addr: true and the file, offset and bytes left in that
+ * mapping when it is one of ours; false and the bytes up to the next of
+ * ours (or UINT64_MAX) when it is not. Populate uses it to pin a source
+ * that is guest memory before it reads it.
+ */
+bool gm_registry_find(const void *addr, struct gm_registry_hit *hit)
+{
+	uintptr_t a = (uintptr_t)addr;
+	bool found = false;
+
+	hit->len = UINT64_MAX;
+	pthread_mutex_lock(&lock);
+	for (size_t i = 0; i < nr && !found; i++) {
+		if (a >= ranges[i].lo && a < ranges[i].hi) {
+			hit->f = ranges[i].f;
+			hit->off = ranges[i].off + (a - ranges[i].lo);
+			hit->len = ranges[i].hi - a;
+			found = true;
+		} else if (ranges[i].lo > a && ranges[i].lo - a < hit->len) {
+			hit->len = ranges[i].lo - a;
+		}
+	}
+	pthread_mutex_unlock(&lock);
+	return found;
 }

@@ -62,7 +62,7 @@ int gm_store_create(struct gmem_file *f)
 		ret = -errno;
 		goto err_unmap;
 	}
-	ret = gm_registry_add(p, f->size);
+	ret = gm_registry_add(p, f->size, f, 0);
 	if (ret)
 		goto err_unmap;
 	f->base = p;

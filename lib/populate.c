@@ -1,0 +1,310 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Launch: populating private memory with a SHA-256 measurement
+ * (docs/launch.md), the userspace counterpart of kvm_gmem_populate() and
+ * the SNP/TDX launch ioctls built on it.
+ *
+ * A call works through its pages in chunks. For each chunk the source is
+ * read first, into a bounce buffer, with process_vm_readv() on our own
+ * process (an unreadable source is -EFAULT, never a signal in the caller)
+ * and, when the source is itself guest memory mapped by the library, with
+ * that range pinned while it is read, so it cannot turn private under the
+ * copy (a private source cannot be pinned: -EFAULT). Only then is the
+ * target's invalidate lock taken: the kernel's rework reads (GUPs) the
+ * source before filemap_invalidate_lock for the same reason, since pinning
+ * takes the source file's invalidate lock and the reverse order would be
+ * an AB-BA deadlock with a conversion doing the opposite.
+ *
+ * The measurement is a chain: D0 = 32 zero bytes, and for each measured page
+ * in population order D = SHA-256(D || gpa as 8 bytes little-endian ||
+ * type as 1 byte || SHA-256(the page's 4096 bytes)). UNMEASURED pages are
+ * copied but leave the chain alone.
+ *
+ * Lock order: vm->slots_lock (held for the whole call, so populations of a
+ * VM are serialised and the chain is deterministic) -> the source file's
+ * invalidate lock (pin, released before) | the target file's invalidate
+ * lock -> its gate.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "internal.h"
+
+#define GM_POPULATE_CHUNK	64	/* pages read and locked at a time */
+#define GM_POPULATE_TYPES	(1U << GMEM_POPULATE_NORMAL |		\
+				 1U << GMEM_POPULATE_ZERO |		\
+				 1U << GMEM_POPULATE_UNMEASURED)
+
+struct pop {
+	struct gmem_vm *vm;
+	struct gmem_file *f;
+	uint64_t gpa;		/* of the next page */
+	uint64_t off;		/* its file offset */
+	const uint8_t *src;	/* of the next page, or NULL */
+	uint32_t type;
+	EVP_MD_CTX *md;
+	uint8_t *bounce;
+	int err;		/* a measurement failed (libcrypto) */
+};
+
+static int sha256(EVP_MD_CTX *md, const void *a, size_t alen, const void *b,
+		  size_t blen, uint8_t out[32])
+{
+	if (!EVP_DigestInit_ex(md, EVP_sha256(), NULL) ||
+	    !EVP_DigestUpdate(md, a, alen) ||
+	    (blen && !EVP_DigestUpdate(md, b, blen)) ||
+	    !EVP_DigestFinal_ex(md, out, NULL))
+		return -ENOMEM;
+	return 0;
+}
+
+/* Extend the chain with one page. */
+static int measure(struct pop *p, uint64_t gpa, const uint8_t *page)
+{
+	uint8_t rec[32 + 8 + 1 + 32];
+
+	if (p->type == GMEM_POPULATE_UNMEASURED)
+		return 0;
+	memcpy(rec, p->vm->measurement, 32);
+	for (int i = 0; i < 8; i++)
+		rec[32 + i] = gpa >> (8 * i);
+	rec[40] = p->type;
+	if (sha256(p->md, page, GM_PAGE_SIZE, NULL, 0, rec + 41))
+		return -ENOMEM;
+	return sha256(p->md, rec, sizeof(rec), NULL, 0, p->vm->measurement);
+}
+
+static void measure_in_place(void *arg, const struct gmem_file *f,
+			     uint64_t off, uint64_t len, uint64_t gpa)
+{
+	struct pop *p = arg;
+
+	for (uint64_t i = 0; i < len && !p->err; i += GM_PAGE_SIZE)
+		p->err = measure(p, gpa + i, f->base + off + i);
+}
+
+/* In place: the shared pages become private, measured where they lie. */
+static long chunk_in_place(struct pop *p, uint64_t n)
+{
+	struct gm_convert_req req = {
+		.gpa = p->gpa,
+		.size = n << GM_PAGE_SHIFT,
+		.attrs = GMEM_ATTR_PRIVATE,
+		.mode = GMEM_CONVERT_PRESERVE,
+		.populate = true,
+		.populated = measure_in_place,
+		.arg = p,
+	};
+	uint64_t done = 0;
+	int ret;
+
+	if (!(p->vm->convert_modes & GMEM_CONVERT_PRESERVE))
+		return -EOPNOTSUPP;
+	ret = gm_convert_gpa_locked(p->vm, &req, NULL, &done);
+	if (ret)
+		return ret;
+	return p->err ? p->err : (long)(done >> GM_PAGE_SHIFT);
+}
+
+/*
+ * Read up to @n source pages into the bounce buffer, pinning them first if
+ * they are guest memory. Returns the pages read (fewer when the source
+ * stops being readable or leaves a library mapping) or -EFAULT.
+ */
+static long read_source(struct pop *p, uint64_t n)
+{
+	struct gm_registry_hit hit;
+	struct iovec local, remote;
+	bool pinned = false;
+	ssize_t got;
+	int ret;
+
+	if (gm_registry_find(p->src, &hit)) {
+		if (hit.len >> GM_PAGE_SHIFT < n)
+			n = hit.len >> GM_PAGE_SHIFT;
+		ret = gmem_pin(hit.f, hit.off, n << GM_PAGE_SHIFT);
+		if (ret)
+			return ret == -EINVAL ? -EFAULT : ret;
+		pinned = true;
+	} else if (hit.len >> GM_PAGE_SHIFT < n) {
+		n = hit.len >> GM_PAGE_SHIFT;	/* stop where ours begin */
+	}
+	local = (struct iovec){ p->bounce, n << GM_PAGE_SHIFT };
+	remote = (struct iovec){ (void *)p->src, n << GM_PAGE_SHIFT };
+	got = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
+	if (pinned)
+		gmem_unpin(hit.f, hit.off, n << GM_PAGE_SHIFT);
+	if (got < (ssize_t)GM_PAGE_SIZE)
+		return -EFAULT;
+	return got >> GM_PAGE_SHIFT;
+}
+
+/* How many target pages from @s are private and unpopulated, or the error. */
+static long usable(struct gmem_file *f, uint64_t s, uint64_t n)
+{
+	uint64_t bad, v, end;
+
+	bad = sm_first(&f->sm, s, s + n, SM_PRIVATE | SM_POPULATED,
+		       SM_PRIVATE);
+	if (bad > s)
+		return bad - s;
+	v = sm_lookup(&f->sm, bad, &end);
+	return v & SM_POPULATED ? -EEXIST : -EINVAL;
+}
+
+/* From a source or ZERO: the pages must be private already. */
+static long chunk_copy(struct pop *p, uint64_t n)
+{
+	static const uint8_t zero_page[GM_PAGE_SIZE];
+	const struct sm_op op = {
+		.set = SM_POPULATED,
+		.clear = p->type == GMEM_POPULATE_ZERO ? SM_ALLOC : 0,
+	};
+	uint64_t s = p->off >> GM_PAGE_SHIFT;
+	struct sm_prep prep;
+	long k;
+	int ret;
+
+	if (p->src) {
+		k = read_source(p, n);
+		if (k < 0)
+			return k;
+		n = k;
+	}
+	pthread_rwlock_wrlock(&p->f->invalidate_lock);
+	k = usable(p->f, s, n);
+	if (k < 0)
+		goto unlock;
+	ret = sm_prepare(&p->f->sm, s, s + k, &prep);
+	if (!ret && p->type == GMEM_POPULATE_ZERO)
+		ret = gm_store_punch(p->f, p->off, k << GM_PAGE_SHIFT);
+	if (ret) {
+		k = ret;
+		goto unlock;
+	}
+	/* The pages are private: no accessor copies them, no mapping shows them. */
+	if (p->src)
+		memcpy(p->f->base + p->off, p->bounce, k << GM_PAGE_SHIFT);
+	gm_gate_close((struct gate *[]){ &p->f->gate }, 1);
+	sm_apply(&p->f->sm, s, s + k, &op, &prep);
+	gm_gate_open(&p->f->gate);
+	sm_prep_release(&prep);
+	for (long i = 0; i < k && !p->err; i++)
+		p->err = measure(p, p->gpa + (i << GM_PAGE_SHIFT),
+				 p->src ? p->bounce + (i << GM_PAGE_SHIFT) :
+					  zero_page);
+	if (p->err)
+		k = p->err;
+unlock:
+	pthread_rwlock_unlock(&p->f->invalidate_lock);
+	return k;
+}
+
+static int check_args(struct gmem_vm *vm, uint64_t gpa, const void *src,
+		      uint64_t npages, uint32_t type)
+{
+	int ret = gm_vm_check(vm);
+
+	if (ret)
+		return ret;
+	if (!npages || !gm_aligned(gpa) || type >= 32 ||
+	    !(GM_POPULATE_TYPES & 1U << type))
+		return -EINVAL;
+	if (!gm_aligned((uintptr_t)src) || (src && type == GMEM_POPULATE_ZERO))
+		return -EINVAL;
+	return 0;
+}
+
+/* The memslot at @gpa, its file, and @npages clamped to the slot's end. */
+static int target(struct pop *p, uint64_t *npages)
+{
+	const struct gm_slot *s = gm_slot_find(p->vm->slots, p->gpa);
+	uint64_t left;
+
+	if (!s || (!s->file && s->host_addr))
+		return -EINVAL;
+	if (!s->file)
+		return -EFAULT;		/* its file was closed */
+	left = (s->gpa + s->size - p->gpa) >> GM_PAGE_SHIFT;
+	if (*npages > left)
+		*npages = left;
+	p->f = s->file;
+	p->off = s->offset + (p->gpa - s->gpa);
+	return 0;
+}
+
+static long populate(struct pop *p, uint64_t npages)
+{
+	uint64_t done = 0;
+	long k = 0;
+
+	while (done < npages) {
+		uint64_t n = npages - done;
+
+		if (n > GM_POPULATE_CHUNK)
+			n = GM_POPULATE_CHUNK;
+		k = !p->src && p->type != GMEM_POPULATE_ZERO ?
+		    chunk_in_place(p, n) : chunk_copy(p, n);
+		if (k <= 0)
+			break;
+		done += k;
+		p->gpa += k << GM_PAGE_SHIFT;
+		p->off += k << GM_PAGE_SHIFT;
+		if (p->src)
+			p->src += k << GM_PAGE_SHIFT;
+	}
+	return done ? (long)done : k;
+}
+
+long gmem_vm_populate(struct gmem_vm *vm, uint64_t gpa, const void *src,
+		      uint64_t npages, uint32_t type)
+{
+	struct pop p = { .vm = vm, .gpa = gpa, .src = src, .type = type };
+	long ret;
+
+	ret = check_args(vm, gpa, src, npages, type);
+	if (ret)
+		return ret;
+	p.md = EVP_MD_CTX_new();
+	p.bounce = src ? malloc(GM_POPULATE_CHUNK * GM_PAGE_SIZE) : NULL;
+	if (!p.md || (src && !p.bounce)) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	pthread_mutex_lock(&vm->slots_lock);
+	if (vm->launched)
+		ret = -EPERM;
+	else
+		ret = target(&p, &npages);
+	if (!ret)
+		ret = populate(&p, npages);
+	pthread_mutex_unlock(&vm->slots_lock);
+out:
+	free(p.bounce);
+	EVP_MD_CTX_free(p.md);
+	return ret;
+}
+
+int gmem_vm_launch_finish(struct gmem_vm *vm, uint8_t digest[32])
+{
+	int ret = gm_vm_check(vm);
+
+	if (ret)
+		return ret;
+	if (!digest)
+		return -EINVAL;
+	pthread_mutex_lock(&vm->slots_lock);
+	if (vm->launched) {
+		ret = -EPERM;
+	} else {
+		vm->launched = true;
+		memcpy(digest, vm->measurement, 32);
+	}
+	pthread_mutex_unlock(&vm->slots_lock);
+	return ret;
+}
