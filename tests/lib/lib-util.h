@@ -272,14 +272,15 @@ static inline int page_access(struct pipe_probe *pp, void *addr)
 
 /*
  * Pages of @maps (file pages [lo, hi) of file @f only, unless @f is NULL)
- * whose access disagrees with gmem_get_attributes(); the first few are
- * printed. Shared: readable, and writable too through a PROT_WRITE
+ * whose access disagrees with gmem_get_attributes(); with @print the first
+ * few are printed. Shared: readable, and writable too through a PROT_WRITE
  * mapping. Private: not readable.
  */
 static inline unsigned long revocation_errors(const struct tmap *maps,
 					      unsigned int n,
 					      struct gmem_file *f,
-					      uint64_t lo, uint64_t hi)
+					      uint64_t lo, uint64_t hi,
+					      int print)
 {
 	struct pipe_probe pp;
 	unsigned long bad = 0;
@@ -307,7 +308,7 @@ static inline unsigned long revocation_errors(const struct tmap *maps,
 
 				if (got == want)
 					continue;
-				if (bad++ < 8)
+				if (print && bad < 8)
 					fprintf(stderr, "mapping %u (%p, file "
 						"pages %llu+%llu, prot %d): "
 						"page %llu is %s but %s%s\n",
@@ -321,6 +322,7 @@ static inline unsigned long revocation_errors(const struct tmap *maps,
 						"readable and writable",
 						a && got ? " (it reads the "
 						"private bytes)" : "");
+				bad++;
 			}
 		}
 	}
@@ -332,7 +334,7 @@ static inline unsigned long revocation_errors(const struct tmap *maps,
 static inline void assert_revoked(const struct tmap *maps, unsigned int n,
 				  const char *when)
 {
-	unsigned long bad = revocation_errors(maps, n, NULL, 0, 0);
+	unsigned long bad = revocation_errors(maps, n, NULL, 0, 0, 1);
 
 	TEST_ASSERT(!bad, "after %s: %lu mapped pages disagree with their "
 		    "attributes", when, bad);
