@@ -7,6 +7,8 @@
  * mapping (of another VM's file or of its own) with -EINVAL and creates
  * nothing; once the mapping is gone the range is accepted again.
  */
+#include <stdbool.h>
+
 #include "lib-util.h"
 
 #define GPA	0x100000000ULL	/* the file slot of each VM */
@@ -145,7 +147,63 @@ static void test_alias(struct gmem_vm *vm, int kvm)
 	gmem_vm_put(other);
 }
 
+/* The shared mappings of this process, from /proc/self/maps. */
+static unsigned int shared_maps(uintptr_t (*r)[2], unsigned int max)
+{
+	FILE *m = fopen("/proc/self/maps", "r");
+	char line[512], perms[8];
+	unsigned int n = 0;
+
+	TEST_ASSERT(m, "/proc/self/maps: %s", strerror(errno));
+	while (n < max && fgets(line, sizeof(line), m))
+		if (sscanf(line, "%lx-%lx %7s", &r[n][0], &r[n][1],
+			   perms) == 3 && perms[3] == 's')
+			n++;
+	fclose(m);
+	return n;
+}
+
+/*
+ * Not only gmem_map(): the library's own mapping of a file (what the
+ * accessors copy through, readable and writable whatever the page's
+ * state) must not become another VM's plain memory either, or that VM's
+ * gmem_read returns the private bytes. Found as the shared mappings that
+ * gmem_create() added.
+ */
+static void test_internal(struct gmem_vm *vm, int kvm)
+{
+	static uintptr_t before[256][2], after[256][2];
+	struct gmem_vm *other = test_vm(kvm);
+	unsigned int nb, na, tried = 0;
+	struct gmem_file *f;
+
+	nb = shared_maps(before, 256);
+	f = new_file(other, NP * PG, GMEM_FLAG_INIT_SHARED);
+	na = shared_maps(after, 256);
+	for (unsigned int i = 0; i < na; i++) {
+		bool old = false;
+		int r;
+
+		for (unsigned int j = 0; j < nb; j++)
+			old |= after[i][0] == before[j][0];
+		if (old)
+			continue;
+		r = host_slot(vm, SLOT, GPA_H, (uint8_t *)after[i][0], PG);
+		TEST_ASSERT(r == -EINVAL, "host slot over the library's own "
+			    "mapping %#lx-%#lx of another VM's file: %d (%s), "
+			    "want -EINVAL", after[i][0], after[i][1], r,
+			    strerror(-r));
+		tried++;
+	}
+	fprintf(stderr, "  %u library mapping(s) of a file tried\n", tried);
+	TEST_RET(gmem_close(f), 0);
+	gmem_vm_put(other);
+}
+
 int main(void)
 {
-	return run_on_both("alias", test_alias) ? KSFT_SKIP : KSFT_PASS;
+	int skip = run_on_both("alias", test_alias);
+
+	return run_on_both("alias (internal)", test_internal) || skip ?
+	       KSFT_SKIP : KSFT_PASS;
 }
