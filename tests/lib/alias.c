@@ -116,7 +116,8 @@ static void test_alias(struct gmem_vm *vm, int kvm)
 	/* Anonymous memory right beside a mapping is still accepted. */
 	TEST_RET(host_slot(vm, SLOT, GPA_H, m_theirs - 2 * PG, 2 * PG), 0);
 	TEST_RET(gmem_write(vm, GPA_H + PG, &b, 1, NULL), 0);
-	TEST_ASSERT(m_theirs[-(long)PG] == b, "the slot is not the memory given");
+	TEST_ASSERT(m_theirs[-(long)PG] == b,
+		    "the slot is not the memory given");
 	TEST_RET(del_slot(vm, SLOT), 0);
 
 	/* After gmem_unmap the range is ordinary memory again. */

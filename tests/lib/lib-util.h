@@ -313,8 +313,8 @@ static inline unsigned long revocation_errors(const struct tmap *maps,
 						"pages %llu+%llu, prot %d): "
 						"page %llu is %s but %s%s\n",
 						i, (void *)m->addr,
-						(unsigned long long)(m->off / PG),
-						(unsigned long long)(m->len / PG),
+						(unsigned long long)m->off / PG,
+						(unsigned long long)m->len / PG,
 						m->prot, (unsigned long long)p,
 						a ? "private" : "shared",
 						!got ? "not readable" :

@@ -101,7 +101,7 @@ static long do_call(struct fx *x, enum call c, int fi, uint64_t at,
  */
 static const struct call_case {
 	enum call call;
-	uint64_t at;		/* pages: of F for CALL_FILE, from GPA else */
+	uint64_t at;		/* pages: of F (CALL_FILE) or from GPA */
 	uint64_t len;
 	uint64_t attrs;
 	uint64_t mode;
@@ -143,7 +143,7 @@ static void check_the_check(struct fx *x)
 	TEST_ASSERT(revocation_errors(&fake, 1, NULL, 0, 0, 0) == 1,
 		    "an inaccessible shared page was not seen");
 	TEST_ASSERT(!mprotect(p, PG, RW), "mprotect");
-	/* Guard regions (MADV_GUARD_INSTALL, 6.13+), where the kernel has them. */
+	/* A guard region (MADV_GUARD_INSTALL), where the kernel has them. */
 	if (!madvise(p + PG, PG, 102))
 		TEST_ASSERT(revocation_errors(&fake, 1, NULL, 0, 0, 0) == 1,
 			    "a guarded shared page was not seen");
@@ -232,7 +232,7 @@ static const struct limit_case {
 	const char *name;
 	enum call call;
 	bool to_private;
-	uint64_t pages;		/* of A; BIG: churn the whole mapping first */
+	uint64_t pages;		/* of A; BIG: churn its mapping first */
 } limits[] = {
 	{ "exposure, one file (gmem_set_attributes)", CALL_FILE, false, BIG },
 	{ "exposure, two files (gmem_vm_set_attributes)", CALL_VM, false,
@@ -379,9 +379,9 @@ static void limit_case(const struct limit_case *lc, int kvm, bool mprot)
 
 		if (r) {
 			bad = attrs_changed(x.file[fi], snap[fi], n);
-			TEST_ASSERT(bad < 0, "the call returned %ld but page %ld"
-				    " of file %d changed attributes", r, bad,
-				    fi);
+			TEST_ASSERT(bad < 0, "the call returned %ld but page "
+				    "%ld of file %d changed attributes", r,
+				    bad, fi);
 		} else {
 			for (uint64_t p = 0; p < n; p++)
 				snap[fi][p] = in_call(lc, fi, p) ?
@@ -482,8 +482,8 @@ int main(void)
 			"skipped\n");
 	for (unsigned int i = 0; !SANITIZED && i < ARRAY_SIZE(limits); i++)
 		for (int kvm = kvm_ok; kvm >= 0; kvm--)
-			for (int mprot = 0; mprot < 2; mprot++)
-				failed |= run_limit_case(&limits[i], kvm, mprot);
+			for (int mp = 0; mp < 2; mp++)
+				failed |= run_limit_case(&limits[i], kvm, mp);
 	if (failed)
 		return KSFT_FAIL;
 	return run_on_both("revoke", test_calls) ? KSFT_SKIP : KSFT_PASS;
