@@ -308,6 +308,18 @@ static void churn(struct fx *x)
 	fprintf(stderr, "  churn: %u conversions, none failed\n", n);
 }
 
+/* vm.max_map_count: how many fillers the VMA limit can take at most. */
+static unsigned long max_map_count(void)
+{
+	FILE *f = fopen("/proc/sys/vm/max_map_count", "r");
+	unsigned long n = 0;
+
+	TEST_ASSERT(f && fscanf(f, "%lu", &n) == 1 && n,
+		    "vm.max_map_count unreadable");
+	fclose(f);
+	return n;
+}
+
 /* 4 KiB anonymous mappings of alternating protections until mmap fails. */
 static unsigned long fill_vmas(void **fillers, unsigned long max)
 {
@@ -347,11 +359,11 @@ static bool in_call(const struct limit_case *lc, int fi, uint64_t p)
 
 static void limit_case(const struct limit_case *lc, int kvm, bool mprot)
 {
-	static void *fillers[1 << 17];
+	unsigned long nfill, max = max_map_count();
+	void **fillers = malloc(max * sizeof(*fillers));
 	uint64_t at, len, h0[128], h1[128];
 	struct gmem_stat st[2], st1;
 	uint8_t *snap[2];
-	unsigned long nfill;
 	struct fx x = { 0 };
 	long r;
 
@@ -368,7 +380,9 @@ static void limit_case(const struct limit_case *lc, int kvm, bool mprot)
 	TEST_RET(gmem_stat(x.file[0], &st[0]), 0);
 	TEST_RET(gmem_stat(x.file[1], &st[1]), 0);
 
-	nfill = fill_vmas(fillers, ARRAY_SIZE(fillers));
+	TEST_ASSERT(fillers, "malloc");
+	nfill = fill_vmas(fillers, max);
+	TEST_ASSERT(nfill < max, "mmap never failed: not at the VMA limit");
 	r = do_call(&x, lc->call, 0, at, len, lc->to_private ? PRIV : 0, KEEP);
 	fprintf(stderr, "  %lu filler mappings; the call returned %ld (%s)\n",
 		nfill, r, strerror((int)-r));
@@ -403,6 +417,7 @@ static void limit_case(const struct limit_case *lc, int kvm, bool mprot)
 
 	for (unsigned long i = 0; i < nfill; i++)
 		munmap(fillers[i], PG);
+	free(fillers);
 	/* Private contents survived: everything back to shared, PRESERVE. */
 	convert(x.file[0], 0, lc->pages * PG, 0, KEEP);
 	convert(x.file[1], 0, 64 * PG, 0, KEEP);
