@@ -75,6 +75,23 @@ seeds = {
 	for s in range(12)), []) + access(WRITE, 0, 0, 0, 0x84, 0, 2)
 	+ vmattr(0, 0, 0, 12, 1, 0) + vmattr(0, 0, 0, 1, 1, 0)
 	+ access(READ, 0, 0, 0, 0x80 | 1, 0) + vmattr(0, 0, 0, 12, 0, 1),
+ # A pinned page is not punched (-EAGAIN), its neighbours are; after the
+ # unpin it is. On both VMs.
+ 'punch-pinned': [0] + create(0, 3, 3) + create(1, 3, 3)
+	+ region(0, 0, 1, 0, 4, 4) + region(1, 0, 1, 1, 4, 4)
+	+ access(WRITE, 0, 0, 0, 0, 4 * 4096, 9)
+	+ access(WRITE, 1, 0, 0, 0, 4 * 4096, 8)
+	+ rng(PIN, 0, 1, 1) + rng(PIN, 1, 1, 1) + rng(PIN, 1, 1, 1)
+	+ falloc(0, 2, 0, 4) + falloc(0, 2, 1, 100) + falloc(0, 2, 2, 2)
+	+ falloc(1, 2, 1, 1) + rng(UNPIN, 1, 1, 1) + falloc(1, 2, 0, 2)
+	+ falloc(0, 2, 4, 1) + rng(UNPIN, 0, 1, 1) + falloc(0, 2, 1, 1)
+	+ access(READ, 0, 0, 0, 0, 4 * 4096) + access(READ, 1, 0, 0, 0, 4 * 4096),
+ # Plain host memory slots (kind 0x0d: a file slot turned host) take no
+ # offset: refused with one, accepted without.
+ 'host-slot-offset': [0] + create(0, 3, 3) + create(1, 3, 3)
+	+ region(0, 0, 0x0d, 0, 1, 8, off=1) + region(1, 0, 0x0d, 1, 1, 8, off=3)
+	+ region(0, 0, 0x0d, 0, 1, 8, off=0) + region(1, 1, 0x0d, 1, 2, 16, off=0)
+	+ access(WRITE, 0, 0, 0, 0, 4096, 5) + access(READ, 1, 1, 0, 0, 8192),
  # Level 2: ZERO over pages 2..4, PRESERVE again on page 3 (later wins).
  'manager-policy-runs': [0] + create(0, 4, 3) + region(0, 0, 1, 0, 8, 8)
 	+ access(WRITE, 0, 0, 0, 0x80, 0, 5) + policy(0, 0, 2, 3, 0)

@@ -130,6 +130,19 @@ static long fallocate_want(const struct fz_file *mf, int mode, uint64_t off,
 	return 0;
 }
 
+/* Pages [*lo, *hi) a valid fallocate() touches: a punch is clamped at EOF. */
+static void fallocate_pages(const struct fz_file *mf, uint64_t off,
+			    uint64_t len, uint64_t *lo, uint64_t *hi)
+{
+	*lo = off / FZ_PAGE;
+	if (*lo >= mf->npages) {
+		*lo = *hi = mf->npages;
+		return;
+	}
+	*hi = len / FZ_PAGE > mf->npages - *lo ? mf->npages :
+						 *lo + len / FZ_PAGE;
+}
+
 static void op_fallocate(struct fz *z, struct fz_in *in)
 {
 	static const int modes[] = {
@@ -147,12 +160,19 @@ static void op_fallocate(struct fz *z, struct fz_in *in)
 	z->op = "gmem_fallocate";
 	rd_range(in, mf->npages, &off, &len);
 	want = fallocate_want(mf, mode, off, len);
+	if (!want)
+		fallocate_pages(mf, off, len, &lo, &hi);
+	/*
+	 * A pinned page is not punched (a device may be using it): -EAGAIN,
+	 * and nothing changes, as for a conversion to private.
+	 */
+	if (!want && (mode & GMEM_FALLOC_PUNCH_HOLE) &&
+	    first_pinned(mf, lo, hi) < hi)
+		want = -EAGAIN;
 	fz_expect_ret(z, "gmem_fallocate",
 		      gmem_fallocate(mf->f, mode, off, len), want);
-	if (want || off >= mf->npages * FZ_PAGE)
+	if (want)
 		return;
-	lo = off / FZ_PAGE;
-	hi = len / FZ_PAGE > mf->npages - lo ? mf->npages : lo + len / FZ_PAGE;
 	for (uint64_t p = lo; p < hi; p++) {
 		if (mode & GMEM_FALLOC_PUNCH_HOLE) {
 			mf->alloc[p] = 0;

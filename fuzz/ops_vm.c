@@ -58,8 +58,9 @@ static long region_check(const struct fz *z, int vmi,
 		       z->vm[vmi].slot[r->slot].kind != SLOT_NONE ? 0 : -EINVAL;
 	if (r->gpa + r->size < r->gpa || !r->file == !r->host_addr)
 		return -EINVAL;
-	if (!r->file)	/* plain memory: offset 0, page-aligned address */
-		return r->offset || (uintptr_t)r->host_addr % FZ_PAGE ?
+	/* Plain host memory has no file offset: any non-zero one is bad. */
+	if (!r->file)
+		return (uintptr_t)r->host_addr % FZ_PAGE || r->offset ?
 		       -EINVAL : 0;
 	if (mf->vm != vmi || r->offset % FZ_PAGE)
 		return -EINVAL;

@@ -9,6 +9,7 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 
@@ -210,6 +211,168 @@ static inline void assert_no_fault(void *addr, int write)
 
 	TEST_ASSERT(!sig, "%s of %p raised signal %d",
 		    write ? "write" : "read", addr, sig);
+}
+
+/*
+ * Revocation check (a page of a library mapping is accessible iff the file
+ * says it is shared), without signals: write(2) from a page into a pipe
+ * fails with EFAULT when the page cannot be read (PROT_NONE, a guard
+ * region), and read(2) from the pipe into the page fails with EFAULT when
+ * it cannot be written. The byte written back is the page's own.
+ */
+struct tmap {			/* one gmem_map() as the test made it */
+	struct gmem_file *f;
+	uint64_t off;		/* file bytes */
+	uint64_t len;
+	int prot;
+	uint8_t *addr;
+};
+
+struct pipe_probe {
+	int rd;
+	int wr;
+};
+
+static inline void pipe_probe_open(struct pipe_probe *pp)
+{
+	int fds[2];
+
+	TEST_ASSERT(!pipe2(fds, O_CLOEXEC | O_NONBLOCK), "pipe2: %s",
+		    strerror(errno));
+	pp->rd = fds[0];
+	pp->wr = fds[1];
+}
+
+static inline void pipe_probe_close(struct pipe_probe *pp)
+{
+	close(pp->rd);
+	close(pp->wr);
+}
+
+#define PAGE_R	1
+#define PAGE_W	2
+
+/* PAGE_R | PAGE_W as the host can really use @addr right now. */
+static inline int page_access(struct pipe_probe *pp, void *addr)
+{
+	uint8_t junk;
+
+	if (write(pp->wr, addr, 1) != 1) {
+		TEST_ASSERT(errno == EFAULT, "probe write: %s",
+			    strerror(errno));
+		return 0;
+	}
+	if (read(pp->rd, addr, 1) == 1)
+		return PAGE_R | PAGE_W;
+	TEST_ASSERT(errno == EFAULT, "probe read: %s", strerror(errno));
+	TEST_ASSERT(read(pp->rd, &junk, 1) == 1, "probe drain: %s",
+		    strerror(errno));
+	return PAGE_R;
+}
+
+/*
+ * Pages of @maps (file pages [lo, hi) of file @f only, unless @f is NULL)
+ * whose access disagrees with gmem_get_attributes(); with @print the first
+ * few are printed. Shared: readable, and writable too through a PROT_WRITE
+ * mapping. Private: not readable.
+ */
+static inline unsigned long revocation_errors(const struct tmap *maps,
+					      unsigned int n,
+					      struct gmem_file *f,
+					      uint64_t lo, uint64_t hi,
+					      int print)
+{
+	struct pipe_probe pp;
+	unsigned long bad = 0;
+
+	pipe_probe_open(&pp);
+	for (unsigned int i = 0; i < n; i++) {
+		const struct tmap *m = &maps[i];
+		uint64_t p = m->off / PG, end = (m->off + m->len) / PG;
+
+		if (!m->addr || (f && m->f != f))
+			continue;
+		if (f && p < lo)
+			p = lo;
+		if (f && end > hi)
+			end = hi;
+		while (p < end) {
+			uint64_t run, a = attrs_at(m->f, p * PG, &run);
+			uint64_t stop = p + run / PG < end ? p + run / PG : end;
+			int want = a ? 0 : PAGE_R |
+				   (m->prot & PROT_WRITE ? PAGE_W : 0);
+
+			for (; p < stop; p++) {
+				uint8_t *at = m->addr + (p * PG - m->off);
+				int got = page_access(&pp, at);
+
+				if (got == want)
+					continue;
+				if (print && bad < 8)
+					fprintf(stderr, "mapping %u (%p, file "
+						"pages %llu+%llu, prot %d): "
+						"page %llu is %s but %s%s\n",
+						i, (void *)m->addr,
+						(unsigned long long)m->off / PG,
+						(unsigned long long)m->len / PG,
+						m->prot, (unsigned long long)p,
+						a ? "private" : "shared",
+						!got ? "not readable" :
+						got == PAGE_R ? "read-only" :
+						"readable and writable",
+						a && got ? " (it reads the "
+						"private bytes)" : "");
+				bad++;
+			}
+		}
+	}
+	pipe_probe_close(&pp);
+	return bad;
+}
+
+/* R1 over every page of every mapping of @maps, after @when. */
+static inline void assert_revoked(const struct tmap *maps, unsigned int n,
+				  const char *when)
+{
+	unsigned long bad = revocation_errors(maps, n, NULL, 0, 0, 1);
+
+	TEST_ASSERT(!bad, "after %s: %lu mapped pages disagree with their "
+		    "attributes", when, bad);
+}
+
+/* Per-page attributes of a file, for "a failed call changes nothing". */
+static inline uint8_t *attrs_snapshot(struct gmem_file *f, uint64_t npages)
+{
+	uint8_t *s = malloc(npages);
+	uint64_t p = 0;
+
+	TEST_ASSERT(s, "malloc");
+	while (p < npages) {
+		uint64_t run, a = attrs_at(f, p * PG, &run);
+
+		TEST_ASSERT(run && p + run / PG <= npages, "run %#llx",
+			    (unsigned long long)run);
+		memset(s + p, !!a, run / PG);
+		p += run / PG;
+	}
+	return s;
+}
+
+/* The first page whose attributes differ from @snap, or -1. */
+static inline long attrs_changed(struct gmem_file *f, const uint8_t *snap,
+				 uint64_t npages)
+{
+	uint64_t p = 0;
+
+	while (p < npages) {
+		uint64_t run, a = attrs_at(f, p * PG, &run);
+
+		for (uint64_t q = p; q < p + run / PG; q++)
+			if (snap[q] != !!a)
+				return (long)q;
+		p += run / PG;
+	}
+	return -1;
 }
 
 #endif /* GMEM_TEST_LIB_UTIL_H */
