@@ -36,6 +36,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -46,9 +47,16 @@
 #endif
 
 /* VMAs kept free beyond what a conversion computes it can need. */
-#define GM_VMA_MARGIN	32
-/* VMAs the rest of the process may map between two budget readings. */
+#define GM_VMA_MARGIN	8
+/* VMAs the rest of the process may map while a budget reading is reused. */
 #define GM_VMA_SLACK	1024
+/*
+ * How long a reading is reused at most: a millisecond, or twenty times what
+ * the reading cost, so that reading stays under 5% of the time however
+ * many VMAs there are.
+ */
+#define GM_VMA_REUSE_NS		1000000
+#define GM_VMA_REUSE_FACTOR	20
 
 static uint64_t pg(uint64_t bytes)
 {
@@ -303,8 +311,9 @@ int gm_mappings_sync(struct gmem_file *f, uint64_t off, uint64_t len)
 }
 
 /*
- * VMAs that changing [off, off+len) can need: two splits for the change
- * and two for undoing it, in each mapping that uses mprotect() alone.
+ * VMAs that changing [off, off+len) can need, in each mapping that uses
+ * mprotect() alone: a split at each end of the range inside the mapping,
+ * and as many again for undoing it.
  */
 int gm_mappings_budget(struct gmem_file *f, uint64_t off, uint64_t len)
 {
@@ -313,8 +322,9 @@ int gm_mappings_budget(struct gmem_file *f, uint64_t off, uint64_t len)
 	for (struct gm_mapping *m = f->mappings; m; m = m->next) {
 		uint64_t lo, hi;
 
-		if (!m->dead && !m->guards_ok && clip(m, off, len, &lo, &hi))
-			need += 4;
+		if (m->dead || m->guards_ok || !clip(m, off, len, &lo, &hi))
+			continue;
+		need += 2 * ((lo > m->offset) + (hi < m->offset + m->len));
 	}
 	return need;
 }
@@ -333,6 +343,14 @@ static long read_long(const char *path)
 		return -1;
 	buf[n] = '\0';
 	return strtol(buf, NULL, 10);
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 static long count_vmas(void)
@@ -355,23 +373,34 @@ static long count_vmas(void)
  * -ENOMEM unless @need VMAs (and a margin) are left below
  * vm.max_map_count. Only the mprotect() path calls it with need > 0.
  * Counting VMAs reads /proc/self/maps, O(VMAs), so a reading is reused
- * while it leaves GM_VMA_SLACK to spare for what the rest of the process
- * maps in between; near the limit every check reads afresh.
+ * for a short while (GM_VMA_REUSE_*), and only while it leaves GM_VMA_SLACK to
+ * spare for what the rest of the process maps meanwhile; near the limit
+ * every check reads afresh. What another thread maps between the check
+ * and the change is the race left; the rollback keeps the safe side then.
  */
 int gm_vma_budget_check(int need)
 {
 	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 	static long left;	/* VMAs free at the last reading, less spent */
+	static uint64_t taken;	/* when it was read, ns */
+	static uint64_t reuse = GM_VMA_REUSE_NS;
 	long max, used;
+	uint64_t now;
 	int ret = 0;
 
 	if (!need)
 		return 0;
+	now = now_ns();
 	pthread_mutex_lock(&lock);
-	if (left < need + GM_VMA_MARGIN + GM_VMA_SLACK) {
+	if (left < need + GM_VMA_MARGIN + GM_VMA_SLACK ||
+	    now - taken > reuse) {
 		max = read_long("/proc/sys/vm/max_map_count");
 		used = count_vmas();
 		left = max < 0 || used < 0 ? 0 : max - used;
+		taken = now_ns();
+		reuse = GM_VMA_REUSE_FACTOR * (taken - now);
+		if (reuse < GM_VMA_REUSE_NS)
+			reuse = GM_VMA_REUSE_NS;
 	}
 	if (left < need + GM_VMA_MARGIN)
 		ret = -ENOMEM;
