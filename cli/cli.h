@@ -16,6 +16,7 @@
 int cmd_run(int argc, char **argv);
 int cmd_host(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_measure(int argc, char **argv);
 
 /* "64M", "2G", "4096", "1k": bytes; -1 on junk or overflow. */
 int parse_size(const char *s, uint64_t *out);

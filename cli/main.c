@@ -22,6 +22,7 @@ static const struct {
 	{ "run", cmd_run, "run a VM that converts its own memory" },
 	{ "host", cmd_host, "what this kernel offers, and what gmem uses" },
 	{ "bench", cmd_bench, "benchmarks beside the kernel primitives they compete with" },
+	{ "measure", cmd_measure, "the launch digest of an image, without KVM" },
 };
 
 static void usage(FILE *f)

@@ -1,0 +1,164 @@
+// SPDX-License-Identifier: MIT
+/*
+ * gmem measure: the launch digest an image will have, computed from the
+ * file alone (no KVM, no libgmem), so that whoever checks a VM's launch
+ * digest can do it on their own machine. The format is docs/launch.md's;
+ * this is a second implementation of it, beside lib/populate.c, and
+ * tests/launch checks the two against a third one in Python.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "cli.h"
+#include "gmem.h"
+
+#define MEASURE_TYPE_NORMAL	1	/* GMEM_POPULATE_NORMAL */
+#define DEFAULT_GPA		0x100000ULL	/* where the runner loads guests */
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"usage: gmem measure IMAGE [--gpa ADDR] [--json]\n"
+"Print the launch digest of IMAGE populated as NORMAL pages from ADDR\n"
+"(default 0x100000, where gmem run loads its guests): the SHA-256 chain\n"
+"of docs/launch.md, the value gmem_vm_launch_finish() returns after\n"
+"gmem_vm_populate() of the same bytes. The last page is zero-padded.\n"
+"\n"
+"  --gpa ADDR   guest physical address of the first page (page aligned)\n"
+"  --json       print {\"image\", \"gpa\", \"pages\", \"digest\"} as JSON\n"
+"  -h, --help   this text\n"
+"Exit status: 0 printed; 1 the image could not be read; 2 bad options.\n");
+}
+
+static int extend(EVP_MD_CTX *md, uint8_t d[32], uint64_t gpa,
+		  const uint8_t *page)
+{
+	uint8_t rec[32 + 8 + 1 + 32];
+	unsigned int n;
+
+	memcpy(rec, d, 32);
+	for (int i = 0; i < 8; i++)
+		rec[32 + i] = (uint8_t)(gpa >> (8 * i));
+	rec[40] = MEASURE_TYPE_NORMAL;
+	if (!EVP_DigestInit_ex(md, EVP_sha256(), NULL) ||
+	    !EVP_DigestUpdate(md, page, GMEM_PAGE_SIZE) ||
+	    !EVP_DigestFinal_ex(md, rec + 41, &n) ||
+	    !EVP_DigestInit_ex(md, EVP_sha256(), NULL) ||
+	    !EVP_DigestUpdate(md, rec, sizeof(rec)) ||
+	    !EVP_DigestFinal_ex(md, d, &n))
+		return -1;
+	return 0;
+}
+
+/* The digest of the file at @f; *pages gets the page count. */
+static int measure_file(FILE *f, uint64_t gpa, uint8_t d[32],
+			uint64_t *pages)
+{
+	static uint8_t page[GMEM_PAGE_SIZE];
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	size_t got;
+	int ret = 0;
+
+	memset(d, 0, 32);
+	*pages = 0;
+	if (!md)
+		return -1;
+	while ((got = fread(page, 1, sizeof(page), f)) > 0) {
+		memset(page + got, 0, sizeof(page) - got);
+		if (gpa + *pages * GMEM_PAGE_SIZE < gpa ||
+		    extend(md, d, gpa + *pages * GMEM_PAGE_SIZE, page)) {
+			ret = -1;
+			break;
+		}
+		(*pages)++;
+	}
+	if (ferror(f))
+		ret = -1;
+	EVP_MD_CTX_free(md);
+	return ret;
+}
+
+static void print(const char *image, uint64_t gpa, uint64_t pages,
+		  const uint8_t d[32], bool json)
+{
+	char hex[65];
+
+	for (int i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", d[i]);
+	if (!json) {
+		printf("%s\n", hex);
+		return;
+	}
+	printf("{\"image\": ");
+	json_str(stdout, image);
+	printf(", \"gpa\": %llu, \"pages\": %llu, \"digest\": \"%s\"}\n",
+	       (unsigned long long)gpa, (unsigned long long)pages, hex);
+}
+
+int cmd_measure(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "gpa", required_argument, NULL, 'g' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	uint64_t gpa = DEFAULT_GPA, pages;
+	bool json = false;
+	uint8_t d[32];
+	FILE *f;
+	int c;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'g':
+			if (parse_size(optarg, &gpa) || gpa % GMEM_PAGE_SIZE) {
+				fprintf(stderr, "gmem measure: --gpa must be a "
+					"page-aligned address (4 KiB "
+					"multiple), not '%s'\n", optarg);
+				return CLI_USAGE;
+			}
+			break;
+		case 'j':
+			json = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return CLI_OK;
+		case ':':
+			fprintf(stderr, "gmem measure: %s needs a value (see "
+				"gmem measure --help)\n", argv[optind - 1]);
+			return CLI_USAGE;
+		default:
+			fprintf(stderr, "gmem measure: unknown option '%s' "
+				"(see gmem measure --help)\n",
+				argv[optind - 1]);
+			return CLI_USAGE;
+		}
+	}
+	if (argc - optind != 1) {
+		fprintf(stderr, "gmem measure: expected one IMAGE file "
+			"(see gmem measure --help)\n");
+		return CLI_USAGE;
+	}
+	f = fopen(argv[optind], "rb");
+	if (!f) {
+		fprintf(stderr, "gmem measure: cannot open '%s': %s\n",
+			argv[optind], strerror(errno));
+		return CLI_USAGE;
+	}
+	if (measure_file(f, gpa, d, &pages)) {
+		fprintf(stderr, "gmem measure: cannot read '%s' (or it runs "
+			"past the end of the address space)\n", argv[optind]);
+		fclose(f);
+		return CLI_FAIL;
+	}
+	fclose(f);
+	print(argv[optind], gpa, pages, d, json);
+	return CLI_OK;
+}

@@ -1,0 +1,70 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# The launch digest three ways must agree: the library (gmem_vm_populate
+# from a source and in place, via populate_image), `gmem measure`, and
+# measure.py, an independent implementation of docs/launch.md. Then every
+# bad use of `gmem measure`: one line on stderr, nothing on stdout, exit 2
+# (1 for an unreadable image).
+# Usage: test_measure.sh GMEM POPULATE_IMAGE MEASURE_PY
+set -uo pipefail
+gmem=$1 populate=$2 py=$3
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+
+check() {	# check NAME BYTES GPA
+	local img=$tmp/$1 gpa=$3 a b lib
+	head -c "$2" /dev/urandom >"$img"
+	a=$("$gmem" measure "$img" --gpa "$gpa") || fail "gmem measure $1"
+	b=$(python3 "$py" "$img" "$gpa") || fail "measure.py $1"
+	[ "$a" = "$b" ] || fail "$1: gmem measure $a, measure.py $b"
+	lib=$("$populate" "$img" "$gpa") || fail "populate_image $1"
+	[ "$lib" = "$a"$'\n'"$a" ] ||
+		fail "$1: library (source, in place) $(echo $lib), measure $a"
+	echo "ok: $1 ($2 bytes at $gpa): $a"
+}
+
+check one-byte 1 0x100000
+check one-page 4096 0x100000
+check page-and-a-byte 4097 0x200000
+check three-pages 12388 0x7f000
+check many-pages 300000 0x100000000
+
+# The JSON form names the same digest.
+img=$tmp/one-page
+json=$("$gmem" measure --json --gpa 0x100000 "$img") || fail "--json"
+python3 - "$json" "$("$gmem" measure "$img")" <<'PY' || fail "--json: $json"
+import json, sys
+j = json.loads(sys.argv[1])
+assert j["digest"] == sys.argv[2] and j["gpa"] == 0x100000 and j["pages"] == 1
+PY
+# The default gpa is where gmem run loads guests.
+[ "$("$gmem" measure "$img")" = "$(python3 "$py" "$img" 0x100000)" ] ||
+	fail "default --gpa is not 0x100000"
+# An empty image measures nothing: 32 zero bytes.
+: >"$tmp/empty"
+[ "$("$gmem" measure "$tmp/empty")" = "$(printf '%064d' 0)" ] ||
+	fail "empty image"
+"$gmem" measure --help | grep -q "usage: gmem measure" || fail "--help"
+
+expect_bad() {	# expect_bad WANT ARGS...
+	local want=$1 rc
+	shift
+	"$gmem" measure "$@" >"$tmp/out" 2>"$tmp/err"
+	rc=$?
+	[ "$rc" -eq "$want" ] || fail "gmem measure $* exited $rc, want $want"
+	[ "$(wc -l <"$tmp/err")" -eq 1 ] ||
+		fail "gmem measure $*: stderr: $(cat "$tmp/err")"
+	[ -s "$tmp/out" ] && fail "gmem measure $*: wrote to stdout"
+	echo "ok: gmem measure $* -> $rc: $(cat "$tmp/err")"
+}
+expect_bad 2
+expect_bad 2 "$img" "$img"
+expect_bad 2 "$tmp/no-such-image"
+expect_bad 2 "$img" --gpa 0x1001
+expect_bad 2 "$img" --gpa junk
+expect_bad 2 "$img" --gpa -4096
+expect_bad 2 "$img" --gpa
+expect_bad 2 "$img" --bogus
+expect_bad 1 "$tmp"
+echo "measure: ok"
