@@ -376,22 +376,25 @@ struct loader {
 	atomic_bool started;
 	atomic_bool stop;
 	uint64_t reads;		/* written by the reader once it stops */
+	uint64_t failed;	/* reads that did not return 0: a bug */
 };
 
 static void *load_reads(void *arg)
 {
 	struct loader *l = arg;
-	uint64_t n = 0;
+	uint64_t n = 0, failed = 0;
 	uint8_t buf[64];
 
 	while (!atomic_load_explicit(&l->stop, memory_order_relaxed)) {
 		uint64_t off = (n * 4160) % (l->size - sizeof(buf));
 
-		gmem_read(l->vm, l->gpa + off, buf, sizeof(buf), NULL);
+		failed += !!gmem_read(l->vm, l->gpa + off, buf, sizeof(buf),
+				      NULL);
 		if (!n++)
 			atomic_store(&l->started, true);
 	}
 	l->reads = n;
+	l->failed = failed;
 	return NULL;
 }
 
@@ -445,6 +448,10 @@ static int bench_loaded(struct l1 *c)
 	atomic_store(&l.stop, true);
 	pthread_join(th, NULL);
 	t = bench_now() - t;
+	if (!r && l.failed)
+		r = bench_fail(c->t, -EIO, "%llu of %llu concurrent reads failed",
+			       (unsigned long long)l.failed,
+			       (unsigned long long)l.reads);
 	if (!r) {
 		bench_add(c->t, "alt_loaded_conversions_per_s", rate, "pages/s",
 			  "target >= 500000 while a thread reads the file");
