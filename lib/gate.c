@@ -85,7 +85,7 @@ void gm_gate_close(struct gate **gates, unsigned int n)
 	for (unsigned int i = 0; i < n; i++)
 		atomic_fetch_add(&gates[i]->seq, 1);
 	/* Optimistic readers see the odd sequence before any change. */
-	atomic_thread_fence(memory_order_release);
+	gm_fence(memory_order_release);
 	for (unsigned int i = 0; i < n; i++) {
 		for (unsigned int s = 0; s < GATE_SHARDS; s++) {
 			unsigned int spins = 0;

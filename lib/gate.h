@@ -55,23 +55,6 @@ void gm_gate_open(struct gate *g);
 void gm_gate_wait_open(struct gate *g);
 void gm_gate_relax(unsigned int *spins);
 
-/* Optimistic readers: the sequence before a copy (odd: don't copy)... */
-static inline uint64_t gm_gate_seq(struct gate *g)
-{
-	return atomic_load_explicit(&g->seq, memory_order_acquire);
-}
-
-/*
- * ...and whether it is still @seq after it. The fence keeps the copy's
- * loads before the check (the seqlock reader's smp_rmb()); the writer's
- * seq_cst increment in gm_gate_close() comes before any change it makes.
- */
-static inline bool gm_gate_unchanged(struct gate *g, uint64_t seq)
-{
-	atomic_thread_fence(memory_order_acquire);
-	return atomic_load_explicit(&g->seq, memory_order_relaxed) == seq;
-}
-
 /*
  * ThreadSanitizer cannot see the ordering an RCU grace period gives
  * (liburcu is not instrumented); memslot publication (region.c) and its
@@ -100,5 +83,32 @@ void AnnotateIgnoreReadsEnd(const char *file, int line);
 #define gm_tsan_ignore_begin()	((void)0)
 #define gm_tsan_ignore_end()	((void)0)
 #endif
+
+/*
+ * ThreadSanitizer does not model fences (GCC refuses them under it); it
+ * ignores the optimistic copies anyway, and x86 needs no instruction.
+ */
+#ifdef GM_TSAN
+#define gm_fence(order)		__asm__ volatile("" ::: "memory")
+#else
+#define gm_fence(order)		atomic_thread_fence(order)
+#endif
+
+/* Optimistic readers: the sequence before a copy (odd: don't copy)... */
+static inline uint64_t gm_gate_seq(struct gate *g)
+{
+	return atomic_load_explicit(&g->seq, memory_order_acquire);
+}
+
+/*
+ * ...and whether it is still @seq after it. The fence keeps the copy's
+ * loads before the check (the seqlock reader's smp_rmb()); the writer's
+ * seq_cst increment in gm_gate_close() comes before any change it makes.
+ */
+static inline bool gm_gate_unchanged(struct gate *g, uint64_t seq)
+{
+	gm_fence(memory_order_acquire);
+	return atomic_load_explicit(&g->seq, memory_order_relaxed) == seq;
+}
 
 #endif /* GMEM_GATE_H */
