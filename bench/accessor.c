@@ -4,12 +4,14 @@
  * instruction counts under callgrind as well as wall time (the machine this
  * runs on is shared, so wall time alone is noisy):
  *
- *   bench-accessor [read|write|bare|ratio] [SIZE] [ITERATIONS]
+ *   bench-accessor [read|write|bare|ratio|plain-read|plain-write] [SIZE] [ITERATIONS]
  *   valgrind --tool=callgrind --toggle-collect=gmem_read bench-accessor
  *
  * One memslot of a 64 MiB all-shared memfd-backed file; the gpa walks the
  * slot in 4160-byte steps as in `gmem bench`. "bare" is that benchmark's
  * reference: a binary search over the memslots plus memcpy from a mapping.
+ * "plain-read"/"plain-write" use a plain-memory memslot (anonymous memory,
+ * no file) of the same size at PLAIN_GPA instead.
  * "ratio" runs read and bare interleaved ten times and prints the best of
  * each, as `gmem bench` does with five.
  */
@@ -24,6 +26,7 @@
 
 #define SIZE	(64ULL << 20)
 #define GPA	(1ULL << 32)
+#define PLAIN_GPA	(1ULL << 33)
 
 static double now(void)
 {
@@ -65,6 +68,10 @@ static double run(const char *op, struct gmem_vm *vm, const uint8_t *map,
 
 		if (!strcmp(op, "write")) {
 			r = gmem_write(vm, gpa, buf, len, NULL);
+		} else if (!strcmp(op, "plain-read")) {
+			r = gmem_read(vm, gpa - GPA + PLAIN_GPA, buf, len, NULL);
+		} else if (!strcmp(op, "plain-write")) {
+			r = gmem_write(vm, gpa - GPA + PLAIN_GPA, buf, len, NULL);
 		} else if (!strcmp(op, "bare")) {
 			memcpy(buf, bare_lookup(map, gpa), len);
 			__asm__ volatile("" ::: "memory");
@@ -82,6 +89,7 @@ int main(int argc, char **argv)
 	uint64_t iters = argc > 3 ? strtoull(argv[3], NULL, 0) : 1000000;
 	struct gmem_vm_config cfg = { 0 };
 	struct gmem_region rg = { .slot = 1, .gpa = GPA, .size = SIZE };
+	struct gmem_region plain = { .slot = 2, .gpa = PLAIN_GPA, .size = SIZE };
 	struct gmem_vm *vm;
 	struct gmem_file *f;
 	uint8_t *map, *buf;
@@ -105,6 +113,14 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	memset(map, 1, SIZE);
+	plain.host_addr = mmap(NULL, SIZE, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (plain.host_addr == MAP_FAILED ||
+	    gmem_set_region(vm, &plain)) {
+		fprintf(stderr, "bench-accessor: plain memslot failed\n");
+		return 1;
+	}
+	memset(plain.host_addr, 1, SIZE);
 	if (!strcmp(op, "ratio")) {
 		double best[2] = { 1e9, 1e9 };
 
