@@ -365,9 +365,10 @@ out_close:
 }
 
 /*
- * Both of DESIGN section 7's targets at once: single-page conversions
- * while another thread reads the same file through gmem_read() without a
- * pause. The reader's copies are what a conversion has to wait out.
+ * Both accessor and conversion targets at once (docs/benchmarks.md):
+ * single-page conversions while another thread reads the same file through
+ * gmem_read() without a pause. Gated copies are what a conversion has to
+ * wait out; optimistic reads retry instead.
  */
 struct loader {
 	struct gmem_vm *vm;

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Reader gate: lets accessors copy guest memory without a lock while no
- * conversion changes a page under them (DESIGN section 7's hard rule).
+ * conversion changes a page under them (docs/library.md, "Accessors and the
+ * hard rule").
  *
  * Readers count themselves in one of several cache-line-sized shards (by
  * CPU, so readers rarely share a line), then check the file's sequence
