@@ -501,11 +501,8 @@ static __attribute__((noinline)) int do_access(struct access *a)
 	return ret;
 }
 
-/*
- * An optimistic read inside its own read-side section; out of line so that
- * it does not pay for the registers do_access() needs.
- */
-static __attribute__((noinline)) bool read_fast(struct gmem_vm *vm, uint64_t gpa, uint8_t *buf,
+/* An optimistic read inside its own read-side section. */
+static inline bool read_fast(struct gmem_vm *vm, uint64_t gpa, uint8_t *buf,
 		      size_t len)
 {
 	const struct gm_slots *ss;
@@ -519,17 +516,25 @@ static __attribute__((noinline)) bool read_fast(struct gmem_vm *vm, uint64_t gpa
 	return done;
 }
 
+/* Out of line, so that the optimistic read does not pay for its frame. */
+static __attribute__((noinline)) int read_slow(struct gmem_vm *vm,
+					       uint64_t gpa, void *buf,
+					       size_t len,
+					       struct gmem_fault *fault)
+{
+	struct access a = { vm, gpa, buf, len, false, fault };
+
+	return do_access(&a);
+}
+
 int gmem_read(struct gmem_vm *vm, uint64_t gpa, void *buf, size_t len,
 	      struct gmem_fault *fault)
 {
-	struct access a;
-
 	/* len - 1 wraps for 0, which do_access() answers. */
 	if (vm && buf && len - 1 < GM_BOUNCE && gpa + len > gpa &&
 	    read_fast(vm, gpa, buf, len))
 		return 0;
-	a = (struct access){ vm, gpa, buf, len, false, fault };
-	return do_access(&a);
+	return read_slow(vm, gpa, buf, len, fault);
 }
 
 int gmem_write(struct gmem_vm *vm, uint64_t gpa, const void *buf, size_t len,
