@@ -4,7 +4,8 @@
  * instruction counts under callgrind as well as wall time (the machine this
  * runs on is shared, so wall time alone is noisy):
  *
- *   bench-accessor [read|write|bare|ratio|plain-read|plain-write] [SIZE] [ITERATIONS]
+ *   bench-accessor [read|write|bare|ratio|plain-read|plain-write]
+ *                  [SIZE] [ITERATIONS]
  *   valgrind --tool=callgrind --toggle-collect=gmem_read bench-accessor
  *
  * One memslot of a 64 MiB all-shared memfd-backed file; the gpa walks the

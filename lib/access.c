@@ -5,14 +5,16 @@
  * No lock is taken: memslots are found inside an RCU read-side section.
  *
  * Small reads of one memslot of a file (up to GM_BOUNCE bytes) are
- * optimistic: the library's own mapping of the file never loses access, so
- * the read copies into a buffer on the stack and keeps the bytes only if
- * the file's gate sequence (gate.h) did not move during the copy and the
- * pages were shared at that sequence, as a per-thread cache of the last
- * shared run seen says. Nothing is written to any shared line, and the
- * caller's buffer receives only validated bytes: a private byte never
- * lands there, not even for a moment. Anything else (a cache miss, a moved
- * sequence) retries on the gated path below, which also fills the cache.
+ * optimistic where the library enforces privacy itself (the VM's KVM does
+ * not mirror private memory), because the library's own mapping of the
+ * file then never loses access. The read copies into registers and keeps
+ * the bytes only if the file's gate sequence (gate.h) did not move during
+ * the copy and the pages were shared at that sequence, as a per-thread
+ * cache of the last shared run seen inside the gate says. Nothing is
+ * written to any shared line, and the caller's buffer receives only
+ * validated bytes: a private byte never lands there, not even for a
+ * moment. Anything else (a cache miss, a moved sequence) retries on the
+ * gated path below, which also fills the cache.
  *
  * Writes and larger reads enter each file's reader gate before the state
  * map is read and leave it after the bytes are copied. A conversion shuts
@@ -41,8 +43,10 @@
 #define GM_ACCESS_PIECES 16
 
 /*
- * Largest optimistic read. Above it the second copy costs more than the
- * gate's atomics (bench/accessor.c; docs/benchmarks.md).
+ * Largest optimistic read: the copy must fit in registers until it is
+ * validated, and above this it no longer beats the gate (bench/accessor.c;
+ * docs/benchmarks.md). -DGM_BOUNCE=0 sends every read through the gate,
+ * for measuring.
  */
 #ifndef GM_BOUNCE
 #define GM_BOUNCE 128
@@ -78,9 +82,8 @@ struct hint {
 	uint64_t end;
 };
 
-static __thread struct hint hint __attribute__((tls_model("initial-exec"))) = {
-	.seq = 1,
-};
+static __thread struct hint hint
+	__attribute__((tls_model("initial-exec"))) = { .seq = 1 };
 
 static int fail(struct access *a, uint64_t gpa, uint64_t size, uint64_t why)
 {
@@ -94,7 +97,8 @@ static int fail(struct access *a, uint64_t gpa, uint64_t size, uint64_t why)
 }
 
 /* The slot containing @gpa: the hint first, then the binary search. */
-static inline const struct gm_slot *slot_of(const struct gm_slots *ss, uint64_t gpa)
+static inline const struct gm_slot *slot_of(const struct gm_slots *ss,
+					    uint64_t gpa)
 {
 	const struct gm_slot *s;
 
@@ -309,21 +313,24 @@ static int copy(struct access *a, const struct span *sp, uint8_t *buf)
 /*
  * The optimistic copy keeps the bytes in registers until they are
  * validated: a bounce buffer in memory made each read wait for its own
- * stores (a 64-byte read went from 13 to 85-200 ns on the benchmark's
- * cache-missing walk). A length in (n, 2n] is the first n bytes and the
+ * stores (a 64-byte read went from 11-21 to 85-210 ns on the benchmark's
+ * cache-missing walk). A length in [n, 2n] is the first n bytes and the
  * last n bytes, overlapping, so no byte outside the range is touched.
  */
 typedef uint8_t v16 __attribute__((vector_size(16), aligned(1)));
 
 #define LOAD(v, p)	__builtin_memcpy(&(v), (p), sizeof(v))
 #define STORE(p, v)	__builtin_memcpy((p), &(v), sizeof(v))
-/* The loads may race a writer by design: ThreadSanitizer looks away. */
-#define VALIDATE(g, seq)					\
-	do {							\
-		gm_tsan_ignore_end();				\
-		if (!gm_gate_unchanged(g, seq))			\
-			return false;				\
-	} while (0)
+
+/*
+ * After the loads: did the copy see one state? The loads may race a writer
+ * by design, so ThreadSanitizer looks away from them (see copy_validated).
+ */
+static inline bool loads_valid(struct gate *g, uint64_t seq)
+{
+	gm_tsan_ignore_end();
+	return gm_gate_unchanged(g, seq);
+}
 
 /* Copy @len (1..GM_BOUNCE) bytes if the gate's sequence is still @seq. */
 static bool copy_validated(uint8_t *d, const uint8_t *s, size_t len,
@@ -333,7 +340,6 @@ static bool copy_validated(uint8_t *d, const uint8_t *s, size_t len,
 	uint8_t *de = d + len;
 
 	gm_tsan_ignore_begin();
-
 	if (len >= 64) {
 		v16 a0, a1, a2, a3, b0, b1, b2, b3;
 
@@ -345,7 +351,8 @@ static bool copy_validated(uint8_t *d, const uint8_t *s, size_t len,
 		LOAD(b1, se - 48);
 		LOAD(b2, se - 32);
 		LOAD(b3, se - 16);
-		VALIDATE(g, seq);
+		if (!loads_valid(g, seq))
+			return false;
 		STORE(d, a0);
 		STORE(d + 16, a1);
 		STORE(d + 32, a2);
@@ -361,7 +368,8 @@ static bool copy_validated(uint8_t *d, const uint8_t *s, size_t len,
 		LOAD(a1, s + 16);
 		LOAD(b0, se - 32);
 		LOAD(b1, se - 16);
-		VALIDATE(g, seq);
+		if (!loads_valid(g, seq))
+			return false;
 		STORE(d, a0);
 		STORE(d + 16, a1);
 		STORE(de - 32, b0);
@@ -371,7 +379,8 @@ static bool copy_validated(uint8_t *d, const uint8_t *s, size_t len,
 
 		LOAD(a, s);
 		LOAD(b, se - 16);
-		VALIDATE(g, seq);
+		if (!loads_valid(g, seq))
+			return false;
 		STORE(d, a);
 		STORE(de - 16, b);
 	} else if (len >= 8) {
@@ -379,7 +388,8 @@ static bool copy_validated(uint8_t *d, const uint8_t *s, size_t len,
 
 		LOAD(a, s);
 		LOAD(b, se - 8);
-		VALIDATE(g, seq);
+		if (!loads_valid(g, seq))
+			return false;
 		STORE(d, a);
 		STORE(de - 8, b);
 	} else if (len >= 4) {
@@ -387,13 +397,15 @@ static bool copy_validated(uint8_t *d, const uint8_t *s, size_t len,
 
 		LOAD(a, s);
 		LOAD(b, se - 4);
-		VALIDATE(g, seq);
+		if (!loads_valid(g, seq))
+			return false;
 		STORE(d, a);
 		STORE(de - 4, b);
 	} else {
 		uint8_t a = s[0], b = s[len / 2], c = se[-1];
 
-		VALIDATE(g, seq);
+		if (!loads_valid(g, seq))
+			return false;
 		d[0] = a;
 		d[len / 2] = b;
 		de[-1] = c;
@@ -530,8 +542,13 @@ static __attribute__((noinline)) int read_slow(struct gmem_vm *vm,
 int gmem_read(struct gmem_vm *vm, uint64_t gpa, void *buf, size_t len,
 	      struct gmem_fault *fault)
 {
-	/* len - 1 wraps for 0, which do_access() answers. */
+	/*
+	 * len - 1 wraps for 0, which do_access() answers. Where KVM enforces
+	 * private memory the kernel may revoke the library's own access to a
+	 * page converted during the copy: only the gate keeps that out.
+	 */
 	if (vm && buf && len - 1 < GM_BOUNCE && gpa + len > gpa &&
+	    !(vm->kvm_attrs & GMEM_ATTR_PRIVATE) &&
 	    read_fast(vm, gpa, buf, len))
 		return 0;
 	return read_slow(vm, gpa, buf, len, fault);
