@@ -513,8 +513,11 @@ static __attribute__((noinline)) int do_access(struct access *a)
 	return ret;
 }
 
-/* An optimistic read inside its own read-side section. */
-static inline bool read_fast(struct gmem_vm *vm, uint64_t gpa, uint8_t *buf,
+/*
+ * An optimistic read inside its own read-side section; out of line, like
+ * read_slow(), so that gmem_read() itself needs no frame.
+ */
+static __attribute__((noinline)) bool read_fast(struct gmem_vm *vm, uint64_t gpa, uint8_t *buf,
 		      size_t len)
 {
 	const struct gm_slots *ss;
