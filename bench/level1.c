@@ -365,9 +365,10 @@ out_close:
 }
 
 /*
- * Both of DESIGN section 7's targets at once: single-page conversions
- * while another thread reads the same file through gmem_read() without a
- * pause. The reader's copies are what a conversion has to wait out.
+ * Both accessor and conversion targets at once (docs/benchmarks.md):
+ * single-page conversions while another thread reads the same file through
+ * gmem_read() without a pause. Gated copies are what a conversion has to
+ * wait out; optimistic reads retry instead.
  */
 struct loader {
 	struct gmem_vm *vm;
@@ -376,22 +377,25 @@ struct loader {
 	atomic_bool started;
 	atomic_bool stop;
 	uint64_t reads;		/* written by the reader once it stops */
+	uint64_t failed;	/* reads that did not return 0: a bug */
 };
 
 static void *load_reads(void *arg)
 {
 	struct loader *l = arg;
-	uint64_t n = 0;
+	uint64_t n = 0, failed = 0;
 	uint8_t buf[64];
 
 	while (!atomic_load_explicit(&l->stop, memory_order_relaxed)) {
 		uint64_t off = (n * 4160) % (l->size - sizeof(buf));
 
-		gmem_read(l->vm, l->gpa + off, buf, sizeof(buf), NULL);
+		failed += !!gmem_read(l->vm, l->gpa + off, buf, sizeof(buf),
+				      NULL);
 		if (!n++)
 			atomic_store(&l->started, true);
 	}
 	l->reads = n;
+	l->failed = failed;
 	return NULL;
 }
 
@@ -411,8 +415,9 @@ static int bench_loaded(struct l1 *c)
 	struct gmem_region rg = { .slot = 2, .gpa = 1ULL << 33 };
 	struct loader l = { .vm = c->vm, .gpa = rg.gpa + half, .size = half };
 	struct gmem_file *f;
+	const uint64_t n = (pages < half ? pages : half) / PAGE;
+	double t, best = 0, worst = 1e30;
 	pthread_t th;
-	double t, rate;
 	int r;
 
 	r = new_file(c, 2 * half, GMEM_FLAG_MMAP | GMEM_FLAG_INIT_SHARED, &f);
@@ -439,15 +444,33 @@ static int bench_loaded(struct l1 *c)
 	}
 	while (!atomic_load(&l.started))
 		sched_yield();
+	/*
+	 * Best of 5 rounds, as for the accessor row: one round takes a few
+	 * ms here, and one preemption by another process on these shared
+	 * cores costs as much. The worst round goes to the raw rows.
+	 */
 	t = bench_now();
-	r = alternate(c, f, (pages < half ? pages : half) / PAGE, true, NULL);
-	rate = (pages < half ? pages : half) / PAGE / (bench_now() - t);
+	for (int round = 0; !r && round < 5; round++) {
+		double t0 = bench_now(), rate;
+
+		r = alternate(c, f, n, true, NULL);
+		rate = n / (bench_now() - t0);
+		best = rate > best ? rate : best;
+		worst = rate < worst ? rate : worst;
+	}
 	atomic_store(&l.stop, true);
 	pthread_join(th, NULL);
 	t = bench_now() - t;
+	if (!r && l.failed)
+		r = bench_fail(c->t, -EIO, "%llu of %llu concurrent reads failed",
+			       (unsigned long long)l.failed,
+			       (unsigned long long)l.reads);
 	if (!r) {
-		bench_add(c->t, "alt_loaded_conversions_per_s", rate, "pages/s",
-			  "target >= 500000 while a thread reads the file");
+		bench_add(c->t, "alt_loaded_conversions_per_s", best, "pages/s",
+			  "target >= 500000 while a thread reads the file; "
+			  "best of 5 rounds");
+		bench_add(c->t, "alt_loaded_conversions_per_s_worst", worst,
+			  "pages/s", "(the worst of those rounds)");
 		bench_add(c->t, "alt_loaded_reads_per_s",
 			  l.reads / t, "reads/s",
 			  "(the concurrent gmem_read load)");

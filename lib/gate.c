@@ -8,8 +8,11 @@
 
 #include "gate.h"
 
+static atomic_uint_fast64_t next_id;
+
 void gm_gate_init(struct gate *g)
 {
+	g->id = atomic_fetch_add_explicit(&next_id, 1, memory_order_relaxed);
 	atomic_init(&g->seq, 0);
 	for (unsigned int i = 0; i < GATE_SHARDS; i++)
 		atomic_init(&g->shard[i].n, 0);
@@ -32,19 +35,26 @@ static unsigned int this_shard(void)
 	return my_shard - 1;
 }
 
-bool gm_gate_enter(struct gate *g, unsigned int *shard)
+/*
+ * Enter @g; @seq receives the (even) sequence it was entered at, which
+ * stays the state map's version until the reader leaves.
+ */
+bool gm_gate_enter(struct gate *g, unsigned int *shard, uint64_t *seq)
 {
 	unsigned int s = this_shard();
+	uint64_t v;
 
 	/* Don't touch the count the writer is draining if it is shut. */
 	if (atomic_load_explicit(&g->seq, memory_order_relaxed) & 1)
 		return false;
 	atomic_fetch_add(&g->shard[s].n, 1);
-	if (atomic_load(&g->seq) & 1) {
+	v = atomic_load(&g->seq);
+	if (v & 1) {
 		atomic_fetch_sub(&g->shard[s].n, 1);
 		return false;
 	}
 	*shard = s;
+	*seq = v;
 	return true;
 }
 
@@ -74,6 +84,8 @@ void gm_gate_close(struct gate **gates, unsigned int n)
 {
 	for (unsigned int i = 0; i < n; i++)
 		atomic_fetch_add(&gates[i]->seq, 1);
+	/* Optimistic readers see the odd sequence before any change. */
+	gm_fence(memory_order_release);
 	for (unsigned int i = 0; i < n; i++) {
 		for (unsigned int s = 0; s < GATE_SHARDS; s++) {
 			unsigned int spins = 0;

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Reader gate: lets accessors copy guest memory without a lock while no
- * conversion changes a page under them (DESIGN section 7's hard rule).
+ * conversion changes a page under them (docs/library.md, "Accessors and the
+ * hard rule").
  *
  * Readers count themselves in one of several cache-line-sized shards (by
  * CPU, so readers rarely share a line), then check the file's sequence
@@ -19,6 +20,13 @@
  *
  * A reader that finds a gate shut leaves every gate it entered before
  * waiting, so a writer holding several gates can never wait on it.
+ *
+ * The sequence also serves readers that never enter (small reads in
+ * access.c): they copy, then check the sequence has not moved, seqlock
+ * style. Every change of a file's pages or state map happens with its gate
+ * shut, so an unchanged even sequence means no change overlapped the copy.
+ * The id tells gates apart for state cached by sequence: a freed file's
+ * address may be reused, an id never is.
  */
 #ifndef GMEM_GATE_H
 #define GMEM_GATE_H
@@ -36,11 +44,12 @@ struct gate_shard {
 
 struct gate {
 	_Alignas(64) atomic_uint_fast64_t seq;	/* odd: a writer is active */
+	uint64_t id;				/* unique; set once by init */
 	struct gate_shard shard[GATE_SHARDS];
 };
 
 void gm_gate_init(struct gate *g);
-bool gm_gate_enter(struct gate *g, unsigned int *shard);
+bool gm_gate_enter(struct gate *g, unsigned int *shard, uint64_t *seq);
 void gm_gate_exit(struct gate *g, unsigned int shard);
 void gm_gate_close(struct gate **gates, unsigned int n);
 void gm_gate_open(struct gate *g);
@@ -62,11 +71,45 @@ void gm_gate_relax(unsigned int *spins);
 #ifdef GM_TSAN
 void __tsan_acquire(void *addr);
 void __tsan_release(void *addr);
+void AnnotateIgnoreReadsBegin(const char *file, int line);
+void AnnotateIgnoreReadsEnd(const char *file, int line);
 #define gm_tsan_acquire(p)	__tsan_acquire(p)
 #define gm_tsan_release(p)	__tsan_release(p)
+/* An optimistic copy races writers by design; its result is discarded then. */
+#define gm_tsan_ignore_begin()	AnnotateIgnoreReadsBegin(__FILE__, __LINE__)
+#define gm_tsan_ignore_end()	AnnotateIgnoreReadsEnd(__FILE__, __LINE__)
 #else
 #define gm_tsan_acquire(p)	((void)(p))
 #define gm_tsan_release(p)	((void)(p))
+#define gm_tsan_ignore_begin()	((void)0)
+#define gm_tsan_ignore_end()	((void)0)
 #endif
+
+/*
+ * ThreadSanitizer does not model fences (GCC refuses them under it); it
+ * ignores the optimistic copies anyway, and x86 needs no instruction.
+ */
+#ifdef GM_TSAN
+#define gm_fence(order)		__asm__ volatile("" ::: "memory")
+#else
+#define gm_fence(order)		atomic_thread_fence(order)
+#endif
+
+/* Optimistic readers: the sequence before a copy (odd: don't copy)... */
+static inline uint64_t gm_gate_seq(struct gate *g)
+{
+	return atomic_load_explicit(&g->seq, memory_order_acquire);
+}
+
+/*
+ * ...and whether it is still @seq after it. The fence keeps the copy's
+ * loads before the check (the seqlock reader's smp_rmb()); the writer's
+ * seq_cst increment in gm_gate_close() comes before any change it makes.
+ */
+static inline bool gm_gate_unchanged(struct gate *g, uint64_t seq)
+{
+	gm_fence(memory_order_acquire);
+	return atomic_load_explicit(&g->seq, memory_order_relaxed) == seq;
+}
 
 #endif /* GMEM_GATE_H */

@@ -1,0 +1,144 @@
+// SPDX-License-Identifier: MIT
+/*
+ * bench-accessor: the cost of one gmem_read/gmem_write by size, for
+ * instruction counts under callgrind as well as wall time (the machine this
+ * runs on is shared, so wall time alone is noisy):
+ *
+ *   bench-accessor [read|write|bare|ratio|plain-read|plain-write]
+ *                  [SIZE] [ITERATIONS]
+ *   valgrind --tool=callgrind --toggle-collect=gmem_read bench-accessor
+ *
+ * One memslot of a 64 MiB all-shared memfd-backed file; the gpa walks the
+ * slot in 4160-byte steps as in `gmem bench`. "bare" is that benchmark's
+ * reference: a binary search over the memslots plus memcpy from a mapping.
+ * "plain-read"/"plain-write" use a plain-memory memslot (anonymous memory,
+ * no file) of the same size at PLAIN_GPA instead.
+ * "ratio" runs read and bare interleaved ten times and prints the best of
+ * each, as `gmem bench` does with five.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+
+#include "gmem.h"
+
+#define SIZE	(64ULL << 20)
+#define GPA	(1ULL << 32)
+#define PLAIN_GPA	(1ULL << 33)
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static const uint8_t *bare_lookup(const uint8_t *map, uint64_t gpa)
+{
+	static const struct { uint64_t gpa, size; } s[] = {
+		{ 0, 1 << 20 }, { GPA, SIZE }, { GPA + SIZE, 1 << 20 },
+	};
+	int lo = 0, hi = 3;
+
+	while (lo < hi) {
+		int mid = (lo + hi) / 2;
+
+		if (gpa < s[mid].gpa)
+			hi = mid;
+		else if (gpa - s[mid].gpa >= s[mid].size)
+			lo = mid + 1;
+		else
+			return map + (gpa - s[mid].gpa);
+	}
+	return NULL;
+}
+
+/* Seconds per access, or -1 when one fails. */
+static double run(const char *op, struct gmem_vm *vm, const uint8_t *map,
+		  uint8_t *buf, size_t len, uint64_t iters)
+{
+	double t = now();
+	int r = 0;
+
+	for (uint64_t i = 0; i < iters && !r; i++) {
+		uint64_t gpa = GPA + (i * 4160) % (SIZE - len);
+
+		if (!strcmp(op, "write")) {
+			r = gmem_write(vm, gpa, buf, len, NULL);
+		} else if (!strcmp(op, "plain-read")) {
+			r = gmem_read(vm, gpa - GPA + PLAIN_GPA, buf, len, NULL);
+		} else if (!strcmp(op, "plain-write")) {
+			r = gmem_write(vm, gpa - GPA + PLAIN_GPA, buf, len, NULL);
+		} else if (!strcmp(op, "bare")) {
+			memcpy(buf, bare_lookup(map, gpa), len);
+			__asm__ volatile("" ::: "memory");
+		} else {
+			r = gmem_read(vm, gpa, buf, len, NULL);
+		}
+	}
+	return r ? -1 : (now() - t) / iters;
+}
+
+int main(int argc, char **argv)
+{
+	const char *op = argc > 1 ? argv[1] : "read";
+	size_t len = argc > 2 ? strtoul(argv[2], NULL, 0) : 64;
+	uint64_t iters = argc > 3 ? strtoull(argv[3], NULL, 0) : 1000000;
+	struct gmem_vm_config cfg = { 0 };
+	struct gmem_region rg = { .slot = 1, .gpa = GPA, .size = SIZE };
+	struct gmem_region plain = { .slot = 2, .gpa = PLAIN_GPA, .size = SIZE };
+	struct gmem_vm *vm;
+	struct gmem_file *f;
+	uint8_t *map, *buf;
+	double t;
+	int r;
+
+	buf = calloc(1, len ? len : 1);
+	if (!buf || !len || len > SIZE / 2)
+		return 2;
+	r = gmem_vm_create(&cfg, &vm) ?:
+	    gmem_create(vm, SIZE, GMEM_FLAG_MMAP | GMEM_FLAG_INIT_SHARED, &f);
+	if (r) {
+		fprintf(stderr, "bench-accessor: set-up: %s\n", strerror(-r));
+		return 1;
+	}
+	rg.file = f;
+	r = gmem_set_region(vm, &rg) ?:
+	    gmem_map(f, 0, SIZE, PROT_READ | PROT_WRITE, (void **)&map);
+	if (r) {
+		fprintf(stderr, "bench-accessor: set-up: %s\n", strerror(-r));
+		return 1;
+	}
+	memset(map, 1, SIZE);
+	plain.host_addr = mmap(NULL, SIZE, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (plain.host_addr == MAP_FAILED ||
+	    gmem_set_region(vm, &plain)) {
+		fprintf(stderr, "bench-accessor: plain memslot failed\n");
+		return 1;
+	}
+	memset(plain.host_addr, 1, SIZE);
+	if (!strcmp(op, "ratio")) {
+		double best[2] = { 1e9, 1e9 };
+
+		for (int round = 0; round < 10; round++)
+			for (int k = 0; k < 2; k++) {
+				t = run(k ? "read" : "bare", vm, map, buf, len,
+					iters);
+				best[k] = t < best[k] ? t : best[k];
+			}
+		printf("%zu B: read %.2f ns, bare %.2f ns, ratio %.2f "
+		       "(best of 10, interleaved)\n", len, best[1] * 1e9,
+		       best[0] * 1e9, best[1] / best[0]);
+		return 0;
+	}
+	t = run(op, vm, map, buf, len, iters);
+	if (t < 0)
+		return 1;
+	printf("%s %zu B: %.2f ns\n", op, len, t * 1e9);
+	return 0;
+}
