@@ -307,12 +307,20 @@ int gmem_unmap(struct gmem_file *file, void *addr, uint64_t len);
 
 /*
  * gmem_read / gmem_write - device-model accessors by gpa; may cross
- * memslots. Lock-free: they wait only while a conversion of the same file is
- * in flight, and no conversion to private completes while they copy.
+ * memslots. Lock-free: small reads copy optimistically and check the
+ * file's sequence before anything reaches @buf; other accesses wait only
+ * while a conversion of the same file is in flight, and no conversion to
+ * private completes while they copy. No private byte ever reaches @buf.
+ * Plain-memory memslots are copied with process_vm_readv/writev on this
+ * process, so memory the caller made unreadable or unmapped is -EFAULT,
+ * not a signal.
  * @fault: may be NULL; filled on -EFAULT.
  * Return: 0; -EINVAL for NULL vm/buf or a wrapping range (len 0 is 0);
- * -E2BIG when the range crosses more than 16 memslots; -EFAULT when any page is private (GMEM_FAULT_PRIVATE) or has no valid
- * memory (GMEM_FAULT_UNBACKED); nothing is copied then.
+ * -E2BIG when the range crosses more than 16 memslots; -EFAULT when any
+ * page is private (GMEM_FAULT_PRIVATE) or has no valid memory, or plain
+ * memory cannot be accessed (GMEM_FAULT_UNBACKED). Guest memory is not
+ * touched then; of plain memory, the pages before the faulting one may
+ * already be copied. -EIO from another process.
  */
 int gmem_read(struct gmem_vm *vm, uint64_t gpa, void *buf, size_t len,
 	      struct gmem_fault *fault);

@@ -476,7 +476,10 @@ static __attribute__((noinline)) int do_access(struct access *a)
 	const struct gm_slots *ss;
 	int n, ret;
 
-	if (!a->vm || !a->buf || a->gpa + a->len < a->gpa)
+	ret = gm_vm_check(a->vm);
+	if (ret)
+		return ret;
+	if (!a->buf || a->gpa + a->len < a->gpa)
 		return -EINVAL;
 	if (!a->len)
 		return 0;
@@ -551,7 +554,7 @@ int gmem_read(struct gmem_vm *vm, uint64_t gpa, void *buf, size_t len,
 	 * page converted during the copy: only the gate keeps that out.
 	 */
 	if (vm && buf && len - 1 < GM_BOUNCE && gpa + len > gpa &&
-	    !(vm->kvm_attrs & GMEM_ATTR_PRIVATE) &&
+	    !(vm->kvm_attrs & GMEM_ATTR_PRIVATE) && !gm_foreign(vm) &&
 	    read_fast(vm, gpa, buf, len))
 		return 0;
 	return read_slow(vm, gpa, buf, len, fault);
