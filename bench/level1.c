@@ -497,5 +497,5 @@ int bench_level1(const struct bench_opts *o, struct bench_table *t)
 	    bench_alternating(&c) ?: bench_uniform(&c) ?: bench_read(&c) ?:
 	    bench_loaded(&c);
 	gmem_vm_put(c.vm);
-	return r;
+	return r ?: bench_launch(o, t);
 }

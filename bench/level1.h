@@ -16,4 +16,7 @@
  */
 int bench_level1(const struct bench_opts *o, struct bench_table *t);
 
+/* The launch rows: populate throughput beside memcpy and SHA-256 (launch.c). */
+int bench_launch(const struct bench_opts *o, struct bench_table *t);
+
 #endif /* BENCH_LEVEL1_H */

@@ -9,7 +9,7 @@
 
 #include <stdbool.h>
 
-#define BENCH_MAX_ROWS	32
+#define BENCH_MAX_ROWS	48
 
 struct bench_row {
 	const char *key;	/* stable name, also the JSON key */
