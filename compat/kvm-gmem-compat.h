@@ -2,8 +2,8 @@
 /*
  * KVM guest_memfd uAPI that Debian 12's 6.1 kernel headers lack.
  *
- * Values are taken from the facts in shared/reference/kernel-guest-memfd.md
- * (ioctl numbers recomputed with <linux/ioctl.h>); every definition is
+ * Values are those of the kernel's include/uapi/linux/kvm.h (Linux 6.18;
+ * ioctl numbers recomputed here with <linux/ioctl.h>); every definition is
  * guarded so that newer system headers win.
  */
 #ifndef GMEM_KVM_COMPAT_H
