@@ -10,6 +10,8 @@
  *   state-map bytes: 1 TiB uniform, 1 GiB alternating     target <= 64 B/range
  *   gmem_read of 64 B vs memcpy from a mapping plus a memslot lookup
  *
+ * and runs the groups of rows in vmm.c, slots.c, scaling.c and launch.c,
+ * each group only when --filter names one of its rows.
  * Only numbers; nothing here asserts on time.
  */
 #include <errno.h>
@@ -483,19 +485,89 @@ out:
 	return r;
 }
 
+/* A group of rows measured together, by one function. */
+struct group {
+	const char *name;
+	int (*l1)(struct l1 *c);	/* on the shared VM */
+	int (*own)(const struct bench_opts *o, struct bench_table *t);
+	const char *const *keys;	/* the rows, for --filter */
+};
+
+#define KEYS(...)	(const char *const[]){ __VA_ARGS__, NULL }
+
+static const struct group groups[] = {
+	{ "contiguous", bench_contiguous, NULL,
+	  KEYS("contig_1g_to_private_us", "contig_1g_to_shared_us",
+	       "contig_1g_mprotect_none_us", "contig_1g_mprotect_rw_us") },
+	{ "sparse", bench_sparse, NULL,
+	  KEYS("sparse_1t_to_private_us", "sparse_1t_to_shared_us",
+	       "sparse_1t_private_ranges") },
+	{ "alternating", bench_alternating, NULL,
+	  KEYS("alt_1g_conversions_per_s", "alt_1g_state_ranges",
+	       "alt_1g_state_bytes", "alt_1g_bytes_per_range",
+	       "alt_1g_marginal_bytes_per_range",
+	       "alt_64m_mapped_conversions_per_s", "alt_64m_mprotect_per_s") },
+	{ "uniform", bench_uniform, NULL,
+	  KEYS("uniform_1t_state_ranges", "uniform_1t_state_bytes",
+	       "alt_1g_marginal_bytes_per_range") },
+	{ "read", bench_read, NULL,
+	  KEYS("read_64b_gmem_read_ns", "read_64b_bare_ns", "read_64b_ratio") },
+	{ "loaded", bench_loaded, NULL,
+	  KEYS("alt_loaded_conversions_per_s",
+	       "alt_loaded_conversions_per_s_worst", "alt_loaded_reads_per_s",
+	       "alt_64m_mprotect_per_s") },
+	{ "convert", NULL, bench_vmm_convert,
+	  KEYS("conv_1g_preserve_us", "conv_1g_zero_us", "conv_1g_memset_us",
+	       "conv_1g_memset_gb_per_s", "conv_1g_twob_us",
+	       "conv_4k_preserve_us", "conv_4k_zero_us", "conv_4k_twob_us",
+	       "conv_4k_untouched_preserve_us", "conv_4k_untouched_zero_us",
+	       "conv_4k_untouched_twob_us") },
+	{ "boot", NULL, bench_vmm_boot,
+	  KEYS("boot_64g_gmem_us", "boot_64g_pagestore_us",
+	       "boot_64g_pagestore_bytes", "boot_1t_gmem_us",
+	       "boot_1t_pagestore_us", "boot_1t_pagestore_bytes") },
+	{ "memslots", NULL, bench_slots,
+	  KEYS("slots_1_gmem_read_ns", "slots_1_bare_ns",
+	       "slots_1_loaded_gmem_read_ns", "slots_1_loaded_bare_ns",
+	       "slots_64_gmem_read_ns", "slots_64_bare_ns",
+	       "slots_64_loaded_gmem_read_ns", "slots_64_loaded_bare_ns",
+	       "slots_512_gmem_read_ns", "slots_512_bare_ns",
+	       "slots_512_loaded_gmem_read_ns", "slots_512_loaded_bare_ns",
+	       "slots_loaded_gmem_conv_per_s", "slots_loaded_twob_conv_per_s",
+	       "slots_state_ranges") },
+	{ "scaling", NULL, bench_scaling, bench_scaling_keys },
+	{ "populate", NULL, bench_launch,
+	  KEYS("populate_mb_per_s", "populate_memcpy_mb_per_s",
+	       "populate_sha256_mb_per_s", "populate_bound_mb_per_s") },
+};
+
+#define NR_GROUPS	(sizeof(groups) / sizeof(groups[0]))
+
+const char *const *bench_level1_keys(unsigned int i)
+{
+	return i < NR_GROUPS ? groups[i].keys : NULL;
+}
+
 int bench_level1(const struct bench_opts *o, struct bench_table *t)
 {
 	struct gmem_vm_config cfg = { .flags = o->kvm ? GMEM_VM_KVM : 0 };
 	struct l1 c = { .t = t, .quick = o->quick };
+	unsigned int n = 0, i = 0;
 	int r;
 
+	for (size_t g = 0; g < NR_GROUPS; g++)
+		n += bench_wanted(o, groups[g].keys);
 	r = gmem_vm_create(&cfg, &c.vm);
 	if (r)
 		return bench_fail(t, r, "gmem_vm_create%s: %s",
 				  o->kvm ? " (KVM)" : "", strerror(-r));
-	r = bench_contiguous(&c) ?: bench_sparse(&c) ?:
-	    bench_alternating(&c) ?: bench_uniform(&c) ?: bench_read(&c) ?:
-	    bench_loaded(&c);
+	for (size_t g = 0; !r && g < NR_GROUPS; g++) {
+		if (!bench_wanted(o, groups[g].keys))
+			continue;
+		if (o->progress)
+			o->progress(groups[g].name, i++, n);
+		r = groups[g].l1 ? groups[g].l1(&c) : groups[g].own(o, t);
+	}
 	gmem_vm_put(c.vm);
-	return r ?: bench_launch(o, t);
+	return r;
 }

@@ -16,6 +16,22 @@
  */
 int bench_level1(const struct bench_opts *o, struct bench_table *t);
 
+/*
+ * The row names of level-1 group @i, NULL-terminated, for --filter; NULL
+ * past the last group.
+ */
+const char *const *bench_level1_keys(unsigned int i);
+
+/* In-place conversion beside two backings and memset (vmm.c). */
+int bench_vmm_convert(const struct bench_opts *o, struct bench_table *t);
+/* Marking a guest private at boot beside a per-page store (vmm.c). */
+int bench_vmm_boot(const struct bench_opts *o, struct bench_table *t);
+/* Memslot translation + reads, idle and beside conversions (slots.c). */
+int bench_slots(const struct bench_opts *o, struct bench_table *t);
+/* How conversion time and state-map size grow (scaling.c). */
+int bench_scaling(const struct bench_opts *o, struct bench_table *t);
+extern const char *const bench_scaling_keys[];
+
 /* The launch rows: populate throughput beside memcpy and SHA-256 (launch.c). */
 int bench_launch(const struct bench_opts *o, struct bench_table *t);
 

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* The result table every benchmark fills (table.h). */
+#include <fnmatch.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -51,4 +52,21 @@ double bench_now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+bool bench_match(const char *filter, const char *name)
+{
+	if (!filter)
+		return true;
+	if (strpbrk(filter, "*?["))
+		return !fnmatch(filter, name, 0);
+	return strstr(name, filter) != NULL;
+}
+
+bool bench_wanted(const struct bench_opts *o, const char *const *keys)
+{
+	for (; *keys; keys++)
+		if (bench_match(o->filter, *keys))
+			return true;
+	return false;
 }

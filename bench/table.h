@@ -9,7 +9,7 @@
 
 #include <stdbool.h>
 
-#define BENCH_MAX_ROWS	48
+#define BENCH_MAX_ROWS	160
 
 struct bench_row {
 	const char *key;	/* stable name, also the JSON key */
@@ -28,7 +28,20 @@ struct bench_table {
 struct bench_opts {
 	bool kvm;		/* level 1: back files with guest_memfd */
 	bool quick;		/* fewer iterations, for tests */
+	/*
+	 * Row names to measure: a substring, or a glob when it has one of
+	 * "*?[" (fnmatch). NULL: every row. A group of rows measured
+	 * together runs when any of its names matches.
+	 */
+	const char *filter;
+	/* Called before each group runs (a progress line); may be NULL. */
+	void (*progress)(const char *group, unsigned int i, unsigned int n);
 };
+
+/* Whether @name matches @filter (NULL matches everything). */
+bool bench_match(const char *filter, const char *name);
+/* Whether any of the NULL-terminated @keys matches o->filter. */
+bool bench_wanted(const struct bench_opts *o, const char *const *keys);
 
 void bench_add(struct bench_table *t, const char *key, double value,
 	       const char *unit, const char *note);
