@@ -19,6 +19,7 @@
 
 #include "cli.h"
 #include "level1.h"
+#include "scaling_out.h"
 #include "measure.h"
 #include "runner.h"
 
@@ -42,6 +43,10 @@ struct measure {
 	bool on_ratio;			/* the target bounds the ratio */
 	double target;
 	const char *target_text;
+	const char *name;		/* JSON name when not key */
+	const char *limit_key;		/* a physical limit's row */
+	const char *limit_text;
+	bool base_note;			/* print the base row's note */
 };
 
 /*
@@ -60,6 +65,11 @@ static double marginal_bytes_per_range(const struct bench_table *t)
 		return NAN;
 	return (ab->value - ub->value) / (ar->value - ur->value);
 }
+
+#define TWOB		"two backings: zap+punch+alloc"
+#define STORE		"per-page store (stand-in)"
+#define BARE		"sorted slots + memcpy"
+#define BARE_LOADED	"same, two-backing converter"
 
 #define L1(lbl, k)	.part = PART_LEVEL1, .label = lbl, .key = k
 #define RN(lbl, k)	.part = PART_RUNNER, .label = lbl, .key = k
@@ -100,6 +110,50 @@ static const struct measure measures[] = {
 	  .base_label = "slower of memcpy, SHA-256", .rate = true,
 	  .goal = GOAL_LE, .on_ratio = true, .target = 1 / 0.7,
 	  .target_text = ">= 70% (<= 1.43x)" },
+	{ L1("1 GiB touched->private PRESERVE", "conv_1g_preserve_us"),
+	  .base_key = "conv_1g_twob_us", .base_label = TWOB, .base_note = true },
+	{ L1("1 GiB touched->private ZERO", "conv_1g_zero_us"),
+	  .base_key = "conv_1g_twob_us", .base_label = TWOB, .base_note = true },
+	{ L1("1 GiB ZERO beside zeroing it", "conv_1g_zero_us"),
+	  .name = "conv_1g_zero_vs_memset", .base_key = "conv_1g_memset_us",
+	  .base_label = "memset of the same 1 GiB",
+	  .limit_key = "conv_1g_memset_gb_per_s",
+	  .limit_text = "one thread zeroing" },
+	{ L1("4 KiB touched->private PRESERVE", "conv_4k_preserve_us"),
+	  .base_key = "conv_4k_twob_us", .base_label = TWOB, .base_note = true },
+	{ L1("4 KiB touched->private ZERO", "conv_4k_zero_us"),
+	  .base_key = "conv_4k_twob_us", .base_label = TWOB, .base_note = true },
+	{ L1("4 KiB untouched->private PRESERVE",
+	     "conv_4k_untouched_preserve_us"),
+	  .base_key = "conv_4k_untouched_twob_us", .base_label = TWOB,
+	  .base_note = true },
+	{ L1("4 KiB untouched->private ZERO", "conv_4k_untouched_zero_us"),
+	  .base_key = "conv_4k_untouched_twob_us", .base_label = TWOB,
+	  .base_note = true },
+	{ L1("64 GiB guest private at boot", "boot_64g_gmem_us"),
+	  .base_key = "boot_64g_pagestore_us", .base_label = STORE,
+	  .base_note = true },
+	{ L1("1 TiB guest private at boot", "boot_1t_gmem_us"),
+	  .base_key = "boot_1t_pagestore_us", .base_label = STORE,
+	  .base_note = true },
+	{ L1("read 64 B, 1 slot, 100k ranges", "slots_1_gmem_read_ns"),
+	  .base_key = "slots_1_bare_ns", .base_label = BARE },
+	{ L1("read 64 B, 64 slots, 100k ranges", "slots_64_gmem_read_ns"),
+	  .base_key = "slots_64_bare_ns", .base_label = BARE },
+	{ L1("read 64 B, 512 slots, 100k ranges", "slots_512_gmem_read_ns"),
+	  .base_key = "slots_512_bare_ns", .base_label = BARE },
+	{ L1("the same, converting: 1 slot",
+	     "slots_1_loaded_gmem_read_ns"),
+	  .base_key = "slots_1_loaded_bare_ns", .base_label = BARE_LOADED },
+	{ L1("the same, converting: 64 slots",
+	     "slots_64_loaded_gmem_read_ns"),
+	  .base_key = "slots_64_loaded_bare_ns", .base_label = BARE_LOADED },
+	{ L1("the same, converting: 512 slots",
+	     "slots_512_loaded_gmem_read_ns"),
+	  .base_key = "slots_512_loaded_bare_ns", .base_label = BARE_LOADED },
+	{ L1("the converting thread", "slots_loaded_gmem_conv_per_s"),
+	  .base_key = "slots_loaded_twob_conv_per_s",
+	  .base_label = "the two-backing converter", .rate = true },
 	{ RN("VM start to first sync", "vm_start_runner_us"),
 	  .base_key = "vm_start_bare_us",
 	  .base_label = "bare KVM ioctl sequence", .goal = GOAL_LE,
@@ -117,12 +171,14 @@ struct bench_opts_cli {
 	bool only[NR_PARTS];		/* none set: both parts */
 	enum backing backing;
 	bool quick;
+	const char *filter;		/* --filter: row names */
+	const char *plot;		/* --plot: a directory for SVG charts */
 };
 
 /* What one line of the table came to. */
 struct line {
 	const struct measure *m;
-	double value, base, ratio;	/* NAN where there is none */
+	double value, base, ratio, limit;	/* NAN where there is none */
 	int met;			/* 1, 0, or -1 without a target */
 };
 
@@ -131,6 +187,7 @@ struct outcome {
 	const char *state[NR_PARTS];	/* "ok", "failed", "not run" */
 	bool kvm_backing;
 	bool quick;
+	const char *filter;
 };
 
 static void bench_usage(FILE *f)
@@ -146,6 +203,9 @@ static void bench_usage(FILE *f)
 "  --detached   back level-1 files with memfd (a VM without KVM)\n"
 "               (default: --kvm if /dev/kvm opens, else --detached)\n"
 "  --quick      fewer iterations and VM starts (noisier; for tests)\n"
+"  --filter NAME  measure only rows whose name contains NAME (a glob if\n"
+"               it has * ? or [); rows measured together run together\n"
+"  --plot DIR   also write the scaling tables as SVG charts into DIR\n"
 "  --json       print the results as one JSON object\n"
 "  --help       this text\n"
 "Exit status: 0 when the benchmarks ran, whatever the marks say; 1 when one\n"
@@ -189,6 +249,8 @@ static int parse_opts(int argc, char **argv, struct bench_opts_cli *o)
 		{ "detached", no_argument, NULL, 'd' },
 		{ "quick", no_argument, NULL, 'q' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "filter", required_argument, NULL, 'f' },
+		{ "plot", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -215,6 +277,16 @@ static int parse_opts(int argc, char **argv, struct bench_opts_cli *o)
 			break;
 		case 'j':
 			o->json = true;
+			break;
+		case 'f':
+			if (!*optarg)
+				ret = bad("--filter", optarg);
+			o->filter = optarg;
+			break;
+		case 'p':
+			if (!*optarg)
+				ret = bad("--plot", optarg);
+			o->plot = optarg;
 			break;
 		case 'h':
 			bench_usage(stdout);
@@ -271,6 +343,7 @@ static struct line make_line(const struct outcome *out, const struct measure *m)
 	struct line l = { .m = m, .ratio = NAN, .met = -1 };
 	double checked;
 
+	l.limit = row_value(t, m->limit_key);
 	l.value = m->derive ? m->derive(t) : row_value(t, m->key);
 	l.base = row_value(t, m->base_key) * (m->base_scale ? m->base_scale : 1);
 	if (!isnan(l.value) && !isnan(l.base) && l.value > 0 && l.base > 0)
@@ -302,6 +375,21 @@ static const char *unit_of(const struct outcome *out, const struct measure *m)
 	return r ? r->unit : "";
 }
 
+static const char *name_of(const struct measure *m)
+{
+	return m->name ? m->name : m->key;
+}
+
+/* A line is shown when its part ran and --filter names it or its base. */
+static bool shown(const struct outcome *out, const struct measure *m)
+{
+	if (!strcmp(out->state[m->part], "not run"))
+		return false;
+	return bench_match(out->filter, name_of(m)) ||
+	       bench_match(out->filter, m->key) ||
+	       (m->base_key && bench_match(out->filter, m->base_key));
+}
+
 static const char *mark(int met)
 {
 	return met < 0 ? "-" : met ? "met" : "MISSED";
@@ -312,6 +400,8 @@ static void fmt_num(char *buf, size_t len, double v, const char *suffix)
 {
 	if (isnan(v))
 		snprintf(buf, len, "-");
+	else if (fabs(v) < 0.01 && v != 0)
+		snprintf(buf, len, "%.1e%s", v, suffix);
 	else if (fabs(v) >= 1000)
 		snprintf(buf, len, "%.0f%s", v, suffix);
 	else if (fabs(v) >= 10)
@@ -320,17 +410,51 @@ static void fmt_num(char *buf, size_t len, double v, const char *suffix)
 		snprintf(buf, len, "%.2f%s", v, suffix);
 }
 
+#define LINE_FMT "%-34s %10s %-8s %-30s %10s %7s  %-13s %-6s %s\n"
+
 static void print_text_line(const struct outcome *out, const struct line *l)
 {
-	char val[32], base[32], ratio[32];
+	char val[32], base[32], ratio[32], lim[96] = "-";
 
 	fmt_num(val, sizeof(val), l->value, "");
 	fmt_num(base, sizeof(base), l->base, "");
 	fmt_num(ratio, sizeof(ratio), l->ratio, "x");
-	printf("%-29s %10s %-13s %-26s %10s %7s  %-13s %s\n", l->m->label,
-	       val, unit_of(out, l->m),
+	if (!isnan(l->limit)) {
+		const struct bench_row *r = bench_find(&out->t[l->m->part],
+						       l->m->limit_key);
+
+		fmt_num(lim, sizeof(lim), l->limit, "");
+		snprintf(lim + strlen(lim), sizeof(lim) - strlen(lim),
+			 " %s (%s)", r->unit, l->m->limit_text);
+	}
+	printf(LINE_FMT, l->m->label, val, unit_of(out, l->m),
 	       l->m->base_label ? l->m->base_label : "-", base, ratio,
-	       l->m->target_text ? l->m->target_text : "-", mark(l->met));
+	       l->m->target_text ? l->m->target_text : "-", mark(l->met), lim);
+}
+
+/* The notes of the competitors' rows (which backing, which stand-in). */
+static void print_notes(const struct outcome *out)
+{
+	const char *done[NR_MEASURES];
+	unsigned int n = 0;
+
+	for (size_t i = 0; i < NR_MEASURES; i++) {
+		const struct measure *m = &measures[i];
+		const struct bench_row *r;
+		bool seen = false;
+
+		if (!m->base_note || !shown(out, m))
+			continue;
+		r = bench_find(&out->t[m->part], m->base_key);
+		if (!r || !r->note[0])
+			continue;
+		for (unsigned int k = 0; k < n; k++)
+			seen |= !strcmp(done[k], r->note);
+		if (seen)
+			continue;
+		done[n++] = r->note;
+		printf("note: %s: %s\n", m->base_label, r->note);
+	}
 }
 
 static void print_text(const struct outcome *out)
@@ -340,18 +464,18 @@ static void print_text(const struct outcome *out)
 	       out->state[PART_LEVEL1], out->state[PART_RUNNER],
 	       runner_host_is_pvm() ? "PVM" : "KVM",
 	       out->quick ? "; --quick" : "");
-	printf("%-29s %10s %-13s %-26s %10s %7s  %-13s %s\n", "measurement",
-	       "gmem", "unit", "kernel primitive", "kernel", "ratio",
-	       "target", "mark");
+	printf(LINE_FMT, "measurement", "gmem", "unit", "competitor",
+	       "competitor", "ratio", "target", "mark", "limit");
 	for (size_t i = 0; i < NR_MEASURES; i++) {
 		struct line l = make_line(out, &measures[i]);
 
-		if (!strcmp(out->state[l.m->part], "not run"))
-			continue;
-		print_text_line(out, &l);
+		if (shown(out, l.m))
+			print_text_line(out, &l);
 	}
-	printf("ratio: gmem's cost per operation over the kernel primitive's "
+	printf("ratio: gmem's cost per operation over the competitor's "
 	       "(above 1: gmem is slower)\n");
+	print_notes(out);
+	bench_print_scaling(&out->t[PART_LEVEL1]);
 }
 
 static void json_num(double v)
@@ -362,13 +486,32 @@ static void json_num(double v)
 		printf("%.10g", v);
 }
 
+static void print_json_limit(const struct outcome *out, const struct line *l)
+{
+	const struct bench_row *r;
+
+	printf(", \"limit\": ");
+	if (isnan(l->limit)) {
+		printf("null");
+		return;
+	}
+	r = bench_find(&out->t[l->m->part], l->m->limit_key);
+	printf("{\"name\": \"%s\", \"value\": ", r->key);
+	json_num(l->limit);
+	printf(", \"unit\": ");
+	json_str(stdout, r->unit);
+	printf(", \"text\": ");
+	json_str(stdout, l->m->limit_text);
+	printf("}");
+}
+
 static void print_json_line(const struct outcome *out, const struct line *l)
 {
 	const struct measure *m = l->m;
 	static const char *const ops[] = { "", "<", "<=", ">=" };
 
-	printf("    {\"name\": \"%s\", \"part\": \"%s\", \"label\": ", m->key,
-	       part_names[m->part]);
+	printf("    {\"name\": \"%s\", \"part\": \"%s\", \"label\": ",
+	       name_of(m), part_names[m->part]);
 	json_str(stdout, m->label);
 	printf(", \"value\": ");
 	json_num(l->value);
@@ -386,6 +529,7 @@ static void print_json_line(const struct outcome *out, const struct line *l)
 	}
 	printf(", \"ratio\": ");
 	json_num(l->ratio);
+	print_json_limit(out, l);
 	if (m->goal != GOAL_NONE) {
 		printf(", \"target\": {\"op\": \"%s\", \"value\": %g, "
 		       "\"on\": \"%s\", \"text\": ", ops[m->goal], m->target,
@@ -423,7 +567,12 @@ static void print_json(const struct outcome *out)
 	       out->kvm_backing ? "guest_memfd" : "memfd",
 	       out->quick ? "true" : "false",
 	       runner_host_is_pvm() ? "true" : "false");
-	printf("  \"parts\": {");
+	printf("  \"filter\": ");
+	if (out->filter)
+		json_str(stdout, out->filter);
+	else
+		printf("null");
+	printf(",\n  \"parts\": {");
 	for (int p = 0; p < NR_PARTS; p++) {
 		printf("%s\"%s\": {\"state\": \"%s\", \"error\": ", p ? ", " : "",
 		       part_names[p], out->state[p]);
@@ -437,30 +586,79 @@ static void print_json(const struct outcome *out)
 	for (size_t i = 0; i < NR_MEASURES; i++) {
 		struct line l = make_line(out, &measures[i]);
 
-		if (!strcmp(out->state[l.m->part], "not run"))
+		if (!shown(out, l.m))
 			continue;
 		printf("%s\n", sep);
 		print_json_line(out, &l);
 		sep = ",";
 	}
-	printf("\n  ],\n");
+	printf("\n  ],\n  \"scaling\": ");
+	bench_json_scaling(&out->t[PART_LEVEL1]);
+	printf(",\n");
 	print_json_raw(out);
 	printf("}\n");
 }
 
-/* Run one part; a failure is one line on stderr and the rows so far. */
-static int run_part(struct outcome *out, enum part p, bool kvm)
+/* A progress line on a terminal: overwritten in place, cleared at the end. */
+static void progress(const char *group, unsigned int i, unsigned int n)
 {
-	struct bench_opts o = { .kvm = kvm, .quick = out->quick };
+	fprintf(stderr, "\r\033[Kgmem bench: level1: %s (%u/%u)...", group,
+		i + 1, n);
+}
+
+static void progress_runner(void)
+{
+	fprintf(stderr, "\r\033[Kgmem bench: runner...");
+}
+
+static void progress_done(void)
+{
+	fprintf(stderr, "\r\033[K");
+}
+
+/* Run one part; a failure is one line on stderr and the rows so far. */
+static int run_part(struct outcome *out, enum part p, bool kvm, bool tty)
+{
+	struct bench_opts o = { .kvm = kvm, .quick = out->quick,
+				.filter = out->filter,
+				.progress = tty ? progress : NULL };
 	int ret;
 
+	if (tty && p == PART_RUNNER)
+		progress_runner();
 	ret = p == PART_LEVEL1 ? bench_level1(&o, &out->t[p]) :
 				 bench_runner(&o, &out->t[p]);
+	if (tty)
+		progress_done();
 	out->state[p] = ret ? "failed" : "ok";
 	if (ret)
 		fprintf(stderr, "gmem bench: the %s benchmark failed: %s\n",
 			part_names[p], out->t[p].error);
 	return ret ? CLI_FAIL : CLI_OK;
+}
+
+/* Whether --filter names any row of @p (all of them without a filter). */
+static bool part_wanted(const struct bench_opts_cli *o, enum part p)
+{
+	struct bench_opts bo = { .filter = o->filter };
+
+	if (!o->only[p])
+		return false;
+	if (p == PART_LEVEL1) {
+		const char *const *keys;
+
+		for (unsigned int g = 0; (keys = bench_level1_keys(g)); g++)
+			if (bench_wanted(&bo, keys))
+				return true;
+		return false;
+	}
+	for (size_t i = 0; i < NR_MEASURES; i++)
+		if (measures[i].part == p &&
+		    (bench_match(o->filter, measures[i].key) ||
+		     (measures[i].base_key &&
+		      bench_match(o->filter, measures[i].base_key))))
+			return true;
+	return false;
 }
 
 /*
@@ -469,28 +667,38 @@ static int run_part(struct outcome *out, enum part p, bool kvm)
  */
 static int run_all(const struct bench_opts_cli *o, struct outcome *out)
 {
+	bool tty = !o->json && isatty(STDERR_FILENO);
+	bool want[NR_PARTS];
 	char why[128] = "";
 	bool kvm = kvm_usable(why, sizeof(why));
 	int ret = CLI_OK;
 
 	out->state[PART_LEVEL1] = out->state[PART_RUNNER] = "not run";
+	for (int p = 0; p < NR_PARTS; p++)
+		want[p] = part_wanted(o, p);
+	if (!want[PART_LEVEL1] && !want[PART_RUNNER]) {
+		fprintf(stderr, "gmem bench: --filter '%s' names no row\n",
+			o->filter);
+		return CLI_USAGE;
+	}
 	if (o->backing == BACK_KVM && !kvm) {
 		fprintf(stderr, "gmem bench: --kvm: /dev/kvm is not usable (%s)\n",
 			why);
 		return CLI_NOKVM;
 	}
-	if (!kvm && o->only[PART_RUNNER]) {
+	if (!kvm && want[PART_RUNNER]) {
 		bench_fail(&out->t[PART_RUNNER], -ENODEV,
 			   "/dev/kvm is not usable (%s)", why);
 		fprintf(stderr, "gmem bench: /dev/kvm is not usable (%s): runner benchmark not run%s\n",
-			why, o->only[PART_LEVEL1] ? ", level 1 ran detached" : "");
+			why, want[PART_LEVEL1] ? ", level 1 ran detached" : "");
 		ret = CLI_NOKVM;
 	}
 	out->kvm_backing = o->backing == BACK_KVM ||
 			   (o->backing == BACK_AUTO && kvm);
-	if (o->only[PART_LEVEL1] && run_part(out, PART_LEVEL1, out->kvm_backing))
+	if (want[PART_LEVEL1] &&
+	    run_part(out, PART_LEVEL1, out->kvm_backing, tty))
 		ret = CLI_FAIL;
-	if (kvm && o->only[PART_RUNNER] && run_part(out, PART_RUNNER, true))
+	if (kvm && want[PART_RUNNER] && run_part(out, PART_RUNNER, true, tty))
 		ret = CLI_FAIL;
 	return ret;
 }
@@ -511,6 +719,7 @@ int cmd_bench(int argc, char **argv)
 		return CLI_FAIL;
 	}
 	out->quick = o.quick;
+	out->filter = o.filter;
 	ret = run_all(&o, out);
 	if (strcmp(out->state[PART_LEVEL1], "not run") ||
 	    strcmp(out->state[PART_RUNNER], "not run")) {
@@ -518,6 +727,8 @@ int cmd_bench(int argc, char **argv)
 			print_json(out);
 		else
 			print_text(out);
+		if (o.plot && bench_plot_scaling(&out->t[PART_LEVEL1], o.plot))
+			ret = CLI_FAIL;
 	}
 	free(out);
 	return ret;

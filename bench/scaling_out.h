@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The scaling rows (scaling.c) as small tables, as JSON and as SVG charts
+ * (scaling_out.c), for `gmem bench`. Each prints the series whose rows
+ * are in @t: the rows a run measured.
+ */
+#ifndef BENCH_SCALING_OUT_H
+#define BENCH_SCALING_OUT_H
+
+#include "table.h"
+
+void bench_print_scaling(const struct bench_table *t);
+/* One JSON object: series name -> {title, x, y, points: [[x, y]...]}. */
+void bench_json_scaling(const struct bench_table *t);
+/* Write DIR/scaling-NAME.svg for each series. Return: 0, or -1 after a
+ * line on stderr. */
+int bench_plot_scaling(const struct bench_table *t, const char *dir);
+
+#endif /* BENCH_SCALING_OUT_H */
