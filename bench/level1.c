@@ -491,54 +491,62 @@ struct group {
 	int (*l1)(struct l1 *c);	/* on the shared VM */
 	int (*own)(const struct bench_opts *o, struct bench_table *t);
 	const char *const *keys;	/* the rows, for --filter */
+	const char *needs;		/* a group whose rows these need */
 };
 
 #define KEYS(...)	(const char *const[]){ __VA_ARGS__, NULL }
 
 static const struct group groups[] = {
 	{ "contiguous", bench_contiguous, NULL,
-	  KEYS("contig_1g_to_private_us", "contig_1g_to_shared_us",
-	       "contig_1g_mprotect_none_us", "contig_1g_mprotect_rw_us") },
+	  .keys = KEYS("contig_1g_to_private_us", "contig_1g_to_shared_us",
+		       "contig_1g_mprotect_none_us",
+		       "contig_1g_mprotect_rw_us") },
 	{ "sparse", bench_sparse, NULL,
-	  KEYS("sparse_1t_to_private_us", "sparse_1t_to_shared_us",
-	       "sparse_1t_private_ranges") },
-	{ "alternating", bench_alternating, NULL,
-	  KEYS("alt_1g_conversions_per_s", "alt_1g_state_ranges",
-	       "alt_1g_state_bytes", "alt_1g_bytes_per_range",
-	       "alt_1g_marginal_bytes_per_range",
-	       "alt_64m_mapped_conversions_per_s", "alt_64m_mprotect_per_s") },
+	  .keys = KEYS("sparse_1t_to_private_us", "sparse_1t_to_shared_us",
+		       "sparse_1t_private_ranges") },
+	/* The marginal bytes per range need the uniform file's header. */
+	{ "alternating", bench_alternating, NULL, .needs = "uniform",
+	  .keys = KEYS("alt_1g_conversions_per_s", "alt_1g_state_ranges",
+		       "alt_1g_state_bytes", "alt_1g_bytes_per_range",
+		       "alt_1g_marginal_bytes_per_range",
+		       "alt_64m_mapped_conversions_per_s",
+		       "alt_64m_mprotect_per_s") },
 	{ "uniform", bench_uniform, NULL,
-	  KEYS("uniform_1t_state_ranges", "uniform_1t_state_bytes",
-	       "alt_1g_marginal_bytes_per_range") },
+	  .keys = KEYS("uniform_1t_state_ranges", "uniform_1t_state_bytes") },
 	{ "read", bench_read, NULL,
-	  KEYS("read_64b_gmem_read_ns", "read_64b_bare_ns", "read_64b_ratio") },
-	{ "loaded", bench_loaded, NULL,
-	  KEYS("alt_loaded_conversions_per_s",
-	       "alt_loaded_conversions_per_s_worst", "alt_loaded_reads_per_s",
-	       "alt_64m_mprotect_per_s") },
+	  .keys = KEYS("read_64b_gmem_read_ns", "read_64b_bare_ns",
+		       "read_64b_ratio") },
+	/* The loaded rows compare with the alternating group's mprotect. */
+	{ "loaded", bench_loaded, NULL, .needs = "alternating",
+	  .keys = KEYS("alt_loaded_conversions_per_s",
+		       "alt_loaded_conversions_per_s_worst",
+		       "alt_loaded_reads_per_s") },
 	{ "convert", NULL, bench_vmm_convert,
-	  KEYS("conv_1g_preserve_us", "conv_1g_zero_us", "conv_1g_memset_us",
-	       "conv_1g_memset_gb_per_s", "conv_1g_twob_us",
-	       "conv_4k_preserve_us", "conv_4k_zero_us", "conv_4k_twob_us",
-	       "conv_4k_untouched_preserve_us", "conv_4k_untouched_zero_us",
-	       "conv_4k_untouched_twob_us") },
+	  .keys = KEYS("conv_1g_preserve_us", "conv_1g_zero_us",
+		       "conv_1g_memset_us", "conv_1g_memset_gb_per_s",
+		       "conv_1g_twob_us", "conv_4k_preserve_us",
+		       "conv_4k_zero_us", "conv_4k_twob_us",
+		       "conv_4k_untouched_preserve_us",
+		       "conv_4k_untouched_zero_us",
+		       "conv_4k_untouched_twob_us") },
 	{ "boot", NULL, bench_vmm_boot,
-	  KEYS("boot_64g_gmem_us", "boot_64g_pagestore_us",
-	       "boot_64g_pagestore_bytes", "boot_1t_gmem_us",
-	       "boot_1t_pagestore_us", "boot_1t_pagestore_bytes") },
+	  .keys = KEYS("boot_64g_gmem_us", "boot_64g_pagestore_us",
+		       "boot_64g_pagestore_bytes", "boot_1t_gmem_us",
+		       "boot_1t_pagestore_us", "boot_1t_pagestore_bytes") },
 	{ "memslots", NULL, bench_slots,
-	  KEYS("slots_1_gmem_read_ns", "slots_1_bare_ns",
-	       "slots_1_loaded_gmem_read_ns", "slots_1_loaded_bare_ns",
-	       "slots_64_gmem_read_ns", "slots_64_bare_ns",
-	       "slots_64_loaded_gmem_read_ns", "slots_64_loaded_bare_ns",
-	       "slots_512_gmem_read_ns", "slots_512_bare_ns",
-	       "slots_512_loaded_gmem_read_ns", "slots_512_loaded_bare_ns",
-	       "slots_loaded_gmem_conv_per_s", "slots_loaded_twob_conv_per_s",
-	       "slots_state_ranges") },
-	{ "scaling", NULL, bench_scaling, bench_scaling_keys },
+	  .keys = KEYS("slots_1_gmem_read_ns", "slots_1_bare_ns",
+		       "slots_1_loaded_gmem_read_ns", "slots_1_loaded_bare_ns",
+		       "slots_64_gmem_read_ns", "slots_64_bare_ns",
+		       "slots_64_loaded_gmem_read_ns",
+		       "slots_64_loaded_bare_ns", "slots_512_gmem_read_ns",
+		       "slots_512_bare_ns", "slots_512_loaded_gmem_read_ns",
+		       "slots_512_loaded_bare_ns",
+		       "slots_loaded_gmem_conv_per_s",
+		       "slots_loaded_twob_conv_per_s", "slots_state_ranges") },
+	{ "scaling", NULL, bench_scaling, .keys = bench_scaling_keys },
 	{ "populate", NULL, bench_launch,
-	  KEYS("populate_mb_per_s", "populate_memcpy_mb_per_s",
-	       "populate_sha256_mb_per_s", "populate_bound_mb_per_s") },
+	  .keys = KEYS("populate_mb_per_s", "populate_memcpy_mb_per_s",
+		       "populate_sha256_mb_per_s", "populate_bound_mb_per_s") },
 };
 
 #define NR_GROUPS	(sizeof(groups) / sizeof(groups[0]))
@@ -546,6 +554,18 @@ static const struct group groups[] = {
 const char *const *bench_level1_keys(unsigned int i)
 {
 	return i < NR_GROUPS ? groups[i].keys : NULL;
+}
+
+/* Named by the filter, or needed by a group that is (one level deep). */
+static bool group_wanted(const struct bench_opts *o, const struct group *g)
+{
+	if (bench_wanted(o, g->keys))
+		return true;
+	for (size_t h = 0; h < NR_GROUPS; h++)
+		if (groups[h].needs && !strcmp(groups[h].needs, g->name) &&
+		    bench_wanted(o, groups[h].keys))
+			return true;
+	return false;
 }
 
 int bench_level1(const struct bench_opts *o, struct bench_table *t)
@@ -556,13 +576,13 @@ int bench_level1(const struct bench_opts *o, struct bench_table *t)
 	int r;
 
 	for (size_t g = 0; g < NR_GROUPS; g++)
-		n += bench_wanted(o, groups[g].keys);
+		n += group_wanted(o, &groups[g]);
 	r = gmem_vm_create(&cfg, &c.vm);
 	if (r)
 		return bench_fail(t, r, "gmem_vm_create%s: %s",
 				  o->kvm ? " (KVM)" : "", strerror(-r));
 	for (size_t g = 0; !r && g < NR_GROUPS; g++) {
-		if (!bench_wanted(o, groups[g].keys))
+		if (!group_wanted(o, &groups[g]))
 			continue;
 		if (o->progress)
 			o->progress(groups[g].name, i++, n);

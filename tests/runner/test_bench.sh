@@ -1,22 +1,48 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# `gmem bench` end to end: --json parsed back (every field there, every
-# number positive; no timing thresholds, the marks are not checked), the
-# text table, the no-KVM path, and every bad option: one line, exit 2.
+# `gmem bench` end to end, every part once: each group of level-1 rows
+# (run through --filter, so each is measured once) and the runner part,
+# with --quick --json parsed back (every field there, every number
+# positive; never a speed: no timing thresholds, the marks are not
+# checked), the text table, the scaling charts, no progress line when
+# stderr is not a terminal, the no-KVM path and every bad option.
+# The level-1 part runs detached without /dev/kvm; only the runner part
+# needs KVM, and only that part is skipped without it.
 # Usage: test_bench.sh GMEM
 set -u
 gmem=$1
-# shellcheck source=cli-common.sh
-. "$(dirname "$0")/cli-common.sh"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+if [ -e /dev/kvm ]; then kvm=1; backing=guest_memfd; else kvm=0; backing=memfd; fi
 
-# check_json FILE BACKING PART...: the parts that ran, fields, numbers
+# expect_bad WANT ARGS...: gmem ARGS exits WANT with exactly one line on
+# stderr and nothing on stdout.
+expect_bad() {
+	local want=$1; shift
+	"$gmem" "$@" >"$tmp/out" 2>"$tmp/err"
+	local rc=$?
+	[ "$rc" -eq "$want" ] || fail "gmem $* exited $rc, want $want"
+	[ "$(wc -l <"$tmp/err")" -eq 1 ] ||
+		fail "gmem $*: stderr is not one line: $(cat "$tmp/err")"
+	[ -s "$tmp/out" ] && fail "gmem $*: wrote to stdout"
+	echo "ok: gmem $* -> $rc: $(cat "$tmp/err")"
+}
+
+# check_json FILE BACKING FILTER PART...: the parts that ran, the fields,
+# positive numbers, the rows FILTER names and nothing else.
 check_json() {
 	python3 - "$@" <<'PY'
-import json, math, sys
-path, backing, parts = sys.argv[1], sys.argv[2], sys.argv[3:]
+import fnmatch, json, math, sys
+path, backing, filt, parts = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
 j = json.load(open(path))
 assert j["backing"] == backing, j["backing"]
 assert j["quick"] is True, j
+assert j["filter"] == filt, j["filter"]
+def match(name):
+    if any(c in filt for c in "*?["):
+        return fnmatch.fnmatchcase(name, filt)
+    return filt in name
 for p in ("level1", "runner"):
     want = "ok" if p in parts else "not run"
     assert j["parts"][p]["state"] == want, j["parts"]
@@ -26,13 +52,18 @@ def positive(v, what):
 names = set()
 for r in j["results"]:
     for k in ("name", "part", "label", "value", "unit", "kernel", "ratio",
-              "target", "met"):
+              "limit", "target", "met"):
         assert k in r, (k, r)
     assert r["part"] in parts, r
+    assert match(r["name"]) or (r["kernel"] and match(r["kernel"]["name"])) \
+        or any(match(k) for k in j["raw"][r["part"]]), r
     positive(r["value"], r["name"])
     if r["kernel"] is not None:
         positive(r["kernel"]["value"], r["kernel"]["name"])
         positive(r["ratio"], r["name"] + " ratio")
+    if r["limit"] is not None:
+        positive(r["limit"]["value"], r["limit"]["name"])
+        assert r["limit"]["unit"] and r["limit"]["text"], r
     if r["target"] is not None:
         assert r["target"]["op"] in ("<", "<=", ">="), r
         positive(r["target"]["value"], r["name"] + " target")
@@ -40,65 +71,118 @@ for r in j["results"]:
     else:
         assert r["met"] is None, r
     names.add(r["name"])
+# The rows each filter must bring, beside its competitor.
 want = {
-    "level1": {"contig_1g_to_private_us", "sparse_1t_to_private_us",
-               "sparse_1t_to_shared_us", "alt_1g_conversions_per_s",
-               "alt_1g_marginal_bytes_per_range", "read_64b_gmem_read_ns"},
-    "runner": {"vm_start_runner_us", "conv_roundtrip_us",
-               "conv_2vcpu_per_s"},
-}
+    "contig_": {"contig_1g_to_private_us", "contig_1g_to_shared_us"},
+    "sparse_": {"sparse_1t_to_private_us", "sparse_1t_to_shared_us"},
+    "alt_1g": {"alt_1g_conversions_per_s",
+               "alt_1g_marginal_bytes_per_range"},
+    "uniform_1t_state": {"uniform_1t_state_bytes"},
+    "read_64b": {"read_64b_gmem_read_ns"},
+    "alt_loaded": {"alt_loaded_conversions_per_s"},
+    "conv_1g": {"conv_1g_preserve_us", "conv_1g_zero_us",
+                "conv_1g_zero_vs_memset"},
+    "conv_4k": {"conv_4k_preserve_us", "conv_4k_zero_us",
+                "conv_4k_untouched_preserve_us",
+                "conv_4k_untouched_zero_us"},
+    "boot_": {"boot_64g_gmem_us", "boot_1t_gmem_us"},
+    "slots_": {"slots_1_gmem_read_ns", "slots_64_gmem_read_ns",
+               "slots_512_gmem_read_ns", "slots_1_loaded_gmem_read_ns",
+               "slots_64_loaded_gmem_read_ns",
+               "slots_512_loaded_gmem_read_ns",
+               "slots_loaded_gmem_conv_per_s"},
+    "scale_": set(),
+    "populate_": {"populate_mb_per_s"},
+    "vm_start": {"vm_start_runner_us"},
+}[filt]
+assert want <= names, (filt, want - names)
+if filt == "scale_":
+    sc = j["scaling"]
+    assert set(sc) == {"uniform", "conversions", "map_bytes"}, sc.keys()
+    for s in sc.values():
+        assert len(s["points"]) >= 6, s
+        for x, y in s["points"]:
+            positive(x, s["title"]); positive(y, s["title"])
 for p in parts:
-    assert want[p] <= names, (p, want[p] - names)
     raw = j["raw"][p]
     assert raw, p
     for k, v in raw.items():
         if k != "conv_above_exit_us":	# a difference: may be negative
             positive(v, k)
-targets = sum(1 for r in j["results"] if r["target"] is not None)
-print("ok:", path, len(j["results"]), "results,", targets, "with targets")
+print("ok:", path, len(j["results"]), "results,", len(j["raw"]["level1"]),
+      "level-1 rows")
 PY
 }
 
-# level 1 alone, on guest_memfd and detached
-"$gmem" bench --json --only level1 --quick >"$tmp/l1.json" ||
-	fail "bench --only level1 exited $?"
-check_json "$tmp/l1.json" guest_memfd level1 || fail "level1 JSON"
-"$gmem" bench --json --only level1 --quick --detached >"$tmp/l1d.json" ||
-	fail "bench --detached exited $?"
-check_json "$tmp/l1d.json" memfd level1 || fail "detached JSON"
+# Level 1: every group once, through the filter that names it.
+for f in contig_ sparse_ alt_1g uniform_1t_state read_64b alt_loaded conv_1g \
+	boot_ slots_ scale_ populate_; do
+	extra=()
+	[ "$f" = scale_ ] && extra=(--plot "$tmp/plot")
+	"$gmem" bench --quick --json --filter "$f" "${extra[@]}" \
+		>"$tmp/$f.json" 2>"$tmp/$f.err" ||
+		fail "bench --filter $f exited $?: $(cat "$tmp/$f.err")"
+	# not a terminal: no progress line, nothing at all on stderr
+	[ -s "$tmp/$f.err" ] && fail "bench --filter $f: stderr: $(cat "$tmp/$f.err")"
+	check_json "$tmp/$f.json" "$backing" "$f" level1 ||
+		fail "--filter $f JSON"
+done
+# the 4 KiB rows are measured by the same group as the 1 GiB ones
+python3 - "$tmp/conv_1g.json" <<'PY' || fail "conv_4k rows missing"
+import json, sys
+raw = json.load(open(sys.argv[1]))["raw"]["level1"]
+for k in ("conv_4k_preserve_us", "conv_4k_zero_us", "conv_4k_twob_us",
+          "conv_1g_twob_us", "conv_1g_memset_us"):
+    assert raw[k] > 0, k
+PY
 
-# a short runner benchmark
-"$gmem" bench --json --only runner --quick >"$tmp/rn.json" ||
-	fail "bench --only runner exited $?"
-check_json "$tmp/rn.json" guest_memfd runner || fail "runner JSON"
+# the scaling charts: one well-formed SVG per table
+for s in uniform conversions map_bytes; do
+	python3 -c 'import sys, xml.dom.minidom as m; d = m.parse(sys.argv[1]); assert d.documentElement.tagName == "svg"' \
+		"$tmp/plot/scaling-$s.svg" || fail "--plot: scaling-$s.svg"
+done
+echo "ok: --plot wrote 3 SVG charts"
 
-# the text table: a header, the column names, one line per measurement
-"$gmem" bench --only level1 --quick --kvm >"$tmp/l1.txt" ||
+# the text table: a header, the column names, one line per measurement,
+# and the scaling tables
+"$gmem" bench --quick --filter read_64b >"$tmp/l1.txt" ||
 	fail "bench text exited $?"
-grep -q '^gmem bench: level 1 on guest_memfd: ok; runner: not run' \
+grep -q "^gmem bench: level 1 on $backing: ok; runner: not run" \
 	"$tmp/l1.txt" || fail "text header: $(head -1 "$tmp/l1.txt")"
-grep -q '^measurement .* kernel primitive .* ratio .* mark$' "$tmp/l1.txt" ||
+grep -q '^measurement .* competitor .* ratio .* mark .*limit$' "$tmp/l1.txt" ||
 	fail "text columns"
-grep -Eq '^accessor read, 64 B .* (met|MISSED)$' "$tmp/l1.txt" ||
+grep -Eq '^accessor read, 64 B .* (met|MISSED) ' "$tmp/l1.txt" ||
 	fail "no accessor line"
+[ "$(grep -c '^[a-z0-9].* -  *-$\|^[a-z0-9].* \(met\|MISSED\) ' "$tmp/l1.txt")" -ge 1 ] ||
+	fail "no measurement lines"
 
-# without KVM (/dev/null over /dev/kvm in a private mount namespace): one
-# line on stderr, exit 3, and the level-1 part still runs, detached
-if unshare -m true 2>/dev/null; then
-	unshare -m sh -c 'mount --bind /dev/null /dev/kvm &&
-		exec "$0" bench --json --quick' "$gmem" \
-		>"$tmp/nokvm.json" 2>"$tmp/nokvm.err"
-	rc=$?
-	[ "$rc" -eq 3 ] || fail "no KVM: exit $rc, want 3"
-	[ "$(wc -l <"$tmp/nokvm.err")" -eq 1 ] ||
-		fail "no KVM: stderr: $(cat "$tmp/nokvm.err")"
-	check_json "$tmp/nokvm.json" memfd level1 || fail "no-KVM JSON"
-	echo "ok: no KVM: $(cat "$tmp/nokvm.err")"
+# The runner part: on KVM a short run; without it exit 3, one line,
+# nothing measured (the KVM-only rows skip cleanly, they do not fail).
+if [ "$kvm" = 1 ]; then
+	"$gmem" bench --json --quick --filter vm_start >"$tmp/rn.json" ||
+		fail "bench --filter vm_start exited $?"
+	check_json "$tmp/rn.json" guest_memfd vm_start runner ||
+		fail "runner JSON"
+	# without KVM (/dev/null over /dev/kvm in a private mount namespace)
+	if unshare -m true 2>/dev/null; then
+		unshare -m sh -c 'mount --bind /dev/null /dev/kvm &&
+			exec "$0" bench --json --quick --only runner' "$gmem" \
+			>"$tmp/nokvm.json" 2>"$tmp/nokvm.err"
+		rc=$?
+		[ "$rc" -eq 3 ] || fail "no KVM: exit $rc, want 3"
+		[ "$(wc -l <"$tmp/nokvm.err")" -eq 1 ] ||
+			fail "no KVM: stderr: $(cat "$tmp/nokvm.err")"
+		echo "ok: no KVM: $(cat "$tmp/nokvm.err")"
+	else
+		echo "note: no mount namespaces here; no-KVM path not tested"
+	fi
 else
-	echo "note: no mount namespaces here; no-KVM path not tested"
+	expect_bad 3 bench --json --quick --filter vm_start
+	expect_bad 3 bench --quick --kvm --filter read_64b
+	echo "note: no /dev/kvm: runner part skipped (exit 3, as it must)"
 fi
 
-"$gmem" bench --help | grep -q -- '--quick' || fail "bench --help"
+"$gmem" bench --help | grep -q -- '--filter' || fail "bench --help"
 
 expect_bad 2 bench --bogus
 expect_bad 2 bench extra
@@ -108,4 +192,9 @@ expect_bad 2 bench --only=
 expect_bad 2 bench --kvm --detached
 expect_bad 2 bench --json=yes
 expect_bad 2 bench -q
+expect_bad 2 bench --filter
+expect_bad 2 bench --filter=
+expect_bad 2 bench --filter no_such_row
+expect_bad 2 bench --plot
+expect_bad 2 bench --plot=
 echo "PASS"
