@@ -136,6 +136,8 @@ static const struct measure measures[] = {
 	{ L1("1 TiB guest private at boot", "boot_1t_gmem_us"),
 	  .base_key = "boot_1t_pagestore_us", .base_label = STORE,
 	  .base_note = true },
+	{ L1("read 64 B, 1 slot, no range", "slots_1_unfragmented_gmem_read_ns"),
+	  .base_key = "slots_1_bare_ns", .base_label = BARE },
 	{ L1("read 64 B, 1 slot, 100k ranges", "slots_1_gmem_read_ns"),
 	  .base_key = "slots_1_bare_ns", .base_label = BARE },
 	{ L1("read 64 B, 64 slots, 100k ranges", "slots_64_gmem_read_ns"),

@@ -88,6 +88,7 @@ want = {
     "boot_": {"boot_64g_gmem_us", "boot_1t_gmem_us"},
     "slots_": {"slots_1_gmem_read_ns", "slots_64_gmem_read_ns",
                "slots_512_gmem_read_ns", "slots_1_loaded_gmem_read_ns",
+               "slots_1_unfragmented_gmem_read_ns",
                "slots_64_loaded_gmem_read_ns",
                "slots_512_loaded_gmem_read_ns",
                "slots_loaded_gmem_conv_per_s"},
