@@ -12,8 +12,11 @@
 void bench_print_scaling(const struct bench_table *t);
 /* One JSON object: series name -> {title, x, y, points: [[x, y]...]}. */
 void bench_json_scaling(const struct bench_table *t);
-/* Write DIR/scaling-NAME.svg for each series. Return: 0, or -1 after a
- * line on stderr. */
+/*
+ * Write DIR/scaling-NAME.svg for each series measured (none, with a line
+ * on stderr, when the run measured none). Return: 0, or -1 after a line
+ * on stderr when DIR or a file cannot be written.
+ */
 int bench_plot_scaling(const struct bench_table *t, const char *dir);
 
 #endif /* BENCH_SCALING_OUT_H */
