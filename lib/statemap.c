@@ -126,6 +126,8 @@ static unsigned int get_idx(const struct sm_leaf *b, unsigned int i)
 	const uint64_t *p = planes(b) + i / 64;
 	unsigned int x = 0;
 
+	if (b->planes == 1)	/* the common case: one kind of state varies */
+		return (unsigned int)(*p >> (i % 64)) & 1;
 	for (unsigned int k = 0; k < b->planes; k++, p += WORDS)
 		x |= (unsigned int)((*p >> (i % 64)) & 1) << k;
 	return x;
@@ -143,23 +145,39 @@ static void set_idx(struct sm_leaf *b, unsigned int i, unsigned int x)
 	}
 }
 
-/* End (in the leaf) of the run of pages with the same value as page @i. */
-static unsigned int leaf_run_end(const struct sm_leaf *b, unsigned int i)
+/*
+ * End (in the leaf) of the run of pages with the same value as page @i,
+ * looking no further than @lim: the walks ask for short spans, and a
+ * lookup only needs the run up to the chunk's end.
+ */
+static unsigned int leaf_run_end(const struct sm_leaf *b, unsigned int i,
+				 unsigned int lim)
 {
 	const uint64_t *p = planes(b);
-	unsigned int x = get_idx(b, i);
+	const unsigned int last = (lim - 1) / 64;
+	uint64_t flip[SM_CHUNK_SHIFT + 1], d;
+	unsigned int w = i / 64, x = get_idx(b, i), e;
 
-	for (unsigned int w = i / 64; w < WORDS; w++) {
-		uint64_t d = 0;
-
+	if (b->planes == 1) {
+		d = (p[w] ^ -(uint64_t)x) & (~0ULL << (i % 64));
+		while (!d && w < last)
+			d = p[++w] ^ -(uint64_t)x;
+		e = d ? w * 64 + __builtin_ctzll(d) : lim;
+		return e < lim ? e : lim;
+	}
+	for (unsigned int k = 0; k < b->planes; k++)
+		flip[k] = x >> k & 1 ? ~0ULL : 0;
+	for (;; w++) {
+		d = 0;
 		for (unsigned int k = 0; k < b->planes; k++)
-			d |= p[k * WORDS + w] ^ (x >> k & 1 ? ~0ULL : 0);
+			d |= p[k * WORDS + w] ^ flip[k];
 		if (w == i / 64)
 			d &= ~0ULL << (i % 64);
-		if (d)
-			return w * 64 + __builtin_ctzll(d);
+		if (d || w == last)
+			break;
 	}
-	return CHUNK;
+	e = d ? w * 64 + __builtin_ctzll(d) : lim;
+	return e < lim ? e : lim;
 }
 
 static bool leaf_uniform(const struct sm_leaf *b)
@@ -541,7 +559,7 @@ static int leaf_walk(const struct sm_node *t, uint64_t s, uint64_t e,
 	int ret;
 
 	while (i < hi) {
-		unsigned int re = leaf_run_end(b, i);
+		unsigned int re = leaf_run_end(b, i, hi);
 
 		if (re > hi)
 			re = hi;
@@ -658,7 +676,7 @@ uint64_t sm_lookup(const struct statemap *m, uint64_t pg, uint64_t *run_end)
 		} else {
 			unsigned int i = (unsigned int)(pg - t->start);
 
-			*run_end = t->start + leaf_run_end(t->leaf, i);
+			*run_end = t->start + leaf_run_end(t->leaf, i, CHUNK);
 			return t->leaf->pal[get_idx(t->leaf, i)];
 		}
 	}
@@ -692,7 +710,7 @@ uint64_t sm_first(const struct statemap *m, uint64_t start, uint64_t end,
 	return f.found;
 }
 
-/* Pages p in [lo, hi] where a non-zero run starts: maintains m->nr. */
+/* Pages p in [lo, hi] where a non-zero run starts: m->nr's changes. */
 struct starts {
 	uint64_t lo, hi;
 	uint64_t prev;
@@ -708,15 +726,6 @@ static int starts_fn(uint64_t s, uint64_t e, uint64_t v, void *arg)
 		c->n++;
 	c->prev = v;
 	return 0;
-}
-
-static uint64_t count_starts(const struct statemap *m, uint64_t lo,
-			     uint64_t hi)
-{
-	struct starts c = { lo, hi, 0, 0 };
-
-	raw_walk(m, lo ? lo - 1 : 0, hi + 1, starts_fn, &c);
-	return c.n;
 }
 
 /* Value changes at pages strictly inside the chunk at @c0. */
@@ -839,12 +848,30 @@ int sm_prepare(const struct statemap *m, uint64_t start, uint64_t end,
 	return sm_prepare_n(m, start, end, 1, p);
 }
 
+/* Ranges that sm_apply() must cut: those straddling its four cut points. */
+static uint64_t cuts(const struct statemap *m, uint64_t start, uint64_t end)
+{
+	const uint64_t at[4] = { chunk_of(start), start, end, chunk_up(end) };
+	uint64_t c = 0;
+
+	for (int i = 0; i < 4; i++) {
+		const struct sm_node *n = find(m->root, at[i]);
+
+		if ((!i || at[i] != at[i - 1]) && n && !n->leaf &&
+		    n->start != at[i])
+			c++;
+	}
+	return c;
+}
+
 /*
  * For @napply successive sm_apply() calls on disjoint parts of [start,
- * end). Each call works on whole chunks: it reuses the k entries there,
- * may fill each gap between them (k + 1), cut at four places and make two
- * edge chunks dense (one entry each); entries given back are reused. Edge
- * chunks also get the bitmaps they may need.
+ * end). One call reuses the k entries it touches, cuts the ranges
+ * straddling its edges and the edges of their chunks, and may fill each gap
+ * between the entries of [start, end) (k + 1); making a chunk dense gives
+ * back at least one entry before it takes one. With several calls, every
+ * call may cut and fill anywhere: 2k + 8 per call is ample. Edge chunks
+ * also get the bitmaps they may need.
  */
 int sm_prepare_n(const struct statemap *m, uint64_t start, uint64_t end,
 		 uint64_t napply, struct sm_prep *p)
@@ -856,8 +883,11 @@ int sm_prepare_n(const struct statemap *m, uint64_t start, uint64_t end,
 	p->blocks = NULL;
 	if (!napply || start >= end)
 		return 0;
-	need = 2 * count(m->root, chunk_of(start), chunk_up(end)) + 8 +
-	       8 * (napply - 1);
+	if (napply == 1)
+		need = count(m->root, start, end) + 1 + cuts(m, start, end);
+	else
+		need = 2 * count(m->root, chunk_of(start), chunk_up(end)) +
+		       8 * napply;
 	while (p->n < need) {
 		struct sm_node *n = malloc(sizeof(*n));
 
@@ -1079,24 +1109,86 @@ static void rejoin(struct statemap *m, struct sm_prep *p, struct sm_node *l,
 	m->root = merge(merge(l, mid), r);
 }
 
+/*
+ * Run starts at pages [start, end] of the region [cs, ce) held in @list:
+ * only those can change. @vprev is the value at start - 1 when start is
+ * cs, @vnext the value at end when end is ce (both outside the region).
+ * Page by page inside leaves: the window is short except for changes
+ * that cover whole chunks, and those cost O(CHUNK) per chunk anyway.
+ */
+static uint64_t region_starts(const struct sm_node *n, uint64_t cs,
+			      uint64_t ce, uint64_t start, uint64_t end,
+			      uint64_t vprev, uint64_t vnext)
+{
+	const uint64_t from = start > cs ? start - 1 : cs;
+	const uint64_t to = end < ce ? end + 1 : ce;
+	struct starts c = { start, end, vprev, 0 };
+	uint64_t cursor = from;
+
+	for (; n && n->start < to; n = n->r) {
+		uint64_t s = n->start > from ? n->start : from;
+		uint64_t e = n->end < to ? n->end : to;
+
+		if (n->end <= from)
+			continue;
+		if (cursor < s)
+			c.prev = 0;
+		cursor = e;
+		if (!n->leaf) {
+			starts_fn(s, e, n->val, &c);
+			continue;
+		}
+		for (uint64_t i = s; i < e; i++)
+			starts_fn(i, i + 1, n->leaf->pal[get_idx(n->leaf,
+					(unsigned int)(i - n->start))], &c);
+	}
+	if (cursor < to)
+		c.prev = 0;
+	if (end == ce && vnext && vnext != c.prev)
+		c.n++;
+	return c.n;
+}
+
+/* The value of entry @n at page @pg - 1, if @n ends at @pg. */
+static uint64_t last_value(const struct sm_node *n, uint64_t pg)
+{
+	if (!n || n->end != pg)
+		return 0;
+	return n->leaf ? n->leaf->pal[get_idx(n->leaf, CHUNK - 1)] : n->val;
+}
+
+/* The value of entry @n at page @pg, if @n starts there. */
+static uint64_t first_value(const struct sm_node *n, uint64_t pg)
+{
+	if (!n || n->start != pg)
+		return 0;
+	return n->leaf ? n->leaf->pal[get_idx(n->leaf, 0)] : n->val;
+}
+
 void sm_apply(struct statemap *m, uint64_t start, uint64_t end,
 	      const struct sm_op *op, struct sm_prep *p)
 {
 	const uint64_t cs = chunk_of(start), ce = chunk_up(end);
 	struct sm_node *l, *x, *mid, *r, *list = NULL, **tail = &list;
 	struct rebuild b = { .m = m, .p = p };
-	uint64_t cursor = cs, before;
+	uint64_t cursor = cs, before, vprev = 0, vnext = 0;
 
 	if (start >= end)
 		return;
-	before = count_starts(m, start, end);
-	cut(m, cs, p);
+	if (cs != start)
+		cut(m, cs, p);
 	cut(m, start, p);
 	cut(m, end, p);
-	cut(m, ce, p);
+	if (ce != end)
+		cut(m, ce, p);
 	split(m->root, cs, &l, &x);
 	split(x, ce, &mid, &r);
 	flatten(mid, &tail);
+	if (start == cs)
+		vprev = last_value(rightmost(l), cs);
+	if (end == ce)
+		vnext = first_value(leftmost(r), ce);
+	before = region_starts(list, cs, ce, start, end, vprev, vnext);
 
 	b.tail = &b.head;
 	while (list) {
@@ -1116,6 +1208,8 @@ void sm_apply(struct statemap *m, uint64_t start, uint64_t end,
 		maybe_densify(&b, cs);
 	if ((end & CMASK) && (chunk_of(end) != cs || !(start & CMASK)))
 		maybe_densify(&b, chunk_of(end));
+	m->nr = m->nr - before +
+		region_starts(b.head, cs, ce, start, end, vprev, vnext);
 
 	mid = NULL;
 	while (b.head) {
@@ -1126,5 +1220,4 @@ void sm_apply(struct statemap *m, uint64_t start, uint64_t end,
 		mid = merge(mid, n);
 	}
 	rejoin(m, p, l, mid, r);
-	m->nr = m->nr - before + count_starts(m, start, end);
 }
