@@ -10,7 +10,8 @@
  *   read     gmem_read() of 64 B at varying gpas of a 64 MiB memslot,
  *            uniform and fragmented (every other page private), reads/s.
  *
- * Usage: bench-statemap [bytes|conv|read|all] [rounds]. One line per round
+ * Usage: bench-statemap [bytes|conv|read|all] [rounds]; read-uniform and
+ * read-fragmented measure one read layout only (for callgrind). One line per round
  * and measurement, so several runs give ranges. Only numbers: nothing here
  * asserts on time. Uses only include/gmem.h, so the same file builds
  * against an older library for before/after comparisons.
@@ -165,7 +166,8 @@ static double read_round(struct gmem_vm *vm, uint64_t stride_pages)
 	return READS / (now() - t);
 }
 
-static void reads(struct gmem_vm *vm)
+/* @which: 0 both, 1 uniform only, 2 fragmented only (for callgrind). */
+static void reads(struct gmem_vm *vm, int which)
 {
 	struct gmem_file *f = new_file(vm, SLOT, GMEM_FLAG_INIT_SHARED);
 	struct gmem_region reg = {
@@ -179,10 +181,14 @@ static void reads(struct gmem_vm *vm)
 		r = gmem_set_region(vm, &reg);
 	if (r)
 		die("gmem_set_region", r);
-	read_round(vm, 1);	/* first touch: page faults, not lookups */
-	uni = read_round(vm, 1);
+	uni = frag = 0;
+	if (which != 2) {
+		read_round(vm, 1);	/* first touch: faults, not lookups */
+		uni = read_round(vm, 1);
+	}
 	alternating(f, SLOT / PG, 1);
-	frag = read_round(vm, 2);
+	if (which != 1)
+		frag = read_round(vm, 2);
 	printf("gmem_read_64b  uniform %9.0f reads/s  fragmented %9.0f "
 	       "reads/s\n", uni, frag);
 	reg.size = 0;
@@ -206,7 +212,11 @@ int main(int argc, char **argv)
 		if (!strcmp(what, "conv") || !strcmp(what, "all"))
 			conversions(vm);
 		if (!strcmp(what, "read") || !strcmp(what, "all"))
-			reads(vm);
+			reads(vm, 0);
+		if (!strcmp(what, "read-uniform"))
+			reads(vm, 1);
+		if (!strcmp(what, "read-fragmented"))
+			reads(vm, 2);
 	}
 	gmem_vm_put(vm);
 	return 0;

@@ -7,15 +7,16 @@
  *
  * Why this shape: ranges make uniform memory O(1) (a 1 TiB file is one
  * entry), but a guest choosing its own fragmentation could make them cost
- * 64 bytes a page-run. A chunk that holds more than MAX_BOUNDS value changes
- * becomes a leaf, which costs a fixed amount per chunk: with one kind of
- * state fragmented (two values, one plane), 64 B of entry plus 160 B of
- * bitmap and palette per 4 MiB, i.e. 56 KiB per GiB, under twice QEMU's
- * 32 KiB/GiB bitmap. Each further kind of state that varies inside a chunk
- * adds one plane (32 KiB per GiB). 2 MiB chunks would cost 80 KiB/GiB for
- * one kind (the per-leaf overhead dominates), 8 MiB chunks 44 KiB/GiB but
- * twice the work per conversion; docs/library.md has the measurements.
- * A leaf that becomes uniform turns back into a range and merges.
+ * 64 bytes a page-run. A chunk of ranges may hold MAX_BOUNDS value changes
+ * (three entries, 192 B); one more and it becomes a leaf, which costs a
+ * fixed amount: with one kind of state varying (two values, one plane)
+ * 64 B of entry plus 288 B of palette and bitmap per 8 MiB, 44 KiB per GiB,
+ * under twice QEMU's 32 KiB/GiB bitmap. Each further kind of state that
+ * varies inside a chunk adds a plane (about 32 KiB per GiB). Measured
+ * alternatives (docs/library.md): 2 MiB chunks cost 80 KiB/GiB, as the
+ * per-leaf overhead dominates, 4 MiB chunks 56 KiB/GiB, and neither made
+ * conversions or lookups cheaper. A leaf that becomes uniform turns back
+ * into a range and merges with its neighbours.
  *
  * Updates never fail half-way: sm_prepare() reserves every entry and every
  * leaf bitmap an update can need, so sm_apply() only moves pointers and
@@ -34,7 +35,7 @@
 #include "statemap.h"
 
 #ifndef SM_CHUNK_SHIFT
-#define SM_CHUNK_SHIFT	10		/* 1024 pages: 4 MiB */
+#define SM_CHUNK_SHIFT	11		/* 2048 pages: 8 MiB */
 #endif
 #define CHUNK		(1U << SM_CHUNK_SHIFT)
 #define CMASK		((uint64_t)CHUNK - 1)
@@ -194,24 +195,28 @@ static bool leaf_uniform(const struct sm_leaf *b)
 	return true;
 }
 
-/* Distinct values of @vals into @pal (first seen first), indices to @idx. */
-static unsigned int palettize(const uint64_t *vals, uint64_t *pal,
-			      uint16_t *idx)
-{
-	unsigned int n = 0, last = 0, j;
+/* A leaf being built: distinct values first seen first, and indices. */
+struct palb {
+	uint64_t pal[CHUNK];
+	uint16_t idx[CHUNK];
+	unsigned int n;
+	unsigned int last;
+};
 
-	for (unsigned int i = 0; i < CHUNK; i++) {
-		if (n && pal[last] == vals[i]) {
-			idx[i] = last;
-			continue;
-		}
-		for (j = 0; j < n && pal[j] != vals[i]; j++)
-			;
-		if (j == n)
-			pal[n++] = vals[i];
-		idx[i] = last = j;
+static void pal_put(struct palb *pb, unsigned int i, uint64_t v)
+{
+	unsigned int j;
+
+	if (pb->n && pb->pal[pb->last] == v) {
+		pb->idx[i] = (uint16_t)pb->last;
+		return;
 	}
-	return n;
+	for (j = 0; j < pb->n && pb->pal[j] != v; j++)
+		;
+	if (j == pb->n)
+		pb->pal[pb->n++] = v;
+	pb->idx[i] = (uint16_t)j;
+	pb->last = j;
 }
 
 /*
@@ -219,9 +224,11 @@ static unsigned int palettize(const uint64_t *vals, uint64_t *pal,
  * then give back what the block has beyond that.
  */
 static struct sm_leaf *leaf_fill(struct sm_leaf *b, unsigned int cap,
-				 const uint64_t *pal, unsigned int n,
-				 const uint16_t *idx)
+				 const struct palb *pb)
 {
+	const uint64_t *pal = pb->pal;
+	const uint16_t *idx = pb->idx;
+	const unsigned int n = pb->n;
 	struct sm_leaf *nb;
 	uint64_t *p;
 
@@ -241,12 +248,6 @@ static struct sm_leaf *leaf_fill(struct sm_leaf *b, unsigned int cap,
 			b = nb;
 	}
 	return b;
-}
-
-static void leaf_decode(const struct sm_leaf *b, uint64_t *vals)
-{
-	for (unsigned int i = 0; i < CHUNK; i++)
-		vals[i] = b->pal[get_idx(b, i)];
 }
 
 /* Reserved blocks are linked through their first palette slot. */
@@ -307,23 +308,22 @@ static void leaf_rebuild(struct statemap *m, struct sm_node *n,
 			 unsigned int lo, unsigned int hi,
 			 const struct sm_op *op, struct sm_prep *p)
 {
-	uint64_t vals[CHUNK], pal[CHUNK];
-	uint16_t idx[CHUNK];
+	struct palb pb = { .n = 0 };
 	struct sm_leaf *b = n->leaf;
-	unsigned int k, cap;
+	unsigned int cap;
 
-	leaf_decode(b, vals);
-	if (op)
-		for (unsigned int i = lo; i < hi; i++)
-			vals[i] = op_value(op, vals[i]);
-	k = palettize(vals, pal, idx);
-	cap = cap_for(k);
+	for (unsigned int i = 0; i < CHUNK; i++) {
+		uint64_t v = b->pal[get_idx(b, i)];
+
+		pal_put(&pb, i, op && i >= lo && i < hi ? op_value(op, v) : v);
+	}
+	cap = cap_for(pb.n);
 	m->leaf_bytes -= block_bytes(b);
 	if (cap > b->cap) {
 		free(b);
 		b = take_block(p, cap);
 	}
-	b = leaf_fill(b, cap, pal, k, idx);
+	b = leaf_fill(b, cap, &pb);
 	n->leaf = b;
 	m->leaf_bytes += block_bytes(b);
 }
@@ -659,6 +659,16 @@ int sm_walk(const struct statemap *m, uint64_t start, uint64_t end,
  * on beyond (a gap ends at the next entry, a range at its end). The
  * accessors' fast path: one descent, no callbacks.
  */
+/* Out of line, so that the ranges' descent stays as short as it was. */
+static __attribute__((noinline)) uint64_t
+leaf_lookup(const struct sm_node *t, uint64_t pg, uint64_t *run_end)
+{
+	unsigned int i = (unsigned int)(pg - t->start);
+
+	*run_end = t->start + leaf_run_end(t->leaf, i, CHUNK);
+	return t->leaf->pal[get_idx(t->leaf, i)];
+}
+
 uint64_t sm_lookup(const struct statemap *m, uint64_t pg, uint64_t *run_end)
 {
 	const struct sm_node *t = m->root;
@@ -670,14 +680,11 @@ uint64_t sm_lookup(const struct statemap *m, uint64_t pg, uint64_t *run_end)
 			t = t->l;
 		} else if (pg >= t->end) {
 			t = t->r;
-		} else if (!t->leaf) {
+		} else if (t->leaf) {
+			return leaf_lookup(t, pg, run_end);
+		} else {
 			*run_end = t->end;
 			return t->val;
-		} else {
-			unsigned int i = (unsigned int)(pg - t->start);
-
-			*run_end = t->start + leaf_run_end(t->leaf, i, CHUNK);
-			return t->leaf->pal[get_idx(t->leaf, i)];
 		}
 	}
 	*run_end = next;
@@ -1002,17 +1009,14 @@ static void fill_gap(struct rebuild *b, uint64_t s, uint64_t e,
 		emit(b, s, e, op_value(op, 0), NULL);
 }
 
-/* Fill @vals with the chunk at @c0 of list @n, from @n on. */
+/* The pages of the chunk at @c0 of list @n (from @n on) into @pb. */
 static void chunk_values(const struct sm_node *n, uint64_t c0,
-			 uint64_t *vals)
+			 struct palb *pb)
 {
-	memset(vals, 0, CHUNK * sizeof(*vals));
-	for (; n && n->start < c0 + CHUNK; n = n->r) {
-		uint64_t s = n->start > c0 ? n->start : c0;
-		uint64_t e = n->end < c0 + CHUNK ? n->end : c0 + CHUNK;
-
-		for (uint64_t i = s; i < e; i++)
-			vals[i - c0] = n->val;
+	for (unsigned int i = 0; i < CHUNK; i++) {
+		while (n && n->end <= c0 + i)
+			n = n->r;
+		pal_put(pb, i, n && n->start <= c0 + i ? n->val : 0);
 	}
 }
 
@@ -1021,9 +1025,8 @@ static void maybe_densify(struct rebuild *b, uint64_t c0)
 {
 	const uint64_t c1 = c0 + CHUNK;
 	struct sm_node **pp = &b->head, *q, *n;
-	uint64_t vals[CHUNK], pal[CHUNK];
-	uint16_t idx[CHUNK];
-	unsigned int bounds = 0, k;
+	struct palb pb = { .n = 0 };
+	unsigned int bounds = 0;
 
 	while (*pp && (*pp)->end <= c0)
 		pp = &(*pp)->r;
@@ -1037,8 +1040,7 @@ static void maybe_densify(struct rebuild *b, uint64_t c0)
 	}
 	if (bounds <= MAX_BOUNDS)
 		return;
-	chunk_values(*pp, c0, vals);
-	k = palettize(vals, pal, idx);
+	chunk_values(*pp, c0, &pb);
 	if ((*pp)->start < c0) {
 		(*pp)->end = c0;
 		pp = &(*pp)->r;
@@ -1055,8 +1057,8 @@ static void maybe_densify(struct rebuild *b, uint64_t c0)
 	n->start = c0;
 	n->end = c1;
 	n->val = 0;
-	n->leaf = leaf_fill(take_block(b->p, cap_for(k)), cap_for(k), pal, k,
-			    idx);
+	n->leaf = leaf_fill(take_block(b->p, cap_for(pb.n)), cap_for(pb.n),
+			    &pb);
 	b->m->leaf_bytes += block_bytes(n->leaf);
 	n->r = *pp;
 	*pp = n;
