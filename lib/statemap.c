@@ -308,10 +308,11 @@ static void leaf_rebuild(struct statemap *m, struct sm_node *n,
 			 unsigned int lo, unsigned int hi,
 			 const struct sm_op *op, struct sm_prep *p)
 {
-	struct palb pb = { .n = 0 };
+	struct palb pb;	/* not zeroed: written before read */
 	struct sm_leaf *b = n->leaf;
 	unsigned int cap;
 
+	pb.n = pb.last = 0;
 	for (unsigned int i = 0; i < CHUNK; i++) {
 		uint64_t v = b->pal[get_idx(b, i)];
 
@@ -1020,31 +1021,25 @@ static void chunk_values(const struct sm_node *n, uint64_t c0,
 	}
 }
 
-/* Make the chunk at @c0 of the rewritten list dense if it fragmented. */
-static void maybe_densify(struct rebuild *b, uint64_t c0)
+/*
+ * Replace the ranges of the chunk at @c0, from *@pp on, by a leaf. Out of
+ * line: its 20 KiB frame is for the rare conversion that needs it.
+ */
+static __attribute__((noinline)) void densify(struct rebuild *b,
+					      struct sm_node **pp,
+					      uint64_t c0)
 {
 	const uint64_t c1 = c0 + CHUNK;
-	struct sm_node **pp = &b->head, *q, *n;
-	struct palb pb = { .n = 0 };
-	unsigned int bounds = 0;
+	struct palb pb;	/* not zeroed: written before read */
+	struct sm_node *q, *n;
 
-	while (*pp && (*pp)->end <= c0)
-		pp = &(*pp)->r;
-	for (q = *pp; q && q->start < c1; q = q->r) {
-		if (q->leaf)
-			return;
-		if (q->start > c0)
-			bounds++;
-		if (q->end < c1 && !(q->r && q->r->start == q->end))
-			bounds++;
-	}
-	if (bounds <= MAX_BOUNDS)
-		return;
+	pb.n = pb.last = 0;
 	chunk_values(*pp, c0, &pb);
 	if ((*pp)->start < c0) {
 		(*pp)->end = c0;
 		pp = &(*pp)->r;
 	}
+	/* At least one range lies wholly inside: given back before take(). */
 	while ((q = *pp) && q->start < c1) {
 		if (q->end > c1) {
 			q->start = c1;
@@ -1062,6 +1057,27 @@ static void maybe_densify(struct rebuild *b, uint64_t c0)
 	b->m->leaf_bytes += block_bytes(n->leaf);
 	n->r = *pp;
 	*pp = n;
+}
+
+/* Make the chunk at @c0 of the rewritten list dense if it fragmented. */
+static void maybe_densify(struct rebuild *b, uint64_t c0)
+{
+	const uint64_t c1 = c0 + CHUNK;
+	struct sm_node **pp = &b->head, *q;
+	unsigned int bounds = 0;
+
+	while (*pp && (*pp)->end <= c0)
+		pp = &(*pp)->r;
+	for (q = *pp; q && q->start < c1; q = q->r) {
+		if (q->leaf)
+			return;
+		if (q->start > c0)
+			bounds++;
+		if (q->end < c1 && !(q->r && q->r->start == q->end))
+			bounds++;
+	}
+	if (bounds > MAX_BOUNDS)
+		densify(b, pp, c0);
 }
 
 /* Rewrite one entry of the list being rebuilt. */
