@@ -8,7 +8,7 @@
  * Why this shape: ranges make uniform memory O(1) (a 1 TiB file is one
  * entry), but a guest choosing its own fragmentation could make them cost
  * 64 bytes a page-run. A chunk of ranges may hold MAX_BOUNDS value changes
- * (three entries, 192 B); one more and it becomes a leaf, which costs a
+ * (five entries, 320 B); one more and it becomes a leaf, which costs a
  * fixed amount: with one kind of state varying (two values, one plane)
  * 64 B of entry plus 288 B of palette and bitmap per 8 MiB, 44 KiB per GiB,
  * under twice QEMU's 32 KiB/GiB bitmap. Each further kind of state that
@@ -40,8 +40,12 @@
 #define CHUNK		(1U << SM_CHUNK_SHIFT)
 #define CMASK		((uint64_t)CHUNK - 1)
 #define WORDS		(CHUNK / 64)
-/* Value changes a chunk of ranges may hold inside it: 3 entries, 192 B. */
-#define MAX_BOUNDS	2
+/*
+ * Value changes a chunk of ranges may hold inside it: at most five
+ * entries, 320 B, still less than a one-plane leaf (352 B), so the worst
+ * case is a leaf's; fewer would make lightly fragmented chunks dearer.
+ */
+#define MAX_BOUNDS	4
 
 struct sm_node {
 	uint64_t start;
