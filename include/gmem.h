@@ -125,8 +125,8 @@ struct gmem_stat {
 				 * guest or a mapping touch are not seen */
 	uint64_t private_bytes;	/* bytes currently private */
 	uint64_t pinned;	/* bytes with at least one long-term pin */
-	uint64_t ranges;	/* entries in the file's state map */
-	uint64_t map_bytes;	/* memory used by the state map */
+	uint64_t ranges;	/* maximal runs of equal non-default state */
+	uint64_t map_bytes;	/* heap bytes the state map holds */
 	uint64_t reserved[2];
 };
 

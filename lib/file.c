@@ -225,7 +225,7 @@ int gmem_stat(struct gmem_file *f, struct gmem_stat *st)
 	pthread_rwlock_rdlock(&f->invalidate_lock);
 	sm_walk(&f->sm, 0, f->size >> GM_PAGE_SHIFT, stat_fn, &s);
 	s.ranges = f->sm.nr;
-	s.map_bytes = sizeof(f->sm) + f->sm.nr * sm_bytes_per_range();
+	s.map_bytes = sizeof(f->sm) + sm_bytes(&f->sm);
 	pthread_rwlock_unlock(&f->invalidate_lock);
 	*st = s;
 	return 0;

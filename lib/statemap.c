@@ -1,34 +1,70 @@
 // SPDX-License-Identifier: MIT
 /*
- * State map: disjoint page ranges in a treap keyed by range start.
+ * State map: a treap of entries keyed by start page. An entry is either a
+ * range (any length, one value) or a dense chunk ("leaf"): CHUNK pages at a
+ * CHUNK-aligned start, each page an index into a small palette of distinct
+ * values, the indices stored as log2(palette slots) bitplanes.
  *
- * Why a treap: split and merge make a range update one cut at each end plus
- * a rebuild of the ranges in between, O(log n + k) for k ranges touched,
- * in about sixty lines, and a node is 48 bytes (64 with malloc's header).
- * The kernel's in-place series uses a maple tree for the same job; a
- * per-page bitmap (QEMU) costs 32 MiB per TiB whatever the contents.
+ * Why this shape: ranges make uniform memory O(1) (a 1 TiB file is one
+ * entry), but a guest choosing its own fragmentation could make them cost
+ * 64 bytes a page-run. A chunk of ranges may hold MAX_BOUNDS value changes
+ * (five entries, 320 B); one more and it becomes a leaf, which costs a
+ * fixed amount: with one kind of state varying (two values, one plane)
+ * 64 B of entry plus 288 B of palette and bitmap per 8 MiB, 44 KiB per GiB,
+ * under twice QEMU's 32 KiB/GiB bitmap. Each further kind of state that
+ * varies inside a chunk adds a plane (about 32 KiB per GiB). Measured
+ * alternatives (docs/library.md): 2 MiB chunks cost 80 KiB/GiB, as the
+ * per-leaf overhead dominates, 4 MiB chunks 56 KiB/GiB, and neither made
+ * conversions or lookups cheaper. A leaf that becomes uniform turns back
+ * into a range and merges with its neighbours.
  *
- * Updates never fail half-way: sm_prepare() counts the ranges an update can
- * touch and reserves every node it might need, so sm_apply() only moves
- * pointers.
+ * Updates never fail half-way: sm_prepare() reserves every entry and every
+ * leaf bitmap an update can need, so sm_apply() only moves pointers and
+ * bits (and may give memory back: free() and a shrinking realloc() whose
+ * failure keeps the larger block).
+ *
+ * Readers (sm_lookup, sm_walk, sm_first) only read; they run inside the
+ * file's reader gate or under the invalidate lock, never beside sm_apply().
  */
 #include <errno.h>
 #include <malloc.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "statemap.h"
 
+#ifndef SM_CHUNK_SHIFT
+#define SM_CHUNK_SHIFT	11		/* 2048 pages: 8 MiB */
+#endif
+#define CHUNK		(1U << SM_CHUNK_SHIFT)
+#define CMASK		((uint64_t)CHUNK - 1)
+#define WORDS		(CHUNK / 64)
+/*
+ * Value changes a chunk of ranges may hold inside it: at most five
+ * entries, 320 B, still less than a one-plane leaf (352 B), so the worst
+ * case is a leaf's; fewer would make lightly fragmented chunks dearer.
+ */
+#define MAX_BOUNDS	4
+
 struct sm_node {
 	uint64_t start;
-	uint64_t end;
-	uint64_t val;
+	uint64_t end;		/* start + CHUNK for a leaf */
+	uint64_t val;		/* a range's value */
 	struct sm_node *l;
 	struct sm_node *r;
+	struct sm_leaf *leaf;	/* NULL for a range */
 	uint32_t prio;
 };
 
-/* What a range really costs: the node plus malloc's chunk header. */
+struct sm_leaf {
+	uint32_t npal;		/* palette entries, all distinct */
+	uint16_t cap;		/* palette slots: a power of two >= 2 */
+	uint16_t planes;	/* log2(cap) */
+	uint64_t pal[];		/* cap values, then planes * WORDS words */
+};
+
+/* What an entry really costs: the node plus malloc's chunk header. */
 uint64_t sm_bytes_per_range(void)
 {
 	static uint64_t bytes;
@@ -41,6 +77,12 @@ uint64_t sm_bytes_per_range(void)
 	return bytes ? bytes : sizeof(struct sm_node);
 }
 
+/* Heap bytes of the map's entries and bitmaps (not of struct statemap). */
+uint64_t sm_bytes(const struct statemap *m)
+{
+	return m->nodes * sm_bytes_per_range() + m->leaf_bytes;
+}
+
 static uint32_t sm_rand(struct statemap *m)
 {
 	uint32_t x = m->rnd;
@@ -51,6 +93,331 @@ static uint32_t sm_rand(struct statemap *m)
 	m->rnd = x;
 	return x;
 }
+
+/* ---- leaves ---- */
+
+static unsigned int ilog2(unsigned int x)
+{
+	return 31 - __builtin_clz(x);
+}
+
+static unsigned int cap_for(uint64_t n)
+{
+	unsigned int c = 2;
+
+	while (c < n && c < CHUNK)
+		c <<= 1;
+	return c;
+}
+
+static size_t leaf_size(unsigned int cap)
+{
+	return sizeof(struct sm_leaf) + cap * sizeof(uint64_t) +
+	       (size_t)ilog2(cap) * WORDS * sizeof(uint64_t);
+}
+
+static uint64_t block_bytes(struct sm_leaf *b)
+{
+	return malloc_usable_size(b) + sizeof(size_t);
+}
+
+static uint64_t *planes(const struct sm_leaf *b)
+{
+	return (uint64_t *)b->pal + b->cap;
+}
+
+static unsigned int get_idx(const struct sm_leaf *b, unsigned int i)
+{
+	const uint64_t *p = planes(b) + i / 64;
+	unsigned int x = 0;
+
+	if (b->planes == 1)	/* the common case: one kind of state varies */
+		return (unsigned int)(*p >> (i % 64)) & 1;
+	for (unsigned int k = 0; k < b->planes; k++, p += WORDS)
+		x |= (unsigned int)((*p >> (i % 64)) & 1) << k;
+	return x;
+}
+
+static void set_idx(struct sm_leaf *b, unsigned int i, unsigned int x)
+{
+	uint64_t *p = planes(b) + i / 64, bit = 1ULL << (i % 64);
+
+	for (unsigned int k = 0; k < b->planes; k++, p += WORDS) {
+		if (x >> k & 1)
+			*p |= bit;
+		else
+			*p &= ~bit;
+	}
+}
+
+/*
+ * End (in the leaf) of the run of pages with the same value as page @i,
+ * looking no further than @lim: the walks ask for short spans, and a
+ * lookup only needs the run up to the chunk's end.
+ */
+static unsigned int leaf_run_end(const struct sm_leaf *b, unsigned int i,
+				 unsigned int lim)
+{
+	const uint64_t *p = planes(b);
+	const unsigned int last = (lim - 1) / 64;
+	uint64_t flip[SM_CHUNK_SHIFT + 1], d;
+	unsigned int w = i / 64, x = get_idx(b, i), e;
+
+	if (b->planes == 1) {
+		d = (p[w] ^ -(uint64_t)x) & (~0ULL << (i % 64));
+		while (!d && w < last)
+			d = p[++w] ^ -(uint64_t)x;
+		e = d ? w * 64 + __builtin_ctzll(d) : lim;
+		return e < lim ? e : lim;
+	}
+	for (unsigned int k = 0; k < b->planes; k++)
+		flip[k] = x >> k & 1 ? ~0ULL : 0;
+	for (;; w++) {
+		d = 0;
+		for (unsigned int k = 0; k < b->planes; k++)
+			d |= p[k * WORDS + w] ^ flip[k];
+		if (w == i / 64)
+			d &= ~0ULL << (i % 64);
+		if (d || w == last)
+			break;
+	}
+	e = d ? w * 64 + __builtin_ctzll(d) : lim;
+	return e < lim ? e : lim;
+}
+
+static bool leaf_uniform(const struct sm_leaf *b)
+{
+	const uint64_t *p = planes(b);
+
+	for (unsigned int k = 0; k < b->planes; k++, p += WORDS) {
+		if (p[0] && ~p[0])
+			return false;
+		for (unsigned int w = 1; w < WORDS; w++)
+			if (p[w] != p[0])
+				return false;
+	}
+	return true;
+}
+
+/* A leaf being built: distinct values first seen first, and indices. */
+struct palb {
+	uint64_t pal[CHUNK];
+	uint16_t idx[CHUNK];
+	unsigned int n;
+	unsigned int last;
+};
+
+static void pal_put(struct palb *pb, unsigned int i, uint64_t v)
+{
+	unsigned int j;
+
+	if (pb->n && pb->pal[pb->last] == v) {
+		pb->idx[i] = (uint16_t)pb->last;
+		return;
+	}
+	for (j = 0; j < pb->n && pb->pal[j] != v; j++)
+		;
+	if (j == pb->n)
+		pb->pal[pb->n++] = v;
+	pb->idx[i] = (uint16_t)j;
+	pb->last = j;
+}
+
+/*
+ * Write a palette and indices into block @b (big enough for @cap slots),
+ * then give back what the block has beyond that.
+ */
+static struct sm_leaf *leaf_fill(struct sm_leaf *b, unsigned int cap,
+				 const struct palb *pb)
+{
+	const uint64_t *pal = pb->pal;
+	const uint16_t *idx = pb->idx;
+	const unsigned int n = pb->n;
+	struct sm_leaf *nb;
+	uint64_t *p;
+
+	b->cap = cap;
+	b->planes = ilog2(cap);
+	b->npal = n;
+	memcpy(b->pal, pal, n * sizeof(*pal));
+	p = planes(b);
+	memset(p, 0, (size_t)b->planes * WORDS * sizeof(*p));
+	for (unsigned int i = 0; i < CHUNK; i++)
+		for (unsigned int k = 0; k < b->planes; k++)
+			p[k * WORDS + i / 64] |=
+				(uint64_t)(idx[i] >> k & 1) << (i % 64);
+	if (malloc_usable_size(b) >= leaf_size(cap) + 64) {
+		nb = realloc(b, leaf_size(cap));
+		if (nb)
+			b = nb;
+	}
+	return b;
+}
+
+/* Reserved blocks are linked through their first palette slot. */
+static struct sm_leaf **next_block(struct sm_leaf *b)
+{
+	return (struct sm_leaf **)(void *)b->pal;
+}
+
+/* A reserved block with at least @cap slots: the smallest that fits. */
+static struct sm_leaf *take_block(struct sm_prep *p, unsigned int cap)
+{
+	struct sm_leaf **pp, **best = NULL, *b;
+
+	for (pp = &p->blocks; *pp; pp = next_block(*pp))
+		if ((*pp)->cap >= cap && (!best || (*pp)->cap < (*best)->cap))
+			best = pp;
+	/* sm_prepare() reserved enough: running dry is a bug, not OOM. */
+	if (!best)
+		abort();
+	b = *best;
+	*best = *next_block(b);
+	return b;
+}
+
+static int reserve_block(struct sm_prep *p, unsigned int cap)
+{
+	struct sm_leaf *b = malloc(leaf_size(cap));
+
+	if (!b)
+		return -ENOMEM;
+	b->cap = cap;
+	*next_block(b) = p->blocks;
+	p->blocks = b;
+	return 0;
+}
+
+static void drop_leaf(struct statemap *m, struct sm_node *n)
+{
+	m->leaf_bytes -= block_bytes(n->leaf);
+	free(n->leaf);
+	n->leaf = NULL;
+}
+
+static uint64_t op_value(const struct sm_op *op, uint64_t v)
+{
+	if ((v & op->match_mask) != op->match_val)
+		return v;
+	v = (v & ~op->clear) | op->set;
+	return v + (uint64_t)op->pin_delta * SM_PIN_ONE;
+}
+
+/*
+ * Re-encode leaf @n from its pages, after applying @op (when given) to
+ * pages [lo, hi): the slow path, O(CHUNK), when the palette is full or
+ * holds duplicates.
+ */
+static void leaf_rebuild(struct statemap *m, struct sm_node *n,
+			 unsigned int lo, unsigned int hi,
+			 const struct sm_op *op, struct sm_prep *p)
+{
+	struct palb pb;	/* not zeroed: written before read */
+	struct sm_leaf *b = n->leaf;
+	unsigned int cap;
+
+	pb.n = pb.last = 0;
+	for (unsigned int i = 0; i < CHUNK; i++) {
+		uint64_t v = b->pal[get_idx(b, i)];
+
+		pal_put(&pb, i, op && i >= lo && i < hi ? op_value(op, v) : v);
+	}
+	cap = cap_for(pb.n);
+	m->leaf_bytes -= block_bytes(b);
+	if (cap > b->cap) {
+		free(b);
+		b = take_block(p, cap);
+	}
+	b = leaf_fill(b, cap, &pb);
+	n->leaf = b;
+	m->leaf_bytes += block_bytes(b);
+}
+
+static int find_pal(const struct sm_leaf *b, uint64_t v)
+{
+	for (unsigned int j = 0; j < b->npal; j++)
+		if (b->pal[j] == v)
+			return (int)j;
+	return -1;
+}
+
+static bool pal_dups(const struct sm_leaf *b)
+{
+	if (b->npal > 64)
+		return true;	/* rare (many pin counts): just rebuild */
+	for (unsigned int i = 0; i < b->npal; i++)
+		for (unsigned int j = i + 1; j < b->npal; j++)
+			if (b->pal[i] == b->pal[j])
+				return true;
+	return false;
+}
+
+static bool pal_all_equal(const struct sm_leaf *b)
+{
+	for (unsigned int j = 1; j < b->npal; j++)
+		if (b->pal[j] != b->pal[0])
+			return false;
+	return true;
+}
+
+/* Turn leaf @n into a range if its pages are now all equal. */
+static void leaf_settle(struct statemap *m, struct sm_node *n)
+{
+	struct sm_leaf *b = n->leaf;
+
+	if (!pal_all_equal(b) && !leaf_uniform(b))
+		return;
+	n->val = b->pal[get_idx(b, 0)];
+	drop_leaf(m, n);
+}
+
+/* Apply @op to pages [lo, hi) of leaf @n (leaf-relative). */
+static void leaf_apply(struct statemap *m, struct sm_node *n,
+		       unsigned int lo, unsigned int hi,
+		       const struct sm_op *op, struct sm_prep *p)
+{
+	struct sm_leaf *b = n->leaf;
+	uint16_t map[CHUNK];
+	unsigned int npal = b->npal;
+	bool identity = true;
+
+	if (lo == 0 && hi == CHUNK) {
+		/* Every page: the palette is the whole change. */
+		for (unsigned int j = 0; j < npal; j++)
+			b->pal[j] = op_value(op, b->pal[j]);
+		if (!pal_all_equal(b) && pal_dups(b))
+			leaf_rebuild(m, n, 0, 0, NULL, p);
+		leaf_settle(m, n);
+		return;
+	}
+	for (unsigned int j = 0; j < npal; j++) {
+		int x = find_pal(b, op_value(op, b->pal[j]));
+
+		if (x < 0) {
+			if (b->npal == b->cap) {
+				b->npal = npal;
+				leaf_rebuild(m, n, lo, hi, op, p);
+				leaf_settle(m, n);
+				return;
+			}
+			b->pal[b->npal] = op_value(op, b->pal[j]);
+			x = (int)b->npal++;
+		}
+		map[j] = (uint16_t)x;
+		identity &= (unsigned int)x == j;
+	}
+	if (identity)
+		return;
+	for (unsigned int i = lo; i < hi; i++) {
+		unsigned int x = get_idx(b, i);
+
+		if (map[x] != x)
+			set_idx(b, i, map[x]);
+	}
+	leaf_settle(m, n);
+}
+
+/* ---- the treap ---- */
 
 /* Nodes whose start is below @key go to *l, the rest to *r. */
 static void split(struct sm_node *t, uint64_t key, struct sm_node **l,
@@ -119,24 +486,29 @@ static struct sm_node *take(struct statemap *m, struct sm_prep *p)
 	p->pool = n->r;
 	p->n--;
 	n->l = n->r = NULL;
+	n->leaf = NULL;
 	n->prio = sm_rand(m);
-	m->nr++;
+	m->nodes++;
 	return n;
 }
 
 static void give_back(struct statemap *m, struct sm_prep *p,
 		      struct sm_node *n)
 {
+	if (n->leaf)
+		drop_leaf(m, n);
 	n->r = p->pool;
 	p->pool = n;
 	p->n++;
-	m->nr--;
+	m->nodes--;
 }
 
 int sm_init(struct statemap *m, uint64_t npages, uint64_t val)
 {
 	m->root = NULL;
 	m->nr = 0;
+	m->nodes = 0;
+	m->leaf_bytes = 0;
 	m->rnd = (uint32_t)(uintptr_t)m | 1;
 	if (!val || !npages)
 		return 0;
@@ -147,6 +519,7 @@ int sm_init(struct statemap *m, uint64_t npages, uint64_t val)
 	m->root->val = val;
 	m->root->prio = sm_rand(m);
 	m->nr = 1;
+	m->nodes = 1;
 	return 0;
 }
 
@@ -156,6 +529,7 @@ static void free_tree(struct sm_node *t)
 		struct sm_node *r = t->r;
 
 		free_tree(t->l);
+		free(t->leaf);
 		free(t);
 		t = r;
 	}
@@ -166,176 +540,11 @@ void sm_destroy(struct statemap *m)
 	free_tree(m->root);
 	m->root = NULL;
 	m->nr = 0;
+	m->nodes = 0;
+	m->leaf_bytes = 0;
 }
 
-/* Ranges overlapping [start, end). */
-static uint64_t count(const struct sm_node *t, uint64_t start, uint64_t end)
-{
-	uint64_t c = 0;
-
-	if (!t)
-		return 0;
-	if (t->start > start)
-		c += count(t->l, start, end);
-	if (t->start < end && t->end > start)
-		c++;
-	if (t->end < end)
-		c += count(t->r, start, end);
-	return c;
-}
-
-int sm_prepare(const struct statemap *m, uint64_t start, uint64_t end,
-	       struct sm_prep *p)
-{
-	/* Two cuts, one fill per gap between the k ranges, k reused. */
-	return sm_prepare_n(m, start, end, 1, p);
-}
-
-/*
- * For @napply successive sm_apply() calls on disjoint parts of [start,
- * end): each needs its two cuts and a fill, and a range can straddle two
- * parts (counted in both once cut), so k + 6 per call is ample; nodes
- * given back are reused.
- */
-int sm_prepare_n(const struct statemap *m, uint64_t start, uint64_t end,
-		 uint64_t napply, struct sm_prep *p)
-{
-	uint64_t need = count(m->root, start, end) + 3 + 6 * (napply - 1);
-
-	p->pool = NULL;
-	p->n = 0;
-	while (p->n < need) {
-		struct sm_node *n = malloc(sizeof(*n));
-
-		if (!n) {
-			sm_prep_release(p);
-			return -ENOMEM;
-		}
-		n->r = p->pool;
-		p->pool = n;
-		p->n++;
-	}
-	return 0;
-}
-
-void sm_prep_release(struct sm_prep *p)
-{
-	while (p->pool) {
-		struct sm_node *n = p->pool;
-
-		p->pool = n->r;
-		free(n);
-	}
-	p->n = 0;
-}
-
-/* Make @pg a range boundary by splitting the range that straddles it. */
-static void cut(struct statemap *m, uint64_t pg, struct sm_prep *p)
-{
-	struct sm_node *n = find(m->root, pg), *nn, *l, *r;
-
-	if (!n || n->start == pg)
-		return;
-	nn = take(m, p);
-	nn->start = pg;
-	nn->end = n->end;
-	nn->val = n->val;
-	n->end = pg;
-	split(m->root, pg, &l, &r);
-	m->root = merge(merge(l, nn), r);
-}
-
-/* In-order list of a subtree, linked through ->r. */
-static void flatten(struct sm_node *t, struct sm_node ***tail)
-{
-	struct sm_node *r;
-
-	if (!t)
-		return;
-	flatten(t->l, tail);
-	r = t->r;
-	t->l = t->r = NULL;
-	**tail = t;
-	*tail = &t->r;
-	flatten(r, tail);
-}
-
-static uint64_t op_value(const struct sm_op *op, uint64_t v)
-{
-	if ((v & op->match_mask) != op->match_val)
-		return v;
-	v = (v & ~op->clear) | op->set;
-	return v + (uint64_t)op->pin_delta * SM_PIN_ONE;
-}
-
-struct rebuild {
-	struct statemap *m;
-	struct sm_prep *p;
-	struct sm_node *tree;	/* the rebuilt middle */
-	struct sm_node *last;	/* its last node, or the left neighbour */
-};
-
-/* Append [s, e) = v, reusing @n when given, merging with the last range. */
-static void emit(struct rebuild *b, uint64_t s, uint64_t e, uint64_t v,
-		 struct sm_node *n)
-{
-	if (!v || (b->last && b->last->end == s && b->last->val == v)) {
-		if (v)
-			b->last->end = e;
-		if (n)
-			give_back(b->m, b->p, n);
-		return;
-	}
-	if (!n)
-		n = take(b->m, b->p);
-	n->start = s;
-	n->end = e;
-	n->val = v;
-	n->l = n->r = NULL;
-	b->tree = merge(b->tree, n);
-	b->last = n;
-}
-
-void sm_apply(struct statemap *m, uint64_t start, uint64_t end,
-	      const struct sm_op *op, struct sm_prep *p)
-{
-	struct sm_node *l, *x, *mid, *r, *list = NULL, **tail = &list;
-	struct sm_node *rmin;
-	struct rebuild b = { .m = m, .p = p };
-	uint64_t cursor = start;
-
-	cut(m, start, p);
-	cut(m, end, p);
-	split(m->root, start, &l, &x);
-	split(x, end, &mid, &r);
-	flatten(mid, &tail);
-
-	/* The left neighbour absorbs the first range when they touch. */
-	b.last = rightmost(l);
-	if (b.last && b.last->end != start)
-		b.last = NULL;
-	while (list) {
-		struct sm_node *n = list;
-
-		list = n->r;
-		if (cursor < n->start)
-			emit(&b, cursor, n->start, op_value(op, 0), NULL);
-		cursor = n->end;
-		emit(&b, n->start, n->end, op_value(op, n->val), n);
-	}
-	if (cursor < end)
-		emit(&b, cursor, end, op_value(op, 0), NULL);
-
-	/* And the right neighbour is absorbed by whatever ends at @end. */
-	rmin = leftmost(r);
-	if (rmin && b.last && b.last->end == rmin->start &&
-	    b.last->val == rmin->val) {
-		b.last->end = rmin->end;
-		split(r, rmin->start + 1, &x, &r);
-		give_back(m, p, x);
-	}
-	m->root = merge(merge(l, b.tree), r);
-}
+/* ---- reading ---- */
 
 struct walk {
 	uint64_t cursor;
@@ -345,6 +554,30 @@ struct walk {
 	void *arg;
 };
 
+/* The runs of leaf @t within [s, e), one callback each. */
+static int leaf_walk(const struct sm_node *t, uint64_t s, uint64_t e,
+		     struct walk *w)
+{
+	const struct sm_leaf *b = t->leaf;
+	unsigned int i = (unsigned int)(s - t->start);
+	unsigned int hi = (unsigned int)(e - t->start);
+	int ret;
+
+	while (i < hi) {
+		unsigned int re = leaf_run_end(b, i, hi);
+
+		if (re > hi)
+			re = hi;
+		ret = w->fn(t->start + i, t->start + re, b->pal[get_idx(b, i)],
+			    w->arg);
+		if (ret)
+			return ret;
+		i = re;
+	}
+	return 0;
+}
+
+/* Every run of [w->start, w->end) in order, gaps included; not merged. */
 static int walk(const struct sm_node *t, struct walk *w)
 {
 	int ret;
@@ -366,7 +599,8 @@ static int walk(const struct sm_node *t, struct walk *w)
 				return ret;
 		}
 		w->cursor = e;
-		ret = w->fn(s, e, t->val, w->arg);
+		ret = t->leaf ? leaf_walk(t, s, e, w) : w->fn(s, e, t->val,
+							       w->arg);
 		if (ret)
 			return ret;
 	}
@@ -375,8 +609,8 @@ static int walk(const struct sm_node *t, struct walk *w)
 	return 0;
 }
 
-int sm_walk(const struct statemap *m, uint64_t start, uint64_t end,
-	    sm_walk_fn fn, void *arg)
+static int raw_walk(const struct statemap *m, uint64_t start, uint64_t end,
+		    sm_walk_fn fn, void *arg)
 {
 	struct walk w = { start, start, end, fn, arg };
 	int ret;
@@ -389,11 +623,57 @@ int sm_walk(const struct statemap *m, uint64_t start, uint64_t end,
 	return fn(w.cursor, end, 0, arg);
 }
 
+/* sm_walk() hands out maximal runs, as when everything was a range. */
+struct coalesce {
+	sm_walk_fn fn;
+	void *arg;
+	uint64_t s, e, v;
+};
+
+static int coalesce_fn(uint64_t s, uint64_t e, uint64_t v, void *arg)
+{
+	struct coalesce *c = arg;
+	int ret = 0;
+
+	if (c->e == s && c->v == v && c->e > c->s) {
+		c->e = e;
+		return 0;
+	}
+	if (c->e > c->s)
+		ret = c->fn(c->s, c->e, c->v, c->arg);
+	c->s = s;
+	c->e = e;
+	c->v = v;
+	return ret;
+}
+
+int sm_walk(const struct statemap *m, uint64_t start, uint64_t end,
+	    sm_walk_fn fn, void *arg)
+{
+	struct coalesce c = { fn, arg, 0, 0, 0 };
+	int ret = raw_walk(m, start, end, coalesce_fn, &c);
+
+	if (ret || c.e <= c.s)
+		return ret;
+	return fn(c.s, c.e, c.v, arg);
+}
+
 /*
- * The value at @pg and where its run ends (within the map: the end of the
- * range holding @pg, or the start of the next range for a gap). The
+ * The value at @pg and a page up to which it holds: within the map, the end
+ * of its run, except that a run reaching the edge of a dense chunk may go
+ * on beyond (a gap ends at the next entry, a range at its end). The
  * accessors' fast path: one descent, no callbacks.
  */
+/* Out of line, so that the ranges' descent stays as short as it was. */
+static __attribute__((noinline)) uint64_t
+leaf_lookup(const struct sm_node *t, uint64_t pg, uint64_t *run_end)
+{
+	unsigned int i = (unsigned int)(pg - t->start);
+
+	*run_end = t->start + leaf_run_end(t->leaf, i, CHUNK);
+	return t->leaf->pal[get_idx(t->leaf, i)];
+}
+
 uint64_t sm_lookup(const struct statemap *m, uint64_t pg, uint64_t *run_end)
 {
 	const struct sm_node *t = m->root;
@@ -405,6 +685,8 @@ uint64_t sm_lookup(const struct statemap *m, uint64_t pg, uint64_t *run_end)
 			t = t->l;
 		} else if (pg >= t->end) {
 			t = t->r;
+		} else if (t->leaf) {
+			return leaf_lookup(t, pg, run_end);
 		} else {
 			*run_end = t->end;
 			return t->val;
@@ -436,6 +718,528 @@ uint64_t sm_first(const struct statemap *m, uint64_t start, uint64_t end,
 {
 	struct first f = { mask, want, end };
 
-	sm_walk(m, start, end, first_fn, &f);
+	raw_walk(m, start, end, first_fn, &f);
 	return f.found;
+}
+
+/* Pages p in [lo, hi] where a non-zero run starts: m->nr's changes. */
+struct starts {
+	uint64_t lo, hi;
+	uint64_t prev;
+	uint64_t n;
+};
+
+static int starts_fn(uint64_t s, uint64_t e, uint64_t v, void *arg)
+{
+	struct starts *c = arg;
+
+	(void)e;
+	if (v && v != c->prev && s >= c->lo && s <= c->hi)
+		c->n++;
+	c->prev = v;
+	return 0;
+}
+
+/* Value changes at pages strictly inside the chunk at @c0. */
+struct bounds {
+	uint64_t c0;
+	uint64_t prev;
+	unsigned int n;
+};
+
+static int bounds_fn(uint64_t s, uint64_t e, uint64_t v, void *arg)
+{
+	struct bounds *c = arg;
+
+	(void)e;
+	if (s > c->c0 && v != c->prev)
+		c->n++;
+	c->prev = v;
+	return 0;
+}
+
+/* ---- updates ---- */
+
+/* Entries overlapping [start, end). */
+static uint64_t count(const struct sm_node *t, uint64_t start, uint64_t end)
+{
+	uint64_t c = 0;
+
+	if (!t)
+		return 0;
+	if (t->start > start)
+		c += count(t->l, start, end);
+	if (t->start < end && t->end > start)
+		c++;
+	if (t->end < end)
+		c += count(t->r, start, end);
+	return c;
+}
+
+static uint64_t chunk_of(uint64_t pg)
+{
+	return pg & ~CMASK;
+}
+
+static uint64_t chunk_up(uint64_t pg)
+{
+	return (pg + CMASK) & ~CMASK;
+}
+
+/* The bitmap an edge chunk at @c0 may need in one sm_apply(). */
+static int reserve_edge(const struct statemap *m, uint64_t c0,
+			struct sm_prep *p)
+{
+	const struct sm_node *n = find(m->root, c0);
+	struct bounds b = { c0, 0, 0 };
+
+	if (n && n->leaf) {
+		/* A partial change can at most double the values. */
+		if (2 * n->leaf->npal <= n->leaf->cap)
+			return 0;
+		return reserve_block(p, cap_for(2 * n->leaf->npal));
+	}
+	raw_walk(m, c0, c0 + CHUNK, bounds_fn, &b);
+	if (b.n + 2 <= MAX_BOUNDS)
+		return 0;
+	/* At most b.n + 1 values, doubled by the change. */
+	return reserve_block(p, cap_for(2 * ((uint64_t)b.n + 1)));
+}
+
+/* The largest palette among the leaves of [start, end). */
+static unsigned int max_npal(const struct sm_node *t, uint64_t start,
+			     uint64_t end)
+{
+	unsigned int x = 0, y;
+
+	if (!t)
+		return 0;
+	if (t->start > start)
+		x = max_npal(t->l, start, end);
+	if (t->leaf && t->start < end && t->end > start && t->leaf->npal > x)
+		x = t->leaf->npal;
+	if (t->end < end) {
+		y = max_npal(t->r, start, end);
+		if (y > x)
+			x = y;
+	}
+	return x;
+}
+
+static int reserve_blocks(const struct statemap *m, uint64_t start,
+			  uint64_t end, uint64_t napply, struct sm_prep *p)
+{
+	uint64_t v;
+	int ret = 0;
+
+	if (napply == 1) {
+		if (start & CMASK)
+			ret = reserve_edge(m, chunk_of(start), p);
+		if (!ret && (end & CMASK) &&
+		    (chunk_of(end) != chunk_of(start) || !(start & CMASK)))
+			ret = reserve_edge(m, chunk_of(end), p);
+		return ret;
+	}
+	/*
+	 * Several changes: any chunk may be an edge of each, and every
+	 * change may double a chunk's values. Blocks are cut to size when
+	 * used, so reserving large ones costs only while the change runs.
+	 */
+	v = max_npal(m->root, chunk_of(start), chunk_up(end));
+	if (v < MAX_BOUNDS + 1)
+		v = MAX_BOUNDS + 1;
+	v = napply > SM_CHUNK_SHIFT ? CHUNK : v << napply;
+	for (uint64_t i = 0; i < 2 * napply && !ret; i++)
+		ret = reserve_block(p, cap_for(v));
+	return ret;
+}
+
+int sm_prepare(const struct statemap *m, uint64_t start, uint64_t end,
+	       struct sm_prep *p)
+{
+	return sm_prepare_n(m, start, end, 1, p);
+}
+
+/* Ranges that sm_apply() must cut: those straddling its four cut points. */
+static uint64_t cuts(const struct statemap *m, uint64_t start, uint64_t end)
+{
+	const uint64_t at[4] = { chunk_of(start), start, end, chunk_up(end) };
+	uint64_t c = 0;
+
+	for (int i = 0; i < 4; i++) {
+		const struct sm_node *n = find(m->root, at[i]);
+
+		if ((!i || at[i] != at[i - 1]) && n && !n->leaf &&
+		    n->start != at[i])
+			c++;
+	}
+	return c;
+}
+
+/*
+ * For @napply successive sm_apply() calls on disjoint parts of [start,
+ * end). One call reuses the k entries it touches, cuts the ranges
+ * straddling its edges and the edges of their chunks, and may fill each gap
+ * between the entries of [start, end) (k + 1); making a chunk dense gives
+ * back at least one entry before it takes one. With several calls, every
+ * call may cut and fill anywhere: 2k + 8 per call is ample. Edge chunks
+ * also get the bitmaps they may need.
+ */
+int sm_prepare_n(const struct statemap *m, uint64_t start, uint64_t end,
+		 uint64_t napply, struct sm_prep *p)
+{
+	uint64_t need;
+
+	p->pool = NULL;
+	p->n = 0;
+	p->blocks = NULL;
+	if (!napply || start >= end)
+		return 0;
+	if (napply == 1)
+		need = count(m->root, start, end) + 1 + cuts(m, start, end);
+	else
+		need = 2 * count(m->root, chunk_of(start), chunk_up(end)) +
+		       8 * napply;
+	while (p->n < need) {
+		struct sm_node *n = malloc(sizeof(*n));
+
+		if (!n)
+			goto nomem;
+		n->r = p->pool;
+		p->pool = n;
+		p->n++;
+	}
+	if (reserve_blocks(m, start, end, napply, p))
+		goto nomem;
+	return 0;
+nomem:
+	sm_prep_release(p);
+	return -ENOMEM;
+}
+
+void sm_prep_release(struct sm_prep *p)
+{
+	while (p->pool) {
+		struct sm_node *n = p->pool;
+
+		p->pool = n->r;
+		free(n);
+	}
+	while (p->blocks) {
+		struct sm_leaf *b = p->blocks;
+
+		p->blocks = *next_block(b);
+		free(b);
+	}
+	p->n = 0;
+}
+
+/* Make @pg an entry boundary by splitting the range that straddles it. */
+static void cut(struct statemap *m, uint64_t pg, struct sm_prep *p)
+{
+	struct sm_node *n = find(m->root, pg), *nn, *l, *r;
+
+	if (!n || n->start == pg || n->leaf)
+		return;
+	nn = take(m, p);
+	nn->start = pg;
+	nn->end = n->end;
+	nn->val = n->val;
+	n->end = pg;
+	split(m->root, pg, &l, &r);
+	m->root = merge(merge(l, nn), r);
+}
+
+/* In-order list of a subtree, linked through ->r. */
+static void flatten(struct sm_node *t, struct sm_node ***tail)
+{
+	struct sm_node *r;
+
+	if (!t)
+		return;
+	flatten(t->l, tail);
+	r = t->r;
+	t->l = t->r = NULL;
+	**tail = t;
+	*tail = &t->r;
+	flatten(r, tail);
+}
+
+struct rebuild {
+	struct statemap *m;
+	struct sm_prep *p;
+	struct sm_node *head;	/* the rewritten entries, in order */
+	struct sm_node **tail;
+	struct sm_node *last;
+};
+
+static void append(struct rebuild *b, struct sm_node *n)
+{
+	n->l = n->r = NULL;
+	*b->tail = n;
+	b->tail = &n->r;
+	b->last = n;
+}
+
+/* Append [s, e) = v, reusing @n when given, merging with the last range. */
+static void emit(struct rebuild *b, uint64_t s, uint64_t e, uint64_t v,
+		 struct sm_node *n)
+{
+	struct sm_node *last = b->last;
+
+	if (!v || (last && !last->leaf && last->end == s && last->val == v)) {
+		if (v)
+			last->end = e;
+		if (n)
+			give_back(b->m, b->p, n);
+		return;
+	}
+	if (!n)
+		n = take(b->m, b->p);
+	n->start = s;
+	n->end = e;
+	n->val = v;
+	append(b, n);
+}
+
+/* A gap [s, e): the part inside [start, end) takes op(0). */
+static void fill_gap(struct rebuild *b, uint64_t s, uint64_t e,
+		     uint64_t start, uint64_t end, const struct sm_op *op)
+{
+	if (s < start)
+		s = start;
+	if (e > end)
+		e = end;
+	if (s < e)
+		emit(b, s, e, op_value(op, 0), NULL);
+}
+
+/* The pages of the chunk at @c0 of list @n (from @n on) into @pb. */
+static void chunk_values(const struct sm_node *n, uint64_t c0,
+			 struct palb *pb)
+{
+	for (unsigned int i = 0; i < CHUNK; i++) {
+		while (n && n->end <= c0 + i)
+			n = n->r;
+		pal_put(pb, i, n && n->start <= c0 + i ? n->val : 0);
+	}
+}
+
+/*
+ * Replace the ranges of the chunk at @c0, from *@pp on, by a leaf. Out of
+ * line: its 20 KiB frame is for the rare conversion that needs it.
+ */
+static __attribute__((noinline)) void densify(struct rebuild *b,
+					      struct sm_node **pp,
+					      uint64_t c0)
+{
+	const uint64_t c1 = c0 + CHUNK;
+	struct palb pb;	/* not zeroed: written before read */
+	struct sm_node *q, *n;
+
+	pb.n = pb.last = 0;
+	chunk_values(*pp, c0, &pb);
+	if ((*pp)->start < c0) {
+		(*pp)->end = c0;
+		pp = &(*pp)->r;
+	}
+	/* At least one range lies wholly inside: given back before take(). */
+	while ((q = *pp) && q->start < c1) {
+		if (q->end > c1) {
+			q->start = c1;
+			break;
+		}
+		*pp = q->r;
+		give_back(b->m, b->p, q);
+	}
+	n = take(b->m, b->p);
+	n->start = c0;
+	n->end = c1;
+	n->val = 0;
+	n->leaf = leaf_fill(take_block(b->p, cap_for(pb.n)), cap_for(pb.n),
+			    &pb);
+	b->m->leaf_bytes += block_bytes(n->leaf);
+	n->r = *pp;
+	*pp = n;
+}
+
+/* Make the chunk at @c0 of the rewritten list dense if it fragmented. */
+static void maybe_densify(struct rebuild *b, uint64_t c0)
+{
+	const uint64_t c1 = c0 + CHUNK;
+	struct sm_node **pp = &b->head, *q;
+	unsigned int bounds = 0;
+
+	while (*pp && (*pp)->end <= c0)
+		pp = &(*pp)->r;
+	for (q = *pp; q && q->start < c1; q = q->r) {
+		if (q->leaf)
+			return;
+		if (q->start > c0)
+			bounds++;
+		if (q->end < c1 && !(q->r && q->r->start == q->end))
+			bounds++;
+	}
+	if (bounds > MAX_BOUNDS)
+		densify(b, pp, c0);
+}
+
+/* Rewrite one entry of the list being rebuilt. */
+static void rewrite(struct rebuild *b, struct sm_node *n, uint64_t start,
+		    uint64_t end, const struct sm_op *op)
+{
+	uint64_t v = n->val;
+
+	if (n->leaf) {
+		uint64_t lo = start > n->start ? start : n->start;
+		uint64_t hi = end < n->end ? end : n->end;
+
+		if (lo < hi)
+			leaf_apply(b->m, n, (unsigned int)(lo - n->start),
+				   (unsigned int)(hi - n->start), op, b->p);
+		if (n->leaf) {
+			append(b, n);
+			return;
+		}
+		v = n->val;	/* uniform now: a range */
+	} else if (n->start >= start && n->end <= end) {
+		v = op_value(op, v);
+	}
+	emit(b, n->start, n->end, v, n);
+}
+
+/* Merge the rebuilt middle back between @l and @r, joining equal ranges. */
+static void rejoin(struct statemap *m, struct sm_prep *p, struct sm_node *l,
+		   struct sm_node *mid, struct sm_node *r)
+{
+	struct sm_node *a = rightmost(l), *c = leftmost(mid), *x, *last;
+
+	if (a && c && !a->leaf && !c->leaf && a->end == c->start &&
+	    a->val == c->val) {
+		a->end = c->end;
+		split(mid, c->start + 1, &x, &mid);
+		give_back(m, p, x);
+	}
+	last = mid ? rightmost(mid) : a;
+	c = leftmost(r);
+	if (last && c && !last->leaf && !c->leaf && last->end == c->start &&
+	    last->val == c->val) {
+		last->end = c->end;
+		split(r, c->start + 1, &x, &r);
+		give_back(m, p, x);
+	}
+	m->root = merge(merge(l, mid), r);
+}
+
+/*
+ * Run starts at pages [start, end] of the region [cs, ce) held in @list:
+ * only those can change. @vprev is the value at start - 1 when start is
+ * cs, @vnext the value at end when end is ce (both outside the region).
+ * Page by page inside leaves: the window is short except for changes
+ * that cover whole chunks, and those cost O(CHUNK) per chunk anyway.
+ */
+static uint64_t region_starts(const struct sm_node *n, uint64_t cs,
+			      uint64_t ce, uint64_t start, uint64_t end,
+			      uint64_t vprev, uint64_t vnext)
+{
+	const uint64_t from = start > cs ? start - 1 : cs;
+	const uint64_t to = end < ce ? end + 1 : ce;
+	struct starts c = { start, end, vprev, 0 };
+	uint64_t cursor = from;
+
+	for (; n && n->start < to; n = n->r) {
+		uint64_t s = n->start > from ? n->start : from;
+		uint64_t e = n->end < to ? n->end : to;
+
+		if (n->end <= from)
+			continue;
+		if (cursor < s)
+			c.prev = 0;
+		cursor = e;
+		if (!n->leaf) {
+			starts_fn(s, e, n->val, &c);
+			continue;
+		}
+		for (uint64_t i = s; i < e; i++)
+			starts_fn(i, i + 1, n->leaf->pal[get_idx(n->leaf,
+					(unsigned int)(i - n->start))], &c);
+	}
+	if (cursor < to)
+		c.prev = 0;
+	if (end == ce && vnext && vnext != c.prev)
+		c.n++;
+	return c.n;
+}
+
+/* The value of entry @n at page @pg - 1, if @n ends at @pg. */
+static uint64_t last_value(const struct sm_node *n, uint64_t pg)
+{
+	if (!n || n->end != pg)
+		return 0;
+	return n->leaf ? n->leaf->pal[get_idx(n->leaf, CHUNK - 1)] : n->val;
+}
+
+/* The value of entry @n at page @pg, if @n starts there. */
+static uint64_t first_value(const struct sm_node *n, uint64_t pg)
+{
+	if (!n || n->start != pg)
+		return 0;
+	return n->leaf ? n->leaf->pal[get_idx(n->leaf, 0)] : n->val;
+}
+
+void sm_apply(struct statemap *m, uint64_t start, uint64_t end,
+	      const struct sm_op *op, struct sm_prep *p)
+{
+	const uint64_t cs = chunk_of(start), ce = chunk_up(end);
+	struct sm_node *l, *x, *mid, *r, *list = NULL, **tail = &list;
+	struct rebuild b = { .m = m, .p = p };
+	uint64_t cursor = cs, before, vprev = 0, vnext = 0;
+
+	if (start >= end)
+		return;
+	if (cs != start)
+		cut(m, cs, p);
+	cut(m, start, p);
+	cut(m, end, p);
+	if (ce != end)
+		cut(m, ce, p);
+	split(m->root, cs, &l, &x);
+	split(x, ce, &mid, &r);
+	flatten(mid, &tail);
+	if (start == cs)
+		vprev = last_value(rightmost(l), cs);
+	if (end == ce)
+		vnext = first_value(leftmost(r), ce);
+	before = region_starts(list, cs, ce, start, end, vprev, vnext);
+
+	b.tail = &b.head;
+	while (list) {
+		struct sm_node *n = list;
+
+		list = n->r;
+		if (cursor < n->start)
+			fill_gap(&b, cursor, n->start, start, end, op);
+		cursor = n->end;
+		rewrite(&b, n, start, end, op);
+	}
+	if (cursor < ce)
+		fill_gap(&b, cursor, ce, start, end, op);
+
+	/* Only the chunks holding @start and @end gain value changes. */
+	if (start & CMASK)
+		maybe_densify(&b, cs);
+	if ((end & CMASK) && (chunk_of(end) != cs || !(start & CMASK)))
+		maybe_densify(&b, chunk_of(end));
+	m->nr = m->nr - before +
+		region_starts(b.head, cs, ce, start, end, vprev, vnext);
+
+	mid = NULL;
+	while (b.head) {
+		struct sm_node *n = b.head;
+
+		b.head = n->r;
+		n->l = n->r = NULL;
+		mid = merge(mid, n);
+	}
+	rejoin(m, p, l, mid, r);
 }

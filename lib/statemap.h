@@ -1,11 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The state map: per-page state of one file, kept as ranges.
+ * The state map: per-page state of one file, kept as ranges where memory is
+ * uniform and as dense chunks where it is fragmented.
  *
- * A map holds disjoint page ranges [start, end) with a non-zero 64-bit value;
- * pages outside every range have value 0 (shared, unallocated, unpinned).
- * Adjacent ranges with equal values are always merged, so uniform memory is
- * at most one range whatever its size. The map is not thread-safe: writers
+ * Logically a map holds disjoint page runs [start, end) with a non-zero
+ * 64-bit value; pages outside every run have value 0 (shared, unallocated,
+ * unpinned). Physically, uniform extents are ranges (one entry whatever
+ * their size) and a fixed-size chunk whose pages change value more than a
+ * few times is one dense entry (a palette and a bitmap of indices), so a map
+ * never costs much more than a bitmap, whatever the layout. See
+ * docs/library.md, "The state map". The map is not thread-safe: writers
  * hold the file's invalidate lock with its reader gate closed, readers hold
  * the lock for reading or are inside the gate.
  */
@@ -22,10 +26,13 @@
 #define SM_PIN_ONE	(1ULL << SM_PIN_SHIFT)
 
 struct sm_node;
+struct sm_leaf;
 
 struct statemap {
 	struct sm_node *root;
-	uint64_t nr;		/* ranges stored */
+	uint64_t nr;		/* maximal runs of equal non-zero value */
+	uint64_t nodes;		/* entries: ranges and dense chunks */
+	uint64_t leaf_bytes;	/* heap bytes of the dense chunks' bitmaps */
 	uint32_t rnd;		/* treap priority generator */
 };
 
@@ -42,10 +49,11 @@ struct sm_op {
 	int64_t pin_delta;
 };
 
-/* Nodes reserved by sm_prepare() so that sm_apply() cannot fail. */
+/* Memory reserved by sm_prepare() so that sm_apply() cannot fail. */
 struct sm_prep {
-	struct sm_node *pool;
+	struct sm_node *pool;	/* entries */
 	uint64_t n;
+	struct sm_leaf *blocks;	/* dense-chunk bitmaps */
 };
 
 typedef int (*sm_walk_fn)(uint64_t start, uint64_t end, uint64_t val,
@@ -68,5 +76,6 @@ uint64_t sm_first(const struct statemap *m, uint64_t start, uint64_t end,
 		  uint64_t mask, uint64_t want);
 uint64_t sm_lookup(const struct statemap *m, uint64_t pg, uint64_t *run_end);
 uint64_t sm_bytes_per_range(void);
+uint64_t sm_bytes(const struct statemap *m);
 
 #endif /* GMEM_STATEMAP_H */

@@ -161,8 +161,12 @@ static void run(int kvm)
 
 int main(void)
 {
-	run(0);
-	if (test_have_kvm())
-		run(1);
+	if (test_want(0))
+		run(0);
+	if (!test_want(1))
+		return KSFT_PASS;
+	if (!test_have_kvm())
+		return KSFT_SKIP;
+	run(1);
 	return KSFT_PASS;
 }

@@ -52,8 +52,9 @@ static inline struct gmem_file *new_file(struct gmem_vm *vm, uint64_t size,
 }
 
 /*
- * Run @fn on a KVM VM (guest_memfd backing) and on a detached VM (memfd).
- * Without /dev/kvm the KVM half is skipped and so is the executable.
+ * Run @fn on a KVM VM (guest_memfd backing) and on a detached VM (memfd),
+ * or on the one GMEM_TEST_BACKING names. Without /dev/kvm the KVM half is
+ * skipped and, if it was asked for, so is the executable.
  */
 static inline int run_on_both(const char *name, backing_fn fn)
 {
@@ -62,6 +63,8 @@ static inline int run_on_both(const char *name, backing_fn fn)
 	for (int kvm = 1; kvm >= 0; kvm--) {
 		struct gmem_vm *vm;
 
+		if (!test_want(kvm))
+			continue;
 		if (kvm && !test_have_kvm()) {
 			fprintf(stderr, "%s: no /dev/kvm, KVM half skipped\n",
 				name);

@@ -497,7 +497,7 @@ int main(void)
 			"skipped\n");
 	for (unsigned int i = 0; !SANITIZED && i < ARRAY_SIZE(limits); i++)
 		for (int kvm = kvm_ok; kvm >= 0; kvm--)
-			for (int mp = 0; mp < 2; mp++)
+			for (int mp = 0; mp < 2 && test_want(kvm); mp++)
 				failed |= run_limit_case(&limits[i], kvm, mp);
 	if (failed)
 		return KSFT_FAIL;
