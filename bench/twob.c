@@ -1,5 +1,9 @@
 // SPDX-License-Identifier: MIT
-/* The two-backing conversion of twob.h. */
+/*
+ * The two-backing conversion of twob.h. With KVM the private backing is a
+ * real guest_memfd of a throw-away VM (the default VM type where the
+ * kernel allows guest_memfd there, else KVM_X86_SW_PROTECTED_VM).
+ */
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -11,7 +15,6 @@
 
 #include "kvm-gmem-compat.h"
 #include "twob.h"
-
 
 static int kvm_guest_memfd(uint64_t size, int *vm)
 {
@@ -35,8 +38,7 @@ static int kvm_guest_memfd(uint64_t size, int *vm)
 	return fd;
 }
 
-int twob_open(const struct bench_opts *o, uint64_t size,
-		     struct twob *b)
+int twob_open(const struct bench_opts *o, uint64_t size, struct twob *b)
 {
 	*b = (struct twob){ .shared = -1, .priv = -1, .vm = -1,
 			    .size = size };
