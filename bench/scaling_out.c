@@ -151,6 +151,8 @@ static void decade_text(char *buf, size_t len, double d)
 {
 	double v = pow(10, d);
 
+	v = round(v * 1e6) / 1e6;	/* 2 x 10^5, not 199999.99... */
+
 	if (d >= 6)
 		snprintf(buf, len, "%gM", v / 1e6);
 	else if (d >= 3)
@@ -168,14 +170,21 @@ static void svg_axes(FILE *f, const struct series *s, struct axis ax,
 		"fill=\"white\"/>\n", W, H);
 	fprintf(f, "<text x=\"%g\" y=\"28\" font-size=\"18\" "
 		"text-anchor=\"middle\">%s</text>\n", W / 2, s->title);
+	/* A tick per decade; at 2x and 5x too when there are few decades. */
 	for (double d = ay.lo; d <= ay.hi + 1e-9; d++) {
-		double y = py(ay, pow(10, d));
+		for (int m = 0; m < 3; m++) {
+			double t = d + log10((double[]){ 1, 2, 5 }[m]), y;
 
-		decade_text(buf, sizeof(buf), d);
-		fprintf(f, "<line x1=\"%g\" y1=\"%g\" x2=\"%g\" y2=\"%g\" "
-			"stroke=\"#ddd\"/>\n", L, y, W - R, y);
-		fprintf(f, "<text x=\"%g\" y=\"%g\" font-size=\"13\" "
-			"text-anchor=\"end\">%s</text>\n", L - 6, y + 4, buf);
+			if (t > ay.hi + 1e-9 || (m && ay.hi - ay.lo > 2))
+				break;
+			y = py(ay, pow(10, t));
+			decade_text(buf, sizeof(buf), t);
+			fprintf(f, "<line x1=\"%g\" y1=\"%g\" x2=\"%g\" "
+				"y2=\"%g\" stroke=\"#ddd\"/>\n", L, y, W - R, y);
+			fprintf(f, "<text x=\"%g\" y=\"%g\" font-size=\"13\" "
+				"text-anchor=\"end\">%s</text>\n", L - 6, y + 4,
+				buf);
+		}
 	}
 	for (unsigned int i = 0; i < s->n; i++) {
 		double x = px(ax, s->x[i]);
