@@ -285,7 +285,8 @@ int bench_slots(const struct bench_opts *o, struct bench_table *t)
 	bo.kvm = false;
 	r = s->bare ? twob_open(&bo, SIZE, &s->b) : -ENOMEM;
 	r = r ?: gmem_vm_create(&cfg, &s->vm);
-	r = r ?: gmem_create(s->vm, SIZE, GMEM_FLAG_INIT_SHARED, &s->f);
+	r = r ?: gmem_create(s->vm, SIZE, GMEM_FLAG_MMAP | GMEM_FLAG_INIT_SHARED,
+			     &s->f);
 	r = r ?: prepare(s);
 	if (r)
 		bench_fail(t, r, "memslot benchmark set-up: %s", strerror(-r));
