@@ -76,7 +76,7 @@ want = {
     "contig_": {"contig_1g_to_private_us", "contig_1g_to_shared_us"},
     "sparse_": {"sparse_1t_to_private_us", "sparse_1t_to_shared_us"},
     "alt_1g": {"alt_1g_conversions_per_s",
-               "alt_1g_marginal_bytes_per_range"},
+               "alt_1g_state_bytes"},
     "uniform_1t_state": {"uniform_1t_state_bytes"},
     "read_64b": {"read_64b_gmem_read_ns"},
     "alt_loaded": {"alt_loaded_conversions_per_s"},
