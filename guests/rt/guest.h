@@ -65,7 +65,7 @@ static inline void guest_heartbeat(void)
 
 /*
  * Fill/check 8-byte words; check returns the first bad byte offset or -1.
- * All three send a heartbeat every GUEST_HEARTBEAT_BYTES.
+ * Together they send a heartbeat every GUEST_HEARTBEAT_BYTES they touch.
  */
 void guest_fill(uint64_t gpa, uint64_t len, uint64_t seed);
 int64_t guest_check(uint64_t gpa, uint64_t len, uint64_t seed);
