@@ -155,7 +155,8 @@ static void probe_library(struct host_info *h)
 	if (gmem_vm_create(&cfg, &vm))
 		return;
 	h->mirrored = gmem_vm_private_mirrored(vm);
-	if (!gmem_create(vm, GMEM_PAGE_SIZE, GMEM_FLAG_MMAP | GMEM_FLAG_INIT_SHARED, &f)) {
+	if (!gmem_create(vm, GMEM_PAGE_SIZE,
+			 GMEM_FLAG_MMAP | GMEM_FLAG_INIT_SHARED, &f)) {
 		h->backing = gmem_file_backing(f);
 		gmem_close(f);
 	}

@@ -22,7 +22,8 @@
 #include "run-guest.h"
 #include "runner.h"
 
-#define MAX_MEM		(GUEST_MAPPED_TOP - RUNNER_RAM_GPA)	/* 3 GiB */
+/* 3 GiB: the identity map ends at 4 GiB and guest RAM starts at 1 GiB. */
+#define MAX_MEM		(GUEST_MAPPED_TOP - RUNNER_RAM_GPA)
 #define MAX_ROUNDS	1000000
 #define MAX_WATCHDOG_S	3600
 /* Pages per conversion request to private in the built-in guest. */

@@ -20,7 +20,7 @@
 #include "gmem.h"
 
 #define RUNNER_RAM_GPA		0x40000000ULL	/* 1 GiB */
-#define RUNNER_WATCHDOG_MS	10000		/* default limit; see watchdog_ms */
+#define RUNNER_WATCHDOG_MS	10000		/* see watchdog_ms */
 #define RUNNER_PROGRESS_MS	250		/* on_progress period */
 #define RUNNER_NR_EXITS		64		/* exit reasons counted */
 

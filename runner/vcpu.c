@@ -151,7 +151,8 @@ bool rn_memory_fault(struct rvcpu *v)
 		return false;
 	}
 	/* A range that wraps is too many pages: runner_convert refuses it. */
-	npages = (end - gpa) / GMEM_PAGE_SIZE + !!((end - gpa) % GMEM_PAGE_SIZE);
+	npages = (end - gpa) / GMEM_PAGE_SIZE +
+		 !!((end - gpa) % GMEM_PAGE_SIZE);
 	if (end < gpa)
 		npages = ~0ULL;
 	ret = runner_convert(v->r, gpa, npages,
