@@ -8,6 +8,7 @@ set -u
 gmem=$1
 # shellcheck source=cli-common.sh
 . "$(dirname "$0")/cli-common.sh"
+need_kvm
 
 # check_json FILE BACKING PART...: the parts that ran, fields, numbers
 check_json() {

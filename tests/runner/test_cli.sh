@@ -1,13 +1,95 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# `gmem run` and `gmem host` end to end, --json parsed back, the progress
-# line on a terminal (and nothing extra elsewhere), the example guest under
-# --guest, and every bad input: exit 2 with one line that states the rule.
+# Every bad input (exit 2 with one line that states the rule), help and
+# --version, all without KVM; then `gmem run` and `gmem host` end to end,
+# --json parsed back, the progress line on a terminal (and nothing extra
+# elsewhere), and the example guest under --guest.
 # Usage: test_cli.sh GMEM EXAMPLE_GUEST_BIN
 set -u
 gmem=$1 example_bin=$2
 # shellcheck source=cli-common.sh
 . "$(dirname "$0")/cli-common.sh"
+
+# help and version go to stdout and exit 0
+for args in "--help" "-h" "help" "run --help" "run -h" "host --help" "host -h"; do
+	# shellcheck disable=SC2086
+	"$gmem" $args >"$tmp/help" 2>&1 || fail "gmem $args exited $?"
+	grep -q '^usage: gmem' "$tmp/help" || fail "gmem $args: no usage"
+done
+grep -q -- '--watchdog SECONDS' <("$gmem" run --help) || fail "no --watchdog in help"
+[ "$("$gmem" --version)" = "gmem 0.1.0" ] || fail "--version"
+"$gmem" --help | grep -qw 'map' && fail "--help mentions a command that is not there"
+
+# Bad input, one row each: exit status | what stderr must say | arguments.
+printf 'x' >"$tmp/big.bin"
+truncate -s $((1024 * 1024 + 1)) "$tmp/big.bin"
+: >"$tmp/empty.bin"
+rules=$tmp/rules
+cat >"$rules" <<EOF
+2 | --vcpus must be a whole number from 1 to 64, not '0'        | run --vcpus 0
+2 | --vcpus must be a whole number from 1 to 64, not '65'       | run --vcpus 65
+2 | --vcpus must be a whole number from 1 to 64, not 'two'      | run --vcpus two
+2 | --vcpus must be a whole number from 1 to 64, not '-1'       | run --vcpus -1
+2 | --vcpus must be a whole number from 1 to 64, not ''         | run --vcpus ''
+2 | option '--vcpus' needs a value                              | run --vcpus
+2 | --mem must be a multiple of 4 KiB between 8 KiB per vCPU and 3 GiB, not '0' | run --mem 0
+2 | --mem must be a multiple of 4 KiB between 8 KiB per vCPU and 3 GiB, not '5000' | run --mem 5000
+2 | --mem must be a multiple of 4 KiB between 8 KiB per vCPU and 3 GiB, not '4G' | run --mem 4G
+2 | --mem must be a multiple of 4 KiB between 8 KiB per vCPU and 3 GiB, not '3145732K' | run --mem 3145732K
+2 | --mem must be a multiple of 4 KiB between 8 KiB per vCPU and 3 GiB, not '12Q' | run --mem 12Q
+2 | --mem must be a multiple of 4 KiB between 8 KiB per vCPU and 3 GiB, not '-1M' | run --mem -1M
+2 | --mem must be a multiple of 4 KiB between 8 KiB per vCPU and 3 GiB, not '8 KiB for 2 vCPUs' | run --mem 8K --vcpus 2
+2 | --mem must be a multiple of 4 KiB between 8 KiB per vCPU and 3 GiB, not '64 KiB for 9 vCPUs' | run --vcpus 9 --mem 64K
+2 | option '--mem' needs a value                                | run --mem
+2 | --rounds must be a whole number from 1 to 1000000, not '0'  | run --rounds 0
+2 | --rounds must be a whole number from 1 to 1000000, not '-3' | run --rounds -3
+2 | --rounds must be a whole number from 1 to 1000000, not '1000001' | run --rounds 1000001
+2 | --rounds must be a whole number from 1 to 1000000, not '1e3' | run --rounds 1e3
+2 | --watchdog must be a whole number of seconds from 1 to 3600, not '0' | run --watchdog 0
+2 | --watchdog must be a whole number of seconds from 1 to 3600, not '3601' | run --watchdog 3601
+2 | --watchdog must be a whole number of seconds from 1 to 3600, not '1.5' | run --watchdog 1.5
+2 | --watchdog must be a whole number of seconds from 1 to 3600, not '10s' | run --watchdog 10s
+2 | option '--watchdog' needs a value                           | run --watchdog
+2 | --guest must name a readable flat image of 1 byte to 1 MiB, not '/nonexistent/guest.bin' (No such file or directory) | run --guest /nonexistent/guest.bin
+2 | --guest must name a readable flat image of 1 byte to 1 MiB, not '$tmp' (not a regular file) | run --guest $tmp
+2 | --guest must name a readable flat image of 1 byte to 1 MiB, not '$tmp/empty.bin' (empty or larger than 1 MiB) | run --guest $tmp/empty.bin
+2 | --guest must name a readable flat image of 1 byte to 1 MiB, not '$tmp/big.bin' (empty or larger than 1 MiB) | run --guest $tmp/big.bin
+2 | option '--guest' needs a value                              | run --guest
+2 | unknown option '--bogus'                                    | run --bogus
+2 | unknown option '-x'                                         | run -x
+2 | unexpected argument 'extra'                                 | run extra
+2 | unknown option '--bogus'                                    | host --bogus
+2 | unknown option '-x'                                         | host -x
+2 | unexpected argument 'extra'                                 | host extra
+2 | unknown command 'frobnicate'                                | frobnicate
+2 | missing command                                             |
+EOF
+n=0
+while IFS='|' read -r want says args; do
+	want=${want// /} says=${says#" "} says=${says%"${says##*[! ]}"}
+	eval "set -- $args"
+	expect_bad "$want" "$@"
+	grep -qF -- "$says" "$tmp/err" ||
+		fail "gmem $*: stderr does not say \"$says\": $(cat "$tmp/err")"
+	n=$((n + 1))
+done <"$rules"
+echo "ok: $n bad inputs"
+
+# without KVM (/dev/null over /dev/kvm in a private mount namespace, or
+# none at all): exit 3 with one line
+if [ ! -e /dev/kvm ]; then
+	expect_bad 3 run
+elif unshare -m true 2>/dev/null; then
+	unshare -m sh -c 'mount --bind /dev/null /dev/kvm && exec "$0" run' \
+		"$gmem" >"$tmp/out" 2>"$tmp/err"
+	rc=$?
+	[ "$rc" -eq 3 ] || fail "no KVM: exit $rc, want 3"
+	[ "$(wc -l <"$tmp/err")" -eq 1 ] && [ ! -s "$tmp/out" ] ||
+		fail "no KVM: $(cat "$tmp/out" "$tmp/err")"
+	echo "ok: no KVM: $(cat "$tmp/err")"
+fi
+
+need_kvm
 
 # gmem run, text: header first, nothing on stderr when not a terminal
 "$gmem" run >"$tmp/run.txt" 2>"$tmp/run.err" ||
@@ -122,68 +204,4 @@ if j["pvm"]:
 print("ok: gmem host --json:", j["protection"], j["conversion_channel"])
 PY
 
-# help and version go to stdout and exit 0
-for args in "--help" "-h" "help" "run --help" "run -h" "host --help" "host -h"; do
-	# shellcheck disable=SC2086
-	"$gmem" $args >"$tmp/help" 2>&1 || fail "gmem $args exited $?"
-	grep -q '^usage: gmem' "$tmp/help" || fail "gmem $args: no usage"
-done
-grep -q -- '--watchdog SECONDS' <("$gmem" run --help) || fail "no --watchdog in help"
-[ "$("$gmem" --version)" = "gmem 0.1.0" ] || fail "--version"
-"$gmem" --help | grep -qw 'map' && fail "--help mentions a command that is not there"
-
-# Bad input, one row each: exit status | what stderr must say | arguments.
-printf 'x' >"$tmp/big.bin"
-truncate -s $((1024 * 1024 + 1)) "$tmp/big.bin"
-: >"$tmp/empty.bin"
-rules=$tmp/rules
-cat >"$rules" <<EOF
-2 | --vcpus must be a whole number from 1 to 64, not '0'        | run --vcpus 0
-2 | --vcpus must be a whole number from 1 to 64, not '65'       | run --vcpus 65
-2 | --vcpus must be a whole number from 1 to 64, not 'two'      | run --vcpus two
-2 | --vcpus must be a whole number from 1 to 64, not '-1'       | run --vcpus -1
-2 | --vcpus must be a whole number from 1 to 64, not ''         | run --vcpus ''
-2 | option '--vcpus' needs a value                              | run --vcpus
-2 | --mem must be a multiple of 4 KiB between 8 KiB per vCPU and 3 GiB, not '0' | run --mem 0
-2 | --mem must be a multiple of 4 KiB between 8 KiB per vCPU and 3 GiB, not '5000' | run --mem 5000
-2 | --mem must be a multiple of 4 KiB between 8 KiB per vCPU and 3 GiB, not '4G' | run --mem 4G
-2 | --mem must be a multiple of 4 KiB between 8 KiB per vCPU and 3 GiB, not '3145732K' | run --mem 3145732K
-2 | --mem must be a multiple of 4 KiB between 8 KiB per vCPU and 3 GiB, not '12Q' | run --mem 12Q
-2 | --mem must be a multiple of 4 KiB between 8 KiB per vCPU and 3 GiB, not '-1M' | run --mem -1M
-2 | --mem must be a multiple of 4 KiB between 8 KiB per vCPU and 3 GiB, not '8 KiB for 2 vCPUs' | run --mem 8K --vcpus 2
-2 | --mem must be a multiple of 4 KiB between 8 KiB per vCPU and 3 GiB, not '64 KiB for 9 vCPUs' | run --vcpus 9 --mem 64K
-2 | option '--mem' needs a value                                | run --mem
-2 | --rounds must be a whole number from 1 to 1000000, not '0'  | run --rounds 0
-2 | --rounds must be a whole number from 1 to 1000000, not '-3' | run --rounds -3
-2 | --rounds must be a whole number from 1 to 1000000, not '1000001' | run --rounds 1000001
-2 | --rounds must be a whole number from 1 to 1000000, not '1e3' | run --rounds 1e3
-2 | --watchdog must be a whole number of seconds from 1 to 3600, not '0' | run --watchdog 0
-2 | --watchdog must be a whole number of seconds from 1 to 3600, not '3601' | run --watchdog 3601
-2 | --watchdog must be a whole number of seconds from 1 to 3600, not '1.5' | run --watchdog 1.5
-2 | --watchdog must be a whole number of seconds from 1 to 3600, not '10s' | run --watchdog 10s
-2 | option '--watchdog' needs a value                           | run --watchdog
-2 | --guest must name a readable flat image of 1 byte to 1 MiB, not '/nonexistent/guest.bin' (No such file or directory) | run --guest /nonexistent/guest.bin
-2 | --guest must name a readable flat image of 1 byte to 1 MiB, not '$tmp' (not a regular file) | run --guest $tmp
-2 | --guest must name a readable flat image of 1 byte to 1 MiB, not '$tmp/empty.bin' (empty or larger than 1 MiB) | run --guest $tmp/empty.bin
-2 | --guest must name a readable flat image of 1 byte to 1 MiB, not '$tmp/big.bin' (empty or larger than 1 MiB) | run --guest $tmp/big.bin
-2 | option '--guest' needs a value                              | run --guest
-2 | unknown option '--bogus'                                    | run --bogus
-2 | unknown option '-x'                                         | run -x
-2 | unexpected argument 'extra'                                 | run extra
-2 | unknown option '--bogus'                                    | host --bogus
-2 | unknown option '-x'                                         | host -x
-2 | unexpected argument 'extra'                                 | host extra
-2 | unknown command 'frobnicate'                                | frobnicate
-2 | missing command                                             |
-EOF
-n=0
-while IFS='|' read -r want says args; do
-	want=${want// /} says=${says#" "} says=${says%"${says##*[! ]}"}
-	eval "set -- $args"
-	expect_bad "$want" "$@"
-	grep -qF -- "$says" "$tmp/err" ||
-		fail "gmem $*: stderr does not say \"$says\": $(cat "$tmp/err")"
-	n=$((n + 1))
-done <"$rules"
-echo "ok: $n bad inputs"
 echo "PASS"
