@@ -155,7 +155,8 @@ static void probe_library(struct host_info *h)
 	if (gmem_vm_create(&cfg, &vm))
 		return;
 	h->mirrored = gmem_vm_private_mirrored(vm);
-	if (!gmem_create(vm, 4096, GMEM_FLAG_MMAP | GMEM_FLAG_INIT_SHARED, &f)) {
+	if (!gmem_create(vm, GMEM_PAGE_SIZE,
+			 GMEM_FLAG_MMAP | GMEM_FLAG_INIT_SHARED, &f)) {
 		h->backing = gmem_file_backing(f);
 		gmem_close(f);
 	}
@@ -309,7 +310,7 @@ int cmd_host(int argc, char **argv)
 
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			json = true;
@@ -317,16 +318,25 @@ int cmd_host(int argc, char **argv)
 		case 'h':
 			printf("usage: gmem host [--json]\n"
 			       "What this kernel's KVM offers for guest-first memory, and which\n"
-			       "protection mode and conversion channel gmem uses here and why.\n");
+			       "protection mode and conversion channel gmem uses here and why.\n\n"
+			       "  --json       print it as one JSON object\n"
+			       "  -h, --help   this text\n"
+			       "Exit status: 0, 1 when /dev/kvm cannot be queried, 2 for bad\n"
+			       "options, 3 without /dev/kvm.\n");
 			return CLI_OK;
 		default:
-			fprintf(stderr, "gmem host: invalid option '%s' (try 'gmem host --help')\n",
-				argv[optind - 1]);
+			if (optopt)
+				fprintf(stderr, "gmem host: unknown option '-%c' (try 'gmem host --help')\n",
+					optopt);
+			else
+				fprintf(stderr, "gmem host: unknown option '%s' (try 'gmem host --help')\n",
+					argv[optind - 1]);
 			return CLI_USAGE;
 		}
 	}
 	if (optind < argc) {
-		fprintf(stderr, "gmem host: unexpected argument '%s'\n", argv[optind]);
+		fprintf(stderr, "gmem host: unexpected argument '%s' (try 'gmem host --help')\n",
+			argv[optind]);
 		return CLI_USAGE;
 	}
 	if (!cli_have_kvm("host"))

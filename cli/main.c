@@ -4,7 +4,6 @@
  *   gmem run   - the built-in guest converting its own memory
  *   gmem host  - the kernel's guest_memfd features, and gmem's choices
  *   gmem bench - every benchmark beside the kernel primitive it competes with
- * "map" is reserved for a later subcommand.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -30,7 +29,8 @@ static void usage(FILE *f)
 	fprintf(f, "usage: gmem <command> [options]\n\ncommands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(f, "  %-6s %s\n", commands[i].name, commands[i].help);
-	fprintf(f, "\n'gmem <command> --help' describes a command's options.\n");
+	fprintf(f, "\n'gmem <command> --help' describes a command's options;\n"
+		   "'gmem --version' prints the version.\n");
 }
 
 int parse_size(const char *s, uint64_t *out)
@@ -115,13 +115,13 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return CLI_OK;
 	}
+	if (!strcmp(argv[1], "--version")) {
+		printf("gmem %s\n", GMEM_VERSION);
+		return CLI_OK;
+	}
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (!strcmp(argv[1], commands[i].name))
 			return commands[i].fn(argc - 1, argv + 1);
-	if (!strcmp(argv[1], "map")) {
-		fprintf(stderr, "gmem: '%s' is not implemented yet\n", argv[1]);
-		return CLI_USAGE;
-	}
 	fprintf(stderr, "gmem: unknown command '%s' (try 'gmem --help')\n",
 		argv[1]);
 	return CLI_USAGE;

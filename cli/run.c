@@ -15,17 +15,28 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "images.h"
 #include "run-guest.h"
 #include "runner.h"
 
+/* 3 GiB: the identity map ends at 4 GiB and guest RAM starts at 1 GiB. */
+#define MAX_MEM		(GUEST_MAPPED_TOP - RUNNER_RAM_GPA)
+#define MAX_ROUNDS	1000000
+#define MAX_WATCHDOG_S	3600
+/* Pages per conversion request to private in the built-in guest. */
+#define RUN_CHUNK_PAGES	512
+
 struct run_opts {
 	unsigned long vcpus;
 	uint64_t mem;
 	unsigned long rounds;
+	unsigned long watchdog_s;
 	const char *guest;
+	void *image;			/* --guest FILE, loaded */
+	size_t image_size;
 	bool json;
 };
 
@@ -46,80 +57,157 @@ static void run_usage(FILE *f)
 "to private with PRESERVE and write a secret (host reads must fault),\n"
 "convert back with ZERO for one half and PRESERVE for the other (the guest\n"
 "checks zeros vs its secret), then read data the host wrote.\n\n"
-"  --vcpus N    vCPUs (default 2, at most %u)\n"
-"  --mem SIZE   guest RAM, e.g. 64M, 1G (default 64M, at most 3G)\n"
-"  --rounds N   rounds per vCPU (default 8)\n"
-"  --guest FILE run this flat image (linked at 0x%llx) instead of the\n"
-"               built-in guest; its syncs are not checked\n"
-"  --json       print the summary as one JSON object\n"
-"  --help       this text\n"
+"  --vcpus N          vCPUs, 1 to %u (default 2)\n"
+"  --mem SIZE         guest RAM, e.g. 64M, 1G: a multiple of 4 KiB between\n"
+"                     8 KiB per vCPU and 3 GiB (default 64M)\n"
+"  --rounds N         rounds per vCPU, 1 to %u (default 8)\n"
+"  --watchdog SECONDS stop a vCPU that makes no exit for this long, 1 to %u\n"
+"                     (default %u); guests that work send heartbeats\n"
+"  --guest FILE       run this flat image (linked at 0x%llx, the ABI in\n"
+"                     docs/runner.md; e.g. the build's\n"
+"                     guests/gmem-example-guest.bin) instead of the built-in\n"
+"                     guest; it gets --rounds in boot param[0], and the host\n"
+"                     checks nothing for it\n"
+"  --json             print the summary as one JSON object\n"
+"  -h, --help         this text\n"
+"On a terminal, a progress line on stderr shows rounds, pages converted\n"
+"and time while the VM runs.\n"
 "Exit status: 0 when every check held, 1 when one failed or the VM\n"
 "stopped, 2 for bad options, 3 without /dev/kvm.\n",
-		GUEST_MAX_VCPUS, (unsigned long long)GUEST_IMAGE_GPA);
+		GUEST_MAX_VCPUS, MAX_ROUNDS, MAX_WATCHDOG_S,
+		RUNNER_WATCHDOG_MS / 1000, (unsigned long long)GUEST_IMAGE_GPA);
 }
 
-static int bad(const char *what, const char *arg)
+/* A bad value: the rule it breaks, in one line. */
+static int bad_value(const char *opt, const char *rule, const char *arg)
 {
-	fprintf(stderr, "gmem run: invalid %s '%s' (try 'gmem run --help')\n",
-		what, arg ? arg : "");
+	fprintf(stderr, "gmem run: %s must be %s, not '%s'\n", opt, rule,
+		arg ? arg : "");
 	return -1;
 }
 
+#define VCPUS_RULE	"a whole number from 1 to 64"
+#define MEM_RULE	"a multiple of 4 KiB between 8 KiB per vCPU and 3 GiB"
+#define ROUNDS_RULE	"a whole number from 1 to 1000000"
+#define WATCHDOG_RULE	"a whole number of seconds from 1 to 3600"
+_Static_assert(GUEST_MAX_VCPUS == 64 && MAX_ROUNDS == 1000000 &&
+	       MAX_WATCHDOG_S == 3600 && MAX_MEM == 3ULL << 30 &&
+	       GMEM_PAGE_SIZE == 4096, "the rules above say these numbers");
+
+/* --guest FILE: a regular file of 1 byte to GUEST_IMAGE_MAX. */
+static int load_guest(struct run_opts *o, const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	struct stat st;
+	int err = 0;
+
+	if (!f)
+		err = errno;
+	else if (fstat(fileno(f), &st))
+		err = errno;
+	else if (!S_ISREG(st.st_mode))
+		err = EISDIR;
+	else if (!st.st_size || (uint64_t)st.st_size > GUEST_IMAGE_MAX)
+		err = EFBIG;
+	if (!err) {
+		free(o->image);
+		o->image = malloc(st.st_size);
+		o->image_size = st.st_size;
+		if (!o->image)
+			err = ENOMEM;
+		else if (fread(o->image, 1, st.st_size, f) != (size_t)st.st_size)
+			err = EIO;
+	}
+	if (f)
+		fclose(f);
+	o->guest = path;
+	if (!err)
+		return 0;
+	fprintf(stderr, "gmem run: --guest must name a readable flat image of 1 byte to 1 MiB, not '%s' (%s)\n",
+		path, err == EISDIR ? "not a regular file" :
+		err == EFBIG ? "empty or larger than 1 MiB" : strerror(err));
+	return -1;
+}
+
+static int parse_one(int c, struct run_opts *o, char **argv)
+{
+	switch (c) {
+	case 'c':
+		if (parse_uint(optarg, GUEST_MAX_VCPUS, &o->vcpus) || !o->vcpus)
+			return bad_value("--vcpus", VCPUS_RULE, optarg);
+		return 0;
+	case 'm':
+		if (parse_size(optarg, &o->mem) || !o->mem ||
+		    o->mem % GMEM_PAGE_SIZE || o->mem > MAX_MEM)
+			return bad_value("--mem", MEM_RULE, optarg);
+		return 0;
+	case 'r':
+		if (parse_uint(optarg, MAX_ROUNDS, &o->rounds) || !o->rounds)
+			return bad_value("--rounds", ROUNDS_RULE, optarg);
+		return 0;
+	case 'w':
+		if (parse_uint(optarg, MAX_WATCHDOG_S, &o->watchdog_s) ||
+		    !o->watchdog_s)
+			return bad_value("--watchdog", WATCHDOG_RULE, optarg);
+		return 0;
+	case 'g':
+		return load_guest(o, optarg);
+	case 'j':
+		o->json = true;
+		return 0;
+	case 'h':
+		run_usage(stdout);
+		return 1;
+	case ':':
+		fprintf(stderr, "gmem run: option '%s' needs a value (try 'gmem run --help')\n",
+			argv[optind - 1]);
+		return -1;
+	}
+	if (optopt)
+		fprintf(stderr, "gmem run: unknown option '-%c' (try 'gmem run --help')\n",
+			optopt);
+	else
+		fprintf(stderr, "gmem run: unknown option '%s' (try 'gmem run --help')\n",
+			argv[optind - 1]);
+	return -1;
+}
+
+/* 0 to run, 1 when --help was printed, -1 after a one-line error. */
 static int parse_opts(int argc, char **argv, struct run_opts *o)
 {
 	static const struct option longopts[] = {
 		{ "vcpus", required_argument, NULL, 'c' },
 		{ "mem", required_argument, NULL, 'm' },
 		{ "rounds", required_argument, NULL, 'r' },
+		{ "watchdog", required_argument, NULL, 'w' },
 		{ "guest", required_argument, NULL, 'g' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int c;
+	char mem[64];
+	int c, ret;
 
-	*o = (struct run_opts){ .vcpus = 2, .mem = 64ULL << 20, .rounds = 8 };
+	*o = (struct run_opts){
+		.vcpus = 2, .mem = 64ULL << 20, .rounds = 8,
+		.watchdog_s = RUNNER_WATCHDOG_MS / 1000,
+	};
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'c':
-			if (parse_uint(optarg, GUEST_MAX_VCPUS, &o->vcpus) ||
-			    !o->vcpus)
-				return bad("--vcpus", optarg);
-			break;
-		case 'm':
-			if (parse_size(optarg, &o->mem) || !o->mem ||
-			    o->mem % 4096 || o->mem > (3ULL << 30))
-				return bad("--mem", optarg);
-			break;
-		case 'r':
-			if (parse_uint(optarg, 1000000, &o->rounds) ||
-			    !o->rounds)
-				return bad("--rounds", optarg);
-			break;
-		case 'g':
-			o->guest = optarg;
-			break;
-		case 'j':
-			o->json = true;
-			break;
-		case 'h':
-			run_usage(stdout);
-			return 1;
-		case ':':
-			fprintf(stderr, "gmem run: option '%s' needs a value\n",
-				argv[optind - 1]);
-			return -1;
-		default:
-			return bad("option", argv[optind - 1]);
-		}
+	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+		ret = parse_one(c, o, argv);
+		if (ret)
+			return ret;
 	}
-	if (optind < argc)
-		return bad("argument", argv[optind]);
-	if (run_slice(o->mem, o->vcpus) < 8192) {
-		fprintf(stderr, "gmem run: --mem too small: each vCPU needs at least 8 KiB\n");
+	if (optind < argc) {
+		fprintf(stderr, "gmem run: unexpected argument '%s' (try 'gmem run --help')\n",
+			argv[optind]);
 		return -1;
+	}
+	if (run_slice(o->mem, o->vcpus) < 2 * GMEM_PAGE_SIZE) {
+		snprintf(mem, sizeof(mem), "%llu KiB for %lu vCPUs",
+			 (unsigned long long)(o->mem >> 10), o->vcpus);
+		return bad_value("--mem", MEM_RULE, mem);
 	}
 	return 0;
 }
@@ -170,14 +258,17 @@ static int host_read(struct runner *r, unsigned int id, uint64_t gpa,
 static int must_fault(struct runner *r, unsigned int id, uint64_t base,
 		      uint64_t size, uint8_t *buf)
 {
-	const uint64_t at[] = { 0, (size / 2) & ~4095ULL, size - 4096 };
+	const uint64_t at[] = {
+		0, run_half(size), size - GMEM_PAGE_SIZE,
+	};
 	struct gmem_fault f;
 	int ret = gmem_read(runner_vm(r), base, buf, size, &f);
 
 	if (ret != -EFAULT || !(f.flags & GMEM_FAULT_PRIVATE) || f.gpa != base)
 		goto leak;
 	for (unsigned int i = 0; i < 3; i++) {
-		ret = gmem_read(runner_vm(r), base + at[i], buf, 4096, &f);
+		ret = gmem_read(runner_vm(r), base + at[i], buf,
+				GMEM_PAGE_SIZE, &f);
 		if (ret != -EFAULT || !(f.flags & GMEM_FAULT_PRIVATE))
 			goto leak;
 	}
@@ -291,29 +382,6 @@ static int on_sync(struct runner *r, unsigned int id, struct guest_mailbox *mb,
 	return 0;
 }
 
-static void *load_file(const char *path, size_t *size)
-{
-	FILE *f = fopen(path, "rb");
-	void *buf = NULL;
-	struct stat st;
-
-	if (!f)
-		return NULL;
-	if (fstat(fileno(f), &st) == 0 && st.st_size > 0 &&
-	    (uint64_t)st.st_size <= GUEST_IMAGE_MAX) {
-		buf = malloc(st.st_size);
-		if (buf && fread(buf, 1, st.st_size, f) != (size_t)st.st_size) {
-			free(buf);
-			buf = NULL;
-		}
-		*size = st.st_size;
-	} else {
-		errno = EFBIG;
-	}
-	fclose(f);
-	return buf;
-}
-
 #define MAX_MAP_RUNS 16
 
 struct map_run {
@@ -344,6 +412,21 @@ static unsigned int memory_map(struct runner *r, struct map_run *m,
 	return n;
 }
 
+static const char *protection(struct runner *r)
+{
+	return gmem_vm_private_mirrored(runner_vm(r)) == 1 ?
+	       "kernel-enforced" : "software-protected";
+}
+
+/* Printed before the VM starts, so a long run says what it is at once. */
+static void report_header(struct runner *r, struct run_ctx *c)
+{
+	printf("gmem run: %lu vCPUs, %llu MiB guest RAM (guest_memfd, %s), %s\n",
+	       c->o.vcpus, (unsigned long long)(c->o.mem >> 20), protection(r),
+	       c->o.guest ? c->o.guest : "built-in guest");
+	fflush(stdout);
+}
+
 static void report_text(struct runner *r, struct run_ctx *c,
 			const struct runner_stats *st, int result)
 {
@@ -352,18 +435,16 @@ static void report_text(struct runner *r, struct run_ctx *c,
 	unsigned int n = memory_map(r, m, &total);
 	double secs = st->run_seconds > 0 ? st->run_seconds : 1e-9;
 
-	printf("gmem run: %lu vCPUs, %llu MiB guest RAM (guest_memfd, %s), %s\n",
-	       c->o.vcpus, (unsigned long long)(c->o.mem >> 20),
-	       gmem_vm_private_mirrored(runner_vm(r)) == 1 ?
-	       "kernel-enforced" : "software-protected",
-	       c->o.guest ? c->o.guest : "built-in guest");
-	printf("  rounds:       %lu of %lu per vCPU\n",
-	       c->o.vcpus ? (unsigned long)(atomic_load(&c->rounds_done) / c->o.vcpus) : 0,
-	       c->o.rounds);
+	if (c->o.guest)
+		printf("  rounds:       %lu asked (boot param[0]); the host checks nothing\n",
+		       c->o.rounds);
+	else
+		printf("  rounds:       %lu of %lu per vCPU\n",
+		       atomic_load(&c->rounds_done) / c->o.vcpus, c->o.rounds);
 	printf("  conversions:  %llu requests, %llu pages (%llu MiB), %llu refused\n",
 	       (unsigned long long)st->conversions,
 	       (unsigned long long)st->conv_pages,
-	       (unsigned long long)(st->conv_pages >> 8),
+	       (unsigned long long)(st->conv_pages * GMEM_PAGE_SIZE >> 20),
 	       (unsigned long long)st->conv_errors);
 	printf("  rate:         %.0f conversions/s, %.0f pages/s over %.3f s\n",
 	       st->conversions / secs, st->conv_pages / secs, st->run_seconds);
@@ -372,7 +453,8 @@ static void report_text(struct runner *r, struct run_ctx *c,
 		if (st->exits[i])
 			printf(" %s %llu", runner_exit_name(i),
 			       (unsigned long long)st->exits[i]);
-	printf("\n  host checks:  %lu held\n", atomic_load(&c->checks));
+	printf("\n  heartbeats:   %llu\n", (unsigned long long)st->heartbeats);
+	printf("  host checks:  %lu held\n", atomic_load(&c->checks));
 	printf("  memory map:   %llu run%s\n", (unsigned long long)total,
 	       total == 1 ? "" : "s");
 	for (unsigned int i = 0; i < n; i++)
@@ -401,16 +483,16 @@ static void report_json(struct runner *r, struct run_ctx *c,
 	printf("\"rounds_done\": %lu, \"guest\": ",
 	       (unsigned long)atomic_load(&c->rounds_done));
 	json_str(stdout, c->o.guest ? c->o.guest : "built-in");
-	printf(", \"protection\": \"%s\", ",
-	       gmem_vm_private_mirrored(runner_vm(r)) == 1 ?
-	       "kernel-enforced" : "software-protected");
+	printf(", \"protection\": \"%s\", ", protection(r));
 	printf("\"conversions\": %llu, \"pages_converted\": %llu, "
 	       "\"conversion_errors\": %llu, \"conversions_per_second\": %.1f, "
-	       "\"seconds\": %.6f, \"host_checks\": %lu, \"exits\": {",
+	       "\"seconds\": %.6f, \"host_checks\": %lu, \"heartbeats\": %llu, "
+	       "\"exits\": {",
 	       (unsigned long long)st->conversions,
 	       (unsigned long long)st->conv_pages,
 	       (unsigned long long)st->conv_errors, st->conversions / secs,
-	       st->run_seconds, atomic_load(&c->checks));
+	       st->run_seconds, atomic_load(&c->checks),
+	       (unsigned long long)st->heartbeats);
 	for (unsigned int i = 0; i < RUNNER_NR_EXITS; i++) {
 		if (!st->exits[i])
 			continue;
@@ -447,16 +529,45 @@ static void run_report(struct runner *r, struct run_ctx *c, int result)
 		fprintf(stderr, "gmem run: %s\n", runner_error(r));
 }
 
-static int run_vm(struct run_ctx *c, const void *img, size_t img_size)
+/*
+ * The progress line (a terminal only): stderr, redrawn in place, erased
+ * when the run ends; the runner serializes calls with guest text.
+ */
+static void progress(struct runner *r, bool clear, double seconds, void *arg)
 {
+	struct run_ctx *c = arg;
+	struct runner_stats st;
+
+	if (clear) {
+		fputs("\r\033[K", stderr);
+		return;
+	}
+	runner_get_stats(r, &st);
+	fputs("\r", stderr);
+	if (!c->o.guest)
+		fprintf(stderr, "  progress: %lu of %lu rounds, ",
+			atomic_load(&c->rounds_done), c->o.rounds * c->o.vcpus);
+	else
+		fprintf(stderr, "  progress: %llu heartbeats, ",
+			(unsigned long long)st.heartbeats);
+	fprintf(stderr, "%llu pages converted, %.1f s\033[K",
+		(unsigned long long)st.conv_pages, seconds);
+}
+
+static int run_vm(struct run_ctx *c)
+{
+	bool tty = !c->o.json && isatty(STDOUT_FILENO) &&
+		   isatty(STDERR_FILENO);
 	struct runner_config cfg = {
 		.nr_vcpus = c->o.vcpus,
 		.ram_size = c->o.mem,
-		.image = img,
-		.image_size = img_size,
+		.image = c->o.guest ? c->o.image : guest_run,
+		.image_size = c->o.guest ? c->o.image_size : guest_run_size,
 		.conv_channel = GUEST_CONV_DOORBELL,
-		.param = { c->o.rounds, 512 },
+		.watchdog_ms = c->o.watchdog_s * 1000,
+		.param = { c->o.rounds, c->o.guest ? 0 : RUN_CHUNK_PAGES },
 		.on_sync = c->o.guest ? NULL : on_sync,
+		.on_progress = tty ? progress : NULL,
 		.arg = c,
 	};
 	struct runner *r;
@@ -468,6 +579,8 @@ static int run_vm(struct run_ctx *c, const void *img, size_t img_size)
 			strerror(-ret));
 		return CLI_FAIL;
 	}
+	if (!c->o.json)
+		report_header(r, c);
 	ret = runner_run(r);
 	run_report(r, c, ret);
 	runner_destroy(r);
@@ -477,33 +590,35 @@ static int run_vm(struct run_ctx *c, const void *img, size_t img_size)
 int cmd_run(int argc, char **argv)
 {
 	struct run_ctx c = { 0 };
-	const void *img = guest_run;
-	size_t img_size = guest_run_size;
-	void *loaded = NULL;
 	int ret;
 
 	ret = parse_opts(argc, argv, &c.o);
-	if (ret)
+	if (ret) {
+		free(c.o.image);
 		return ret > 0 ? CLI_OK : CLI_USAGE;
-	if (!cli_have_kvm("run"))
+	}
+	if (!cli_have_kvm("run")) {
+		free(c.o.image);
 		return CLI_NOKVM;
-	if (c.o.guest) {
-		loaded = load_file(c.o.guest, &img_size);
-		if (!loaded) {
-			fprintf(stderr, "gmem run: cannot load guest '%s': %s\n",
-				c.o.guest, strerror(errno));
-			return CLI_FAIL;
-		}
-		img = loaded;
 	}
 	c.slice = run_slice(c.o.mem, c.o.vcpus);
 	c.buf = calloc(c.o.vcpus, sizeof(*c.buf));
-	for (unsigned long i = 0; c.buf && i < c.o.vcpus; i++)
-		c.buf[i] = c.o.guest ? NULL : malloc(c.slice);
-	ret = c.buf ? run_vm(&c, img, img_size) : CLI_FAIL;
+	for (unsigned long i = 0; c.buf && !c.o.guest && i < c.o.vcpus; i++) {
+		c.buf[i] = malloc(c.slice);
+		if (!c.buf[i]) {
+			fprintf(stderr, "gmem run: no memory for the host's %llu MiB buffers\n",
+				(unsigned long long)(c.slice * c.o.vcpus >> 20));
+			ret = CLI_FAIL;
+			break;
+		}
+	}
+	if (!c.buf)
+		ret = CLI_FAIL;
+	if (!ret)
+		ret = run_vm(&c);
 	for (unsigned long i = 0; c.buf && i < c.o.vcpus; i++)
 		free(c.buf[i]);
 	free(c.buf);
-	free(loaded);
+	free(c.o.image);
 	return ret;
 }

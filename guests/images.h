@@ -15,5 +15,6 @@ GUEST_IMAGE(errors);	/* every error exit, by param[0] */
 GUEST_IMAGE(memfd);	/* test_guest_memfd_guest */
 GUEST_IMAGE(probe);	/* one VMCALL: do hypercall exits arrive? */
 GUEST_IMAGE(bench);	/* benchmarks, by param[0] */
+GUEST_IMAGE(busy);	/* long runs for the watchdog, by param[0] */
 
 #endif /* GMEM_GUEST_IMAGES_H */

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
  * What the runner tells people: exit names, the one-line message that
- * stops a VM, and guest console text.
+ * stops a VM, guest console text and the progress line.
  *
- * Lock order: r->console_lock is a leaf.
+ * Lock order: r->console_lock is a leaf; the progress callback runs under
+ * it, so that a progress line and console text never mix.
  */
 #include <stdarg.h>
 #include <stdlib.h>
@@ -80,7 +81,27 @@ void rn_stop_exit(struct rvcpu *v, const char *what, uint64_t gpa,
 		    (unsigned long long)rn_vcpu_rip(v), where, detail);
 }
 
-/* Guest text, one host line per guest line, prefixed with the vCPU id. */
+static void progress_locked(struct runner *r, bool clear)
+{
+	uint64_t t0 = atomic_load(&r->t0_ns);
+
+	if (!r->cfg.on_progress || (clear && !r->progress_shown))
+		return;
+	r->cfg.on_progress(r, clear, (rn_now_ns() - t0) / 1e9, r->cfg.arg);
+	r->progress_shown = !clear;
+}
+
+void rn_progress(struct runner *r, bool clear)
+{
+	pthread_mutex_lock(&r->console_lock);
+	progress_locked(r, clear);
+	pthread_mutex_unlock(&r->console_lock);
+}
+
+/*
+ * Guest text, one host line per guest line, prefixed with the vCPU id. A
+ * progress line is erased first; the next tick draws it again below.
+ */
 void rn_console(struct rvcpu *v, const char *text, size_t len)
 {
 	struct runner *r = v->r;
@@ -90,6 +111,7 @@ void rn_console(struct rvcpu *v, const char *text, size_t len)
 	if (r->cfg.quiet)
 		return;
 	pthread_mutex_lock(&r->console_lock);
+	progress_locked(r, true);
 	while (i < len) {
 		const char *nl = memchr(text + i, '\n', len - i);
 		size_t n = nl ? (size_t)(nl - (text + i)) : len - i;

@@ -3,8 +3,9 @@
  * Runner internals shared by its files.
  *
  * Lock order: r->err_lock and r->console_lock are leaves; nothing else is
- * taken while either is held. Everything else a vCPU thread touches is its
- * own struct rvcpu, or atomics.
+ * taken while either is held (the progress callback runs under
+ * console_lock and may only read atomics and print). Everything else a
+ * vCPU thread touches is its own struct rvcpu, or atomics.
  */
 #ifndef GMEM_RUNNER_INT_H
 #define GMEM_RUNNER_INT_H
@@ -45,11 +46,14 @@ struct runner {
 	pthread_mutex_t err_lock;
 	char *error;
 	pthread_mutex_t console_lock;
+	bool progress_shown;		/* under console_lock */
+	_Atomic uint64_t t0_ns;		/* runner_run() began */
 	pthread_t watchdog;
 	bool watchdog_started;
 	atomic_bool watchdog_quit;
 	_Atomic uint64_t exits[RUNNER_NR_EXITS];
 	_Atomic uint64_t conversions, conv_pages, conv_errors, syncs;
+	_Atomic uint64_t heartbeats;
 	_Atomic uint64_t memory_faults;
 	double run_seconds;
 };
@@ -60,6 +64,12 @@ int rn_setup_vcpu(struct runner *r, struct rvcpu *v);
 
 /* vcpu.c */
 void *rn_vcpu_thread(void *arg);
+/*
+ * KVM_RUN failed with EFAULT and KVM_EXIT_MEMORY_FAULT in v->run: true to
+ * run on, false when the VM was stopped. Not static: this host cannot
+ * produce the exit, so tests/runner/test_memory_fault.c feeds it one.
+ */
+bool rn_memory_fault(struct rvcpu *v);
 
 /* watchdog.c */
 int rn_watchdog_start(struct runner *r);
@@ -73,5 +83,6 @@ uint64_t rn_vcpu_rip(struct rvcpu *v);
 void rn_stop_exit(struct rvcpu *v, const char *what, uint64_t gpa,
 		  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 void rn_console(struct rvcpu *v, const char *text, size_t len);
+void rn_progress(struct runner *r, bool clear);
 
 #endif /* GMEM_RUNNER_INT_H */

@@ -38,11 +38,11 @@ static int check_config(struct runner_config *c)
 	if (c->nr_vcpus > GUEST_MAX_VCPUS || !c->image || !c->image_size ||
 	    c->image_size > GUEST_IMAGE_MAX)
 		return -EINVAL;
-	if (c->ram_gpa < GUEST_SYSTEM_SIZE || c->ram_gpa & 0xfff ||
-	    c->ram_size & 0xfff || c->ram_size > GUEST_MAPPED_TOP ||
+	if (c->ram_gpa < GUEST_SYSTEM_SIZE || c->ram_gpa % GMEM_PAGE_SIZE ||
+	    c->ram_size % GMEM_PAGE_SIZE || c->ram_size > GUEST_MAPPED_TOP ||
 	    c->ram_gpa > GUEST_MAPPED_TOP - c->ram_size)
 		return -EINVAL;
-	if (c->ram_size && c->ram_size % (c->ram_slots * 4096ULL))
+	if (c->ram_size && c->ram_size % (c->ram_slots * GMEM_PAGE_SIZE))
 		return -EINVAL;
 	if (c->conv_channel > GUEST_CONV_HYPERCALL || c->ring > RUNNER_RING_3)
 		return -EINVAL;
@@ -118,7 +118,8 @@ static int create_vcpus(struct runner *r)
 		v->r = r;
 		v->id = i;
 		v->run = MAP_FAILED;
-		v->mb = (void *)(r->sys_map + GUEST_MAILBOX_GPA + i * 4096);
+		v->mb = (void *)(r->sys_map + GUEST_MAILBOX_GPA +
+				 i * GMEM_PAGE_SIZE);
 		v->fd = ioctl(r->vm_fd, KVM_CREATE_VCPU, i);
 		if (v->fd < 0)
 			return -errno;
@@ -248,6 +249,7 @@ int runner_run(struct runner *r)
 	unsigned int i;
 	int ret;
 
+	atomic_store(&r->t0_ns, rn_now_ns());
 	ret = rn_watchdog_start(r);
 	if (ret) {
 		runner_stop(r, "cannot start the watchdog: %s", strerror(-ret));
@@ -267,6 +269,7 @@ int runner_run(struct runner *r)
 		if (r->vcpus[i].created)
 			pthread_join(r->vcpus[i].thread, NULL);
 	rn_watchdog_stop(r);
+	rn_progress(r, true);
 	r->run_seconds = now_seconds() - t0;
 	return runner_error(r) ? -1 : 0;
 }
@@ -337,6 +340,7 @@ void runner_get_stats(const struct runner *r, struct runner_stats *st)
 	st->conv_pages = atomic_load(&r->conv_pages);
 	st->conv_errors = atomic_load(&r->conv_errors);
 	st->syncs = atomic_load(&r->syncs);
+	st->heartbeats = atomic_load(&r->heartbeats);
 	st->memory_faults = atomic_load(&r->memory_faults);
 	st->run_seconds = r->run_seconds;
 }

@@ -20,7 +20,8 @@
 #include "gmem.h"
 
 #define RUNNER_RAM_GPA		0x40000000ULL	/* 1 GiB */
-#define RUNNER_WATCHDOG_MS	10000
+#define RUNNER_WATCHDOG_MS	10000		/* see watchdog_ms */
+#define RUNNER_PROGRESS_MS	250		/* on_progress period */
 #define RUNNER_NR_EXITS		64		/* exit reasons counted */
 
 struct runner;
@@ -39,6 +40,16 @@ enum runner_fault_policy {
 typedef int (*runner_sync_fn)(struct runner *r, unsigned int vcpu,
 			      struct guest_mailbox *mb, void *arg);
 
+/*
+ * A progress line: called about every RUNNER_PROGRESS_MS while the VM
+ * runs (@clear false: draw it; @seconds since runner_run() began), and
+ * with @clear true before guest console text is printed and once when the
+ * run ends (erase it). Calls never overlap each other or console output;
+ * they come from the runner's own threads and must not call runner_stop().
+ */
+typedef void (*runner_progress_fn)(struct runner *r, bool clear,
+				   double seconds, void *arg);
+
 /* The ring guests run in; see runner/setup.c. */
 enum runner_ring {
 	RUNNER_RING_AUTO,	/* ring 3 on PVM, else ring 0 */
@@ -54,12 +65,17 @@ struct runner_config {
 	const void *image;		/* flat guest image */
 	size_t image_size;
 	uint32_t conv_channel;		/* GUEST_CONV_DOORBELL or _HYPERCALL */
-	unsigned int watchdog_ms;	/* 0 means RUNNER_WATCHDOG_MS */
+	/*
+	 * A vCPU with no exit of any kind (heartbeats included) for this
+	 * long is stopped; 0 means RUNNER_WATCHDOG_MS.
+	 */
+	unsigned int watchdog_ms;
 	enum runner_fault_policy fault_policy;
 	enum runner_ring ring;
 	uint64_t param[8];		/* copied to guest_boot.param */
 	runner_sync_fn on_sync;		/* NULL: syncs just return */
-	void *arg;
+	runner_progress_fn on_progress;	/* NULL: no progress line */
+	void *arg;			/* for on_sync and on_progress */
 	FILE *console;			/* guest text; NULL means stdout */
 	bool quiet;			/* drop guest text */
 };
@@ -70,6 +86,7 @@ struct runner_stats {
 	uint64_t conv_pages;			/* pages they covered */
 	uint64_t conv_errors;			/* requests answered with an error */
 	uint64_t syncs;
+	uint64_t heartbeats;			/* GUEST_PORT_HEARTBEAT exits */
 	uint64_t memory_faults;
 	double run_seconds;			/* wall time of runner_run() */
 };
@@ -97,7 +114,12 @@ uint64_t runner_ram_gpa(const struct runner *r);
 const struct runner_config *runner_config(const struct runner *r);
 void runner_get_stats(const struct runner *r, struct runner_stats *st);
 
-/* The guest's request path: validate, then gmem_vm_convert(). */
+/*
+ * Every conversion a guest causes, asked for (doorbell, hypercall) or
+ * implied (a memory fault), goes through here: refuse what KVM refuses for
+ * KVM_HC_MAP_GPA_RANGE and anything outside guest RAM, count it, then
+ * gmem_vm_convert(). @attrs: GUEST_MAP_PRIVATE or 0.
+ */
 int runner_convert(struct runner *r, uint64_t gpa, uint64_t npages,
 		   uint64_t attrs);
 

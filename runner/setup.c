@@ -52,7 +52,8 @@ static void write_page_tables(struct runner *r)
 
 	pml4[0] = GUEST_PDPT_GPA | PTE_P | PTE_RW | PTE_US;
 	for (unsigned int i = 0; i < 4; i++)
-		pdpt[i] = (GUEST_PD_GPA + i * 4096) | PTE_P | PTE_RW | PTE_US;
+		pdpt[i] = (GUEST_PD_GPA + i * GMEM_PAGE_SIZE) | PTE_P | PTE_RW |
+			  PTE_US;
 	for (uint64_t i = 0; i < 4 * 512; i++)
 		pd[i] = (i << 21) | PTE_P | PTE_RW | PTE_US | PTE_PS;
 }

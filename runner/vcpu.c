@@ -28,14 +28,14 @@ int runner_convert(struct runner *r, uint64_t gpa, uint64_t npages,
 	 * anything outside guest RAM: system memory (page tables, mailboxes)
 	 * must stay shared, or the runner could not reach the mailboxes.
 	 */
-	if ((gpa & 0xfff) || !npages || npages > (top >> 12) ||
-	    gpa < r->cfg.ram_gpa || gpa >= top ||
-	    npages > (top - gpa) >> 12) {
+	if (gpa % GMEM_PAGE_SIZE || !npages ||
+	    npages > top / GMEM_PAGE_SIZE || gpa < r->cfg.ram_gpa ||
+	    gpa >= top || npages > (top - gpa) / GMEM_PAGE_SIZE) {
 		ret = -EINVAL;
 	} else if (attrs & ~(uint64_t)(GUEST_MAP_PRIVATE | 0xf)) {
 		ret = -EINVAL;
 	} else {
-		ret = gmem_vm_convert(r->vm, gpa, npages << 12,
+		ret = gmem_vm_convert(r->vm, gpa, npages * GMEM_PAGE_SIZE,
 				      attrs & GUEST_MAP_PRIVATE ?
 				      GMEM_ATTR_PRIVATE : 0, NULL);
 	}
@@ -104,6 +104,9 @@ static int handle_io(struct rvcpu *v)
 		return RUN_CONTINUE;
 	case GUEST_PORT_NOP:
 		return RUN_CONTINUE;
+	case GUEST_PORT_HEARTBEAT:
+		atomic_fetch_add(&v->r->heartbeats, 1);
+		return RUN_CONTINUE;
 	}
 	rn_stop_exit(v, "KVM_EXIT_IO", 0, "out 0x%x to unknown port 0x%x", val,
 		     run->io.port);
@@ -124,13 +127,19 @@ static int handle_hypercall(struct rvcpu *v)
 	return RUN_CONTINUE;
 }
 
-/* KVM_RUN failed with EFAULT and KVM_EXIT_MEMORY_FAULT. */
-static int handle_memory_fault(struct rvcpu *v)
+/*
+ * The guest accessed memory as private while it is shared, or the other
+ * way round: convert the pages it touched, through the same entry as a
+ * request, and let it retry.
+ */
+bool rn_memory_fault(struct rvcpu *v)
 {
 	const struct gmem_kvm_memory_fault *mf =
 		(const void *)((uint8_t *)v->run + 32);
-	uint64_t gpa = mf->gpa & ~0xfffULL, end = mf->gpa + mf->size;
+	uint64_t gpa = mf->gpa / GMEM_PAGE_SIZE * GMEM_PAGE_SIZE;
+	uint64_t end = mf->gpa + mf->size;
 	bool private = mf->flags & KVM_MEMORY_EXIT_FLAG_PRIVATE;
+	uint64_t npages;
 	int ret;
 
 	atomic_fetch_add(&v->r->memory_faults, 1);
@@ -139,18 +148,23 @@ static int handle_memory_fault(struct rvcpu *v)
 			     "%s access of 0x%llx bytes, policy is stop",
 			     private ? "private" : "shared",
 			     (unsigned long long)mf->size);
-		return RUN_STOP;
+		return false;
 	}
-	end = (end + 0xfff) & ~0xfffULL;
-	ret = gmem_vm_convert(v->r->vm, gpa, end - gpa,
-			      private ? GMEM_ATTR_PRIVATE : 0, NULL);
+	/* A range that wraps is too many pages: runner_convert refuses it. */
+	npages = (end - gpa) / GMEM_PAGE_SIZE +
+		 !!((end - gpa) % GMEM_PAGE_SIZE);
+	if (end < gpa)
+		npages = ~0ULL;
+	ret = runner_convert(v->r, gpa, npages,
+			     private ? GUEST_MAP_PRIVATE : 0);
 	if (ret) {
 		rn_stop_exit(v, "KVM_EXIT_MEMORY_FAULT", mf->gpa,
-			     "implicit conversion to %s failed: %s",
+			     "implicit conversion of 0x%llx bytes to %s failed: %s",
+			     (unsigned long long)mf->size,
 			     private ? "private" : "shared", strerror(-ret));
-		return RUN_STOP;
+		return false;
 	}
-	return RUN_CONTINUE;
+	return true;
 }
 
 static int handle_exit(struct rvcpu *v)
@@ -195,14 +209,14 @@ static int handle_run_error(struct rvcpu *v, int err)
 	if (err == EINTR || err == EAGAIN) {
 		if (atomic_load(&v->watchdog_fired)) {
 			rn_stop_exit(v, "watchdog", 0,
-				     "no exit for %u ms, vCPU kicked out of KVM_RUN",
+				     "no exit for %u ms, not even a heartbeat: vCPU kicked out of KVM_RUN",
 				     v->r->cfg.watchdog_ms);
 			return RUN_STOP;
 		}
 		return atomic_load(&v->r->stopping) ? RUN_STOP : RUN_CONTINUE;
 	}
 	if (err == EFAULT && v->run->exit_reason == KVM_EXIT_MEMORY_FAULT)
-		return handle_memory_fault(v);
+		return rn_memory_fault(v) ? RUN_CONTINUE : RUN_STOP;
 	rn_stop_exit(v, "KVM_RUN", 0, "failed: %s", strerror(err));
 	return RUN_STOP;
 }

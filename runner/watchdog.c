@@ -1,15 +1,19 @@
 // SPDX-License-Identifier: MIT
 /*
- * The watchdog, and kicking vCPUs out of KVM_RUN.
+ * The watchdog, kicking vCPUs out of KVM_RUN, and the progress ticks.
  *
  * A vCPU spinning on an instruction the host never sees (a VMCALL under
  * PVM, a tight loop) makes no exit, so nothing on its thread can stop it.
- * The watchdog thread looks at when each vCPU last entered KVM_RUN; past
- * the limit it sets the vCPU's immediate_exit and signals its thread. The
- * signal makes KVM_RUN return EINTR; immediate_exit covers the window where
- * the signal lands just before the thread enters KVM_RUN again.
+ * The watchdog thread looks at when each vCPU last entered KVM_RUN, that
+ * is, at its last exit of any kind: a guest that works long between real
+ * requests sends heartbeats (GUEST_PORT_HEARTBEAT) and is never stopped.
+ * Past the limit it sets the vCPU's immediate_exit and signals its thread.
+ * The signal makes KVM_RUN return EINTR; immediate_exit covers the window
+ * where the signal lands just before the thread enters KVM_RUN again.
  *
- * Lock order: none taken here.
+ * The same thread calls the progress callback every RUNNER_PROGRESS_MS.
+ *
+ * Lock order: only r->console_lock (rn_progress), a leaf.
  */
 #include <errno.h>
 #include <signal.h>
@@ -79,7 +83,7 @@ static void *watchdog_thread(void *arg)
 {
 	struct runner *r = arg;
 	uint64_t limit = r->cfg.watchdog_ms * 1000000ULL;
-	uint64_t tick = limit / 8;
+	uint64_t tick = limit / 8, last_progress = rn_now_ns();
 	struct timespec ts;
 
 	if (tick > 50000000ULL)
@@ -88,9 +92,17 @@ static void *watchdog_thread(void *arg)
 		tick = 1000000ULL;
 	ts.tv_sec = tick / 1000000000ULL;
 	ts.tv_nsec = tick % 1000000000ULL;
+	/* At once: even a short run shows its line (and the tests see it). */
+	if (r->cfg.on_progress)
+		rn_progress(r, false);
 	while (!atomic_load(&r->watchdog_quit)) {
 		nanosleep(&ts, NULL);
 		check_vcpus(r, limit);
+		if (r->cfg.on_progress && rn_now_ns() - last_progress >=
+		    RUNNER_PROGRESS_MS * 1000000ULL) {
+			last_progress = rn_now_ns();
+			rn_progress(r, false);
+		}
 	}
 	return NULL;
 }

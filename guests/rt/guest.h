@@ -57,7 +57,16 @@ static inline void guest_out(uint16_t port, uint32_t val)
 	__asm__ volatile("outl %0, %1" : : "a"(val), "Nd"(port) : "memory");
 }
 
-/* Fill/check 8-byte words; check returns the first bad byte offset or -1. */
+/* "Still working": keeps the runner's watchdog off a busy guest. */
+static inline void guest_heartbeat(void)
+{
+	guest_out(GUEST_PORT_HEARTBEAT, 0);
+}
+
+/*
+ * Fill/check 8-byte words; check returns the first bad byte offset or -1.
+ * Together they send a heartbeat every GUEST_HEARTBEAT_BYTES they touch.
+ */
 void guest_fill(uint64_t gpa, uint64_t len, uint64_t seed);
 int64_t guest_check(uint64_t gpa, uint64_t len, uint64_t seed);
 int64_t guest_check_byte(uint64_t gpa, uint64_t len, uint8_t val);

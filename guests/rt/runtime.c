@@ -291,21 +291,56 @@ int64_t guest_map_gpa_range(uint64_t gpa, uint64_t npages, int private)
 	return guest_map_doorbell(gpa, npages, attrs);
 }
 
+/* Bytes each vCPU touched since its last heartbeat (.bss: zero at boot). */
+static uint64_t touched[GUEST_MAX_VCPUS];
+
+/*
+ * Count @bytes touched; a heartbeat per GUEST_HEARTBEAT_BYTES, whether
+ * they come in one call or in many small ones.
+ */
+static void touch(uint64_t bytes)
+{
+	uint64_t *t = &touched[guest_id()];
+
+	*t += bytes;
+	if (*t >= GUEST_HEARTBEAT_BYTES) {
+		*t = 0;
+		guest_heartbeat();
+	}
+}
+
+/* The end of the stretch from @off that one touch() covers. */
+static uint64_t stretch_end(uint64_t off, uint64_t len)
+{
+	return len - off < GUEST_HEARTBEAT_BYTES ? len :
+						   off + GUEST_HEARTBEAT_BYTES;
+}
+
 void guest_fill(uint64_t gpa, uint64_t len, uint64_t seed)
 {
 	volatile uint64_t *p = (volatile uint64_t *)gpa;
 
-	for (uint64_t i = 0; i < len / 8; i++)
-		p[i] = guest_pattern(seed, gpa + i * 8);
+	len &= ~7ULL;
+	for (uint64_t off = 0, end; off < len; off = end) {
+		end = stretch_end(off, len);
+		for (uint64_t i = off / 8; i < end / 8; i++)
+			p[i] = guest_pattern(seed, gpa + i * 8);
+		touch(end - off);
+	}
 }
 
 int64_t guest_check(uint64_t gpa, uint64_t len, uint64_t seed)
 {
 	volatile uint64_t *p = (volatile uint64_t *)gpa;
 
-	for (uint64_t i = 0; i < len / 8; i++)
-		if (p[i] != guest_pattern(seed, gpa + i * 8))
-			return i * 8;
+	len &= ~7ULL;
+	for (uint64_t off = 0, end; off < len; off = end) {
+		end = stretch_end(off, len);
+		for (uint64_t i = off / 8; i < end / 8; i++)
+			if (p[i] != guest_pattern(seed, gpa + i * 8))
+				return i * 8;
+		touch(end - off);
+	}
 	return -1;
 }
 
@@ -313,9 +348,13 @@ int64_t guest_check_byte(uint64_t gpa, uint64_t len, uint8_t val)
 {
 	volatile uint8_t *p = (volatile uint8_t *)gpa;
 
-	for (uint64_t i = 0; i < len; i++)
-		if (p[i] != val)
-			return i;
+	for (uint64_t off = 0, end; off < len; off = end) {
+		end = stretch_end(off, len);
+		for (uint64_t i = off; i < end; i++)
+			if (p[i] != val)
+				return i;
+		touch(end - off);
+	}
 	return -1;
 }
 

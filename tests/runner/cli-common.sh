@@ -1,12 +1,14 @@
 # SPDX-License-Identifier: MIT
 # Shared by the CLI end-to-end tests (sourced, not run): a scratch
-# directory, fail(), and expect_bad().
+# directory, fail(), need_kvm() and expect_bad().
 # The caller sets $gmem to the gmem binary first.
 
-[ -e /dev/kvm ] || { echo "SKIP: no /dev/kvm"; exit 77; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
+
+# What follows needs KVM: skip the rest of the test without it.
+need_kvm() { [ -e /dev/kvm ] || { echo "SKIP: no /dev/kvm"; exit 77; }; }
 
 # expect_bad WANT ARGS...: gmem ARGS exits WANT with exactly one line on
 # stderr and nothing on stdout.

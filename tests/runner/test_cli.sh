@@ -1,22 +1,111 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# `gmem run` and `gmem host` end to end, --json parsed back, and every bad
-# option: a one-line message and a non-zero exit.
-# Usage: test_cli.sh GMEM BENCH_GUEST_BIN ERRORS_GUEST_BIN
+# Every bad input (exit 2 with one line that states the rule), help and
+# --version, all without KVM; then `gmem run` and `gmem host` end to end,
+# --json parsed back, the progress line on a terminal (and nothing extra
+# elsewhere), and the example guest under --guest.
+# Usage: test_cli.sh GMEM EXAMPLE_GUEST_BIN
 set -u
-gmem=$1 bench_bin=$2 errors_bin=$3
+gmem=$1 example_bin=$2
 # shellcheck source=cli-common.sh
 . "$(dirname "$0")/cli-common.sh"
 
-# gmem run, text
-"$gmem" run >"$tmp/run.txt" || fail "gmem run exited $?: $(cat "$tmp/run.txt")"
+# help and version go to stdout and exit 0
+for args in "--help" "-h" "help" "run --help" "run -h" "host --help" "host -h"; do
+	# shellcheck disable=SC2086
+	"$gmem" $args >"$tmp/help" 2>&1 || fail "gmem $args exited $?"
+	grep -q '^usage: gmem' "$tmp/help" || fail "gmem $args: no usage"
+done
+grep -q -- '--watchdog SECONDS' <("$gmem" run --help) || fail "no --watchdog in help"
+[ "$("$gmem" --version)" = "gmem 0.1.0" ] || fail "--version"
+"$gmem" --help | grep -qw 'map' && fail "--help mentions a command that is not there"
+
+# Bad input, one row each: exit status | what stderr must say | arguments.
+printf 'x' >"$tmp/big.bin"
+truncate -s $((1024 * 1024 + 1)) "$tmp/big.bin"
+: >"$tmp/empty.bin"
+rules=$tmp/rules
+cat >"$rules" <<EOF
+2 | --vcpus must be a whole number from 1 to 64, not '0'        | run --vcpus 0
+2 | --vcpus must be a whole number from 1 to 64, not '65'       | run --vcpus 65
+2 | --vcpus must be a whole number from 1 to 64, not 'two'      | run --vcpus two
+2 | --vcpus must be a whole number from 1 to 64, not '-1'       | run --vcpus -1
+2 | --vcpus must be a whole number from 1 to 64, not ''         | run --vcpus ''
+2 | option '--vcpus' needs a value                              | run --vcpus
+2 | --mem must be a multiple of 4 KiB between 8 KiB per vCPU and 3 GiB, not '0' | run --mem 0
+2 | --mem must be a multiple of 4 KiB between 8 KiB per vCPU and 3 GiB, not '5000' | run --mem 5000
+2 | --mem must be a multiple of 4 KiB between 8 KiB per vCPU and 3 GiB, not '4G' | run --mem 4G
+2 | --mem must be a multiple of 4 KiB between 8 KiB per vCPU and 3 GiB, not '3145732K' | run --mem 3145732K
+2 | --mem must be a multiple of 4 KiB between 8 KiB per vCPU and 3 GiB, not '12Q' | run --mem 12Q
+2 | --mem must be a multiple of 4 KiB between 8 KiB per vCPU and 3 GiB, not '-1M' | run --mem -1M
+2 | --mem must be a multiple of 4 KiB between 8 KiB per vCPU and 3 GiB, not '8 KiB for 2 vCPUs' | run --mem 8K --vcpus 2
+2 | --mem must be a multiple of 4 KiB between 8 KiB per vCPU and 3 GiB, not '64 KiB for 9 vCPUs' | run --vcpus 9 --mem 64K
+2 | option '--mem' needs a value                                | run --mem
+2 | --rounds must be a whole number from 1 to 1000000, not '0'  | run --rounds 0
+2 | --rounds must be a whole number from 1 to 1000000, not '-3' | run --rounds -3
+2 | --rounds must be a whole number from 1 to 1000000, not '1000001' | run --rounds 1000001
+2 | --rounds must be a whole number from 1 to 1000000, not '1e3' | run --rounds 1e3
+2 | --watchdog must be a whole number of seconds from 1 to 3600, not '0' | run --watchdog 0
+2 | --watchdog must be a whole number of seconds from 1 to 3600, not '3601' | run --watchdog 3601
+2 | --watchdog must be a whole number of seconds from 1 to 3600, not '1.5' | run --watchdog 1.5
+2 | --watchdog must be a whole number of seconds from 1 to 3600, not '10s' | run --watchdog 10s
+2 | option '--watchdog' needs a value                           | run --watchdog
+2 | --guest must name a readable flat image of 1 byte to 1 MiB, not '/nonexistent/guest.bin' (No such file or directory) | run --guest /nonexistent/guest.bin
+2 | --guest must name a readable flat image of 1 byte to 1 MiB, not '$tmp' (not a regular file) | run --guest $tmp
+2 | --guest must name a readable flat image of 1 byte to 1 MiB, not '$tmp/empty.bin' (empty or larger than 1 MiB) | run --guest $tmp/empty.bin
+2 | --guest must name a readable flat image of 1 byte to 1 MiB, not '$tmp/big.bin' (empty or larger than 1 MiB) | run --guest $tmp/big.bin
+2 | option '--guest' needs a value                              | run --guest
+2 | unknown option '--bogus'                                    | run --bogus
+2 | unknown option '-x'                                         | run -x
+2 | unexpected argument 'extra'                                 | run extra
+2 | unknown option '--bogus'                                    | host --bogus
+2 | unknown option '-x'                                         | host -x
+2 | unexpected argument 'extra'                                 | host extra
+2 | unknown command 'frobnicate'                                | frobnicate
+2 | missing command                                             |
+EOF
+n=0
+while IFS='|' read -r want says args; do
+	want=${want// /} says=${says#" "} says=${says%"${says##*[! ]}"}
+	eval "set -- $args"
+	expect_bad "$want" "$@"
+	grep -qF -- "$says" "$tmp/err" ||
+		fail "gmem $*: stderr does not say \"$says\": $(cat "$tmp/err")"
+	n=$((n + 1))
+done <"$rules"
+echo "ok: $n bad inputs"
+
+# without KVM (/dev/null over /dev/kvm in a private mount namespace, or
+# none at all): exit 3 with one line
+if [ ! -e /dev/kvm ]; then
+	expect_bad 3 run
+elif unshare -m true 2>/dev/null; then
+	unshare -m sh -c 'mount --bind /dev/null /dev/kvm && exec "$0" run' \
+		"$gmem" >"$tmp/out" 2>"$tmp/err"
+	rc=$?
+	[ "$rc" -eq 3 ] || fail "no KVM: exit $rc, want 3"
+	[ "$(wc -l <"$tmp/err")" -eq 1 ] && [ ! -s "$tmp/out" ] ||
+		fail "no KVM: $(cat "$tmp/out" "$tmp/err")"
+	echo "ok: no KVM: $(cat "$tmp/err")"
+fi
+
+need_kvm
+
+# gmem run, text: header first, nothing on stderr when not a terminal
+"$gmem" run >"$tmp/run.txt" 2>"$tmp/run.err" ||
+	fail "gmem run exited $?: $(cat "$tmp/run.txt" "$tmp/run.err")"
+head -n 1 "$tmp/run.txt" | grep -q '^gmem run: 2 vCPUs, 64 MiB guest RAM' ||
+	fail "the header is not the first line"
 grep -q '^PASS: every check held$' "$tmp/run.txt" || fail "no PASS line"
 grep -q 'rounds: *8 of 8 per vCPU' "$tmp/run.txt" || fail "rounds line"
 grep -q 'KVM_EXIT_IO' "$tmp/run.txt" || fail "no exits line"
+grep -q 'heartbeats: *[1-9]' "$tmp/run.txt" || fail "no heartbeats"
+[ -s "$tmp/run.err" ] && fail "stderr without a terminal: $(cat "$tmp/run.err")"
 
 # gmem run --json, parsed back
-"$gmem" run --vcpus 3 --mem 12M --rounds 2 --json >"$tmp/run.json" ||
-	fail "gmem run --json exited $?"
+"$gmem" run --vcpus 3 --mem 12M --rounds 2 --watchdog 30 --json \
+	>"$tmp/run.json" 2>"$tmp/run.err" || fail "gmem run --json exited $?"
+[ -s "$tmp/run.err" ] && fail "--json wrote to stderr: $(cat "$tmp/run.err")"
 python3 - "$tmp/run.json" <<'PY' || fail "run JSON"
 import json, sys
 j = json.load(open(sys.argv[1]))
@@ -28,25 +117,69 @@ slice_pages = ((12 << 20) // 3 & ~8191) // 4096
 assert j["pages_converted"] == 3 * 2 * 2 * slice_pages, j
 assert j["conversions"] >= 12 and j["conversion_errors"] == 0, j
 assert j["conversions_per_second"] > 0 and j["host_checks"] == 3 * 2 * 3, j
-assert j["exits"]["KVM_EXIT_IO"] > 0, j
+assert j["exits"]["KVM_EXIT_IO"] > 0 and j["heartbeats"] > 0, j
 assert sum(r["size"] for r in j["memory_map"]) == 12 << 20, j
 assert all(r["state"] == "shared" for r in j["memory_map"]), j
 print("ok: gmem run --json:", j["conversions"], "conversions")
 PY
 
-# --guest: a flat image of our own (the benchmark guest's NOP job)
-"$gmem" run --guest "$bench_bin" --rounds 1 --vcpus 1 >"$tmp/g.txt" ||
-	fail "gmem run --guest exited $?: $(cat "$tmp/g.txt")"
-grep -q 'KVM_EXIT_IO [0-9]' "$tmp/g.txt" || fail "--guest: no exits"
-# ... and one that fails (the error guest's job 5: a failed assertion)
-"$gmem" run --guest "$errors_bin" --rounds 5 --vcpus 1 --json >"$tmp/g.json"
-[ $? -eq 1 ] || fail "failing --guest did not exit 1"
-python3 - "$tmp/g.json" <<'PY' || fail "failing --guest JSON"
+# On a terminal (script(1) gives a pty): the header, then a progress line
+# on stderr redrawn with \r and erased at the end; with --json nothing.
+script -qec "'$gmem' run --rounds 2" /dev/null >"$tmp/tty.txt" ||
+	fail "gmem run on a terminal exited $?: $(cat "$tmp/tty.txt")"
+python3 - "$tmp/tty.txt" <<'PY' || fail "progress line: $(cat -v "$tmp/tty.txt")"
+import sys
+t = open(sys.argv[1], "rb").read().decode()
+head = t.index("gmem run: 2 vCPUs")
+first = t.index("\r  progress: ")
+assert head < first, "progress before the header"
+assert "of 4 rounds, " in t and " pages converted, " in t, t
+erase = t.rindex("\r\x1b[K")
+assert first < erase < t.index("  rounds:  "), "not erased before the summary"
+assert "PASS: every check held" in t, t
+print("ok: progress line, %d draws" % t.count("\r  progress: "))
+PY
+script -qec "'$gmem' run --rounds 2 --json" /dev/null >"$tmp/tty.json" ||
+	fail "gmem run --json on a terminal exited $?"
+grep -q 'progress' "$tmp/tty.json" && fail "--json on a terminal showed progress"
+
+# --guest: the example guest, a guest of one's own with the same ABI
+"$gmem" run --guest "$example_bin" --vcpus 3 --mem 6M --rounds 2 \
+	>"$tmp/g.txt" || fail "gmem run --guest exited $?: $(cat "$tmp/g.txt")"
+for v in 0 1 2; do
+	grep -q "^\[vcpu $v\] example: 2 rounds over 2048 KiB, every check held$" \
+		"$tmp/g.txt" || fail "--guest: vcpu $v did not report: $(cat "$tmp/g.txt")"
+done
+grep -q '^PASS' "$tmp/g.txt" || fail "--guest: no PASS"
+"$gmem" run --guest "$example_bin" --vcpus 3 --mem 6M --rounds 2 --json \
+	>"$tmp/g.json" || fail "gmem run --guest --json exited $?"
+python3 - "$tmp/g.json" <<'PY' || fail "--guest JSON"
 import json, sys
 j = json.load(open(sys.argv[1]))
-assert j["result"] == "fail" and "guest assertion failed" in j["error"], j
+assert j["result"] == "pass", j
+# per vCPU and round: its 512-page slice to private and back
+assert j["conversions"] == 3 * 2 * 2, j
+assert j["pages_converted"] == 3 * 2 * 2 * 512, j
+assert j["heartbeats"] > 0, j
+print("ok: example guest:", j["conversions"], "conversions")
+PY
+# ... one that fails: ud2 with no IDT triple-faults
+printf '\x0f\x0b' >"$tmp/ud2.bin"
+"$gmem" run --guest "$tmp/ud2.bin" --vcpus 1 --json >"$tmp/f.json" 2>/dev/null
+[ $? -eq 1 ] || fail "failing --guest did not exit 1"
+python3 - "$tmp/f.json" <<'PY' || fail "failing --guest JSON"
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert j["result"] == "fail" and "KVM_EXIT_SHUTDOWN" in j["error"], j
 print("ok: failing guest:", j["error"])
 PY
+# ... and one that spins (pause; jmp back): --watchdog sets the limit
+printf '\xf3\x90\xeb\xfc' >"$tmp/spin.bin"
+"$gmem" run --guest "$tmp/spin.bin" --vcpus 1 --watchdog 1 >"$tmp/s.txt"
+[ $? -eq 1 ] || fail "spinning --guest did not exit 1"
+grep -Eq "^FAIL: vcpu 0: watchdog at rip 0x10000[02]: no exit for 1000 ms" \
+	"$tmp/s.txt" || fail "spinning guest: $(cat "$tmp/s.txt")"
+echo "ok: spinning guest: $(grep FAIL "$tmp/s.txt")"
 
 # gmem host, text and JSON
 "$gmem" host >"$tmp/host.txt" || fail "gmem host exited $?"
@@ -71,29 +204,4 @@ if j["pvm"]:
 print("ok: gmem host --json:", j["protection"], j["conversion_channel"])
 PY
 
-# help goes to stdout and exits 0
-"$gmem" run --help | grep -q -- '--vcpus' || fail "run --help"
-"$gmem" host --help | grep -q -- '--json' || fail "host --help"
-"$gmem" --help | grep -q 'run' || fail "--help"
-
-# bad options: one line, non-zero
-expect_bad 2 run --vcpus 0
-expect_bad 2 run --vcpus 65
-expect_bad 2 run --vcpus two
-expect_bad 2 run --vcpus
-expect_bad 2 run --mem 0
-expect_bad 2 run --mem 5000
-expect_bad 2 run --mem 4G
-expect_bad 2 run --mem 12Q
-expect_bad 2 run --mem 8K --vcpus 2
-expect_bad 2 run --rounds 0
-expect_bad 2 run --rounds -3
-expect_bad 2 run --bogus
-expect_bad 2 run extra
-expect_bad 1 run --guest /nonexistent/guest.bin
-expect_bad 2 host --bogus
-expect_bad 2 host extra
-expect_bad 2 frobnicate
-expect_bad 2 map
-expect_bad 2
 echo "PASS"

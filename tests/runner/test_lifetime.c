@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
- * Lifetime (seed 001) on a real VM: after a guest ran, the runner drops
- * its VM reference and closes everything else; the guest memory file alone
- * keeps the KVM VM alive (its fd stays open), and punching, allocating,
- * converting and mapping still work. Closing the file frees the VM.
+ * Lifetime (docs/library.md, "Lifetime") on a real VM: after a guest ran,
+ * the runner drops its VM reference and closes everything else; the guest
+ * memory file alone keeps the KVM VM alive (its fd stays open), and
+ * punching, allocating, converting and mapping still work. Closing the
+ * file frees the VM.
  */
 #include <dirent.h>
 #include <sys/mman.h>

@@ -1,0 +1,126 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The memory-fault path of the exit loop, which this host cannot reach
+ * (PVM enforces no private memory, so KVM never reports
+ * KVM_EXIT_MEMORY_FAULT): each case writes the exit KVM would give into a
+ * vCPU's kvm_run and hands it to the runner's handler, rn_memory_fault().
+ * The implicit conversion must go through runner_convert(): counted like
+ * a request, and refused outside guest RAM, so that system memory (page
+ * tables, mailboxes) stays shared.
+ *
+ * White-box: it includes runner/runner-int.h to reach the handler.
+ */
+#include "harness.h"
+#include "images.h"
+#include "kvm-gmem-compat.h"
+#include "runner-int.h"
+
+#define RAM_PAGES	16
+
+#define RAM		RUNNER_RAM_GPA	/* where guest RAM starts */
+
+struct fault_case {
+	const char *name;
+	uint64_t gpa, size;		/* what KVM reports */
+	bool private;
+	enum runner_fault_policy policy;
+	bool runs_on;			/* or the VM stops */
+	uint64_t pages;			/* converted */
+	const char *message;		/* when it stops the VM */
+};
+
+static const struct fault_case cases[] = {
+	{ "private access in RAM", RAM + 0x1234, 8, true,
+	  RUNNER_FAULT_CONVERT, true, 1, NULL },
+	{ "shared access across two pages", RAM + 0x2ff8, 16, false,
+	  RUNNER_FAULT_CONVERT, true, 2, NULL },
+	{ "private access to a mailbox", GUEST_MAILBOX_GPA, 8, true,
+	  RUNNER_FAULT_CONVERT, false, 0,
+	  "implicit conversion of 0x8 bytes to private failed" },
+	{ "private access to the page tables", GUEST_PML4_GPA, 4096, true,
+	  RUNNER_FAULT_CONVERT, false, 0, "implicit conversion" },
+	{ "access past guest RAM", RAM + RAM_PAGES * GMEM_PAGE_SIZE, 8, true,
+	  RUNNER_FAULT_CONVERT, false, 0, "implicit conversion" },
+	{ "access running off the end of RAM",
+	  RAM + RAM_PAGES * GMEM_PAGE_SIZE - 8, 16, true,
+	  RUNNER_FAULT_CONVERT, false, 0, "implicit conversion" },
+	{ "a range that wraps", ~0ULL - 4095, 8192, true,
+	  RUNNER_FAULT_CONVERT, false, 0, "implicit conversion" },
+	{ "policy stop", RAM, 8, true, RUNNER_FAULT_STOP, false, 0,
+	  "private access of 0x8 bytes, policy is stop" },
+};
+
+static void fake_fault(struct rvcpu *v, uint64_t gpa, uint64_t size,
+		       bool private)
+{
+	struct gmem_kvm_memory_fault *mf =
+		(void *)((uint8_t *)v->run + 32);
+
+	v->run->exit_reason = KVM_EXIT_MEMORY_FAULT;
+	mf->flags = private ? KVM_MEMORY_EXIT_FLAG_PRIVATE : 0;
+	mf->gpa = gpa;
+	mf->size = size;
+}
+
+/* Whether every page of system memory is still shared. */
+static bool system_shared(struct runner *r)
+{
+	uint64_t attrs, len;
+
+	TEST_RET(gmem_get_attributes(r->sys, 0, &attrs, &len), 0);
+	return !(attrs & GMEM_ATTR_PRIVATE) && len == GUEST_SYSTEM_SIZE;
+}
+
+static void run_case(const struct fault_case *c)
+{
+	struct runner_config cfg = {
+		.ram_size = RAM_PAGES * GMEM_PAGE_SIZE,
+		.image = guest_bench,
+		.image_size = guest_bench_size,
+		.fault_policy = c->policy,
+		.quiet = true,
+	};
+	struct runner_stats st;
+	struct runner *r;
+	bool runs_on;
+
+	TEST_RET(runner_create(&cfg, &r), 0);
+	fake_fault(&r->vcpus[0], c->gpa, c->size, c->private);
+	runs_on = rn_memory_fault(&r->vcpus[0]);
+	runner_get_stats(r, &st);
+	TEST_ASSERT(runs_on == c->runs_on, "%s: %s", c->name,
+		    runs_on ? "ran on" : runner_error(r));
+	TEST_ASSERT(st.memory_faults == 1, "%s: faults", c->name);
+	TEST_ASSERT(st.conv_pages == c->pages &&
+		    st.conversions == (c->pages != 0),
+		    "%s: %llu conversions of %llu pages counted", c->name,
+		    (unsigned long long)st.conversions,
+		    (unsigned long long)st.conv_pages);
+	TEST_ASSERT(system_shared(r), "%s: system memory went private",
+		    c->name);
+	if (c->message)
+		TEST_ASSERT(strstr(runner_error(r), c->message) &&
+			    strstr(runner_error(r), "KVM_EXIT_MEMORY_FAULT"),
+			    "%s: message '%s'", c->name, runner_error(r));
+	if (c->pages) {
+		uint64_t attrs, len;
+		uint64_t off = (c->gpa - RAM) / GMEM_PAGE_SIZE * GMEM_PAGE_SIZE;
+
+		TEST_RET(gmem_get_attributes(runner_ram_file(r), off, &attrs,
+					     &len), 0);
+		TEST_ASSERT(!!(attrs & GMEM_ATTR_PRIVATE) == c->private,
+			    "%s: not converted", c->name);
+	}
+	printf("ok: %s: %s\n", c->name,
+	       runs_on ? "converted, runs on" : runner_error(r));
+	runner_destroy(r);
+}
+
+int main(void)
+{
+	if (!test_have_kvm())
+		TEST_SKIP("no /dev/kvm");
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		run_case(&cases[i]);
+	return KSFT_PASS;
+}
