@@ -3,7 +3,8 @@
  * gmem: run guest-first memory VMs and report what the host offers.
  *   gmem run   - the built-in guest converting its own memory
  *   gmem host  - the kernel's guest_memfd features, and gmem's choices
- *   gmem bench - every benchmark beside the kernel primitive it competes with
+ *   gmem bench - every benchmark beside what it competes with
+ *   gmem measure - the launch digest of an image, without KVM
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,7 +21,7 @@ static const struct {
 } commands[] = {
 	{ "run", cmd_run, "run a VM that converts its own memory" },
 	{ "host", cmd_host, "what this kernel offers, and what gmem uses" },
-	{ "bench", cmd_bench, "benchmarks beside the kernel primitives they compete with" },
+	{ "bench", cmd_bench, "benchmarks beside what they compete with" },
 	{ "measure", cmd_measure, "the launch digest of an image, without KVM" },
 };
 
@@ -28,7 +29,7 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: gmem <command> [options]\n\ncommands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(f, "  %-6s %s\n", commands[i].name, commands[i].help);
+		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].help);
 	fprintf(f, "\n'gmem <command> --help' describes a command's options;\n"
 		   "'gmem --version' prints the version.\n");
 }
