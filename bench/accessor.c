@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: MIT
 /*
- * bench-accessor: the cost of one gmem_read/gmem_write by size, for
+ * bench-accessor: the cost of one gmem_vm_read/gmem_vm_write by size, for
  * instruction counts under callgrind as well as wall time (the machine this
  * runs on is shared, so wall time alone is noisy):
  *
  *   bench-accessor [read|write|bare|ratio|plain-read|plain-write]
  *                  [SIZE] [ITERATIONS]
- *   valgrind --tool=callgrind --toggle-collect=gmem_read bench-accessor
+ *   valgrind --tool=callgrind --toggle-collect=gmem_vm_read bench-accessor
  *
  * One memslot of a 64 MiB all-shared memfd-backed file; the gpa walks the
  * slot in 4160-byte steps as in `gmem bench`. "bare" is that benchmark's
@@ -68,16 +68,16 @@ static double run(const char *op, struct gmem_vm *vm, const uint8_t *map,
 		uint64_t gpa = GPA + (i * 4160) % (SIZE - len);
 
 		if (!strcmp(op, "write")) {
-			r = gmem_write(vm, gpa, buf, len, NULL);
+			r = gmem_vm_write(vm, gpa, buf, len, NULL);
 		} else if (!strcmp(op, "plain-read")) {
-			r = gmem_read(vm, gpa - GPA + PLAIN_GPA, buf, len, NULL);
+			r = gmem_vm_read(vm, gpa - GPA + PLAIN_GPA, buf, len, NULL);
 		} else if (!strcmp(op, "plain-write")) {
-			r = gmem_write(vm, gpa - GPA + PLAIN_GPA, buf, len, NULL);
+			r = gmem_vm_write(vm, gpa - GPA + PLAIN_GPA, buf, len, NULL);
 		} else if (!strcmp(op, "bare")) {
 			memcpy(buf, bare_lookup(map, gpa), len);
 			__asm__ volatile("" ::: "memory");
 		} else {
-			r = gmem_read(vm, gpa, buf, len, NULL);
+			r = gmem_vm_read(vm, gpa, buf, len, NULL);
 		}
 	}
 	return r ? -1 : (now() - t) / iters;
@@ -107,7 +107,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	rg.file = f;
-	r = gmem_set_region(vm, &rg) ?:
+	r = gmem_vm_set_region(vm, &rg) ?:
 	    gmem_map(f, 0, SIZE, PROT_READ | PROT_WRITE, (void **)&map);
 	if (r) {
 		fprintf(stderr, "bench-accessor: set-up: %s\n", strerror(-r));
@@ -117,7 +117,7 @@ int main(int argc, char **argv)
 	plain.host_addr = mmap(NULL, SIZE, PROT_READ | PROT_WRITE,
 			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (plain.host_addr == MAP_FAILED ||
-	    gmem_set_region(vm, &plain)) {
+	    gmem_vm_set_region(vm, &plain)) {
 		fprintf(stderr, "bench-accessor: plain memslot failed\n");
 		return 1;
 	}

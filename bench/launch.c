@@ -101,9 +101,9 @@ static int setup(const struct bench_opts *o, uint64_t len,
 		return r;
 	}
 	rg.file = *f;
-	r = gmem_set_region(*vm, &rg);
+	r = gmem_vm_set_region(*vm, &rg);
 	for (uint64_t off = 0; !r && off < len; off += PAGE)
-		r = gmem_write(*vm, GPA + off, "", 1, NULL);
+		r = gmem_vm_write(*vm, GPA + off, "", 1, NULL);
 	if (!r)
 		r = gmem_set_attributes(*f, 0, len, GMEM_ATTR_PRIVATE,
 					GMEM_CONVERT_PRESERVE, NULL);

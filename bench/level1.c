@@ -8,7 +8,7 @@
  *   262,144 alternating 4 KiB conversions (1 GiB)         target >= 500k/s
  *     vs mprotect of the same alternating pages
  *   state-map bytes: 1 TiB uniform, 1 GiB alternating     target <= 64 B/range
- *   gmem_read of 64 B vs memcpy from a mapping plus a memslot lookup
+ *   gmem_vm_read of 64 B vs memcpy from a mapping plus a memslot lookup
  *
  * and runs the groups of rows in vmm.c, slots.c, scaling.c and launch.c,
  * each group only when --filter names one of its rows.
@@ -302,7 +302,7 @@ static double time_reads(struct l1 *c, const struct gmem_region *rg,
 		uint64_t gpa = rg->gpa + ((i * 4160) % span);
 
 		if (!bare) {
-			gmem_read(c->vm, gpa, buf, sizeof(buf), NULL);
+			gmem_vm_read(c->vm, gpa, buf, sizeof(buf), NULL);
 		} else {
 			const uint8_t *p = bare_lookup(slots, 3, gpa);
 
@@ -315,7 +315,7 @@ static double time_reads(struct l1 *c, const struct gmem_region *rg,
 	return (bench_now() - t) / iters;
 }
 
-/* gmem_read against a bare lookup + memcpy; best of five, interleaved. */
+/* gmem_vm_read against a bare lookup + memcpy; best of five, interleaved. */
 static void read_rounds(struct l1 *c, const struct gmem_region *rg,
 			const uint8_t *map)
 {
@@ -346,9 +346,9 @@ static int bench_read(struct l1 *c)
 	if (r)
 		return r;
 	rg.file = f;
-	r = gmem_set_region(c->vm, &rg);
+	r = gmem_vm_set_region(c->vm, &rg);
 	if (r) {
-		bench_fail(c->t, r, "gmem_set_region: %s", strerror(-r));
+		bench_fail(c->t, r, "gmem_vm_set_region: %s", strerror(-r));
 		goto out_close;
 	}
 	r = gmem_map(f, 0, size, PROT_READ | PROT_WRITE, (void **)&map);
@@ -361,7 +361,7 @@ static int bench_read(struct l1 *c)
 	gmem_unmap(f, map, size);
 out_region:
 	rg.size = 0;
-	gmem_set_region(c->vm, &rg);
+	gmem_vm_set_region(c->vm, &rg);
 out_close:
 	gmem_close(f);
 	return r;
@@ -370,7 +370,7 @@ out_close:
 /*
  * Both accessor and conversion targets at once (docs/benchmarks.md):
  * single-page conversions while another thread reads the same file through
- * gmem_read() without a pause. Gated copies are what a conversion has to
+ * gmem_vm_read() without a pause. Gated copies are what a conversion has to
  * wait out; optimistic reads retry instead.
  */
 struct loader {
@@ -392,7 +392,7 @@ static void *load_reads(void *arg)
 	while (!atomic_load_explicit(&l->stop, memory_order_relaxed)) {
 		uint64_t off = (n * 4160) % (l->size - sizeof(buf));
 
-		failed += !!gmem_read(l->vm, l->gpa + off, buf, sizeof(buf),
+		failed += !!gmem_vm_read(l->vm, l->gpa + off, buf, sizeof(buf),
 				      NULL);
 		if (!n++)
 			atomic_store(&l->started, true);
@@ -408,7 +408,7 @@ static int touch(struct gmem_vm *vm, uint64_t gpa, uint64_t len)
 	int r = 0;
 
 	for (uint64_t off = 0; !r && off < len; off += PAGE)
-		r = gmem_write(vm, gpa + off, one, PAGE, NULL);
+		r = gmem_vm_write(vm, gpa + off, one, PAGE, NULL);
 	return r;
 }
 
@@ -428,9 +428,9 @@ static int bench_loaded(struct l1 *c)
 		return r;
 	rg.file = f;
 	rg.size = 2 * half;
-	r = gmem_set_region(c->vm, &rg);
+	r = gmem_vm_set_region(c->vm, &rg);
 	if (r) {
-		bench_fail(c->t, r, "gmem_set_region: %s", strerror(-r));
+		bench_fail(c->t, r, "gmem_vm_set_region: %s", strerror(-r));
 		goto out;
 	}
 	/* Fault the read half in first: measure steady state, not page faults. */
@@ -476,11 +476,11 @@ static int bench_loaded(struct l1 *c)
 			  "pages/s", "(the worst of those rounds)");
 		bench_add(c->t, "alt_loaded_reads_per_s",
 			  l.reads / t, "reads/s",
-			  "(the concurrent gmem_read load)");
+			  "(the concurrent gmem_vm_read load)");
 	}
 out_region:
 	rg.size = 0;
-	gmem_set_region(c->vm, &rg);
+	gmem_vm_set_region(c->vm, &rg);
 out:
 	gmem_close(f);
 	return r;

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * gpa translation plus a 64-byte gmem_read() with 1, 64 and 512 memslots
+ * gpa translation plus a 64-byte gmem_vm_read() with 1, 64 and 512 memslots
  * over one 1 GiB file whose state map holds 100,000 private ranges,
  * beside what a VMM without gmem does: a binary search over a sorted
  * memslot array and a memcpy from its mapping. Then both again while a
@@ -76,7 +76,7 @@ static int set_slots(struct slots *s, unsigned int n, bool on)
 			.offset = k * slot_size(s),
 		};
 
-		r = gmem_set_region(s->vm, &rg);
+		r = gmem_vm_set_region(s->vm, &rg);
 		s->bare[k] = (struct bare_slot){ rg.gpa, slot_size(s),
 						 s->b.map + rg.offset };
 	}
@@ -118,7 +118,7 @@ static double time_reads(struct slots *s, bool bare)
 		uint64_t gpa = s->gpa[i % READ_PAGES];
 
 		if (!bare) {
-			int r = gmem_read(s->vm, gpa, buf, sizeof(buf), NULL);
+			int r = gmem_vm_read(s->vm, gpa, buf, sizeof(buf), NULL);
 
 			if (r)
 				return r;
@@ -210,7 +210,7 @@ static const char *const row_keys[3][4] = {
 static int measure_slots(struct slots *s, int which, unsigned int n)
 {
 	static const char *const notes[4] = {
-		"gpa translation + gmem_read 64 B, 100,000-range state map",
+		"gpa translation + gmem_vm_read 64 B, 100,000-range state map",
 		"sorted memslot array search + memcpy 64 B",
 		"the same while a thread converts other pages",
 		"the same while a thread converts other pages (two backings)",
@@ -251,7 +251,7 @@ static int prepare(struct slots *s)
 	for (uint64_t i = 0; !r && i < READ_PAGES; i++) {
 		uint64_t page = i * (NPAGES / READ_PAGES);
 
-		r = gmem_write(s->vm, GPA_BASE + page * PAGE, one, 64, NULL);
+		r = gmem_vm_write(s->vm, GPA_BASE + page * PAGE, one, 64, NULL);
 		s->b.map[page * PAGE] = 1;
 	}
 	r = r ?: best_reads(s, false, false, &idle, NULL);

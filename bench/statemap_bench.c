@@ -7,7 +7,7 @@
  *            shared/private bitmap;
  *   conv     alternating 4 KiB conversions of 1 GiB (one call per page,
  *            to private then back), pages/s;
- *   read     gmem_read() of 64 B at varying gpas of a 64 MiB memslot,
+ *   read     gmem_vm_read() of 64 B at varying gpas of a 64 MiB memslot,
  *            uniform and fragmented (every other page private), reads/s.
  *
  * Usage: bench-statemap [bytes|conv|read|all] [rounds]; read-uniform and
@@ -159,9 +159,9 @@ static double read_round(struct gmem_vm *vm, uint64_t stride_pages)
 		/* Shared pages only: the odd ones when fragmented. */
 		gpa = SLOT_GPA + ((i * 7919 % span) * stride_pages +
 				  (stride_pages - 1)) * PG + (i % 63) * 64;
-		r = gmem_read(vm, gpa, buf, sizeof(buf), NULL);
+		r = gmem_vm_read(vm, gpa, buf, sizeof(buf), NULL);
 		if (r)
-			die("gmem_read", r);
+			die("gmem_vm_read", r);
 	}
 	return READS / (now() - t);
 }
@@ -178,9 +178,9 @@ static void reads(struct gmem_vm *vm, int which)
 
 	r = gmem_fallocate(f, GMEM_FALLOC_KEEP_SIZE, 0, SLOT);
 	if (!r)
-		r = gmem_set_region(vm, &reg);
+		r = gmem_vm_set_region(vm, &reg);
 	if (r)
-		die("gmem_set_region", r);
+		die("gmem_vm_set_region", r);
 	uni = frag = 0;
 	if (which != 2) {
 		read_round(vm, 1);	/* first touch: faults, not lookups */
@@ -193,7 +193,7 @@ static void reads(struct gmem_vm *vm, int which)
 	       "reads/s\n", uni, frag);
 	reg.size = 0;
 	reg.file = NULL;
-	gmem_set_region(vm, &reg);
+	gmem_vm_set_region(vm, &reg);
 	gmem_close(f);
 }
 

@@ -45,7 +45,7 @@ struct host_info {
 	char thp[64];
 	char thp_shmem[64];
 	long hugepages, hugepage_kb;
-	int backing;		/* gmem_file_backing() of a fresh file */
+	int backing;		/* gmem_backing() of a fresh file */
 	int mirrored;		/* gmem_vm_private_mirrored() */
 };
 
@@ -157,7 +157,7 @@ static void probe_library(struct host_info *h)
 	h->mirrored = gmem_vm_private_mirrored(vm);
 	if (!gmem_create(vm, GMEM_PAGE_SIZE,
 			 GMEM_FLAG_MMAP | GMEM_FLAG_INIT_SHARED, &f)) {
-		h->backing = gmem_file_backing(f);
+		h->backing = gmem_backing(f);
 		gmem_close(f);
 	}
 	gmem_vm_put(vm);
@@ -224,7 +224,7 @@ static const char *protection_why(const struct host_info *h)
 		return "KVM reports KVM_MEMORY_ATTRIBUTE_PRIVATE: every conversion is mirrored into KVM";
 	return "KVM_CAP_MEMORY_ATTRIBUTES has no PRIVATE for the default VM type, so "
 	       "libgmem enforces the host side only (private pages PROT_NONE in its "
-	       "mappings, refused by gmem_read/gmem_write); not a boundary against "
+	       "mappings, refused by gmem_vm_read/gmem_vm_write); not a boundary against "
 	       "a hostile host";
 }
 

@@ -246,7 +246,7 @@ static int host_read(struct runner *r, unsigned int id, uint64_t gpa,
 		     void *buf, uint64_t len)
 {
 	struct gmem_fault f;
-	int ret = gmem_read(runner_vm(r), gpa, buf, len, &f);
+	int ret = gmem_vm_read(runner_vm(r), gpa, buf, len, &f);
 
 	if (ret)
 		runner_stop(r, "vcpu %u: host read of shared gpa 0x%llx failed: %s",
@@ -262,12 +262,12 @@ static int must_fault(struct runner *r, unsigned int id, uint64_t base,
 		0, run_half(size), size - GMEM_PAGE_SIZE,
 	};
 	struct gmem_fault f;
-	int ret = gmem_read(runner_vm(r), base, buf, size, &f);
+	int ret = gmem_vm_read(runner_vm(r), base, buf, size, &f);
 
 	if (ret != -EFAULT || !(f.flags & GMEM_FAULT_PRIVATE) || f.gpa != base)
 		goto leak;
 	for (unsigned int i = 0; i < 3; i++) {
-		ret = gmem_read(runner_vm(r), base + at[i], buf,
+		ret = gmem_vm_read(runner_vm(r), base + at[i], buf,
 				GMEM_PAGE_SIZE, &f);
 		if (ret != -EFAULT || !(f.flags & GMEM_FAULT_PRIVATE))
 			goto leak;
@@ -332,7 +332,7 @@ static int stage_back(struct runner *r, struct run_ctx *c, unsigned int id,
 
 		memcpy(b + i, &w, 8);
 	}
-	ret = gmem_write(runner_vm(r), base, b, size, NULL);
+	ret = gmem_vm_write(runner_vm(r), base, b, size, NULL);
 	if (ret)
 		runner_stop(r, "vcpu %u: host write to shared memory failed: %s",
 			    id, strerror(-ret));

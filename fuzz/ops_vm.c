@@ -157,11 +157,11 @@ static void op_set_region(struct fz *z, struct fz_in *in)
 	struct fz_slot *s;
 	long want, ret;
 
-	z->op = "gmem_set_region";
+	z->op = "gmem_vm_set_region";
 	fi = rd_region(z, vmi, in, &r);
 	want = region_want(z, vmi, &r, fi);
-	ret = gmem_set_region(z->vm[vmi].vm, &r);
-	fz_expect_ret(z, "gmem_set_region", ret, want);
+	ret = gmem_vm_set_region(z->vm[vmi].vm, &r);
+	fz_expect_ret(z, "gmem_vm_set_region", ret, want);
 	if (ret)
 		return;
 	s = &z->vm[vmi].slot[r.slot];
@@ -346,7 +346,7 @@ static void access_done(struct fz *z, int vmi, uint8_t *buf, bool write,
 		if (write)
 			memcpy(m, buf, sp[i].len);
 		else if (memcmp(m, buf, sp[i].len))
-			fz_fail(z, "gmem_read at %#llx: bytes differ from the "
+			fz_fail(z, "gmem_vm_read at %#llx: bytes differ from the "
 				"model", (unsigned long long)sp[i].gpa);
 		buf += sp[i].len;
 	}
@@ -382,7 +382,7 @@ static void op_access(struct fz *z, struct fz_in *in, bool write)
 	long want = 0, r;
 	bool nullbuf = k == 0xff;
 
-	z->op = write ? "gmem_write" : "gmem_read";
+	z->op = write ? "gmem_vm_write" : "gmem_vm_read";
 	if ((k & 0xc0) == 0x80)
 		len = (k % 24) * FZ_PAGE;
 	else
@@ -398,9 +398,9 @@ static void op_access(struct fz *z, struct fz_in *in, bool write)
 		fz_pattern(buf, len, in_u16(in) + (uint32_t)z->step);
 	else
 		memcpy(buf, sentinel, len);
-	r = write ? gmem_write(z->vm[vmi].vm, gpa, nullbuf ? NULL : buf, len,
+	r = write ? gmem_vm_write(z->vm[vmi].vm, gpa, nullbuf ? NULL : buf, len,
 			       &f) :
-		    gmem_read(z->vm[vmi].vm, gpa, nullbuf ? NULL : buf, len,
+		    gmem_vm_read(z->vm[vmi].vm, gpa, nullbuf ? NULL : buf, len,
 			      &f);
 	fz_expect_ret(z, z->op, r, want);
 	if (r == -EFAULT)
@@ -408,7 +408,7 @@ static void op_access(struct fz *z, struct fz_in *in, bool write)
 	if (!r)
 		access_done(z, vmi, buf, write, sp, n);
 	else if (!write && memcmp(buf, sentinel, len))
-		fz_fail(z, "failed gmem_read copied bytes");
+		fz_fail(z, "failed gmem_vm_read copied bytes");
 }
 
 static void op_vm_config(struct fz *z, struct fz_in *in)

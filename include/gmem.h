@@ -209,8 +209,8 @@ int gmem_fallocate(struct gmem_file *file, int mode, uint64_t offset,
 		   uint64_t len);
 
 /*
- * gmem_set_region - create or delete a memslot (KVM_SET_USER_MEMORY_REGION2
- * rules). Takes vm->slots_lock. On a KVM VM the memslot is real:
+ * gmem_vm_set_region - create or delete a memslot
+ * (KVM_SET_USER_MEMORY_REGION2 rules). Takes vm->slots_lock. On a KVM VM the memslot is real:
  * KVM_MEM_GUEST_MEMFD for guest_memfd backing, userspace_addr otherwise.
  *
  * A plain-memory slot (file NULL) takes @host_addr; its @offset means
@@ -228,7 +228,7 @@ int gmem_fallocate(struct gmem_file *file, int mode, uint64_t offset,
  * another slot or the file range overlaps another slot of the same file;
  * KVM's errors.
  */
-int gmem_set_region(struct gmem_vm *vm, const struct gmem_region *r);
+int gmem_vm_set_region(struct gmem_vm *vm, const struct gmem_region *r);
 
 /*
  * gmem_set_attributes - convert a file range in place.
@@ -306,7 +306,7 @@ int gmem_map(struct gmem_file *file, uint64_t offset, uint64_t len, int prot,
 int gmem_unmap(struct gmem_file *file, void *addr, uint64_t len);
 
 /*
- * gmem_read / gmem_write - device-model accessors by gpa; may cross
+ * gmem_vm_read / gmem_vm_write - device-model accessors by gpa; may cross
  * memslots. Lock-free: small reads copy optimistically and check the
  * file's sequence before anything reaches @buf; other accesses wait only
  * while a conversion of the same file is in flight, and no conversion to
@@ -322,10 +322,10 @@ int gmem_unmap(struct gmem_file *file, void *addr, uint64_t len);
  * touched then; of plain memory, the pages before the faulting one may
  * already be copied. -EIO from another process.
  */
-int gmem_read(struct gmem_vm *vm, uint64_t gpa, void *buf, size_t len,
-	      struct gmem_fault *fault);
-int gmem_write(struct gmem_vm *vm, uint64_t gpa, const void *buf, size_t len,
-	       struct gmem_fault *fault);
+int gmem_vm_read(struct gmem_vm *vm, uint64_t gpa, void *buf, size_t len,
+		 struct gmem_fault *fault);
+int gmem_vm_write(struct gmem_vm *vm, uint64_t gpa, const void *buf,
+		  size_t len, struct gmem_fault *fault);
 
 /*
  * gmem_pin / gmem_unpin - long-term pins (the GUP/IOMMU analogue). Pins
@@ -345,10 +345,10 @@ int gmem_unpin(struct gmem_file *file, uint64_t offset, uint64_t len);
 int gmem_stat(struct gmem_file *file, struct gmem_stat *st);
 
 /*
- * gmem_file_backing - what backs a file.
+ * gmem_backing - what backs a file.
  * Return: 1 kernel guest_memfd, 0 memfd, -EINVAL for NULL.
  */
-int gmem_file_backing(const struct gmem_file *file);
+int gmem_backing(const struct gmem_file *file);
 
 /*
  * gmem_vm_populate - fill private guest memory at launch and measure it

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Device-model accessors by guest physical address (gmem_read/gmem_write).
+ * Device-model accessors by guest physical address (gmem_vm_read/gmem_vm_write).
  *
  * No lock is taken: memslots are found inside an RCU read-side section.
  *
@@ -518,7 +518,7 @@ static __attribute__((noinline)) int do_access(struct access *a)
 
 /*
  * An optimistic read inside its own read-side section; out of line, like
- * read_slow(), so that gmem_read() itself needs no frame.
+ * read_slow(), so that gmem_vm_read() itself needs no frame.
  */
 static __attribute__((noinline)) bool read_fast(struct gmem_vm *vm, uint64_t gpa, uint8_t *buf,
 		      size_t len)
@@ -545,8 +545,8 @@ static __attribute__((noinline)) int read_slow(struct gmem_vm *vm,
 	return do_access(&a);
 }
 
-int gmem_read(struct gmem_vm *vm, uint64_t gpa, void *buf, size_t len,
-	      struct gmem_fault *fault)
+int gmem_vm_read(struct gmem_vm *vm, uint64_t gpa, void *buf, size_t len,
+		 struct gmem_fault *fault)
 {
 	/*
 	 * len - 1 wraps for 0, which do_access() answers. Where KVM enforces
@@ -560,8 +560,8 @@ int gmem_read(struct gmem_vm *vm, uint64_t gpa, void *buf, size_t len,
 	return read_slow(vm, gpa, buf, len, fault);
 }
 
-int gmem_write(struct gmem_vm *vm, uint64_t gpa, const void *buf, size_t len,
-	       struct gmem_fault *fault)
+int gmem_vm_write(struct gmem_vm *vm, uint64_t gpa, const void *buf,
+		  size_t len, struct gmem_fault *fault)
 {
 	struct access a = { vm, gpa, (uint8_t *)buf, len, true, fault };
 

@@ -39,9 +39,9 @@ struct piece {
 	uint64_t gpa;		/* where @off lies in guest memory (by gpa) */
 	bool zero;		/* content mode ZERO, else PRESERVE */
 	bool mixed;		/* the mode follows the VM's policy map */
-	unsigned int runs;	/* content-mode runs, for sm_prepare_n() */
 	bool change;
-	struct sm_prep prep;
+	struct sm_prep prep;	/* for every changing piece of its file */
+	struct sm_prep *pp;	/* the prep this piece applies from */
 };
 
 struct conv {
@@ -51,6 +51,7 @@ struct conv {
 	bool private;
 	bool by_gpa;
 	const struct gm_convert_req *req;	/* by gpa only */
+	uint64_t napply;	/* sm_apply() calls one file's pieces make */
 	uint64_t err;		/* first pinned page or hole, offset or gpa */
 	bool have_err;		/* err is meaningful for the returned error */
 };
@@ -302,7 +303,7 @@ static int apply_run(struct conv *c, struct piece *p, uint64_t off,
 			 (zero ? SM_ALLOC | SM_POPULATED : 0),
 	};
 
-	sm_apply(&p->f->sm, pg(off), pg(off + len), &op, &p->prep);
+	sm_apply(&p->f->sm, pg(off), pg(off + len), &op, p->pp);
 	return 0;
 }
 
@@ -316,18 +317,41 @@ static void apply_all(struct conv *c)
 static int count_run(struct conv *c, struct piece *p, uint64_t off,
 		     uint64_t len, bool zero)
 {
-	(void)c, (void)off, (void)len, (void)zero;
-	p->runs++;
+	(void)p, (void)off, (void)len, (void)zero;
+	c->napply++;
 	return 0;
 }
 
-/* Reserve the state-map nodes of every changing piece. */
-static int prepare_piece(struct conv *c, struct piece *p)
+/*
+ * Reserve the state-map nodes for every changing piece of @first's file
+ * at once: applies in one file interact (two pieces may share a chunk of
+ * the map), so one reservation covers all of them, over the span from the
+ * first piece's start to the last one's end, for as many applies as they
+ * make together. The other pieces of the file apply from it too.
+ */
+static int prepare_file(struct conv *c, unsigned int first)
 {
-	p->runs = 0;
-	each_mode(c, p, count_run);
-	return sm_prepare_n(&p->f->sm, pg(p->off), pg(p->off + p->len),
-			    p->runs, &p->prep);
+	struct piece *p = &c->p[first];
+	uint64_t lo = p->off, hi = p->off + p->len;
+
+	c->napply = 0;
+	for (unsigned int i = first; i < c->n; i++) {
+		struct piece *q = &c->p[i];
+
+		if (!q->change || q->f != p->f)
+			continue;
+		each_mode(c, q, count_run);
+		lo = q->off < lo ? q->off : lo;
+		hi = q->off + q->len > hi ? q->off + q->len : hi;
+		q->pp = &p->prep;
+	}
+	return sm_prepare_n(&p->f->sm, pg(lo), pg(hi), c->napply, &p->prep);
+}
+
+/* Whether @i is the first changing piece of its file. */
+static bool owns_prep(const struct conv *c, unsigned int i)
+{
+	return c->p[i].change && c->p[i].pp == &c->p[i].prep;
 }
 
 static int commit_all(struct conv *c, struct gmem_file **files,
@@ -364,16 +388,18 @@ static int run(struct conv *c)
 	if (ret <= 0)
 		goto unlock;
 	ret = 0;
+	for (i = 0; i < c->n; i++)
+		c->p[i].pp = NULL;
 	for (; prepared < c->n && !ret; prepared++)
-		if (c->p[prepared].change)
-			ret = prepare_piece(c, &c->p[prepared]);
+		if (c->p[prepared].change && !c->p[prepared].pp)
+			ret = prepare_file(c, prepared);
 	if (!ret)
 		ret = commit_all(c, files, nf);
 	if (!ret && c->req && c->req->populated)
 		c->req->populated(c->req->arg, c->p[0].f, c->p[0].off,
 				  c->p[0].len, c->p[0].gpa);
 	for (i = 0; i < prepared; i++)
-		if (c->p[i].change)
+		if (owns_prep(c, i))
 			sm_prep_release(&c->p[i].prep);
 unlock:
 	for (i = nf; i > 0; i--)

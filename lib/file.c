@@ -231,7 +231,7 @@ int gmem_stat(struct gmem_file *f, struct gmem_stat *st)
 	return 0;
 }
 
-int gmem_file_backing(const struct gmem_file *f)
+int gmem_backing(const struct gmem_file *f)
 {
 	int ret = gm_file_check(f);
 

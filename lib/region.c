@@ -267,7 +267,7 @@ static int create_slot(struct gmem_vm *vm, const struct gmem_region *r)
 	return 0;
 }
 
-int gmem_set_region(struct gmem_vm *vm, const struct gmem_region *r)
+int gmem_vm_set_region(struct gmem_vm *vm, const struct gmem_region *r)
 {
 	int ret;
 

@@ -7,7 +7,7 @@
  * A plain-memory memslot (host_addr) must not point into one of them:
  * through another VM it would read and write this VM's guest memory
  * (sidestepping the rule that a file serves one VM), and a private page
- * there would fault inside the library. gmem_set_region() asks here.
+ * there would fault inside the library. gmem_vm_set_region() asks here.
  *
  * Lock order: the registry lock is a leaf; callers may hold a file's
  * invalidate lock or vm->slots_lock.

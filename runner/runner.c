@@ -76,7 +76,7 @@ static int add_slot(struct runner *r, uint32_t slot, uint64_t gpa,
 		.offset = off,
 	};
 
-	return gmem_set_region(r->vm, &rg);
+	return gmem_vm_set_region(r->vm, &rg);
 }
 
 static int setup_memory(struct runner *r)
@@ -179,7 +179,7 @@ int runner_create(const struct runner_config *cfg, struct runner **out)
 	if (!ret)
 		ret = rn_setup_memory_tables(r);
 	if (!ret)
-		ret = gmem_write(r->vm, GUEST_IMAGE_GPA, cfg->image,
+		ret = gmem_vm_write(r->vm, GUEST_IMAGE_GPA, cfg->image,
 				 cfg->image_size, NULL);
 	if (!ret) {
 		enable_hypercall_exits(r);

@@ -50,9 +50,9 @@ static struct gmem_vm *new_vm(uint64_t gpa, uint64_t npages, bool private,
 	if (ret)
 		die("gmem_create", ret);
 	r.file = *f;
-	ret = gmem_set_region(vm, &r);
+	ret = gmem_vm_set_region(vm, &r);
 	if (ret)
-		die("gmem_set_region", ret);
+		die("gmem_vm_set_region", ret);
 	return vm;
 }
 
@@ -108,8 +108,8 @@ int main(int argc, char **argv)
 	gmem_vm_put(vm);
 
 	vm = new_vm(gpa, npages, false, &f);
-	if (gmem_write(vm, gpa, img, npages * PG, NULL))
-		die("gmem_write", -EFAULT);
+	if (gmem_vm_write(vm, gpa, img, npages * PG, NULL))
+		die("gmem_vm_write", -EFAULT);
 	populate_all(vm, gpa, NULL, npages);
 	print_digest(vm);
 	gmem_close(f);

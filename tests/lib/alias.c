@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * A plain host-memory memslot (file NULL, host_addr) must not alias a
- * library mapping: through it, gmem_write of one VM would land in another
+ * library mapping: through it, gmem_vm_write of one VM would land in another
  * VM's guest memory, and a page that turns private would fault inside the
- * accessors. gmem_set_region() refuses any overlap with a gmem_map()
+ * accessors. gmem_vm_set_region() refuses any overlap with a gmem_map()
  * mapping (of another VM's file or of its own) with -EINVAL and creates
  * nothing; once the mapping is gone the range is accepted again.
  */
@@ -37,7 +37,7 @@ static int host_slot(struct gmem_vm *vm, uint32_t id, uint64_t gpa,
 		.slot = id, .gpa = gpa, .size = len, .host_addr = addr,
 	};
 
-	return gmem_set_region(vm, &r);
+	return gmem_vm_set_region(vm, &r);
 }
 
 /*
@@ -66,7 +66,7 @@ static void assert_no_slot(struct gmem_vm *vm, uint8_t *anon)
 	struct gmem_fault fault = { 0 };
 	uint8_t b;
 
-	TEST_RET(gmem_read(vm, GPA_H, &b, 1, &fault), -EFAULT);
+	TEST_RET(gmem_vm_read(vm, GPA_H, &b, 1, &fault), -EFAULT);
 	TEST_ASSERT(fault.flags & GMEM_FAULT_UNBACKED, "fault flags %#llx",
 		    (unsigned long long)fault.flags);
 	TEST_RET(host_slot(vm, SLOT, GPA_H, anon, PG), 0);
@@ -115,7 +115,7 @@ static void test_alias(struct gmem_vm *vm, int kvm)
 
 	/* Anonymous memory right beside a mapping is still accepted. */
 	TEST_RET(host_slot(vm, SLOT, GPA_H, m_theirs - 2 * PG, 2 * PG), 0);
-	TEST_RET(gmem_write(vm, GPA_H + PG, &b, 1, NULL), 0);
+	TEST_RET(gmem_vm_write(vm, GPA_H + PG, &b, 1, NULL), 0);
 	TEST_ASSERT(m_theirs[-(long)PG] == b,
 		    "the slot is not the memory given");
 	TEST_RET(del_slot(vm, SLOT), 0);
@@ -127,7 +127,7 @@ static void test_alias(struct gmem_vm *vm, int kvm)
 			 0) == m_theirs, "mmap over the old mapping");
 	TEST_RET(host_slot(vm, SLOT, GPA_H, m_theirs - 2 * PG,
 			   (NP + 2) * PG), 0);
-	TEST_RET(gmem_write(vm, GPA_H + 3 * PG, &b, 1, NULL), 0);
+	TEST_RET(gmem_vm_write(vm, GPA_H + 3 * PG, &b, 1, NULL), 0);
 	TEST_ASSERT(m_theirs[PG] == b, "the slot is not the memory given");
 	TEST_RET(del_slot(vm, SLOT), 0);
 	TEST_RET(gmem_unmap(own, m_own, NP * PG), 0);
@@ -168,7 +168,7 @@ static unsigned int shared_maps(uintptr_t (*r)[2], unsigned int max)
  * Not only gmem_map(): the library's own mapping of a file (what the
  * accessors copy through, readable and writable whatever the page's
  * state) must not become another VM's plain memory either, or that VM's
- * gmem_read returns the private bytes. Found as the shared mappings that
+ * gmem_vm_read returns the private bytes. Found as the shared mappings that
  * gmem_create() added.
  */
 static void test_internal(struct gmem_vm *vm, int kvm)

@@ -46,7 +46,7 @@ static void read_probe(struct fx *x, uint64_t gpa, struct probe *p)
 	uint8_t buf[PG];
 
 	memset(buf, 0, sizeof(buf));
-	p->ret = gmem_read(x->vm, gpa, buf, PG, &p->fault);
+	p->ret = gmem_vm_read(x->vm, gpa, buf, PG, &p->fault);
 	p->sum = fnv1a(buf, PG);
 }
 
@@ -79,7 +79,7 @@ static const char *snap_diff(const struct snap *a, const struct snap *b)
 	    a->g_attrs != b->g_attrs || a->g_run != b->g_run)
 		return "attributes";
 	if (memcmp(a->gpa, b->gpa, sizeof(a->gpa)))
-		return "contents or memslots (gmem_read by gpa)";
+		return "contents or memslots (gmem_vm_read by gpa)";
 	if (memcmp(a->map_sig, b->map_sig, sizeof(a->map_sig)) ||
 	    memcmp(a->map_sum, b->map_sum, sizeof(a->map_sum)))
 		return "the host mapping";
@@ -132,7 +132,7 @@ static void fx_init(struct fx *x, struct gmem_vm *vm, int kvm)
 			.host_addr = x->host,
 		};
 
-		TEST_RET(gmem_set_region(vm, &r), 0);
+		TEST_RET(gmem_vm_set_region(vm, &r), 0);
 	}
 	TEST_RET(set_slot(vm, 3, GPA_N, 4 * PG, x->n, 0), 0);
 	for (uint32_t i = 0; i < NG; i++)
@@ -140,7 +140,7 @@ static void fx_init(struct fx *x, struct gmem_vm *vm, int kvm)
 			 0);
 	for (uint64_t i = 0; i < NF; i++)
 		fill(buf + i * PG, PG, i + 1);
-	TEST_RET(gmem_write(vm, GPA_F, buf, sizeof(buf), NULL), 0);
+	TEST_RET(gmem_vm_write(vm, GPA_F, buf, sizeof(buf), NULL), 0);
 	TEST_RET(gmem_fallocate(x->f, GMEM_FALLOC_KEEP_SIZE |
 				GMEM_FALLOC_PUNCH_HOLE, 14 * PG, PG), 0);
 	convert(x->f, 4 * PG, 2 * PG, PRIV, KEEP);
@@ -217,7 +217,7 @@ static void bad_vm_queries(struct fx *x)
 	      gmem_vm_private_mirrored(NULL), -EINVAL);
 	check(x, "gmem_vm_private_mirrored", 1,
 	      gmem_vm_private_mirrored(x->vm), kvm_private(x->vm));
-	check(x, "gmem_file_backing", 0, gmem_file_backing(NULL), -EINVAL);
+	check(x, "gmem_backing", 0, gmem_backing(NULL), -EINVAL);
 	check(x, "gmem_close", 0, gmem_close(NULL), -EINVAL);
 	check(x, "gmem_stat", 0, gmem_stat(NULL, &(struct gmem_stat){ 0 }),
 	      -EINVAL);
@@ -351,11 +351,11 @@ static void bad_set_region(struct fx *x)
 	};
 
 	for (unsigned int i = 0; i < ARRAY_SIZE(cases); i++)
-		check(x, "gmem_set_region", i,
-		      gmem_set_region(x->vm, &cases[i].r), cases[i].want);
-	check(x, "gmem_set_region", 98, gmem_set_region(x->vm, NULL),
+		check(x, "gmem_vm_set_region", i,
+		      gmem_vm_set_region(x->vm, &cases[i].r), cases[i].want);
+	check(x, "gmem_vm_set_region", 98, gmem_vm_set_region(x->vm, NULL),
 	      -EINVAL);
-	check(x, "gmem_set_region", 99, gmem_set_region(NULL, &cases[0].r),
+	check(x, "gmem_vm_set_region", 99, gmem_vm_set_region(NULL, &cases[0].r),
 	      -EINVAL);
 }
 
@@ -535,34 +535,34 @@ static void bad_access(struct fx *x)
 		struct gmem_fault fault = { 0 };
 
 		memcpy(buf, orig, sizeof(buf));
-		check(x, "gmem_read", i, gmem_read(x->vm, cases[i].gpa, buf,
+		check(x, "gmem_vm_read", i, gmem_vm_read(x->vm, cases[i].gpa, buf,
 						   cases[i].len, &fault),
 		      cases[i].want);
 		TEST_ASSERT(!memcmp(buf, orig, sizeof(buf)),
-			    "gmem_read case %u copied", i);
+			    "gmem_vm_read case %u copied", i);
 		TEST_ASSERT(fault.gpa == cases[i].fault_gpa &&
 			    fault.flags == (cases[i].fault_flags ?
 					    cases[i].fault_flags |
 					    GMEM_FAULT_READ : 0),
-			    "gmem_read case %u: fault %#llx %#llx", i,
+			    "gmem_vm_read case %u: fault %#llx %#llx", i,
 			    (unsigned long long)fault.gpa,
 			    (unsigned long long)fault.flags);
-		check(x, "gmem_write", i, gmem_write(x->vm, cases[i].gpa, buf,
+		check(x, "gmem_vm_write", i, gmem_vm_write(x->vm, cases[i].gpa, buf,
 						     cases[i].len, &fault),
 		      cases[i].want);
 		if (cases[i].fault_flags)
 			TEST_ASSERT(fault.flags == (cases[i].fault_flags |
 						    GMEM_FAULT_WRITE),
-				    "gmem_write case %u: flags %#llx", i,
+				    "gmem_vm_write case %u: flags %#llx", i,
 				    (unsigned long long)fault.flags);
 	}
-	check(x, "gmem_read", 97, gmem_read(NULL, GPA_F, buf, 1, NULL),
+	check(x, "gmem_vm_read", 97, gmem_vm_read(NULL, GPA_F, buf, 1, NULL),
 	      -EINVAL);
-	check(x, "gmem_read", 98, gmem_read(x->vm, GPA_F, NULL, 1, NULL),
+	check(x, "gmem_vm_read", 98, gmem_vm_read(x->vm, GPA_F, NULL, 1, NULL),
 	      -EINVAL);
-	check(x, "gmem_write", 98, gmem_write(x->vm, GPA_F, NULL, 1, NULL),
+	check(x, "gmem_vm_write", 98, gmem_vm_write(x->vm, GPA_F, NULL, 1, NULL),
 	      -EINVAL);
-	check(x, "gmem_write", 99, gmem_write(x->vm, 0, buf, 0, NULL), 0);
+	check(x, "gmem_vm_write", 99, gmem_vm_write(x->vm, 0, buf, 0, NULL), 0);
 }
 
 static void bad_pin(struct fx *x)

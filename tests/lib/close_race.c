@@ -54,7 +54,7 @@ static void *reader(void *arg)
 	while (!atomic_load(&stop)) {
 		uint64_t off = (i++ * 4096) % (SIZE - sizeof(buf));
 		struct gmem_fault f = { 0 };
-		int r = gmem_read(vm, GPA + off, buf, sizeof(buf), &f);
+		int r = gmem_vm_read(vm, GPA + off, buf, sizeof(buf), &f);
 
 		if (r) {
 			check_fault(r, &f);
@@ -83,7 +83,7 @@ static void *writer(void *arg)
 	while (!atomic_load(&stop)) {
 		struct gmem_fault f = { 0 };
 		/* The last word of the range: no reader checks it whole. */
-		int r = gmem_write(vm, GPA + SIZE - sizeof(junk), junk,
+		int r = gmem_vm_write(vm, GPA + SIZE - sizeof(junk), junk,
 				   sizeof(junk), &f);
 
 		if (r)
@@ -118,7 +118,7 @@ static void one_round(uint64_t gen)
 	struct gmem_file *f = filled_file(gen);
 
 	rg.file = f;
-	TEST_RET(gmem_set_region(vm, &rg), 0);
+	TEST_RET(gmem_vm_set_region(vm, &rg), 0);
 	TEST_RET(gmem_set_attributes(f, 0, SIZE / 2, GMEM_ATTR_PRIVATE,
 				     GMEM_CONVERT_PRESERVE, NULL), 0);
 	TEST_RET(gmem_set_attributes(f, 0, SIZE / 2, 0, GMEM_CONVERT_PRESERVE,
@@ -131,7 +131,7 @@ static void one_round(uint64_t gen)
 				     GMEM_CONVERT_PRESERVE, NULL), 0);
 	TEST_RET(gmem_close(f), 0);
 	rg.size = 0;
-	TEST_RET(gmem_set_region(vm, &rg), 0);
+	TEST_RET(gmem_vm_set_region(vm, &rg), 0);
 }
 
 static void run(int kvm)

@@ -2,7 +2,7 @@
 /*
  * In-place conversion: the cases of the in-place conversion series'
  * guest_memfd_conversions_test.c, with the library standing in for the
- * guest (gmem_read/gmem_write by gpa) and the host (gmem_map).
+ * guest (gmem_vm_read/gmem_vm_write by gpa) and the host (gmem_map).
  */
 #include <sys/wait.h>
 
@@ -43,7 +43,7 @@ static void assert_page_shared(struct fx *x, uint64_t pg)
 {
 	uint8_t b;
 
-	TEST_RET(gmem_read(x->vm, GPA + pg * PG + 17, &b, 1, NULL), 0);
+	TEST_RET(gmem_vm_read(x->vm, GPA + pg * PG + 17, &b, 1, NULL), 0);
 	assert_no_fault(x->map + pg * PG + 17, 1);
 }
 
@@ -52,7 +52,7 @@ static void assert_page_private(struct fx *x, uint64_t pg)
 	struct gmem_fault fault = { 0 };
 	uint8_t b;
 
-	TEST_RET(gmem_read(x->vm, GPA + pg * PG + 17, &b, 1, &fault),
+	TEST_RET(gmem_vm_read(x->vm, GPA + pg * PG + 17, &b, 1, &fault),
 		 -EFAULT);
 	TEST_ASSERT(fault.gpa == GPA + pg * PG &&
 		    (fault.flags & GMEM_FAULT_PRIVATE) && fault.size >= PG,
@@ -60,7 +60,7 @@ static void assert_page_private(struct fx *x, uint64_t pg)
 		    (unsigned long long)pg, (unsigned long long)fault.gpa,
 		    (unsigned long long)fault.size,
 		    (unsigned long long)fault.flags);
-	TEST_RET(gmem_write(x->vm, GPA + pg * PG, &b, 1, NULL), -EFAULT);
+	TEST_RET(gmem_vm_write(x->vm, GPA + pg * PG, &b, 1, NULL), -EFAULT);
 	TEST_RET(gmem_pin(x->f, pg * PG, PG), -EFAULT);
 	assert_faults(x->map + pg * PG + 17, 0);
 }
@@ -84,14 +84,14 @@ static void test_init(struct gmem_vm *vm, uint64_t flags)
 	}
 	assert_run(x.f, 0, 0, PG);
 	assert_page_shared(&x, 0);
-	TEST_RET(gmem_write(vm, GPA + 17, &b, 1, NULL), 0);
+	TEST_RET(gmem_vm_write(vm, GPA + 17, &b, 1, NULL), 0);
 	TEST_ASSERT(host_byte(&x, 0) == 0xab, "host misses the guest's value");
 	convert(x.f, 0, PG, PRIV, KEEP);
 	assert_page_private(&x, 0);
 	convert(x.f, 0, PG, 0, KEEP);
 	TEST_ASSERT(host_byte(&x, 0) == 0xab, "value lost across private");
 	x.map[17] = 0xcd;
-	TEST_RET(gmem_read(vm, GPA + 17, &b, 1, NULL), 0);
+	TEST_RET(gmem_vm_read(vm, GPA + 17, &b, 1, NULL), 0);
 	TEST_ASSERT(b == 0xcd, "guest misses the host's value");
 	fx_fini(&x);
 }
@@ -155,7 +155,7 @@ static void test_mixed_allocation(struct gmem_vm *vm)
 		fill(buf, PG, i);
 		TEST_RET(gmem_fallocate(x.f, GMEM_FALLOC_KEEP_SIZE, i * PG,
 					PG), 0);
-		TEST_RET(gmem_write(vm, GPA + i * PG, buf, PG, NULL), 0);
+		TEST_RET(gmem_vm_write(vm, GPA + i * PG, buf, PG, NULL), 0);
 	}
 	convert(x.f, 0, 8 * PG, PRIV, KEEP);
 	assert_run(x.f, 0, PRIV, 8 * PG);
@@ -163,7 +163,7 @@ static void test_mixed_allocation(struct gmem_vm *vm)
 		assert_page_private(&x, i);
 	convert(x.f, 0, 8 * PG, 0, KEEP);
 	for (uint64_t i = 0; i < 8; i++) {
-		TEST_RET(gmem_read(vm, GPA + i * PG, buf, PG, NULL), 0);
+		TEST_RET(gmem_vm_read(vm, GPA + i * PG, buf, PG, NULL), 0);
 		if (i & 1)
 			TEST_ASSERT(check_pattern(buf, PG, i) < 0 &&
 				    check_pattern(x.map + i * PG, PG, i) < 0,
@@ -194,7 +194,7 @@ static void test_punch(struct gmem_vm *vm)
 	TEST_ASSERT(all_zero(x.map, PG) && all_zero(x.map + 3 * PG, PG),
 		    "punched shared pages are not zero");
 	convert(x.f, PG, 2 * PG, 0, KEEP);
-	TEST_RET(gmem_read(vm, GPA + PG, buf, PG, NULL), 0);
+	TEST_RET(gmem_vm_read(vm, GPA + PG, buf, PG, NULL), 0);
 	TEST_ASSERT(all_zero(buf, PG) && all_zero(x.map + 2 * PG, PG),
 		    "punched private pages are not zero");
 	fx_fini(&x);

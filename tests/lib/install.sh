@@ -47,8 +47,8 @@ int main(void)
 	    gmem_create(vm, 1 << 16, GMEM_FLAG_INIT_SHARED, &f))
 		return 1;
 	r.file = f;
-	if (gmem_set_region(vm, &r) || gmem_write(vm, 1 << 20, in, 5, NULL) ||
-	    gmem_read(vm, 1 << 20, out, 5, NULL) ||
+	if (gmem_vm_set_region(vm, &r) || gmem_vm_write(vm, 1 << 20, in, 5, NULL) ||
+	    gmem_vm_read(vm, 1 << 20, out, 5, NULL) ||
 	    gmem_set_attributes(f, 0, 4096, GMEM_ATTR_PRIVATE,
 				GMEM_CONVERT_PRESERVE, NULL) ||
 	    gmem_get_attributes(f, 0, &attrs, &run) ||

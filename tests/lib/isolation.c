@@ -100,14 +100,14 @@ static long c_read(struct fx *x)
 {
 	uint8_t buf[64];
 
-	return gmem_read(x->vm, GPA, buf, sizeof(buf), NULL);
+	return gmem_vm_read(x->vm, GPA, buf, sizeof(buf), NULL);
 }
 
 static long c_write(struct fx *x)
 {
 	uint8_t buf[64] = { 0 };
 
-	return gmem_write(x->vm, GPA, buf, sizeof(buf), NULL);
+	return gmem_vm_write(x->vm, GPA, buf, sizeof(buf), NULL);
 }
 
 static long c_pin(struct fx *x)
@@ -129,7 +129,7 @@ static long c_stat(struct fx *x)
 
 static long c_backing(struct fx *x)
 {
-	return gmem_file_backing(x->f);
+	return gmem_backing(x->f);
 }
 
 static long c_vm_fd(struct fx *x)
@@ -169,20 +169,20 @@ static const struct child_case {
 	{ "gmem_close", c_close },
 	{ "gmem_fallocate(punch)", c_punch },
 	{ "gmem_fallocate(allocate)", c_allocate },
-	{ "gmem_set_region(add)", c_region_add },
-	{ "gmem_set_region(delete)", c_region_del },
+	{ "gmem_vm_set_region(add)", c_region_add },
+	{ "gmem_vm_set_region(delete)", c_region_del },
 	{ "gmem_set_attributes(private, ZERO)", c_set_attributes },
 	{ "gmem_set_attributes(shared)", c_set_shared },
 	{ "gmem_vm_set_attributes", c_vm_set_attributes },
 	{ "gmem_get_attributes", c_get_attributes },
 	{ "gmem_map", c_map },
 	{ "gmem_unmap", c_unmap },
-	{ "gmem_read", c_read },
-	{ "gmem_write", c_write },
+	{ "gmem_vm_read", c_read },
+	{ "gmem_vm_write", c_write },
 	{ "gmem_pin", c_pin },
 	{ "gmem_unpin", c_unpin },
 	{ "gmem_stat", c_stat },
-	{ "gmem_file_backing", c_backing },
+	{ "gmem_backing", c_backing },
 	{ "gmem_vm_fd", c_vm_fd },
 	{ "gmem_vm_private_mirrored", c_mirrored },
 	{ "gmem_vm_set_policy", c_policy },
@@ -199,7 +199,7 @@ static void own_vm(int kvm)
 
 	fill(buf, PG, 7);
 	TEST_RET(set_slot(vm, 0, GPA, 4 * PG, f, 0), 0);
-	TEST_RET(gmem_write(vm, GPA, buf, PG, NULL), 0);
+	TEST_RET(gmem_vm_write(vm, GPA, buf, PG, NULL), 0);
 	TEST_RET(gmem_map(f, 0, 4 * PG, PROT_READ, (void **)&m), 0);
 	convert(f, 0, PG, PRIV, KEEP);
 	assert_faults(m, 0);
@@ -265,14 +265,14 @@ static void parent_unaffected(struct fx *x)
 			    "parent: page %llu changed (through its mapping)",
 			    (unsigned long long)p);
 		if (p < 8) {
-			TEST_RET(gmem_read(x->vm, GPA + p * PG, buf, PG, NULL),
+			TEST_RET(gmem_vm_read(x->vm, GPA + p * PG, buf, PG, NULL),
 				 0);
 			TEST_ASSERT(check_pattern(buf, PG, p + 1) < 0,
-				    "parent: page %llu changed (gmem_read)",
+				    "parent: page %llu changed (gmem_vm_read)",
 				    (unsigned long long)p);
 		}
 	}
-	TEST_RET(gmem_read(x->vm, GPA + 8 * PG, buf, 1, &fault), -EFAULT);
+	TEST_RET(gmem_vm_read(x->vm, GPA + 8 * PG, buf, 1, &fault), -EFAULT);
 	TEST_ASSERT(fault.flags & GMEM_FAULT_UNBACKED, "parent: slot 1 exists");
 	TEST_RET(gmem_stat(x->f, &st), 0);
 	TEST_ASSERT(st.pinned == PG && st.private_bytes == PG,
@@ -284,7 +284,7 @@ static void parent_unaffected(struct fx *x)
 			    "parent: VM fd closed");
 	/* It still converts, reads and closes normally. */
 	convert(x->f, PRIVPG * PG, PG, 0, KEEP);
-	TEST_RET(gmem_read(x->vm, GPA + PRIVPG * PG, buf, PG, NULL), 0);
+	TEST_RET(gmem_vm_read(x->vm, GPA + PRIVPG * PG, buf, PG, NULL), 0);
 	TEST_ASSERT(check_pattern(buf, PG, PRIVPG + 1) < 0,
 		    "parent: the private page lost its bytes");
 	convert(x->f, 0, 4 * PG, PRIV, ZERO);

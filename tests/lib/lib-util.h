@@ -22,7 +22,7 @@
 typedef void (*backing_fn)(struct gmem_vm *vm, int kvm);
 
 /*
- * What gmem_file_backing() must say for files of @vm: guest_memfd exactly
+ * What gmem_backing() must say for files of @vm: guest_memfd exactly
  * when the VM is a KVM VM whose kernel offers MMAP|INIT_SHARED. Asked of
  * KVM directly, so a library that silently fell back to memfd fails.
  */
@@ -47,7 +47,7 @@ static inline struct gmem_file *new_file(struct gmem_vm *vm, uint64_t size,
 
 	TEST_RET(gmem_create(vm, size, flags, &f), 0);
 	TEST_ASSERT(f, "gmem_create gave no file");
-	TEST_RET(gmem_file_backing(f), expected_backing(vm));
+	TEST_RET(gmem_backing(f), expected_backing(vm));
 	return f;
 }
 
@@ -88,7 +88,7 @@ static inline int set_slot(struct gmem_vm *vm, uint32_t id, uint64_t gpa,
 		.offset = off,
 	};
 
-	return gmem_set_region(vm, &r);
+	return gmem_vm_set_region(vm, &r);
 }
 
 static inline int del_slot(struct gmem_vm *vm, uint32_t id)

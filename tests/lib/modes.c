@@ -31,7 +31,7 @@ static void fx_init(struct fx *x, struct gmem_vm *vm)
 			  (void **)&x->map), 0);
 	for (uint64_t i = 0; i < PAGES; i++)
 		fill(buf + i * PG, PG, i + 1);
-	TEST_RET(gmem_write(vm, GPA, buf, SIZE, NULL), 0);
+	TEST_RET(gmem_vm_write(vm, GPA, buf, SIZE, NULL), 0);
 }
 
 static void fx_fini(struct fx *x)
@@ -46,7 +46,7 @@ static void assert_kept(struct fx *x, uint64_t pg)
 {
 	uint8_t buf[PG];
 
-	TEST_RET(gmem_read(x->vm, GPA + pg * PG, buf, PG, NULL), 0);
+	TEST_RET(gmem_vm_read(x->vm, GPA + pg * PG, buf, PG, NULL), 0);
 	TEST_ASSERT(check_pattern(buf, PG, pg + 1) < 0,
 		    "page %llu: byte %ld changed (accessor)",
 		    (unsigned long long)pg, check_pattern(buf, PG, pg + 1));
@@ -60,7 +60,7 @@ static void assert_zero(struct fx *x, uint64_t pg)
 {
 	uint8_t buf[PG];
 
-	TEST_RET(gmem_read(x->vm, GPA + pg * PG, buf, PG, NULL), 0);
+	TEST_RET(gmem_vm_read(x->vm, GPA + pg * PG, buf, PG, NULL), 0);
 	TEST_ASSERT(all_zero(buf, PG) && all_zero(x->map + pg * PG, PG),
 		    "page %llu is not zero", (unsigned long long)pg);
 	/*

@@ -71,7 +71,7 @@ static void check_private_page(struct fx *x, uint64_t p, const void *want)
 	uint8_t buf[PG];
 
 	convert(x->f, p * PG, PG, 0, KEEP);
-	TEST_RET(gmem_read(x->vm, GPA + p * PG, buf, PG, NULL), 0);
+	TEST_RET(gmem_vm_read(x->vm, GPA + p * PG, buf, PG, NULL), 0);
 	TEST_ASSERT(!memcmp(buf, want, PG), "page %llu has other contents",
 		    (unsigned long long)p);
 	convert(x->f, p * PG, PG, PRIV, KEEP);
@@ -153,7 +153,7 @@ static void test_sources(struct gmem_vm *vm)
 	TEST_RET(gmem_vm_populate(vm, GPA, lib + PG, 1, GMEM_POPULATE_NORMAL),
 		 -EFAULT);
 	/* Its shared half is a good source; it is pinned while read. */
-	TEST_RET(gmem_write(vm, GPA + (NPG - 1) * PG, x.src, PG, NULL), 0);
+	TEST_RET(gmem_vm_write(vm, GPA + (NPG - 1) * PG, x.src, PG, NULL), 0);
 	TEST_RET(gmem_vm_populate(vm, GPA + PG, lib + (NPG - 1) * PG, 1,
 				  GMEM_POPULATE_NORMAL), 1);
 	expect_page(&x, GPA + PG, GMEM_POPULATE_NORMAL, x.src);
@@ -203,13 +203,13 @@ static void test_kinds(struct gmem_vm *vm)
 	TEST_RET(gmem_vm_populate(vm, GPA + 4 * PG, x.src + 4 * PG, 2,
 				  GMEM_POPULATE_UNMEASURED), 2);
 	/* ZERO: the page reads zero and a zero page is measured. */
-	TEST_RET(gmem_write(vm, GPA + (NPG - 2) * PG, x.src, PG, NULL), 0);
+	TEST_RET(gmem_vm_write(vm, GPA + (NPG - 2) * PG, x.src, PG, NULL), 0);
 	convert(x.f, (NPG - 2) * PG, PG, PRIV, KEEP);
 	TEST_RET(gmem_vm_populate(vm, GPA + (NPG - 2) * PG, NULL, 1,
 				  GMEM_POPULATE_ZERO), 1);
 	expect_page(&x, GPA + (NPG - 2) * PG, GMEM_POPULATE_ZERO, zero_page);
 	/* In place: shared contents become private where they lie. */
-	TEST_RET(gmem_write(vm, GPA + 40 * PG, x.src + 40 * PG, 4 * PG, NULL),
+	TEST_RET(gmem_vm_write(vm, GPA + 40 * PG, x.src + 40 * PG, 4 * PG, NULL),
 		 0);
 	TEST_RET(gmem_pin(x.f, 43 * PG, PG), 0);
 	TEST_RET(gmem_vm_populate(vm, GPA + 40 * PG, NULL, 8,
@@ -246,7 +246,7 @@ static void test_slots(struct gmem_vm *vm)
 
 	setup(&x, vm);
 	r.host_addr = x.src;
-	TEST_RET(gmem_set_region(vm, &r), 0);
+	TEST_RET(gmem_vm_set_region(vm, &r), 0);
 	TEST_RET(gmem_vm_populate(vm, 0, x.src, 1, GMEM_POPULATE_NORMAL),
 		 -EINVAL);
 	TEST_RET(gmem_close(x.f), 0);

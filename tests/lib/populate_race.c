@@ -94,7 +94,7 @@ static void *mapper(void *arg)
 
 		if (!gmem_map(f, p * PG, 8 * PG, PROT_READ, &addr))
 			TEST_RET(gmem_unmap(f, addr, 8 * PG), 0);
-		gmem_read(r->vm, GPA_F + p * PG, buf, sizeof(buf), NULL);
+		gmem_vm_read(r->vm, GPA_F + p * PG, buf, sizeof(buf), NULL);
 	}
 	return NULL;
 }
@@ -165,7 +165,7 @@ static void round_once(int kvm, unsigned int round)
 	convert(r.f, 0, TARGETS / 2 * PG, 0, GMEM_CONVERT_PRESERVE);
 	convert(r.g, 0, TARGETS / 2 * PG, 0, GMEM_CONVERT_PRESERVE);
 	for (uint64_t i = 0; i < TARGETS; i++) {
-		TEST_RET(gmem_read(r.vm, target_gpa(i), buf, PG, NULL), 0);
+		TEST_RET(gmem_vm_read(r.vm, target_gpa(i), buf, PG, NULL), 0);
 		TEST_ASSERT(check_pattern(buf, PG, round * 1000 + i) < 0,
 			    "round %u: target %llu holds other bytes", round,
 			    (unsigned long long)i);

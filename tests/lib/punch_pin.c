@@ -21,7 +21,7 @@ struct fx {
 	uint8_t zeroed[NP];	/* pages punched so far */
 };
 
-/* The bytes page @p must hold, through gmem_read and the mapping. */
+/* The bytes page @p must hold, through gmem_vm_read and the mapping. */
 static void expect_page(struct fx *x, uint64_t p, uint8_t *buf)
 {
 	if (x->zeroed[p])
@@ -39,8 +39,8 @@ static void check_contents(struct fx *x, const char *when)
 		if (p == PRIVPG)
 			continue;
 		expect_page(x, p, want);
-		TEST_RET(gmem_read(x->vm, GPA + p * PG, buf, PG, NULL), 0);
-		TEST_ASSERT(!memcmp(buf, want, PG), "%s: page %llu (gmem_read)"
+		TEST_RET(gmem_vm_read(x->vm, GPA + p * PG, buf, PG, NULL), 0);
+		TEST_ASSERT(!memcmp(buf, want, PG), "%s: page %llu (gmem_vm_read)"
 			    " %s", when, (unsigned long long)p,
 			    x->zeroed[p] ? "is not zero" : "lost its bytes");
 		TEST_ASSERT(!memcmp(x->map + p * PG, want, PG),
@@ -105,7 +105,7 @@ static void test_punch_pin(struct gmem_vm *vm, int kvm)
 	TEST_RET(gmem_fallocate(x.f, GMEM_FALLOC_KEEP_SIZE, 0, NP * PG), 0);
 	for (uint64_t p = 0; p < NP; p++)
 		fill(buf + p * PG, PG, p + 1);
-	TEST_RET(gmem_write(vm, GPA, buf, sizeof(buf), NULL), 0);
+	TEST_RET(gmem_vm_write(vm, GPA, buf, sizeof(buf), NULL), 0);
 	TEST_RET(gmem_map(x.f, 0, NP * PG, PROT_READ | PROT_WRITE,
 			  (void **)&x.map), 0);
 	convert(x.f, PRIVPG * PG, PG, GMEM_ATTR_PRIVATE, GMEM_CONVERT_PRESERVE);
@@ -124,7 +124,7 @@ static void test_punch_pin(struct gmem_vm *vm, int kvm)
 
 	/* The private page kept its bytes through all of it. */
 	convert(x.f, PRIVPG * PG, PG, 0, GMEM_CONVERT_PRESERVE);
-	TEST_RET(gmem_read(vm, GPA + PRIVPG * PG, buf, PG, NULL), 0);
+	TEST_RET(gmem_vm_read(vm, GPA + PRIVPG * PG, buf, PG, NULL), 0);
 	TEST_ASSERT(check_pattern(buf, PG, PRIVPG + 1) < 0,
 		    "the private page lost its bytes");
 	TEST_RET(gmem_unmap(x.f, x.map, NP * PG), 0);

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * Memslots: the guest-memory cases of the kernel's set_memory_region_test.c
- * against gmem_set_region(), plus plain host-memory slots, gpa translation
+ * against gmem_vm_set_region(), plus plain host-memory slots, gpa translation
  * through the accessors and what closing a file does to its slots.
  */
 #include "lib-util.h"
@@ -38,7 +38,7 @@ static void test_wrong_vm(struct gmem_vm *vm, int kvm)
 
 	TEST_RET(set_slot(vm, 0, GPA, PG, f, 0), -EINVAL);
 	/* Nothing was created: the gpa has no memory. */
-	TEST_RET(gmem_read(vm, GPA, &b, 1, NULL), -EFAULT);
+	TEST_RET(gmem_vm_read(vm, GPA, &b, 1, NULL), -EFAULT);
 	TEST_RET(set_slot(other, 0, GPA, PG, f, 0), 0);
 	TEST_RET(gmem_close(f), 0);
 	gmem_vm_put(other);
@@ -89,7 +89,7 @@ static void test_overlap(struct gmem_vm *vm, int kvm)
 			.host_addr = host,
 		};
 
-		TEST_RET(gmem_set_region(vm, &r), -EEXIST);
+		TEST_RET(gmem_vm_set_region(vm, &r), -EEXIST);
 	}
 	TEST_RET(set_slot(vm, 1, GPA, 2 * MB2, f, 0), 0);
 	TEST_RET(del_slot(vm, 1), 0);
@@ -143,12 +143,12 @@ static void test_bad_regions(struct gmem_vm *vm)
 	uint8_t b;
 
 	for (unsigned int i = 0; i < ARRAY_SIZE(cases); i++) {
-		TEST_ASSERT(gmem_set_region(vm, &cases[i]) == -EINVAL,
+		TEST_ASSERT(gmem_vm_set_region(vm, &cases[i]) == -EINVAL,
 			    "case %u accepted", i);
-		TEST_RET(gmem_read(vm, GPA, &b, 1, NULL), -EFAULT);
+		TEST_RET(gmem_vm_read(vm, GPA, &b, 1, NULL), -EFAULT);
 	}
-	TEST_RET(gmem_set_region(vm, NULL), -EINVAL);
-	TEST_RET(gmem_set_region(NULL, &cases[0]), -EINVAL);
+	TEST_RET(gmem_vm_set_region(vm, NULL), -EINVAL);
+	TEST_RET(gmem_vm_set_region(NULL, &cases[0]), -EINVAL);
 	free(host);
 	TEST_RET(gmem_close(f), 0);
 }
@@ -165,23 +165,23 @@ static void test_host_memory(struct gmem_vm *vm, int kvm)
 
 	r.host_addr = host;
 	memset(host, 0x11, 2 * PG);
-	TEST_RET(gmem_set_region(vm, &r), 0);
+	TEST_RET(gmem_vm_set_region(vm, &r), 0);
 	if (kvm)
 		TEST_RET(kvm_probe_gpa(vm, GPA + 3 * PG, host), -EEXIST);
 	/* File pages 2..3 at GPA, then the host pages right after. */
 	TEST_RET(set_slot(vm, 4, GPA, 2 * PG, f, 2 * PG), 0);
 	fill(in, sizeof(in), 3);
-	TEST_RET(gmem_write(vm, GPA + 100, in, sizeof(in) - 200, NULL), 0);
+	TEST_RET(gmem_vm_write(vm, GPA + 100, in, sizeof(in) - 200, NULL), 0);
 	TEST_ASSERT(!memcmp(host, in + 2 * PG - 100, 2 * PG - 100),
 		    "host-memory slot did not receive the write");
 	memset(host, 0x22, PG);
-	TEST_RET(gmem_read(vm, GPA, buf, sizeof(buf), NULL), 0);
+	TEST_RET(gmem_vm_read(vm, GPA, buf, sizeof(buf), NULL), 0);
 	TEST_ASSERT(!memcmp(buf + 100, in, 2 * PG - 100), "file part");
 	TEST_ASSERT(buf[2 * PG] == 0x22 && buf[3 * PG] == in[3 * PG - 100] &&
 		    buf[4 * PG - 1] == 0x11, "host part");
 	/* One byte past the last slot: unbacked, nothing copied. */
 	memset(buf, 0x5a, sizeof(buf));
-	TEST_RET(gmem_read(vm, GPA + PG, buf, 3 * PG + 1, &fault), -EFAULT);
+	TEST_RET(gmem_vm_read(vm, GPA + PG, buf, 3 * PG + 1, &fault), -EFAULT);
 	TEST_ASSERT(fault.gpa == GPA + 4 * PG &&
 		    (fault.flags & GMEM_FAULT_UNBACKED) &&
 		    (fault.flags & GMEM_FAULT_READ), "fault %#llx %#llx",
@@ -194,7 +194,7 @@ static void test_host_memory(struct gmem_vm *vm, int kvm)
 					GMEM_CONVERT_PRESERVE, NULL), -EINVAL);
 	TEST_RET(del_slot(vm, 3), 0);
 	TEST_RET(del_slot(vm, 4), 0);
-	TEST_RET(gmem_read(vm, GPA, buf, 1, NULL), -EFAULT);
+	TEST_RET(gmem_vm_read(vm, GPA, buf, 1, NULL), -EFAULT);
 	free(host);
 	TEST_RET(gmem_close(f), 0);
 }
@@ -208,14 +208,14 @@ static void test_close(struct gmem_vm *vm)
 	uint8_t b = 1;
 
 	TEST_RET(set_slot(vm, 9, GPA, 4 * PG, f, 0), 0);
-	TEST_RET(gmem_write(vm, GPA, &b, 1, NULL), 0);
+	TEST_RET(gmem_vm_write(vm, GPA, &b, 1, NULL), 0);
 	TEST_RET(gmem_close(f), 0);
-	TEST_RET(gmem_read(vm, GPA + PG, &b, 1, &fault), -EFAULT);
+	TEST_RET(gmem_vm_read(vm, GPA + PG, &b, 1, &fault), -EFAULT);
 	TEST_ASSERT(fault.gpa == GPA + PG &&
 		    (fault.flags & GMEM_FAULT_UNBACKED), "fault %#llx %#llx",
 		    (unsigned long long)fault.gpa,
 		    (unsigned long long)fault.flags);
-	TEST_RET(gmem_write(vm, GPA, &b, 1, NULL), -EFAULT);
+	TEST_RET(gmem_vm_write(vm, GPA, &b, 1, NULL), -EFAULT);
 	TEST_RET(gmem_vm_set_attributes(vm, GPA, PG, GMEM_ATTR_PRIVATE,
 					GMEM_CONVERT_PRESERVE, NULL), -EINVAL);
 	/* The dead slot still owns its gpa until deleted. */
@@ -223,7 +223,7 @@ static void test_close(struct gmem_vm *vm)
 	TEST_RET(set_slot(vm, 10, GPA, PG, g, 0), -EEXIST);
 	TEST_RET(del_slot(vm, 9), 0);
 	TEST_RET(set_slot(vm, 9, GPA, 4 * PG, g, 0), 0);
-	TEST_RET(gmem_read(vm, GPA, &b, 1, NULL), 0);
+	TEST_RET(gmem_vm_read(vm, GPA, &b, 1, NULL), 0);
 	TEST_ASSERT(b == 0, "new file does not read zero");
 	TEST_RET(del_slot(vm, 9), 0);
 	TEST_RET(gmem_close(g), 0);
@@ -238,7 +238,7 @@ static void test_lifetime(int kvm)
 
 	TEST_RET(set_slot(vm, 0, GPA, 4 * PG, f, 0), 0);
 	gmem_vm_put(vm);
-	TEST_RET(gmem_write(vm, GPA, &b, 1, NULL), 0);
+	TEST_RET(gmem_vm_write(vm, GPA, &b, 1, NULL), 0);
 	TEST_RET(gmem_fallocate(f, GMEM_FALLOC_KEEP_SIZE |
 				GMEM_FALLOC_PUNCH_HOLE, 0, 4 * PG), 0);
 	TEST_RET(gmem_fallocate(f, GMEM_FALLOC_KEEP_SIZE, 0, 4 * PG), 0);

@@ -61,19 +61,19 @@ static void fx_fill(struct fx *x, int fi, uint64_t gpa, uint64_t n)
 
 	for (uint64_t p = 0; p < n; p++) {
 		fill(buf, PG, fi * 1000 + p + 1);
-		TEST_RET(gmem_write(x->vm, gpa + p * PG, buf, PG, NULL), 0);
+		TEST_RET(gmem_vm_write(x->vm, gpa + p * PG, buf, PG, NULL), 0);
 	}
 }
 
-/* gmem_read of every page [0, n) of the range at @gpa: hashes, or 0. */
+/* gmem_vm_read of every page [0, n) of the range at @gpa: hashes, or 0. */
 static void contents(struct fx *x, uint64_t gpa, uint64_t n, uint64_t *h)
 {
 	static uint8_t buf[PG];
 
 	for (uint64_t p = 0; p < n; p++) {
-		int r = gmem_read(x->vm, gpa + p * PG, buf, PG, NULL);
+		int r = gmem_vm_read(x->vm, gpa + p * PG, buf, PG, NULL);
 
-		TEST_ASSERT(!r || r == -EFAULT, "gmem_read: %d", r);
+		TEST_ASSERT(!r || r == -EFAULT, "gmem_vm_read: %d", r);
 		h[p] = r ? 0 : fnv1a(buf, PG);
 	}
 }
@@ -410,10 +410,10 @@ static void limit_case(const struct limit_case *lc, int kvm, bool mprot)
 	contents(&x, GPA, 128, h1);
 	for (unsigned int p = 0; p < 128; p++)
 		TEST_ASSERT(!h1[p] || !h0[p] || h1[p] == h0[p],
-			    "gmem_read of page %u of slots 0-1 changed", p);
+			    "gmem_vm_read of page %u of slots 0-1 changed", p);
 	if (r)
 		TEST_ASSERT(!memcmp(h0, h1, sizeof(h0)),
-			    "a failed call changed what gmem_read sees");
+			    "a failed call changed what gmem_vm_read sees");
 
 	for (unsigned long i = 0; i < nfill; i++)
 		munmap(fillers[i], PG);
@@ -429,7 +429,7 @@ static void limit_case(const struct limit_case *lc, int kvm, bool mprot)
 		static uint8_t buf[PG];
 
 		for (uint64_t p = 0; p < 64; p++) {
-			TEST_RET(gmem_read(x.vm, GPA + (fi * 64 + p) * PG, buf,
+			TEST_RET(gmem_vm_read(x.vm, GPA + (fi * 64 + p) * PG, buf,
 					   PG, NULL), 0);
 			TEST_ASSERT(check_pattern(buf, PG, fi * 1000 + p + 1) <
 				    0, "file %d page %llu lost its contents",

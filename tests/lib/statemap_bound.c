@@ -185,7 +185,7 @@ static void check_reads(struct gmem_vm *vm, struct gmem_file *f,
 
 	TEST_RET(set_slot(vm, 1, gpa, n * PG, f, 0), 0);
 	for (uint64_t i = 0; i < n; i++) {
-		int ret = gmem_read(vm, gpa + i * PG + 8, buf, sizeof(buf),
+		int ret = gmem_vm_read(vm, gpa + i * PG + 8, buf, sizeof(buf),
 				    &fault);
 
 		TEST_ASSERT(md->priv[i] ? ret != 0 : ret == 0,

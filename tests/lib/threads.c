@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
- * Readers translating gpas and copying shared pages with gmem_read while a
+ * Readers translating gpas and copying shared pages with gmem_vm_read while a
  * writer converts the same pages private and shared in a loop.
  *
  * The guest cannot run here, so the writer plays it: it makes a page
- * shared, writes that generation's tagged data through gmem_write, and
+ * shared, writes that generation's tagged data through gmem_vm_write, and
  * later converts the page back to private. Each page publishes its phase
  * in a sequence counter, seq = 4 * generation + phase:
  *
@@ -15,8 +15,8 @@
  * A reader announces itself in the page's inflight count before it reads
  * the phase, and the writer waits for inflight to drain after entering
  * WRITING (a Dekker pair of seq_cst accesses), so a reader that saw
- * PRIVATE holds the page private for its whole gmem_read. Hence:
- *  - saw PRIVATE: gmem_read must fail with a private fault; success means
+ * PRIVATE holds the page private for its whole gmem_vm_read. Hence:
+ *  - saw PRIVATE: gmem_vm_read must fail with a private fault; success means
  *    the accessor copied a private page;
  *  - saw SHARED or TO_PRIVATE: success must return exactly the data of
  *    that generation; -EFAULT only once the conversion to private began;
@@ -99,7 +99,7 @@ static void make_shared(struct ctx *c, unsigned int i, uint64_t mode)
 	convert(c->f, i * PG, PG, 0, mode);
 	for (unsigned int j = 0; j < PG / 8; j++)
 		buf[j] = word(i, gen, j);
-	TEST_RET(gmem_write(c->vm, gpa_of(i), buf, PG, NULL), 0);
+	TEST_RET(gmem_vm_write(c->vm, gpa_of(i), buf, PG, NULL), 0);
 	atomic_store(&p->seq, gen * 4 + SHARED);
 }
 
@@ -146,7 +146,7 @@ static void check_read(unsigned int i, uint64_t s1, uint64_t s2, int ret,
 			    (unsigned long long)s1);
 		return;
 	}
-	TEST_ASSERT(ret == 0, "page %u: gmem_read %d", i, ret);
+	TEST_ASSERT(ret == 0, "page %u: gmem_vm_read %d", i, ret);
 	TEST_ASSERT(s1 % 4 != PRIVATE,
 		    "page %u read while private (seq %llu -> %llu)", i,
 		    (unsigned long long)s1, (unsigned long long)s2);
@@ -176,7 +176,7 @@ static void *reader(void *arg)
 			rs->skipped++;
 			continue;
 		}
-		ret = gmem_read(c->vm, gpa_of(i), buf, PG, &fault);
+		ret = gmem_vm_read(c->vm, gpa_of(i), buf, PG, &fault);
 		s2 = atomic_load(&p->seq);
 		atomic_fetch_sub(&p->inflight, 1);
 		check_read(i, s1, s2, ret, buf, &fault);

@@ -489,7 +489,7 @@ static struct res g_bind(struct pair *p, uint32_t slot, uint32_t flags,
 {
 	struct gmem_region r = { .slot = slot, .flags = flags, .gpa = gpa,
 				 .size = size, .file = p->f, .offset = off };
-	struct res g = { .err = gmem_set_region(p->gv, &r) };
+	struct res g = { .err = gmem_vm_set_region(p->gv, &r) };
 
 	return g;
 }
@@ -561,7 +561,7 @@ static void t_bind_state(void)
 		struct gmem_region r = { .slot = 7, .gpa = 0x800000,
 					 .size = PG, .file = q.f };
 
-		g = (struct res){ .err = gmem_set_region(p.gv, &r) };
+		g = (struct res){ .err = gmem_vm_set_region(p.gv, &r) };
 	}
 	compare("bind-other-vm", k, g);
 	pair_fini(&q);

@@ -56,10 +56,10 @@ static void world_init(struct world *w, bool kvm)
 	TEST_RET(gmem_create(w->vm, 4 * PG, GMEM_FLAG_MMAP |
 			     GMEM_FLAG_INIT_SHARED, &w->f), 0);
 	r.file = w->f;
-	TEST_RET(gmem_set_region(w->vm, &r), 0);
+	TEST_RET(gmem_vm_set_region(w->vm, &r), 0);
 	for (size_t i = 0; i < sizeof(w->data); i++)
 		w->data[i] = (uint8_t)(i * 13 + 5);
-	TEST_RET(gmem_write(w->vm, 0x100000, w->data, sizeof(w->data), NULL), 0);
+	TEST_RET(gmem_vm_write(w->vm, 0x100000, w->data, sizeof(w->data), NULL), 0);
 	TEST_RET(gmem_set_attributes(w->f, PG, PG, GMEM_ATTR_PRIVATE,
 				     GMEM_CONVERT_PRESERVE, NULL), 0);
 	TEST_RET(gmem_stat(w->f, &w->st), 0);
@@ -76,15 +76,15 @@ static void world_check(struct world *w)
 	TEST_ASSERT(!memcmp(&st, &w->st, sizeof(st)), "stat changed");
 	TEST_RET(gmem_get_attributes(w->f, PG, &attrs, &run), 0);
 	TEST_ASSERT(attrs == GMEM_ATTR_PRIVATE && run == PG, "attributes");
-	TEST_RET(gmem_read(w->vm, 0x100000, buf, PG, NULL), 0);
-	TEST_RET(gmem_read(w->vm, 0x100000 + 2 * PG, buf + 2 * PG, 2 * PG,
+	TEST_RET(gmem_vm_read(w->vm, 0x100000, buf, PG, NULL), 0);
+	TEST_RET(gmem_vm_read(w->vm, 0x100000 + 2 * PG, buf + 2 * PG, 2 * PG,
 			   NULL), 0);
 	TEST_ASSERT(!memcmp(buf, w->data, PG) &&
 		    !memcmp(buf + 2 * PG, w->data + 2 * PG, 2 * PG),
 		    "contents changed");
 	TEST_RET(gmem_set_attributes(w->f, PG, PG, 0, GMEM_CONVERT_PRESERVE,
 				     NULL), 0);
-	TEST_RET(gmem_read(w->vm, 0x100000 + PG, buf + PG, PG, NULL), 0);
+	TEST_RET(gmem_vm_read(w->vm, 0x100000 + PG, buf + PG, PG, NULL), 0);
 	TEST_ASSERT(!memcmp(buf + PG, w->data + PG, PG), "private page lost");
 	TEST_RET(gmem_set_attributes(w->f, PG, PG, GMEM_ATTR_PRIVATE,
 				     GMEM_CONVERT_PRESERVE, NULL), 0);

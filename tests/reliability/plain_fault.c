@@ -61,8 +61,8 @@ static void run_case(struct gmem_vm *vm, const struct fault_case *c)
 	int r;
 
 	memset(buf, 0x5a, sizeof(buf));
-	r = c->write ? gmem_write(vm, c->gpa, buf, c->len, &f) :
-		       gmem_read(vm, c->gpa, buf, c->len, &f);
+	r = c->write ? gmem_vm_write(vm, c->gpa, buf, c->len, &f) :
+		       gmem_vm_read(vm, c->gpa, buf, c->len, &f);
 	TEST_ASSERT(r == c->want, "%s: returned %d (%s), want %d", c->name, r,
 		    strerror(-r), c->want);
 	if (r)
@@ -92,8 +92,8 @@ static void run_vm(int kvm)
 			     GMEM_FLAG_INIT_SHARED, &file), 0);
 	file_rg.file = file;
 	plain_rg.host_addr = mem;
-	TEST_RET(gmem_set_region(vm, &file_rg), 0);
-	TEST_RET(gmem_set_region(vm, &plain_rg), 0);
+	TEST_RET(gmem_vm_set_region(vm, &file_rg), 0);
+	TEST_RET(gmem_vm_set_region(vm, &plain_rg), 0);
 	TEST_ASSERT(!mprotect(mem + PAGE, PAGE, PROT_NONE) &&
 		    !mprotect(mem + 2 * PAGE, PAGE, PROT_READ),
 		    "mprotect: %s", strerror(errno));
@@ -111,8 +111,8 @@ static void run_vm(int kvm)
 
 	plain_rg.size = 0;
 	file_rg.size = 0;
-	TEST_RET(gmem_set_region(vm, &plain_rg), 0);
-	TEST_RET(gmem_set_region(vm, &file_rg), 0);
+	TEST_RET(gmem_vm_set_region(vm, &plain_rg), 0);
+	TEST_RET(gmem_vm_set_region(vm, &file_rg), 0);
 	TEST_RET(gmem_close(file), 0);
 	gmem_vm_put(vm);
 	printf("ok plain_fault (%s)\n", kvm ? "KVM" : "detached");

@@ -9,7 +9,7 @@
  * (PRESERVE), fills it with MARK through its own mapping of the backing
  * memfd (standing in for guest stores; the library never hands out a
  * writable view of a private page), checks that the page still holds only
- * MARK (a gmem_write that landed after the conversion would show), and
+ * MARK (a gmem_vm_write that landed after the conversion would show), and
  * converts it back with ZERO, which clears MARK. Host writers never store
  * MARK, so MARK in a successful read is a private byte that leaked.
  *
@@ -154,7 +154,7 @@ static void *reader(void *arg)
 
 		memset(buf, CANARY, len);
 		phases(before, off, len);
-		r = gmem_read(vm, GPA + off, buf, len, &f);
+		r = gmem_vm_read(vm, GPA + off, buf, len, &f);
 		phases(after, off, len);
 		check_read(off, len, r, &f, buf, before, after);
 	}
@@ -176,7 +176,7 @@ static void *writer(void *arg)
 		int r;
 
 		memset(buf, 1 + rnd(&seed) % 0x7f, len);
-		r = gmem_write(vm, GPA + off, buf, len, &f);
+		r = gmem_vm_write(vm, GPA + off, buf, len, &f);
 		TEST_ASSERT(!r || (r == -EFAULT &&
 				   f.flags == (GMEM_FAULT_PRIVATE |
 					       GMEM_FAULT_WRITE)),
@@ -221,7 +221,7 @@ int main(int argc, char **argv)
 	TEST_RET(gmem_create(vm, SIZE, GMEM_FLAG_MMAP | GMEM_FLAG_INIT_SHARED,
 			     &file), 0);
 	rg.file = file;
-	TEST_RET(gmem_set_region(vm, &rg), 0);
+	TEST_RET(gmem_vm_set_region(vm, &rg), 0);
 	backdoor = map_backdoor();
 
 	for (uintptr_t i = 0; i < NREADERS; i++)
@@ -248,7 +248,7 @@ int main(int argc, char **argv)
 		    "the race never happened both ways");
 	munmap(backdoor, SIZE);
 	rg.size = 0;
-	TEST_RET(gmem_set_region(vm, &rg), 0);
+	TEST_RET(gmem_vm_set_region(vm, &rg), 0);
 	TEST_RET(gmem_close(file), 0);
 	gmem_vm_put(vm);
 	return KSFT_PASS;

@@ -7,7 +7,7 @@
  * read, write, pin, unpin and punch the same memory.
  *
  * Every word either side writes is self-describing (guests/stress-guest.h),
- * so the host checks each successful gmem_read on its own:
+ * so the host checks each successful gmem_vm_read on its own:
  *   - never a guest secret word: the host never sees private bytes;
  *   - never garbage: no torn, misplaced or corrupted word;
  *   - only the kinds the zone allows (KEEP pages are whole guest versions).
@@ -88,7 +88,7 @@ static void fill(uint64_t *buf, uint64_t pg, uint32_t kind, uint32_t ver)
 
 /*
  * The guest writes ZERO-zone pages while they are shared, so a page-sized
- * gmem_read() racing it may return a torn word: memcpy() promises nothing
+ * gmem_vm_read() racing it may return a torn word: memcpy() promises nothing
  * about 8-byte atomicity (seen: one byte still old, seven new). Such a word
  * is read again on its own, an 8-byte copy that an aligned guest store
  * cannot tear: corruption stays garbage, a torn read does not. A page that
@@ -98,7 +98,7 @@ static int reread_word(uint64_t gpa, uint32_t *v)
 {
 	struct gmem_fault f = { 0 };
 	uint64_t w;
-	int ret = gmem_read(vm, gpa, &w, sizeof(w), &f);
+	int ret = gmem_vm_read(vm, gpa, &w, sizeof(w), &f);
 
 	if (ret)
 		return ret == -EFAULT && (f.flags & GMEM_FAULT_PRIVATE) ? 0 : -1;
@@ -143,7 +143,7 @@ static int read_pages(const char *who, uint64_t pg, uint64_t n)
 {
 	static __thread uint64_t buf[4 * PG / 8];
 	struct gmem_fault f = { 0 };
-	int ret = gmem_read(vm, gpa_of(pg), buf, n * PG, &f);
+	int ret = gmem_vm_read(vm, gpa_of(pg), buf, n * PG, &f);
 
 	TEST_ASSERT(ret == 0 || (ret == -EFAULT &&
 		    f.flags == (GMEM_FAULT_PRIVATE | GMEM_FAULT_READ)),
@@ -182,7 +182,7 @@ static void write_chaos(struct worker *w, uint64_t *buf)
 		pg = zone_page(w, SG_ZONE_CHAOS);
 	while (pg % 2 != w->id);
 	fill(buf, pg, SG_HOST, worker_rnd(w) & 0xffffff);
-	ret = gmem_write(vm, gpa_of(pg), buf, PG, NULL);
+	ret = gmem_vm_write(vm, gpa_of(pg), buf, PG, NULL);
 	TEST_ASSERT(!ret || ret == -EFAULT, "write chaos: %d", ret);
 	w->ok += !ret;
 	read_pages(w->name, pg, 1);
@@ -204,12 +204,12 @@ static void writer(struct worker *w)
 		pg = host_page(i);
 		v = host_ver[i] + 1;
 		fill(buf, pg, SG_HOST, v);
-		ret = gmem_write(vm, gpa_of(pg), buf, PG, NULL);
+		ret = gmem_vm_write(vm, gpa_of(pg), buf, PG, NULL);
 		TEST_ASSERT(!ret || ret == -EFAULT, "write host: %d", ret);
 		if (ret)
 			continue;
 		host_ver[i] = v;
-		ret = gmem_read(vm, gpa_of(pg), buf, PG, NULL);
+		ret = gmem_vm_read(vm, gpa_of(pg), buf, PG, NULL);
 		TEST_ASSERT(!ret || ret == -EFAULT, "read back: %d", ret);
 		for (uint64_t j = 0; !ret && j < PG / 8; j++)
 			TEST_ASSERT(buf[j] == sg_word(SG_HOST, v,
@@ -324,7 +324,7 @@ static void setup(unsigned int secs)
 			if (z != SG_ZONE_KEEP && z != SG_ZONE_HOST)
 				continue;
 			fill(buf, i, z == SG_ZONE_KEEP ? SG_PUBLIC : SG_HOST, 0);
-			TEST_RET(gmem_write(vm, gpa_of(i), buf, PG, NULL), 0);
+			TEST_RET(gmem_vm_write(vm, gpa_of(i), buf, PG, NULL), 0);
 		}
 	}
 }
@@ -343,7 +343,7 @@ static void verify(void)
 	for (uint64_t i = 0; i < NHOST; i++) {
 		uint64_t pg = host_page(i);
 
-		TEST_RET(gmem_read(vm, gpa_of(pg), buf, PG, NULL), 0);
+		TEST_RET(gmem_vm_read(vm, gpa_of(pg), buf, PG, NULL), 0);
 		for (uint64_t j = 0; j < PG / 8; j++)
 			TEST_ASSERT(buf[j] == sg_word(SG_HOST, host_ver[i],
 						      gpa_of(pg) + j * 8),

@@ -127,7 +127,7 @@ static void reader(struct worker *w)
 		int r;
 
 		if (worker_rnd(w) & 1) {
-			r = gmem_read(vm, gpa_of(pg), buf, PG, &f);
+			r = gmem_vm_read(vm, gpa_of(pg), buf, PG, &f);
 			TEST_ASSERT(r == 0 || (r == -EFAULT &&
 				    (f.flags & GMEM_FAULT_PRIVATE)),
 				    "read A: %s", strerror(-r));
@@ -136,7 +136,7 @@ static void reader(struct worker *w)
 				    (unsigned long long)pg);
 		} else {
 			pg = 2 * ZONE + worker_rnd(w) % (ZONE - 1);
-			r = gmem_read(vm, gpa_of(pg) + 100, buf, PG + 7, &f);
+			r = gmem_vm_read(vm, gpa_of(pg) + 100, buf, PG + 7, &f);
 			TEST_ASSERT(r == 0 || r == -EFAULT, "read C: %s",
 				    strerror(-r));
 		}
@@ -155,13 +155,13 @@ static void writer(struct worker *w)
 		int r;
 
 		fill(buf, pg, v);
-		r = gmem_write(vm, gpa_of(pg), buf, PG, NULL);
+		r = gmem_vm_write(vm, gpa_of(pg), buf, PG, NULL);
 		TEST_ASSERT(r == 0 || r == -EFAULT, "write B: %s",
 			    strerror(-r));
 		if (r)
 			continue;
 		version[i] = v;
-		r = gmem_read(vm, gpa_of(pg), buf, PG, NULL);
+		r = gmem_vm_read(vm, gpa_of(pg), buf, PG, NULL);
 		TEST_ASSERT(r == -EFAULT || (!r && is(buf, pg, v)),
 			    "zone B page %llu lost version %llu",
 			    (unsigned long long)pg, (unsigned long long)v);
@@ -224,15 +224,15 @@ static void setup(bool kvm)
 	TEST_RET(gmem_create(vm, NPAGES * PG, GMEM_FLAG_MMAP |
 			     GMEM_FLAG_INIT_SHARED, &file), 0);
 	r.file = file;
-	TEST_RET(gmem_set_region(vm, &r), 0);
+	TEST_RET(gmem_vm_set_region(vm, &r), 0);
 	r.slot = 1;
 	r.gpa += r.size;
 	r.offset = r.size;
 	r.size = (NPAGES - SLOT1_PAGES) * PG;
-	TEST_RET(gmem_set_region(vm, &r), 0);
+	TEST_RET(gmem_vm_set_region(vm, &r), 0);
 	for (uint64_t pg = 0; pg < 2 * ZONE; pg++) {
 		fill(buf, pg, 0);
-		TEST_RET(gmem_write(vm, gpa_of(pg), buf, PG, NULL), 0);
+		TEST_RET(gmem_vm_write(vm, gpa_of(pg), buf, PG, NULL), 0);
 	}
 }
 
@@ -247,7 +247,7 @@ static void verify(void)
 	for (uint64_t pg = 0; pg < 2 * ZONE; pg++) {
 		uint64_t v = pg < ZONE ? 0 : version[pg - ZONE];
 
-		TEST_RET(gmem_read(vm, gpa_of(pg), buf, PG, NULL), 0);
+		TEST_RET(gmem_vm_read(vm, gpa_of(pg), buf, PG, NULL), 0);
 		TEST_ASSERT(is(buf, pg, v), "page %llu: not version %llu",
 			    (unsigned long long)pg, (unsigned long long)v);
 	}

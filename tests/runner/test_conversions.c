@@ -24,7 +24,7 @@ static int host_shared(struct runner *r, unsigned int id, uint64_t gpa,
 
 	if (!buf)
 		goto out;
-	if (gmem_read(runner_vm(r), gpa, buf, size, NULL)) {
+	if (gmem_vm_read(runner_vm(r), gpa, buf, size, NULL)) {
 		runner_stop(r, "vcpu %u: host read of shared 0x%llx failed", id,
 			    (unsigned long long)gpa);
 		goto out;
@@ -37,7 +37,7 @@ static int host_shared(struct runner *r, unsigned int id, uint64_t gpa,
 		}
 	}
 	memset(buf, new, size);
-	if (gmem_write(runner_vm(r), gpa, buf, size, NULL)) {
+	if (gmem_vm_write(runner_vm(r), gpa, buf, size, NULL)) {
 		runner_stop(r, "vcpu %u: host write failed", id);
 		goto out;
 	}
@@ -55,7 +55,7 @@ static int host_private(struct runner *r, unsigned int id, uint64_t gpa,
 
 	for (uint64_t off = 0; off < size; off += 4096) {
 		struct gmem_fault f = { 0 };
-		int ret = gmem_read(runner_vm(r), gpa + off, page, 4096, &f);
+		int ret = gmem_vm_read(runner_vm(r), gpa + off, page, 4096, &f);
 
 		if (ret != -EFAULT || !(f.flags & GMEM_FAULT_PRIVATE) ||
 		    f.gpa != gpa + off) {

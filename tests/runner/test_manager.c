@@ -26,9 +26,9 @@ static void setup(struct gmem_vm *vm)
 	TEST_RET(gmem_create(vm, MB(8), GMEM_FLAG_MMAP | GMEM_FLAG_INIT_SHARED,
 			     &file), 0);
 	a.file = b.file = c.file = file;
-	TEST_RET(gmem_set_region(vm, &a), 0);
-	TEST_RET(gmem_set_region(vm, &b), 0);
-	TEST_RET(gmem_set_region(vm, &c), 0);
+	TEST_RET(gmem_vm_set_region(vm, &a), 0);
+	TEST_RET(gmem_vm_set_region(vm, &b), 0);
+	TEST_RET(gmem_vm_set_region(vm, &c), 0);
 }
 
 /* gpa -> file offset for the layout above. */
@@ -51,7 +51,7 @@ static void fill(struct gmem_vm *vm, uint64_t gpa, uint64_t len, uint8_t v)
 
 	TEST_ASSERT(b, "malloc");
 	memset(b, v, len);
-	TEST_RET(gmem_write(vm, gpa, b, len, NULL), 0);
+	TEST_RET(gmem_vm_write(vm, gpa, b, len, NULL), 0);
 	free(b);
 }
 
@@ -60,7 +60,7 @@ static void expect(struct gmem_vm *vm, uint64_t gpa, uint64_t len, uint8_t v)
 	uint8_t *b = malloc(len);
 
 	TEST_ASSERT(b, "malloc");
-	TEST_RET(gmem_read(vm, gpa, b, len, NULL), 0);
+	TEST_RET(gmem_vm_read(vm, gpa, b, len, NULL), 0);
 	for (uint64_t i = 0; i < len; i++)
 		TEST_ASSERT(b[i] == v, "gpa 0x%llx holds 0x%x, want 0x%x",
 			    (unsigned long long)(gpa + i), b[i], v);
@@ -98,7 +98,7 @@ static void test_across_slots(struct gmem_vm *vm)
 		    is_private(MB(4) - PAGE), "range not private");
 	TEST_ASSERT(!is_private(MB(2) - PAGE) && !is_private(MB(4)),
 		    "neighbours converted");
-	TEST_RET(gmem_read(vm, MB(3), (uint8_t[8]){ 0 }, 8, NULL), -EFAULT);
+	TEST_RET(gmem_vm_read(vm, MB(3), (uint8_t[8]){ 0 }, 8, NULL), -EFAULT);
 	TEST_RET(gmem_vm_convert(vm, MB(2), MB(2), 0, NULL), 0);
 	expect(vm, MB(2), MB(2), 0x5a);
 }

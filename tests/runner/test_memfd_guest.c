@@ -3,7 +3,7 @@
  * KVM's test_guest_memfd_guest on the runner: the host fills guest RAM
  * (guest_memfd) through gmem_map(), the guest checks every byte and writes
  * its own, and the host sees the guest's bytes through the same mapping
- * and through gmem_read().
+ * and through gmem_vm_read().
  */
 #include <sys/mman.h>
 
@@ -27,7 +27,7 @@ int main(void)
 	if (!test_have_kvm())
 		TEST_SKIP("no /dev/kvm");
 	TEST_RET(runner_create(&cfg, &r), 0);
-	TEST_RET(gmem_file_backing(runner_ram_file(r)), 1);
+	TEST_RET(gmem_backing(runner_ram_file(r)), 1);
 	TEST_RET(gmem_map(runner_ram_file(r), 0, RAM, PROT_READ | PROT_WRITE,
 			  (void **)&map), 0);
 	memset(map, 0xaa, RAM);
@@ -37,9 +37,9 @@ int main(void)
 			    map[i], (unsigned long long)i);
 	buf = malloc(RAM);
 	TEST_ASSERT(buf, "malloc");
-	TEST_RET(gmem_read(runner_vm(r), runner_ram_gpa(r), buf, RAM, NULL), 0);
+	TEST_RET(gmem_vm_read(runner_vm(r), runner_ram_gpa(r), buf, RAM, NULL), 0);
 	for (uint64_t i = 0; i < RAM; i++)
-		TEST_ASSERT(buf[i] == 0xff, "gmem_read sees 0x%x at 0x%llx",
+		TEST_ASSERT(buf[i] == 0xff, "gmem_vm_read sees 0x%x at 0x%llx",
 			    buf[i], (unsigned long long)i);
 	free(buf);
 	TEST_RET(gmem_unmap(runner_ram_file(r), map, RAM), 0);

@@ -42,7 +42,7 @@ static void *stopper(void *arg)
 	int ret;
 
 	nanosleep(&ts, NULL);
-	ret = gmem_write(runner_vm(r), runner_ram_gpa(r), &stop, sizeof(stop),
+	ret = gmem_vm_write(runner_vm(r), runner_ram_gpa(r), &stop, sizeof(stop),
 			 NULL);
 	if (ret)
 		runner_stop(r, "cannot tell the guest to stop: %s",
