@@ -217,6 +217,24 @@ static int restore_one(struct gmem_file *f, struct gm_mapping *m,
 	return ret;
 }
 
+/* Apply @fn to the part of [off, off+len) in every live mapping. */
+static int each_mapping(struct gmem_file *f, uint64_t off, uint64_t len,
+			int (*fn)(struct gmem_file *, struct gm_mapping *,
+				  uint64_t, uint64_t))
+{
+	for (struct gm_mapping *m = f->mappings; m; m = m->next) {
+		uint64_t lo, hi;
+		int ret;
+
+		if (m->dead || !clip(m, off, len, &lo, &hi))
+			continue;
+		ret = fn(f, m, lo, hi);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
 /*
  * [off, off+len) is becoming private: take it out of every mapping. On
  * failure the caller puts the state map's view back with
@@ -224,33 +242,13 @@ static int restore_one(struct gmem_file *f, struct gm_mapping *m,
  */
 int gm_mappings_revoke(struct gmem_file *f, uint64_t off, uint64_t len)
 {
-	for (struct gm_mapping *m = f->mappings; m; m = m->next) {
-		uint64_t lo, hi;
-		int ret;
-
-		if (m->dead || !clip(m, off, len, &lo, &hi))
-			continue;
-		ret = revoke_one(f, m, lo, hi);
-		if (ret)
-			return ret;
-	}
-	return 0;
+	return each_mapping(f, off, len, revoke_one);
 }
 
 /* [off, off+len) is becoming shared: give it back to every mapping. */
 int gm_mappings_restore(struct gmem_file *f, uint64_t off, uint64_t len)
 {
-	for (struct gm_mapping *m = f->mappings; m; m = m->next) {
-		uint64_t lo, hi;
-		int ret;
-
-		if (m->dead || !clip(m, off, len, &lo, &hi))
-			continue;
-		ret = restore_one(f, m, lo, hi);
-		if (ret)
-			return ret;
-	}
-	return 0;
+	return each_mapping(f, off, len, restore_one);
 }
 
 struct sync {

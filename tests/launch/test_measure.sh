@@ -8,9 +8,8 @@
 # Usage: test_measure.sh GMEM POPULATE_IMAGE MEASURE_PY
 set -uo pipefail
 gmem=$1 populate=$2 py=$3
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fail() { echo "FAIL: $*"; exit 1; }
+# shellcheck source=../runner/cli-common.sh
+. "$(dirname "$0")/../runner/cli-common.sh"
 
 check() {	# check NAME BYTES GPA
 	local img=$tmp/$1 gpa=$3 a b lib
@@ -47,24 +46,13 @@ PY
 	fail "empty image"
 "$gmem" measure --help | grep -q "usage: gmem measure" || fail "--help"
 
-expect_bad() {	# expect_bad WANT ARGS...
-	local want=$1 rc
-	shift
-	"$gmem" measure "$@" >"$tmp/out" 2>"$tmp/err"
-	rc=$?
-	[ "$rc" -eq "$want" ] || fail "gmem measure $* exited $rc, want $want"
-	[ "$(wc -l <"$tmp/err")" -eq 1 ] ||
-		fail "gmem measure $*: stderr: $(cat "$tmp/err")"
-	[ -s "$tmp/out" ] && fail "gmem measure $*: wrote to stdout"
-	echo "ok: gmem measure $* -> $rc: $(cat "$tmp/err")"
-}
-expect_bad 2
-expect_bad 2 "$img" "$img"
-expect_bad 2 "$tmp/no-such-image"
-expect_bad 2 "$img" --gpa 0x1001
-expect_bad 2 "$img" --gpa junk
-expect_bad 2 "$img" --gpa -4096
-expect_bad 2 "$img" --gpa
-expect_bad 2 "$img" --bogus
-expect_bad 1 "$tmp"
+expect_bad 2 measure
+expect_bad 2 measure "$img" "$img"
+expect_bad 2 measure "$tmp/no-such-image"
+expect_bad 2 measure "$img" --gpa 0x1001
+expect_bad 2 measure "$img" --gpa junk
+expect_bad 2 measure "$img" --gpa -4096
+expect_bad 2 measure "$img" --gpa
+expect_bad 2 measure "$img" --bogus
+expect_bad 1 measure "$tmp"
 echo "measure: ok"

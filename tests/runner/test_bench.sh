@@ -11,23 +11,9 @@
 # Usage: test_bench.sh GMEM
 set -u
 gmem=$1
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fail() { echo "FAIL: $*"; exit 1; }
+# shellcheck source=cli-common.sh
+. "$(dirname "$0")/cli-common.sh"
 if [ -e /dev/kvm ]; then kvm=1; backing=guest_memfd; else kvm=0; backing=memfd; fi
-
-# expect_bad WANT ARGS...: gmem ARGS exits WANT with exactly one line on
-# stderr and nothing on stdout.
-expect_bad() {
-	local want=$1; shift
-	"$gmem" "$@" >"$tmp/out" 2>"$tmp/err"
-	local rc=$?
-	[ "$rc" -eq "$want" ] || fail "gmem $* exited $rc, want $want"
-	[ "$(wc -l <"$tmp/err")" -eq 1 ] ||
-		fail "gmem $*: stderr is not one line: $(cat "$tmp/err")"
-	[ -s "$tmp/out" ] && fail "gmem $*: wrote to stdout"
-	echo "ok: gmem $* -> $rc: $(cat "$tmp/err")"
-}
 
 # check_json FILE BACKING FILTER PART...: the parts that ran, the fields,
 # positive numbers, the rows FILTER names and nothing else.
