@@ -23,8 +23,10 @@
  * bits (and may give memory back: free() and a shrinking realloc() whose
  * failure keeps the larger block).
  *
- * Readers (sm_lookup, sm_walk, sm_first) only read; they run inside the
- * file's reader gate or under the invalidate lock, never beside sm_apply().
+ * Readers (sm_lookup, sm_walk, sm_first: statemap-read.c) only read; they
+ * run inside the file's reader gate or under the invalidate lock, never
+ * beside sm_apply(). The leaves' encoding is statemap-leaf.c; this file is
+ * the treap, reservation and updates.
  */
 #include <errno.h>
 #include <malloc.h>
@@ -32,37 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "statemap.h"
-
-#ifndef SM_CHUNK_SHIFT
-#define SM_CHUNK_SHIFT	11		/* 2048 pages: 8 MiB */
-#endif
-#define CHUNK		(1U << SM_CHUNK_SHIFT)
-#define CMASK		((uint64_t)CHUNK - 1)
-#define WORDS		(CHUNK / 64)
-/*
- * Value changes a chunk of ranges may hold inside it: at most five
- * entries, 320 B, still less than a one-plane leaf (352 B), so the worst
- * case is a leaf's; fewer would make lightly fragmented chunks dearer.
- */
-#define MAX_BOUNDS	4
-
-struct sm_node {
-	uint64_t start;
-	uint64_t end;		/* start + CHUNK for a leaf */
-	uint64_t val;		/* a range's value */
-	struct sm_node *l;
-	struct sm_node *r;
-	struct sm_leaf *leaf;	/* NULL for a range */
-	uint32_t prio;
-};
-
-struct sm_leaf {
-	uint32_t npal;		/* palette entries, all distinct */
-	uint16_t cap;		/* palette slots: a power of two >= 2 */
-	uint16_t planes;	/* log2(cap) */
-	uint64_t pal[];		/* cap values, then planes * WORDS words */
-};
+#include "statemap-int.h"
 
 /* What an entry really costs: the node plus malloc's chunk header. */
 uint64_t sm_bytes_per_range(void)
@@ -92,329 +64,6 @@ static uint32_t sm_rand(struct statemap *m)
 	x ^= x << 5;
 	m->rnd = x;
 	return x;
-}
-
-/* ---- leaves ---- */
-
-static unsigned int ilog2(unsigned int x)
-{
-	return 31 - __builtin_clz(x);
-}
-
-static unsigned int cap_for(uint64_t n)
-{
-	unsigned int c = 2;
-
-	while (c < n && c < CHUNK)
-		c <<= 1;
-	return c;
-}
-
-static size_t leaf_size(unsigned int cap)
-{
-	return sizeof(struct sm_leaf) + cap * sizeof(uint64_t) +
-	       (size_t)ilog2(cap) * WORDS * sizeof(uint64_t);
-}
-
-static uint64_t block_bytes(struct sm_leaf *b)
-{
-	return malloc_usable_size(b) + sizeof(size_t);
-}
-
-static uint64_t *planes(const struct sm_leaf *b)
-{
-	return (uint64_t *)b->pal + b->cap;
-}
-
-static unsigned int get_idx(const struct sm_leaf *b, unsigned int i)
-{
-	const uint64_t *p = planes(b) + i / 64;
-	unsigned int x = 0;
-
-	if (b->planes == 1)	/* the common case: one kind of state varies */
-		return (unsigned int)(*p >> (i % 64)) & 1;
-	for (unsigned int k = 0; k < b->planes; k++, p += WORDS)
-		x |= (unsigned int)((*p >> (i % 64)) & 1) << k;
-	return x;
-}
-
-static void set_idx(struct sm_leaf *b, unsigned int i, unsigned int x)
-{
-	uint64_t *p = planes(b) + i / 64, bit = 1ULL << (i % 64);
-
-	for (unsigned int k = 0; k < b->planes; k++, p += WORDS) {
-		if (x >> k & 1)
-			*p |= bit;
-		else
-			*p &= ~bit;
-	}
-}
-
-/*
- * End (in the leaf) of the run of pages with the same value as page @i,
- * looking no further than @lim: the walks ask for short spans, and a
- * lookup only needs the run up to the chunk's end.
- */
-static unsigned int leaf_run_end(const struct sm_leaf *b, unsigned int i,
-				 unsigned int lim)
-{
-	const uint64_t *p = planes(b);
-	const unsigned int last = (lim - 1) / 64;
-	uint64_t flip[SM_CHUNK_SHIFT + 1], d;
-	unsigned int w = i / 64, x = get_idx(b, i), e;
-
-	if (b->planes == 1) {
-		d = (p[w] ^ -(uint64_t)x) & (~0ULL << (i % 64));
-		while (!d && w < last)
-			d = p[++w] ^ -(uint64_t)x;
-		e = d ? w * 64 + __builtin_ctzll(d) : lim;
-		return e < lim ? e : lim;
-	}
-	for (unsigned int k = 0; k < b->planes; k++)
-		flip[k] = x >> k & 1 ? ~0ULL : 0;
-	for (;; w++) {
-		d = 0;
-		for (unsigned int k = 0; k < b->planes; k++)
-			d |= p[k * WORDS + w] ^ flip[k];
-		if (w == i / 64)
-			d &= ~0ULL << (i % 64);
-		if (d || w == last)
-			break;
-	}
-	e = d ? w * 64 + __builtin_ctzll(d) : lim;
-	return e < lim ? e : lim;
-}
-
-static bool leaf_uniform(const struct sm_leaf *b)
-{
-	const uint64_t *p = planes(b);
-
-	for (unsigned int k = 0; k < b->planes; k++, p += WORDS) {
-		if (p[0] && ~p[0])
-			return false;
-		for (unsigned int w = 1; w < WORDS; w++)
-			if (p[w] != p[0])
-				return false;
-	}
-	return true;
-}
-
-/* A leaf being built: distinct values first seen first, and indices. */
-struct palb {
-	uint64_t pal[CHUNK];
-	uint16_t idx[CHUNK];
-	unsigned int n;
-	unsigned int last;
-};
-
-static void pal_put(struct palb *pb, unsigned int i, uint64_t v)
-{
-	unsigned int j;
-
-	if (pb->n && pb->pal[pb->last] == v) {
-		pb->idx[i] = (uint16_t)pb->last;
-		return;
-	}
-	for (j = 0; j < pb->n && pb->pal[j] != v; j++)
-		;
-	if (j == pb->n)
-		pb->pal[pb->n++] = v;
-	pb->idx[i] = (uint16_t)j;
-	pb->last = j;
-}
-
-/*
- * Write a palette and indices into block @b (big enough for @cap slots),
- * then give back what the block has beyond that.
- */
-static struct sm_leaf *leaf_fill(struct sm_leaf *b, unsigned int cap,
-				 const struct palb *pb)
-{
-	const uint64_t *pal = pb->pal;
-	const uint16_t *idx = pb->idx;
-	const unsigned int n = pb->n;
-	struct sm_leaf *nb;
-	uint64_t *p;
-
-	b->cap = cap;
-	b->planes = ilog2(cap);
-	b->npal = n;
-	memcpy(b->pal, pal, n * sizeof(*pal));
-	p = planes(b);
-	memset(p, 0, (size_t)b->planes * WORDS * sizeof(*p));
-	for (unsigned int i = 0; i < CHUNK; i++)
-		for (unsigned int k = 0; k < b->planes; k++)
-			p[k * WORDS + i / 64] |=
-				(uint64_t)(idx[i] >> k & 1) << (i % 64);
-	if (malloc_usable_size(b) >= leaf_size(cap) + 64) {
-		nb = realloc(b, leaf_size(cap));
-		if (nb)
-			b = nb;
-	}
-	return b;
-}
-
-/* Reserved blocks are linked through their first palette slot. */
-static struct sm_leaf **next_block(struct sm_leaf *b)
-{
-	return (struct sm_leaf **)(void *)b->pal;
-}
-
-/* A reserved block with at least @cap slots: the smallest that fits. */
-static struct sm_leaf *take_block(struct sm_prep *p, unsigned int cap)
-{
-	struct sm_leaf **pp, **best = NULL, *b;
-
-	for (pp = &p->blocks; *pp; pp = next_block(*pp))
-		if ((*pp)->cap >= cap && (!best || (*pp)->cap < (*best)->cap))
-			best = pp;
-	/* sm_prepare() reserved enough: running dry is a bug, not OOM. */
-	if (!best)
-		abort();
-	b = *best;
-	*best = *next_block(b);
-	return b;
-}
-
-static int reserve_block(struct sm_prep *p, unsigned int cap)
-{
-	struct sm_leaf *b = malloc(leaf_size(cap));
-
-	if (!b)
-		return -ENOMEM;
-	b->cap = cap;
-	*next_block(b) = p->blocks;
-	p->blocks = b;
-	return 0;
-}
-
-static void drop_leaf(struct statemap *m, struct sm_node *n)
-{
-	m->leaf_bytes -= block_bytes(n->leaf);
-	free(n->leaf);
-	n->leaf = NULL;
-}
-
-static uint64_t op_value(const struct sm_op *op, uint64_t v)
-{
-	if ((v & op->match_mask) != op->match_val)
-		return v;
-	v = (v & ~op->clear) | op->set;
-	return v + (uint64_t)op->pin_delta * SM_PIN_ONE;
-}
-
-/*
- * Re-encode leaf @n from its pages, after applying @op (when given) to
- * pages [lo, hi): the slow path, O(CHUNK), when the palette is full or
- * holds duplicates.
- */
-static void leaf_rebuild(struct statemap *m, struct sm_node *n,
-			 unsigned int lo, unsigned int hi,
-			 const struct sm_op *op, struct sm_prep *p)
-{
-	struct palb pb;	/* not zeroed: written before read */
-	struct sm_leaf *b = n->leaf;
-	unsigned int cap;
-
-	pb.n = pb.last = 0;
-	for (unsigned int i = 0; i < CHUNK; i++) {
-		uint64_t v = b->pal[get_idx(b, i)];
-
-		pal_put(&pb, i, op && i >= lo && i < hi ? op_value(op, v) : v);
-	}
-	cap = cap_for(pb.n);
-	m->leaf_bytes -= block_bytes(b);
-	if (cap > b->cap) {
-		free(b);
-		b = take_block(p, cap);
-	}
-	b = leaf_fill(b, cap, &pb);
-	n->leaf = b;
-	m->leaf_bytes += block_bytes(b);
-}
-
-static int find_pal(const struct sm_leaf *b, uint64_t v)
-{
-	for (unsigned int j = 0; j < b->npal; j++)
-		if (b->pal[j] == v)
-			return (int)j;
-	return -1;
-}
-
-static bool pal_dups(const struct sm_leaf *b)
-{
-	if (b->npal > 64)
-		return true;	/* rare (many pin counts): just rebuild */
-	for (unsigned int i = 0; i < b->npal; i++)
-		for (unsigned int j = i + 1; j < b->npal; j++)
-			if (b->pal[i] == b->pal[j])
-				return true;
-	return false;
-}
-
-static bool pal_all_equal(const struct sm_leaf *b)
-{
-	for (unsigned int j = 1; j < b->npal; j++)
-		if (b->pal[j] != b->pal[0])
-			return false;
-	return true;
-}
-
-/* Turn leaf @n into a range if its pages are now all equal. */
-static void leaf_settle(struct statemap *m, struct sm_node *n)
-{
-	struct sm_leaf *b = n->leaf;
-
-	if (!pal_all_equal(b) && !leaf_uniform(b))
-		return;
-	n->val = b->pal[get_idx(b, 0)];
-	drop_leaf(m, n);
-}
-
-/* Apply @op to pages [lo, hi) of leaf @n (leaf-relative). */
-static void leaf_apply(struct statemap *m, struct sm_node *n,
-		       unsigned int lo, unsigned int hi,
-		       const struct sm_op *op, struct sm_prep *p)
-{
-	struct sm_leaf *b = n->leaf;
-	uint16_t map[CHUNK];
-	unsigned int npal = b->npal;
-	bool identity = true;
-
-	if (lo == 0 && hi == CHUNK) {
-		/* Every page: the palette is the whole change. */
-		for (unsigned int j = 0; j < npal; j++)
-			b->pal[j] = op_value(op, b->pal[j]);
-		if (!pal_all_equal(b) && pal_dups(b))
-			leaf_rebuild(m, n, 0, 0, NULL, p);
-		leaf_settle(m, n);
-		return;
-	}
-	for (unsigned int j = 0; j < npal; j++) {
-		int x = find_pal(b, op_value(op, b->pal[j]));
-
-		if (x < 0) {
-			if (b->npal == b->cap) {
-				b->npal = npal;
-				leaf_rebuild(m, n, lo, hi, op, p);
-				leaf_settle(m, n);
-				return;
-			}
-			b->pal[b->npal] = op_value(op, b->pal[j]);
-			x = (int)b->npal++;
-		}
-		map[j] = (uint16_t)x;
-		identity &= (unsigned int)x == j;
-	}
-	if (identity)
-		return;
-	for (unsigned int i = lo; i < hi; i++) {
-		unsigned int x = get_idx(b, i);
-
-		if (map[x] != x)
-			set_idx(b, i, map[x]);
-	}
-	leaf_settle(m, n);
 }
 
 /* ---- the treap ---- */
@@ -496,7 +145,7 @@ static void give_back(struct statemap *m, struct sm_prep *p,
 		      struct sm_node *n)
 {
 	if (n->leaf)
-		drop_leaf(m, n);
+		sm_drop_leaf(m, n);
 	n->r = p->pool;
 	p->pool = n;
 	p->n++;
@@ -542,184 +191,6 @@ void sm_destroy(struct statemap *m)
 	m->nr = 0;
 	m->nodes = 0;
 	m->leaf_bytes = 0;
-}
-
-/* ---- reading ---- */
-
-struct walk {
-	uint64_t cursor;
-	uint64_t start;
-	uint64_t end;
-	sm_walk_fn fn;
-	void *arg;
-};
-
-/* The runs of leaf @t within [s, e), one callback each. */
-static int leaf_walk(const struct sm_node *t, uint64_t s, uint64_t e,
-		     struct walk *w)
-{
-	const struct sm_leaf *b = t->leaf;
-	unsigned int i = (unsigned int)(s - t->start);
-	unsigned int hi = (unsigned int)(e - t->start);
-	int ret;
-
-	while (i < hi) {
-		unsigned int re = leaf_run_end(b, i, hi);
-
-		if (re > hi)
-			re = hi;
-		ret = w->fn(t->start + i, t->start + re, b->pal[get_idx(b, i)],
-			    w->arg);
-		if (ret)
-			return ret;
-		i = re;
-	}
-	return 0;
-}
-
-/* Every run of [w->start, w->end) in order, gaps included; not merged. */
-static int walk(const struct sm_node *t, struct walk *w)
-{
-	int ret;
-
-	if (!t)
-		return 0;
-	if (t->start > w->start) {
-		ret = walk(t->l, w);
-		if (ret)
-			return ret;
-	}
-	if (t->start < w->end && t->end > w->start) {
-		uint64_t s = t->start > w->start ? t->start : w->start;
-		uint64_t e = t->end < w->end ? t->end : w->end;
-
-		if (w->cursor < s) {
-			ret = w->fn(w->cursor, s, 0, w->arg);
-			if (ret)
-				return ret;
-		}
-		w->cursor = e;
-		ret = t->leaf ? leaf_walk(t, s, e, w) : w->fn(s, e, t->val,
-							       w->arg);
-		if (ret)
-			return ret;
-	}
-	if (t->end < w->end)
-		return walk(t->r, w);
-	return 0;
-}
-
-static int raw_walk(const struct statemap *m, uint64_t start, uint64_t end,
-		    sm_walk_fn fn, void *arg)
-{
-	struct walk w = { start, start, end, fn, arg };
-	int ret;
-
-	if (start >= end)
-		return 0;
-	ret = walk(m->root, &w);
-	if (ret || w.cursor >= end)
-		return ret;
-	return fn(w.cursor, end, 0, arg);
-}
-
-/* sm_walk() hands out maximal runs, as when everything was a range. */
-struct coalesce {
-	sm_walk_fn fn;
-	void *arg;
-	uint64_t s, e, v;
-};
-
-static int coalesce_fn(uint64_t s, uint64_t e, uint64_t v, void *arg)
-{
-	struct coalesce *c = arg;
-	int ret = 0;
-
-	if (c->e == s && c->v == v && c->e > c->s) {
-		c->e = e;
-		return 0;
-	}
-	if (c->e > c->s)
-		ret = c->fn(c->s, c->e, c->v, c->arg);
-	c->s = s;
-	c->e = e;
-	c->v = v;
-	return ret;
-}
-
-int sm_walk(const struct statemap *m, uint64_t start, uint64_t end,
-	    sm_walk_fn fn, void *arg)
-{
-	struct coalesce c = { fn, arg, 0, 0, 0 };
-	int ret = raw_walk(m, start, end, coalesce_fn, &c);
-
-	if (ret || c.e <= c.s)
-		return ret;
-	return fn(c.s, c.e, c.v, arg);
-}
-
-/*
- * The value at @pg and a page up to which it holds: within the map, the end
- * of its run, except that a run reaching the edge of a dense chunk may go
- * on beyond (a gap ends at the next entry, a range at its end). The
- * accessors' fast path: one descent, no callbacks.
- */
-/* Out of line, so that the ranges' descent stays as short as it was. */
-static __attribute__((noinline)) uint64_t
-leaf_lookup(const struct sm_node *t, uint64_t pg, uint64_t *run_end)
-{
-	unsigned int i = (unsigned int)(pg - t->start);
-
-	*run_end = t->start + leaf_run_end(t->leaf, i, CHUNK);
-	return t->leaf->pal[get_idx(t->leaf, i)];
-}
-
-uint64_t sm_lookup(const struct statemap *m, uint64_t pg, uint64_t *run_end)
-{
-	const struct sm_node *t = m->root;
-	uint64_t next = UINT64_MAX;
-
-	while (t) {
-		if (pg < t->start) {
-			next = t->start;
-			t = t->l;
-		} else if (pg >= t->end) {
-			t = t->r;
-		} else if (t->leaf) {
-			return leaf_lookup(t, pg, run_end);
-		} else {
-			*run_end = t->end;
-			return t->val;
-		}
-	}
-	*run_end = next;
-	return 0;
-}
-
-struct first {
-	uint64_t mask;
-	uint64_t want;
-	uint64_t found;
-};
-
-static int first_fn(uint64_t s, uint64_t e, uint64_t v, void *arg)
-{
-	struct first *f = arg;
-
-	(void)e;
-	if ((v & f->mask) == f->want)
-		return 0;
-	f->found = s;
-	return 1;
-}
-
-uint64_t sm_first(const struct statemap *m, uint64_t start, uint64_t end,
-		  uint64_t mask, uint64_t want)
-{
-	struct first f = { mask, want, end };
-
-	raw_walk(m, start, end, first_fn, &f);
-	return f.found;
 }
 
 /* Pages p in [lo, hi] where a non-zero run starts: m->nr's changes. */
@@ -797,13 +268,13 @@ static int reserve_edge(const struct statemap *m, uint64_t c0,
 		/* A partial change can at most double the values. */
 		if (2 * n->leaf->npal <= n->leaf->cap)
 			return 0;
-		return reserve_block(p, cap_for(2 * n->leaf->npal));
+		return sm_reserve_block(p, sm_cap_for(2 * n->leaf->npal));
 	}
-	raw_walk(m, c0, c0 + CHUNK, bounds_fn, &b);
+	sm_raw_walk(m, c0, c0 + CHUNK, bounds_fn, &b);
 	if (b.n + 2 <= MAX_BOUNDS)
 		return 0;
 	/* At most b.n + 1 values, doubled by the change. */
-	return reserve_block(p, cap_for(2 * ((uint64_t)b.n + 1)));
+	return sm_reserve_block(p, sm_cap_for(2 * ((uint64_t)b.n + 1)));
 }
 
 /* The largest palette among the leaves of [start, end). */
@@ -850,7 +321,7 @@ static int reserve_blocks(const struct statemap *m, uint64_t start,
 		v = MAX_BOUNDS + 1;
 	v = napply > SM_CHUNK_SHIFT ? CHUNK : v << napply;
 	for (uint64_t i = 0; i < 2 * napply && !ret; i++)
-		ret = reserve_block(p, cap_for(v));
+		ret = sm_reserve_block(p, sm_cap_for(v));
 	return ret;
 }
 
@@ -928,7 +399,7 @@ void sm_prep_release(struct sm_prep *p)
 	while (p->blocks) {
 		struct sm_leaf *b = p->blocks;
 
-		p->blocks = *next_block(b);
+		p->blocks = *sm_next_block(b);
 		free(b);
 	}
 	p->n = 0;
@@ -1011,7 +482,7 @@ static void fill_gap(struct rebuild *b, uint64_t s, uint64_t e,
 	if (e > end)
 		e = end;
 	if (s < e)
-		emit(b, s, e, op_value(op, 0), NULL);
+		emit(b, s, e, sm_op_value(op, 0), NULL);
 }
 
 /* The pages of the chunk at @c0 of list @n (from @n on) into @pb. */
@@ -1021,7 +492,7 @@ static void chunk_values(const struct sm_node *n, uint64_t c0,
 	for (unsigned int i = 0; i < CHUNK; i++) {
 		while (n && n->end <= c0 + i)
 			n = n->r;
-		pal_put(pb, i, n && n->start <= c0 + i ? n->val : 0);
+		sm_pal_put(pb, i, n && n->start <= c0 + i ? n->val : 0);
 	}
 }
 
@@ -1056,9 +527,9 @@ static __attribute__((noinline)) void densify(struct rebuild *b,
 	n->start = c0;
 	n->end = c1;
 	n->val = 0;
-	n->leaf = leaf_fill(take_block(b->p, cap_for(pb.n)), cap_for(pb.n),
+	n->leaf = sm_leaf_fill(sm_take_block(b->p, sm_cap_for(pb.n)), sm_cap_for(pb.n),
 			    &pb);
-	b->m->leaf_bytes += block_bytes(n->leaf);
+	b->m->leaf_bytes += sm_block_bytes(n->leaf);
 	n->r = *pp;
 	*pp = n;
 }
@@ -1095,7 +566,7 @@ static void rewrite(struct rebuild *b, struct sm_node *n, uint64_t start,
 		uint64_t hi = end < n->end ? end : n->end;
 
 		if (lo < hi)
-			leaf_apply(b->m, n, (unsigned int)(lo - n->start),
+			sm_leaf_apply(b->m, n, (unsigned int)(lo - n->start),
 				   (unsigned int)(hi - n->start), op, b->p);
 		if (n->leaf) {
 			append(b, n);
@@ -1103,7 +574,7 @@ static void rewrite(struct rebuild *b, struct sm_node *n, uint64_t start,
 		}
 		v = n->val;	/* uniform now: a range */
 	} else if (n->start >= start && n->end <= end) {
-		v = op_value(op, v);
+		v = sm_op_value(op, v);
 	}
 	emit(b, n->start, n->end, v, n);
 }
