@@ -210,8 +210,9 @@ int gmem_fallocate(struct gmem_file *file, int mode, uint64_t offset,
 
 /*
  * gmem_vm_set_region - create or delete a memslot
- * (KVM_SET_USER_MEMORY_REGION2 rules). Takes vm->slots_lock. On a KVM VM the memslot is real:
- * KVM_MEM_GUEST_MEMFD for guest_memfd backing, userspace_addr otherwise.
+ * (KVM_SET_USER_MEMORY_REGION2 rules). Takes vm->slots_lock. On a KVM VM
+ * the memslot is real: KVM_MEM_GUEST_MEMFD for guest_memfd backing,
+ * userspace_addr otherwise.
  *
  * A plain-memory slot (file NULL) takes @host_addr; its @offset means
  * nothing and must be 0 (the kernel ignores it; here it is a reserved

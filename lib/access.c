@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * Device-model accessors by guest physical address (gmem_vm_read/gmem_vm_write).
+ * Device-model accessors by guest physical address (gmem_vm_read,
+ * gmem_vm_write).
  *
  * No lock is taken: memslots are found inside an RCU read-side section.
  *
@@ -520,8 +521,9 @@ static __attribute__((noinline)) int do_access(struct access *a)
  * An optimistic read inside its own read-side section; out of line, like
  * read_slow(), so that gmem_vm_read() itself needs no frame.
  */
-static __attribute__((noinline)) bool read_fast(struct gmem_vm *vm, uint64_t gpa, uint8_t *buf,
-		      size_t len)
+static __attribute__((noinline)) bool read_fast(struct gmem_vm *vm,
+						uint64_t gpa, uint8_t *buf,
+						size_t len)
 {
 	const struct gm_slots *ss;
 	bool done;

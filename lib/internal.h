@@ -230,7 +230,7 @@ struct gm_convert_req {
 
 int gm_convert_gpa(struct gmem_vm *vm, const struct gm_convert_req *req,
 		   uint64_t *error_gpa);
-/* The same with vm->slots_lock already held; returns pages done for populate. */
+/* The same with vm->slots_lock held; *done: bytes converted (populate). */
 int gm_convert_gpa_locked(struct gmem_vm *vm, const struct gm_convert_req *req,
 			  uint64_t *error_gpa, uint64_t *done);
 

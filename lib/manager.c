@@ -6,9 +6,9 @@
  * A guest asks for [gpa, gpa+size) to become private or shared. The manager
  * hands the whole request to convert.c as one conversion: cut where
  * memslots end, with the VM's content policy applied run by run inside
- * each piece, and it succeeds or fails as a whole. Pages without guest memory are skipped when they
- * become shared (QEMU does the same for MMIO) and fail the request when
- * they would become private.
+ * each piece, and it succeeds or fails as a whole. Pages without guest
+ * memory are skipped when they become shared (QEMU does the same for MMIO)
+ * and fail the request when they would become private.
  *
  * The policy is a state map over guest page numbers (statemap.c, the
  * structure files use for their pages) holding the mode where it differs
