@@ -370,6 +370,8 @@ int gmem_backing(const struct gmem_file *file);
  * SHA-256(page)), starting from 32 zero bytes. A populated page cannot be
  * populated again until a ZERO conversion or a punch discards it. Takes
  * vm->slots_lock for the whole call, so populations of one VM are ordered.
+ * A failed page changes nothing, but for ZERO: pages whose punch failed
+ * part-way may already read zero, as after a failed ZERO conversion.
  *
  * Return: the number of pages populated (>= 1), even when a later page
  * failed, so a caller resumes exactly after them; otherwise -EPERM after

@@ -242,32 +242,6 @@ static void reader_unlock(struct gmem_vm *vm, const struct gm_slots *ss)
 	rcu_read_unlock();
 }
 
-/* getpid() is a system call; the pid changes only in a fork child. */
-static pid_t self_pid;
-static pthread_once_t self_once = PTHREAD_ONCE_INIT;
-
-static void self_forget(void)
-{
-	__atomic_store_n(&self_pid, 0, __ATOMIC_RELAXED);
-}
-
-static void self_init(void)
-{
-	pthread_atfork(NULL, NULL, self_forget);
-}
-
-static pid_t self(void)
-{
-	pid_t pid = __atomic_load_n(&self_pid, __ATOMIC_RELAXED);
-
-	if (!pid) {
-		pthread_once(&self_once, self_init);
-		pid = getpid();
-		__atomic_store_n(&self_pid, pid, __ATOMIC_RELAXED);
-	}
-	return pid;
-}
-
 /*
  * Copy to or from plain memory through the kernel, which reports memory the
  * caller made inaccessible (or unmapped) as EFAULT. Where the system call
@@ -282,8 +256,8 @@ static int copy_plain(struct access *a, const struct span *sp, uint8_t *buf)
 		struct iovec mine = { buf + done, sp->len - done };
 		struct iovec theirs = { host + done, sp->len - done };
 		ssize_t n = a->write ?
-			process_vm_writev(self(), &mine, 1, &theirs, 1, 0) :
-			process_vm_readv(self(), &mine, 1, &theirs, 1, 0);
+			process_vm_writev(gm_self_pid, &mine, 1, &theirs, 1, 0) :
+			process_vm_readv(gm_self_pid, &mine, 1, &theirs, 1, 0);
 
 		if (n < 0 && (errno == ENOSYS || errno == EPERM)) {
 			if (a->write)

@@ -126,17 +126,15 @@ static int mirror(struct conv *c, struct piece *p, uint64_t off,
 struct remirror {
 	struct conv *c;
 	struct piece *p;
-	int err;
 };
 
+/* The undo's own errors are dropped: the caller reports the first one. */
 static int remirror_run(uint64_t s, uint64_t e, uint64_t v, void *arg)
 {
 	struct remirror *r = arg;
-	int ret = mirror(r->c, r->p, s << GM_PAGE_SHIFT,
-			 (e - s) << GM_PAGE_SHIFT, attrs_of(v));
 
-	if (ret && !r->err)
-		r->err = ret;
+	mirror(r->c, r->p, s << GM_PAGE_SHIFT, (e - s) << GM_PAGE_SHIFT,
+	       attrs_of(v));
 	return 0;
 }
 
@@ -175,7 +173,7 @@ static void rollback(struct conv *c, unsigned int n)
 {
 	for (unsigned int i = 0; i <= n && i < c->n; i++) {
 		struct piece *p = &c->p[i];
-		struct remirror r = { c, p, 0 };
+		struct remirror r = { c, p };
 
 		if (!p->change)
 			continue;

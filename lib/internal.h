@@ -98,7 +98,7 @@ struct gm_mapping {
 	int prot;
 	bool guards_ok;		/* the kernel takes guard regions here */
 	bool guarded;		/* guards may be installed somewhere in it */
-	bool none;		/* some VMA of it may be PROT_NONE */
+	bool none;		/* guards_ok: some VMA may be PROT_NONE */
 	bool dead;		/* unmapped after a failed revocation */
 };
 
@@ -174,7 +174,6 @@ int gm_store_punch(struct gmem_file *f, uint64_t off, uint64_t len);
 /* region.c */
 int gm_slots_init(struct gmem_vm *vm);
 void gm_slots_fini(struct gmem_vm *vm);
-struct gm_slots *gm_slots_deref(struct gmem_vm *vm);
 const struct gm_slot *gm_slot_find(const struct gm_slots *ss, uint64_t gpa);
 void gm_slots_detach_file(struct gmem_vm *vm, struct gmem_file *f);
 

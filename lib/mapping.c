@@ -175,10 +175,8 @@ static bool rest_private(struct gmem_file *f, struct gm_mapping *m,
 static int revoke_one(struct gmem_file *f, struct gm_mapping *m,
 		      uint64_t lo, uint64_t hi)
 {
-	if (!m->guards_ok) {
-		m->none = true;
+	if (!m->guards_ok)
 		return xmprotect(m, lo, hi, PROT_NONE);
-	}
 	if (!m->none && rest_private(f, m, lo, hi)) {
 		/* Whole VMAs: no split. A failure leaves some of them. */
 		m->none = true;
@@ -278,7 +276,6 @@ static int sync_run(uint64_t s, uint64_t e, uint64_t v, void *arg)
 			sy->err = sy->err ? sy->err : ret;
 			return 1;
 		}
-		sy->m->none |= !sy->m->guards_ok;
 		return 0;
 	}
 	/* A shared page left unreachable is safe; report it. */
@@ -463,7 +460,6 @@ static int protect_new(struct gmem_file *f, struct gm_mapping *m)
 	ret = gm_vma_budget_check(2 * (int)f->sm.nr);
 	if (ret)
 		return ret;
-	m->none = true;
 	return each_private(f, m, 0, 0, none_on);
 }
 

@@ -30,7 +30,6 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/uio.h>
-#include <unistd.h>
 
 #include <openssl/evp.h>
 
@@ -51,7 +50,7 @@ struct pop {
 	EVP_MD_CTX *md;
 	EVP_MD *sha;		/* fetched once: an implicit fetch per page costs */
 	uint8_t *bounce;
-	int err;		/* a measurement failed (libcrypto) */
+	int err;		/* a measurement in place failed (libcrypto) */
 };
 
 static int sha256(struct pop *p, const void *buf, size_t len, uint8_t out[32])
@@ -63,29 +62,36 @@ static int sha256(struct pop *p, const void *buf, size_t len, uint8_t out[32])
 	return 0;
 }
 
-/* Extend the chain with one page. */
-static int measure(struct pop *p, uint64_t gpa, const uint8_t *page)
+/* Extend the chain @d with one page. */
+static int measure(struct pop *p, uint8_t d[32], uint64_t gpa,
+		   const uint8_t *page)
 {
 	uint8_t rec[32 + 8 + 1 + 32];
 
 	if (p->type == GMEM_POPULATE_UNMEASURED)
 		return 0;
-	memcpy(rec, p->vm->measurement, 32);
+	memcpy(rec, d, 32);
 	for (int i = 0; i < 8; i++)
 		rec[32 + i] = gpa >> (8 * i);
 	rec[40] = p->type;
 	if (sha256(p, page, GM_PAGE_SIZE, rec + 41))
 		return -ENOMEM;
-	return sha256(p, rec, sizeof(rec), p->vm->measurement);
+	return sha256(p, rec, sizeof(rec), d);
 }
 
+/*
+ * In place the pages can only be measured once they are private, after
+ * the commit. The digest context was warmed up before anything changed
+ * (gmem_vm_populate), so hashing a buffer here cannot fail in practice.
+ */
 static void measure_in_place(void *arg, const struct gmem_file *f,
 			     uint64_t off, uint64_t len, uint64_t gpa)
 {
 	struct pop *p = arg;
 
 	for (uint64_t i = 0; i < len && !p->err; i += GM_PAGE_SIZE)
-		p->err = measure(p, gpa + i, f->base + off + i);
+		p->err = measure(p, p->vm->measurement, gpa + i,
+				 f->base + off + i);
 }
 
 /* In place: the shared pages become private, measured where they lie. */
@@ -136,7 +142,7 @@ static long read_source(struct pop *p, uint64_t n)
 	}
 	local = (struct iovec){ p->bounce, n << GM_PAGE_SHIFT };
 	remote = (struct iovec){ (void *)p->src, n << GM_PAGE_SHIFT };
-	got = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
+	got = process_vm_readv(gm_self_pid, &local, 1, &remote, 1, 0);
 	if (pinned)
 		gmem_unpin(hit.f, hit.off, n << GM_PAGE_SHIFT);
 	if (got < (ssize_t)GM_PAGE_SIZE)
@@ -166,6 +172,7 @@ static long chunk_copy(struct pop *p, uint64_t n)
 		.clear = p->type == GMEM_POPULATE_ZERO ? SM_ALLOC : 0,
 	};
 	uint64_t s = p->off >> GM_PAGE_SHIFT;
+	uint8_t d[32];
 	struct sm_prep prep;
 	long k;
 	int ret;
@@ -181,11 +188,21 @@ static long chunk_copy(struct pop *p, uint64_t n)
 	if (k < 0)
 		goto unlock;
 	ret = sm_prepare(&p->f->sm, s, s + k, &prep);
+	if (ret) {
+		k = ret;
+		goto unlock;
+	}
+	/* Measured before anything changes, so a failure changes nothing. */
+	memcpy(d, p->vm->measurement, 32);
+	for (long i = 0; i < k && !ret; i++)
+		ret = measure(p, d, p->gpa + (i << GM_PAGE_SHIFT),
+			      p->src ? p->bounce + (i << GM_PAGE_SHIFT) :
+				       zero_page);
 	if (!ret && p->type == GMEM_POPULATE_ZERO)
 		ret = gm_store_punch(p->f, p->off, k << GM_PAGE_SHIFT);
 	if (ret) {
 		k = ret;
-		goto unlock;
+		goto release;
 	}
 	/*
 	 * The pages are private: no accessor copies them, no mapping shows
@@ -200,13 +217,9 @@ static long chunk_copy(struct pop *p, uint64_t n)
 	gm_gate_close((struct gate *[]){ &p->f->gate }, 1);
 	sm_apply(&p->f->sm, s, s + k, &op, &prep);
 	gm_gate_open(&p->f->gate);
+	memcpy(p->vm->measurement, d, 32);
+release:
 	sm_prep_release(&prep);
-	for (long i = 0; i < k && !p->err; i++)
-		p->err = measure(p, p->gpa + (i << GM_PAGE_SHIFT),
-				 p->src ? p->bounce + (i << GM_PAGE_SHIFT) :
-					  zero_page);
-	if (p->err)
-		k = p->err;
 unlock:
 	pthread_rwlock_unlock(&p->f->invalidate_lock);
 	return k;
@@ -280,7 +293,9 @@ long gmem_vm_populate(struct gmem_vm *vm, uint64_t gpa, const void *src,
 	p.md = EVP_MD_CTX_new();
 	p.sha = EVP_MD_fetch(NULL, "SHA256", NULL);
 	p.bounce = src ? malloc(GM_POPULATE_CHUNK * GM_PAGE_SIZE) : NULL;
-	if (!p.md || !p.sha || (src && !p.bounce)) {
+	/* A first digest allocates what later ones reuse: fail here, early. */
+	if (!p.md || !p.sha || (src && !p.bounce) ||
+	    sha256(&p, "", 0, (uint8_t[32]){ 0 })) {
 		ret = -ENOMEM;
 		goto out;
 	}

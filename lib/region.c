@@ -21,11 +21,6 @@
 
 #include "internal.h"
 
-struct gm_slots *gm_slots_deref(struct gmem_vm *vm)
-{
-	return rcu_dereference(vm->slots);
-}
-
 int gm_slots_init(struct gmem_vm *vm)
 {
 	vm->slots = calloc(1, sizeof(*vm->slots));
