@@ -27,4 +27,7 @@ bool cli_have_kvm(const char *cmd);
 
 void json_str(FILE *f, const char *s);
 
+/* After getopt_long() returned '?': one line naming the bad option. */
+void cli_bad_option(const char *cmd, char *const *argv);
+
 #endif /* GMEM_CLI_H */

@@ -325,12 +325,7 @@ int cmd_host(int argc, char **argv)
 			       "options, 3 without /dev/kvm.\n");
 			return CLI_OK;
 		default:
-			if (optopt)
-				fprintf(stderr, "gmem host: unknown option '-%c' (try 'gmem host --help')\n",
-					optopt);
-			else
-				fprintf(stderr, "gmem host: unknown option '%s' (try 'gmem host --help')\n",
-					argv[optind - 1]);
+			cli_bad_option("host", argv);
 			return CLI_USAGE;
 		}
 	}

@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -32,6 +33,23 @@ static void usage(FILE *f)
 		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].help);
 	fprintf(f, "\n'gmem <command> --help' describes a command's options;\n"
 		   "'gmem --version' prints the version.\n");
+}
+
+/*
+ * The option getopt_long() refused, as the user wrote it: a long option
+ * whole (also "--json=yes", for which getopt reports the short letter),
+ * a short one as -c.
+ */
+void cli_bad_option(const char *cmd, char *const *argv)
+{
+	const char *arg = argv[optind - 1];
+
+	if (optopt && strncmp(arg, "--", 2))
+		fprintf(stderr, "gmem %s: unknown option '-%c' (try 'gmem %s "
+			"--help')\n", cmd, optopt, cmd);
+	else
+		fprintf(stderr, "gmem %s: unknown option '%s' (try 'gmem %s "
+			"--help')\n", cmd, arg, cmd);
 }
 
 int parse_size(const char *s, uint64_t *out)

@@ -135,9 +135,7 @@ int cmd_measure(int argc, char **argv)
 				"gmem measure --help)\n", argv[optind - 1]);
 			return CLI_USAGE;
 		default:
-			fprintf(stderr, "gmem measure: unknown option '%s' "
-				"(see gmem measure --help)\n",
-				argv[optind - 1]);
+			cli_bad_option("measure", argv);
 			return CLI_USAGE;
 		}
 	}

@@ -70,8 +70,8 @@ static void run_usage(FILE *f)
 "                     checks nothing for it\n"
 "  --json             print the summary as one JSON object\n"
 "  -h, --help         this text\n"
-"On a terminal, a progress line on stderr shows rounds, pages converted\n"
-"and time while the VM runs.\n"
+"When stdout and stderr are both a terminal and --json is not given, a\n"
+"progress line on stderr shows rounds, pages converted and time.\n"
 "Exit status: 0 when every check held, 1 when one failed or the VM\n"
 "stopped, 2 for bad options, 3 without /dev/kvm.\n",
 		GUEST_MAX_VCPUS, MAX_ROUNDS, MAX_WATCHDOG_S,
@@ -163,12 +163,7 @@ static int parse_one(int c, struct run_opts *o, char **argv)
 			argv[optind - 1]);
 		return -1;
 	}
-	if (optopt)
-		fprintf(stderr, "gmem run: unknown option '-%c' (try 'gmem run --help')\n",
-			optopt);
-	else
-		fprintf(stderr, "gmem run: unknown option '%s' (try 'gmem run --help')\n",
-			argv[optind - 1]);
+	cli_bad_option("run", argv);
 	return -1;
 }
 
@@ -612,8 +607,11 @@ int cmd_run(int argc, char **argv)
 			break;
 		}
 	}
-	if (!c.buf)
+	if (!c.buf) {
+		fprintf(stderr, "gmem run: no memory for %lu buffer pointers\n",
+			c.o.vcpus);
 		ret = CLI_FAIL;
+	}
 	if (!ret)
 		ret = run_vm(&c);
 	for (unsigned long i = 0; c.buf && i < c.o.vcpus; i++)

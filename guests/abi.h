@@ -58,8 +58,9 @@
  * least every GUEST_HEARTBEAT_BYTES it touches (the runtime's fill and
  * check helpers do), so that the runner's watchdog, which stops a vCPU with
  * no exit for its limit, never stops a guest that is making progress, and
- * the host can show progress. A port-I/O exit costs 25-70 us here, far less
- * than touching 1 MiB for the first time after a conversion.
+ * the host can show progress. One port-I/O exit per MiB costs far less than
+ * touching that MiB for the first time after a conversion (docs/runner.md
+ * has the numbers measured on the project's hosts).
  */
 #define GUEST_HEARTBEAT_BYTES	(1ULL << 20)
 

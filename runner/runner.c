@@ -237,15 +237,9 @@ void runner_destroy(struct runner *r)
 		gmem_close(ram);
 }
 
-static double now_seconds(void)
-{
-	return rn_now_ns() / 1e9;
-}
-
 /* 0 when every vCPU finished, -1 when the VM stopped (runner_error()). */
 int runner_run(struct runner *r)
 {
-	double t0 = now_seconds();
 	unsigned int i;
 	int ret;
 
@@ -270,7 +264,7 @@ int runner_run(struct runner *r)
 			pthread_join(r->vcpus[i].thread, NULL);
 	rn_watchdog_stop(r);
 	rn_progress(r, true);
-	r->run_seconds = now_seconds() - t0;
+	r->run_seconds = (rn_now_ns() - atomic_load(&r->t0_ns)) / 1e9;
 	return runner_error(r) ? -1 : 0;
 }
 

@@ -150,10 +150,14 @@ bool rn_memory_fault(struct rvcpu *v)
 			     (unsigned long long)mf->size);
 		return false;
 	}
-	/* A range that wraps is too many pages: runner_convert refuses it. */
+	/*
+	 * A range that wraps is too many pages: runner_convert refuses it.
+	 * Compared with the reported address, not the rounded one, which a
+	 * wrapped end can still lie above.
+	 */
 	npages = (end - gpa) / GMEM_PAGE_SIZE +
 		 !!((end - gpa) % GMEM_PAGE_SIZE);
-	if (end < gpa)
+	if (end < mf->gpa)
 		npages = ~0ULL;
 	ret = runner_convert(v->r, gpa, npages,
 			     private ? GUEST_MAP_PRIVATE : 0);

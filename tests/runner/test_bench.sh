@@ -146,6 +146,11 @@ grep -Eq '^accessor read, 64 B .* (met|MISSED) ' "$tmp/l1.txt" ||
 # The runner part: on KVM a short run; without it exit 3, one line,
 # nothing measured (the KVM-only rows skip cleanly, they do not fail).
 if [ "$kvm" = 1 ]; then
+	# level 1 on memfd too, as a VM without KVM backs its files
+	"$gmem" bench --json --quick --detached --filter read_64b \
+		>"$tmp/det.json" || fail "bench --detached exited $?"
+	check_json "$tmp/det.json" memfd read_64b level1 ||
+		fail "--detached JSON"
 	"$gmem" bench --json --quick --filter vm_start >"$tmp/rn.json" ||
 		fail "bench --filter vm_start exited $?"
 	check_json "$tmp/rn.json" guest_memfd vm_start runner ||

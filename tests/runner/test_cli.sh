@@ -57,9 +57,11 @@ cat >"$rules" <<EOF
 2 | option '--guest' needs a value                              | run --guest
 2 | unknown option '--bogus'                                    | run --bogus
 2 | unknown option '-x'                                         | run -x
+2 | unknown option '--json=yes'                                | run --json=yes
 2 | unexpected argument 'extra'                                 | run extra
 2 | unknown option '--bogus'                                    | host --bogus
 2 | unknown option '-x'                                         | host -x
+2 | unknown option '--json=1'                                  | host --json=1
 2 | unexpected argument 'extra'                                 | host extra
 2 | unknown command 'frobnicate'                                | frobnicate
 2 | missing command                                             |

@@ -46,6 +46,9 @@ static const struct fault_case cases[] = {
 	  RUNNER_FAULT_CONVERT, false, 0, "implicit conversion" },
 	{ "a range that wraps", ~0ULL - 4095, 8192, true,
 	  RUNNER_FAULT_CONVERT, false, 0, "implicit conversion" },
+	/* Wraps to just above the rounded-down start, inside RAM. */
+	{ "a range in RAM that wraps", RAM + 0x100, -0x80ULL, true,
+	  RUNNER_FAULT_CONVERT, false, 0, "implicit conversion" },
 	{ "policy stop", RAM, 8, true, RUNNER_FAULT_STOP, false, 0,
 	  "private access of 0x8 bytes, policy is stop" },
 };
