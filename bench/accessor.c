@@ -21,71 +21,64 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <time.h>
 
 #include "gmem.h"
+#include "table.h"
 
 #define SIZE	(64ULL << 20)
 #define GPA	(1ULL << 32)
 #define PLAIN_GPA	(1ULL << 33)
 
-static double now(void)
-{
-	struct timespec ts;
+enum op { OP_READ, OP_WRITE, OP_BARE, OP_PLAIN_READ, OP_PLAIN_WRITE };
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
+static const char *const op_names[] = {
+	[OP_READ] = "read", [OP_WRITE] = "write", [OP_BARE] = "bare",
+	[OP_PLAIN_READ] = "plain-read", [OP_PLAIN_WRITE] = "plain-write",
+};
 
-static const uint8_t *bare_lookup(const uint8_t *map, uint64_t gpa)
-{
-	static const struct { uint64_t gpa, size; } s[] = {
-		{ 0, 1 << 20 }, { GPA, SIZE }, { GPA + SIZE, 1 << 20 },
-	};
-	int lo = 0, hi = 3;
-
-	while (lo < hi) {
-		int mid = (lo + hi) / 2;
-
-		if (gpa < s[mid].gpa)
-			hi = mid;
-		else if (gpa - s[mid].gpa >= s[mid].size)
-			lo = mid + 1;
-		else
-			return map + (gpa - s[mid].gpa);
-	}
-	return NULL;
-}
+/* The memslots as a VMM without gmem would keep them. */
+static struct bare_slot bare[] = {
+	{ 0, 1 << 20, NULL }, { GPA, SIZE, NULL }, { GPA + SIZE, 1 << 20, NULL },
+};
 
 /* Seconds per access, or -1 when one fails. */
-static double run(const char *op, struct gmem_vm *vm, const uint8_t *map,
-		  uint8_t *buf, size_t len, uint64_t iters)
+static double run(enum op op, struct gmem_vm *vm, uint8_t *buf, size_t len,
+		  uint64_t iters)
 {
-	double t = now();
+	double t = bench_now();
 	int r = 0;
 
 	for (uint64_t i = 0; i < iters && !r; i++) {
 		uint64_t gpa = GPA + (i * 4160) % (SIZE - len);
 
-		if (!strcmp(op, "write")) {
-			r = gmem_vm_write(vm, gpa, buf, len, NULL);
-		} else if (!strcmp(op, "plain-read")) {
-			r = gmem_vm_read(vm, gpa - GPA + PLAIN_GPA, buf, len, NULL);
-		} else if (!strcmp(op, "plain-write")) {
-			r = gmem_vm_write(vm, gpa - GPA + PLAIN_GPA, buf, len, NULL);
-		} else if (!strcmp(op, "bare")) {
-			memcpy(buf, bare_lookup(map, gpa), len);
-			__asm__ volatile("" ::: "memory");
-		} else {
+		switch (op) {
+		case OP_READ:
 			r = gmem_vm_read(vm, gpa, buf, len, NULL);
+			break;
+		case OP_WRITE:
+			r = gmem_vm_write(vm, gpa, buf, len, NULL);
+			break;
+		case OP_PLAIN_READ:
+			r = gmem_vm_read(vm, gpa - GPA + PLAIN_GPA, buf, len,
+					 NULL);
+			break;
+		case OP_PLAIN_WRITE:
+			r = gmem_vm_write(vm, gpa - GPA + PLAIN_GPA, buf, len,
+					  NULL);
+			break;
+		case OP_BARE:
+			memcpy(buf, bare_lookup(bare, 3, gpa), len);
+			__asm__ volatile("" ::: "memory");
+			break;
 		}
 	}
-	return r ? -1 : (now() - t) / iters;
+	return r ? -1 : (bench_now() - t) / iters;
 }
 
 int main(int argc, char **argv)
 {
-	const char *op = argc > 1 ? argv[1] : "read";
+	const char *name = argc > 1 ? argv[1] : "read";
+	int op = -1;
 	size_t len = argc > 2 ? strtoul(argv[2], NULL, 0) : 64;
 	uint64_t iters = argc > 3 ? strtoull(argv[3], NULL, 0) : 1000000;
 	struct gmem_vm_config cfg = { 0 };
@@ -97,8 +90,11 @@ int main(int argc, char **argv)
 	double t;
 	int r;
 
+	for (int k = 0; k < (int)(sizeof(op_names) / sizeof(op_names[0])); k++)
+		if (!strcmp(name, op_names[k]))
+			op = k;
 	buf = calloc(1, len ? len : 1);
-	if (!buf || !len || len > SIZE / 2)
+	if (!buf || !len || len > SIZE / 2 || (op < 0 && strcmp(name, "ratio")))
 		return 2;
 	r = gmem_vm_create(&cfg, &vm) ?:
 	    gmem_create(vm, SIZE, GMEM_FLAG_MMAP | GMEM_FLAG_INIT_SHARED, &f);
@@ -114,6 +110,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	memset(map, 1, SIZE);
+	bare[1].host = map;
 	plain.host_addr = mmap(NULL, SIZE, PROT_READ | PROT_WRITE,
 			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (plain.host_addr == MAP_FAILED ||
@@ -122,12 +119,12 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	memset(plain.host_addr, 1, SIZE);
-	if (!strcmp(op, "ratio")) {
+	if (op < 0) {	/* ratio */
 		double best[2] = { 1e9, 1e9 };
 
 		for (int round = 0; round < 10; round++)
 			for (int k = 0; k < 2; k++) {
-				t = run(k ? "read" : "bare", vm, map, buf, len,
+				t = run(k ? OP_READ : OP_BARE, vm, buf, len,
 					iters);
 				best[k] = t < best[k] ? t : best[k];
 			}
@@ -136,9 +133,9 @@ int main(int argc, char **argv)
 		       best[0] * 1e9, best[1] / best[0]);
 		return 0;
 	}
-	t = run(op, vm, map, buf, len, iters);
+	t = run(op, vm, buf, len, iters);
 	if (t < 0)
 		return 1;
-	printf("%s %zu B: %.2f ns\n", op, len, t * 1e9);
+	printf("%s %zu B: %.2f ns\n", name, len, t * 1e9);
 	return 0;
 }

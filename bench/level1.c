@@ -7,7 +7,7 @@
  *   1 TiB sparse file to private and back                 target < 100 us
  *   262,144 alternating 4 KiB conversions (1 GiB)         target >= 500k/s
  *     vs mprotect of the same alternating pages
- *   state-map bytes: 1 TiB uniform, 1 GiB alternating     target <= 64 B/range
+ *   state-map bytes: 1 TiB uniform, 1 GiB alternating     target <= 64 KiB/GiB
  *   gmem_vm_read of 64 B vs memcpy from a mapping plus a memslot lookup
  *
  * and runs the groups of rows in vmm.c, slots.c, scaling.c and launch.c,
@@ -258,31 +258,6 @@ static int bench_uniform(struct l1 *c)
 		  "bytes", "(QEMU bitmap: 33554432 B)");
 	gmem_close(f);
 	return 0;
-}
-
-/* What a VMM without gmem does: binary search over its memslots. */
-struct bare_slot {
-	uint64_t gpa;
-	uint64_t size;
-	const uint8_t *host;
-};
-
-static const uint8_t *bare_lookup(const struct bare_slot *s, int n,
-				  uint64_t gpa)
-{
-	int lo = 0, hi = n;
-
-	while (lo < hi) {
-		int mid = (lo + hi) / 2;
-
-		if (gpa < s[mid].gpa)
-			hi = mid;
-		else if (gpa - s[mid].gpa >= s[mid].size)
-			lo = mid + 1;
-		else
-			return s[mid].host + (gpa - s[mid].gpa);
-	}
-	return NULL;
 }
 
 static double time_reads(struct l1 *c, const struct gmem_region *rg,

@@ -30,11 +30,6 @@
 #define READ_PAGES	4096ULL		/* every 64th page: all shared */
 #define CONV_FIRST	(2 * FRAG_RANGES + 4800)	/* the converter's pages */
 
-struct bare_slot {
-	uint64_t gpa, size;
-	const uint8_t *host;
-};
-
 struct slots {
 	const struct bench_opts *o;
 	struct bench_table *t;
@@ -86,24 +81,6 @@ static int set_slots(struct slots *s, unsigned int n, bool on)
 		s->gpa[i] = gpa_of(s, page * PAGE) + (i * 64) % (PAGE - 64);
 	}
 	return r;
-}
-
-static const uint8_t *bare_lookup(const struct bare_slot *sl, unsigned int n,
-				  uint64_t gpa)
-{
-	unsigned int lo = 0, hi = n;
-
-	while (lo < hi) {
-		unsigned int mid = (lo + hi) / 2;
-
-		if (gpa < sl[mid].gpa)
-			hi = mid;
-		else if (gpa - sl[mid].gpa >= sl[mid].size)
-			lo = mid + 1;
-		else
-			return sl[mid].host + (gpa - sl[mid].gpa);
-	}
-	return NULL;
 }
 
 /* Seconds per read, or a negative errno. */

@@ -21,9 +21,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "gmem.h"
+#include "table.h"
 
 #define PG	4096ULL
 #define MIB	(1ULL << 20)
@@ -31,14 +31,6 @@
 #define READS	1000000ULL
 #define SLOT	(64 * MIB)
 #define SLOT_GPA (1ULL << 32)
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 static void die(const char *what, int r)
 {
@@ -135,12 +127,12 @@ static void conversions(struct gmem_vm *vm)
 	struct gmem_file *f = new_file(vm, GIB, GMEM_FLAG_INIT_SHARED);
 	double t0, t1, t2;
 
-	t0 = now();
+	t0 = bench_now();
 	alternating(f, pages, 1);
-	t1 = now();
+	t1 = bench_now();
 	for (uint64_t i = 0; i < pages; i += 2)
 		conv(f, i, 1, 0);
-	t2 = now();
+	t2 = bench_now();
 	printf("alternating_4k_conversions  to-private %9.0f pages/s  "
 	       "to-shared %9.0f pages/s  both %9.0f pages/s\n",
 	       pages / 2 / (t1 - t0), pages / 2 / (t2 - t1),
@@ -152,7 +144,7 @@ static double read_round(struct gmem_vm *vm, uint64_t stride_pages)
 {
 	uint8_t buf[64];
 	uint64_t gpa = 0, span = SLOT / PG / stride_pages;
-	double t = now();
+	double t = bench_now();
 	int r;
 
 	for (uint64_t i = 0; i < READS; i++) {
@@ -163,7 +155,7 @@ static double read_round(struct gmem_vm *vm, uint64_t stride_pages)
 		if (r)
 			die("gmem_vm_read", r);
 	}
-	return READS / (now() - t);
+	return READS / (bench_now() - t);
 }
 
 /* @which: 0 both, 1 uniform only, 2 fragmented only (for callgrind). */

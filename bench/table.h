@@ -8,6 +8,7 @@
 #define BENCH_TABLE_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #define BENCH_MAX_ROWS	160
 
@@ -54,5 +55,33 @@ int bench_fail(struct bench_table *t, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 double bench_now(void);
+
+/*
+ * What a VMM without gmem does to find guest memory: a binary search over
+ * its memslots, sorted by gpa. The competitor of every accessor row.
+ */
+struct bare_slot {
+	uint64_t gpa;
+	uint64_t size;
+	const uint8_t *host;
+};
+
+static inline const uint8_t *bare_lookup(const struct bare_slot *s,
+					 unsigned int n, uint64_t gpa)
+{
+	unsigned int lo = 0, hi = n;
+
+	while (lo < hi) {
+		unsigned int mid = (lo + hi) / 2;
+
+		if (gpa < s[mid].gpa)
+			hi = mid;
+		else if (gpa - s[mid].gpa >= s[mid].size)
+			lo = mid + 1;
+		else
+			return s[mid].host + (gpa - s[mid].gpa);
+	}
+	return NULL;
+}
 
 #endif /* BENCH_TABLE_H */

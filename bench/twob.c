@@ -83,7 +83,7 @@ int twob_to_private(struct twob *b, uint64_t off, uint64_t len)
 	if (madvise(b->map + off, len, MADV_DONTNEED) ||
 	    fallocate(b->shared, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
 		      off, len) ||
-	    fallocate(b->priv, 0, off, len))
+	    fallocate(b->priv, FALLOC_FL_KEEP_SIZE, off, len))
 		return -errno;
 	return 0;
 }

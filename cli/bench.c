@@ -35,7 +35,6 @@ struct measure {
 	enum part part;
 	const char *label;
 	const char *key;		/* the row in the part's table */
-	double (*derive)(const struct bench_table *t);	/* instead of key */
 	const char *base_key;		/* the kernel primitive's row */
 	const char *base_label;
 	double base_scale;		/* primitive = scale x base row; 0: 1 */
@@ -332,7 +331,7 @@ static struct line make_line(const struct outcome *out, const struct measure *m)
 	double checked;
 
 	l.limit = row_value(t, m->limit_key);
-	l.value = m->derive ? m->derive(t) : row_value(t, m->key);
+	l.value = row_value(t, m->key);
 	l.base = row_value(t, m->base_key) * (m->base_scale ? m->base_scale : 1);
 	if (!isnan(l.value) && !isnan(l.base) && l.value > 0 && l.base > 0)
 		l.ratio = m->rate ? l.base / l.value : l.value / l.base;
@@ -357,9 +356,6 @@ static const char *unit_of(const struct outcome *out, const struct measure *m)
 {
 	const struct bench_row *r = bench_find(&out->t[m->part], m->key);
 
-	/* A derived number is per range: the only one there is, so far. */
-	if (m->derive)
-		return "B/range";
 	return r ? r->unit : "";
 }
 

@@ -16,7 +16,6 @@
 #include "cli.h"
 #include "gmem.h"
 
-#define MEASURE_TYPE_NORMAL	1	/* GMEM_POPULATE_NORMAL */
 #define DEFAULT_GPA		0x100000ULL	/* where the runner loads guests */
 
 static void usage(FILE *f)
@@ -31,7 +30,8 @@ static void usage(FILE *f)
 "  --gpa ADDR   guest physical address of the first page (page aligned)\n"
 "  --json       print {\"image\", \"gpa\", \"pages\", \"digest\"} as JSON\n"
 "  -h, --help   this text\n"
-"Exit status: 0 printed; 1 the image could not be read; 2 bad options.\n");
+"Exit status: 0 printed; 1 the image could not be read; 2 bad options,\n"
+"or no IMAGE that opens.\n");
 }
 
 static int extend(EVP_MD_CTX *md, uint8_t d[32], uint64_t gpa,
@@ -43,7 +43,7 @@ static int extend(EVP_MD_CTX *md, uint8_t d[32], uint64_t gpa,
 	memcpy(rec, d, 32);
 	for (int i = 0; i < 8; i++)
 		rec[32 + i] = (uint8_t)(gpa >> (8 * i));
-	rec[40] = MEASURE_TYPE_NORMAL;
+	rec[40] = GMEM_POPULATE_NORMAL;
 	if (!EVP_DigestInit_ex(md, EVP_sha256(), NULL) ||
 	    !EVP_DigestUpdate(md, page, GMEM_PAGE_SIZE) ||
 	    !EVP_DigestFinal_ex(md, rec + 41, &n) ||
