@@ -161,7 +161,10 @@ static void *reader(void *arg)
 	return NULL;
 }
 
-/* Host writes: never MARK. Private pages refuse them, shared take them. */
+/*
+ * Host writes: never MARK. A page private before and after the call must
+ * refuse it, one shared before and after must take it.
+ */
 static void *writer(void *arg)
 {
 	static _Thread_local uint8_t buf[2 * PAGE];
@@ -172,16 +175,24 @@ static void *writer(void *arg)
 		size_t len = 1 + rnd(&seed) % WLEN;
 		uint64_t off = rnd(&seed) % NPAGES * PAGE + WZONE +
 			       rnd(&seed) % (WLEN - len + 1);
+		unsigned int before = atomic_load(&phase[off / PAGE]), after;
 		struct gmem_fault f = { 0 };
 		int r;
 
 		memset(buf, 1 + rnd(&seed) % 0x7f, len);
 		r = gmem_vm_write(vm, GPA + off, buf, len, &f);
+		after = atomic_load(&phase[off / PAGE]);
 		TEST_ASSERT(!r || (r == -EFAULT &&
 				   f.flags == (GMEM_FAULT_PRIVATE |
 					       GMEM_FAULT_WRITE)),
 			    "write returned %d, flags 0x%llx", r,
 			    (unsigned long long)f.flags);
+		TEST_ASSERT(before != after || before % 4 != 2 || r,
+			    "write to page %llu succeeded while it was private",
+			    (unsigned long long)(off / PAGE));
+		TEST_ASSERT(before != after || before % 4 != 0 || !r,
+			    "write to page %llu failed while it was shared",
+			    (unsigned long long)(off / PAGE));
 	}
 	return NULL;
 }
