@@ -5,8 +5,9 @@
  * each number beside what it competes with (the kernel primitive, or what
  * a VMM does today without gmem), measured in the same run, their ratio,
  * a physical limit where one applies, and the project's target with a
- * met/missed mark, then the scaling tables (bench/scaling_out.c). A missed target is a mark, never an exit status: the exit status
- * says only whether the benchmarks could run.
+ * met/missed mark, then the scaling tables (bench/scaling_out.c). A
+ * missed target is a mark, never an exit status: the exit status says
+ * only whether the benchmarks could run.
  */
 #include <errno.h>
 #include <fcntl.h>
