@@ -352,6 +352,17 @@ int gmem_stat(struct gmem_file *file, struct gmem_stat *st);
 int gmem_backing(const struct gmem_file *file);
 
 /*
+ * gmem_export_fd - a new file descriptor (O_CLOEXEC, the caller closes it)
+ * for the file's backing store, to hand to a device in another process
+ * (a vhost-user backend's memory table). Whoever holds it can map every
+ * page of the file, private ones included, unless the VM mirrors into KVM
+ * (gmem_vm_private_mirrored()): on a software-protected VM, account for
+ * that exposure (docs/library.md, "Listeners").
+ * Return: the fd; -EINVAL for NULL; -EIO from another process; -EMFILE.
+ */
+int gmem_export_fd(struct gmem_file *file);
+
+/*
  * gmem_vm_populate - fill private guest memory at launch and measure it
  * (docs/launch.md), the counterpart of kvm_gmem_populate() behind
  * KVM_SEV_SNP_LAUNCH_UPDATE and KVM_TDX_INIT_MEM_REGION.
@@ -393,6 +404,121 @@ long gmem_vm_populate(struct gmem_vm *vm, uint64_t gpa, const void *src,
  * -EIO from another process.
  */
 int gmem_vm_launch_finish(struct gmem_vm *vm, uint8_t digest[32]);
+
+/*
+ * Listeners (docs/library.md, "Listeners"): a device's view of a file
+ * range, kept coherent with conversions, QEMU's RamDiscardListener for
+ * in-place conversion. A listener is told @map for runs of its range that
+ * became shared (it may now map, pin or DMA them) and @unmap for runs that
+ * stop being available (it must drop every mapping and pin of them before
+ * it returns). Runs are maximal: a conversion of a uniform range is one
+ * call per listener, whatever its size. Offsets are file offsets.
+ *
+ * Order, for every conversion entry point (gmem_set_attributes,
+ * gmem_vm_set_attributes, gmem_vm_convert, in-place gmem_vm_populate):
+ *  - to private: listeners told @unmap (in registration order) -> pins
+ *    checked (-EAGAIN) -> host mappings revoked -> content mode -> state;
+ *  - to shared: content mode -> host mappings restored -> listeners told
+ *    @map (in reverse registration order) -> state. Until every listener
+ *    has mapped, the accessors still refuse the range.
+ * A callback that returns an error fails the whole call, which is rolled
+ * back: the listeners already told get the opposite call in reverse
+ * order, and attributes, contents (PRESERVE), mappings and pins are as
+ * before; the caller gets the callback's error. A punch of shared pages
+ * tells @unmap before and @map after (the device drops its view of the
+ * old pages); a punch cannot be undone, so should a @map after it fail,
+ * the pages stay punched, that listener and the ones after it hold no
+ * view of them, and the error is returned.
+ *
+ * An @unmap with GMEM_UNMAP_FORCED cannot be refused (rollback of a
+ * conversion to shared, gmem_unlisten(), gmem_close()): its return value
+ * is ignored and the listener must drop its access by whatever means it
+ * has (a vhost-user front-end disconnects its backend).
+ *
+ * Callbacks run with the file's invalidate lock held for writing. In them
+ * a listener may use the accessors (gmem_vm_read/write) and gmem_unpin()
+ * and gmem_get_attributes() on the same file; any other call on the same
+ * VM fails with -EDEADLK instead of deadlocking.
+ */
+#define GMEM_UNMAP_FORCED	(1U << 0)
+
+struct gmem_listener;
+
+struct gmem_listener_config {
+	uint64_t offset;	/* the file range the listener covers */
+	uint64_t len;
+	/* [offset, offset+len) became shared; 0 or -errno (refuse) */
+	int (*map)(void *opaque, uint64_t offset, uint64_t len);
+	/* [offset, offset+len) is going away; 0 or -errno unless FORCED */
+	int (*unmap)(void *opaque, uint64_t offset, uint64_t len,
+		     uint32_t flags);
+	void *opaque;
+	uint32_t flags;		/* must be 0 */
+	uint32_t reserved32;	/* must be 0 */
+	uint64_t reserved[4];	/* must be 0 */
+};
+
+/*
+ * gmem_listen - register a listener on a file range. Every currently
+ * shared run of the range is replayed to @map at once (device hot-plug);
+ * should a replayed @map fail, the runs already replayed are unmapped
+ * (forced) and the error returned. Takes the invalidate lock.
+ * Return: 0 and *out; -EINVAL for NULL, a missing callback, unaligned,
+ * empty or past-EOF ranges, non-zero flags or reserved fields; -ENOMEM;
+ * the replayed @map's error; -EIO from another process.
+ */
+int gmem_listen(struct gmem_file *file, const struct gmem_listener_config *cfg,
+		struct gmem_listener **out);
+
+/*
+ * gmem_unlisten - unregister: the listener is told @unmap (forced) for
+ * every shared run of its range, then freed. gmem_close() unregisters the
+ * listeners still on a file the same way.
+ * Return: 0; -EINVAL for NULL or a listener not on @file.
+ */
+int gmem_unlisten(struct gmem_file *file, struct gmem_listener *l);
+
+/* struct gmem_run.flags */
+#define GMEM_RUN_PRIVATE	(1ULL << 3)	/* == GMEM_ATTR_PRIVATE */
+#define GMEM_RUN_PINNED		(1ULL << 4)	/* >= 1 long-term pin */
+#define GMEM_RUN_POPULATED	(1ULL << 5)	/* gmem_vm_populate() filled it */
+#define GMEM_RUN_RESIDENT	(1ULL << 6)	/* memory allocated (mincore) */
+
+/* One maximal run of a file with the same state: gmem_get_run(). */
+struct gmem_run {
+	uint64_t offset;	/* where the run starts: the queried offset */
+	uint64_t len;		/* bytes, to EOF at most */
+	uint64_t flags;		/* GMEM_RUN_* */
+	uint32_t listeners;	/* listeners whose range covers the run (they
+				 * hold it when it is shared) */
+	uint32_t reserved32;
+	uint64_t reserved[2];
+};
+
+/*
+ * gmem_get_run - the state at @offset and how far it extends: attributes,
+ * pins, population, residency of the backing memory and the number of
+ * listeners covering it; the run ends where any of them changes. For
+ * pictures of a VM's memory (gmem map). Takes the invalidate lock for
+ * reading.
+ * Return: 0; -EINVAL for NULL, unaligned @offset or @offset >= size;
+ * -EIO from another process.
+ */
+int gmem_get_run(struct gmem_file *file, uint64_t offset,
+		 struct gmem_run *run);
+
+/*
+ * gmem_vm_get_region - the memslot holding @gpa or, if none does, the
+ * first one above it; its file is NULL for plain memory and for a closed
+ * file (then GMEM_REGION_CLOSED is set in @r->flags). To walk all memslots
+ * start at gpa 0 and continue at r->gpa + r->size.
+ * Return: 0; -ENOENT when no memslot lies at or above @gpa; -EINVAL for
+ * NULL; -EIO from another process.
+ */
+#define GMEM_REGION_CLOSED	(1U << 0)
+
+int gmem_vm_get_region(struct gmem_vm *vm, uint64_t gpa,
+		       struct gmem_region *r);
 
 /*
  * Level 2: the conversion manager (docs/library.md, "The conversion
