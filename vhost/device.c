@@ -1,0 +1,337 @@
+// SPDX-License-Identifier: MIT
+/*
+ * device.c - a device's life: connect, attach guest memory, follow
+ * conversions, close.
+ *
+ * Each attached range is a libgmem listener. Its callbacks compute the
+ * table the device may use after the change (dev->want with the run taken
+ * out or put in) and bring the back-end to it (sync.c) before they return:
+ * an unmap returns only once the back-end acknowledged that it dropped
+ * the run, which is what lets the conversion make it private.
+ *
+ * Lock order (outermost first): dev->attach_lock -> the file's invalidate
+ * lock (held by libgmem around the callbacks) -> dev->lock.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "proto.h"
+
+/*
+ * The table after taking [off, off+len) of range @rng out of dev->want.
+ * Cutting a region in the middle needs one more slot: if that overflows,
+ * merged neighbours (canonical form) may still fit.
+ */
+static int without(struct gmem_vu_dev *d, unsigned int rng, uint64_t off,
+		   uint64_t len, struct vu_table *t)
+{
+	*t = d->want;
+	if (!vu_table_sub(t, rng, off, len) && t->n <= d->max_regions)
+		return 0;
+	*t = d->want;
+	vu_table_canon(t);
+	if (vu_table_sub(t, rng, off, len) || t->n > d->max_regions)
+		return -ENOSPC;
+	return 0;
+}
+
+/*
+ * The table with the run added. A back-end with memory slots gets it as a
+ * region of its own (one ADD_MEM_REG) unless the table is full; a whole
+ * table is always sent with neighbours merged.
+ */
+static int with(struct gmem_vu_dev *d, const struct vu_region *r,
+		struct vu_table *t)
+{
+	struct vu_table c;
+
+	*t = d->want;
+	if (!vu_table_add(t, r) && d->mem_slots && t->n <= d->max_regions)
+		return 0;
+	/* Canonical form of want + r, even when want alone is full. */
+	c = d->want;
+	vu_table_canon(&c);
+	if (vu_table_add(&c, r))
+		return -ENOSPC;
+	vu_table_canon(&c);
+	if (c.n > d->max_regions)
+		return -ENOSPC;
+	*t = c;
+	return 0;
+}
+
+static int cb_unmap(void *opaque, uint64_t off, uint64_t len, uint32_t flags)
+{
+	struct vu_range *rg = opaque;
+	struct gmem_vu_dev *d = rg->dev;
+	unsigned int rng = rg - d->range;
+	struct vu_table t;
+	int ret;
+
+	pthread_mutex_lock(&d->lock);
+	ret = without(d, rng, off, len, &t);
+	if (!ret)
+		ret = vu_sync(d, &t);
+	/* A back-end that is gone has unmapped everything. */
+	if (ret == -ENOTCONN)
+		ret = 0;
+	/* Access must go even if the back-end cannot confirm it. */
+	if (ret && (flags & GMEM_UNMAP_FORCED)) {
+		vu_dead(d);
+		ret = 0;
+	}
+	if (!ret)
+		d->want = t;
+	pthread_mutex_unlock(&d->lock);
+	return ret;
+}
+
+static int cb_map(void *opaque, uint64_t off, uint64_t len)
+{
+	struct vu_range *rg = opaque;
+	struct gmem_vu_dev *d = rg->dev;
+	struct vu_region r = {
+		.gpa = rg->gpa + (off - rg->offset),
+		.size = len,
+		.offset = off,
+		.rng = rg - d->range,
+	};
+	struct vu_table t;
+	int ret;
+
+	pthread_mutex_lock(&d->lock);
+	ret = with(d, &r, &t);
+	if (!ret)
+		ret = vu_sync(d, &t);
+	/*
+	 * The run is shared: a back-end that maps it late does no harm, and
+	 * the next change waits for that ack first. A dead one maps nothing.
+	 */
+	if (ret == -ETIMEDOUT || ret == -ENOTCONN)
+		ret = 0;
+	if (!ret)
+		d->want = t;
+	pthread_mutex_unlock(&d->lock);
+	return ret;
+}
+
+static int connect_unix(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd, ret;
+
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		ret = -errno;
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
+static bool zero(const uint64_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i])
+			return false;
+	return true;
+}
+
+int gmem_vu_connect(const char *path, const struct gmem_vu_config *cfg,
+		    struct gmem_vu_dev **out, char *err, size_t errlen)
+{
+	struct sockaddr_un sa;
+	struct gmem_vu_dev *d;
+	unsigned int i;
+	int ret;
+
+	if (err && errlen)
+		err[0] = '\0';
+	if (!path || !out || strlen(path) >= sizeof(sa.sun_path) || !*path)
+		return -EINVAL;
+	if (cfg && (cfg->flags || !zero(cfg->reserved, 4)))
+		return -EINVAL;
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	pthread_mutex_init(&d->attach_lock, NULL);
+	pthread_mutex_init(&d->lock, NULL);
+	for (i = 0; i < VU_MAX_VRINGS; i++)
+		d->vring[i].kick = d->vring[i].call = -1;
+	d->timeout_ms = cfg && cfg->timeout_ms ? cfg->timeout_ms :
+			GMEM_VU_TIMEOUT_MS;
+	snprintf(d->path, sizeof(d->path), "%s", path);
+	d->sock = connect_unix(path);
+	if (d->sock < 0) {
+		ret = d->sock;
+		if (err && errlen)
+			snprintf(err, errlen, "cannot connect to %s: %s", path,
+				 strerror(-ret));
+		goto free;
+	}
+	ret = vu_negotiate(d, cfg ? cfg->features : 0, err, errlen);
+	if (ret)
+		goto close;
+	*out = d;
+	return 0;
+close:
+	vu_dead(d);
+free:
+	pthread_mutex_destroy(&d->lock);
+	pthread_mutex_destroy(&d->attach_lock);
+	free(d);
+	return ret;
+}
+
+void gmem_vu_close(struct gmem_vu_dev *d)
+{
+	unsigned int i;
+
+	if (!d)
+		return;
+	pthread_mutex_lock(&d->attach_lock);
+	/* Disconnect first: the forced unmaps below then find nothing. */
+	pthread_mutex_lock(&d->lock);
+	vu_dead(d);
+	pthread_mutex_unlock(&d->lock);
+	for (i = 0; i < d->nranges; i++)
+		if (d->range[i].listener)
+			gmem_unlisten(d->range[i].file, d->range[i].listener);
+	for (i = 0; i < d->nfiles; i++)
+		close(d->file_fd[i]);
+	for (i = 0; i < VU_MAX_VRINGS; i++) {
+		if (d->vring[i].kick >= 0)
+			close(d->vring[i].kick);
+		if (d->vring[i].call >= 0)
+			close(d->vring[i].call);
+	}
+	pthread_mutex_unlock(&d->attach_lock);
+	pthread_mutex_destroy(&d->lock);
+	pthread_mutex_destroy(&d->attach_lock);
+	free(d);
+}
+
+/* The index of @file's exported fd, exporting it on first use. */
+static int file_index(struct gmem_vu_dev *d, struct gmem_file *file)
+{
+	unsigned int i;
+	int fd;
+
+	for (i = 0; i < d->nfiles; i++)
+		if (d->file[i] == file)
+			return i;
+	if (d->nfiles == VU_MAX_RANGES)
+		return -E2BIG;
+	fd = gmem_export_fd(file);
+	if (fd < 0)
+		return fd;
+	d->file[d->nfiles] = file;
+	d->file_fd[d->nfiles] = fd;
+	return d->nfiles++;
+}
+
+static int check_range(struct gmem_vu_dev *d, uint64_t offset, uint64_t len,
+		       uint64_t gpa)
+{
+	const uint64_t mask = GMEM_PAGE_SIZE - 1;
+	unsigned int i;
+
+	if ((offset | len | gpa) & mask || !len || offset + len < offset ||
+	    gpa + len < gpa)
+		return -EINVAL;
+	for (i = 0; i < d->nranges; i++) {
+		const struct vu_range *r = &d->range[i];
+
+		if (r->listener && gpa < r->gpa + r->len && r->gpa < gpa + len)
+			return -EINVAL;
+	}
+	if (d->nranges == VU_MAX_RANGES)
+		return -E2BIG;
+	return 0;
+}
+
+int gmem_vu_attach(struct gmem_vu_dev *d, struct gmem_file *file,
+		   uint64_t offset, uint64_t len, uint64_t gpa)
+{
+	struct gmem_listener_config cfg;
+	struct gmem_listener *l;
+	struct vu_range *rg;
+	int ret, fidx;
+
+	if (!d || !file)
+		return -EINVAL;
+	pthread_mutex_lock(&d->attach_lock);
+	ret = check_range(d, offset, len, gpa);
+	if (ret)
+		goto out;
+	fidx = file_index(d, file);
+	if (fidx < 0) {
+		ret = fidx;
+		goto out;
+	}
+	rg = &d->range[d->nranges];
+	*rg = (struct vu_range){ .dev = d, .file = file, .offset = offset,
+				 .len = len, .gpa = gpa, .fidx = fidx };
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.offset = offset;
+	cfg.len = len;
+	cfg.map = cb_map;
+	cfg.unmap = cb_unmap;
+	cfg.opaque = rg;
+	/* Replays every shared run to cb_map: they enter the table now. */
+	ret = gmem_listen(file, &cfg, &l);
+	if (ret)
+		goto out;
+	rg->listener = l;
+	d->nranges++;
+out:
+	pthread_mutex_unlock(&d->attach_lock);
+	return ret;
+}
+
+int gmem_vu_info(struct gmem_vu_dev *d, struct gmem_vu_info *info)
+{
+	if (!d || !info)
+		return -EINVAL;
+	memset(info, 0, sizeof(*info));
+	pthread_mutex_lock(&d->lock);
+	info->features = d->features;
+	info->protocol_features = d->protocol_features;
+	info->max_regions = d->max_regions;
+	info->regions = d->have.n;
+	info->connected = d->sock >= 0;
+	info->mem_slots = d->mem_slots;
+	info->messages = d->msgs;
+	info->timeouts = d->timeouts;
+	info->nacks = d->nacks;
+	pthread_mutex_unlock(&d->lock);
+	return 0;
+}
+
+int gmem_vu_table(struct gmem_vu_dev *d, struct gmem_vu_region *r,
+		  unsigned int max)
+{
+	unsigned int i, n;
+
+	if (!d || (!r && max))
+		return -EINVAL;
+	pthread_mutex_lock(&d->lock);
+	n = d->have.n;
+	for (i = 0; i < n && i < max; i++) {
+		const struct vu_region *h = &d->have.r[i];
+
+		r[i] = (struct gmem_vu_region){ .gpa = h->gpa,
+			.size = h->size, .offset = h->offset,
+			.file = d->range[h->rng].file };
+	}
+	pthread_mutex_unlock(&d->lock);
+	return n;
+}

@@ -1,0 +1,184 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * proto.h - the vhost-user wire format and the front-end's internal state,
+ * shared by the files of libgmemvu (docs/vhost-user.md). Not installed.
+ *
+ * Lock order (outermost first): dev->attach_lock -> a file's invalidate
+ * lock (libgmem holds it around listener callbacks) -> dev->lock. Nothing
+ * calls into libgmem with dev->lock held.
+ */
+#ifndef GMEM_VU_PROTO_H
+#define GMEM_VU_PROTO_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "vhost-user.h"
+
+/* Requests, front-end -> back-end. */
+enum {
+	VU_GET_FEATURES = 1,
+	VU_SET_FEATURES = 2,
+	VU_SET_OWNER = 3,
+	VU_SET_MEM_TABLE = 5,
+	VU_SET_VRING_NUM = 8,
+	VU_SET_VRING_ADDR = 9,
+	VU_SET_VRING_BASE = 10,
+	VU_SET_VRING_KICK = 12,
+	VU_SET_VRING_CALL = 13,
+	VU_GET_PROTOCOL_FEATURES = 15,
+	VU_SET_PROTOCOL_FEATURES = 16,
+	VU_SET_VRING_ENABLE = 18,
+	VU_GET_MAX_MEM_SLOTS = 36,
+	VU_ADD_MEM_REG = 37,
+	VU_REM_MEM_REG = 38,
+};
+
+#define VU_FLAG_VERSION		0x1u
+#define VU_FLAG_VERSION_MASK	0x3u
+#define VU_FLAG_REPLY		(1u << 2)
+#define VU_FLAG_NEED_REPLY	(1u << 3)
+
+#define VU_VRING_NOFD		(1ull << 8)
+
+/* The baseline table size, and DPDK 22.11's cap without memory slots. */
+#define VU_BASELINE_REGIONS	8
+/* Most regions this front-end ever keeps, whatever a back-end offers. */
+#define VU_MAX_REGIONS		64
+
+struct vu_wire_region {
+	uint64_t gpa;
+	uint64_t size;
+	uint64_t uaddr;
+	uint64_t mmap_offset;
+};
+
+struct vu_wire_vring_addr {
+	uint32_t index;
+	uint32_t flags;
+	uint64_t desc;
+	uint64_t used;
+	uint64_t avail;
+	uint64_t log;
+};
+
+struct vu_msg {
+	uint32_t request;
+	uint32_t flags;
+	uint32_t size;
+	union {
+		uint64_t u64;
+		struct {
+			uint32_t index;
+			uint32_t num;
+		} state;
+		struct vu_wire_vring_addr addr;
+		struct {
+			uint32_t nregions;
+			uint32_t padding;
+			struct vu_wire_region r[VU_BASELINE_REGIONS];
+		} table;
+		struct {
+			uint64_t padding;
+			struct vu_wire_region r;
+		} one;
+	} u;
+} __attribute__((packed));
+
+#define VU_HDR_SIZE	12u
+
+/* msg.c */
+int vu_send(int sock, const struct vu_msg *m, const int *fds, int nfds);
+int vu_recv(int sock, struct vu_msg *m, int timeout_ms);
+
+/* A region of the back-end's table: which attached range, and where. */
+struct vu_region {
+	uint64_t gpa;
+	uint64_t size;
+	uint64_t offset;	/* file offset, the wire's mmap_offset */
+	unsigned int rng;	/* index into dev->range */
+};
+
+struct vu_table {
+	unsigned int n;
+	struct vu_region r[VU_MAX_REGIONS];
+};
+
+/* table.c */
+void vu_table_canon(struct vu_table *t);
+int vu_table_add(struct vu_table *t, const struct vu_region *r);
+int vu_table_sub(struct vu_table *t, unsigned int rng, uint64_t off,
+		 uint64_t len);
+bool vu_table_has(const struct vu_table *t, const struct vu_region *r);
+int vu_table_del(struct vu_table *t, const struct vu_region *r);
+bool vu_table_equal(const struct vu_table *a, const struct vu_table *b);
+
+/* A range of a guest-memory file attached to the device. */
+struct vu_range {
+	struct gmem_vu_dev *dev;
+	struct gmem_file *file;
+	struct gmem_listener *listener;
+	uint64_t offset;
+	uint64_t len;
+	uint64_t gpa;
+	int fidx;
+};
+
+#define VU_MAX_RANGES	16
+#define VU_MAX_VRINGS	8
+
+struct vu_vring {
+	int kick;		/* eventfds, -1 until set up */
+	int call;
+	bool ready;
+};
+
+/* A message sent whose ack has not arrived in time. */
+struct vu_pending {
+	bool busy;
+	uint32_t request;
+	struct vu_table after;	/* the back-end's table once it is acked */
+};
+
+struct gmem_vu_dev {
+	pthread_mutex_t attach_lock;	/* outermost: serialises attach/close */
+	pthread_mutex_t lock;
+	int sock;		/* -1 once the back-end is gone */
+	char path[108];
+	int timeout_ms;
+	uint64_t features;
+	uint64_t protocol_features;
+	unsigned int max_regions;
+	bool mem_slots;		/* CONFIGURE_MEM_SLOTS negotiated */
+	bool acks;		/* REPLY_ACK negotiated: every request acked */
+
+	/* Attached files: one exported fd each, shared by its ranges. */
+	struct gmem_file *file[VU_MAX_RANGES];
+	int file_fd[VU_MAX_RANGES];
+	unsigned int nfiles;
+	struct vu_range range[VU_MAX_RANGES];
+	unsigned int nranges;
+
+	struct vu_table want;	/* the shared runs the device may use */
+	struct vu_table have;	/* the back-end's table, as acknowledged */
+	struct vu_pending pending;
+	struct vu_vring vring[VU_MAX_VRINGS];
+
+	uint64_t msgs;		/* table messages sent */
+	uint64_t nacks;
+	uint64_t timeouts;
+};
+
+/* sync.c */
+int vu_call(struct gmem_vu_dev *d, struct vu_msg *m, const int *fds,
+	    int nfds, bool reply);
+void vu_dead(struct gmem_vu_dev *d);
+int vu_drain(struct gmem_vu_dev *d);
+int vu_sync(struct gmem_vu_dev *d, const struct vu_table *target);
+
+/* negotiate.c */
+int vu_negotiate(struct gmem_vu_dev *d, uint64_t want, char *err,
+		 size_t errlen);
+
+#endif /* GMEM_VU_PROTO_H */

@@ -1,0 +1,184 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vhost-user.h - libgmemvu, a vhost-user front-end whose memory table
+ * follows libgmem's conversions (docs/vhost-user.md).
+ *
+ * A device is one connection to a back-end's unix socket (DPDK's vhost
+ * PMD, qemu-storage-daemon's vhost-user-blk, ...). Ranges of guest-memory
+ * files are attached to it; from then on the back-end's memory table holds
+ * exactly the shared runs of those ranges: a run that is about to become
+ * private (or be punched) is removed and the conversion waits for the
+ * back-end's acknowledgement; a run that became shared is added.
+ *
+ * Every call returns 0 (or a count) or a negative errno. Calls on one
+ * device are thread-safe; conversions of any file may run meanwhile.
+ *
+ * Errnos a conversion sees from a device (the listener's refusal):
+ *  -ETIMEDOUT  no acknowledgement within the timeout: nothing changed;
+ *  -EIO        the back-end refused (a non-zero ack);
+ *  -ENOSPC     the table would exceed the back-end's region limit
+ *              (nothing was sent).
+ * A back-end that is gone (EOF, EPIPE, ECONNRESET) holds no memory: every
+ * later table change succeeds at once and the device stays dead.
+ */
+#ifndef GMEM_VHOST_USER_H
+#define GMEM_VHOST_USER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gmem.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Virtio and vhost-user feature bits the caller may ask for. */
+#define GMEM_VU_F_VERSION_1		(1ULL << 32)
+#define GMEM_VU_F_PROTOCOL_FEATURES	(1ULL << 30)
+
+/* Protocol feature bits (GET_PROTOCOL_FEATURES). */
+#define GMEM_VU_PF_REPLY_ACK		(1ULL << 3)
+#define GMEM_VU_PF_CONFIGURE_MEM_SLOTS	(1ULL << 15)
+
+#define GMEM_VU_TIMEOUT_MS	1000	/* default ack timeout */
+
+struct gmem_vu_dev;
+
+struct gmem_vu_config {
+	/*
+	 * Device feature bits to negotiate, in addition to VERSION_1 and
+	 * PROTOCOL_FEATURES (always asked for); bits the back-end does not
+	 * offer are dropped.
+	 */
+	uint64_t features;
+	uint32_t timeout_ms;	/* ack timeout; 0 means GMEM_VU_TIMEOUT_MS */
+	uint32_t flags;		/* must be 0 */
+	uint64_t reserved[4];	/* must be 0 */
+};
+
+/*
+ * gmem_vu_connect - connect to the back-end listening on @path and
+ * negotiate: SET_OWNER, features, protocol features (REPLY_ACK required,
+ * CONFIGURE_MEM_SLOTS used when offered), the region limit
+ * (GET_MAX_MEM_SLOTS with memory slots, 8 otherwise).
+ * @cfg: NULL for the defaults.
+ * @err, @errlen: may be NULL/0; receives a sentence saying why on failure.
+ * Return: 0 and *out; -EINVAL for NULL @path/@out, a path too long for a
+ * unix socket, non-zero flags or reserved fields; -EPROTONOSUPPORT when
+ * the back-end offers no REPLY_ACK (or no protocol features, or no
+ * VERSION_1); connect(2)'s errors (-ENOENT, -ECONNREFUSED, ...);
+ * -ETIMEDOUT, -ECONNRESET during negotiation; -ENOMEM.
+ */
+int gmem_vu_connect(const char *path, const struct gmem_vu_config *cfg,
+		    struct gmem_vu_dev **out, char *err, size_t errlen);
+
+/*
+ * gmem_vu_close - disconnect (the back-end unmaps everything when its
+ * socket closes), stop listening on every attached range, free @d.
+ * NULL is ignored.
+ */
+void gmem_vu_close(struct gmem_vu_dev *d);
+
+/*
+ * gmem_vu_attach - let the device reach [@offset, @offset+@len) of @file
+ * at guest physical address @gpa. The shared runs of the range enter the
+ * back-end's table at once; from then on they follow conversions. The
+ * region fd is the file's exported fd, mmap_offset the file offset, and
+ * the region's front-end address equals its gpa.
+ * Return: 0; -EINVAL for NULL, unaligned, empty or overflowing ranges, or
+ * a gpa range overlapping another attached range; -E2BIG beyond 16
+ * ranges; -ENOSPC when the shared runs do not fit the back-end's table;
+ * -ETIMEDOUT/-EIO from the back-end; gmem_listen()'s errors.
+ */
+int gmem_vu_attach(struct gmem_vu_dev *d, struct gmem_file *file,
+		   uint64_t offset, uint64_t len, uint64_t gpa);
+
+/* A split virtqueue, by guest physical address (front-end address). */
+struct gmem_vu_vring {
+	uint32_t index;
+	uint32_t num;		/* queue size, a power of two <= 32768 */
+	uint64_t desc;		/* gpa of the descriptor table */
+	uint64_t avail;		/* gpa of the available ring */
+	uint64_t used;		/* gpa of the used ring */
+	uint16_t base;		/* first available index to process */
+	uint16_t reserved16;
+	uint32_t flags;		/* must be 0 */
+	uint64_t reserved[2];
+};
+
+/*
+ * gmem_vu_vring_setup - SET_VRING_NUM, _ADDR, _BASE, _CALL, _KICK (with new
+ * eventfds) and SET_VRING_ENABLE(1). Attach the memory holding the rings
+ * first: back-ends translate the ring addresses at once.
+ * Return: 0; -EINVAL for NULL, an index >= 8, a bad num, unaligned ring
+ * addresses, non-zero flags or reserved fields; -EBUSY when the ring was
+ * set up already; -ENOTCONN when the back-end is gone; -EIO, -ETIMEDOUT.
+ */
+int gmem_vu_vring_setup(struct gmem_vu_dev *d, const struct gmem_vu_vring *v);
+
+/*
+ * gmem_vu_kick - tell the back-end that ring @index has new buffers.
+ * Return: 0; -EINVAL for NULL or a ring not set up; -ENOTCONN when the
+ * back-end is gone.
+ */
+int gmem_vu_kick(struct gmem_vu_dev *d, unsigned int index);
+
+/*
+ * gmem_vu_call_fd - the eventfd the back-end signals for ring @index
+ * (owned by the device; read or poll it, do not close it).
+ * Return: the fd; -EINVAL for NULL or a ring not set up.
+ */
+int gmem_vu_call_fd(struct gmem_vu_dev *d, unsigned int index);
+
+struct gmem_vu_info {
+	uint64_t features;		/* negotiated */
+	uint64_t protocol_features;	/* negotiated */
+	uint32_t max_regions;		/* the back-end's table limit */
+	uint32_t regions;		/* regions in the back-end's table */
+	uint32_t connected;		/* 1 until the back-end is gone */
+	uint32_t mem_slots;		/* 1: ADD/REM_MEM_REG, 0: tables */
+	uint64_t messages;		/* table messages sent so far */
+	uint64_t timeouts;		/* acks not received in time */
+	uint64_t nacks;			/* refusals */
+	uint64_t reserved[2];
+};
+
+/* gmem_vu_info - a snapshot of @d. Return: 0; -EINVAL for NULL. */
+int gmem_vu_info(struct gmem_vu_dev *d, struct gmem_vu_info *info);
+
+struct gmem_vu_region {
+	uint64_t gpa;
+	uint64_t size;
+	uint64_t offset;		/* file offset (mmap_offset) */
+	struct gmem_file *file;
+};
+
+/*
+ * gmem_vu_table - the back-end's memory table as acknowledged, sorted by
+ * gpa: up to @max regions into @r.
+ * Return: the number of regions (which may exceed @max); -EINVAL for NULL
+ * @d, or NULL @r with @max > 0.
+ */
+int gmem_vu_table(struct gmem_vu_dev *d, struct gmem_vu_region *r,
+		  unsigned int max);
+
+/*
+ * gmem_vu_exposure - bytes of private memory the back-end can reach.
+ * Back-ends map a region's fd from offset 0 up to mmap_offset + size, so
+ * for every file the device maps this counts the private bytes in
+ * [0, highest region end) of that file, whatever lies in the table. A DMA
+ * pool in a guest-memory file of its own that stays shared (a bounce
+ * pool) has exposure 0. Under kernel enforcement
+ * (gmem_vm_private_mirrored()) private pages cannot be reached through
+ * any mapping, and the count says what would be exposed without it.
+ * Must not be called from a listener callback.
+ * Return: 0 and *@bytes; -EINVAL for NULL; gmem_get_run()'s errors.
+ */
+int gmem_vu_exposure(struct gmem_vu_dev *d, uint64_t *bytes);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* GMEM_VHOST_USER_H */

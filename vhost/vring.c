@@ -1,0 +1,169 @@
+// SPDX-License-Identifier: MIT
+/*
+ * vring.c - split virtqueues handed to the back-end, and notifications:
+ * a kick eventfd the front-end writes and a call eventfd the back-end
+ * writes, one pair per ring.
+ *
+ * Lock order: dev->lock only (never inside a libgmem call).
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "proto.h"
+
+static int state(struct gmem_vu_dev *d, uint32_t request, uint32_t index,
+		 uint32_t num)
+{
+	struct vu_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.request = request;
+	m.size = sizeof(m.u.state);
+	m.u.state.index = index;
+	m.u.state.num = num;
+	return vu_call(d, &m, NULL, 0, false);
+}
+
+static int ring_fd(struct gmem_vu_dev *d, uint32_t request, uint32_t index,
+		   int fd)
+{
+	struct vu_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.request = request;
+	m.size = sizeof(uint64_t);
+	m.u.u64 = index;
+	return vu_call(d, &m, &fd, 1, false);
+}
+
+static int addr(struct gmem_vu_dev *d, const struct gmem_vu_vring *v)
+{
+	struct vu_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.request = VU_SET_VRING_ADDR;
+	m.size = sizeof(m.u.addr);
+	m.u.addr.index = v->index;
+	/* Front-end addresses are gpas: see wire_region() in sync.c. */
+	m.u.addr.desc = v->desc;
+	m.u.addr.avail = v->avail;
+	m.u.addr.used = v->used;
+	return vu_call(d, &m, NULL, 0, false);
+}
+
+static int check(const struct gmem_vu_vring *v)
+{
+	if (v->index >= VU_MAX_VRINGS || !v->num || v->num > 32768 ||
+	    (v->num & (v->num - 1)) || v->desc % 16 || v->avail % 2 ||
+	    v->used % 4 || v->flags || v->reserved16 || v->reserved[0] ||
+	    v->reserved[1])
+		return -EINVAL;
+	return 0;
+}
+
+/* The order QEMU uses: size, base, addresses, kick, call, enable. */
+static int program(struct gmem_vu_dev *d, const struct gmem_vu_vring *v,
+		   int kick, int call)
+{
+	int ret;
+
+	ret = state(d, VU_SET_VRING_NUM, v->index, v->num);
+	if (!ret)
+		ret = state(d, VU_SET_VRING_BASE, v->index, v->base);
+	if (!ret)
+		ret = addr(d, v);
+	if (!ret)
+		ret = ring_fd(d, VU_SET_VRING_KICK, v->index, kick);
+	if (!ret)
+		ret = ring_fd(d, VU_SET_VRING_CALL, v->index, call);
+	if (!ret)
+		ret = state(d, VU_SET_VRING_ENABLE, v->index, 1);
+	return ret;
+}
+
+int gmem_vu_vring_setup(struct gmem_vu_dev *d, const struct gmem_vu_vring *v)
+{
+	struct vu_vring *vr;
+	int kick = -1, call = -1, ret;
+
+	if (!d || !v)
+		return -EINVAL;
+	ret = check(v);
+	if (ret)
+		return ret;
+	pthread_mutex_lock(&d->lock);
+	vr = &d->vring[v->index];
+	ret = -ENOTCONN;
+	if (d->sock < 0)
+		goto out;
+	ret = -EBUSY;
+	if (vr->ready)
+		goto out;
+	kick = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	call = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (kick < 0 || call < 0) {
+		ret = -errno;
+		goto out;
+	}
+	ret = program(d, v, kick, call);
+	if (ret)
+		goto out;
+	vr->kick = kick;
+	vr->call = call;
+	vr->ready = true;
+	kick = call = -1;
+out:
+	if (kick >= 0)
+		close(kick);
+	if (call >= 0)
+		close(call);
+	pthread_mutex_unlock(&d->lock);
+	return ret;
+}
+
+/*
+ * A back-end that acknowledged a change late (resumed after SIGSTOP) may
+ * hold a table other than the one the device may use: bring it back
+ * before it is asked to work. Best effort: the kick goes out anyway.
+ */
+static void resync(struct gmem_vu_dev *d)
+{
+	if (d->sock < 0)
+		return;
+	if (d->pending.busy || !vu_table_equal(&d->have, &d->want))
+		vu_sync(d, &d->want);
+}
+
+int gmem_vu_kick(struct gmem_vu_dev *d, unsigned int index)
+{
+	int ret = 0;
+
+	if (!d || index >= VU_MAX_VRINGS)
+		return -EINVAL;
+	pthread_mutex_lock(&d->lock);
+	if (!d->vring[index].ready)
+		ret = -EINVAL;
+	else if (d->sock < 0)
+		ret = -ENOTCONN;
+	if (!ret) {
+		resync(d);
+		if (eventfd_write(d->vring[index].kick, 1))
+			ret = -errno;
+	}
+	pthread_mutex_unlock(&d->lock);
+	return ret;
+}
+
+int gmem_vu_call_fd(struct gmem_vu_dev *d, unsigned int index)
+{
+	int ret;
+
+	if (!d || index >= VU_MAX_VRINGS)
+		return -EINVAL;
+	pthread_mutex_lock(&d->lock);
+	ret = d->vring[index].ready ? d->vring[index].call : -EINVAL;
+	pthread_mutex_unlock(&d->lock);
+	return ret;
+}
