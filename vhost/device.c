@@ -23,6 +23,37 @@
 #include "proto.h"
 
 /*
+ * vu_fence - cut @t's regions at every vring's boundaries, with memory
+ * slots. libvhost-user (qemu-storage-daemon 7.2) translates the ring
+ * addresses when a ring is set up and when a region is added, but only
+ * through regions it already had: a region holding a ring must never be
+ * removed while the ring lives, so rings sit in regions of their own that
+ * conversions elsewhere never touch. A whole-table back-end (DPDK)
+ * translates the rings again after every table and needs no fences.
+ * Return: 0; -ENOSPC.
+ */
+int vu_fence(const struct gmem_vu_dev *d, struct vu_table *t)
+{
+	unsigned int i, j, k;
+	int ret;
+
+	if (!d->mem_slots)
+		return 0;
+	for (i = 0; i < VU_MAX_VRINGS; i++) {
+		if (!d->vring[i].fence[0][1])
+			continue;
+		for (j = 0; j < 3; j++) {
+			for (k = 0; k < 2; k++) {
+				ret = vu_table_cut(t, d->vring[i].fence[j][k]);
+				if (ret)
+					return ret;
+			}
+		}
+	}
+	return 0;
+}
+
+/*
  * The table after taking [off, off+len) of range @rng out of dev->want.
  * Cutting a region in the middle needs one more slot: if that overflows,
  * merged neighbours (canonical form) may still fit.
@@ -35,7 +66,8 @@ static int without(struct gmem_vu_dev *d, unsigned int rng, uint64_t off,
 		return 0;
 	*t = d->want;
 	vu_table_canon(t);
-	if (vu_table_sub(t, rng, off, len) || t->n > d->max_regions)
+	if (vu_table_sub(t, rng, off, len) || vu_fence(d, t) ||
+	    t->n > d->max_regions)
 		return -ENOSPC;
 	return 0;
 }
@@ -51,7 +83,8 @@ static int with(struct gmem_vu_dev *d, const struct vu_region *r,
 	struct vu_table c;
 
 	*t = d->want;
-	if (!vu_table_add(t, r) && d->mem_slots && t->n <= d->max_regions)
+	if (!vu_table_add(t, r) && d->mem_slots && !vu_fence(d, t) &&
+	    t->n <= d->max_regions)
 		return 0;
 	/* Canonical form of want + r, even when want alone is full. */
 	c = d->want;
@@ -59,7 +92,7 @@ static int with(struct gmem_vu_dev *d, const struct vu_region *r,
 	if (vu_table_add(&c, r))
 		return -ENOSPC;
 	vu_table_canon(&c);
-	if (c.n > d->max_regions)
+	if (vu_fence(d, &c) || c.n > d->max_regions)
 		return -ENOSPC;
 	*t = c;
 	return 0;

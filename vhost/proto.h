@@ -113,6 +113,7 @@ int vu_table_sub(struct vu_table *t, unsigned int rng, uint64_t off,
 bool vu_table_has(const struct vu_table *t, const struct vu_region *r);
 int vu_table_del(struct vu_table *t, const struct vu_region *r);
 bool vu_table_equal(const struct vu_table *a, const struct vu_table *b);
+int vu_table_cut(struct vu_table *t, uint64_t gpa);
 
 /* A range of a guest-memory file attached to the device. */
 struct vu_range {
@@ -132,6 +133,8 @@ struct vu_vring {
 	int kick;		/* eventfds, -1 until set up */
 	int call;
 	bool ready;
+	/* Page-aligned gpa hulls of desc, avail, used: region boundaries. */
+	uint64_t fence[3][2];
 };
 
 /* A message sent whose ack has not arrived in time. */
@@ -169,6 +172,9 @@ struct gmem_vu_dev {
 	uint64_t nacks;
 	uint64_t timeouts;
 };
+
+/* device.c */
+int vu_fence(const struct gmem_vu_dev *d, struct vu_table *t);
 
 /* sync.c */
 int vu_call(struct gmem_vu_dev *d, struct vu_msg *m, const int *fds,

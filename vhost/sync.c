@@ -187,11 +187,7 @@ static int send_one(struct gmem_vu_dev *d, uint32_t request,
 	return table_call(d, &m, &fd, request == VU_ADD_MEM_REG, after);
 }
 
-/*
- * Memory slots: remove first, then add, as QEMU does, so that the table
- * never holds more than max(|have|, |target|) regions.
- */
-static int sync_slots(struct gmem_vu_dev *d, const struct vu_table *target)
+static int rem_extra(struct gmem_vu_dev *d, const struct vu_table *target)
 {
 	struct vu_table after;
 	unsigned int i;
@@ -208,6 +204,15 @@ static int sync_slots(struct gmem_vu_dev *d, const struct vu_table *target)
 		if (ret)
 			return ret;
 	}
+	return 0;
+}
+
+static int add_missing(struct gmem_vu_dev *d, const struct vu_table *target)
+{
+	struct vu_table after;
+	unsigned int i;
+	int ret;
+
 	for (i = 0; i < target->n; i++) {
 		if (vu_table_has(&d->have, &target->r[i]))
 			continue;
@@ -219,6 +224,29 @@ static int sync_slots(struct gmem_vu_dev *d, const struct vu_table *target)
 			return ret;
 	}
 	return 0;
+}
+
+/*
+ * Memory slots: add first, then remove, when the back-end has the room:
+ * a request in flight on the pieces of a region being cut finds them in
+ * the old region or the new ones, never in none (libvhost-user panics on
+ * a descriptor it cannot translate), and the old region, removed last,
+ * is matched exactly by gpa, size and address. Without the room, remove
+ * first, as QEMU does.
+ */
+static int sync_slots(struct gmem_vu_dev *d, const struct vu_table *target)
+{
+	unsigned int i, adds = 0;
+	int ret;
+
+	for (i = 0; i < target->n; i++)
+		adds += !vu_table_has(&d->have, &target->r[i]);
+	if (d->have.n + adds <= d->max_regions) {
+		ret = add_missing(d, target);
+		return ret ? ret : rem_extra(d, target);
+	}
+	ret = rem_extra(d, target);
+	return ret ? ret : add_missing(d, target);
 }
 
 /*

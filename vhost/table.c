@@ -42,6 +42,33 @@ static bool joins(const struct vu_region *a, const struct vu_region *b)
 }
 
 /*
+ * vu_table_cut - make @gpa a region boundary: a region holding it on both
+ * sides becomes two. Return: 0; -ENOSPC when the table is full.
+ */
+int vu_table_cut(struct vu_table *t, uint64_t gpa)
+{
+	struct vu_region tail;
+	uint64_t cut;
+
+	for (unsigned int i = 0; i < t->n; i++) {
+		struct vu_region *r = &t->r[i];
+
+		if (gpa <= r->gpa || gpa >= r->gpa + r->size)
+			continue;
+		cut = gpa - r->gpa;
+		tail = *r;
+		tail.gpa += cut;
+		tail.offset += cut;
+		tail.size -= cut;
+		if (t->n == VU_MAX_REGIONS)
+			return -ENOSPC;
+		r->size = cut;
+		return insert_sorted(t, &tail);
+	}
+	return 0;
+}
+
+/*
  * vu_table_canon - merge neighbours into maximal regions: the fewest
  * regions that hold the same memory (a full table is always sent this way
  * to a back-end without memory slots).

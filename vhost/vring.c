@@ -83,6 +83,47 @@ static int program(struct gmem_vu_dev *d, const struct gmem_vu_vring *v,
 	return ret;
 }
 
+static uint64_t down(uint64_t a)
+{
+	return a & ~(GMEM_PAGE_SIZE - 1);
+}
+
+static uint64_t up(uint64_t a)
+{
+	return down(a + GMEM_PAGE_SIZE - 1);
+}
+
+/*
+ * Give the ring's pages regions of their own before the back-end learns
+ * its addresses (see vu_fence() in device.c).
+ */
+static int fence(struct gmem_vu_dev *d, const struct gmem_vu_vring *v)
+{
+	struct vu_vring *vr = &d->vring[v->index];
+	uint64_t ends[3] = { v->desc + 16ull * v->num,
+			     v->avail + 6 + 2ull * v->num,
+			     v->used + 6 + 8ull * v->num };
+	uint64_t starts[3] = { v->desc, v->avail, v->used };
+	struct vu_table t;
+	int ret;
+
+	for (int j = 0; j < 3; j++) {
+		vr->fence[j][0] = down(starts[j]);
+		vr->fence[j][1] = up(ends[j]);
+	}
+	t = d->want;
+	ret = vu_fence(d, &t);
+	if (!ret && t.n > d->max_regions)
+		ret = -ENOSPC;
+	if (!ret)
+		ret = vu_sync(d, &t);
+	if (!ret)
+		d->want = t;
+	else
+		memset(vr->fence, 0, sizeof(vr->fence));
+	return ret;
+}
+
 int gmem_vu_vring_setup(struct gmem_vu_dev *d, const struct gmem_vu_vring *v)
 {
 	struct vu_vring *vr;
@@ -100,6 +141,9 @@ int gmem_vu_vring_setup(struct gmem_vu_dev *d, const struct gmem_vu_vring *v)
 		goto out;
 	ret = -EBUSY;
 	if (vr->ready)
+		goto out;
+	ret = fence(d, v);
+	if (ret)
 		goto out;
 	kick = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	call = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);

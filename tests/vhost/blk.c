@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: MIT
+/*
+ * blk: qemu-storage-daemon's vhost-user-blk back-end on guest memory whose
+ * buffers are converted private and back (docs/vhost-user.md).
+ *
+ * Two buffers go through the whole sequence: one at the top of the
+ * attached range, so that while it is private no region reaches it and
+ * the back-end must map no private byte at all (exposure 0); one in the
+ * middle, which the region above it still maps from offset 0 (exposure
+ * one page). After every conversion to private the table holds no private
+ * page and the back-end's /proc/PID/maps none beyond the exposure.
+ */
+#include "blkdev.h"
+
+#define SIZE	(256 * PG)
+
+int main(void)
+{
+	struct backend b;
+	struct guest g;
+	struct blkdev k;
+	struct gmem_vu_info info;
+	struct gmem_vu_dev *d;
+	struct seed s;
+
+	backend_start(&b, BACKEND_QSD);
+	guest_init(&g, SIZE);
+	d = vu_connect(&b, 0);
+	TEST_RET(gmem_vu_info(d, &info), 0);
+	TEST_ASSERT(info.mem_slots && info.max_regions >= 3,
+		    "qemu-storage-daemon offers memory slots (max %u)",
+		    info.max_regions);
+	TEST_RET(gmem_vu_attach(d, g.file, 0, SIZE, GUEST_GPA), 0);
+	TEST_RET(gmem_vu_table(d, NULL, 0), 1);
+	blk_init(&k, &g, d, GUEST_GPA, GUEST_GPA + 3 * PG);
+
+	s = (struct seed){ .g = &g, .d = d, .b = &b, .xfer = blk_xfer,
+			   .ctx = &k, .len = PG,
+			   .src = GUEST_GPA + 16 * PG,
+			   .dst = GUEST_GPA + 17 * PG };
+	/* The top page: nothing maps it while it is private. */
+	s.buf = GUEST_GPA + SIZE - PG;
+	s.exposure = 0;
+	seed_sequence(&s, 0);
+	/* A middle page: the region above maps it from offset 0. */
+	s.buf = GUEST_GPA + 128 * PG;
+	s.exposure = PG;
+	seed_sequence(&s, 1);
+	/* The same buffer again: the table follows repeated conversions. */
+	seed_sequence(&s, 2);
+
+	TEST_RET(gmem_vu_info(d, &info), 0);
+	TEST_ASSERT(info.connected && !info.timeouts && !info.nacks,
+		    "connected %u timeouts %llu nacks %llu", info.connected,
+		    (unsigned long long)info.timeouts,
+		    (unsigned long long)info.nacks);
+	printf("blk: %llu table messages, %u regions at the end\n",
+	       (unsigned long long)info.messages, info.regions);
+	gmem_vu_close(d);
+	guest_fini(&g);
+	backend_stop(&b);
+	return 0;
+}
