@@ -65,6 +65,33 @@ static void print_log(const struct backend *b)
 		return;
 }
 
+/* Back-ends still running when a check fails are stopped at exit. */
+static struct backend *running[4];
+
+static void stop_running(void)
+{
+	for (unsigned int i = 0; i < 4; i++)
+		if (running[i])
+			backend_stop(running[i]);
+}
+
+static void track(struct backend *b)
+{
+	static bool registered;
+	unsigned int i;
+
+	if (!registered)
+		atexit(stop_running);
+	registered = true;
+	for (i = 0; i < 4; i++) {
+		if (!running[i]) {
+			running[i] = b;
+			return;
+		}
+	}
+	TEST_FAIL("more than 4 back-ends");
+}
+
 void backend_start(struct backend *b, enum backend_kind kind)
 {
 	char prog[256], img[160], blockdev[256], export[320], vdev[192];
@@ -109,6 +136,7 @@ void backend_start(struct backend *b, enum backend_kind kind)
 				 NULL };
 		spawn(b, argv);
 	}
+	track(b);
 	for (i = 0; i < 300; i++) {
 		if (!stat(b->sock, &st) && S_ISSOCK(st.st_mode))
 			return;
@@ -129,6 +157,9 @@ void backend_stop(struct backend *b)
 	char cmd[256];
 	int status, i;
 
+	for (i = 0; i < 4; i++)
+		if (running[i] == b)
+			running[i] = NULL;
 	if (b->pid > 0) {
 		kill(b->pid, SIGCONT);
 		kill(b->pid, SIGINT);
