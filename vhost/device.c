@@ -184,7 +184,7 @@ int gmem_vu_connect(const char *path, const struct gmem_vu_config *cfg,
 	struct sockaddr_un sa;
 	struct gmem_vu_dev *d;
 	unsigned int i;
-	int ret;
+	int ret, timeout;
 
 	if (err && errlen)
 		err[0] = '\0';
@@ -210,7 +210,12 @@ int gmem_vu_connect(const char *path, const struct gmem_vu_config *cfg,
 				 strerror(-ret));
 		goto free;
 	}
+	/* A back-end still starting up answers late: be patient once. */
+	timeout = d->timeout_ms;
+	if (d->timeout_ms < GMEM_VU_CONNECT_TIMEOUT_MS)
+		d->timeout_ms = GMEM_VU_CONNECT_TIMEOUT_MS;
 	ret = vu_negotiate(d, cfg ? cfg->features : 0, err, errlen);
+	d->timeout_ms = timeout;
 	if (ret)
 		goto close;
 	*out = d;

@@ -111,8 +111,11 @@ int vu_negotiate(struct gmem_vu_dev *d, uint64_t want, char *err,
 			    strerror(-ret));
 	if ((offered & need) != need)
 		return fail(err, errlen, -EPROTONOSUPPORT,
-			    "back-end features 0x%llx lack VERSION_1 or PROTOCOL_FEATURES",
-			    (unsigned long long)offered);
+			    "back-end features 0x%llx lack%s%s",
+			    (unsigned long long)offered,
+			    offered & GMEM_VU_F_VERSION_1 ? "" : " VERSION_1",
+			    offered & GMEM_VU_F_PROTOCOL_FEATURES ? "" :
+			    " PROTOCOL_FEATURES (so no REPLY_ACK)");
 	ret = protocol(d, err, errlen);
 	if (ret)
 		return ret;

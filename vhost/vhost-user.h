@@ -42,6 +42,8 @@ extern "C" {
 #define GMEM_VU_PF_CONFIGURE_MEM_SLOTS	(1ULL << 15)
 
 #define GMEM_VU_TIMEOUT_MS	1000	/* default ack timeout */
+/* Negotiation at connect waits this long, or the timeout if longer. */
+#define GMEM_VU_CONNECT_TIMEOUT_MS	5000
 
 struct gmem_vu_dev;
 

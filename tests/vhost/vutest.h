@@ -90,7 +90,6 @@ void check_exposure(struct backend *b, struct gmem_vu_dev *d,
 
 struct gmem_vu_dev *vu_connect(struct backend *b, unsigned int timeout_ms);
 
-#endif /* GMEM_VUTEST_H */
 
 /*
  * The conversion sequence every device must survive, on one buffer:
@@ -118,3 +117,5 @@ void seed_sequence(const struct seed *s, unsigned int round);
 bool table_covers(struct gmem_vu_dev *d, uint64_t gpa, uint64_t len);
 /* Log the table (for the report); quiet unless VUTEST_LOG is set. */
 void log_table(struct gmem_vu_dev *d, const char *when);
+
+#endif /* GMEM_VUTEST_H */
