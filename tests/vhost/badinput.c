@@ -1,0 +1,197 @@
+// SPDX-License-Identifier: MIT
+/*
+ * badinput: every public gmem_vu_ call with bad arguments, table-driven,
+ * against a real back-end (qemu-storage-daemon): the documented errno,
+ * and nothing changed (the back-end's table, the device still working).
+ */
+#include "rig.h"
+
+static char long_path[200];
+
+static const struct {
+	const char *name;
+	const char *path;
+	bool null_out;
+	struct gmem_vu_config cfg;
+	int want;
+} connect_cases[] = {
+	{ "NULL path", NULL, false, {}, -EINVAL },
+	{ "NULL out", "/nonexistent", true, {}, -EINVAL },
+	{ "empty path", "", false, {}, -EINVAL },
+	{ "path too long", long_path, false, {}, -EINVAL },
+	{ "flags", "/nonexistent", false, { .flags = 1 }, -EINVAL },
+	{ "reserved", "/nonexistent", false, { .reserved = { 0, 0, 0, 1 } },
+	  -EINVAL },
+	{ "no such socket", "/nonexistent/sock", false, {}, -ENOENT },
+	{ "not a socket", "/dev/null", false, {}, -ECONNREFUSED },
+};
+
+static void bad_connect(void)
+{
+	struct gmem_vu_dev *d = (void *)&d;
+	char err[128];
+	unsigned int i;
+
+	memset(long_path, 'a', sizeof(long_path) - 1);
+	for (i = 0; i < sizeof(connect_cases) / sizeof(connect_cases[0]); i++) {
+		int ret = gmem_vu_connect(connect_cases[i].path,
+					  &connect_cases[i].cfg,
+					  connect_cases[i].null_out ? NULL : &d,
+					  err, sizeof(err));
+
+		TEST_ASSERT(ret == connect_cases[i].want,
+			    "connect, %s: %d, want %d", connect_cases[i].name,
+			    ret, connect_cases[i].want);
+		TEST_ASSERT(d == (void *)&d, "connect, %s: *out written",
+			    connect_cases[i].name);
+	}
+	gmem_vu_close(NULL);
+}
+
+#define BIG	(1ULL << 62)
+
+static void bad_attach(struct rig *r)
+{
+	const struct {
+		const char *name;
+		bool null_dev, null_file;
+		uint64_t offset, len, gpa;
+		int want;
+	} cases[] = {
+		{ "NULL device", true, false, 0, PG, 1ULL << 32, -EINVAL },
+		{ "NULL file", false, true, 0, PG, 1ULL << 32, -EINVAL },
+		{ "unaligned offset", false, false, 1, PG, 1ULL << 32, -EINVAL },
+		{ "unaligned len", false, false, 0, 100, 1ULL << 32, -EINVAL },
+		{ "empty", false, false, 0, 0, 1ULL << 32, -EINVAL },
+		{ "unaligned gpa", false, false, 0, PG, (1ULL << 32) + 8,
+		  -EINVAL },
+		{ "offset wraps", false, false, -PG, 2 * PG, 1ULL << 32,
+		  -EINVAL },
+		{ "gpa wraps", false, false, 0, 2 * PG, -PG, -EINVAL },
+		{ "past EOF", false, false, RIG_SIZE, PG, 1ULL << 32,
+		  -EINVAL },
+		{ "huge", false, false, 0, BIG, 1ULL << 32, -EINVAL },
+		{ "gpa overlaps", false, false, 0, PG, GUEST_GPA + 5 * PG,
+		  -EINVAL },
+	};
+	struct gmem_vu_info before, after;
+	unsigned int i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		TEST_RET(gmem_vu_info(r->d, &before), 0);
+		int ret = gmem_vu_attach(cases[i].null_dev ? NULL : r->d,
+					 cases[i].null_file ? NULL : r->g.file,
+					 cases[i].offset, cases[i].len,
+					 cases[i].gpa);
+
+		TEST_ASSERT(ret == cases[i].want, "attach, %s: %d, want %d",
+			    cases[i].name, ret, cases[i].want);
+		TEST_RET(gmem_vu_info(r->d, &after), 0);
+		TEST_ASSERT(after.messages == before.messages &&
+			    after.regions == before.regions,
+			    "attach, %s: the table changed", cases[i].name);
+	}
+}
+
+/* Sixteen ranges at most: the seventeenth is -E2BIG. */
+static void too_many(struct rig *r)
+{
+	struct guest g;
+	struct gmem_vu_dev *d = vu_connect(&r->b, 0);
+	unsigned int i;
+
+	guest_init(&g, 32 * PG);
+	for (i = 0; i < 16; i++)
+		TEST_RET(gmem_vu_attach(d, g.file, i * PG, PG,
+					(1ULL << 32) + 2 * i * PG), 0);
+	TEST_RET(gmem_vu_attach(d, g.file, 16 * PG, PG, 1ULL << 33), -E2BIG);
+	TEST_RET(gmem_vu_table(d, NULL, 0), 16);
+	gmem_vu_close(d);
+	guest_fini(&g);
+}
+
+static void bad_vring(struct rig *r)
+{
+	const struct gmem_vu_vring ok = { .index = 1, .num = 64,
+		.desc = GUEST_GPA + 8 * PG, .avail = GUEST_GPA + 9 * PG,
+		.used = GUEST_GPA + 10 * PG };
+	struct {
+		const char *name;
+		struct gmem_vu_vring v;
+		int want;
+	} cases[] = {
+		{ "index 8", ok, -EINVAL }, { "num 0", ok, -EINVAL },
+		{ "num 3", ok, -EINVAL }, { "num 65536", ok, -EINVAL },
+		{ "desc unaligned", ok, -EINVAL },
+		{ "avail unaligned", ok, -EINVAL },
+		{ "used unaligned", ok, -EINVAL }, { "flags", ok, -EINVAL },
+		{ "reserved16", ok, -EINVAL }, { "reserved", ok, -EINVAL },
+		{ "ring 0 again", ok, -EBUSY },
+	};
+	struct gmem_vu_info before, after;
+	unsigned int i;
+
+	cases[0].v.index = 8;
+	cases[1].v.num = 0;
+	cases[2].v.num = 3;
+	cases[3].v.num = 65536;
+	cases[4].v.desc += 8;
+	cases[5].v.avail += 1;
+	cases[6].v.used += 2;
+	cases[7].v.flags = 1;
+	cases[8].v.reserved16 = 1;
+	cases[9].v.reserved[1] = 1;
+	cases[10].v.index = 0;
+	TEST_RET(gmem_vu_vring_setup(NULL, &ok), -EINVAL);
+	TEST_RET(gmem_vu_vring_setup(r->d, NULL), -EINVAL);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		TEST_RET(gmem_vu_info(r->d, &before), 0);
+		int ret = gmem_vu_vring_setup(r->d, &cases[i].v);
+
+		TEST_ASSERT(ret == cases[i].want, "vring, %s: %d, want %d",
+			    cases[i].name, ret, cases[i].want);
+		TEST_RET(gmem_vu_info(r->d, &after), 0);
+		TEST_ASSERT(after.messages == before.messages,
+			    "vring, %s: the table changed", cases[i].name);
+	}
+	TEST_RET(gmem_vu_call_fd(r->d, 1), -EINVAL);
+}
+
+static void bad_small(struct rig *r)
+{
+	struct gmem_vu_region reg;
+	struct gmem_vu_info info;
+	uint64_t bytes;
+
+	TEST_RET(gmem_vu_kick(NULL, 0), -EINVAL);
+	TEST_RET(gmem_vu_kick(r->d, 8), -EINVAL);
+	TEST_RET(gmem_vu_kick(r->d, 1), -EINVAL);
+	TEST_RET(gmem_vu_call_fd(NULL, 0), -EINVAL);
+	TEST_RET(gmem_vu_call_fd(r->d, 8), -EINVAL);
+	TEST_ASSERT(gmem_vu_call_fd(r->d, 0) >= 0, "call fd of ring 0");
+	TEST_RET(gmem_vu_info(NULL, &info), -EINVAL);
+	TEST_RET(gmem_vu_info(r->d, NULL), -EINVAL);
+	TEST_RET(gmem_vu_table(NULL, &reg, 1), -EINVAL);
+	TEST_RET(gmem_vu_table(r->d, NULL, 1), -EINVAL);
+	TEST_RET(gmem_vu_exposure(NULL, &bytes), -EINVAL);
+	TEST_RET(gmem_vu_exposure(r->d, NULL), -EINVAL);
+}
+
+int main(void)
+{
+	struct rig r;
+
+	bad_connect();
+	rig_up(&r, BACKEND_QSD, 0);
+	bad_attach(&r);
+	bad_vring(&r);
+	bad_small(&r);
+	/* Nothing above broke the device. */
+	rig_check(&r, r.s.src, r.s.dst, 1);
+	/* The back-end serves one front-end at a time. */
+	gmem_vu_close(r.d);
+	r.d = NULL;
+	too_many(&r);
+	rig_down(&r);
+	return 0;
+}
