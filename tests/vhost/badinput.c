@@ -182,7 +182,7 @@ int main(void)
 	struct rig r;
 
 	bad_connect();
-	rig_up(&r, BACKEND_QSD, 0);
+	rig_up(&r, BACKEND_QSD, 10000);
 	bad_attach(&r);
 	bad_vring(&r);
 	bad_small(&r);

@@ -27,7 +27,7 @@ int main(void)
 	struct rig r;
 	unsigned int i;
 
-	rig_up(&r, BACKEND_DPDK, 0);
+	rig_up(&r, BACKEND_DPDK, 10000);
 	/* Seven private holes of three pages: eight regions. */
 	for (i = 0; i < 7; i++)
 		TEST_RET(gmem_vm_convert(r.g.vm, page(40 + 8 * i), 3 * PG,
@@ -58,7 +58,7 @@ int main(void)
 	backend_start(&b2, BACKEND_QSD);
 	d2 = vu_connect(&b2, 200);
 	TEST_RET(gmem_vu_attach(d2, r.g.file, 0, RIG_SIZE, GUEST_GPA), 0);
-	TEST_ASSERT(!kill(b2.pid, SIGSTOP), "SIGSTOP");
+	backend_freeze(&b2);
 	TEST_RET(gmem_vm_convert(r.g.vm, page(49), PG, 0, NULL), -ENOSPC);
 	TEST_ASSERT(rig_attrs(&r, page(49)) & GMEM_ATTR_PRIVATE,
 		    "page 49 changed");

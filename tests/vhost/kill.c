@@ -42,7 +42,7 @@ static void run(enum backend_kind kind)
 	rig_check(&r, r.s.src, buf, 1);
 
 	/* Stopped, it holds the request; killed, its socket closes. */
-	TEST_ASSERT(!kill(r.b.pid, SIGSTOP), "SIGSTOP");
+	backend_freeze(&r.b);
 	c = (struct conv){ .r = &r, .gpa = buf, .ret = 1 };
 	TEST_ASSERT(!pthread_create(&t, NULL, convert, &c), "thread");
 	usleep(300 * 1000);

@@ -4,8 +4,10 @@
  * a range, so the conversion to private fails with -ETIMEDOUT and nothing
  * changed: the page is still shared and the VM keeps using it. Once the
  * back-end runs again (SIGCONT) the device works on, the page included,
- * and the conversion succeeds. Both back-ends; the default 1 s timeout
- * for one, a configured 200 ms for the other.
+ * and the conversion succeeds. Both back-ends: qemu-storage-daemon with
+ * the default 1 s timeout, DPDK with a configured 3 s (its message thread
+ * shares the machine with its busy-polling forwarding core and has taken
+ * over 1 s for a table on a loaded 2-core machine).
  */
 #include <signal.h>
 
@@ -21,7 +23,7 @@ static void run(enum backend_kind kind, unsigned int timeout_ms)
 	rig_up(&r, kind, timeout_ms);
 	rig_check(&r, r.s.src, buf, 1);
 
-	TEST_ASSERT(!kill(r.b.pid, SIGSTOP), "SIGSTOP");
+	backend_freeze(&r.b);
 	TEST_RET(gmem_vm_set_attributes(r.g.vm, buf, PG, GMEM_ATTR_PRIVATE,
 					GMEM_CONVERT_PRESERVE, &err_gpa),
 		 -ETIMEDOUT);
@@ -55,6 +57,6 @@ static void run(enum backend_kind kind, unsigned int timeout_ms)
 int main(void)
 {
 	run(BACKEND_QSD, 0);
-	run(BACKEND_DPDK, 200);
+	run(BACKEND_DPDK, 3000);
 	return 0;
 }

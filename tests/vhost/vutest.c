@@ -3,6 +3,7 @@
  * vutest.c - back-ends, the test's virtio driver, the maps check
  * (vutest.h).
  */
+#include <dirent.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <sys/stat.h>
@@ -130,6 +131,7 @@ void backend_start(struct backend *b, enum backend_kind kind)
 			 b->prefix);
 		snprintf(vdev, sizeof(vdev), "net_vhost0,iface=%s", b->sock);
 		char *argv[] = { prog, "--no-huge", "-m", "128", "--no-pci",
+				 "--iova-mode=va",
 				 prefix, "--vdev", vdev, "--",
 				 "--total-num-mbufs=8192", "--auto-start",
 				 "--forward-mode=io", "--stats-period", "60",
@@ -150,6 +152,46 @@ void backend_start(struct backend *b, enum backend_kind kind)
 	}
 	print_log(b);
 	TEST_FAIL("%s: no socket %s after 15 s", prog, b->sock);
+}
+
+/* Whether every thread of @pid is stopped (state T in its stat). */
+static bool all_stopped(pid_t pid)
+{
+	char path[320], buf[512], *p;
+	struct dirent *e;
+	bool stopped = true;
+	DIR *dir;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	dir = opendir(path);
+	TEST_ASSERT(dir, "%s: %s", path, strerror(errno));
+	while (stopped && (e = readdir(dir))) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%s/stat", (int)pid,
+			 e->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		p = fgets(buf, sizeof(buf), f) ? strrchr(buf, ')') : NULL;
+		fclose(f);
+		if (p && p[1] == ' ' && p[2] != 'T' && p[2] != 't')
+			stopped = false;
+	}
+	closedir(dir);
+	return stopped;
+}
+
+void backend_freeze(struct backend *b)
+{
+	TEST_ASSERT(!kill(b->pid, SIGSTOP), "SIGSTOP: %s", strerror(errno));
+	for (int i = 0; i < 1000; i++) {
+		if (all_stopped(b->pid))
+			return;
+		sleep_ms(5);
+	}
+	TEST_FAIL("back-end %d did not stop", (int)b->pid);
 }
 
 void backend_stop(struct backend *b)

@@ -31,6 +31,11 @@ struct backend {
 
 /* Start a back-end, wait for its socket; skip (77) if it is not installed. */
 void backend_start(struct backend *b, enum backend_kind kind);
+/*
+ * SIGSTOP it and wait until every thread is stopped: kill() returns before
+ * the target stops, and a back-end still running would ack.
+ */
+void backend_freeze(struct backend *b);
 /* Stop it by pid (SIGINT, then SIGKILL), remove its files. */
 void backend_stop(struct backend *b);
 
