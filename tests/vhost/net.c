@@ -47,7 +47,8 @@ int main(void)
 	seed_sequence(&s, 1);
 	/* One whole table per conversion, none for punch or reallocation. */
 	TEST_RET(gmem_vu_info(d, &info), 0);
-	TEST_ASSERT(info.messages - msgs == 2, "%llu table messages for two conversions",
+	TEST_ASSERT(info.messages - msgs == 2,
+		    "%llu table messages for two conversions",
 		    (unsigned long long)(info.messages - msgs));
 	seed_sequence(&s, 2);
 

@@ -29,7 +29,7 @@ static void run(enum backend_kind kind, unsigned int timeout_ms)
 		 -ETIMEDOUT);
 	/* Nothing changed: still shared, still readable and writable. */
 	TEST_ASSERT(!(rig_attrs(&r, buf) & GMEM_ATTR_PRIVATE),
-		    "the page became private although the back-end never acked");
+		    "private although the back-end never acked");
 	gwrite(&r.g, buf, &byte, 1);
 	gread(&r.g, buf, &byte, 1);
 	TEST_RET(gmem_vu_info(r.d, &info), 0);

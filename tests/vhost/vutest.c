@@ -118,7 +118,8 @@ void backend_start(struct backend *b, enum backend_kind kind)
 		snprintf(blockdev, sizeof(blockdev),
 			 "driver=file,filename=%s,node-name=d0", img);
 		snprintf(export, sizeof(export),
-			 "type=vhost-user-blk,id=e0,node-name=d0,addr.type=unix,addr.path=%s,writable=on",
+			 "type=vhost-user-blk,id=e0,node-name=d0,"
+			 "addr.type=unix,addr.path=%s,writable=on",
 			 b->sock);
 		char *argv[] = { prog, "--blockdev", blockdev, "--export",
 				 export, NULL };
@@ -259,7 +260,8 @@ void guest_init(struct guest *g, uint64_t size)
 	g->size = size;
 	TEST_RET(gmem_vm_create(NULL, &g->vm), 0);
 	TEST_RET(gmem_create(g->vm, size, GMEM_FLAG_MMAP |
-			     GMEM_FLAG_INIT_SHARED, &g->file), 0);
+			     GMEM_FLAG_INIT_SHARED | GMEM_FLAG_EXPORT,
+			     &g->file), 0);
 	r.file = g->file;
 	TEST_RET(gmem_vm_set_region(g->vm, &r), 0);
 }
@@ -441,7 +443,8 @@ void check_table_shared(struct gmem_vu_dev *d)
 	for (i = 0; i < n; i++)
 		TEST_ASSERT(!private_in(r[i].file, r[i].offset,
 					r[i].offset + r[i].size),
-			    "table region gpa 0x%llx size 0x%llx holds a private page",
+			    "table region gpa 0x%llx size 0x%llx holds a "
+			    "private page",
 			    (unsigned long long)r[i].gpa,
 			    (unsigned long long)r[i].size);
 }
