@@ -132,6 +132,16 @@ int gmem_vu_vring_setup(struct gmem_vu_dev *d, const struct gmem_vu_vring *v);
 int gmem_vu_kick(struct gmem_vu_dev *d, unsigned int index);
 
 /*
+ * gmem_vu_sync - after a timeout: wait (up to the ack timeout) for the
+ * late acknowledgement and bring the back-end's table back to the runs
+ * the device may use. gmem_vu_kick() does the same, best effort, before
+ * it kicks. Return: 0 (in step); -ETIMEDOUT (still no ack: call again);
+ * -ENOTCONN when the back-end is gone; -EIO for a refusal; -EINVAL for
+ * NULL.
+ */
+int gmem_vu_sync(struct gmem_vu_dev *d);
+
+/*
  * gmem_vu_call_fd - the eventfd the back-end signals for ring @index
  * (owned by the device; read or poll it, do not close it).
  * Return: the fd; -EINVAL for NULL or a ring not set up.

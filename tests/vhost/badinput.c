@@ -184,6 +184,7 @@ static void bad_small(struct rig *r)
 	struct gmem_vu_info info;
 	uint64_t bytes;
 
+	TEST_RET(gmem_vu_sync(NULL), -EINVAL);
 	TEST_RET(gmem_vu_kick(NULL, 0), -EINVAL);
 	TEST_RET(gmem_vu_kick(r->d, 8), -EINVAL);
 	TEST_RET(gmem_vu_kick(r->d, 1), -EINVAL);
