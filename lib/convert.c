@@ -61,11 +61,6 @@ static uint64_t pg(uint64_t bytes)
 	return bytes >> GM_PAGE_SHIFT;
 }
 
-static uint64_t attrs_of(uint64_t v)
-{
-	return v & SM_PRIVATE ? GMEM_ATTR_PRIVATE : 0;
-}
-
 /* Whether the policy says ZERO at @gpa, and where that run ends (<= @end). */
 static bool policy_zero(const struct gmem_vm *vm, uint64_t gpa, uint64_t end,
 			uint64_t *run_end)
@@ -97,47 +92,6 @@ static int each_mode(struct conv *c, struct piece *p, mode_fn fn)
 	return 0;
 }
 
-/* Mirror part of a piece into KVM: by its gpa, or every slot of its file. */
-static int mirror(struct conv *c, struct piece *p, uint64_t off,
-		  uint64_t len, uint64_t attrs)
-{
-	const struct gm_slots *ss = c->vm->slots;
-
-	if (c->by_gpa)
-		return gm_kvm_set_attributes(c->vm, p->gpa + (off - p->off),
-					     len, attrs);
-	for (unsigned int i = 0; i < ss->n; i++) {
-		const struct gm_slot *s = &ss->s[i];
-		uint64_t lo = off > s->offset ? off : s->offset;
-		uint64_t hi = off + len < s->offset + s->size ?
-			      off + len : s->offset + s->size;
-		int ret;
-
-		if (s->file != p->f || lo >= hi)
-			continue;
-		ret = gm_kvm_set_attributes(c->vm, s->gpa + (lo - s->offset),
-					    hi - lo, attrs);
-		if (ret)
-			return ret;
-	}
-	return 0;
-}
-
-struct remirror {
-	struct conv *c;
-	struct piece *p;
-};
-
-/* The undo's own errors are dropped: the caller reports the first one. */
-static int remirror_run(uint64_t s, uint64_t e, uint64_t v, void *arg)
-{
-	struct remirror *r = arg;
-
-	mirror(r->c, r->p, s << GM_PAGE_SHIFT, (e - s) << GM_PAGE_SHIFT,
-	       attrs_of(v));
-	return 0;
-}
-
 struct punch {
 	struct gmem_file *f;
 	uint64_t skip;		/* runs already in the target state */
@@ -164,39 +118,56 @@ static int zero_run(struct conv *c, struct piece *p, uint64_t off,
 	return sm_walk(&p->f->sm, pg(off), pg(off + len), punch_run, &pu);
 }
 
+static struct gm_range range_of(const struct piece *p)
+{
+	return (struct gm_range){ p->f, p->off, p->len };
+}
+
 /*
- * Undo the commit's side effects for pieces [0, n] from the state map.
- * The first error of the undo is dropped in favour of the error that
- * caused it; mapping.c has kept the safe side either way.
+ * The changing pieces as ranges, for the listeners: a piece that changes
+ * nothing tells nobody.
+ */
+static unsigned int ranges_of(const struct conv *c, struct gm_range *r)
+{
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; i < c->n; i++)
+		if (c->p[i].change)
+			r[n++] = range_of(&c->p[i]);
+	return n;
+}
+
+/*
+ * Undo the host listeners' side of pieces [0, n] from the state map, which
+ * is still unchanged. The undo's errors are dropped in favour of the one
+ * that caused it; mapping.c has kept the safe side either way.
  */
 static void rollback(struct conv *c, unsigned int n)
 {
 	for (unsigned int i = 0; i <= n && i < c->n; i++) {
-		struct piece *p = &c->p[i];
-		struct remirror r = { c, p };
+		struct gm_range r = range_of(&c->p[i]);
 
-		if (!p->change)
-			continue;
-		gm_mappings_sync(p->f, p->off, p->len);
-		if (gm_vm_mirrors(c->vm))
-			sm_walk(&p->f->sm, pg(p->off), pg(p->off + p->len),
-				remirror_run, &r);
+		if (c->p[i].change)
+			gm_listeners_sync(&r);
 	}
 }
 
+/*
+ * The host side of a piece: to private, the host listeners (mappings,
+ * then the KVM mirror) lose it before the content mode is applied; to
+ * shared, they get it back after.
+ */
 static int commit_piece(struct conv *c, struct piece *p)
 {
-	uint64_t attrs = c->private ? GMEM_ATTR_PRIVATE : 0;
+	struct gm_range r = range_of(p);
 	int ret = 0;
 
 	if (c->private)
-		ret = gm_mappings_revoke(p->f, p->off, p->len);
-	if (!ret && gm_vm_mirrors(c->vm))
-		ret = mirror(c, p, p->off, p->len, attrs);
+		ret = gm_listeners_host(&r, false);
 	if (!ret)
 		ret = each_mode(c, p, zero_run);
 	if (!ret && !c->private)
-		ret = gm_mappings_restore(p->f, p->off, p->len);
+		ret = gm_listeners_host(&r, true);
 	return ret;
 }
 
@@ -224,7 +195,7 @@ static int check_populate(struct piece *p)
 
 static int check_piece(struct conv *c, struct piece *p, int *vmas)
 {
-	uint64_t s = pg(p->off), e = pg(p->off + p->len), pin;
+	uint64_t s = pg(p->off), e = pg(p->off + p->len);
 	uint64_t want = c->private ? SM_PRIVATE : 0;
 
 	if (c->req && c->req->populate) {
@@ -238,14 +209,30 @@ static int check_piece(struct conv *c, struct piece *p, int *vmas)
 	if (!p->change)
 		return 0;
 	*vmas += gm_mappings_budget(p->f, p->off, p->len);
-	if (!c->private)
-		return 0;
-	pin = sm_first(&p->f->sm, s, e, SM_PIN_MASK, 0);
-	if (pin == e)
-		return 0;
-	c->err = ((pin - s) << GM_PAGE_SHIFT) + (c->by_gpa ? p->gpa : p->off);
-	c->have_err = true;
-	return -EAGAIN;
+	return 0;
+}
+
+/*
+ * To private: no page may be pinned. Checked after the device listeners
+ * were told to unmap, since dropping their pins is part of unmapping.
+ */
+static int check_pins(struct conv *c)
+{
+	for (unsigned int i = 0; i < c->n; i++) {
+		struct piece *p = &c->p[i];
+		uint64_t s = pg(p->off), e = pg(p->off + p->len), pin;
+
+		if (!p->change)
+			continue;
+		pin = sm_first(&p->f->sm, s, e, SM_PIN_MASK, 0);
+		if (pin == e)
+			continue;
+		c->err = ((pin - s) << GM_PAGE_SHIFT) +
+			 (c->by_gpa ? p->gpa : p->off);
+		c->have_err = true;
+		return -EAGAIN;
+	}
+	return 0;
 }
 
 /* The distinct files of the pieces, in lock order (ascending id). */
@@ -352,32 +339,108 @@ static bool owns_prep(const struct conv *c, unsigned int i)
 	return c->p[i].change && c->p[i].pp == &c->p[i].prep;
 }
 
-static int commit_all(struct conv *c, struct gmem_file **files,
-		      unsigned int nf)
+static void close_gates(struct gmem_file **files, unsigned int nf)
 {
 	struct gate *gates[GM_MAX_PIECES];
+
+	for (unsigned int i = 0; i < nf; i++)
+		gates[i] = &files[i]->gate;
+	gm_gate_close(gates, nf);
+}
+
+static void open_gates(struct gmem_file **files, unsigned int nf)
+{
+	for (unsigned int i = 0; i < nf; i++)
+		gm_gate_open(&files[i]->gate);
+}
+
+/* The host side of every changing piece; undone from the state map. */
+static int commit_host(struct conv *c)
+{
 	unsigned int i;
 	int ret = 0;
 
-	for (i = 0; i < nf; i++)
-		gates[i] = &files[i]->gate;
-	gm_gate_close(gates, nf);
 	for (i = 0; i < c->n && !ret; i++)
 		if (c->p[i].change)
 			ret = commit_piece(c, &c->p[i]);
 	if (ret)
 		rollback(c, i - 1);
-	else
-		apply_all(c);
-	for (i = 0; i < nf; i++)
-		gm_gate_open(&files[i]->gate);
 	return ret;
+}
+
+static int prepare_all(struct conv *c, unsigned int *prepared)
+{
+	int ret = 0;
+
+	for (unsigned int i = 0; i < c->n; i++)
+		c->p[i].pp = NULL;
+	for (*prepared = 0; *prepared < c->n && !ret; (*prepared)++)
+		if (c->p[*prepared].change && !c->p[*prepared].pp)
+			ret = prepare_file(c, *prepared);
+	return ret;
+}
+
+/*
+ * To private: device listeners unmap (gate open: their callbacks may use
+ * the accessors) -> pins -> with the gates closed, so that no accessor is
+ * copying: host listeners unmap -> content mode -> state.
+ */
+static int to_private(struct conv *c, struct gmem_file **files,
+		      unsigned int nf, struct gm_range *r, unsigned int nr,
+		      unsigned int *prepared)
+{
+	int ret;
+
+	ret = gm_listeners_notify(r, nr, 0, false, false);
+	if (ret)
+		return ret;
+	ret = check_pins(c);
+	if (!ret)
+		ret = prepare_all(c, prepared);
+	if (!ret) {
+		close_gates(files, nf);
+		ret = commit_host(c);
+		if (!ret)
+			apply_all(c);
+		open_gates(files, nf);
+	}
+	if (ret)
+		gm_listeners_undo(r, nr, 0, false);
+	return ret;
+}
+
+/*
+ * To shared: content mode -> host listeners map -> device listeners map
+ * -> state. Until the state is recorded the accessors refuse the range,
+ * and they never copy a private page, so only recording closes the gates.
+ */
+static int to_shared(struct conv *c, struct gmem_file **files,
+		     unsigned int nf, struct gm_range *r, unsigned int nr,
+		     unsigned int *prepared)
+{
+	int ret;
+
+	ret = prepare_all(c, prepared);
+	if (!ret)
+		ret = commit_host(c);
+	if (ret)
+		return ret;
+	ret = gm_listeners_notify(r, nr, SM_PRIVATE, true, false);
+	if (ret) {
+		rollback(c, c->n);
+		return ret;
+	}
+	close_gates(files, nf);
+	apply_all(c);
+	open_gates(files, nf);
+	return 0;
 }
 
 static int run(struct conv *c)
 {
 	struct gmem_file *files[GM_MAX_PIECES];
-	unsigned int nf = lock_order(c, files), i, prepared = 0;
+	struct gm_range r[GM_MAX_PIECES];
+	unsigned int nf = lock_order(c, files), nr, i, prepared = 0;
 	int ret;
 
 	for (i = 0; i < nf; i++)
@@ -385,14 +448,11 @@ static int run(struct conv *c)
 	ret = check_all(c);
 	if (ret <= 0)
 		goto unlock;
-	ret = 0;
-	for (i = 0; i < c->n; i++)
-		c->p[i].pp = NULL;
-	for (; prepared < c->n && !ret; prepared++)
-		if (c->p[prepared].change && !c->p[prepared].pp)
-			ret = prepare_file(c, prepared);
-	if (!ret)
-		ret = commit_all(c, files, nf);
+	nr = ranges_of(c, r);
+	if (c->private)
+		ret = to_private(c, files, nf, r, nr, &prepared);
+	else
+		ret = to_shared(c, files, nf, r, nr, &prepared);
 	if (!ret && c->req && c->req->populated)
 		c->req->populated(c->req->arg, c->p[0].f, c->p[0].off,
 				  c->p[0].len, c->p[0].gpa);
@@ -423,7 +483,7 @@ int gmem_set_attributes(struct gmem_file *f, uint64_t off, uint64_t size,
 	struct conv c = { .n = 1 };
 	int ret;
 
-	ret = gm_file_check(f);
+	ret = gm_file_check_locking(f);
 	if (ret)
 		return ret;
 	if (!gm_range_ok(off, size, f->size))
@@ -529,7 +589,7 @@ int gmem_vm_set_attributes(struct gmem_vm *vm, uint64_t gpa, uint64_t size,
 	};
 	int ret;
 
-	ret = gm_vm_check(vm);
+	ret = gm_vm_check_locking(vm);
 	if (ret)
 		return ret;
 	if (!size || !gm_aligned(gpa) || !gm_aligned(size) ||

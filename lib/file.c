@@ -6,6 +6,7 @@
  * Lock order: vm->slots_lock -> file->invalidate_lock -> file->gate.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,7 +20,7 @@ int gmem_create(struct gmem_vm *vm, uint64_t size, uint64_t flags,
 	struct gmem_file *f;
 	int ret;
 
-	ret = gm_vm_check(vm);
+	ret = gm_vm_check_locking(vm);
 	if (ret)
 		return ret;
 	if (!out || (flags & ~GM_FILE_FLAGS))
@@ -48,6 +49,9 @@ int gmem_create(struct gmem_vm *vm, uint64_t size, uint64_t flags,
 		goto err_sm;
 	pthread_rwlock_init(&f->invalidate_lock, NULL);
 	gm_gate_init(&f->gate);
+	gm_listeners_add_host(f, &f->host_mappings, &gm_mappings_ops);
+	if (gm_vm_mirrors(vm))
+		gm_listeners_add_host(f, &f->host_kvm, &gm_kvm_mirror_ops);
 
 	pthread_mutex_lock(&vm->slots_lock);
 	f->id = vm->next_file_id++;
@@ -66,7 +70,7 @@ err_free:
 int gmem_close(struct gmem_file *f)
 {
 	struct gmem_vm *vm;
-	int ret = gm_file_check(f);
+	int ret = gm_file_check_locking(f);
 
 	if (ret)
 		return ret;
@@ -76,6 +80,7 @@ int gmem_close(struct gmem_file *f)
 	/* After this no reader can reach @f: slots no longer name it. */
 	gm_slots_detach_file(vm, f);
 	pthread_rwlock_wrlock(&f->invalidate_lock);
+	gm_listeners_drop_all(f);
 	gm_mappings_unmap_all(f);
 	/*
 	 * The last reference to a guest_memfd goes with the fd and our
@@ -109,18 +114,72 @@ static int check_fallocate(const struct gmem_file *f, int mode,
 	return 0;
 }
 
+/*
+ * Punch: the device listeners drop their view of the shared pages first
+ * (a device that kept translating to the old pages would write to memory
+ * the file no longer holds), then pins are checked, the pages freed, and
+ * the listeners told to map the new, zero pages.
+ */
+static int punch(struct gmem_file *f, uint64_t off, uint64_t end,
+		 struct sm_prep *prep)
+{
+	const struct sm_op op = { .clear = SM_ALLOC | SM_POPULATED };
+	struct gm_range r = { f, off, end - off };
+	uint64_t s = off >> GM_PAGE_SHIFT, e = end >> GM_PAGE_SHIFT;
+	int ret, mret;
+
+	ret = gm_listeners_notify(&r, 1, 0, false, false);
+	if (ret)
+		return ret;
+	/* A pinned page is in use by a device: refuse, as conversions do. */
+	if (sm_first(&f->sm, s, e, SM_PIN_MASK, 0) < e)
+		ret = -EAGAIN;
+	if (!ret)
+		ret = sm_prepare(&f->sm, s, e, prep);
+	if (ret) {
+		gm_listeners_undo(&r, 1, 0, false);
+		return ret;
+	}
+	gm_gate_close((struct gate *[]){ &f->gate }, 1);
+	ret = gm_store_punch(f, off, end - off);
+	if (!ret)
+		sm_apply(&f->sm, s, e, &op, prep);
+	gm_gate_open(&f->gate);
+	sm_prep_release(prep);
+	/*
+	 * Even a failed punch may have freed part of the range: every
+	 * listener is told to map whatever it can, and the first error wins.
+	 */
+	mret = gm_listeners_notify(&r, 1, 0, true, true);
+	return ret ? ret : mret;
+}
+
+static int allocate(struct gmem_file *f, uint64_t off, uint64_t end,
+		    struct sm_prep *prep)
+{
+	const struct sm_op op = { .set = SM_ALLOC };
+	uint64_t s = off >> GM_PAGE_SHIFT, e = end >> GM_PAGE_SHIFT;
+	int ret;
+
+	ret = sm_prepare(&f->sm, s, e, prep);
+	if (ret)
+		return ret;
+	gm_gate_close((struct gate *[]){ &f->gate }, 1);
+	ret = gm_store_allocate(f, off, end - off);
+	if (!ret)
+		sm_apply(&f->sm, s, e, &op, prep);
+	gm_gate_open(&f->gate);
+	sm_prep_release(prep);
+	return ret;
+}
+
 int gmem_fallocate(struct gmem_file *f, int mode, uint64_t off, uint64_t len)
 {
-	const bool punch = mode & GMEM_FALLOC_PUNCH_HOLE;
-	const struct sm_op op = {
-		.set = punch ? 0 : SM_ALLOC,
-		.clear = punch ? SM_ALLOC | SM_POPULATED : 0,
-	};
 	struct sm_prep prep;
 	uint64_t end;
 	int ret;
 
-	ret = gm_file_check(f);
+	ret = gm_file_check_locking(f);
 	if (ret)
 		return ret;
 	ret = check_fallocate(f, mode, off, len);
@@ -131,111 +190,21 @@ int gmem_fallocate(struct gmem_file *f, int mode, uint64_t off, uint64_t len)
 	end = len > f->size - off ? f->size : off + len;
 
 	pthread_rwlock_wrlock(&f->invalidate_lock);
-	/*
-	 * A pinned page is in use by a device: freeing it under the pin
-	 * would let the device keep writing to memory the file no longer
-	 * holds. Refuse, as a conversion to private does.
-	 */
-	if (punch && sm_first(&f->sm, off >> GM_PAGE_SHIFT, end >> GM_PAGE_SHIFT,
-			      SM_PIN_MASK, 0) < end >> GM_PAGE_SHIFT) {
-		ret = -EAGAIN;
-		goto out;
-	}
-	ret = sm_prepare(&f->sm, off >> GM_PAGE_SHIFT, end >> GM_PAGE_SHIFT,
-			 &prep);
-	if (ret)
-		goto out;
-	gm_gate_close((struct gate *[]){ &f->gate }, 1);
-	if (punch)
-		ret = gm_store_punch(f, off, end - off);
+	if (mode & GMEM_FALLOC_PUNCH_HOLE)
+		ret = punch(f, off, end, &prep);
 	else
-		ret = gm_store_allocate(f, off, end - off);
-	if (!ret)
-		sm_apply(&f->sm, off >> GM_PAGE_SHIFT, end >> GM_PAGE_SHIFT,
-			 &op, &prep);
-	gm_gate_open(&f->gate);
-	sm_prep_release(&prep);
-out:
+		ret = allocate(f, off, end, &prep);
 	pthread_rwlock_unlock(&f->invalidate_lock);
 	return ret;
 }
 
-struct run {
-	uint64_t attrs;
-	uint64_t end;
-};
-
-static int run_fn(uint64_t s, uint64_t e, uint64_t v, void *arg)
-{
-	struct run *r = arg;
-
-	if ((v & SM_PRIVATE ? GMEM_ATTR_PRIVATE : 0) != r->attrs)
-		return 1;
-	(void)s;
-	r->end = e;
-	return 0;
-}
-
-int gmem_get_attributes(struct gmem_file *f, uint64_t off, uint64_t *attrs,
-			uint64_t *run_len)
-{
-	struct run r;
-	uint64_t pg;
-	int ret = gm_file_check(f);
-
-	if (ret)
-		return ret;
-	if (!attrs || !run_len || !gm_aligned(off) || off >= f->size)
-		return -EINVAL;
-	pg = off >> GM_PAGE_SHIFT;
-	pthread_rwlock_rdlock(&f->invalidate_lock);
-	r.attrs = sm_first(&f->sm, pg, pg + 1, SM_PRIVATE, 0) == pg ?
-		  GMEM_ATTR_PRIVATE : 0;
-	r.end = pg;
-	sm_walk(&f->sm, pg, f->size >> GM_PAGE_SHIFT, run_fn, &r);
-	pthread_rwlock_unlock(&f->invalidate_lock);
-	*attrs = r.attrs;
-	*run_len = (r.end - pg) << GM_PAGE_SHIFT;
-	return 0;
-}
-
-static int stat_fn(uint64_t s, uint64_t e, uint64_t v, void *arg)
-{
-	struct gmem_stat *st = arg;
-	uint64_t bytes = (e - s) << GM_PAGE_SHIFT;
-
-	if (v & SM_ALLOC)
-		st->allocated += bytes;
-	if (v & SM_PRIVATE)
-		st->private_bytes += bytes;
-	if (v & SM_PIN_MASK)
-		st->pinned += bytes;
-	return 0;
-}
-
-int gmem_stat(struct gmem_file *f, struct gmem_stat *st)
-{
-	struct gmem_stat s = { .size = f ? f->size : 0 };
-	int ret = gm_file_check(f);
-
-	if (ret)
-		return ret;
-	if (!st)
-		return -EINVAL;
-	pthread_rwlock_rdlock(&f->invalidate_lock);
-	sm_walk(&f->sm, 0, f->size >> GM_PAGE_SHIFT, stat_fn, &s);
-	s.ranges = f->sm.nr;
-	s.map_bytes = sizeof(f->sm) + sm_bytes(&f->sm);
-	pthread_rwlock_unlock(&f->invalidate_lock);
-	*st = s;
-	return 0;
-}
-
-int gmem_backing(const struct gmem_file *f)
+/* A second descriptor of the backing store, for a device in another process. */
+int gmem_export_fd(struct gmem_file *f)
 {
 	int ret = gm_file_check(f);
 
 	if (ret)
 		return ret;
-	return f->is_gmem;
+	ret = fcntl(f->fd, F_DUPFD_CLOEXEC, 0);
+	return ret < 0 ? -errno : ret;
 }

@@ -102,6 +102,29 @@ struct gm_mapping {
 	bool dead;		/* unmapped after a failed revocation */
 };
 
+/*
+ * A listener (listener.c). Device listeners come from gmem_listen();
+ * host listeners (the library's mappings, the KVM mirror) are built in
+ * and have @host set.
+ */
+struct gm_host_ops {
+	int (*map)(struct gmem_file *f, uint64_t off, uint64_t len);
+	int (*unmap)(struct gmem_file *f, uint64_t off, uint64_t len);
+	int (*sync)(struct gmem_file *f, uint64_t off, uint64_t len);
+};
+
+struct gmem_listener {
+	struct gmem_listener *next;
+	struct gmem_listener *prev;
+	uint64_t offset;
+	uint64_t len;
+	int (*map)(void *opaque, uint64_t offset, uint64_t len);
+	int (*unmap)(void *opaque, uint64_t offset, uint64_t len,
+		     uint32_t flags);
+	void *opaque;
+	const struct gm_host_ops *host;
+};
+
 struct gmem_file {
 	struct gmem_vm *vm;
 	uint64_t id;
@@ -114,6 +137,11 @@ struct gmem_file {
 	struct gate gate;
 	struct statemap sm;	/* pages; see statemap.h */
 	struct gm_mapping *mappings;
+	/* listener.c: registration order; under the invalidate lock */
+	struct gmem_listener *listeners;
+	struct gmem_listener *listeners_tail;
+	struct gmem_listener host_mappings;
+	struct gmem_listener host_kvm;
 };
 
 /* vm.c */
@@ -156,6 +184,70 @@ static inline int gm_file_check(const struct gmem_file *f)
 	return gm_foreign(f->vm) ? -EIO : 0;
 }
 
+/* listener.c: a page range of one file, as conversions and punches see it */
+struct gm_range {
+	struct gmem_file *f;
+	uint64_t off;
+	uint64_t len;
+};
+
+/*
+ * Set while a device listener's callback runs on this thread: the ranges
+ * whose files' invalidate locks the caller holds for writing.
+ */
+struct gm_cb_ctx {
+	const struct gm_range *r;
+	unsigned int n;
+};
+
+extern __thread const struct gm_cb_ctx *gm_cb;
+
+/* A lock-taking call from inside a callback on the same VM would deadlock. */
+static inline int gm_cb_check(const struct gmem_vm *vm)
+{
+	return gm_cb && gm_cb->r[0].f->vm == vm ? -EDEADLK : 0;
+}
+
+/* Whether this thread is in a callback and holds @f's invalidate lock. */
+static inline bool gm_cb_holds(const struct gmem_file *f)
+{
+	if (!gm_cb)
+		return false;
+	for (unsigned int i = 0; i < gm_cb->n; i++)
+		if (gm_cb->r[i].f == f)
+			return true;
+	return false;
+}
+
+/* The checks of a public call that takes slots_lock or invalidate locks. */
+static inline int gm_vm_check_locking(const struct gmem_vm *vm)
+{
+	int ret = gm_vm_check(vm);
+
+	return ret ? ret : gm_cb_check(vm);
+}
+
+static inline int gm_file_check_locking(const struct gmem_file *f)
+{
+	int ret = gm_file_check(f);
+
+	return ret ? ret : gm_cb_check(f->vm);
+}
+
+int gm_listeners_notify(const struct gm_range *r, unsigned int n,
+			uint64_t sel, bool map, bool best_effort);
+void gm_listeners_undo(const struct gm_range *r, unsigned int n,
+		       uint64_t sel, bool map);
+int gm_listeners_notify_one(const struct gm_range *r, struct gmem_listener *l,
+			    bool map);
+int gm_listeners_host(const struct gm_range *r, bool map);
+int gm_listeners_sync(const struct gm_range *r);
+void gm_listeners_add_host(struct gmem_file *f, struct gmem_listener *l,
+			   const struct gm_host_ops *ops);
+void gm_listeners_drop_all(struct gmem_file *f);
+uint32_t gm_listeners_cover(const struct gmem_file *f, uint64_t p,
+			    uint64_t end, uint64_t *run_end);
+
 /* kvm.c */
 int gm_kvm_open(struct gmem_vm *vm, uint32_t type);
 void gm_kvm_close(struct gmem_vm *vm);
@@ -164,6 +256,8 @@ int gm_kvm_set_slot(struct gmem_vm *vm, const struct gm_slot *s,
 		    bool remove);
 int gm_kvm_set_attributes(struct gmem_vm *vm, uint64_t gpa, uint64_t size,
 			  uint64_t attrs);
+/* The KVM mirror as a host listener: files of VMs that mirror. */
+extern const struct gm_host_ops gm_kvm_mirror_ops;
 
 /* store.c */
 int gm_store_create(struct gmem_file *f);
@@ -253,10 +347,8 @@ void gm_registry_del(const void *addr);
 bool gm_registry_overlaps(const void *addr, uint64_t len);
 bool gm_registry_find(const void *addr, struct gm_registry_hit *hit);
 
-/* mapping.c */
-int gm_mappings_revoke(struct gmem_file *f, uint64_t off, uint64_t len);
-int gm_mappings_restore(struct gmem_file *f, uint64_t off, uint64_t len);
-int gm_mappings_sync(struct gmem_file *f, uint64_t off, uint64_t len);
+/* mapping.c: the library's host mappings as a host listener, every file */
+extern const struct gm_host_ops gm_mappings_ops;
 int gm_mappings_budget(struct gmem_file *f, uint64_t off, uint64_t len);
 int gm_vma_budget_check(int need);
 void gm_mappings_drop(struct gmem_file *f, uint64_t off, uint64_t len);

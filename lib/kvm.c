@@ -135,3 +135,71 @@ int gm_kvm_set_attributes(struct gmem_vm *vm, uint64_t gpa, uint64_t size,
 
 	return xioctl(vm->vm_fd, GMEM_KVM_SET_MEMORY_ATTRIBUTES, &a);
 }
+
+/*
+ * The KVM mirror as a host listener. A file offset lies in at most one
+ * memslot (file ranges of slots never overlap), so mirroring every slot
+ * of the file over [off, off+len) is exact. Callers hold vm->slots_lock.
+ */
+static int mirror(struct gmem_file *f, uint64_t off, uint64_t len,
+		  uint64_t attrs)
+{
+	const struct gm_slots *ss = f->vm->slots;
+
+	for (unsigned int i = 0; i < ss->n; i++) {
+		const struct gm_slot *s = &ss->s[i];
+		uint64_t lo = off > s->offset ? off : s->offset;
+		uint64_t hi = off + len < s->offset + s->size ?
+			      off + len : s->offset + s->size;
+		int ret;
+
+		if (s->file != f || lo >= hi)
+			continue;
+		ret = gm_kvm_set_attributes(f->vm, s->gpa + (lo - s->offset),
+					    hi - lo, attrs);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static int mirror_shared(struct gmem_file *f, uint64_t off, uint64_t len)
+{
+	return mirror(f, off, len, 0);
+}
+
+static int mirror_private(struct gmem_file *f, uint64_t off, uint64_t len)
+{
+	return mirror(f, off, len, GMEM_ATTR_PRIVATE);
+}
+
+struct resync {
+	struct gmem_file *f;
+	int err;
+};
+
+static int resync_run(uint64_t s, uint64_t e, uint64_t v, void *arg)
+{
+	struct resync *r = arg;
+	int ret = mirror(r->f, s << GM_PAGE_SHIFT, (e - s) << GM_PAGE_SHIFT,
+			 v & SM_PRIVATE ? GMEM_ATTR_PRIVATE : 0);
+
+	r->err = r->err ? r->err : ret;
+	return 0;
+}
+
+/* Put KVM's attributes back from the state map; the first error. */
+static int mirror_sync(struct gmem_file *f, uint64_t off, uint64_t len)
+{
+	struct resync r = { f, 0 };
+
+	sm_walk(&f->sm, off >> GM_PAGE_SHIFT, (off + len) >> GM_PAGE_SHIFT,
+		resync_run, &r);
+	return r.err;
+}
+
+const struct gm_host_ops gm_kvm_mirror_ops = {
+	.map = mirror_shared,
+	.unmap = mirror_private,
+	.sync = mirror_sync,
+};

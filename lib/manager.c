@@ -38,7 +38,7 @@ int gmem_vm_set_policy(struct gmem_vm *vm, uint64_t gpa, uint64_t size,
 	struct sm_prep prep;
 	int ret;
 
-	ret = gm_vm_check(vm);
+	ret = gm_vm_check_locking(vm);
 	if (ret)
 		return ret;
 	if (!range_ok(gpa, size))
@@ -71,7 +71,7 @@ int gmem_vm_convert(struct gmem_vm *vm, uint64_t gpa, uint64_t size,
 	};
 	int ret;
 
-	ret = gm_vm_check(vm);
+	ret = gm_vm_check_locking(vm);
 	if (ret)
 		return ret;
 	if (!range_ok(gpa, size) || (attrs & ~GMEM_ATTR_PRIVATE))

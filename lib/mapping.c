@@ -236,15 +236,15 @@ static int each_mapping(struct gmem_file *f, uint64_t off, uint64_t len,
 /*
  * [off, off+len) is becoming private: take it out of every mapping. On
  * failure the caller puts the state map's view back with
- * gm_mappings_sync().
+ * sync_all().
  */
-int gm_mappings_revoke(struct gmem_file *f, uint64_t off, uint64_t len)
+static int revoke_all(struct gmem_file *f, uint64_t off, uint64_t len)
 {
 	return each_mapping(f, off, len, revoke_one);
 }
 
 /* [off, off+len) is becoming shared: give it back to every mapping. */
-int gm_mappings_restore(struct gmem_file *f, uint64_t off, uint64_t len)
+static int restore_all(struct gmem_file *f, uint64_t off, uint64_t len)
 {
 	return each_mapping(f, off, len, restore_one);
 }
@@ -289,7 +289,7 @@ static int sync_run(uint64_t s, uint64_t e, uint64_t v, void *arg)
  * Make every mapping over [off, off+len) match the state map, keeping the
  * safe side of whatever fails. Returns the first error.
  */
-int gm_mappings_sync(struct gmem_file *f, uint64_t off, uint64_t len)
+static int sync_all(struct gmem_file *f, uint64_t off, uint64_t len)
 {
 	int err = 0;
 
@@ -304,6 +304,13 @@ int gm_mappings_sync(struct gmem_file *f, uint64_t off, uint64_t len)
 	}
 	return err;
 }
+
+/* The library's mappings are the first host listener of every file. */
+const struct gm_host_ops gm_mappings_ops = {
+	.map = restore_all,
+	.unmap = revoke_all,
+	.sync = sync_all,
+};
 
 /*
  * VMAs that changing [off, off+len) can need, in each mapping that uses
@@ -470,7 +477,7 @@ int gmem_map(struct gmem_file *f, uint64_t off, uint64_t len, int prot,
 	void *p;
 	int ret;
 
-	ret = gm_file_check(f);
+	ret = gm_file_check_locking(f);
 	if (ret)
 		return ret;
 	if (!addr)
@@ -525,7 +532,7 @@ int gmem_unmap(struct gmem_file *f, void *addr, uint64_t len)
 	struct gm_mapping **pp, *m;
 	int ret;
 
-	ret = gm_file_check(f);
+	ret = gm_file_check_locking(f);
 	if (ret)
 		return ret;
 	if (!addr)

@@ -5,6 +5,11 @@
  * and a private page cannot be pinned. Pins nest: counts live in the
  * state map, so a pinned range costs one entry, not one per page.
  *
+ * A device listener drops its pins in its unmap callback, where its
+ * caller holds the invalidate lock for writing already: unpinning then
+ * takes no lock (gm_cb_holds). Pinning from a callback is refused, since
+ * the pages of a map callback are not yet shared.
+ *
  * Lock order: file->invalidate_lock -> file->gate.
  */
 #include <errno.h>
@@ -36,17 +41,22 @@ static int change_pins(struct gmem_file *f, uint64_t off, uint64_t len,
 	uint64_t s, e;
 	struct pin_check c = { 0 };
 	struct sm_prep prep;
+	bool held;
 	int ret;
 
 	ret = gm_file_check(f);
 	if (ret)
 		return ret;
+	held = delta < 0 && gm_cb_holds(f);
+	if (!held && gm_cb_check(f->vm))
+		return -EDEADLK;
 	if (!gm_range_ok(off, len, f->size))
 		return -EINVAL;
 	s = off >> GM_PAGE_SHIFT;
 	e = (off + len) >> GM_PAGE_SHIFT;
 
-	pthread_rwlock_wrlock(&f->invalidate_lock);
+	if (!held)
+		pthread_rwlock_wrlock(&f->invalidate_lock);
 	sm_walk(&f->sm, s, e, check_fn, &c);
 	if (delta > 0 && c.any_private)
 		ret = -EFAULT;
@@ -62,7 +72,8 @@ static int change_pins(struct gmem_file *f, uint64_t off, uint64_t len,
 		gm_gate_open(&f->gate);
 		sm_prep_release(&prep);
 	}
-	pthread_rwlock_unlock(&f->invalidate_lock);
+	if (!held)
+		pthread_rwlock_unlock(&f->invalidate_lock);
 	return ret;
 }
 

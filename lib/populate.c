@@ -228,7 +228,7 @@ unlock:
 static int check_args(struct gmem_vm *vm, uint64_t gpa, const void *src,
 		      uint64_t npages, uint32_t type)
 {
-	int ret = gm_vm_check(vm);
+	int ret = gm_vm_check_locking(vm);
 
 	if (ret)
 		return ret;
@@ -316,7 +316,7 @@ out:
 
 int gmem_vm_launch_finish(struct gmem_vm *vm, uint8_t digest[32])
 {
-	int ret = gm_vm_check(vm);
+	int ret = gm_vm_check_locking(vm);
 
 	if (ret)
 		return ret;

@@ -266,7 +266,7 @@ int gmem_vm_set_region(struct gmem_vm *vm, const struct gmem_region *r)
 {
 	int ret;
 
-	ret = gm_vm_check(vm);
+	ret = gm_vm_check_locking(vm);
 	if (ret)
 		return ret;
 	if (!r)
@@ -315,4 +315,39 @@ void gm_slots_detach_file(struct gmem_vm *vm, struct gmem_file *f)
 	/* No reader may still reach @f (or, without a copy, its old entries). */
 	synchronize_rcu();
 	gm_tsan_acquire(&vm->slots);
+}
+
+int gmem_vm_get_region(struct gmem_vm *vm, uint64_t gpa,
+		       struct gmem_region *r)
+{
+	const struct gm_slots *ss;
+	const struct gm_slot *s;
+	unsigned int i;
+	int ret = gm_vm_check(vm);
+
+	if (ret)
+		return ret;
+	if (!r)
+		return -EINVAL;
+	rcu_read_lock();
+	ss = rcu_dereference(vm->slots);
+	i = slot_index(ss, gpa);
+	if (i == ss->n) {
+		rcu_read_unlock();
+		return -ENOENT;
+	}
+	s = &ss->s[i];
+	*r = (struct gmem_region){
+		.slot = s->id,
+		.gpa = s->gpa,
+		.size = s->size,
+		.file = s->file,
+		.offset = s->offset,
+		.host_addr = s->file ? NULL : s->host_addr,
+	};
+	/* A closed file's slot keeps its offset but names no file. */
+	if (!s->file && !s->host_addr)
+		r->flags = GMEM_REGION_CLOSED;
+	rcu_read_unlock();
+	return 0;
 }
