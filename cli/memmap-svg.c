@@ -26,6 +26,7 @@
 #define BAND_H		186
 #define BOTTOM		24
 #define LABEL_GAP	11.0	/* px between two boundary labels */
+#define MARK_W		3.0	/* runs narrower get a marker above the bar */
 
 #define FONT		"font-family=\"DejaVu Sans, Verdana, sans-serif\""
 #define MONO		"font-family=\"DejaVu Sans Mono, monospace\""
@@ -111,6 +112,11 @@ static void swatch(FILE *f, double x, double y, const char *fill,
 
 static void legend(FILE *f)
 {
+	static const char *const row2[][2] = {
+		{ "url(#u0)", "hatched: no memory allocated (never written, or "
+			      "punched)" },
+		{ "url(#mixed)", "mixed: runs under a pixel, drawn together" },
+	};
 	char fill[32];
 	double x = X0;
 
@@ -120,17 +126,20 @@ static void legend(FILE *f)
 		x += 34 + 6.6 * strlen(cls[c].what);
 	}
 	x = X0;
-	swatch(f, x, 106, "url(#u0)", "hatched: no memory allocated "
-	       "(never written, or punched)");
-	x += 330;
-	swatch(f, x, 106, "url(#mixed)", "mixed: runs narrower than a pixel, "
-	       "drawn together");
+	for (int i = 0; i < 2; i++) {
+		swatch(f, x, 106, row2[i][0], row2[i][1]);
+		x += 40 + 6.6 * strlen(row2[i][1]);
+	}
+	fprintf(f, "<path d=\"M%.1f,107 l10,0 l-5,8 z\" fill=\"%s\" "
+		"stroke=\"#222\" stroke-width=\"0.6\"/><text x=\"%.1f\" "
+		"y=\"117.5\" font-size=\"12\">marks a run under %.0f px"
+		"</text>\n", x + 2, cls[MM_PINNED].fill, x + 19, MARK_W);
 }
 
 static void header(FILE *f, const struct memmap *m, const char *title)
 {
 	const struct mm_totals *t = &m->t;
-	char sum[128], a[32], b[32], c[32], d[32], e[32], g[32];
+	char sum[128], a[32], b[32], c[32], d[32], e[32];
 
 	fprintf(f, "<text x=\"%.0f\" y=\"26\" font-size=\"17\" "
 		"font-weight=\"bold\">", X0);
@@ -149,7 +158,6 @@ static void header(FILE *f, const struct memmap *m, const char *title)
 		mm_size(t->pinned, c, sizeof(c)),
 		mm_size(t->private_, d, sizeof(d)),
 		mm_size(t->unallocated, e, sizeof(e)));
-	(void)g;
 }
 
 /* The largest unit in which every tick is a number with <= 2 decimals. */
@@ -265,6 +273,11 @@ static void run_rect(FILE *f, const struct band *b, size_t i, size_t n,
 		fprintf(f, "%s, %u listener%s", mm_run_state(r, st, sizeof(st)),
 			r->listeners, r->listeners == 1 ? "" : "s");
 	fprintf(f, "</title></rect>\n");
+	/* A narrow run (a pin, a page) would vanish: point at it. */
+	if (px(b, start + len) - px(b, start) < MARK_W)
+		fprintf(f, "<path class=\"mark\" d=\"M%.2f,%.1f l-4,-6 l8,0 z\" "
+			"fill=\"%s\" stroke=\"#222\" stroke-width=\"0.6\"/>\n",
+			(px(b, start) + px(b, start + len)) / 2, y - 0.5, fill);
 }
 
 /* The boundary where run @i starts: a line, and a label if there is room. */
@@ -287,7 +300,7 @@ static bool boundary(FILE *f, const struct band *b, size_t i, double y,
 	attr_addr(f, "data-gpa", r->gpa, r->gpa == MM_NO_GPA);
 	attr_addr(f, "data-offset", r->offset, false);
 	fprintf(f, " transform=\"translate(%.2f,%.1f) rotate(-90)\" "
-		"font-size=\"10\" " MONO ">%s</text>\n", x + 3.5, y + 88, a);
+		"font-size=\"10\" " MONO ">%s</text>\n", x + 3.5, y + 84, a);
 	return true;
 }
 

@@ -192,7 +192,7 @@ static void legend(FILE *f, bool color)
 static void totals(FILE *f, const struct memmap *m)
 {
 	const struct mm_totals *t = &m->t;
-	char a[32], b[32], c[32], d[32], e[32];
+	char a[32], b[32], c[32], d[32], e[32], g[32];
 
 	fprintf(f, "totals: %s guest memory: %s shared, %s private; "
 		"%s listener-mapped, %s pinned; %s unallocated\n",
@@ -200,7 +200,7 @@ static void totals(FILE *f, const struct memmap *m)
 		mm_size(t->private_, c, sizeof(c)),
 		mm_size(t->listener, d, sizeof(d)),
 		mm_size(t->pinned, e, sizeof(e)),
-		mm_size(t->unallocated, a, sizeof(a)));
+		mm_size(t->unallocated, g, sizeof(g)));
 	if (t->populated || t->unmapped || t->plain || t->closed)
 		fprintf(f, "        %s populated, %s in no memslot, %s plain "
 			"memory, %s of closed files\n",

@@ -278,14 +278,12 @@ const char *mm_size(uint64_t bytes, char *buf, size_t size)
 	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
 	unsigned int u = 0;
 
-	while (u < 4 && bytes >> (10 * (u + 1)))
+	/* The largest unit that divides: "1028 KiB", never "1.00 MiB". */
+	while (u < 4 && bytes >> (10 * (u + 1)) &&
+	       !(bytes & ((1ULL << (10 * (u + 1))) - 1)))
 		u++;
-	if (!(bytes & ((1ULL << (10 * u)) - 1)))
-		snprintf(buf, size, "%llu %s",
-			 (unsigned long long)(bytes >> (10 * u)), unit[u]);
-	else
-		snprintf(buf, size, "%.2f %s",
-			 (double)bytes / (double)(1ULL << (10 * u)), unit[u]);
+	snprintf(buf, size, "%llu %s", (unsigned long long)(bytes >> (10 * u)),
+		 unit[u]);
 	return buf;
 }
 

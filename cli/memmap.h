@@ -93,7 +93,7 @@ bool mm_run_resident(const struct mm_run *r);
  * "pinned", "populated", "unallocated" (no memory allocated).
  */
 const char *mm_run_state(const struct mm_run *r, char *buf, size_t size);
-/* "64 MiB", "4 KiB", "1.06 GiB": exact when the unit divides. */
+/* "64 MiB", "4 KiB", "1028 KiB": the largest unit that divides. */
 const char *mm_size(uint64_t bytes, char *buf, size_t size);
 /* "detached VM, memfd backing, software-protected": for titles. */
 const char *mm_vm_summary(const struct memmap *m, char *buf, size_t size);
