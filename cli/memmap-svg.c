@@ -189,29 +189,49 @@ static void axis_num(char *buf, size_t size, uint64_t v, unsigned int u)
 		snprintf(buf, size, "%llu.%u", whole, cents / 10);
 }
 
-/* Ticks at a power-of-two step giving 4 to 8 intervals. */
+static void tick(FILE *f, double x, double y, const char *label)
+{
+	fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
+		"stroke=\"#333\"/><text class=\"tick\" x=\"%.1f\" y=\"%.1f\" "
+		"font-size=\"10\" text-anchor=\"middle\">%s</text>\n", x, y, x,
+		y + 5, x, y + 17, label);
+}
+
+/*
+ * Ticks at a power-of-two step giving 4 to 8 intervals, labelled with
+ * the address in one unit ("1032 MiB"); where that takes more than four
+ * digits ("262152 KiB"), the first tick says where the band starts
+ * ("256 MiB") and the others how far from there ("+8 KiB").
+ */
 static void axis(FILE *f, const struct band *b, double y)
 {
 	static const char *const unit[] = { "B", "KiB", "MiB", "GiB" };
 	uint64_t step = GMEM_PAGE_SIZE, first, last = b->base + b->size;
+	char num[32], label[64];
 	unsigned int u;
+	bool rel;
 
 	while (step < b->size / 8)
 		step <<= 1;
 	first = (b->base + step - 1) / step * step;
 	u = axis_unit(first, step, last);
+	rel = last >> u >= 10000;
+	if (rel) {
+		first = 0;
+		last = b->size;
+		u = axis_unit(step, step, last);
+	}
 	fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
 		"stroke=\"#333\"/>\n", X0, y, X0 + BAR_W, y);
 	for (uint64_t v = first; v <= last && v >= first; v += step) {
-		double x = px(b, v - b->base);
-		char num[32];
-
+		if (rel && !v) {
+			tick(f, X0, y, mm_size(b->base, label, sizeof(label)));
+			continue;
+		}
 		axis_num(num, sizeof(num), v, u);
-		fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" "
-			"y2=\"%.1f\" stroke=\"#333\"/><text class=\"tick\" "
-			"x=\"%.1f\" y=\"%.1f\" font-size=\"10\" "
-			"text-anchor=\"middle\">%s %s</text>\n", x, y, x, y + 5,
-			x, y + 17, num, unit[u / 10]);
+		snprintf(label, sizeof(label), "%s%s %s", rel ? "+" : "", num,
+			 unit[u / 10]);
+		tick(f, px(b, rel ? v : v - b->base), y, label);
 	}
 }
 
@@ -392,6 +412,13 @@ static void band(FILE *f, const struct band *b, const struct mm_slot *s,
 {
 	size_t bounds = 0, unlabelled = 0;
 
+	fprintf(f, "<g class=\"band\" data-kind=\"%s\" data-slot=\"",
+		s ? "memslot" : "file");
+	if (s)
+		fprintf(f, "%u", s->slot);
+	fprintf(f, "\" data-file=\"%d\" data-base=\"0x%llx\" "
+		"data-size=\"%llu\">\n", b->file, (unsigned long long)b->base,
+		(unsigned long long)b->size);
 	band_title(f, b, s, y);
 	if (b->file >= 0) {
 		runs(f, b, y, &bounds, &unlabelled);
@@ -416,6 +443,7 @@ static void band(FILE *f, const struct band *b, const struct mm_slot *s,
 			"close together to label (gmem map --json lists every "
 			"run)</text>\n", unlabelled, X0, y + 176, unlabelled,
 			bounds);
+	fprintf(f, "</g>\n");
 }
 
 static void slot_band(FILE *f, const struct memmap *m, const struct mm_slot *s,
