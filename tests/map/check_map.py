@@ -327,6 +327,10 @@ def check_band(g, runs, base, size, by_gpa, what):
         v = int(t.get(key), 16)
         want(v in starts and int(t.text.lstrip("+"), 16) == v,
              "%s: label %r at %#x" % (what, t.text, v))
+    xs = sorted(float(re.match(r"translate\(([0-9.]+),", t.get("transform"))[1])
+                for t in labels)
+    want(all(b - a >= 10.9 for a, b in zip(xs, xs[1:])),
+         "%s: boundary labels overprint" % what)
     notes = [t for t in g.iter(SVG + "text") if t.get("class") == "note"]
     unl = int(notes[0].get("data-unlabelled")) if notes else 0
     want(len(labels) + unl == len(runs) - 1 and
