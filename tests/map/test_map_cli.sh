@@ -68,10 +68,14 @@ echo "ok: $n bad inputs"
 if [ ! -e /dev/kvm ]; then
 	expect_bad 3 map
 elif unshare -m true 2>/dev/null; then
+	# shellcheck disable=SC2016 # "$0" is the inner shell's: gmem
 	unshare -m sh -c 'mount --bind /dev/null /dev/kvm && exec "$0" map' \
 		"$gmem" >"$tmp/out" 2>"$tmp/err"
-	[ $? -eq 3 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] && [ ! -s "$tmp/out" ] ||
-		fail "no KVM: $(cat "$tmp/out" "$tmp/err")"
+	rc=$?
+	if [ "$rc" -ne 3 ] || [ "$(wc -l <"$tmp/err")" -ne 1 ] ||
+	   [ -s "$tmp/out" ]; then
+		fail "no KVM: exit $rc: $(cat "$tmp/out" "$tmp/err")"
+	fi
 fi
 
 # gmem map --detached: text (no colour when piped), JSON, SVG, coloured.
@@ -127,8 +131,10 @@ need_kvm
 # gmem map on KVM is gmem run --map; the JSON has the map under "map".
 "$gmem" map --vcpus 2 --mem 8M --rounds 1 --svg "$tmp/k.svg" >"$tmp/k.txt" ||
 	fail "gmem map exited $?: $(cat "$tmp/k.txt")"
-grep -q '^PASS' "$tmp/k.txt" && grep -q '^memory map: KVM VM' "$tmp/k.txt" ||
+if ! grep -q '^PASS' "$tmp/k.txt" ||
+   ! grep -q '^memory map: KVM VM' "$tmp/k.txt"; then
 	fail "gmem map on KVM: $(cat "$tmp/k.txt")"
+fi
 "$gmem" run --vcpus 2 --mem 8M --rounds 1 --json --map >"$tmp/k.json" ||
 	fail "gmem run --map --json exited $?"
 python3 - "$tmp/k.json" <<'PY' || fail "gmem run --map --json"
