@@ -26,10 +26,9 @@ int cmd_map(int argc, char **argv);
 
 /* Where a memory map goes (gmem map, gmem run --map / --map-svg). */
 struct map_out {
-	bool text;		/* the terminal map on stdout */
 	bool json;		/* the map inside the command's JSON object */
 	FILE *svg;		/* an SVG, or NULL */
-	enum mm_color color;
+	enum mm_color color;	/* of the terminal map */
 };
 
 /* --svg FILE: open it for writing, or one line naming @opt; 0 or -1. */
@@ -40,12 +39,12 @@ int cli_parse_color(const char *cmd, const char *arg, enum mm_color *c);
 /* Whether the terminal map gets colour. */
 bool map_color(const struct map_out *out);
 /*
- * Collect the map of @vm into @m, write the SVG (@title on top), print
- * the text when out->text. CLI_OK, or CLI_FAIL after one line; the caller
- * frees @m with memmap_free() either way.
+ * Collect the map of @vm into @m and write the SVG (@title on top) if
+ * asked. CLI_OK, or CLI_FAIL after one line on stderr; the caller frees
+ * @m with memmap_free() either way.
  */
-int map_print(const char *cmd, struct gmem_vm *vm, const struct map_out *out,
-	      const char *title, struct memmap *m);
+int map_collect(const char *cmd, struct gmem_vm *vm, const struct map_out *out,
+		const char *title, struct memmap *m);
 /* gmem map on KVM: gmem run with --map (cli/run.c). */
 int run_for_map(unsigned long vcpus, uint64_t mem, unsigned long rounds,
 		const struct map_out *out);

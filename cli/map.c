@@ -57,9 +57,9 @@ static void map_usage(FILE *f)
 "  --color[=WHEN]     colour the bars: auto (a terminal; the default),\n"
 "                     always (also --color alone) or never\n"
 "  -h, --help         this text\n"
-"Exit status: 0 when the map was drawn, 1 when a library call failed or\n"
-"the device models disagree with the map, 2 for bad options, 3 without\n"
-"/dev/kvm (and no --detached).\n",
+"Exit status: 0 when the map was drawn, 1 when a library call failed, the\n"
+"SVG could not be written, the device models disagree with the map or the\n"
+"VM failed, 2 for bad options, 3 without /dev/kvm (and no --detached).\n",
 		GUEST_MAX_VCPUS, MAX_ROUNDS);
 }
 
@@ -186,8 +186,8 @@ bool map_color(const struct map_out *out)
 		!getenv("NO_COLOR"));
 }
 
-int map_print(const char *cmd, struct gmem_vm *vm, const struct map_out *out,
-	      const char *title, struct memmap *m)
+int map_collect(const char *cmd, struct gmem_vm *vm, const struct map_out *out,
+		const char *title, struct memmap *m)
 {
 	int ret = memmap_collect(vm, m);
 
@@ -200,11 +200,10 @@ int map_print(const char *cmd, struct gmem_vm *vm, const struct map_out *out,
 		fprintf(stderr, "gmem %s: writing the SVG failed\n", cmd);
 		return CLI_FAIL;
 	}
-	if (out->text)
-		memmap_text(stdout, m, map_color(out));
 	return CLI_OK;
 }
 
+/* Nothing reaches stdout before the map and its checks are complete. */
 static int map_detached(struct map_opts *o)
 {
 	struct md_opts mo = { o->vcpus, o->mem, o->rounds };
@@ -222,10 +221,7 @@ static int map_detached(struct map_opts *o)
 		 "MiB RAM, %lu round%s", o->vcpus,
 		 (unsigned long long)(o->mem >> 20), o->rounds,
 		 o->rounds == 1 ? "" : "s");
-	o->out.text = !o->out.json;
-	if (o->out.text)
-		md_describe(stdout, d);
-	ret = map_print("map", md_vm(d), &o->out, title, &m);
+	ret = map_collect("map", md_vm(d), &o->out, title, &m);
 	if (!ret && md_check(d, &m, err, sizeof(err))) {
 		fprintf(stderr, "gmem map: the device models disagree with "
 			"the map: %s\n", err);
@@ -237,6 +233,9 @@ static int map_detached(struct map_opts *o)
 		printf(",\n \"map\": ");
 		memmap_json(stdout, &m);
 		printf("}\n");
+	} else if (!ret) {
+		md_describe(stdout, d);
+		memmap_text(stdout, &m, map_color(&o->out));
 	}
 	memmap_free(&m);
 	md_destroy(d);

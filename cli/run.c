@@ -578,17 +578,15 @@ static void progress(struct runner *r, bool clear, double seconds, void *arg)
 static int map_after_run(struct runner *r, struct run_ctx *c,
 			 struct memmap *m)
 {
-	struct map_out out = c->o.out;
 	char title[160];
 
-	if (!c->o.map && !out.svg)
+	if (!c->o.map && !c->o.out.svg)
 		return 0;
 	snprintf(title, sizeof(title), "gmem run: %lu vCPUs, %llu MiB RAM, "
 		 "%lu rounds, %s", c->o.vcpus,
 		 (unsigned long long)(c->o.mem >> 20), c->o.rounds,
 		 c->o.guest ? c->o.guest : "built-in guest");
-	out.text = false;
-	return map_print("run", runner_vm(r), &out, title, m);
+	return map_collect("run", runner_vm(r), &c->o.out, title, m);
 }
 
 static int run_vm(struct run_ctx *c)

@@ -22,6 +22,7 @@ for o in '--map ' '--map-svg FILE' '--color'; do
 done
 
 # Bad input, one row each: exit status | what stderr must say | arguments.
+# (Last, an SVG that cannot be written: exit 1, and still one line.)
 mkdir "$tmp/dir"
 rules=$tmp/rules
 cat >"$rules" <<EOF
@@ -51,6 +52,7 @@ cat >"$rules" <<EOF
 2 | option '--map-svg' needs a value                             | run --map-svg
 2 | unknown option '--map=yes'                                   | run --map=yes
 2 | --color must be auto, always or never, not 'blue'           | run --map --color=blue
+1 | gmem map: writing the SVG failed                            | map --detached --svg /dev/full
 EOF
 n=0
 while IFS='|' read -r want says args; do
@@ -91,7 +93,7 @@ for args in "" "--vcpus 3 --mem 12M --rounds 1" "--vcpus 1 --mem 8K" \
 	# shellcheck disable=SC2086
 	"$gmem" map --detached $args --color >"$tmp/mc.txt" ||
 		fail "map --detached $args --color exited $?"
-	# The description above the map is not part of it.
+	# The devices' description above the map is not part of it.
 	sed -i '1,/^memory map: /{/^memory map: /!d}' "$tmp/m.txt" "$tmp/mc.txt"
 	python3 "$check" cli "$tmp/m.json" "$tmp/m.txt" "$tmp/mc.txt" \
 		"$tmp/m.svg" || fail "map --detached $args: outputs disagree"
