@@ -106,10 +106,16 @@ static int dma_unmap(void *opaque, uint64_t off, uint64_t len, uint32_t flags)
 	return 0;
 }
 
+#define NOWHERE	UINT64_MAX
+
+/* One line for the caller to print: the call, where (gpa or offset), why. */
 static int fail(char *err, size_t n, int ret, const char *what, uint64_t at)
 {
-	snprintf(err, n, "%s at 0x%llx: %s", what, (unsigned long long)at,
-		 strerror(-ret));
+	if (at == NOWHERE)
+		snprintf(err, n, "%s: %s", what, strerror(-ret));
+	else
+		snprintf(err, n, "%s at 0x%llx: %s", what,
+			 (unsigned long long)at, strerror(-ret));
 	return ret;
 }
 
@@ -124,7 +130,7 @@ static int dev_listen(struct md *m, struct dma_dev *d, char *err, size_t n)
 	d->file = m->ram;
 	d->held = calloc(d->len / GMEM_PAGE_SIZE / 8 + 1, 1);
 	if (!d->held)
-		return fail(err, n, -ENOMEM, "device model", d->off);
+		return fail(err, n, -ENOMEM, "device model", NOWHERE);
 	ret = gmem_listen(m->ram, &c, &d->l);
 	return ret ? fail(err, n, ret, "gmem_listen", d->off) : 0;
 }
@@ -253,7 +259,7 @@ static int system_memory(struct md *m, char *err, size_t n)
 		ret = gmem_vm_write(m->vm, GUEST_STACK_GPA + (i + 1) *
 				    GUEST_STACK_SIZE - GMEM_PAGE_SIZE, m->buf,
 				    GMEM_PAGE_SIZE, NULL);
-	return ret ? fail(err, n, ret, "gmem_vm_write", 0) : 0;
+	return ret ? fail(err, n, ret, "gmem_vm_write", NOWHERE) : 0;
 }
 
 static int add_slot(struct md *m, uint32_t slot, uint64_t gpa, uint64_t size,
@@ -274,12 +280,12 @@ static int build(struct md *m, char *err, size_t n)
 
 	ret = gmem_vm_create(NULL, &m->vm);
 	if (ret)
-		return fail(err, n, ret, "gmem_vm_create", 0);
+		return fail(err, n, ret, "gmem_vm_create", NOWHERE);
 	ret = gmem_create(m->vm, GUEST_SYSTEM_SIZE, flags, &m->sys);
 	if (!ret)
 		ret = gmem_create(m->vm, m->o.mem, flags, &m->ram);
 	if (ret)
-		return fail(err, n, ret, "gmem_create", 0);
+		return fail(err, n, ret, "gmem_create", NOWHERE);
 	return add_slot(m, 0, 0, GUEST_SYSTEM_SIZE, m->sys, err, n) ?:
 	       add_slot(m, 1, RUNNER_RAM_GPA, m->o.mem, m->ram, err, n) ?:
 	       system_memory(m, err, n);
@@ -294,7 +300,7 @@ int md_create(const struct md_opts *o, struct md **out, char *err,
 
 	if (!m || !(m->buf = malloc(WRITE_CHUNK))) {
 		free(m);
-		return fail(err, errlen, -ENOMEM, "memory", 0);
+		return fail(err, errlen, -ENOMEM, "memory", NOWHERE);
 	}
 	m->o = *o;
 	m->slice = run_slice(o->mem, o->vcpus);
