@@ -10,7 +10,8 @@
  *   state-map bytes: 1 TiB uniform, 1 GiB alternating     target <= 64 KiB/GiB
  *   gmem_vm_read of 64 B vs memcpy from a mapping plus a memslot lookup
  *
- * and runs the groups of rows in vmm.c, slots.c, scaling.c and launch.c,
+ * and runs the groups of rows in vmm.c, slots.c, scaling.c, launch.c and
+ * listeners.c,
  * each group only when --filter names one of its rows.
  * Only numbers; nothing here asserts on time.
  */
@@ -522,6 +523,12 @@ static const struct group groups[] = {
 	{ "populate", NULL, bench_launch,
 	  .keys = KEYS("populate_mb_per_s", "populate_memcpy_mb_per_s",
 		       "populate_sha256_mb_per_s", "populate_bound_mb_per_s") },
+	{ "listeners", NULL, bench_listeners,
+	  .keys = KEYS("listen_0_1g_private_us", "listen_1_1g_private_us",
+		       "listen_8_1g_private_us", "listen_0_1g_shared_us",
+		       "listen_1_1g_shared_us", "listen_8_1g_shared_us",
+		       "listen_0_alt_per_s", "listen_1_alt_per_s",
+		       "listen_8_alt_per_s", "listen_1g_calls") },
 };
 
 #define NR_GROUPS	(sizeof(groups) / sizeof(groups[0]))

@@ -54,6 +54,8 @@ struct measure {
 #define STORE		"per-page store (stand-in)"
 #define BARE		"sorted slots + memcpy"
 #define BARE_LOADED	"same, two-backing converter"
+#define NOLS		"the same with no listener"
+#define NOLS_ALT	"the same, no listener"
 
 #define L1(lbl, k)	.part = PART_LEVEL1, .label = lbl, .key = k
 #define RN(lbl, k)	.part = PART_RUNNER, .label = lbl, .key = k
@@ -140,6 +142,22 @@ static const struct measure measures[] = {
 	{ L1("the converting thread", "slots_loaded_gmem_conv_per_s"),
 	  .base_key = "slots_loaded_twob_conv_per_s",
 	  .base_label = "the two-backing converter", .rate = true },
+	{ L1("1 GiB -> private, 1 listener", "listen_1_1g_private_us"),
+	  .base_key = "listen_0_1g_private_us", .base_label = NOLS },
+	{ L1("1 GiB -> private, 8 listeners", "listen_8_1g_private_us"),
+	  .base_key = "listen_0_1g_private_us", .base_label = NOLS },
+	{ L1("1 GiB -> shared, 1 listener", "listen_1_1g_shared_us"),
+	  .base_key = "listen_0_1g_shared_us", .base_label = NOLS },
+	{ L1("1 GiB -> shared, 8 listeners", "listen_8_1g_shared_us"),
+	  .base_key = "listen_0_1g_shared_us", .base_label = NOLS },
+	{ L1("alternating 4 KiB, 1 listener", "listen_1_alt_per_s"),
+	  .base_key = "listen_0_alt_per_s", .base_label = NOLS_ALT,
+	  .rate = true },
+	{ L1("alternating 4 KiB, 8 listeners", "listen_8_alt_per_s"),
+	  .base_key = "listen_0_alt_per_s", .base_label = NOLS_ALT,
+	  .rate = true },
+	{ L1("listener calls for 1 GiB contiguous", "listen_1g_calls"),
+	  .goal = GOAL_LE, .target = 1, .target_text = "1 per listener" },
 	{ RN("VM start to first sync", "vm_start_runner_us"),
 	  .base_key = "vm_start_bare_us",
 	  .base_label = "bare KVM ioctl sequence", .goal = GOAL_LE,

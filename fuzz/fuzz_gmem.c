@@ -88,6 +88,7 @@ void fz_teardown(struct fz *z)
 			      mode == GMEM_CONVERT_ZERO);
 	}
 	fz_check_all(z, true);
+	fz_check_listeners(z);
 	for (int i = 0; i < FZ_FILES; i++)
 		if (z->file[i].f)
 			close_file(z, i);
@@ -97,7 +98,7 @@ void fz_teardown(struct fz *z)
 
 void fz_step(struct fz *z, struct fz_in *in)
 {
-	unsigned int op = in_u8(in) % 20;
+	unsigned int op = in_u8(in) % 22;
 
 	z->op = NULL;
 	if (op < 8)
@@ -108,9 +109,12 @@ void fz_step(struct fz *z, struct fz_in *in)
 		fz_map_step(z, in, op - 14);
 	else if (op == 17)
 		fz_file_step(z, in, 3);
-	else
+	else if (op < 20)
 		fz_manager_step(z, in, op - 18);
+	else
+		fz_listen_step(z, in, op - 20);
 	fz_check_all(z, false);
+	fz_check_listeners(z);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -8,6 +8,7 @@ CREATE, CLOSE, FALLOC, SETATTR, PIN, UNPIN, GETATTR, STAT = range(8)
 REGION, VMATTR, READ, WRITE, VMCFG = 8, 10, 11, 12, 13
 MAP, UNMAP, POKE = 14, 15, 16
 POLICY, CONVERT = 18, 19
+LISTEN, UNLISTEN = 20, 21
 
 def create(vm, pages_idx, flags, special=0):
 	return [CREATE, vm | pages_idx << 1 | special << 4, flags]
@@ -27,6 +28,8 @@ def convert(vm, slot, pg, sizek, a):
 	return [CONVERT, vm, slot] + u16(pg) + [sizek, a]
 def falloc(fi, mode, off, n, k=0):
 	return [FALLOC, fi, mode, k] + u16(off) + u16(n)
+def listen(lid, fi, off, n, k=0):
+	return [LISTEN, lid, fi, k] + u16(off) + u16(n)
 def rng(op, fi, off, n, k=0):
 	return [op, fi, k] + u16(off) + u16(n)
 
@@ -117,6 +120,13 @@ seeds = {
 	+ [CLOSE, 1] + convert(0, 0, 0, 2, 1) + convert(0, 0, 0, 2, 0)
 	+ convert(1, 0, 0, 3, 1) + convert(1, 0, 0, 2, 1)
 	+ convert(1, 0, 0, 2, 0) + convert(0, 0, 0, 1, 0x80),
+ # Listeners follow every entry point: by file, by gpa, the manager, a
+ # punch, close; a bad range is refused.
+ 'listeners-follow': [0] + create(0, 4, 3) + region(0, 0, 1, 0, 8, 8)
+	+ listen(0, 0, 0, 8) + listen(1, 0, 2, 3) + listen(2, 0, 7, 5)
+	+ setattr_(0, 1, 3, 1, 0) + vmattr(0, 0, 0, 2, 0, 1)
+	+ convert(0, 0, 2, 4, 1) + falloc(0, 2, 0, 8) + [UNLISTEN, 1]
+	+ convert(0, 0, 0, 8, 0) + listen(1, 0, 4, 2) + [CLOSE, 0],
 }
 out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), 'corpus')
 os.makedirs(out, exist_ok=True)

@@ -23,6 +23,7 @@
 #define FZ_HOST_PAGES	16	/* plain host memory per VM */
 #define FZ_SMALL_PAGES	64	/* files this small are fully checked per step */
 #define FZ_POLICIES	32	/* gmem_vm_set_policy() calls modelled per VM */
+#define FZ_LISTENERS	4
 
 enum fz_slot_kind { SLOT_NONE, SLOT_FILE, SLOT_HOST, SLOT_DEAD };
 
@@ -73,8 +74,20 @@ struct fz_map {
 	int prot;
 };
 
+/* A device listening on pages [lo, hi) of a file: what it was told. */
+struct fz_listener {
+	bool used;
+	int id;
+	int file;
+	uint64_t lo;
+	uint64_t hi;
+	uint8_t *view;		/* per page of the range: held */
+	struct gmem_listener *l;
+};
+
 struct fz {
 	struct fz_vm vm[FZ_VMS];
+	struct fz_listener lis[FZ_LISTENERS];
 	struct fz_file file[FZ_FILES];
 	struct fz_map map[FZ_MAPS];
 	unsigned long step;

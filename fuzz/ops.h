@@ -29,5 +29,8 @@ void fz_file_step(struct fz *z, struct fz_in *in, unsigned int op);
 void fz_vm_step(struct fz *z, struct fz_in *in, unsigned int op);
 void fz_map_step(struct fz *z, struct fz_in *in, unsigned int op);
 void fz_manager_step(struct fz *z, struct fz_in *in, unsigned int op);
+void fz_listen_step(struct fz *z, struct fz_in *in, unsigned int op);
+void fz_listeners_closed(struct fz *z, int i);
+void fz_check_listeners(struct fz *z);
 
 #endif /* FZ_OPS_H */

@@ -98,6 +98,7 @@ void close_file(struct fz *z, int i)
 		if (z->map[m].used && z->map[m].file == i)
 			z->map[m].used = false;
 	fz_expect_ret(z, "gmem_close", gmem_close(z->file[i].f), 0);
+	fz_listeners_closed(z, i);
 	fz_file_model_free(&z->file[i]);
 }
 

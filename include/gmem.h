@@ -59,6 +59,13 @@ extern "C" {
 /* gmem_create() flags (the values of GUEST_MEMFD_FLAG_*). */
 #define GMEM_FLAG_MMAP		(1ULL << 0)	/* gmem_map() allowed */
 #define GMEM_FLAG_INIT_SHARED	(1ULL << 1)	/* start shared, not private */
+/*
+ * gmem_export_fd() allowed: the file's memory may be handed to a device in
+ * another process, which can then reach its private pages too (on a
+ * software-protected VM). A library flag, not the kernel's: files without
+ * it never give out their backing store.
+ */
+#define GMEM_FLAG_EXPORT	(1ULL << 32)
 
 /* Attributes (the value of KVM_MEMORY_ATTRIBUTE_PRIVATE). */
 #define GMEM_ATTR_PRIVATE	(1ULL << 3)
@@ -167,8 +174,8 @@ int gmem_vm_private_mirrored(const struct gmem_vm *vm);
 /*
  * gmem_create - create a guest memory file bound to @vm for ever.
  * @size: bytes, a non-zero multiple of the page size, below 2^63.
- * @flags: GMEM_FLAG_MMAP, GMEM_FLAG_INIT_SHARED. Without INIT_SHARED the
- *	whole file starts private.
+ * @flags: GMEM_FLAG_MMAP, GMEM_FLAG_INIT_SHARED, GMEM_FLAG_EXPORT. Without
+ *	INIT_SHARED the whole file starts private.
  *
  * The backing store is the kernel's guest_memfd (created MMAP|INIT_SHARED
  * so that the library can copy and zero) when @vm is a KVM VM whose kernel
@@ -199,8 +206,11 @@ int gmem_close(struct gmem_file *file);
  * by a device, so a punch of a range holding one is refused, as a
  * conversion to private is.
  *
+ * Listeners of the range are told unmap before and map after a punch
+ * (see "Listeners" below).
+ *
  * Return: 0; -EAGAIN when punching a range with a pinned page (nothing is
- * punched); -EOPNOTSUPP if KEEP_SIZE is missing or another mode bit is set;
+ * punched); a listener's error (a refused unmap: nothing is punched); -EOPNOTSUPP if KEEP_SIZE is missing or another mode bit is set;
  * -EINVAL for NULL, unaligned @offset or @len, @len 0, an overflowing range,
  * or an allocation reaching past EOF (a punch past EOF is 0 and clamped);
  * -ENOSPC/-ENOMEM/-EINTR from the kernel.
@@ -254,7 +264,9 @@ int gmem_vm_set_region(struct gmem_vm *vm, const struct gmem_region *r);
  * both modes, unaligned, empty, overflowing or past-EOF ranges; -EOPNOTSUPP
  * for a mode the VM's platform cannot honour; -EAGAIN when converting to
  * private while a page is pinned; -ENOMEM (memory, or the VMA budget on the
- * mprotect path); -EIO from another process; KVM's error when mirroring.
+ * mprotect path); -EIO from another process; KVM's error when mirroring;
+ * a listener's error (see "Listeners" below); -EDEADLK from inside a
+ * listener's callback.
  */
 int gmem_set_attributes(struct gmem_file *file, uint64_t offset,
 			uint64_t size, uint64_t attrs, uint64_t flags,
@@ -354,11 +366,14 @@ int gmem_backing(const struct gmem_file *file);
 /*
  * gmem_export_fd - a new file descriptor (O_CLOEXEC, the caller closes it)
  * for the file's backing store, to hand to a device in another process
- * (a vhost-user backend's memory table). Whoever holds it can map every
- * page of the file, private ones included, unless the VM mirrors into KVM
+ * (a vhost-user backend's memory table). Only for files created with
+ * GMEM_FLAG_EXPORT. Whoever holds it can map every page of the file,
+ * private ones included, unless the VM mirrors into KVM
  * (gmem_vm_private_mirrored()): on a software-protected VM, account for
- * that exposure (docs/library.md, "Listeners").
- * Return: the fd; -EINVAL for NULL; -EIO from another process; -EMFILE.
+ * that exposure, or keep device memory in a file of its own (a bounce
+ * pool) (docs/library.md, "Listeners").
+ * Return: the fd; -EPERM for a file without GMEM_FLAG_EXPORT; -EINVAL for
+ * NULL; -EIO from another process; -EMFILE.
  */
 int gmem_export_fd(struct gmem_file *file);
 
@@ -393,7 +408,8 @@ int gmem_export_fd(struct gmem_file *file);
  * read (unmapped, PROT_NONE, or a library mapping of a private page);
  * -EEXIST when the first page was populated before; -EAGAIN in place when
  * it is pinned; -EOPNOTSUPP in place when the platform cannot PRESERVE;
- * -ENOMEM; -EIO from another process.
+ * in place, the error of a listener that refused to unmap; -ENOMEM; -EIO
+ * from another process.
  */
 long gmem_vm_populate(struct gmem_vm *vm, uint64_t gpa, const void *src,
 		      uint64_t npages, uint32_t type);

@@ -12,7 +12,7 @@
 
 #include "internal.h"
 
-#define GM_FILE_FLAGS (GMEM_FLAG_MMAP | GMEM_FLAG_INIT_SHARED)
+#define GM_FILE_FLAGS (GMEM_FLAG_MMAP | GMEM_FLAG_INIT_SHARED | GMEM_FLAG_EXPORT)
 
 int gmem_create(struct gmem_vm *vm, uint64_t size, uint64_t flags,
 		struct gmem_file **out)
@@ -205,6 +205,8 @@ int gmem_export_fd(struct gmem_file *f)
 
 	if (ret)
 		return ret;
+	if (!(f->flags & GMEM_FLAG_EXPORT))
+		return -EPERM;
 	ret = fcntl(f->fd, F_DUPFD_CLOEXEC, 0);
 	return ret < 0 ? -errno : ret;
 }

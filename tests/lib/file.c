@@ -5,14 +5,14 @@
  */
 #include "lib-util.h"
 
-#define VALID_FLAGS (GMEM_FLAG_MMAP | GMEM_FLAG_INIT_SHARED)
+#define VALID_FLAGS	(GMEM_FLAG_MMAP | GMEM_FLAG_INIT_SHARED | GMEM_FLAG_EXPORT)
 
 static const uint64_t flag_sets[] = {
 	0, GMEM_FLAG_MMAP, GMEM_FLAG_MMAP | GMEM_FLAG_INIT_SHARED,
 	GMEM_FLAG_INIT_SHARED,
 };
 
-/* Every single bit: only MMAP and INIT_SHARED create a file. */
+/* Every single bit: only MMAP, INIT_SHARED and EXPORT create a file. */
 static void test_flags(struct gmem_vm *vm)
 {
 	for (int bit = 0; bit < 64; bit++) {

@@ -649,7 +649,14 @@ static void test_queries(struct gmem_vm *vm)
 			    (unsigned long long)(run.len / PG),
 			    (unsigned long long)run.flags, run.listeners);
 	}
-	/* The exported fd sees the file's bytes. */
+	/* Only an exportable file gives out its memory. */
+	TEST_RET(gmem_export_fd(f), -EPERM);
+	TEST_RET(gmem_unlisten(f, l), 0);
+	TEST_RET(gmem_unpin(f, 8 * PG, 4 * PG), 0);
+	teardown(vm, f);
+	f = new_file(vm, NP * PG, GMEM_FLAG_EXPORT | GMEM_FLAG_INIT_SHARED);
+	TEST_RET(set_slot(vm, 0, GPA, NP * PG, f, 0), 0);
+	TEST_RET(gmem_vm_write(vm, GPA, buf, PG, NULL), 0);
 	fd = gmem_export_fd(f);
 	TEST_ASSERT(fd >= 0, "gmem_export_fd: %d", fd);
 	TEST_ASSERT(fcntl(fd, F_GETFD) & FD_CLOEXEC, "fd without CLOEXEC");
@@ -672,8 +679,29 @@ static void test_queries(struct gmem_vm *vm)
 		    r.flags);
 	TEST_RET(gmem_vm_get_region(vm, GPA + 3 * NP * PG, &r), -ENOENT);
 	TEST_RET(del_slot(vm, 1), 0);
-	TEST_RET(gmem_unlisten(f, l), 0);
-	TEST_RET(gmem_unpin(f, 8 * PG, 4 * PG), 0);
+	teardown(vm, f);
+}
+
+/* Population in place is a conversion to private: devices are told. */
+static void test_populate(struct gmem_vm *vm)
+{
+	struct gmem_file *f = setup(vm);
+	static struct dev d;
+
+	memset(&d, 0, sizeof(d));
+	dev_listen(&d, f, 0, NP);
+	TEST_RET(gmem_vm_populate(vm, GPA + 4 * PG, NULL, 2,
+				  GMEM_POPULATE_NORMAL), 2);
+	TEST_ASSERT(d.unmaps == 1 && !d.view[4] && !d.view[5] && d.view[6],
+		    "populate in place: %u unmaps", d.unmaps);
+	assert_view(&d, "after populate");
+	/* A refused unmap refuses the population. */
+	d.calls = 0;
+	d.fail_at = 1;
+	d.fail_ret = -EBUSY;
+	TEST_RET(gmem_vm_populate(vm, GPA + 8 * PG, NULL, 1,
+				  GMEM_POPULATE_NORMAL), -EBUSY);
+	assert_view(&d, "after a refused populate");
 	teardown(vm, f);
 }
 
@@ -689,6 +717,7 @@ static void body(struct gmem_vm *vm, int kvm)
 	test_punch(vm);
 	test_reentry(vm);
 	test_seed002(vm);
+	test_populate(vm);
 }
 
 int main(void)

@@ -80,6 +80,10 @@ want = {
                "slots_loaded_gmem_conv_per_s"},
     "scale_": set(),
     "populate_": {"populate_mb_per_s"},
+    "listen_": {"listen_1_1g_private_us", "listen_8_1g_private_us",
+                "listen_1_1g_shared_us", "listen_8_1g_shared_us",
+                "listen_1_alt_per_s", "listen_8_alt_per_s",
+                "listen_1g_calls"},
     "vm_start": {"vm_start_runner_us"},
 }[filt]
 assert want <= names, (filt, want - names)
@@ -103,7 +107,7 @@ PY
 
 # Level 1: every group once, through the filter that names it.
 for f in contig_ sparse_ alt_1g uniform_1t_state read_64b alt_loaded conv_1g \
-	boot_ slots_ scale_ populate_; do
+	boot_ slots_ scale_ populate_ listen_; do
 	extra=()
 	[ "$f" = scale_ ] && extra=(--plot "$tmp/plot")
 	"$gmem" bench --quick --json --filter "$f" "${extra[@]}" \
