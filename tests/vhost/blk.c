@@ -9,10 +9,42 @@
  * middle, which the region above it still maps from offset 0 (exposure
  * one page). After every conversion to private the table holds no private
  * page and the back-end's /proc/PID/maps none beyond the exposure.
+ *
+ * The layout with no exposure at all: the device's memory is a file of its
+ * own (a bounce pool, like a CoCo guest's swiotlb) and the guest's other
+ * memory, another file, is converted as it likes: the back-end maps none
+ * of it and the exposure stays 0.
  */
 #include "blkdev.h"
 
 #define SIZE	(256 * PG)
+#define RAM_GPA	(1ULL << 32)
+
+/* Guest memory in a second file that no device is attached to. */
+static void bounce_pool(struct guest *g, struct backend *b,
+			struct gmem_vu_dev *d)
+{
+	struct gmem_region r = { .slot = 1, .gpa = RAM_GPA, .size = SIZE };
+	struct gmem_file *ram;
+	uint64_t exp;
+
+	TEST_RET(gmem_create(g->vm, SIZE, GMEM_FLAG_MMAP |
+			     GMEM_FLAG_INIT_SHARED | GMEM_FLAG_EXPORT, &ram),
+		 0);
+	r.file = ram;
+	TEST_RET(gmem_vm_set_region(g->vm, &r), 0);
+	TEST_RET(gmem_vm_convert(g->vm, RAM_GPA, SIZE / 2, GMEM_ATTR_PRIVATE,
+				 NULL), 0);
+	TEST_RET(gmem_vm_convert(g->vm, RAM_GPA + SIZE - PG, PG,
+				 GMEM_ATTR_PRIVATE, NULL), 0);
+	TEST_RET(gmem_vu_exposure(d, &exp), 0);
+	TEST_RET(exp, 0);
+	TEST_RET(mapped_private(b->pid, ram), 0);
+	TEST_RET(mapped_private(b->pid, g->file), 0);
+	r.size = 0;
+	TEST_RET(gmem_vm_set_region(g->vm, &r), 0);
+	TEST_RET(gmem_close(ram), 0);
+}
 
 int main(void)
 {
@@ -48,6 +80,7 @@ int main(void)
 	seed_sequence(&s, 1);
 	/* The same buffer again: the table follows repeated conversions. */
 	seed_sequence(&s, 2);
+	bounce_pool(&g, &b, d);
 
 	TEST_RET(gmem_vu_info(d, &info), 0);
 	TEST_ASSERT(info.connected && !info.timeouts && !info.nacks,
