@@ -53,7 +53,7 @@ int main(void)
 	struct blkdev k;
 	struct gmem_vu_info info;
 	struct gmem_vu_dev *d;
-	struct seed s;
+	struct cycle s;
 
 	backend_start(&b, BACKEND_QSD);
 	guest_init(&g, SIZE);
@@ -66,20 +66,20 @@ int main(void)
 	TEST_RET(gmem_vu_table(d, NULL, 0), 1);
 	blk_init(&k, &g, d, GUEST_GPA, GUEST_GPA + 3 * PG);
 
-	s = (struct seed){ .g = &g, .d = d, .b = &b, .xfer = blk_xfer,
+	s = (struct cycle){ .g = &g, .d = d, .b = &b, .xfer = blk_xfer,
 			   .ctx = &k, .len = PG,
 			   .src = GUEST_GPA + 16 * PG,
 			   .dst = GUEST_GPA + 17 * PG };
 	/* The top page: nothing maps it while it is private. */
 	s.buf = GUEST_GPA + SIZE - PG;
 	s.exposure = 0;
-	seed_sequence(&s, 0);
+	conversion_cycle(&s, 0);
 	/* A middle page: the region above maps it from offset 0. */
 	s.buf = GUEST_GPA + 128 * PG;
 	s.exposure = PG;
-	seed_sequence(&s, 1);
+	conversion_cycle(&s, 1);
 	/* The same buffer again: the table follows repeated conversions. */
-	seed_sequence(&s, 2);
+	conversion_cycle(&s, 2);
 	bounce_pool(&g, &b, d);
 
 	TEST_RET(gmem_vu_info(d, &info), 0);

@@ -506,14 +506,14 @@ void log_table(struct gmem_vu_dev *d, const char *when)
 			(unsigned long long)r[i].offset);
 }
 
-static void pattern(uint8_t *p, uint32_t len, uint32_t skip, unsigned int seed)
+static void pattern(uint8_t *p, uint32_t len, uint32_t skip, unsigned int tag)
 {
 	for (uint32_t i = 0; i < len; i++)
-		p[i] = i < skip ? 0 : (uint8_t)(i * 7 + seed * 131 + 1);
+		p[i] = i < skip ? 0 : (uint8_t)(i * 7 + tag * 131 + 1);
 }
 
 /* Fill @src, move it to @dst through the device, compare. */
-static void dma_check(const struct seed *s, uint64_t src, uint64_t dst,
+static void dma_check(const struct cycle *s, uint64_t src, uint64_t dst,
 		      unsigned int tag, const char *what)
 {
 	uint8_t want[PG], got[PG];
@@ -529,7 +529,7 @@ static void dma_check(const struct seed *s, uint64_t src, uint64_t dst,
 		    (unsigned long long)dst);
 }
 
-void seed_sequence(const struct seed *s, unsigned int round)
+void conversion_cycle(const struct cycle *s, unsigned int round)
 {
 	uint64_t off = s->buf - GUEST_GPA;
 	struct gmem_fault fault;
