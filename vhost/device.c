@@ -23,7 +23,7 @@
 #include "proto.h"
 
 /*
- * vu_fence - cut @t's regions at every vring's boundaries, with memory
+ * gm_vu_fence - cut @t's regions at every vring's boundaries, with memory
  * slots. libvhost-user (qemu-storage-daemon 7.2) translates the ring
  * addresses when a ring is set up and when a region is added, but only
  * through regions it already had: a region holding a ring must never be
@@ -32,7 +32,7 @@
  * translates the rings again after every table and needs no fences.
  * Return: 0; -ENOSPC.
  */
-int vu_fence(const struct gmem_vu_dev *d, struct vu_table *t)
+int gm_vu_fence(const struct gmem_vu_dev *d, struct vu_table *t)
 {
 	unsigned int i, j, k;
 	int ret;
@@ -40,11 +40,13 @@ int vu_fence(const struct gmem_vu_dev *d, struct vu_table *t)
 	if (!d->mem_slots)
 		return 0;
 	for (i = 0; i < VU_MAX_VRINGS; i++) {
-		if (!d->vring[i].fence[0][1])
+		const struct vu_vring *vr = &d->vring[i];
+
+		if (!vr->fence[0][1])
 			continue;
 		for (j = 0; j < 3; j++) {
 			for (k = 0; k < 2; k++) {
-				ret = vu_table_cut(t, d->vring[i].fence[j][k]);
+				ret = gm_vu_table_cut(t, vr->fence[j][k]);
 				if (ret)
 					return ret;
 			}
@@ -62,11 +64,11 @@ static int without(struct gmem_vu_dev *d, unsigned int rng, uint64_t off,
 		   uint64_t len, struct vu_table *t)
 {
 	*t = d->want;
-	if (!vu_table_sub(t, rng, off, len) && t->n <= d->max_regions)
+	if (!gm_vu_table_sub(t, rng, off, len) && t->n <= d->max_regions)
 		return 0;
 	*t = d->want;
-	vu_table_canon(t);
-	if (vu_table_sub(t, rng, off, len) || vu_fence(d, t) ||
+	gm_vu_table_canon(t);
+	if (gm_vu_table_sub(t, rng, off, len) || gm_vu_fence(d, t) ||
 	    t->n > d->max_regions)
 		return -ENOSPC;
 	return 0;
@@ -83,16 +85,16 @@ static int with(struct gmem_vu_dev *d, const struct vu_region *r,
 	struct vu_table c;
 
 	*t = d->want;
-	if (!vu_table_add(t, r) && d->mem_slots && !vu_fence(d, t) &&
+	if (!gm_vu_table_add(t, r) && d->mem_slots && !gm_vu_fence(d, t) &&
 	    t->n <= d->max_regions)
 		return 0;
 	/* Canonical form of want + r, even when want alone is full. */
 	c = d->want;
-	vu_table_canon(&c);
-	if (vu_table_add(&c, r))
+	gm_vu_table_canon(&c);
+	if (gm_vu_table_add(&c, r))
 		return -ENOSPC;
-	vu_table_canon(&c);
-	if (vu_fence(d, &c) || c.n > d->max_regions)
+	gm_vu_table_canon(&c);
+	if (gm_vu_fence(d, &c) || c.n > d->max_regions)
 		return -ENOSPC;
 	*t = c;
 	return 0;
@@ -109,13 +111,13 @@ static int cb_unmap(void *opaque, uint64_t off, uint64_t len, uint32_t flags)
 	pthread_mutex_lock(&d->lock);
 	ret = without(d, rng, off, len, &t);
 	if (!ret)
-		ret = vu_sync(d, &t);
+		ret = gm_vu_sync(d, &t);
 	/* A back-end that is gone has unmapped everything. */
 	if (ret == -ENOTCONN)
 		ret = 0;
 	/* Access must go even if the back-end cannot confirm it. */
 	if (ret && (flags & GMEM_UNMAP_FORCED)) {
-		vu_dead(d);
+		gm_vu_dead(d);
 		ret = 0;
 	}
 	if (!ret)
@@ -140,7 +142,7 @@ static int cb_map(void *opaque, uint64_t off, uint64_t len)
 	pthread_mutex_lock(&d->lock);
 	ret = with(d, &r, &t);
 	if (!ret)
-		ret = vu_sync(d, &t);
+		ret = gm_vu_sync(d, &t);
 	/*
 	 * The run is shared: a back-end that maps it late does no harm, and
 	 * the next change waits for that ack first. A dead one maps nothing.
@@ -214,14 +216,14 @@ int gmem_vu_connect(const char *path, const struct gmem_vu_config *cfg,
 	timeout = d->timeout_ms;
 	if (d->timeout_ms < GMEM_VU_CONNECT_TIMEOUT_MS)
 		d->timeout_ms = GMEM_VU_CONNECT_TIMEOUT_MS;
-	ret = vu_negotiate(d, cfg ? cfg->features : 0, err, errlen);
+	ret = gm_vu_negotiate(d, cfg ? cfg->features : 0, err, errlen);
 	d->timeout_ms = timeout;
 	if (ret)
 		goto close;
 	*out = d;
 	return 0;
 close:
-	vu_dead(d);
+	gm_vu_dead(d);
 free:
 	pthread_mutex_destroy(&d->lock);
 	pthread_mutex_destroy(&d->attach_lock);
@@ -238,7 +240,7 @@ void gmem_vu_close(struct gmem_vu_dev *d)
 	pthread_mutex_lock(&d->attach_lock);
 	/* Disconnect first: the forced unmaps below then find nothing. */
 	pthread_mutex_lock(&d->lock);
-	vu_dead(d);
+	gm_vu_dead(d);
 	pthread_mutex_unlock(&d->lock);
 	for (i = 0; i < d->nranges; i++)
 		if (d->range[i].listener)

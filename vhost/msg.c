@@ -18,10 +18,10 @@
 #define VU_MAX_FDS	VU_BASELINE_REGIONS
 
 /*
- * vu_send - write @m (header and m->size payload bytes) and @nfds
+ * gm_vu_send - write @m (header and m->size payload bytes) and @nfds
  * descriptors. MSG_NOSIGNAL: a back-end that died is -EPIPE, not SIGPIPE.
  */
-int vu_send(int sock, const struct vu_msg *m, const int *fds, int nfds)
+int gm_vu_send(int sock, const struct vu_msg *m, const int *fds, int nfds)
 {
 	char ctl[CMSG_SPACE(VU_MAX_FDS * sizeof(int))];
 	size_t total = VU_HDR_SIZE + m->size, done = 0;
@@ -104,13 +104,13 @@ static int read_full(int sock, void *buf, size_t len, int64_t deadline)
 }
 
 /*
- * vu_recv - read one reply within @timeout_ms. A reply with descriptors is
+ * gm_vu_recv - read one reply within @timeout_ms. A reply with descriptors is
  * not expected from any request this front-end sends: they are dropped by
  * recv() (the kernel closes descriptors nobody receives).
  * Return: 0; -ETIMEDOUT; -ECONNRESET at EOF; -EPROTO for a malformed
  * header (no REPLY flag, wrong version, oversized payload).
  */
-int vu_recv(int sock, struct vu_msg *m, int timeout_ms)
+int gm_vu_recv(int sock, struct vu_msg *m, int timeout_ms)
 {
 	int64_t deadline = now_ms() + timeout_ms;
 	int ret;

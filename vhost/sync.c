@@ -18,11 +18,11 @@
 #include "proto.h"
 
 /*
- * vu_dead - the back-end is gone or must lose access: close the socket.
+ * gm_vu_dead - the back-end is gone or must lose access: close the socket.
  * A back-end unmaps its whole table when its connection ends, so the
  * table is empty from here on.
  */
-void vu_dead(struct gmem_vu_dev *d)
+void gm_vu_dead(struct gmem_vu_dev *d)
 {
 	if (d->sock >= 0)
 		close(d->sock);
@@ -43,7 +43,7 @@ static int wait_reply(struct gmem_vu_dev *d, uint32_t request,
 {
 	int ret;
 
-	ret = vu_recv(d->sock, reply, d->timeout_ms);
+	ret = gm_vu_recv(d->sock, reply, d->timeout_ms);
 	if (ret == -ETIMEDOUT)
 		d->timeouts++;
 	if (ret)
@@ -54,11 +54,11 @@ static int wait_reply(struct gmem_vu_dev *d, uint32_t request,
 }
 
 /*
- * vu_drain - collect the ack of the message that timed out before.
+ * gm_vu_drain - collect the ack of the message that timed out before.
  * Return: 0 (nothing outstanding any more); -ETIMEDOUT (still
  * outstanding); -ENOTCONN when the back-end is gone.
  */
-int vu_drain(struct gmem_vu_dev *d)
+int gm_vu_drain(struct gmem_vu_dev *d)
 {
 	struct vu_msg reply;
 	int ret;
@@ -71,7 +71,7 @@ int vu_drain(struct gmem_vu_dev *d)
 	if (ret == -ETIMEDOUT)
 		return ret;
 	if (ret || reply.size != sizeof(uint64_t)) {
-		vu_dead(d);
+		gm_vu_dead(d);
 		return -ENOTCONN;
 	}
 	d->pending.busy = false;
@@ -84,25 +84,25 @@ int vu_drain(struct gmem_vu_dev *d)
 }
 
 /*
- * vu_call - send one request. With @reply it is a GET_* and the reply is
+ * gm_vu_call - send one request. With @reply it is a GET_* and the reply is
  * stored in @m; otherwise, once REPLY_ACK is negotiated, the request asks
  * for an ack and waits for it.
  * Return: 0; -EIO for a refusal (non-zero ack); -ETIMEDOUT; -ENOTCONN when
  * the back-end is gone (the device is dead from then on).
  */
-int vu_call(struct gmem_vu_dev *d, struct vu_msg *m, const int *fds,
-	    int nfds, bool reply)
+int gm_vu_call(struct gmem_vu_dev *d, struct vu_msg *m, const int *fds,
+	       int nfds, bool reply)
 {
 	uint32_t request = m->request;
 	int ret;
 
-	ret = vu_drain(d);
+	ret = gm_vu_drain(d);
 	if (ret)
 		return ret;
 	m->flags = VU_FLAG_VERSION;
 	if (!reply && d->acks)
 		m->flags |= VU_FLAG_NEED_REPLY;
-	ret = vu_send(d->sock, m, fds, nfds);
+	ret = gm_vu_send(d->sock, m, fds, nfds);
 	if (ret)
 		goto out;
 	if (!reply && !d->acks)
@@ -128,7 +128,7 @@ out:
 		d->pending.after = d->have;
 	}
 	if (gone(ret)) {
-		vu_dead(d);
+		gm_vu_dead(d);
 		ret = -ENOTCONN;
 	}
 	return ret;
@@ -149,7 +149,7 @@ static int table_call(struct gmem_vu_dev *d, struct vu_msg *m, const int *fds,
 	int ret;
 
 	d->msgs++;
-	ret = vu_call(d, m, fds, nfds, false);
+	ret = gm_vu_call(d, m, fds, nfds, false);
 	if (!ret)
 		d->have = *after;
 	else if (ret == -ETIMEDOUT && d->pending.busy)
@@ -194,12 +194,12 @@ static int rem_extra(struct gmem_vu_dev *d, const struct vu_table *target)
 	int ret;
 
 	for (i = 0; i < d->have.n; ) {
-		if (vu_table_has(target, &d->have.r[i])) {
+		if (gm_vu_table_has(target, &d->have.r[i])) {
 			i++;
 			continue;
 		}
 		after = d->have;
-		vu_table_del(&after, &d->have.r[i]);
+		gm_vu_table_del(&after, &d->have.r[i]);
 		ret = send_one(d, VU_REM_MEM_REG, &d->have.r[i], &after);
 		if (ret)
 			return ret;
@@ -214,10 +214,10 @@ static int add_missing(struct gmem_vu_dev *d, const struct vu_table *target)
 	int ret;
 
 	for (i = 0; i < target->n; i++) {
-		if (vu_table_has(&d->have, &target->r[i]))
+		if (gm_vu_table_has(&d->have, &target->r[i]))
 			continue;
 		after = d->have;
-		ret = vu_table_add(&after, &target->r[i]);
+		ret = gm_vu_table_add(&after, &target->r[i]);
 		if (!ret)
 			ret = send_one(d, VU_ADD_MEM_REG, &target->r[i],
 				       &after);
@@ -241,7 +241,7 @@ static int sync_slots(struct gmem_vu_dev *d, const struct vu_table *target)
 	int ret;
 
 	for (i = 0; i < target->n; i++)
-		adds += !vu_table_has(&d->have, &target->r[i]);
+		adds += !gm_vu_table_has(&d->have, &target->r[i]);
 	if (d->have.n + adds <= d->max_regions) {
 		ret = add_missing(d, target);
 		return ret ? ret : rem_extra(d, target);
@@ -251,21 +251,21 @@ static int sync_slots(struct gmem_vu_dev *d, const struct vu_table *target)
 }
 
 /*
- * vu_sync - make the back-end's table equal @target.
+ * gm_vu_sync - make the back-end's table equal @target.
  * Return: 0; -ENOSPC when @target exceeds the back-end's limit (nothing
- * sent); -ETIMEDOUT, -EIO as vu_call(); -ENOTCONN when the back-end is
+ * sent); -ETIMEDOUT, -EIO as gm_vu_call(); -ENOTCONN when the back-end is
  * gone (it holds nothing then).
  */
-int vu_sync(struct gmem_vu_dev *d, const struct vu_table *target)
+int gm_vu_sync(struct gmem_vu_dev *d, const struct vu_table *target)
 {
 	int ret;
 
-	ret = vu_drain(d);
+	ret = gm_vu_drain(d);
 	if (ret)
 		return ret;
 	if (target->n > d->max_regions)
 		return -ENOSPC;
-	if (vu_table_equal(&d->have, target))
+	if (gm_vu_table_equal(&d->have, target))
 		return 0;
 	if (d->mem_slots)
 		return sync_slots(d, target);

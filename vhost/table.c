@@ -42,10 +42,10 @@ static bool joins(const struct vu_region *a, const struct vu_region *b)
 }
 
 /*
- * vu_table_cut - make @gpa a region boundary: a region holding it on both
+ * gm_vu_table_cut - make @gpa a region boundary: a region holding it on both
  * sides becomes two. Return: 0; -ENOSPC when the table is full.
  */
-int vu_table_cut(struct vu_table *t, uint64_t gpa)
+int gm_vu_table_cut(struct vu_table *t, uint64_t gpa)
 {
 	struct vu_region tail;
 	uint64_t cut;
@@ -69,11 +69,11 @@ int vu_table_cut(struct vu_table *t, uint64_t gpa)
 }
 
 /*
- * vu_table_canon - merge neighbours into maximal regions: the fewest
+ * gm_vu_table_canon - merge neighbours into maximal regions: the fewest
  * regions that hold the same memory (a full table is always sent this way
  * to a back-end without memory slots).
  */
-void vu_table_canon(struct vu_table *t)
+void gm_vu_table_canon(struct vu_table *t)
 {
 	unsigned int i = 0;
 
@@ -87,20 +87,20 @@ void vu_table_canon(struct vu_table *t)
 	}
 }
 
-/* vu_table_add - insert @r as a region of its own. -ENOSPC when full. */
-int vu_table_add(struct vu_table *t, const struct vu_region *r)
+/* gm_vu_table_add - insert @r as a region of its own. -ENOSPC when full. */
+int gm_vu_table_add(struct vu_table *t, const struct vu_region *r)
 {
 	return insert_sorted(t, r);
 }
 
 /*
- * vu_table_sub - take the file range [@off, @off+@len) of range @rng out of
+ * gm_vu_table_sub - take the file range [@off, @off+@len) of range @rng out of
  * every region holding part of it; a region cut in the middle becomes two.
  * Return: 0; -ENOSPC when a split needs a slot the table does not have
  * (@t is unchanged then).
  */
-int vu_table_sub(struct vu_table *t, unsigned int rng, uint64_t off,
-		 uint64_t len)
+int gm_vu_table_sub(struct vu_table *t, unsigned int rng, uint64_t off,
+		    uint64_t len)
 {
 	uint64_t end = off + len, rend, cut;
 	struct vu_table save = *t;
@@ -145,8 +145,8 @@ static bool same(const struct vu_region *a, const struct vu_region *b)
 	       a->offset == b->offset && a->rng == b->rng;
 }
 
-/* vu_table_has - whether @t holds a region exactly like @r. */
-bool vu_table_has(const struct vu_table *t, const struct vu_region *r)
+/* gm_vu_table_has - whether @t holds a region exactly like @r. */
+bool gm_vu_table_has(const struct vu_table *t, const struct vu_region *r)
 {
 	for (unsigned int i = 0; i < t->n; i++)
 		if (same(&t->r[i], r))
@@ -154,8 +154,8 @@ bool vu_table_has(const struct vu_table *t, const struct vu_region *r)
 	return false;
 }
 
-/* vu_table_del - remove the region exactly like @r; -ENOENT if none. */
-int vu_table_del(struct vu_table *t, const struct vu_region *r)
+/* gm_vu_table_del - remove the region exactly like @r; -ENOENT if none. */
+int gm_vu_table_del(struct vu_table *t, const struct vu_region *r)
 {
 	for (unsigned int i = 0; i < t->n; i++) {
 		if (same(&t->r[i], r)) {
@@ -166,8 +166,8 @@ int vu_table_del(struct vu_table *t, const struct vu_region *r)
 	return -ENOENT;
 }
 
-/* vu_table_equal - the same regions (both are sorted by gpa). */
-bool vu_table_equal(const struct vu_table *a, const struct vu_table *b)
+/* gm_vu_table_equal - the same regions (both are sorted by gpa). */
+bool gm_vu_table_equal(const struct vu_table *a, const struct vu_table *b)
 {
 	if (a->n != b->n)
 		return false;

@@ -23,7 +23,7 @@ static int state(struct gmem_vu_dev *d, uint32_t request, uint32_t index,
 	m.size = sizeof(m.u.state);
 	m.u.state.index = index;
 	m.u.state.num = num;
-	return vu_call(d, &m, NULL, 0, false);
+	return gm_vu_call(d, &m, NULL, 0, false);
 }
 
 static int ring_fd(struct gmem_vu_dev *d, uint32_t request, uint32_t index,
@@ -35,7 +35,7 @@ static int ring_fd(struct gmem_vu_dev *d, uint32_t request, uint32_t index,
 	m.request = request;
 	m.size = sizeof(uint64_t);
 	m.u.u64 = index;
-	return vu_call(d, &m, &fd, 1, false);
+	return gm_vu_call(d, &m, &fd, 1, false);
 }
 
 static int addr(struct gmem_vu_dev *d, const struct gmem_vu_vring *v)
@@ -50,7 +50,7 @@ static int addr(struct gmem_vu_dev *d, const struct gmem_vu_vring *v)
 	m.u.addr.desc = v->desc;
 	m.u.addr.avail = v->avail;
 	m.u.addr.used = v->used;
-	return vu_call(d, &m, NULL, 0, false);
+	return gm_vu_call(d, &m, NULL, 0, false);
 }
 
 static int check(const struct gmem_vu_vring *v)
@@ -95,7 +95,7 @@ static uint64_t up(uint64_t a)
 
 /*
  * Give the ring's pages regions of their own before the back-end learns
- * its addresses (see vu_fence() in device.c).
+ * its addresses (see gm_vu_fence() in device.c).
  */
 static int fence(struct gmem_vu_dev *d, const struct gmem_vu_vring *v)
 {
@@ -112,11 +112,11 @@ static int fence(struct gmem_vu_dev *d, const struct gmem_vu_vring *v)
 		vr->fence[j][1] = up(ends[j]);
 	}
 	t = d->want;
-	ret = vu_fence(d, &t);
+	ret = gm_vu_fence(d, &t);
 	if (!ret && t.n > d->max_regions)
 		ret = -ENOSPC;
 	if (!ret)
-		ret = vu_sync(d, &t);
+		ret = gm_vu_sync(d, &t);
 	if (!ret)
 		d->want = t;
 	else
@@ -176,8 +176,8 @@ static void resync(struct gmem_vu_dev *d)
 {
 	if (d->sock < 0)
 		return;
-	if (d->pending.busy || !vu_table_equal(&d->have, &d->want))
-		vu_sync(d, &d->want);
+	if (d->pending.busy || !gm_vu_table_equal(&d->have, &d->want))
+		gm_vu_sync(d, &d->want);
 }
 
 int gmem_vu_sync(struct gmem_vu_dev *d)
@@ -189,8 +189,8 @@ int gmem_vu_sync(struct gmem_vu_dev *d)
 	pthread_mutex_lock(&d->lock);
 	if (d->sock < 0)
 		ret = -ENOTCONN;
-	else if (d->pending.busy || !vu_table_equal(&d->have, &d->want))
-		ret = vu_sync(d, &d->want);
+	else if (d->pending.busy || !gm_vu_table_equal(&d->have, &d->want))
+		ret = gm_vu_sync(d, &d->want);
 	pthread_mutex_unlock(&d->lock);
 	return ret;
 }
