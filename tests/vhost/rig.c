@@ -4,13 +4,30 @@
  */
 #include "rig.h"
 
+void attach_split(struct guest *g, struct gmem_vu_dev *d, uint64_t split)
+{
+	if (!split) {
+		TEST_RET(gmem_vu_attach(d, g->file, 0, g->size, GUEST_GPA), 0);
+		return;
+	}
+	TEST_RET(gmem_vu_attach(d, g->file, 0, split, GUEST_GPA), 0);
+	TEST_RET(gmem_vu_attach(d, g->file, split, g->size - split,
+				GUEST_GPA + split), 0);
+}
+
 void rig_up(struct rig *r, enum backend_kind kind, unsigned int timeout_ms)
+{
+	rig_up_split(r, kind, timeout_ms, 0);
+}
+
+void rig_up_split(struct rig *r, enum backend_kind kind,
+		  unsigned int timeout_ms, uint64_t split)
 {
 	memset(r, 0, sizeof(*r));
 	backend_start(&r->b, kind);
 	guest_init(&r->g, RIG_SIZE);
 	r->d = vu_connect(&r->b, timeout_ms);
-	TEST_RET(gmem_vu_attach(r->d, r->g.file, 0, RIG_SIZE, GUEST_GPA), 0);
+	attach_split(&r->g, r->d, split);
 	if (kind == BACKEND_QSD)
 		blk_init(&r->k, &r->g, r->d, GUEST_GPA, GUEST_GPA + 3 * PG);
 	else
@@ -27,36 +44,55 @@ void rig_down(struct rig *r)
 	backend_stop(&r->b);
 }
 
-int rig_try(struct rig *r, uint64_t src, uint64_t dst, unsigned int ms)
+static int dev_try(struct blkdev *k, struct netdev *n, uint64_t src,
+		   uint64_t dst, unsigned int ms)
 {
-	uint64_t sector = r->k.sector;
+	uint64_t sector;
 	int ret;
 
-	if (r->b.kind == BACKEND_DPDK)
-		return net_send(&r->n, src, dst, 256, ms);
-	r->k.sector += PG / 512;
-	ret = blk_rw(&r->k, VIRTIO_BLK_T_OUT, sector, src, PG, ms);
+	if (!k)
+		return net_send(n, src, dst, 256, ms);
+	sector = k->sector;
+	k->sector += PG / 512;
+	ret = blk_rw(k, VIRTIO_BLK_T_OUT, sector, src, PG, ms);
 	if (ret)
 		return ret;
-	return blk_rw(&r->k, VIRTIO_BLK_T_IN, sector, dst, PG, ms);
+	return blk_rw(k, VIRTIO_BLK_T_IN, sector, dst, PG, ms);
+}
+
+int rig_try(struct rig *r, uint64_t src, uint64_t dst, unsigned int ms)
+{
+	return dev_try(r->b.kind == BACKEND_QSD ? &r->k : NULL, &r->n, src,
+		       dst, ms);
+}
+
+void dev_check(struct guest *g, struct blkdev *k, struct netdev *n,
+	       uint64_t src, uint64_t dst, unsigned int tag)
+{
+	uint8_t want[PG], got[PG];
+	uint32_t skip = k ? 0 : NET_HDR;
+	uint32_t len = k ? PG : 256;
+	int ret;
+
+	for (uint32_t i = 0; i < len; i++)
+		want[i] = i < skip ? 0 : (uint8_t)(i * 13 + tag);
+	gwrite(g, src, want, len);
+	memset(got, 0xee, len);
+	gwrite(g, dst, got, len);
+	ret = dev_try(k, n, src, dst, 5000);
+	TEST_ASSERT(!ret, "%s: %s from gpa 0x%llx to 0x%llx",
+		    k ? "blk" : "net", strerror(-ret),
+		    (unsigned long long)src, (unsigned long long)dst);
+	gread(g, dst, got, len);
+	TEST_ASSERT(!memcmp(want + skip, got + skip, len - skip),
+		    "the data did not land in gpa 0x%llx",
+		    (unsigned long long)dst);
 }
 
 void rig_check(struct rig *r, uint64_t src, uint64_t dst, unsigned int tag)
 {
-	uint8_t want[PG], got[PG];
-	uint32_t skip = r->b.kind == BACKEND_DPDK ? NET_HDR : 0;
-	uint32_t len = r->b.kind == BACKEND_DPDK ? 256 : PG;
-
-	for (uint32_t i = 0; i < len; i++)
-		want[i] = i < skip ? 0 : (uint8_t)(i * 13 + tag);
-	gwrite(&r->g, src, want, len);
-	memset(got, 0xee, len);
-	gwrite(&r->g, dst, got, len);
-	TEST_RET(rig_try(r, src, dst, 5000), 0);
-	gread(&r->g, dst, got, len);
-	TEST_ASSERT(!memcmp(want + skip, got + skip, len - skip),
-		    "the data did not land in gpa 0x%llx",
-		    (unsigned long long)dst);
+	dev_check(&r->g, r->b.kind == BACKEND_QSD ? &r->k : NULL, &r->n, src,
+		  dst, tag);
 }
 
 uint64_t rig_attrs(struct rig *r, uint64_t gpa)

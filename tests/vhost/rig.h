@@ -22,11 +22,19 @@ struct rig {
 
 /* Start @kind, a guest of RIG_SIZE, a device on all of it, its rings. */
 void rig_up(struct rig *r, enum backend_kind kind, unsigned int timeout_ms);
+/* The same with the memory attached as two ranges, cut at byte @split. */
+void rig_up_split(struct rig *r, enum backend_kind kind,
+		  unsigned int timeout_ms, uint64_t split);
+/* Attach the guest's memory to @d, in two ranges if @split. */
+void attach_split(struct guest *g, struct gmem_vu_dev *d, uint64_t split);
 void rig_down(struct rig *r);
 /* One transfer src -> dst through the device; 0 or -ETIMEDOUT. */
 int rig_try(struct rig *r, uint64_t src, uint64_t dst, unsigned int ms);
 /* A transfer that must work, with the data checked. */
 void rig_check(struct rig *r, uint64_t src, uint64_t dst, unsigned int tag);
+/* The same on any driver: @k for qemu-storage-daemon, else @n. */
+void dev_check(struct guest *g, struct blkdev *k, struct netdev *n,
+	       uint64_t src, uint64_t dst, unsigned int tag);
 /* The attributes of the page at @gpa. */
 uint64_t rig_attrs(struct rig *r, uint64_t gpa);
 

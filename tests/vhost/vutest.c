@@ -224,7 +224,8 @@ void backend_stop(struct backend *b)
 	}
 	if (getenv("VUTEST_LOG"))
 		print_log(b);
-	if (b->dir[0]) {
+	/* VUTEST_KEEP=1 keeps the directory (log, disk image) for a look. */
+	if (b->dir[0] && !getenv("VUTEST_KEEP")) {
 		snprintf(cmd, sizeof(cmd), "rm -rf %s", b->dir);
 		if (system(cmd))
 			fprintf(stderr, "cannot remove %s\n", b->dir);
