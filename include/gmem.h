@@ -505,7 +505,7 @@ struct gmem_run {
 	uint64_t offset;	/* where the run starts: the queried offset */
 	uint64_t len;		/* bytes, to EOF at most */
 	uint64_t flags;		/* GMEM_RUN_* */
-	uint32_t listeners;	/* listeners whose range covers the run (they
+	uint32_t listeners;	/* gmem_listen() listeners covering the run (they
 				 * hold it when it is shared) */
 	uint32_t reserved32;
 	uint64_t reserved[2];

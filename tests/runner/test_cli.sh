@@ -18,7 +18,9 @@ for args in "--help" "-h" "help" "run --help" "run -h" "host --help" "host -h"; 
 done
 grep -q -- '--watchdog SECONDS' <("$gmem" run --help) || fail "no --watchdog in help"
 [ "$("$gmem" --version)" = "gmem 0.1.0" ] || fail "--version"
-"$gmem" --help | grep -qw 'map' && fail "--help mentions a command that is not there"
+for c in run host bench measure map; do
+	"$gmem" --help | grep -qE "^  $c " || fail "--help does not list '$c'"
+done
 
 # Bad input, one row each: exit status | what stderr must say | arguments.
 printf 'x' >"$tmp/big.bin"
