@@ -140,6 +140,7 @@ int main(int argc, char **argv)
 	atomic_store(&c.stop, true);
 	pthread_join(t, NULL);
 	check_tables(&r, net, &nb);
+	log_table(r.d, "blk at the end");
 	printf("stress: %u rounds, %lu conversions, %lu refused (DPDK full)\n",
 	       round, c.ok, c.refused);
 	TEST_ASSERT(round >= 16 && c.ok >= 16, "too little happened");
