@@ -5,6 +5,7 @@
  */
 #include <dirent.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <stdatomic.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -45,6 +46,8 @@ static void spawn(struct backend *b, char *const argv[])
 	TEST_ASSERT(b->pid >= 0, "fork: %s", strerror(errno));
 	if (b->pid)
 		return;
+	/* A test killed by its timeout takes its back-end with it. */
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	if (fd >= 0) {
 		dup2(fd, 1);
