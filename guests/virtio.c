@@ -158,9 +158,9 @@ int vio_vq_add(struct vio_vq *q, const struct vio_buf *bufs, unsigned int n)
 		last = i;
 		q->desc[i].addr = bufs[k].gpa;
 		q->desc[i].len = bufs[k].len;
-		q->desc[i].flags = (uint16_t)((k + 1 < n ? VIO_DESC_F_NEXT : 0) |
-					      (bufs[k].write ? VIO_DESC_F_WRITE :
-							       0));
+		q->desc[i].flags = k + 1 < n ? VIO_DESC_F_NEXT : 0;
+		if (bufs[k].write)
+			q->desc[i].flags |= VIO_DESC_F_WRITE;
 		i = q->desc[i].next;
 	}
 	/* desc[last].next still links to the rest of the free list. */

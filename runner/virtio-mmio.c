@@ -18,7 +18,7 @@
 
 #include "virtio-mmio.h"
 
-/* Control registers (virtio 1.x, 4.2.2, table "MMIO Device Register Layout"). */
+/* Control registers (virtio 1.x, 4.2.2, "MMIO Device Register Layout"). */
 enum {
 	REG_MAGIC = 0x000,
 	REG_VERSION = 0x004,

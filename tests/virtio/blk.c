@@ -59,7 +59,8 @@ int main(void)
 	vt_up(&t, BACKEND_QSD);
 	TEST_RET(dma_setup(&io, VT_WINDOW, 0, VT_AREA, VT_AREA_SIZE), 0);
 	TEST_ASSERT(io.blk.capacity == VT_DISK / 512,
-		    "capacity %llu sectors", (unsigned long long)io.blk.capacity);
+		    "capacity %llu sectors",
+		    (unsigned long long)io.blk.capacity);
 	sectors(&io);
 
 	s = (struct seed){ .g = &t.g, .d = t.vu, .b = &t.b, .xfer = xfer,

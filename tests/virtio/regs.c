@@ -158,6 +158,19 @@ static const struct row rows[] = {
 	{ "no queue while NEEDS_RESET", 0x044, 4, W, 1, -EINVAL },
 };
 
+/* A refused read: zeros, but never past kvm_run's 8 data bytes. */
+static void check_refused(const struct row *r, unsigned int i,
+			  const uint8_t *buf, unsigned int size)
+{
+	for (unsigned int k = 0; k < size; k++) {
+		uint8_t want = k < r->len && r->len <= 8 ? 0 : 0xa5;
+
+		TEST_ASSERT(buf[k] == want,
+			    "row %u (%s): a refused read left byte %u = 0x%x",
+			    i, r->what, k, buf[k]);
+	}
+}
+
 static void run_rows(struct rn_vmmio *d)
 {
 	for (unsigned int i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
@@ -170,21 +183,18 @@ static void run_rows(struct rn_vmmio *d)
 		if (r->dir == W)
 			memcpy(buf, &r->val, 8);
 		ret = rn_vmmio_access(d, r->off, buf, r->len, r->dir == W);
-		TEST_ASSERT(ret == r->ret, "row %u (%s): returned %d (%s), want %d",
+		TEST_ASSERT(ret == r->ret,
+			    "row %u (%s): returned %d (%s), want %d",
 			    i, r->what, ret, strerror(-ret), r->ret);
 		if (r->dir == W)
 			continue;
 		memcpy(&got, buf, r->len <= 8 ? r->len : 8);
 		if (r->ret) {
-			/* Zeros, but never past kvm_run's 8 data bytes. */
-			for (unsigned int k = 0; k < sizeof(buf); k++)
-				TEST_ASSERT(buf[k] == (k < r->len && r->len <= 8 ?
-						       0 : 0xa5),
-					    "row %u (%s): a refused read left byte %u = 0x%x",
-					    i, r->what, k, buf[k]);
+			check_refused(r, i, buf, sizeof(buf));
 			continue;
 		}
-		TEST_ASSERT(got == r->val, "row %u (%s): read 0x%llx, want 0x%llx",
+		TEST_ASSERT(got == r->val,
+			    "row %u (%s): read 0x%llx, want 0x%llx",
 			    i, r->what, (unsigned long long)got,
 			    (unsigned long long)r->val);
 	}

@@ -14,7 +14,8 @@ static struct vtest *cur;
 
 static struct rn_vmmio *window(uint64_t addr, uint64_t *off)
 {
-	TEST_ASSERT(cur && addr >= VT_WINDOW && addr < VT_WINDOW + RN_VMMIO_SIZE,
+	TEST_ASSERT(cur && addr >= VT_WINDOW &&
+		    addr < VT_WINDOW + RN_VMMIO_SIZE,
 		    "MMIO at 0x%llx, outside the device's window",
 		    (unsigned long long)addr);
 	*off = addr - VT_WINDOW;
