@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "memmap.h"
+
 /* Exit codes: 0 ok, 1 a check or the VM failed, 2 usage, 3 no KVM. */
 #define CLI_OK		0
 #define CLI_FAIL	1
@@ -17,6 +19,35 @@ int cmd_run(int argc, char **argv);
 int cmd_host(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_measure(int argc, char **argv);
+int cmd_map(int argc, char **argv);
+
+/* Pages per conversion request to private in the built-in guest. */
+#define RUN_CHUNK_PAGES	512
+
+/* Where a memory map goes (gmem map, gmem run --map / --map-svg). */
+struct map_out {
+	bool json;		/* the map inside the command's JSON object */
+	FILE *svg;		/* an SVG, or NULL */
+	enum mm_color color;	/* of the terminal map */
+};
+
+/* --svg FILE: open it for writing, or one line naming @opt; 0 or -1. */
+int cli_open_svg(const char *cmd, const char *opt, const char *path,
+		 FILE **out);
+/* --color[=WHEN]: NULL means always; 0, or -1 after one line. */
+int cli_parse_color(const char *cmd, const char *arg, enum mm_color *c);
+/* Whether the terminal map gets colour. */
+bool map_color(const struct map_out *out);
+/*
+ * Collect the map of @vm into @m and write the SVG (@title on top) if
+ * asked. CLI_OK, or CLI_FAIL after one line on stderr; the caller frees
+ * @m with memmap_free() either way.
+ */
+int map_collect(const char *cmd, struct gmem_vm *vm, const struct map_out *out,
+		const char *title, struct memmap *m);
+/* gmem map on KVM: gmem run with --map (cli/run.c). */
+int run_for_map(unsigned long vcpus, uint64_t mem, unsigned long rounds,
+		const struct map_out *out);
 
 /* "64M", "2G", "4096", "1k": bytes; -1 on junk or overflow. */
 int parse_size(const char *s, uint64_t *out);

@@ -5,6 +5,7 @@
  *   gmem host  - the kernel's guest_memfd features, and gmem's choices
  *   gmem bench - every benchmark beside what it competes with
  *   gmem measure - the launch digest of an image, without KVM
+ *   gmem map   - the memory map of a VM: terminal bars, SVG, JSON
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -24,6 +25,7 @@ static const struct {
 	{ "host", cmd_host, "what this kernel offers, and what gmem uses" },
 	{ "bench", cmd_bench, "benchmarks beside what they compete with" },
 	{ "measure", cmd_measure, "the launch digest of an image, without KVM" },
+	{ "map", cmd_map, "the memory map of a VM: bars, SVG or JSON" },
 };
 
 static void usage(FILE *f)

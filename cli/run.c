@@ -26,8 +26,6 @@
 #define MAX_MEM		(GUEST_MAPPED_TOP - RUNNER_RAM_GPA)
 #define MAX_ROUNDS	1000000
 #define MAX_WATCHDOG_S	3600
-/* Pages per conversion request to private in the built-in guest. */
-#define RUN_CHUNK_PAGES	512
 
 struct run_opts {
 	unsigned long vcpus;
@@ -38,6 +36,8 @@ struct run_opts {
 	void *image;			/* --guest FILE, loaded */
 	size_t image_size;
 	bool json;
+	bool map;			/* --map */
+	struct map_out out;		/* --map's and --map-svg's */
 };
 
 struct run_ctx {
@@ -69,6 +69,11 @@ static void run_usage(FILE *f)
 "                     guest; it gets --rounds in boot param[0], and the host\n"
 "                     checks nothing for it\n"
 "  --json             print the summary as one JSON object\n"
+"  --map              then the memory map (docs/map.md): bars by gpa, legend,\n"
+"                     totals and runs; with --json, under the key \"map\"\n"
+"  --map-svg FILE     write the memory map as an SVG to FILE\n"
+"  --color[=WHEN]     colour --map's bars: auto (a terminal; the default),\n"
+"                     always (also --color alone) or never\n"
 "  -h, --help         this text\n"
 "When stdout and stderr are both a terminal and --json is not given, a\n"
 "progress line on stderr shows rounds, pages converted and time.\n"
@@ -155,6 +160,13 @@ static int parse_one(int c, struct run_opts *o, char **argv)
 	case 'j':
 		o->json = true;
 		return 0;
+	case 'M':
+		o->map = true;
+		return 0;
+	case 'S':
+		return cli_open_svg("run", "--map-svg", optarg, &o->out.svg);
+	case 'C':
+		return cli_parse_color("run", optarg, &o->out.color);
 	case 'h':
 		run_usage(stdout);
 		return 1;
@@ -177,6 +189,9 @@ static int parse_opts(int argc, char **argv, struct run_opts *o)
 		{ "watchdog", required_argument, NULL, 'w' },
 		{ "guest", required_argument, NULL, 'g' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "map", no_argument, NULL, 'M' },
+		{ "map-svg", required_argument, NULL, 'S' },
+		{ "color", optional_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -465,7 +480,8 @@ static void report_text(struct runner *r, struct run_ctx *c,
 }
 
 static void report_json(struct runner *r, struct run_ctx *c,
-			const struct runner_stats *st, int result)
+			const struct runner_stats *st, int result,
+			const struct memmap *map)
 {
 	struct map_run m[MAX_MAP_RUNS];
 	uint64_t total;
@@ -507,18 +523,27 @@ static void report_json(struct runner *r, struct run_ctx *c,
 		json_str(stdout, runner_error(r));
 	else
 		printf("null");
+	if (map) {
+		printf(",\n \"map\": ");
+		memmap_json(stdout, map);
+	}
 	printf("}\n");
 }
 
-static void run_report(struct runner *r, struct run_ctx *c, int result)
+static void run_report(struct runner *r, struct run_ctx *c, int result,
+		       const struct memmap *map)
 {
 	struct runner_stats st;
 
 	runner_get_stats(r, &st);
 	if (c->o.json)
-		report_json(r, c, &st, result);
+		report_json(r, c, &st, result, map);
 	else
 		report_text(r, c, &st, result);
+	if (map && !c->o.json) {
+		putchar('\n');
+		memmap_text(stdout, map, map_color(&c->o.out));
+	}
 	fflush(stdout);
 	if (result && c->o.json)
 		fprintf(stderr, "gmem run: %s\n", runner_error(r));
@@ -549,6 +574,21 @@ static void progress(struct runner *r, bool clear, double seconds, void *arg)
 		(unsigned long long)st.conv_pages, seconds);
 }
 
+/* --map and --map-svg: the map of the VM once its vCPUs stopped. */
+static int map_after_run(struct runner *r, struct run_ctx *c,
+			 struct memmap *m)
+{
+	char title[160];
+
+	if (!c->o.map && !c->o.out.svg)
+		return 0;
+	snprintf(title, sizeof(title), "gmem run: %lu vCPUs, %llu MiB RAM, "
+		 "%lu rounds, %s", c->o.vcpus,
+		 (unsigned long long)(c->o.mem >> 20), c->o.rounds,
+		 c->o.guest ? c->o.guest : "built-in guest");
+	return map_collect("run", runner_vm(r), &c->o.out, title, m);
+}
+
 static int run_vm(struct run_ctx *c)
 {
 	bool tty = !c->o.json && isatty(STDOUT_FILENO) &&
@@ -565,8 +605,9 @@ static int run_vm(struct run_ctx *c)
 		.on_progress = tty ? progress : NULL,
 		.arg = c,
 	};
+	struct memmap map = { 0 };
 	struct runner *r;
-	int ret;
+	int ret, mret;
 
 	ret = runner_create(&cfg, &r);
 	if (ret) {
@@ -577,9 +618,52 @@ static int run_vm(struct run_ctx *c)
 	if (!c->o.json)
 		report_header(r, c);
 	ret = runner_run(r);
-	run_report(r, c, ret);
+	mret = map_after_run(r, c, &map);
+	run_report(r, c, ret, !mret && c->o.map ? &map : NULL);
+	memmap_free(&map);
 	runner_destroy(r);
-	return ret ? CLI_FAIL : CLI_OK;
+	return ret || mret ? CLI_FAIL : CLI_OK;
+}
+
+/* Buffers, the VM, the report; frees what the options hold. */
+static int run_main(struct run_ctx *c)
+{
+	int ret = 0;
+
+	c->slice = run_slice(c->o.mem, c->o.vcpus);
+	c->buf = calloc(c->o.vcpus, sizeof(*c->buf));
+	for (unsigned long i = 0; c->buf && !c->o.guest && i < c->o.vcpus; i++) {
+		c->buf[i] = malloc(c->slice);
+		if (!c->buf[i]) {
+			fprintf(stderr, "gmem run: no memory for the host's %llu MiB buffers\n",
+				(unsigned long long)(c->slice * c->o.vcpus >> 20));
+			ret = CLI_FAIL;
+			break;
+		}
+	}
+	if (!c->buf) {
+		fprintf(stderr, "gmem run: no memory for %lu buffer pointers\n",
+			c->o.vcpus);
+		ret = CLI_FAIL;
+	}
+	if (!ret)
+		ret = run_vm(c);
+	for (unsigned long i = 0; c->buf && i < c->o.vcpus; i++)
+		free(c->buf[i]);
+	free(c->buf);
+	free(c->o.image);
+	return ret;
+}
+
+/* The map's SVG is closed here, so a failed write is an error too. */
+static int close_svg(struct run_opts *o, int ret)
+{
+	if (o->out.svg && fclose(o->out.svg) && !ret) {
+		fprintf(stderr, "gmem run: writing the SVG failed\n");
+		ret = CLI_FAIL;
+	}
+	o->out.svg = NULL;
+	return ret;
 }
 
 int cmd_run(int argc, char **argv)
@@ -590,33 +674,27 @@ int cmd_run(int argc, char **argv)
 	ret = parse_opts(argc, argv, &c.o);
 	if (ret) {
 		free(c.o.image);
-		return ret > 0 ? CLI_OK : CLI_USAGE;
+		return close_svg(&c.o, ret > 0 ? CLI_OK : CLI_USAGE);
 	}
 	if (!cli_have_kvm("run")) {
 		free(c.o.image);
-		return CLI_NOKVM;
+		return close_svg(&c.o, CLI_NOKVM);
 	}
-	c.slice = run_slice(c.o.mem, c.o.vcpus);
-	c.buf = calloc(c.o.vcpus, sizeof(*c.buf));
-	for (unsigned long i = 0; c.buf && !c.o.guest && i < c.o.vcpus; i++) {
-		c.buf[i] = malloc(c.slice);
-		if (!c.buf[i]) {
-			fprintf(stderr, "gmem run: no memory for the host's %llu MiB buffers\n",
-				(unsigned long long)(c.slice * c.o.vcpus >> 20));
-			ret = CLI_FAIL;
-			break;
-		}
-	}
-	if (!c.buf) {
-		fprintf(stderr, "gmem run: no memory for %lu buffer pointers\n",
-			c.o.vcpus);
-		ret = CLI_FAIL;
-	}
-	if (!ret)
-		ret = run_vm(&c);
-	for (unsigned long i = 0; c.buf && i < c.o.vcpus; i++)
-		free(c.buf[i]);
-	free(c.buf);
-	free(c.o.image);
-	return ret;
+	ret = run_main(&c);
+	return close_svg(&c.o, ret);
+}
+
+int run_for_map(unsigned long vcpus, uint64_t mem, unsigned long rounds,
+		const struct map_out *out)
+{
+	struct run_ctx c = {
+		.o = {
+			.vcpus = vcpus, .mem = mem, .rounds = rounds,
+			.watchdog_s = RUNNER_WATCHDOG_MS / 1000,
+			.json = out->json, .map = true, .out = *out,
+		},
+	};
+
+	/* The caller closes the SVG. */
+	return run_main(&c);
 }

@@ -67,7 +67,9 @@ static int protocol(struct gmem_vu_dev *d, char *err, size_t errlen)
 			    "GET_PROTOCOL_FEATURES failed: %s", strerror(-ret));
 	if (!(offered & GMEM_VU_PF_REPLY_ACK))
 		return fail(err, errlen, -EPROTONOSUPPORT,
-			    "back-end offers protocol features 0x%llx without REPLY_ACK: it could not confirm that it unmapped memory before a conversion to private",
+			    "back-end offers protocol features 0x%llx "
+			    "without REPLY_ACK: it could not confirm that it "
+			    "unmapped memory before a conversion to private",
 			    (unsigned long long)offered);
 	d->protocol_features = GMEM_VU_PF_REPLY_ACK |
 			       (offered & GMEM_VU_PF_CONFIGURE_MEM_SLOTS);

@@ -141,11 +141,11 @@ struct vu_vring {
 struct vu_pending {
 	bool busy;
 	uint32_t request;
-	struct vu_table after;	/* the back-end's table once it is acked */
+	struct vu_table after;	/* the back-end's table once acked */
 };
 
 struct gmem_vu_dev {
-	pthread_mutex_t attach_lock;	/* outermost: serialises attach/close */
+	pthread_mutex_t attach_lock;	/* outermost: attach, close */
 	pthread_mutex_t lock;
 	int sock;		/* -1 once the back-end is gone */
 	char path[108];
@@ -154,7 +154,7 @@ struct gmem_vu_dev {
 	uint64_t protocol_features;
 	unsigned int max_regions;
 	bool mem_slots;		/* CONFIGURE_MEM_SLOTS negotiated */
-	bool acks;		/* REPLY_ACK negotiated: every request acked */
+	bool acks;		/* REPLY_ACK negotiated: all requests acked */
 
 	/* Attached files: one exported fd each, shared by its ranges. */
 	struct gmem_file *file[VU_MAX_RANGES];

@@ -219,7 +219,8 @@ static int add_missing(struct gmem_vu_dev *d, const struct vu_table *target)
 		after = d->have;
 		ret = vu_table_add(&after, &target->r[i]);
 		if (!ret)
-			ret = send_one(d, VU_ADD_MEM_REG, &target->r[i], &after);
+			ret = send_one(d, VU_ADD_MEM_REG, &target->r[i],
+				       &after);
 		if (ret)
 			return ret;
 	}

@@ -54,7 +54,7 @@ struct gmem_vu_config {
 	 * offer are dropped.
 	 */
 	uint64_t features;
-	uint32_t timeout_ms;	/* ack timeout; 0 means GMEM_VU_TIMEOUT_MS */
+	uint32_t timeout_ms;	/* ack timeout; 0: GMEM_VU_TIMEOUT_MS */
 	uint32_t flags;		/* must be 0 */
 	uint64_t reserved[4];	/* must be 0 */
 };
@@ -88,10 +88,15 @@ void gmem_vu_close(struct gmem_vu_dev *d);
  * back-end's table at once; from then on they follow conversions. The
  * region fd is the file's exported fd, mmap_offset the file offset, and
  * the region's front-end address equals its gpa.
+ * @file must have been created with GMEM_FLAG_EXPORT.
  * Return: 0; -EINVAL for NULL, unaligned, empty or overflowing ranges, or
- * a gpa range overlapping another attached range; -E2BIG beyond 16
- * ranges; -ENOSPC when the shared runs do not fit the back-end's table;
- * -ETIMEDOUT/-EIO from the back-end; gmem_listen()'s errors.
+ * a gpa range overlapping another attached range; -EPERM for a file
+ * without GMEM_FLAG_EXPORT; -E2BIG beyond 16 ranges or files; -ENOSPC
+ * when the shared runs do not fit the back-end's table; -EIO when the
+ * back-end refuses them; gmem_listen()'s errors. A back-end that does
+ * not ack in time gets them late (they are shared: no harm).
+ * Close the device (gmem_vu_close()) before the files it attaches:
+ * gmem_close() drops the device's listeners without telling it.
  */
 int gmem_vu_attach(struct gmem_vu_dev *d, struct gmem_file *file,
 		   uint64_t offset, uint64_t len, uint64_t gpa);
@@ -125,6 +130,16 @@ int gmem_vu_vring_setup(struct gmem_vu_dev *d, const struct gmem_vu_vring *v);
  * back-end is gone.
  */
 int gmem_vu_kick(struct gmem_vu_dev *d, unsigned int index);
+
+/*
+ * gmem_vu_sync - after a timeout: wait (up to the ack timeout) for the
+ * late acknowledgement and bring the back-end's table back to the runs
+ * the device may use. gmem_vu_kick() does the same, best effort, before
+ * it kicks. Return: 0 (in step); -ETIMEDOUT (still no ack: call again);
+ * -ENOTCONN when the back-end is gone; -EIO for a refusal; -EINVAL for
+ * NULL.
+ */
+int gmem_vu_sync(struct gmem_vu_dev *d);
 
 /*
  * gmem_vu_call_fd - the eventfd the back-end signals for ring @index

@@ -180,6 +180,21 @@ static void resync(struct gmem_vu_dev *d)
 		vu_sync(d, &d->want);
 }
 
+int gmem_vu_sync(struct gmem_vu_dev *d)
+{
+	int ret = 0;
+
+	if (!d)
+		return -EINVAL;
+	pthread_mutex_lock(&d->lock);
+	if (d->sock < 0)
+		ret = -ENOTCONN;
+	else if (d->pending.busy || !vu_table_equal(&d->have, &d->want))
+		ret = vu_sync(d, &d->want);
+	pthread_mutex_unlock(&d->lock);
+	return ret;
+}
+
 int gmem_vu_kick(struct gmem_vu_dev *d, unsigned int index)
 {
 	int ret = 0;

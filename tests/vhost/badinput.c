@@ -60,7 +60,8 @@ static void bad_attach(struct rig *r)
 	} cases[] = {
 		{ "NULL device", true, false, 0, PG, 1ULL << 32, -EINVAL },
 		{ "NULL file", false, true, 0, PG, 1ULL << 32, -EINVAL },
-		{ "unaligned offset", false, false, 1, PG, 1ULL << 32, -EINVAL },
+		{ "unaligned offset", false, false, 1, PG, 1ULL << 32,
+		  -EINVAL },
 		{ "unaligned len", false, false, 0, 100, 1ULL << 32, -EINVAL },
 		{ "empty", false, false, 0, 0, 1ULL << 32, -EINVAL },
 		{ "unaligned gpa", false, false, 0, PG, (1ULL << 32) + 8,
@@ -91,6 +92,26 @@ static void bad_attach(struct rig *r)
 			    after.regions == before.regions,
 			    "attach, %s: the table changed", cases[i].name);
 	}
+}
+
+/* A file that cannot be exported cannot be attached. */
+static void not_exported(struct rig *r)
+{
+	struct gmem_region reg = { .slot = 1, .gpa = 1ULL << 32, .size = PG };
+	struct gmem_vu_info before, after;
+	struct gmem_file *f;
+
+	TEST_RET(gmem_create(r->g.vm, PG, GMEM_FLAG_MMAP |
+			     GMEM_FLAG_INIT_SHARED, &f), 0);
+	reg.file = f;
+	TEST_RET(gmem_vm_set_region(r->g.vm, &reg), 0);
+	TEST_RET(gmem_vu_info(r->d, &before), 0);
+	TEST_RET(gmem_vu_attach(r->d, f, 0, PG, 1ULL << 32), -EPERM);
+	TEST_RET(gmem_vu_info(r->d, &after), 0);
+	TEST_ASSERT(after.messages == before.messages, "the table changed");
+	reg.size = 0;
+	TEST_RET(gmem_vm_set_region(r->g.vm, &reg), 0);
+	TEST_RET(gmem_close(f), 0);
 }
 
 /* Sixteen ranges at most: the seventeenth is -E2BIG. */
@@ -163,6 +184,7 @@ static void bad_small(struct rig *r)
 	struct gmem_vu_info info;
 	uint64_t bytes;
 
+	TEST_RET(gmem_vu_sync(NULL), -EINVAL);
 	TEST_RET(gmem_vu_kick(NULL, 0), -EINVAL);
 	TEST_RET(gmem_vu_kick(r->d, 8), -EINVAL);
 	TEST_RET(gmem_vu_kick(r->d, 1), -EINVAL);
@@ -184,6 +206,7 @@ int main(void)
 	bad_connect();
 	rig_up(&r, BACKEND_QSD, 10000);
 	bad_attach(&r);
+	not_exported(&r);
 	bad_vring(&r);
 	bad_small(&r);
 	/* Nothing above broke the device. */

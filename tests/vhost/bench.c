@@ -85,7 +85,7 @@ static struct gmem_file *big_file(struct guest *g, struct gmem_vu_dev *d)
 	struct gmem_file *f;
 
 	TEST_RET(gmem_create(g->vm, GIB, GMEM_FLAG_MMAP |
-			     GMEM_FLAG_INIT_SHARED, &f), 0);
+			     GMEM_FLAG_INIT_SHARED | GMEM_FLAG_EXPORT, &f), 0);
 	r.file = f;
 	TEST_RET(gmem_vm_set_region(g->vm, &r), 0);
 	if (d)

@@ -25,7 +25,7 @@ void blk_init(struct blkdev *k, struct guest *g, struct gmem_vu_dev *d,
 /* One request; 0 and the status byte, or -ETIMEDOUT. */
 int blk_rw(struct blkdev *k, uint32_t type, uint64_t sector, uint64_t buf,
 	   uint32_t len, unsigned int ms);
-/* seed.xfer: write @src to a fresh sector, read it into @dst. */
+/* cycle.xfer: write @src to a fresh sector, read it into @dst. */
 void blk_xfer(void *ctx, uint64_t src, uint64_t dst, uint32_t len);
 
 #endif /* GMEM_BLKDEV_H */

@@ -60,6 +60,7 @@ static void run(enum backend_kind kind)
 	TEST_RET(gmem_vu_exposure(r.d, &exp), 0);
 	TEST_RET(exp, 0);
 	TEST_RET(gmem_vu_kick(r.d, 0), -ENOTCONN);
+	TEST_RET(gmem_vu_sync(r.d), -ENOTCONN);
 
 	/* The VM goes on: conversions both ways, accessors. */
 	TEST_RET(gmem_vm_convert(r.g.vm, buf, PG, 0, NULL), 0);

@@ -20,7 +20,7 @@ int main(void)
 	struct gmem_vu_info info;
 	struct gmem_vu_dev *d;
 	uint64_t msgs;
-	struct seed s;
+	struct cycle s;
 
 	backend_start(&b, BACKEND_DPDK);
 	guest_init(&g, SIZE);
@@ -33,23 +33,24 @@ int main(void)
 	TEST_RET(gmem_vu_table(d, NULL, 0), 1);
 	net_init(&n, &g, d, GUEST_GPA);
 
-	s = (struct seed){ .g = &g, .d = d, .b = &b, .xfer = net_xfer,
+	s = (struct cycle){ .g = &g, .d = d, .b = &b, .xfer = net_xfer,
 			   .ctx = &n, .skip = NET_HDR, .len = 256,
 			   .src = GUEST_GPA + 16 * PG,
 			   .dst = GUEST_GPA + 17 * PG };
 	s.buf = GUEST_GPA + SIZE - PG;
 	s.exposure = 0;
-	seed_sequence(&s, 0);
+	conversion_cycle(&s, 0);
 	s.buf = GUEST_GPA + 128 * PG;
 	s.exposure = PG;
 	TEST_RET(gmem_vu_info(d, &info), 0);
 	msgs = info.messages;
-	seed_sequence(&s, 1);
+	conversion_cycle(&s, 1);
 	/* One whole table per conversion, none for punch or reallocation. */
 	TEST_RET(gmem_vu_info(d, &info), 0);
-	TEST_ASSERT(info.messages - msgs == 2, "%llu table messages for two conversions",
+	TEST_ASSERT(info.messages - msgs == 2,
+		    "%llu table messages for two conversions",
 		    (unsigned long long)(info.messages - msgs));
-	seed_sequence(&s, 2);
+	conversion_cycle(&s, 2);
 
 	TEST_RET(gmem_vu_info(d, &info), 0);
 	TEST_ASSERT(info.connected && !info.timeouts && !info.nacks,

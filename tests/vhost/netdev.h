@@ -23,7 +23,7 @@ void net_init(struct netdev *n, struct guest *g, struct gmem_vu_dev *d,
 /* Post @dst for receiving, send @src; 0 or -ETIMEDOUT. */
 int net_send(struct netdev *n, uint64_t src, uint64_t dst, uint32_t len,
 	     unsigned int ms);
-/* seed.xfer: send @src, receive it into @dst. */
+/* cycle.xfer: send @src, receive it into @dst. */
 void net_xfer(void *ctx, uint64_t src, uint64_t dst, uint32_t len);
 
 #endif /* GMEM_NETDEV_H */

@@ -15,7 +15,7 @@ void rig_up(struct rig *r, enum backend_kind kind, unsigned int timeout_ms)
 		blk_init(&r->k, &r->g, r->d, GUEST_GPA, GUEST_GPA + 3 * PG);
 	else
 		net_init(&r->n, &r->g, r->d, GUEST_GPA);
-	r->s = (struct seed){ .g = &r->g, .d = r->d, .b = &r->b,
+	r->s = (struct cycle){ .g = &r->g, .d = r->d, .b = &r->b,
 			      .src = GUEST_GPA + 16 * PG,
 			      .dst = GUEST_GPA + 17 * PG };
 }

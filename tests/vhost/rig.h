@@ -15,7 +15,7 @@ struct rig {
 	struct gmem_vu_dev *d;
 	struct blkdev k;
 	struct netdev n;
-	struct seed s;		/* .src, .dst are two buffers at pages 16, 17 */
+	struct cycle s;		/* .src, .dst: buffers at pages 16, 17 */
 };
 
 #define RIG_SIZE	(256 * PG)

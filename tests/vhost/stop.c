@@ -19,6 +19,7 @@ static void run(enum backend_kind kind, unsigned int timeout_ms)
 	struct rig r;
 	uint64_t buf = GUEST_GPA + 200 * PG, err_gpa = 0;
 	uint8_t byte = 0x5a;
+	int i, ret;
 
 	rig_up(&r, kind, timeout_ms);
 	rig_check(&r, r.s.src, buf, 1);
@@ -29,7 +30,7 @@ static void run(enum backend_kind kind, unsigned int timeout_ms)
 		 -ETIMEDOUT);
 	/* Nothing changed: still shared, still readable and writable. */
 	TEST_ASSERT(!(rig_attrs(&r, buf) & GMEM_ATTR_PRIVATE),
-		    "the page became private although the back-end never acked");
+		    "private although the back-end never acked");
 	gwrite(&r.g, buf, &byte, 1);
 	gread(&r.g, buf, &byte, 1);
 	TEST_RET(gmem_vu_info(r.d, &info), 0);
@@ -42,7 +43,14 @@ static void run(enum backend_kind kind, unsigned int timeout_ms)
 	TEST_ASSERT(!(rig_attrs(&r, buf) & GMEM_ATTR_PRIVATE), "changed");
 
 	TEST_ASSERT(!kill(r.b.pid, SIGCONT), "SIGCONT");
-	/* The back-end removed the page late; the kick puts it back. */
+	/*
+	 * The back-end removes the page late; a sync puts it back. A loaded
+	 * machine may take more than one timeout to run the back-end again.
+	 */
+	for (i = 0; (ret = gmem_vu_sync(r.d)) == -ETIMEDOUT && i < 10; i++)
+		;
+	TEST_RET(ret, 0);
+	TEST_ASSERT(table_covers(r.d, buf, PG), "the page is not back");
 	rig_check(&r, r.s.src, buf, 2);
 	rig_check(&r, buf, r.s.dst, 3);
 	TEST_RET(gmem_vm_set_attributes(r.g.vm, buf, PG, GMEM_ATTR_PRIVATE,

@@ -118,7 +118,8 @@ void backend_start(struct backend *b, enum backend_kind kind)
 		snprintf(blockdev, sizeof(blockdev),
 			 "driver=file,filename=%s,node-name=d0", img);
 		snprintf(export, sizeof(export),
-			 "type=vhost-user-blk,id=e0,node-name=d0,addr.type=unix,addr.path=%s,writable=on",
+			 "type=vhost-user-blk,id=e0,node-name=d0,"
+			 "addr.type=unix,addr.path=%s,writable=on",
 			 b->sock);
 		char *argv[] = { prog, "--blockdev", blockdev, "--export",
 				 export, NULL };
@@ -259,7 +260,8 @@ void guest_init(struct guest *g, uint64_t size)
 	g->size = size;
 	TEST_RET(gmem_vm_create(NULL, &g->vm), 0);
 	TEST_RET(gmem_create(g->vm, size, GMEM_FLAG_MMAP |
-			     GMEM_FLAG_INIT_SHARED, &g->file), 0);
+			     GMEM_FLAG_INIT_SHARED | GMEM_FLAG_EXPORT,
+			     &g->file), 0);
 	r.file = g->file;
 	TEST_RET(gmem_vm_set_region(g->vm, &r), 0);
 }
@@ -441,7 +443,8 @@ void check_table_shared(struct gmem_vu_dev *d)
 	for (i = 0; i < n; i++)
 		TEST_ASSERT(!private_in(r[i].file, r[i].offset,
 					r[i].offset + r[i].size),
-			    "table region gpa 0x%llx size 0x%llx holds a private page",
+			    "table region gpa 0x%llx size 0x%llx holds a "
+			    "private page",
 			    (unsigned long long)r[i].gpa,
 			    (unsigned long long)r[i].size);
 }
@@ -503,14 +506,14 @@ void log_table(struct gmem_vu_dev *d, const char *when)
 			(unsigned long long)r[i].offset);
 }
 
-static void pattern(uint8_t *p, uint32_t len, uint32_t skip, unsigned int seed)
+static void pattern(uint8_t *p, uint32_t len, uint32_t skip, unsigned int tag)
 {
 	for (uint32_t i = 0; i < len; i++)
-		p[i] = i < skip ? 0 : (uint8_t)(i * 7 + seed * 131 + 1);
+		p[i] = i < skip ? 0 : (uint8_t)(i * 7 + tag * 131 + 1);
 }
 
 /* Fill @src, move it to @dst through the device, compare. */
-static void dma_check(const struct seed *s, uint64_t src, uint64_t dst,
+static void dma_check(const struct cycle *s, uint64_t src, uint64_t dst,
 		      unsigned int tag, const char *what)
 {
 	uint8_t want[PG], got[PG];
@@ -526,7 +529,7 @@ static void dma_check(const struct seed *s, uint64_t src, uint64_t dst,
 		    (unsigned long long)dst);
 }
 
-void seed_sequence(const struct seed *s, unsigned int round)
+void conversion_cycle(const struct cycle *s, unsigned int round)
 {
 	uint64_t off = s->buf - GUEST_GPA;
 	struct gmem_fault fault;

@@ -104,7 +104,7 @@ struct gmem_vu_dev *vu_connect(struct backend *b, unsigned int timeout_ms);
  * sector, read it back; net: send a frame, receive it); bytes below @skip
  * (a virtio-net header) are not compared.
  */
-struct seed {
+struct cycle {
 	struct guest *g;
 	struct gmem_vu_dev *d;
 	struct backend *b;
@@ -117,7 +117,7 @@ struct seed {
 	uint64_t exposure;	/* expected while @buf is private */
 };
 
-void seed_sequence(const struct seed *s, unsigned int round);
+void conversion_cycle(const struct cycle *s, unsigned int round);
 /* Whether the table covers [gpa, gpa+len) entirely. */
 bool table_covers(struct gmem_vu_dev *d, uint64_t gpa, uint64_t len);
 /* Log the table (for the report); quiet unless VUTEST_LOG is set. */

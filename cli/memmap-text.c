@@ -1,0 +1,280 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The memory map on a terminal: one bar per memslot by gpa (and one per
+ * file that no single memslot maps whole), each scaled to its own size,
+ * then the legend, the totals and the runs. Colour uses ANSI SGR
+ * backgrounds; the letters carry the same information without it, so a
+ * piped map loses nothing.
+ *
+ * A cell shows the kind of most of its bytes. A kind that would win no
+ * cell of a bar takes the cell where it has most bytes, so a 4 KiB pin in
+ * 1 GiB still shows: the bar never hides a kind, the run list is exact.
+ */
+#include <string.h>
+
+#include "memmap.h"
+
+#define BAR_CELLS	64
+#define TEXT_RUNS	48	/* runs listed; --json lists every one */
+
+/* Glyph kinds: the four run classes, each resident or not; then two. */
+#define NR_KINDS	10
+#define KIND_PLAIN	8
+#define KIND_CLOSED	9
+
+static const struct {
+	char glyph;
+	const char *sgr;	/* ANSI colour */
+} kinds[NR_KINDS] = {
+	[2 * MM_SHARED]		= { 'S', "30;42" },
+	[2 * MM_SHARED + 1]	= { 's', "32" },
+	[2 * MM_LISTENER]	= { 'L', "97;44" },
+	[2 * MM_LISTENER + 1]	= { 'l', "34" },
+	[2 * MM_PINNED]		= { '#', "30;43" },
+	[2 * MM_PINNED + 1]	= { '+', "33" },
+	[2 * MM_PRIVATE]	= { 'P', "97;41" },
+	[2 * MM_PRIVATE + 1]	= { 'p', "31" },
+	[KIND_PLAIN]		= { '-', "30;47" },
+	[KIND_CLOSED]		= { 'x', "31" },
+};
+
+static unsigned int run_kind(const struct mm_run *r)
+{
+	return 2 * mm_run_class(r) + !mm_run_resident(r);
+}
+
+/* The first byte of cell @c of a bar of @size bytes. */
+static uint64_t cell_start(uint64_t size, unsigned int c)
+{
+	return (uint64_t)((unsigned __int128)size * c / BAR_CELLS);
+}
+
+struct bar {
+	uint64_t bytes[BAR_CELLS][NR_KINDS];
+	unsigned char kind[BAR_CELLS];
+};
+
+/* Add [start, start+len) of a bar of @size bytes to the cells of @kind. */
+static void bar_add(struct bar *b, uint64_t size, uint64_t start,
+		    uint64_t len, unsigned int kind)
+{
+	for (unsigned int c = 0; c < BAR_CELLS; c++) {
+		uint64_t lo = cell_start(size, c), hi = cell_start(size, c + 1);
+		uint64_t a = start > lo ? start : lo;
+		uint64_t e = start + len < hi ? start + len : hi;
+
+		if (a < e)
+			b->bytes[c][kind] += e - a;
+	}
+}
+
+static void bar_pick(struct bar *b)
+{
+	bool shown[NR_KINDS] = { false };
+
+	for (unsigned int c = 0; c < BAR_CELLS; c++) {
+		unsigned int best = 0;
+
+		for (unsigned int k = 1; k < NR_KINDS; k++)
+			if (b->bytes[c][k] > b->bytes[c][best])
+				best = k;
+		b->kind[c] = best;
+		shown[best] = true;
+	}
+	for (unsigned int k = 0; k < NR_KINDS; k++) {
+		unsigned int at = 0;
+
+		if (shown[k])
+			continue;
+		for (unsigned int c = 1; c < BAR_CELLS; c++)
+			if (b->bytes[c][k] > b->bytes[at][k])
+				at = c;
+		if (b->bytes[at][k])
+			b->kind[at] = k;
+	}
+}
+
+static void bar_print(FILE *f, const struct bar *b, bool color)
+{
+	fputc('|', f);
+	for (unsigned int c = 0; c < BAR_CELLS; c++) {
+		unsigned int k = b->kind[c];
+
+		if (color && (c == 0 || b->kind[c - 1] != k))
+			fprintf(f, "\033[%sm", kinds[k].sgr);
+		fputc(kinds[k].glyph, f);
+	}
+	fputs(color ? "\033[0m|" : "|", f);
+}
+
+/* The bar of runs [first, first+n) of a file, from address @base. */
+static void runs_bar(FILE *f, const struct mm_run *runs, size_t n,
+		     uint64_t base, uint64_t size, bool color)
+{
+	struct bar b;
+
+	memset(&b, 0, sizeof(b));
+	for (size_t i = 0; i < n; i++)
+		bar_add(&b, size, runs[i].offset - base, runs[i].len,
+			run_kind(&runs[i]));
+	bar_pick(&b);
+	bar_print(f, &b, color);
+}
+
+static void slot_line(FILE *f, const struct memmap *m, const struct mm_slot *s,
+		      bool color)
+{
+	char sz[32];
+
+	fprintf(f, "  slot %-4u [0x%09llx, 0x%09llx) %9s  ", s->slot,
+		(unsigned long long)s->gpa,
+		(unsigned long long)(s->gpa + s->size), mm_size(s->size, sz,
+								 sizeof(sz)));
+	if (s->file >= 0) {
+		runs_bar(f, m->files[s->file].runs + s->first, s->nr_runs,
+			 s->offset, s->size, color);
+		fprintf(f, " file %d +0x%llx\n", s->file,
+			(unsigned long long)s->offset);
+		return;
+	}
+	{
+		struct bar b = { .kind = { 0 } };
+
+		memset(b.kind, s->flags & GMEM_REGION_CLOSED ? KIND_CLOSED :
+			       KIND_PLAIN, sizeof(b.kind));
+		bar_print(f, &b, color);
+	}
+	fprintf(f, " %s\n", s->flags & GMEM_REGION_CLOSED ? "closed file" :
+							     "plain memory");
+}
+
+/* A file no single memslot maps whole: by offset, and where it is mapped. */
+static void file_line(FILE *f, const struct memmap *m, int fi, bool color)
+{
+	const struct mm_file *mf = &m->files[fi];
+	char sz[32];
+
+	fprintf(f, "  file %-4d [0x%09llx, 0x%09llx) %9s  ", fi, 0ULL,
+		(unsigned long long)mf->size, mm_size(mf->size, sz, sizeof(sz)));
+	runs_bar(f, mf->runs, mf->nr_runs, 0, mf->size, color);
+	fprintf(f, " in");
+	for (size_t i = 0; i < m->nr_slots; i++)
+		if (m->slots[i].file == fi)
+			fprintf(f, " slot %u +0x%llx", m->slots[i].slot,
+				(unsigned long long)m->slots[i].offset);
+	if (!mf->nr_slots)
+		fprintf(f, " no memslot");
+	fputc('\n', f);
+}
+
+static void legend(FILE *f, bool color)
+{
+	static const char *const what[NR_KINDS] = {
+		"shared", NULL, "shared, held by a listener", NULL,
+		"shared, pinned", NULL, "private", NULL,
+		"plain memory", "closed file",
+	};
+
+	fprintf(f, "legend:");
+	for (unsigned int k = 0; k < NR_KINDS; k++) {
+		if (!what[k])
+			continue;
+		if (color)
+			fprintf(f, "  \033[%sm%c\033[0m %s", kinds[k].sgr,
+				kinds[k].glyph, what[k]);
+		else
+			fprintf(f, "  %c %s", kinds[k].glyph, what[k]);
+	}
+	fprintf(f, "\n        s l + p: the same with no memory allocated "
+		   "(never written, or punched)\n");
+}
+
+static void totals(FILE *f, const struct memmap *m)
+{
+	const struct mm_totals *t = &m->t;
+	char a[32], b[32], c[32], d[32], e[32], g[32];
+
+	fprintf(f, "totals: %s guest memory: %s shared, %s private; "
+		"%s listener-mapped, %s pinned; %s unallocated\n",
+		mm_size(t->guest, a, sizeof(a)), mm_size(t->shared, b, sizeof(b)),
+		mm_size(t->private_, c, sizeof(c)),
+		mm_size(t->listener, d, sizeof(d)),
+		mm_size(t->pinned, e, sizeof(e)),
+		mm_size(t->unallocated, g, sizeof(g)));
+	if (t->populated || t->unmapped || t->plain || t->closed)
+		fprintf(f, "        %s populated, %s in no memslot, %s plain "
+			"memory, %s of closed files\n",
+			mm_size(t->populated, a, sizeof(a)),
+			mm_size(t->unmapped, b, sizeof(b)),
+			mm_size(t->plain, c, sizeof(c)),
+			mm_size(t->closed, d, sizeof(d)));
+}
+
+static void run_line(FILE *f, int fi, const struct mm_run *r)
+{
+	char sz[32], st[96];
+
+	if (r->gpa == MM_NO_GPA)
+		fprintf(f, "  %-28s", "(no memslot)");
+	else
+		fprintf(f, "  [0x%09llx, 0x%09llx)", (unsigned long long)r->gpa,
+			(unsigned long long)(r->gpa + r->len));
+	fprintf(f, " file %d +0x%09llx %9s  %s", fi,
+		(unsigned long long)r->offset, mm_size(r->len, sz, sizeof(sz)),
+		mm_run_state(r, st, sizeof(st)));
+	if (r->listeners)
+		fprintf(f, " (%u listener%s)", r->listeners,
+			r->listeners == 1 ? "" : "s");
+	fputc('\n', f);
+}
+
+/* Runs by gpa (memslot order), then those no memslot maps. */
+static void runs(FILE *f, const struct memmap *m)
+{
+	uint64_t n = 0;
+
+	fprintf(f, "runs: %llu (gpa, file offset, size, state)\n",
+		(unsigned long long)m->t.runs);
+	for (size_t i = 0; i < m->nr_slots; i++) {
+		const struct mm_slot *s = &m->slots[i];
+
+		for (size_t j = 0; s->file >= 0 && j < s->nr_runs; j++, n++)
+			if (n < TEXT_RUNS)
+				run_line(f, s->file,
+					 &m->files[s->file].runs[s->first + j]);
+	}
+	for (size_t i = 0; i < m->nr_files; i++)
+		for (size_t j = 0; j < m->files[i].nr_runs; j++)
+			if (m->files[i].runs[j].gpa == MM_NO_GPA &&
+			    n++ < TEXT_RUNS)
+				run_line(f, i, &m->files[i].runs[j]);
+	if (n > TEXT_RUNS)
+		fprintf(f, "  ... %llu more (--json lists every run)\n",
+			(unsigned long long)(n - TEXT_RUNS));
+}
+
+void memmap_text(FILE *f, const struct memmap *m, bool color)
+{
+	char sum[128], sz[32];
+	bool by_file = false;
+
+	fprintf(f, "memory map: %s\n", mm_vm_summary(m, sum, sizeof(sum)));
+	fprintf(f, "  %zu memslot%s, %zu file%s, %s of guest memory in %llu run%s\n",
+		m->nr_slots, m->nr_slots == 1 ? "" : "s", m->nr_files,
+		m->nr_files == 1 ? "" : "s", mm_size(m->t.guest, sz, sizeof(sz)),
+		(unsigned long long)m->t.runs, m->t.runs == 1 ? "" : "s");
+	fprintf(f, "by gpa (one bar per memslot, %u cells each):\n", BAR_CELLS);
+	for (size_t i = 0; i < m->nr_slots; i++)
+		slot_line(f, m, &m->slots[i], color);
+	for (size_t i = 0; i < m->nr_files; i++) {
+		if (m->files[i].whole)
+			continue;
+		if (!by_file)
+			fprintf(f, "by file (files no single memslot maps whole):\n");
+		by_file = true;
+		file_line(f, m, i, color);
+	}
+	legend(f, color);
+	totals(f, m);
+	runs(f, m);
+}
