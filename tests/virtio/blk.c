@@ -7,7 +7,7 @@
  * 1. Sectors written from shared buffers, read back into others, compared.
  * 2. The conversion sequence on the driver's buffer c: shared -> private
  *    -> discarded -> shared -> reallocated -> DMA lands in the page the
- *    driver reads (tests/vhost's seed_sequence with the driver as its
+ *    driver reads (tests/vhost's conversion_cycle with the driver as its
  *    transfer).
  * 3. The dma guest's own rounds (guests/dma-rounds.c), whose conversions
  *    check the back-end's table and /proc/PID/maps each time.
@@ -53,7 +53,7 @@ int main(void)
 	struct gmem_vu_info info;
 	struct vtest t;
 	struct dma_io io;
-	struct seed s;
+	struct cycle s;
 	uint64_t r;
 
 	vt_up(&t, BACKEND_QSD);
@@ -63,11 +63,11 @@ int main(void)
 		    (unsigned long long)io.blk.capacity);
 	sectors(&io);
 
-	s = (struct seed){ .g = &t.g, .d = t.vu, .b = &t.b, .xfer = xfer,
+	s = (struct cycle){ .g = &t.g, .d = t.vu, .b = &t.b, .xfer = xfer,
 			   .ctx = &io, .len = PG, .src = io.a, .dst = io.b,
 			   .buf = io.c, .exposure = PG };
-	seed_sequence(&s, 0);
-	seed_sequence(&s, 1);
+	conversion_cycle(&s, 0);
+	conversion_cycle(&s, 1);
 
 	for (r = 0; r < ROUNDS; r++)
 		TEST_ASSERT(!dma_round(&io, r), "round %llu: %s: %lld",

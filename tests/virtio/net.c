@@ -6,7 +6,7 @@
  *
  * 1. Frames sent from shared buffers come back into others, compared.
  * 2. The conversion sequence on the driver's buffer c (tests/vhost's
- *    seed_sequence with the driver as its transfer).
+ *    conversion_cycle with the driver as its transfer).
  * 3. The dma guest's own rounds, whose conversions check the back-end's
  *    table and /proc/PID/maps each time.
  */
@@ -46,19 +46,19 @@ int main(void)
 	struct gmem_vu_info info;
 	struct vtest t;
 	struct dma_io io;
-	struct seed s;
+	struct cycle s;
 	uint64_t r;
 
 	vt_up(&t, BACKEND_DPDK);
 	TEST_RET(dma_setup(&io, 0, VT_WINDOW, VT_AREA, VT_AREA_SIZE), 0);
 	frames(&io);
 
-	s = (struct seed){ .g = &t.g, .d = t.vu, .b = &t.b, .xfer = xfer,
+	s = (struct cycle){ .g = &t.g, .d = t.vu, .b = &t.b, .xfer = xfer,
 			   .ctx = &io, .skip = VIO_NET_HDR, .len = 256,
 			   .src = io.a, .dst = io.b, .buf = io.c,
 			   .exposure = PG };
-	seed_sequence(&s, 0);
-	seed_sequence(&s, 1);
+	conversion_cycle(&s, 0);
+	conversion_cycle(&s, 1);
 
 	for (r = 0; r < ROUNDS; r++)
 		TEST_ASSERT(!dma_round(&io, r), "round %llu: %s: %lld",

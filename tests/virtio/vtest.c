@@ -101,23 +101,6 @@ int64_t dma_hal_convert(uint64_t gpa, uint64_t npages, int private)
 	return 0;
 }
 
-/*
- * tests/vhost's guest_init(), with the file exportable: back-ends get its
- * fd (GMEM_FLAG_EXPORT).
- */
-static void guest_up(struct guest *g)
-{
-	struct gmem_region r = { .slot = 0, .gpa = GUEST_GPA, .size = VT_SIZE };
-
-	g->size = VT_SIZE;
-	TEST_RET(gmem_vm_create(NULL, &g->vm), 0);
-	TEST_RET(gmem_create(g->vm, VT_SIZE, GMEM_FLAG_MMAP |
-			     GMEM_FLAG_INIT_SHARED | GMEM_FLAG_EXPORT,
-			     &g->file), 0);
-	r.file = g->file;
-	TEST_RET(gmem_vm_set_region(g->vm, &r), 0);
-}
-
 void vt_up(struct vtest *t, enum backend_kind kind)
 {
 	uint64_t blk_config = VT_DISK / 512;	/* capacity in sectors */
@@ -127,7 +110,7 @@ void vt_up(struct vtest *t, enum backend_kind kind)
 
 	memset(t, 0, sizeof(*t));
 	backend_start(&t->b, kind);
-	guest_up(&t->g);
+	guest_init(&t->g, VT_SIZE);
 	t->vu = vu_connect(&t->b, 10000);
 	TEST_RET(gmem_vu_attach(t->vu, t->g.file, 0, VT_SIZE, GUEST_GPA), 0);
 	TEST_RET(gmem_map(t->g.file, 0, VT_SIZE, PROT_READ | PROT_WRITE, &map),
