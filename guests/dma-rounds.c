@@ -80,13 +80,14 @@ static int net_move(struct dma_io *io, uint64_t src, uint64_t dst,
 static int move(struct dma_io *io, uint64_t round, unsigned int k,
 		uint64_t src, uint64_t dst, const char *step)
 {
-	uint64_t seed = round * 16 + k;
-	uint64_t sector = (round * 4 + k) * (VIO_PAGE / VIO_BLK_SECTOR) %
-			  io->capacity;
+	uint64_t seed = round * 16 + k, sector;
 	int ret = 0;
 
-	if (io->has_blk)
+	if (io->has_blk) {
+		sector = (round * 4 + k) * (VIO_PAGE / VIO_BLK_SECTOR) %
+			 io->capacity;
 		ret = blk_move(io, src, dst, sector, seed, step);
+	}
 	if (!ret && io->has_net)
 		ret = net_move(io, src, dst, seed + 8, step);
 	return ret;
