@@ -2,10 +2,11 @@
 /*
  * threads: vCPU threads reach the transport at once (the runner calls
  * rn_vmmio_access() from every vCPU's thread). Two threads read registers
- * and the config space and kick the live queue while the main thread
- * drives virtio-blk requests through the guest's driver; every value
- * read must be right and every request must complete with its data
- * (qemu-storage-daemon's back-end; suite threads, run under TSan too).
+ * and the config space, select feature words and kick the live queue
+ * while the main thread drives virtio-blk requests through the guest's
+ * driver; every value read must be right and every request must complete
+ * with its data (qemu-storage-daemon's back-end; suite threads, run under
+ * TSan too, where a transport without its lock fails).
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -21,6 +22,7 @@ static atomic_bool quit;
 struct reader {
 	struct rn_vmmio *d;
 	pthread_t thread;
+	uint32_t sel;		/* the feature word it selects */
 	uint64_t accesses;
 	const char *bad;	/* what read wrong, NULL when nothing did */
 };
@@ -31,6 +33,21 @@ static bool reads(struct rn_vmmio *d, uint64_t off, unsigned int len,
 	uint64_t val = 0;
 
 	return !rn_vmmio_access(d, off, &val, len, false) && val == want;
+}
+
+/*
+ * DeviceFeaturesSel is the device's, not a vCPU's: with both threads
+ * selecting, a read gives either half (VERSION_1 is bit 32), never
+ * anything else, and the transport's lock keeps the two from racing.
+ */
+static bool features(struct rn_vmmio *d, uint32_t sel)
+{
+	uint64_t val = ~0ULL;
+
+	if (rn_vmmio_access(d, 0x014, &sel, 4, true) ||
+	    rn_vmmio_access(d, 0x010, &val, 4, false))
+		return false;
+	return (uint32_t)val == 0 || (uint32_t)val == 1;
 }
 
 static void *hammer(void *arg)
@@ -47,10 +64,12 @@ static void *hammer(void *arg)
 			r->bad = "capacity";
 		else if (!reads(r->d, 0x044, 4, 1))
 			r->bad = "queue ready";
+		else if (!features(r->d, r->sel))
+			r->bad = "feature word";
 		/* A spurious kick: the back-end finds nothing new, or work. */
 		else if (rn_vmmio_access(r->d, 0x050, &zero, 4, true))
 			r->bad = "notify";
-		r->accesses += 5;
+		r->accesses += 7;
 	}
 	return NULL;
 }
@@ -68,7 +87,7 @@ int main(void)
 	a = vio_hal_ptr(io.a);
 	b = vio_hal_ptr(io.b);
 	for (k = 0; k < 2; k++) {
-		rd[k] = (struct reader){ .d = t.dev };
+		rd[k] = (struct reader){ .d = t.dev, .sel = k };
 		TEST_ASSERT(!pthread_create(&rd[k].thread, NULL, hammer,
 					    &rd[k]), "pthread_create");
 	}
