@@ -70,7 +70,8 @@ void rn_vmmio_destroy(struct rn_vmmio *d);
  * a write to a read-only register or a read of a write-only one; -EBUSY
  * for a queue register written while the queue is ready; the back-end's
  * errno when it refuses a queue (the device then also sets
- * DEVICE_NEEDS_RESET in Status).
+ * DEVICE_NEEDS_RESET in Status); gmem_vu_kick()'s errors for QueueNotify
+ * (-ENOTCONN once the back-end is gone).
  */
 int rn_vmmio_access(struct rn_vmmio *d, uint64_t off, void *data,
 		    unsigned int len, bool write);
