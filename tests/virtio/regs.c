@@ -21,7 +21,6 @@ struct row {
 	int ret;
 };
 
-#define ST(x)	(x)
 #define ACKDRV	(VIO_ST_ACKNOWLEDGE | VIO_ST_DRIVER)
 #define FOK	(ACKDRV | VIO_ST_FEATURES_OK)
 
