@@ -1,0 +1,439 @@
+// SPDX-License-Identifier: MIT
+/*
+ * virtio-mmio.c - the virtio-mmio transport (virtio 1.x, 4.2.2, register
+ * layout version 2) in front of a vhost-user back-end (virtio-mmio.h).
+ *
+ * The transport keeps the registers; the data path is the back-end's:
+ * QueueReady hands the queue to it (gmem_vu_vring_setup) and QueueNotify
+ * kicks it (gmem_vu_kick). The guest finds its completions by polling the
+ * used ring, so InterruptStatus stays 0.
+ *
+ * Lock order: d->lock, then the vhost-user device's lock (inside
+ * gmem_vu_vring_setup); no lock is held across gmem_vu_kick().
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "virtio-mmio.h"
+
+/* Control registers (virtio 1.x, 4.2.2, "MMIO Device Register Layout"). */
+enum {
+	REG_MAGIC = 0x000,
+	REG_VERSION = 0x004,
+	REG_DEVICE_ID = 0x008,
+	REG_VENDOR_ID = 0x00c,
+	REG_DEVICE_FEATURES = 0x010,
+	REG_DEVICE_FEATURES_SEL = 0x014,
+	REG_DRIVER_FEATURES = 0x020,
+	REG_DRIVER_FEATURES_SEL = 0x024,
+	REG_QUEUE_SEL = 0x030,
+	REG_QUEUE_NUM_MAX = 0x034,
+	REG_QUEUE_NUM = 0x038,
+	REG_QUEUE_READY = 0x044,
+	REG_QUEUE_NOTIFY = 0x050,
+	REG_INTERRUPT_STATUS = 0x060,
+	REG_INTERRUPT_ACK = 0x064,
+	REG_STATUS = 0x070,
+	REG_QUEUE_DESC_LOW = 0x080,
+	REG_QUEUE_DESC_HIGH = 0x084,
+	REG_QUEUE_DRIVER_LOW = 0x090,
+	REG_QUEUE_DRIVER_HIGH = 0x094,
+	REG_QUEUE_DEVICE_LOW = 0x0a0,
+	REG_QUEUE_DEVICE_HIGH = 0x0a4,
+	REG_CONFIG_GENERATION = 0x0fc,
+};
+
+#define VMMIO_MAGIC		0x74726976	/* "virt" */
+#define VMMIO_VERSION		2
+
+/* Device status bits (virtio 1.x, 2.1). */
+#define ST_ACKNOWLEDGE		1
+#define ST_DRIVER		2
+#define ST_DRIVER_OK		4
+#define ST_FEATURES_OK		8
+#define ST_NEEDS_RESET		64
+#define ST_FAILED		128
+
+struct vqueue {
+	uint32_t num;
+	uint64_t desc, avail, used;
+	bool ready;
+	/*
+	 * Handed to the back-end. libgmemvu cannot take a ring back (no
+	 * GET_VRING_BASE), so a queue handed over before a device reset
+	 * cannot be handed over again.
+	 */
+	bool handed;
+};
+
+struct rn_vmmio {
+	pthread_mutex_t lock;
+	struct gmem_vu_dev *vu;
+	uint32_t device_id;
+	uint32_t num_queues;
+	uint32_t num_max;
+	uint32_t config_len;
+	uint8_t config[RN_VMMIO_CONFIG_MAX];
+	uint64_t dev_features;
+	uint64_t drv_features;
+	uint32_t dev_sel, drv_sel;
+	uint32_t queue_sel;
+	uint32_t status;
+	struct vqueue q[RN_VMMIO_MAX_QUEUES];
+};
+
+static bool pow2(uint32_t v)
+{
+	return v && !(v & (v - 1));
+}
+
+int rn_vmmio_create(struct gmem_vu_dev *vu, const struct rn_vmmio_config *cfg,
+		    struct rn_vmmio **out)
+{
+	struct gmem_vu_info info;
+	struct rn_vmmio *d;
+	int ret;
+
+	if (!vu || !cfg || !out || !cfg->device_id || !cfg->num_queues ||
+	    cfg->num_queues > RN_VMMIO_MAX_QUEUES ||
+	    !pow2(cfg->queue_num_max) || cfg->queue_num_max > 32768 ||
+	    cfg->config_len > RN_VMMIO_CONFIG_MAX ||
+	    (cfg->config_len && !cfg->config))
+		return -EINVAL;
+	ret = gmem_vu_info(vu, &info);
+	if (ret)
+		return ret;
+	if (!(info.features & GMEM_VU_F_VERSION_1))
+		return -EINVAL;
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	ret = pthread_mutex_init(&d->lock, NULL);
+	if (ret) {
+		free(d);
+		return -ret;
+	}
+	d->vu = vu;
+	d->device_id = cfg->device_id;
+	d->num_queues = cfg->num_queues;
+	d->num_max = cfg->queue_num_max;
+	d->config_len = cfg->config_len;
+	if (cfg->config_len)
+		memcpy(d->config, cfg->config, cfg->config_len);
+	/* PROTOCOL_FEATURES is between the front-end and the back-end. */
+	d->dev_features = info.features & ~GMEM_VU_F_PROTOCOL_FEATURES;
+	*out = d;
+	return 0;
+}
+
+void rn_vmmio_destroy(struct rn_vmmio *d)
+{
+	if (!d)
+		return;
+	pthread_mutex_destroy(&d->lock);
+	free(d);
+}
+
+/* Writing 0 to Status: everything but the queues the back-end holds. */
+static void reset(struct rn_vmmio *d)
+{
+	d->drv_features = 0;
+	d->dev_sel = d->drv_sel = d->queue_sel = 0;
+	d->status = 0;
+	for (unsigned int i = 0; i < RN_VMMIO_MAX_QUEUES; i++) {
+		bool handed = d->q[i].handed;
+
+		memset(&d->q[i], 0, sizeof(d->q[i]));
+		d->q[i].handed = handed;
+	}
+}
+
+/*
+ * The back-end agreed on its features when it was connected and libgmemvu
+ * cannot renegotiate them, so the driver must accept exactly those: a
+ * driver that left a bit out would disagree with the back-end about the
+ * ring layout or the headers.
+ */
+static bool features_ok(const struct rn_vmmio *d)
+{
+	return d->drv_features == d->dev_features &&
+	       (d->drv_features & GMEM_VU_F_VERSION_1);
+}
+
+static int write_status(struct rn_vmmio *d, uint32_t val)
+{
+	uint32_t set = val & ~d->status;
+
+	if (!val) {
+		reset(d);
+		return 0;
+	}
+	/* The driver sets bits; it never clears one (virtio 1.x, 2.1.1). */
+	if (d->status & ~val)
+		return -EINVAL;
+	if (val & ST_NEEDS_RESET & set)
+		return -EINVAL;	/* the device's bit, not the driver's */
+	if ((set & ST_FEATURES_OK) && !features_ok(d)) {
+		/* The virtio answer: FEATURES_OK does not stick. */
+		d->status = val & ~ST_FEATURES_OK;
+		return -EINVAL;
+	}
+	d->status = val;
+	return 0;
+}
+
+static struct vqueue *sel_queue(struct rn_vmmio *d)
+{
+	return d->queue_sel < d->num_queues ? &d->q[d->queue_sel] : NULL;
+}
+
+/* QueueReady = 1: hand the queue to the back-end. */
+static int queue_ready(struct rn_vmmio *d, struct vqueue *q)
+{
+	struct gmem_vu_vring v = {
+		.index = d->queue_sel, .num = q->num,
+		.desc = q->desc, .avail = q->avail, .used = q->used,
+	};
+	int ret;
+
+	if (!(d->status & ST_FEATURES_OK) || (d->status & ST_NEEDS_RESET) ||
+	    !q->num || !q->desc || !q->avail || !q->used || q->desc % 16 ||
+	    q->avail % 2 || q->used % 4)
+		return -EINVAL;
+	ret = q->handed ? -EBUSY : gmem_vu_vring_setup(d->vu, &v);
+	if (ret) {
+		d->status |= ST_NEEDS_RESET;
+		return ret;
+	}
+	q->handed = q->ready = true;
+	return 0;
+}
+
+static void set_half(uint64_t *v, uint32_t val, bool high)
+{
+	if (high)
+		*v = (*v & 0xffffffffULL) | (uint64_t)val << 32;
+	else
+		*v = (*v & ~0xffffffffULL) | val;
+}
+
+static int write_queue(struct rn_vmmio *d, uint64_t off, uint32_t val)
+{
+	struct vqueue *q = sel_queue(d);
+
+	if (!q)
+		return -EINVAL;
+	if (off == REG_QUEUE_READY) {
+		if (val == q->ready)
+			return 0;
+		/* No way to take a ring back from the back-end. */
+		return val ? queue_ready(d, q) : -EBUSY;
+	}
+	/* The driver must not change a live queue (virtio 1.x, 4.2.3.2). */
+	if (q->ready)
+		return -EBUSY;
+	switch (off) {
+	case REG_QUEUE_NUM:
+		if (!pow2(val) || val > d->num_max)
+			return -EINVAL;
+		q->num = val;
+		return 0;
+	case REG_QUEUE_DESC_LOW:
+	case REG_QUEUE_DESC_HIGH:
+		set_half(&q->desc, val, off == REG_QUEUE_DESC_HIGH);
+		return 0;
+	case REG_QUEUE_DRIVER_LOW:
+	case REG_QUEUE_DRIVER_HIGH:
+		set_half(&q->avail, val, off == REG_QUEUE_DRIVER_HIGH);
+		return 0;
+	}
+	set_half(&q->used, val, off == REG_QUEUE_DEVICE_HIGH);
+	return 0;
+}
+
+static int write_features(struct rn_vmmio *d, uint32_t val)
+{
+	if (d->status & ST_FEATURES_OK)
+		return -EBUSY;
+	if (d->drv_sel < 2)
+		set_half(&d->drv_features, val, d->drv_sel);
+	else if (val)
+		return -EINVAL;	/* no feature bits above 63 */
+	return 0;
+}
+
+static int read_reg(struct rn_vmmio *d, uint64_t off, uint32_t *val)
+{
+	struct vqueue *q = sel_queue(d);
+
+	switch (off) {
+	case REG_MAGIC:
+		*val = VMMIO_MAGIC;
+		return 0;
+	case REG_VERSION:
+		*val = VMMIO_VERSION;
+		return 0;
+	case REG_DEVICE_ID:
+		*val = d->device_id;
+		return 0;
+	case REG_VENDOR_ID:
+		*val = RN_VMMIO_VENDOR;
+		return 0;
+	case REG_DEVICE_FEATURES:
+		*val = d->dev_sel < 2 ? d->dev_features >> (32 * d->dev_sel) :
+					0;
+		return 0;
+	case REG_QUEUE_NUM_MAX:
+		/* 0: no such queue (virtio 1.x, 4.2.2). */
+		*val = q ? d->num_max : 0;
+		return 0;
+	case REG_QUEUE_READY:
+		*val = q ? q->ready : 0;
+		return 0;
+	case REG_INTERRUPT_STATUS:
+	case REG_CONFIG_GENERATION:
+		*val = 0;	/* no interrupts; the config never changes */
+		return 0;
+	case REG_STATUS:
+		*val = d->status;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+static int write_reg(struct rn_vmmio *d, uint64_t off, uint32_t val)
+{
+	switch (off) {
+	case REG_DEVICE_FEATURES_SEL:
+		d->dev_sel = val;
+		return 0;
+	case REG_DRIVER_FEATURES:
+		return write_features(d, val);
+	case REG_DRIVER_FEATURES_SEL:
+		d->drv_sel = val;
+		return 0;
+	case REG_QUEUE_SEL:
+		d->queue_sel = val;
+		return 0;
+	case REG_QUEUE_NUM:
+	case REG_QUEUE_READY:
+	case REG_QUEUE_DESC_LOW:
+	case REG_QUEUE_DESC_HIGH:
+	case REG_QUEUE_DRIVER_LOW:
+	case REG_QUEUE_DRIVER_HIGH:
+	case REG_QUEUE_DEVICE_LOW:
+	case REG_QUEUE_DEVICE_HIGH:
+		return write_queue(d, off, val);
+	case REG_INTERRUPT_ACK:
+		return 0;	/* nothing is ever pending */
+	case REG_STATUS:
+		return write_status(d, val);
+	}
+	return -EINVAL;
+}
+
+/* Registers that exist but only the other way: -EPERM, not -EINVAL. */
+static bool read_only(uint64_t off)
+{
+	switch (off) {
+	case REG_MAGIC:
+	case REG_VERSION:
+	case REG_DEVICE_ID:
+	case REG_VENDOR_ID:
+	case REG_DEVICE_FEATURES:
+	case REG_QUEUE_NUM_MAX:
+	case REG_INTERRUPT_STATUS:
+	case REG_CONFIG_GENERATION:
+		return true;
+	}
+	return false;
+}
+
+static bool write_only(uint64_t off)
+{
+	switch (off) {
+	case REG_DEVICE_FEATURES_SEL:
+	case REG_DRIVER_FEATURES:
+	case REG_DRIVER_FEATURES_SEL:
+	case REG_QUEUE_SEL:
+	case REG_QUEUE_NUM:
+	case REG_QUEUE_NOTIFY:
+	case REG_INTERRUPT_ACK:
+	case REG_QUEUE_DESC_LOW:
+	case REG_QUEUE_DESC_HIGH:
+	case REG_QUEUE_DRIVER_LOW:
+	case REG_QUEUE_DRIVER_HIGH:
+	case REG_QUEUE_DEVICE_LOW:
+	case REG_QUEUE_DEVICE_HIGH:
+		return true;
+	}
+	return false;
+}
+
+/* QueueNotify: the value is the queue index (no NOTIFICATION_DATA). */
+static int notify(struct rn_vmmio *d, uint32_t index)
+{
+	bool ready;
+
+	pthread_mutex_lock(&d->lock);
+	ready = index < d->num_queues && d->q[index].ready;
+	pthread_mutex_unlock(&d->lock);
+	return ready ? gmem_vu_kick(d->vu, index) : -EINVAL;
+}
+
+static int config_access(struct rn_vmmio *d, uint64_t off, void *data,
+			 unsigned int len, bool write)
+{
+	off -= RN_VMMIO_CONFIG;
+	if ((len != 1 && len != 2 && len != 4 && len != 8) || off % len ||
+	    off + len > d->config_len)
+		return -EINVAL;
+	if (write)
+		return -EPERM;	/* no device here has a writable field */
+	memcpy(data, d->config + off, len);
+	return 0;
+}
+
+static int reg_access(struct rn_vmmio *d, uint64_t off, uint32_t *val,
+		      bool write)
+{
+	int ret;
+
+	if (write && off == REG_QUEUE_NOTIFY)
+		return notify(d, *val);
+	if (write && read_only(off))
+		return -EPERM;
+	if (!write && write_only(off))
+		return -EPERM;
+	pthread_mutex_lock(&d->lock);
+	ret = write ? write_reg(d, off, *val) : read_reg(d, off, val);
+	pthread_mutex_unlock(&d->lock);
+	return ret;
+}
+
+int rn_vmmio_access(struct rn_vmmio *d, uint64_t off, void *data,
+		    unsigned int len, bool write)
+{
+	uint32_t val = 0;
+	int ret;
+
+	if (!d || !data || !len || len > 8)
+		return -EINVAL;
+	if (off >= RN_VMMIO_CONFIG && off < RN_VMMIO_SIZE) {
+		ret = config_access(d, off, data, len, write);
+	} else if (off >= RN_VMMIO_SIZE || len != 4 || off % 4) {
+		ret = -EINVAL;
+	} else {
+		if (write)
+			memcpy(&val, data, 4);
+		ret = reg_access(d, off, &val, write);
+		if (!write)
+			memcpy(data, &val, 4);
+	}
+	/* A refused read reads as zeros, whatever the buffer held. */
+	if (ret && !write)
+		memset(data, 0, len);
+	return ret;
+}
