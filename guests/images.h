@@ -16,5 +16,6 @@ GUEST_IMAGE(memfd);	/* test_guest_memfd_guest */
 GUEST_IMAGE(probe);	/* one VMCALL: do hypercall exits arrive? */
 GUEST_IMAGE(bench);	/* benchmarks, by param[0] */
 GUEST_IMAGE(busy);	/* long runs for the watchdog, by param[0] */
+GUEST_IMAGE(dma);	/* DMA through virtio devices (docs/virtio.md) */
 
 #endif /* GMEM_GUEST_IMAGES_H */

@@ -468,6 +468,12 @@ struct gmem_listener_config {
 	/* [offset, offset+len) is going away; 0 or -errno unless FORCED */
 	int (*unmap)(void *opaque, uint64_t offset, uint64_t len,
 		     uint32_t flags);
+	/*
+	 * Optional: called once, last, when the listener is freed, by
+	 * gmem_unlisten() or by gmem_close() of its file; the handle is
+	 * invalid from then on. Same rules as the other callbacks.
+	 */
+	void (*release)(void *opaque);
 	void *opaque;
 	uint32_t flags;		/* must be 0 */
 	uint32_t reserved32;	/* must be 0 */
@@ -488,8 +494,9 @@ int gmem_listen(struct gmem_file *file, const struct gmem_listener_config *cfg,
 
 /*
  * gmem_unlisten - unregister: the listener is told @unmap (forced) for
- * every shared run of its range, then freed. gmem_close() unregisters the
- * listeners still on a file the same way.
+ * every shared run of its range, then @release, then it is freed.
+ * gmem_close() unregisters the listeners still on a file the same way,
+ * so a device learns that its handle is gone.
  * Return: 0; -EINVAL for NULL or a listener not on @file.
  */
 int gmem_unlisten(struct gmem_file *file, struct gmem_listener *l);

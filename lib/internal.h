@@ -121,6 +121,7 @@ struct gmem_listener {
 	int (*map)(void *opaque, uint64_t offset, uint64_t len);
 	int (*unmap)(void *opaque, uint64_t offset, uint64_t len,
 		     uint32_t flags);
+	void (*release)(void *opaque);
 	void *opaque;
 	const struct gm_host_ops *host;
 };

@@ -274,6 +274,7 @@ int gmem_listen(struct gmem_file *f, const struct gmem_listener_config *cfg,
 	l->len = cfg->len;
 	l->map = cfg->map;
 	l->unmap = cfg->unmap;
+	l->release = cfg->release;
 	l->opaque = cfg->opaque;
 	r = (struct gm_range){ f, l->offset, l->len };
 
@@ -315,13 +316,23 @@ static bool on_list(const struct gmem_file *f, const struct gmem_listener *l)
 	return false;
 }
 
-/* Forced unmap of @l's shared runs, then free it. Invalidate lock held. */
+/*
+ * Forced unmap of @l's shared runs, release, then free it. Invalidate
+ * lock held.
+ */
 static void drop(struct gmem_file *f, struct gmem_listener *l)
 {
 	struct gm_range r = { f, l->offset, l->len };
+	struct gm_cb_ctx ctx = { &r, 1 };
+	const struct gm_cb_ctx *saved = gm_cb;
 
 	gm_listeners_notify_one(&r, l, false);
 	unlink_one(f, l);
+	if (l->release) {
+		gm_cb = &ctx;
+		l->release(l->opaque);
+		gm_cb = saved;
+	}
 	free(l);
 }
 

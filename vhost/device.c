@@ -242,9 +242,13 @@ void gmem_vu_close(struct gmem_vu_dev *d)
 	pthread_mutex_lock(&d->lock);
 	gm_vu_dead(d);
 	pthread_mutex_unlock(&d->lock);
-	for (i = 0; i < d->nranges; i++)
-		if (d->range[i].listener)
-			gmem_unlisten(d->range[i].file, d->range[i].listener);
+	for (i = 0; i < d->nranges; i++) {
+		struct gmem_listener *l = __atomic_load_n(&d->range[i].listener,
+							  __ATOMIC_ACQUIRE);
+
+		if (l)
+			gmem_unlisten(d->range[i].file, l);
+	}
 	for (i = 0; i < d->nfiles; i++)
 		close(d->file_fd[i]);
 	for (i = 0; i < VU_MAX_VRINGS; i++) {
@@ -298,6 +302,17 @@ static int check_range(struct gmem_vu_dev *d, uint64_t offset, uint64_t len,
 	return 0;
 }
 
+/*
+ * The listener is gone: gmem_close() of the file came first. Its forced
+ * unmaps already left nothing of it in the table.
+ */
+static void cb_release(void *opaque)
+{
+	struct vu_range *rg = opaque;
+
+	__atomic_store_n(&rg->listener, NULL, __ATOMIC_RELEASE);
+}
+
 int gmem_vu_attach(struct gmem_vu_dev *d, struct gmem_file *file,
 		   uint64_t offset, uint64_t len, uint64_t gpa)
 {
@@ -325,12 +340,13 @@ int gmem_vu_attach(struct gmem_vu_dev *d, struct gmem_file *file,
 	cfg.len = len;
 	cfg.map = cb_map;
 	cfg.unmap = cb_unmap;
+	cfg.release = cb_release;
 	cfg.opaque = rg;
 	/* Replays every shared run to cb_map: they enter the table now. */
 	ret = gmem_listen(file, &cfg, &l);
 	if (ret)
 		goto out;
-	rg->listener = l;
+	__atomic_store_n(&rg->listener, l, __ATOMIC_RELEASE);
 	d->nranges++;
 out:
 	pthread_mutex_unlock(&d->attach_lock);

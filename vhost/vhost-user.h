@@ -95,8 +95,9 @@ void gmem_vu_close(struct gmem_vu_dev *d);
  * when the shared runs do not fit the back-end's table; -EIO when the
  * back-end refuses them; gmem_listen()'s errors. A back-end that does
  * not ack in time gets them late (they are shared: no harm).
- * Close the device (gmem_vu_close()) before the files it attaches:
- * gmem_close() drops the device's listeners without telling it.
+ * A file may be closed before the device: gmem_close() unmaps its runs
+ * (forced) and releases the device's listener on it, and the device then
+ * forgets that range (gmem_vu_close() does not touch the closed file).
  */
 int gmem_vu_attach(struct gmem_vu_dev *d, struct gmem_file *file,
 		   uint64_t offset, uint64_t len, uint64_t gpa);

@@ -24,7 +24,7 @@ struct dev {
 	uint64_t lo, hi;	/* pages covered */
 	uint8_t view[NP];	/* pages the device holds */
 	uint8_t inflight[NP];	/* mapped by the call in progress */
-	unsigned int calls, maps, unmaps, forced;
+	unsigned int calls, maps, unmaps, forced, released;
 	int fail_at;		/* fail the call with this number (1-based) */
 	int fail_ret;
 	bool pins;		/* pins what it maps, unpins in unmap */
@@ -113,12 +113,23 @@ static int dev_unmap(void *opaque, uint64_t off, uint64_t len, uint32_t fl)
 	return 0;
 }
 
+static void dev_release(void *opaque)
+{
+	struct dev *d = opaque;
+
+	for (uint64_t p = d->lo; p < d->hi && !d->count_only; p++)
+		TEST_ASSERT(!d->view[p], "released holding page %llu",
+			    (unsigned long long)p);
+	d->released++;
+}
+
 static void dev_listen(struct dev *d, struct gmem_file *f, uint64_t lo,
 		       uint64_t hi)
 {
 	struct gmem_listener_config c = {
 		.offset = lo * PG, .len = (hi - lo) * PG,
-		.map = dev_map, .unmap = dev_unmap, .opaque = d,
+		.map = dev_map, .unmap = dev_unmap, .release = dev_release,
+		.opaque = d,
 	};
 
 	d->f = f;
@@ -229,6 +240,8 @@ static void test_coherence_and_replay(struct gmem_vm *vm)
 	TEST_ASSERT(b.forced == b.unmaps && b.unmaps == runs,
 		    "unlisten: %u unmaps (%u forced) for %u runs", b.unmaps,
 		    b.forced, runs);
+	TEST_ASSERT(b.released == 1, "unlisten: released %u times",
+		    b.released);
 	TEST_RET(gmem_unlisten(f, b.l), -EINVAL);	/* gone */
 	TEST_RET(gmem_unlisten(f, a.l), 0);
 	teardown(vm, f);
@@ -337,9 +350,12 @@ static void one_fail_case(struct gmem_vm *vm, const struct fail_case *fc)
 		assert_view(&d[i], "after the retried call");
 	TEST_RET(gmem_unmap(f, map, NP * PG), 0);
 	teardown(vm, f);	/* close drops the listeners */
-	for (int i = 0; i < MAXL; i++)
+	for (int i = 0; i < MAXL; i++) {
 		for (uint64_t p = 0; p < NP; p++)
 			TEST_ASSERT(!d[i].view[p], "close left a view");
+		TEST_ASSERT(d[i].released == 1, "close: listener %d released "
+			    "%u times", i, d[i].released);
+	}
 }
 
 static void test_failures(struct gmem_vm *vm)
