@@ -10,8 +10,8 @@
  *   state-map bytes: 1 TiB uniform, 1 GiB alternating     target <= 64 KiB/GiB
  *   gmem_vm_read of 64 B vs memcpy from a mapping plus a memslot lookup
  *
- * and runs the groups of rows in vmm.c, slots.c, scaling.c, launch.c and
- * listeners.c,
+ * and runs the groups of rows in vmm.c, slots.c, scaling.c, launch.c,
+ * listeners.c and vhost.c (with the user's back-ends),
  * each group only when --filter names one of its rows.
  * Only numbers; nothing here asserts on time.
  */
@@ -529,6 +529,10 @@ static const struct group groups[] = {
 		       "listen_1_1g_shared_us", "listen_8_1g_shared_us",
 		       "listen_0_alt_per_s", "listen_1_alt_per_s",
 		       "listen_8_alt_per_s", "listen_1g_calls") },
+	{ "vhost", NULL, bench_vhost,
+	  .keys = KEYS("vhost_none_4k_us", "vhost_blk_4k_us", "vhost_net_4k_us",
+		       "vhost_none_1g_us", "vhost_blk_1g_us", "vhost_net_1g_us",
+		       "vhost_blk_1g_messages", "vhost_net_1g_messages") },
 };
 
 #define NR_GROUPS	(sizeof(groups) / sizeof(groups[0]))

@@ -35,5 +35,6 @@ extern const char *const bench_scaling_keys[];
 /* The launch rows: populate throughput beside memcpy and SHA-256 (launch.c). */
 int bench_launch(const struct bench_opts *o, struct bench_table *t);
 int bench_listeners(const struct bench_opts *o, struct bench_table *t);
+int bench_vhost(const struct bench_opts *o, struct bench_table *t);
 
 #endif /* BENCH_LEVEL1_H */

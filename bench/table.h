@@ -35,6 +35,9 @@ struct bench_opts {
 	 * together runs when any of its names matches.
 	 */
 	const char *filter;
+	/* vhost-user back-ends' sockets for the device rows; may be NULL. */
+	const char *vu_blk;
+	const char *vu_net;
 	/* Called before each group runs (a progress line); may be NULL. */
 	void (*progress)(const char *group, unsigned int i, unsigned int n);
 };

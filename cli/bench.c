@@ -48,6 +48,7 @@ struct measure {
 	const char *limit_key;		/* a physical limit's row */
 	const char *limit_text;
 	bool base_note;			/* print the base row's note */
+	bool optional;			/* shown only when measured */
 };
 
 #define TWOB		"two backings: zap+punch+alloc"
@@ -55,6 +56,7 @@ struct measure {
 #define BARE		"sorted slots + memcpy"
 #define BARE_LOADED	"same, two-backing converter"
 #define NOLS		"the same with no listener"
+#define NODEV		"the same, no device"
 #define NOLS_ALT	"the same, no listener"
 
 #define L1(lbl, k)	.part = PART_LEVEL1, .label = lbl, .key = k
@@ -158,6 +160,24 @@ static const struct measure measures[] = {
 	  .rate = true },
 	{ L1("listener calls for 1 GiB contiguous", "listen_1g_calls"),
 	  .goal = GOAL_LE, .target = 1, .target_text = "1 per listener" },
+	{ L1("4 KiB -> private, vhost-user-blk", "vhost_blk_4k_us"),
+	  .base_key = "vhost_none_4k_us", .base_label = NODEV,
+	  .optional = true },
+	{ L1("4 KiB -> private, vhost-user-net", "vhost_net_4k_us"),
+	  .base_key = "vhost_none_4k_us", .base_label = NODEV,
+	  .optional = true },
+	{ L1("1 GiB -> private, vhost-user-blk", "vhost_blk_1g_us"),
+	  .base_key = "vhost_none_1g_us", .base_label = NODEV,
+	  .optional = true },
+	{ L1("1 GiB -> private, vhost-user-net", "vhost_net_1g_us"),
+	  .base_key = "vhost_none_1g_us", .base_label = NODEV,
+	  .optional = true },
+	{ L1("blk table messages, 1 GiB", "vhost_blk_1g_messages"),
+	  .goal = GOAL_LE, .target = 1, .target_text = "1 per device",
+	  .optional = true },
+	{ L1("net table messages, 1 GiB", "vhost_net_1g_messages"),
+	  .goal = GOAL_LE, .target = 1, .target_text = "1 per device",
+	  .optional = true },
 	{ RN("VM start to first sync", "vm_start_runner_us"),
 	  .base_key = "vm_start_bare_us",
 	  .base_label = "bare KVM ioctl sequence", .goal = GOAL_LE,
@@ -177,6 +197,8 @@ struct bench_opts_cli {
 	bool quick;
 	const char *filter;		/* --filter: row names */
 	const char *plot;		/* --plot: a directory for SVG charts */
+	const char *vu_blk;		/* --vhost-user-blk: a back-end's socket */
+	const char *vu_net;		/* --vhost-user-net */
 };
 
 /* What one line of the table came to. */
@@ -192,6 +214,8 @@ struct outcome {
 	bool kvm_backing;
 	bool quick;
 	const char *filter;
+	const char *vu_blk;
+	const char *vu_net;
 };
 
 static void bench_usage(FILE *f)
@@ -212,6 +236,9 @@ static void bench_usage(FILE *f)
 "  --filter NAME  measure only rows whose name contains NAME (a glob if\n"
 "               it has * ? or [); rows measured together run together\n"
 "  --plot DIR   also write the scaling tables as SVG charts into DIR\n"
+"  --vhost-user-blk SOCK, --vhost-user-net SOCK\n"
+"               also time conversions with a device on a vhost-user\n"
+"               back-end listening on SOCK (qemu-storage-daemon, DPDK)\n"
 "  --json       print the results as one JSON object\n"
 "  --help       this text\n"
 "Exit status: 0 when the benchmarks ran, whatever the marks say; 1 when one\n"
@@ -257,6 +284,8 @@ static int parse_opts(int argc, char **argv, struct bench_opts_cli *o)
 		{ "json", no_argument, NULL, 'j' },
 		{ "filter", required_argument, NULL, 'f' },
 		{ "plot", required_argument, NULL, 'p' },
+		{ "vhost-user-blk", required_argument, NULL, 'B' },
+		{ "vhost-user-net", required_argument, NULL, 'N' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -293,6 +322,13 @@ static int parse_opts(int argc, char **argv, struct bench_opts_cli *o)
 			if (!*optarg)
 				ret = bad("--plot", optarg);
 			o->plot = optarg;
+			break;
+		case 'B':
+		case 'N':
+			if (!*optarg)
+				ret = bad(c == 'B' ? "--vhost-user-blk" :
+					  "--vhost-user-net", optarg);
+			*(c == 'B' ? &o->vu_blk : &o->vu_net) = optarg;
 			break;
 		case 'h':
 			bench_usage(stdout);
@@ -387,6 +423,8 @@ static const char *name_of(const struct measure *m)
 static bool shown(const struct outcome *out, const struct measure *m)
 {
 	if (!strcmp(out->state[m->part], "not run"))
+		return false;
+	if (m->optional && !bench_find(&out->t[m->part], m->key))
 		return false;
 	return bench_match(out->filter, name_of(m)) ||
 	       bench_match(out->filter, m->key) ||
@@ -623,7 +661,8 @@ static void progress_done(void)
 static int run_part(struct outcome *out, enum part p, bool kvm, bool tty)
 {
 	struct bench_opts o = { .kvm = kvm, .quick = out->quick,
-				.filter = out->filter,
+				.filter = out->filter, .vu_blk = out->vu_blk,
+				.vu_net = out->vu_net,
 				.progress = tty ? progress : NULL };
 	int ret;
 
@@ -723,6 +762,8 @@ int cmd_bench(int argc, char **argv)
 	}
 	out->quick = o.quick;
 	out->filter = o.filter;
+	out->vu_blk = o.vu_blk;
+	out->vu_net = o.vu_net;
 	ret = run_all(&o, out);
 	if (strcmp(out->state[PART_LEVEL1], "not run") ||
 	    strcmp(out->state[PART_RUNNER], "not run")) {
