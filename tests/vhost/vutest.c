@@ -116,7 +116,7 @@ void backend_start(struct backend *b, enum backend_kind kind)
 	if (kind == BACKEND_QSD) {
 		snprintf(img, sizeof(img), "%s/disk.img", b->dir);
 		fd = open(img, O_RDWR | O_CREAT, 0644);
-		TEST_ASSERT(fd >= 0 && !ftruncate(fd, 4 << 20), "%s", img);
+		TEST_ASSERT(fd >= 0 && !ftruncate(fd, DISK_SIZE), "%s", img);
 		close(fd);
 		snprintf(blockdev, sizeof(blockdev),
 			 "driver=file,filename=%s,node-name=d0", img);

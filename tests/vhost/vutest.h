@@ -18,6 +18,8 @@
 
 #define PG		GMEM_PAGE_SIZE
 #define VQ_NUM		64
+/* qemu-storage-daemon's disk: an image file of this many bytes. */
+#define DISK_SIZE	(4ULL << 20)
 
 enum backend_kind { BACKEND_QSD, BACKEND_DPDK };
 
