@@ -69,6 +69,40 @@ static void print_log(const struct backend *b)
 		return;
 }
 
+/* Whether the back-end's log holds @what. */
+static bool log_has(const struct backend *b, const char *what)
+{
+	char path[192], line[512];
+	bool found = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/log", b->dir);
+	f = fopen(path, "r");
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f))
+		found = strstr(line, what);
+	fclose(f);
+	return found;
+}
+
+/*
+ * Whether the back-end is ready for a front-end: its socket exists and,
+ * for testpmd, packet forwarding has started. A device that becomes ready
+ * while testpmd is still starting its port (between "Configuring Port 0"
+ * and "start packet forwarding") never gets a frame forwarded (DPDK
+ * 22.11): testpmd prints its first statistics ("Port statistics", with
+ * --stats-period) once forwarding runs.
+ */
+static bool ready(const struct backend *b)
+{
+	struct stat st;
+
+	if (stat(b->sock, &st) || !S_ISSOCK(st.st_mode))
+		return false;
+	return b->kind != BACKEND_DPDK || log_has(b, "Port statistics");
+}
+
 /* Back-ends still running when a check fails are stopped at exit. */
 static struct backend *running[4];
 
@@ -100,7 +134,6 @@ void backend_start(struct backend *b, enum backend_kind kind)
 {
 	char prog[256], img[160], blockdev[256], export[320], vdev[192];
 	char prefix[96];
-	struct stat st;
 	int fd, i, status;
 
 	memset(b, 0, sizeof(*b));
@@ -149,7 +182,7 @@ void backend_start(struct backend *b, enum backend_kind kind)
 	}
 	track(b);
 	for (i = 0; i < 300; i++) {
-		if (!stat(b->sock, &st) && S_ISSOCK(st.st_mode))
+		if (ready(b))
 			return;
 		if (waitpid(b->pid, &status, WNOHANG) == b->pid) {
 			print_log(b);
@@ -160,7 +193,7 @@ void backend_start(struct backend *b, enum backend_kind kind)
 		sleep_ms(50);
 	}
 	print_log(b);
-	TEST_FAIL("%s: no socket %s after 15 s", prog, b->sock);
+	TEST_FAIL("%s: not ready (socket %s) after 15 s", prog, b->sock);
 }
 
 /* Whether every thread of @pid is stopped (state T in its stat). */
