@@ -88,11 +88,12 @@ static bool log_has(const struct backend *b, const char *what)
 
 /*
  * Whether the back-end is ready for a front-end: its socket exists and,
- * for testpmd, packet forwarding has started. A device that becomes ready
- * while testpmd is still starting its port (between "Configuring Port 0"
- * and "start packet forwarding") never gets a frame forwarded (DPDK
- * 22.11): testpmd prints its first statistics ("Port statistics", with
- * --stats-period) once forwarding runs.
+ * for testpmd, packet forwarding has started. testpmd accepts a device
+ * while it is still starting its port, and when it then starts
+ * forwarding it flushes its RX queues: a frame sent before that is
+ * dropped and never comes back. The tests pass --no-flush-rx, and also
+ * wait for its first statistics ("Port statistics", with --stats-period),
+ * printed once forwarding runs: no frame goes out before.
  */
 static bool ready(const struct backend *b)
 {
@@ -166,6 +167,8 @@ void backend_start(struct backend *b, enum backend_kind kind)
 		 * --no-mlockall: testpmd's default mlockall(MCL_FUTURE)
 		 * faults in every page of every region it maps (all guest
 		 * memory in the table, 0.2-0.6 s per table with 1 GiB).
+		 * --no-flush-rx: a frame the guest sent before forwarding
+		 * started is forwarded, not dropped (see ready()).
 		 */
 		snprintf(b->prefix, sizeof(b->prefix), "gmemvu%d-%s",
 			 (int)getpid(), b->dir + strlen("/tmp/gmem-vu-"));
@@ -175,7 +178,7 @@ void backend_start(struct backend *b, enum backend_kind kind)
 		char *argv[] = { prog, "--no-huge", "-m", "128", "--no-pci",
 				 prefix, "--vdev", vdev, "--",
 				 "--total-num-mbufs=8192", "--no-mlockall",
-				 "--auto-start",
+				 "--auto-start", "--no-flush-rx",
 				 "--forward-mode=io", "--stats-period", "60",
 				 NULL };
 		spawn(b, argv);
