@@ -44,12 +44,22 @@ int blk_rw(struct blkdev *k, uint32_t type, uint64_t sector, uint64_t buf,
 	return status;
 }
 
+uint64_t blk_next(struct blkdev *k, uint32_t len)
+{
+	uint64_t n = len / 512, sector;
+
+	if (k->sector + n > DISK_SIZE / 512)
+		k->sector = 0;
+	sector = k->sector;
+	k->sector += n;
+	return sector;
+}
+
 void blk_xfer(void *ctx, uint64_t src, uint64_t dst, uint32_t len)
 {
 	struct blkdev *k = ctx;
-	uint64_t sector = k->sector;
+	uint64_t sector = blk_next(k, len);
 
-	k->sector += len / 512;
 	TEST_RET(blk_rw(k, VIRTIO_BLK_T_OUT, sector, src, len, 5000), 0);
 	TEST_RET(blk_rw(k, VIRTIO_BLK_T_IN, sector, dst, len, 5000), 0);
 }

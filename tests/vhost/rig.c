@@ -52,8 +52,7 @@ static int dev_try(struct blkdev *k, struct netdev *n, uint64_t src,
 
 	if (!k)
 		return net_send(n, src, dst, 256, ms);
-	sector = k->sector;
-	k->sector += PG / 512;
+	sector = blk_next(k, PG);
 	ret = blk_rw(k, VIRTIO_BLK_T_OUT, sector, src, PG, ms);
 	if (ret)
 		return ret;

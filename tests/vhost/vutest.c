@@ -69,6 +69,41 @@ static void print_log(const struct backend *b)
 		return;
 }
 
+/* Whether the back-end's log holds @what. */
+static bool log_has(const struct backend *b, const char *what)
+{
+	char path[192], line[512];
+	bool found = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/log", b->dir);
+	f = fopen(path, "r");
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f))
+		found = strstr(line, what);
+	fclose(f);
+	return found;
+}
+
+/*
+ * Whether the back-end is ready for a front-end: its socket exists and,
+ * for testpmd, packet forwarding has started. testpmd accepts a device
+ * while it is still starting its port, and when it then starts
+ * forwarding it flushes its RX queues: a frame sent before that is
+ * dropped and never comes back. The tests pass --no-flush-rx, and also
+ * wait for its first statistics ("Port statistics", with --stats-period),
+ * printed once forwarding runs: no frame goes out before.
+ */
+static bool ready(const struct backend *b)
+{
+	struct stat st;
+
+	if (stat(b->sock, &st) || !S_ISSOCK(st.st_mode))
+		return false;
+	return b->kind != BACKEND_DPDK || log_has(b, "Port statistics");
+}
+
 /* Back-ends still running when a check fails are stopped at exit. */
 static struct backend *running[4];
 
@@ -100,7 +135,6 @@ void backend_start(struct backend *b, enum backend_kind kind)
 {
 	char prog[256], img[160], blockdev[256], export[320], vdev[192];
 	char prefix[96];
-	struct stat st;
 	int fd, i, status;
 
 	memset(b, 0, sizeof(*b));
@@ -116,7 +150,7 @@ void backend_start(struct backend *b, enum backend_kind kind)
 	if (kind == BACKEND_QSD) {
 		snprintf(img, sizeof(img), "%s/disk.img", b->dir);
 		fd = open(img, O_RDWR | O_CREAT, 0644);
-		TEST_ASSERT(fd >= 0 && !ftruncate(fd, 4 << 20), "%s", img);
+		TEST_ASSERT(fd >= 0 && !ftruncate(fd, DISK_SIZE), "%s", img);
 		close(fd);
 		snprintf(blockdev, sizeof(blockdev),
 			 "driver=file,filename=%s,node-name=d0", img);
@@ -133,6 +167,8 @@ void backend_start(struct backend *b, enum backend_kind kind)
 		 * --no-mlockall: testpmd's default mlockall(MCL_FUTURE)
 		 * faults in every page of every region it maps (all guest
 		 * memory in the table, 0.2-0.6 s per table with 1 GiB).
+		 * --no-flush-rx: a frame the guest sent before forwarding
+		 * started is forwarded, not dropped (see ready()).
 		 */
 		snprintf(b->prefix, sizeof(b->prefix), "gmemvu%d-%s",
 			 (int)getpid(), b->dir + strlen("/tmp/gmem-vu-"));
@@ -142,14 +178,14 @@ void backend_start(struct backend *b, enum backend_kind kind)
 		char *argv[] = { prog, "--no-huge", "-m", "128", "--no-pci",
 				 prefix, "--vdev", vdev, "--",
 				 "--total-num-mbufs=8192", "--no-mlockall",
-				 "--auto-start",
+				 "--auto-start", "--no-flush-rx",
 				 "--forward-mode=io", "--stats-period", "60",
 				 NULL };
 		spawn(b, argv);
 	}
 	track(b);
 	for (i = 0; i < 300; i++) {
-		if (!stat(b->sock, &st) && S_ISSOCK(st.st_mode))
+		if (ready(b))
 			return;
 		if (waitpid(b->pid, &status, WNOHANG) == b->pid) {
 			print_log(b);
@@ -160,7 +196,7 @@ void backend_start(struct backend *b, enum backend_kind kind)
 		sleep_ms(50);
 	}
 	print_log(b);
-	TEST_FAIL("%s: no socket %s after 15 s", prog, b->sock);
+	TEST_FAIL("%s: not ready (socket %s) after 15 s", prog, b->sock);
 }
 
 /* Whether every thread of @pid is stopped (state T in its stat). */

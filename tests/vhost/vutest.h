@@ -18,6 +18,8 @@
 
 #define PG		GMEM_PAGE_SIZE
 #define VQ_NUM		64
+/* qemu-storage-daemon's disk: an image file of this many bytes. */
+#define DISK_SIZE	(4ULL << 20)
 
 enum backend_kind { BACKEND_QSD, BACKEND_DPDK };
 
@@ -29,7 +31,10 @@ struct backend {
 	char prefix[64];	/* DPDK --file-prefix */
 };
 
-/* Start a back-end, wait for its socket; skip (77) if it is not installed. */
+/*
+ * Start a back-end and wait until it is ready: its socket exists and, for
+ * testpmd, forwarding runs. Skip (77) if it is not installed.
+ */
 void backend_start(struct backend *b, enum backend_kind kind);
 /*
  * SIGSTOP it and wait until every thread is stopped: kill() returns before
