@@ -434,13 +434,18 @@ int gmem_vm_launch_finish(struct gmem_vm *vm, uint8_t digest[32]);
  * gmem_vm_set_attributes, gmem_vm_convert, in-place gmem_vm_populate):
  *  - to private: listeners told @unmap (in registration order) -> pins
  *    checked (-EAGAIN) -> host mappings revoked -> content mode -> state;
- *  - to shared: content mode -> host mappings restored -> listeners told
- *    @map (in reverse registration order) -> state. Until every listener
- *    has mapped, the accessors still refuse the range.
+ *  - to shared: content mode -> listeners told @map (in reverse
+ *    registration order) -> host mappings restored -> state. Until the
+ *    state is recorded, the accessors still refuse the range; host
+ *    mappings come back only once no listener can refuse any more, so a
+ *    refusal never lets the host reach a page that stays private.
  * A callback that returns an error fails the whole call, which is rolled
  * back: the listeners already told get the opposite call in reverse
  * order, and attributes, contents (PRESERVE), mappings and pins are as
- * before; the caller gets the callback's error. A punch of shared pages
+ * before; the caller gets the callback's error. Should a listener refuse
+ * that opposite @map during a rollback, it simply holds no view of those
+ * runs (the safe side; they are offered again only after a conversion
+ * to private and back). A punch of shared pages
  * tells @unmap before and @map after (the device drops its view of the
  * old pages); a punch cannot be undone, so should a @map after it fail,
  * the pages stay punched, that listener and the ones after it hold no
@@ -451,10 +456,13 @@ int gmem_vm_launch_finish(struct gmem_vm *vm, uint8_t digest[32]);
  * is ignored and the listener must drop its access by whatever means it
  * has (a vhost-user front-end disconnects its backend).
  *
- * Callbacks run with the file's invalidate lock held for writing. In them
- * a listener may use the accessors (gmem_vm_read/write) and gmem_unpin()
- * and gmem_get_attributes() on the same file; any other call on the same
- * VM fails with -EDEADLK instead of deadlocking.
+ * Callbacks run with the file's invalidate lock held for writing (and
+ * those of the other files of the call). In them a listener may use the
+ * accessors (gmem_vm_read/write), the queries (gmem_get_attributes,
+ * gmem_get_run, gmem_stat, gmem_backing, gmem_vm_get_region, ...),
+ * gmem_export_fd() and gmem_unpin(); every other call that takes the
+ * VM's locks fails with -EDEADLK instead of deadlocking, also from a
+ * callback of another VM's conversion that this callback started.
  */
 #define GMEM_UNMAP_FORCED	(1U << 0)
 

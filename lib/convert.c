@@ -152,23 +152,33 @@ static void rollback(struct conv *c, unsigned int n)
 	}
 }
 
-/*
- * The host side of a piece: to private, the host listeners (mappings,
- * then the KVM mirror) lose it before the content mode is applied; to
- * shared, they get it back after.
- */
-static int commit_piece(struct conv *c, struct piece *p)
+/* To private: the host listeners (mappings, then the KVM mirror) lose the
+ * piece, then the content mode is applied. */
+static int private_piece(struct conv *c, struct piece *p)
 {
 	struct gm_range r = range_of(p);
-	int ret = 0;
+	int ret = gm_listeners_host(&r, false);
 
-	if (c->private)
-		ret = gm_listeners_host(&r, false);
-	if (!ret)
-		ret = each_mode(c, p, zero_run);
-	if (!ret && !c->private)
-		ret = gm_listeners_host(&r, true);
-	return ret;
+	return ret ? ret : each_mode(c, p, zero_run);
+}
+
+/* To shared, first: the content mode, before anyone may see the pages. */
+static int content_piece(struct conv *c, struct piece *p)
+{
+	return each_mode(c, p, zero_run);
+}
+
+/*
+ * To shared, last: the host listeners get the piece back, once no device
+ * can refuse any more, so that a refusal never opens a host mapping onto
+ * a page that stays private.
+ */
+static int shared_piece(struct conv *c, struct piece *p)
+{
+	struct gm_range r = range_of(p);
+
+	(void)c;
+	return gm_listeners_host(&r, true);
 }
 
 /*
@@ -354,15 +364,18 @@ static void open_gates(struct gmem_file **files, unsigned int nf)
 		gm_gate_open(&files[i]->gate);
 }
 
-/* The host side of every changing piece; undone from the state map. */
-static int commit_host(struct conv *c)
+/*
+ * @fn on every changing piece; on failure the host listeners of the
+ * pieces done so far are re-derived from the state map.
+ */
+static int each_piece(struct conv *c, int (*fn)(struct conv *, struct piece *))
 {
 	unsigned int i;
 	int ret = 0;
 
 	for (i = 0; i < c->n && !ret; i++)
 		if (c->p[i].change)
-			ret = commit_piece(c, &c->p[i]);
+			ret = fn(c, &c->p[i]);
 	if (ret)
 		rollback(c, i - 1);
 	return ret;
@@ -399,7 +412,7 @@ static int to_private(struct conv *c, struct gmem_file **files,
 		ret = prepare_all(c, prepared);
 	if (!ret) {
 		close_gates(files, nf);
-		ret = commit_host(c);
+		ret = each_piece(c, private_piece);
 		if (!ret)
 			apply_all(c);
 		open_gates(files, nf);
@@ -410,9 +423,11 @@ static int to_private(struct conv *c, struct gmem_file **files,
 }
 
 /*
- * To shared: content mode -> host listeners map -> device listeners map
+ * To shared: content mode -> device listeners map -> host listeners map
  * -> state. Until the state is recorded the accessors refuse the range,
  * and they never copy a private page, so only recording closes the gates.
+ * Host mappings come back last: a device that refuses must not leave a
+ * window in which the host could read or write a page that stays private.
  */
 static int to_shared(struct conv *c, struct gmem_file **files,
 		     unsigned int nf, struct gm_range *r, unsigned int nr,
@@ -422,12 +437,14 @@ static int to_shared(struct conv *c, struct gmem_file **files,
 
 	ret = prepare_all(c, prepared);
 	if (!ret)
-		ret = commit_host(c);
+		ret = each_piece(c, content_piece);
+	if (!ret)
+		ret = gm_listeners_notify(r, nr, SM_PRIVATE, true, false);
 	if (ret)
 		return ret;
-	ret = gm_listeners_notify(r, nr, SM_PRIVATE, true, false);
+	ret = each_piece(c, shared_piece);
 	if (ret) {
-		rollback(c, c->n);
+		gm_listeners_undo(r, nr, SM_PRIVATE, true);
 		return ret;
 	}
 	close_gates(files, nf);

@@ -199,24 +199,34 @@ struct gm_range {
 struct gm_cb_ctx {
 	const struct gm_range *r;
 	unsigned int n;
+	/*
+	 * The callback this one runs inside, if any: a callback on VM A may
+	 * convert VM B, whose callbacks must then still see A's locks.
+	 */
+	const struct gm_cb_ctx *outer;
 };
 
 extern __thread const struct gm_cb_ctx *gm_cb;
 
-/* A lock-taking call from inside a callback on the same VM would deadlock. */
+/*
+ * A lock-taking call from inside a callback, at any depth, on a VM whose
+ * locks this thread holds would deadlock.
+ */
 static inline int gm_cb_check(const struct gmem_vm *vm)
 {
-	return gm_cb && gm_cb->r[0].f->vm == vm ? -EDEADLK : 0;
+	for (const struct gm_cb_ctx *c = gm_cb; c; c = c->outer)
+		if (c->r[0].f->vm == vm)
+			return -EDEADLK;
+	return 0;
 }
 
 /* Whether this thread is in a callback and holds @f's invalidate lock. */
 static inline bool gm_cb_holds(const struct gmem_file *f)
 {
-	if (!gm_cb)
-		return false;
-	for (unsigned int i = 0; i < gm_cb->n; i++)
-		if (gm_cb->r[i].f == f)
-			return true;
+	for (const struct gm_cb_ctx *c = gm_cb; c; c = c->outer)
+		for (unsigned int i = 0; i < c->n; i++)
+			if (c->r[i].f == f)
+				return true;
 	return false;
 }
 

@@ -136,7 +136,7 @@ static void untell_range(const struct gm_cb_ctx *ctx, const struct gm_range *r,
 void gm_listeners_undo(const struct gm_range *r, unsigned int n,
 		       uint64_t sel, bool map)
 {
-	struct gm_cb_ctx ctx = { r, n };
+	struct gm_cb_ctx ctx = { r, n, gm_cb };
 
 	for (unsigned int i = n; i > 0; i--)
 		untell_range(&ctx, &r[i - 1], sel, map, NULL, 0);
@@ -151,7 +151,7 @@ void gm_listeners_undo(const struct gm_range *r, unsigned int n,
 int gm_listeners_notify(const struct gm_range *r, unsigned int n,
 			uint64_t sel, bool map, bool best_effort)
 {
-	struct gm_cb_ctx ctx = { r, n };
+	struct gm_cb_ctx ctx = { r, n, gm_cb };
 	uint64_t failed = 0;
 	int err = 0, ret;
 
@@ -297,7 +297,7 @@ int gmem_listen(struct gmem_file *f, const struct gmem_listener_config *cfg,
 int gm_listeners_notify_one(const struct gm_range *r, struct gmem_listener *l,
 			    bool map)
 {
-	struct gm_cb_ctx ctx = { r, 1 };
+	struct gm_cb_ctx ctx = { r, 1, gm_cb };
 	uint32_t flags = map ? 0 : GMEM_UNMAP_FORCED;
 	uint64_t failed = 0;
 	int ret;
@@ -323,7 +323,7 @@ static bool on_list(const struct gmem_file *f, const struct gmem_listener *l)
 static void drop(struct gmem_file *f, struct gmem_listener *l)
 {
 	struct gm_range r = { f, l->offset, l->len };
-	struct gm_cb_ctx ctx = { &r, 1 };
+	struct gm_cb_ctx ctx = { &r, 1, gm_cb };
 	const struct gm_cb_ctx *saved = gm_cb;
 
 	gm_listeners_notify_one(&r, l, false);

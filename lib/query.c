@@ -22,7 +22,9 @@ static int read_lock(struct gmem_file *f)
 		return 0;
 	if (gm_cb_check(f->vm))
 		return -EDEADLK;
-	pthread_rwlock_rdlock(&f->invalidate_lock);
+	/* glibc refuses a read lock its own writer asks for: never wait. */
+	if (pthread_rwlock_rdlock(&f->invalidate_lock))
+		return -EDEADLK;
 	return 1;
 }
 

@@ -231,14 +231,43 @@ free:
 	return ret;
 }
 
-void gmem_vu_close(struct gmem_vu_dev *d)
+/*
+ * Unregister the first live range, which a call from inside a listener
+ * callback cannot do (-EDEADLK): then nothing has changed yet.
+ */
+static int unlisten_first(struct gmem_vu_dev *d)
+{
+	for (unsigned int i = 0; i < d->nranges; i++) {
+		struct gmem_listener *l = __atomic_load_n(&d->range[i].listener,
+							  __ATOMIC_ACQUIRE);
+		int ret;
+
+		if (!l)
+			continue;
+		ret = gmem_unlisten(d->range[i].file, l);
+		if (ret)
+			return ret;
+		__atomic_store_n(&d->range[i].listener, NULL,
+				 __ATOMIC_RELEASE);
+		return 0;
+	}
+	return 0;
+}
+
+int gmem_vu_close(struct gmem_vu_dev *d)
 {
 	unsigned int i;
+	int ret;
 
 	if (!d)
-		return;
+		return 0;
 	pthread_mutex_lock(&d->attach_lock);
-	/* Disconnect first: the forced unmaps below then find nothing. */
+	ret = unlisten_first(d);
+	if (ret) {
+		pthread_mutex_unlock(&d->attach_lock);
+		return ret;
+	}
+	/* Disconnect: the forced unmaps below then find nothing. */
 	pthread_mutex_lock(&d->lock);
 	gm_vu_dead(d);
 	pthread_mutex_unlock(&d->lock);
@@ -250,7 +279,8 @@ void gmem_vu_close(struct gmem_vu_dev *d)
 			gmem_unlisten(d->range[i].file, l);
 	}
 	for (i = 0; i < d->nfiles; i++)
-		close(d->file_fd[i]);
+		if (d->file_fd[i] >= 0)
+			close(d->file_fd[i]);
 	for (i = 0; i < VU_MAX_VRINGS; i++) {
 		if (d->vring[i].kick >= 0)
 			close(d->vring[i].kick);
@@ -261,14 +291,20 @@ void gmem_vu_close(struct gmem_vu_dev *d)
 	pthread_mutex_destroy(&d->lock);
 	pthread_mutex_destroy(&d->attach_lock);
 	free(d);
+	return 0;
 }
 
-/* The index of @file's exported fd, exporting it on first use. */
-static int file_index(struct gmem_vu_dev *d, struct gmem_file *file)
+/*
+ * The index of @file's exported fd, exporting it on first use (*@added
+ * then, for the caller to undo with drop_new_file() if the attach fails).
+ */
+static int file_index(struct gmem_vu_dev *d, struct gmem_file *file,
+		      bool *added)
 {
 	unsigned int i;
 	int fd;
 
+	*added = false;
 	for (i = 0; i < d->nfiles; i++)
 		if (d->file[i] == file)
 			return i;
@@ -277,9 +313,23 @@ static int file_index(struct gmem_vu_dev *d, struct gmem_file *file)
 	fd = gmem_export_fd(file);
 	if (fd < 0)
 		return fd;
+	pthread_mutex_lock(&d->lock);
 	d->file[d->nfiles] = file;
 	d->file_fd[d->nfiles] = fd;
-	return d->nfiles++;
+	i = d->nfiles++;
+	pthread_mutex_unlock(&d->lock);
+	*added = true;
+	return i;
+}
+
+/* A failed attach keeps nothing: the file slot it added goes. */
+static void drop_new_file(struct gmem_vu_dev *d)
+{
+	pthread_mutex_lock(&d->lock);
+	d->nfiles--;
+	close(d->file_fd[d->nfiles]);
+	d->file[d->nfiles] = NULL;
+	pthread_mutex_unlock(&d->lock);
 }
 
 static int check_range(struct gmem_vu_dev *d, uint64_t offset, uint64_t len,
@@ -294,7 +344,8 @@ static int check_range(struct gmem_vu_dev *d, uint64_t offset, uint64_t len,
 	for (i = 0; i < d->nranges; i++) {
 		const struct vu_range *r = &d->range[i];
 
-		if (r->listener && gpa < r->gpa + r->len && r->gpa < gpa + len)
+		if (__atomic_load_n(&r->listener, __ATOMIC_ACQUIRE) &&
+		    gpa < r->gpa + r->len && r->gpa < gpa + len)
 			return -EINVAL;
 	}
 	if (d->nranges == VU_MAX_RANGES)
@@ -302,15 +353,36 @@ static int check_range(struct gmem_vu_dev *d, uint64_t offset, uint64_t len,
 	return 0;
 }
 
+/* Whether another range of @d still listens on file slot @fidx. */
+static bool file_in_use(const struct gmem_vu_dev *d, int fidx,
+			const struct vu_range *except)
+{
+	for (unsigned int i = 0; i < d->nranges; i++)
+		if (&d->range[i] != except && d->range[i].fidx == fidx &&
+		    __atomic_load_n(&d->range[i].listener, __ATOMIC_ACQUIRE))
+			return true;
+	return false;
+}
+
 /*
  * The listener is gone: gmem_close() of the file came first. Its forced
- * unmaps already left nothing of it in the table.
+ * unmaps already left nothing of it in the table. The file's exported fd
+ * goes too once no other range uses it, so that nothing of the closed
+ * file is kept, nor matched should a new file get its address.
  */
 static void cb_release(void *opaque)
 {
 	struct vu_range *rg = opaque;
+	struct gmem_vu_dev *d = rg->dev;
 
+	pthread_mutex_lock(&d->lock);
 	__atomic_store_n(&rg->listener, NULL, __ATOMIC_RELEASE);
+	if (!file_in_use(d, rg->fidx, rg) && d->file[rg->fidx]) {
+		close(d->file_fd[rg->fidx]);
+		d->file_fd[rg->fidx] = -1;
+		d->file[rg->fidx] = NULL;
+	}
+	pthread_mutex_unlock(&d->lock);
 }
 
 int gmem_vu_attach(struct gmem_vu_dev *d, struct gmem_file *file,
@@ -319,6 +391,7 @@ int gmem_vu_attach(struct gmem_vu_dev *d, struct gmem_file *file,
 	struct gmem_listener_config cfg;
 	struct gmem_listener *l;
 	struct vu_range *rg;
+	bool added;
 	int ret, fidx;
 
 	if (!d || !file)
@@ -327,7 +400,7 @@ int gmem_vu_attach(struct gmem_vu_dev *d, struct gmem_file *file,
 	ret = check_range(d, offset, len, gpa);
 	if (ret)
 		goto out;
-	fidx = file_index(d, file);
+	fidx = file_index(d, file, &added);
 	if (fidx < 0) {
 		ret = fidx;
 		goto out;
@@ -344,8 +417,11 @@ int gmem_vu_attach(struct gmem_vu_dev *d, struct gmem_file *file,
 	cfg.opaque = rg;
 	/* Replays every shared run to cb_map: they enter the table now. */
 	ret = gmem_listen(file, &cfg, &l);
-	if (ret)
+	if (ret) {
+		if (added)
+			drop_new_file(d);
 		goto out;
+	}
 	__atomic_store_n(&rg->listener, l, __ATOMIC_RELEASE);
 	d->nranges++;
 out:

@@ -70,7 +70,10 @@ struct gmem_vu_config {
  * unix socket, non-zero flags or reserved fields; -EPROTONOSUPPORT when
  * the back-end offers no REPLY_ACK (or no protocol features, or no
  * VERSION_1); connect(2)'s errors (-ENOENT, -ECONNREFUSED, ...);
- * -ETIMEDOUT, -ECONNRESET during negotiation; -ENOMEM.
+ * -ETIMEDOUT, -ECONNRESET during negotiation; -ENOTCONN when the back-end
+ * closes the connection or answers with something that is not the reply
+ * asked for (garbage, a wrong request, an oversized or early message);
+ * -ENOMEM.
  */
 int gmem_vu_connect(const char *path, const struct gmem_vu_config *cfg,
 		    struct gmem_vu_dev **out, char *err, size_t errlen);
@@ -78,9 +81,11 @@ int gmem_vu_connect(const char *path, const struct gmem_vu_config *cfg,
 /*
  * gmem_vu_close - disconnect (the back-end unmaps everything when its
  * socket closes), stop listening on every attached range, free @d.
- * NULL is ignored.
+ * Return: 0 (also for NULL); -EDEADLK when called from inside a libgmem
+ * listener callback, where listeners cannot be unregistered: nothing has
+ * changed then, and @d stays valid.
  */
-void gmem_vu_close(struct gmem_vu_dev *d);
+int gmem_vu_close(struct gmem_vu_dev *d);
 
 /*
  * gmem_vu_attach - let the device reach [@offset, @offset+@len) of @file

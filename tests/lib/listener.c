@@ -721,6 +721,132 @@ static void test_populate(struct gmem_vm *vm)
 	teardown(vm, f);
 }
 
+/*
+ * A device that refuses to map a page becoming shared: while it is asked,
+ * no host mapping may reach the page yet, and after the refusal the page
+ * is private with its bytes untouched.
+ */
+static struct {
+	uint8_t *map;
+	bool armed;
+	unsigned int probes, readable;
+} win;
+
+static int window_map(void *opaque, uint64_t off, uint64_t len)
+{
+	(void)opaque;
+	if (!win.armed)
+		return 0;
+	for (uint64_t o = off; o < off + len; o += PG) {
+		win.probes++;
+		win.readable += !probe(win.map + o, 0);
+	}
+	return -EBUSY;
+}
+
+static void test_no_window(struct gmem_vm *vm)
+{
+	struct gmem_file *f = setup(vm);
+	struct gmem_listener_config c = {
+		.offset = 0, .len = NP * PG, .map = window_map,
+		.unmap = plain_unmap,
+	};
+	static uint8_t secret[PG], got[PG];
+	struct gmem_listener *l;
+
+	memset(&win, 0, sizeof(win));
+	TEST_RET(gmem_map(f, 0, NP * PG, PROT_READ | PROT_WRITE,
+			  (void **)&win.map), 0);
+	fill(secret, PG, 77);
+	TEST_RET(gmem_vm_write(vm, GPA + 5 * PG, secret, PG, NULL), 0);
+	convert(f, 5 * PG, PG, GMEM_ATTR_PRIVATE, GMEM_CONVERT_PRESERVE);
+	TEST_RET(gmem_listen(f, &c, &l), 0);
+	win.armed = true;
+	TEST_RET(gmem_set_attributes(f, 5 * PG, PG, 0, GMEM_CONVERT_PRESERVE,
+				     NULL), -EBUSY);
+	TEST_ASSERT(win.probes == 1 && !win.readable,
+		    "a host mapping reached the page while a device was asked "
+		    "(%u of %u probes)", win.readable, win.probes);
+	TEST_ASSERT(attrs_at(f, 5 * PG, NULL) == GMEM_ATTR_PRIVATE &&
+		    probe(win.map + 5 * PG, 0), "refused page not private");
+	win.armed = false;
+	convert(f, 5 * PG, PG, 0, GMEM_CONVERT_PRESERVE);
+	TEST_RET(gmem_vm_read(vm, GPA + 5 * PG, got, PG, NULL), 0);
+	TEST_ASSERT(!memcmp(got, secret, PG), "refused page's bytes changed");
+	TEST_RET(gmem_unlisten(f, l), 0);
+	TEST_RET(gmem_unmap(f, win.map, NP * PG), 0);
+	teardown(vm, f);
+}
+
+/*
+ * Callbacks nested across VMs: a callback on VM A converts VM B, whose
+ * callback then reaches back into A. A's locks are still held: queries
+ * of A's file work without them, conversions of it are -EDEADLK, and A
+ * is usable afterwards (a lock released twice would hang it).
+ */
+static struct {
+	struct gmem_file *fa, *fb;
+	int b_query, b_convert, a_nested;
+	unsigned int b_calls;
+} nest;
+
+static int nest_b_unmap(void *opaque, uint64_t off, uint64_t len,
+			uint32_t fl)
+{
+	uint64_t a, r;
+
+	(void)opaque, (void)off, (void)len, (void)fl;
+	nest.b_calls++;
+	nest.b_query = gmem_get_attributes(nest.fa, 0, &a, &r);
+	nest.b_convert = gmem_set_attributes(nest.fa, 0, PG, 0,
+					     GMEM_CONVERT_PRESERVE, NULL);
+	return 0;
+}
+
+static int nest_a_unmap(void *opaque, uint64_t off, uint64_t len,
+			uint32_t fl)
+{
+	(void)opaque, (void)off, (void)len;
+	if (!(fl & GMEM_UNMAP_FORCED))
+		nest.a_nested = gmem_set_attributes(nest.fb, 0, PG,
+						    GMEM_ATTR_PRIVATE,
+						    GMEM_CONVERT_PRESERVE,
+						    NULL);
+	return 0;
+}
+
+static void test_nested_vms(struct gmem_vm *vm)
+{
+	struct gmem_listener_config ca = {
+		.offset = 0, .len = NP * PG, .map = nop_map,
+		.unmap = nest_a_unmap,
+	}, cb = ca;
+	struct gmem_listener *la, *lb;
+	struct gmem_vm *vb;
+
+	memset(&nest, 0, sizeof(nest));
+	TEST_RET(gmem_vm_create(NULL, &vb), 0);
+	nest.fa = new_file(vm, NP * PG, GMEM_FLAG_INIT_SHARED);
+	nest.fb = new_file(vb, NP * PG, GMEM_FLAG_INIT_SHARED);
+	cb.unmap = nest_b_unmap;
+	TEST_RET(gmem_listen(nest.fa, &ca, &la), 0);
+	TEST_RET(gmem_listen(nest.fb, &cb, &lb), 0);
+	alarm(20);	/* a corrupted lock hangs the next call */
+	convert(nest.fa, 4 * PG, PG, GMEM_ATTR_PRIVATE, GMEM_CONVERT_PRESERVE);
+	TEST_RET(nest.a_nested, 0);
+	TEST_ASSERT(nest.b_calls == 1, "B's listener: %u calls", nest.b_calls);
+	TEST_RET(nest.b_query, 0);
+	TEST_RET(nest.b_convert, -EDEADLK);
+	convert(nest.fa, 4 * PG, PG, 0, GMEM_CONVERT_PRESERVE);
+	convert(nest.fa, 0, NP * PG, GMEM_ATTR_PRIVATE, GMEM_CONVERT_ZERO);
+	alarm(0);
+	TEST_RET(gmem_unlisten(nest.fa, la), 0);
+	TEST_RET(gmem_unlisten(nest.fb, lb), 0);
+	TEST_RET(gmem_close(nest.fa), 0);
+	TEST_RET(gmem_close(nest.fb), 0);
+	gmem_vm_put(vb);
+}
+
 static void body(struct gmem_vm *vm, int kvm)
 {
 	(void)kvm;
@@ -734,6 +860,8 @@ static void body(struct gmem_vm *vm, int kvm)
 	test_reentry(vm);
 	test_seed002(vm);
 	test_populate(vm);
+	test_no_window(vm);
+	test_nested_vms(vm);
 }
 
 int main(void)

@@ -4,6 +4,8 @@
  * against a real back-end (qemu-storage-daemon): the documented errno,
  * and nothing changed (the back-end's table, the device still working).
  */
+#include <dirent.h>
+
 #include "rig.h"
 
 static char long_path[200];
@@ -114,6 +116,92 @@ static void not_exported(struct rig *r)
 	TEST_RET(gmem_close(f), 0);
 }
 
+static unsigned int open_fds(void)
+{
+	unsigned int n = 0;
+	struct dirent *e;
+	DIR *dir = opendir("/proc/self/fd");
+
+	TEST_ASSERT(dir, "/proc/self/fd: %s", strerror(errno));
+	while ((e = readdir(dir)))
+		n += e->d_name[0] != '.';
+	closedir(dir);
+	return n;
+}
+
+/*
+ * A failed attach keeps nothing: no file slot, no exported fd (sixteen of
+ * them would fill the device). A file closed before the device leaves
+ * nothing behind either.
+ */
+static void failed_attach(struct rig *r)
+{
+	const uint64_t fl = GMEM_FLAG_MMAP | GMEM_FLAG_INIT_SHARED |
+			    GMEM_FLAG_EXPORT;
+	struct gmem_file *f[17];
+	unsigned int fds, i;
+
+	for (i = 0; i < 17; i++)
+		TEST_RET(gmem_create(r->g.vm, PG, fl, &f[i]), 0);
+	fds = open_fds();
+	for (i = 0; i < 16; i++)
+		TEST_RET(gmem_vu_attach(r->d, f[i], PG, PG, 1ULL << 40), -EINVAL);
+	TEST_ASSERT(open_fds() == fds, "failed attaches kept %u fds",
+		    open_fds() - fds);
+	TEST_RET(gmem_vu_attach(r->d, f[16], 0, PG, 1ULL << 40), 0);
+	TEST_ASSERT(open_fds() == fds + 1, "no exported fd");
+	/* Closed before the device: released, its fd and range gone. */
+	TEST_RET(gmem_close(f[16]), 0);
+	TEST_ASSERT(open_fds() == fds - 1, "the closed file's fd stayed");
+	TEST_RET(gmem_vu_attach(r->d, f[0], 0, PG, 1ULL << 40), 0);
+	TEST_RET(gmem_close(f[0]), 0);
+	for (i = 1; i < 16; i++)
+		TEST_RET(gmem_close(f[i]), 0);
+}
+
+/* gmem_vu_close() from inside a listener callback: refused, no change. */
+static struct {
+	struct gmem_vu_dev *d;
+	int ret;
+	unsigned int calls;
+} inner;
+
+static int inner_map(void *opaque, uint64_t off, uint64_t len)
+{
+	(void)opaque, (void)off, (void)len;
+	return 0;
+}
+
+static int inner_unmap(void *opaque, uint64_t off, uint64_t len,
+		       uint32_t fl)
+{
+	(void)opaque, (void)off, (void)len;
+	if (!(fl & GMEM_UNMAP_FORCED)) {
+		inner.ret = gmem_vu_close(inner.d);
+		inner.calls++;
+	}
+	return 0;
+}
+
+static void close_in_callback(struct rig *r)
+{
+	struct gmem_listener_config c = {
+		.offset = 100 * PG, .len = PG, .map = inner_map,
+		.unmap = inner_unmap,
+	};
+	struct gmem_listener *l;
+
+	inner.d = r->d;
+	TEST_RET(gmem_listen(r->g.file, &c, &l), 0);
+	TEST_RET(gmem_vm_convert(r->g.vm, GUEST_GPA + 100 * PG, PG,
+				 GMEM_ATTR_PRIVATE, NULL), 0);
+	TEST_ASSERT(inner.calls == 1, "%u unmap calls", inner.calls);
+	TEST_RET(inner.ret, -EDEADLK);
+	TEST_RET(gmem_vm_convert(r->g.vm, GUEST_GPA + 100 * PG, PG, 0, NULL),
+		 0);
+	TEST_RET(gmem_unlisten(r->g.file, l), 0);
+}
+
 /* Sixteen ranges at most: the seventeenth is -E2BIG. */
 static void too_many(struct rig *r)
 {
@@ -209,6 +297,8 @@ int main(void)
 	not_exported(&r);
 	bad_vring(&r);
 	bad_small(&r);
+	failed_attach(&r);
+	close_in_callback(&r);
 	/* Nothing above broke the device. */
 	rig_check(&r, r.s.src, r.s.dst, 1);
 	/* The back-end serves one front-end at a time. */
