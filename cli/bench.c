@@ -19,176 +19,18 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "bench-rows.h"
 #include "cli.h"
 #include "level1.h"
 #include "scaling_out.h"
 #include "measure.h"
 #include "runner.h"
 
-enum part { PART_LEVEL1, PART_RUNNER, NR_PARTS };
-enum goal { GOAL_NONE, GOAL_LT, GOAL_LE, GOAL_GE };
 enum backing { BACK_AUTO, BACK_KVM, BACK_DETACHED };
 
 static const char *const part_names[NR_PARTS] = { "level1", "runner" };
 
-/* One line of the table: a measured row and what it competes with. */
-struct measure {
-	enum part part;
-	const char *label;
-	const char *key;		/* the row in the part's table */
-	const char *base_key;		/* the kernel primitive's row */
-	const char *base_label;
-	double base_scale;		/* primitive = scale x base row; 0: 1 */
-	bool rate;			/* higher is better */
-	enum goal goal;
-	bool on_ratio;			/* the target bounds the ratio */
-	double target;
-	const char *target_text;
-	const char *name;		/* JSON name when not key */
-	const char *limit_key;		/* a physical limit's row */
-	const char *limit_text;
-	bool base_note;			/* print the base row's note */
-	bool optional;			/* shown only when measured */
-};
-
-#define TWOB		"two backings: zap+punch+alloc"
-#define STORE		"per-page store (stand-in)"
-#define BARE		"sorted slots + memcpy"
-#define BARE_LOADED	"same, two-backing converter"
-#define NOLS		"the same with no listener"
-#define NODEV		"the same, no device"
-#define NOLS_ALT	"the same, no listener"
-
-#define L1(lbl, k)	.part = PART_LEVEL1, .label = lbl, .key = k
-#define RN(lbl, k)	.part = PART_RUNNER, .label = lbl, .key = k
-
-static const struct measure measures[] = {
-	{ L1("1 GiB -> private, mapped", "contig_1g_to_private_us"),
-	  .base_key = "contig_1g_mprotect_none_us",
-	  .base_label = "mprotect 1 GiB PROT_NONE" },
-	{ L1("1 GiB -> shared, mapped", "contig_1g_to_shared_us"),
-	  .base_key = "contig_1g_mprotect_rw_us",
-	  .base_label = "mprotect 1 GiB RW" },
-	{ L1("1 TiB uniform -> private", "sparse_1t_to_private_us"),
-	  .goal = GOAL_LT, .target = 100, .target_text = "< 100 us" },
-	{ L1("1 TiB uniform -> shared", "sparse_1t_to_shared_us"),
-	  .goal = GOAL_LT, .target = 100, .target_text = "< 100 us" },
-	{ L1("alternating 4 KiB, 1 GiB", "alt_1g_conversions_per_s"),
-	  .base_key = "alt_64m_mprotect_per_s",
-	  .base_label = "mprotect alternating 4 KiB", .rate = true,
-	  .goal = GOAL_GE, .target = 500000, .target_text = ">= 500000/s" },
-	{ L1("alternating 4 KiB, mapped", "alt_64m_mapped_conversions_per_s"),
-	  .base_key = "alt_64m_mprotect_per_s",
-	  .base_label = "mprotect alternating 4 KiB", .rate = true },
-	{ L1("state map, 1 GiB alternating", "alt_1g_state_bytes"),
-	  .base_key = "alt_1g_bitmap_bytes", .base_label = "QEMU's bitmap",
-	  .goal = GOAL_LE, .target = 65536, .target_text = "<= 64 KiB/GiB" },
-	{ L1("state map, 1 TiB uniform", "uniform_1t_state_bytes") },
-	{ L1("accessor read, 64 B", "read_64b_gmem_read_ns"),
-	  .base_key = "read_64b_bare_ns",
-	  .base_label = "memslot lookup + memcpy", .goal = GOAL_LE,
-	  .on_ratio = true, .target = 2, .target_text = "<= 2x" },
-	{ L1("alternating 4 KiB, read load", "alt_loaded_conversions_per_s"),
-	  .base_key = "alt_64m_mprotect_per_s",
-	  .base_label = "mprotect alternating 4 KiB", .rate = true,
-	  .goal = GOAL_GE, .target = 500000, .target_text = ">= 500000/s" },
-	{ L1("reads beside those conversions", "alt_loaded_reads_per_s") },
-	{ L1("populate, copy + measure", "populate_mb_per_s"),
-	  .base_key = "populate_bound_mb_per_s",
-	  .base_label = "slower of memcpy, SHA-256", .rate = true,
-	  .goal = GOAL_LE, .on_ratio = true, .target = 1 / 0.7,
-	  .target_text = ">= 70% (<= 1.43x)" },
-	{ L1("1 GiB touched->private PRESERVE", "conv_1g_preserve_us"),
-	  .base_key = "conv_1g_twob_us", .base_label = TWOB, .base_note = true },
-	{ L1("1 GiB touched->private ZERO", "conv_1g_zero_us"),
-	  .base_key = "conv_1g_twob_us", .base_label = TWOB, .base_note = true },
-	{ L1("1 GiB ZERO beside zeroing it", "conv_1g_zero_us"),
-	  .name = "conv_1g_zero_vs_memset", .base_key = "conv_1g_memset_us",
-	  .base_label = "memset of the same 1 GiB",
-	  .limit_key = "conv_1g_memset_gb_per_s",
-	  .limit_text = "one thread zeroing" },
-	{ L1("4 KiB touched->private PRESERVE", "conv_4k_preserve_us"),
-	  .base_key = "conv_4k_twob_us", .base_label = TWOB, .base_note = true },
-	{ L1("4 KiB touched->private ZERO", "conv_4k_zero_us"),
-	  .base_key = "conv_4k_twob_us", .base_label = TWOB, .base_note = true },
-	{ L1("4 KiB untouched->private PRESERVE",
-	     "conv_4k_untouched_preserve_us"),
-	  .base_key = "conv_4k_untouched_twob_us", .base_label = TWOB,
-	  .base_note = true },
-	{ L1("4 KiB untouched->private ZERO", "conv_4k_untouched_zero_us"),
-	  .base_key = "conv_4k_untouched_twob_us", .base_label = TWOB,
-	  .base_note = true },
-	{ L1("64 GiB guest private at boot", "boot_64g_gmem_us"),
-	  .base_key = "boot_64g_pagestore_us", .base_label = STORE,
-	  .base_note = true },
-	{ L1("1 TiB guest private at boot", "boot_1t_gmem_us"),
-	  .base_key = "boot_1t_pagestore_us", .base_label = STORE,
-	  .base_note = true },
-	{ L1("read 64 B, 1 slot, no range", "slots_1_unfragmented_gmem_read_ns"),
-	  .base_key = "slots_1_bare_ns", .base_label = BARE },
-	{ L1("read 64 B, 1 slot, 100k ranges", "slots_1_gmem_read_ns"),
-	  .base_key = "slots_1_bare_ns", .base_label = BARE },
-	{ L1("read 64 B, 64 slots, 100k ranges", "slots_64_gmem_read_ns"),
-	  .base_key = "slots_64_bare_ns", .base_label = BARE },
-	{ L1("read 64 B, 512 slots, 100k ranges", "slots_512_gmem_read_ns"),
-	  .base_key = "slots_512_bare_ns", .base_label = BARE },
-	{ L1("the same, converting: 1 slot",
-	     "slots_1_loaded_gmem_read_ns"),
-	  .base_key = "slots_1_loaded_bare_ns", .base_label = BARE_LOADED },
-	{ L1("the same, converting: 64 slots",
-	     "slots_64_loaded_gmem_read_ns"),
-	  .base_key = "slots_64_loaded_bare_ns", .base_label = BARE_LOADED },
-	{ L1("the same, converting: 512 slots",
-	     "slots_512_loaded_gmem_read_ns"),
-	  .base_key = "slots_512_loaded_bare_ns", .base_label = BARE_LOADED },
-	{ L1("the converting thread", "slots_loaded_gmem_conv_per_s"),
-	  .base_key = "slots_loaded_twob_conv_per_s",
-	  .base_label = "the two-backing converter", .rate = true },
-	{ L1("1 GiB -> private, 1 listener", "listen_1_1g_private_us"),
-	  .base_key = "listen_0_1g_private_us", .base_label = NOLS },
-	{ L1("1 GiB -> private, 8 listeners", "listen_8_1g_private_us"),
-	  .base_key = "listen_0_1g_private_us", .base_label = NOLS },
-	{ L1("1 GiB -> shared, 1 listener", "listen_1_1g_shared_us"),
-	  .base_key = "listen_0_1g_shared_us", .base_label = NOLS },
-	{ L1("1 GiB -> shared, 8 listeners", "listen_8_1g_shared_us"),
-	  .base_key = "listen_0_1g_shared_us", .base_label = NOLS },
-	{ L1("alternating 4 KiB, 1 listener", "listen_1_alt_per_s"),
-	  .base_key = "listen_0_alt_per_s", .base_label = NOLS_ALT,
-	  .rate = true },
-	{ L1("alternating 4 KiB, 8 listeners", "listen_8_alt_per_s"),
-	  .base_key = "listen_0_alt_per_s", .base_label = NOLS_ALT,
-	  .rate = true },
-	{ L1("listener calls for 1 GiB contiguous", "listen_1g_calls"),
-	  .goal = GOAL_LE, .target = 1, .target_text = "1 per listener" },
-	{ L1("4 KiB -> private, vhost-user-blk", "vhost_blk_4k_us"),
-	  .base_key = "vhost_none_4k_us", .base_label = NODEV,
-	  .optional = true },
-	{ L1("4 KiB -> private, vhost-user-net", "vhost_net_4k_us"),
-	  .base_key = "vhost_none_4k_us", .base_label = NODEV,
-	  .optional = true },
-	{ L1("1 GiB -> private, vhost-user-blk", "vhost_blk_1g_us"),
-	  .base_key = "vhost_none_1g_us", .base_label = NODEV,
-	  .optional = true },
-	{ L1("1 GiB -> private, vhost-user-net", "vhost_net_1g_us"),
-	  .base_key = "vhost_none_1g_us", .base_label = NODEV,
-	  .optional = true },
-	{ L1("blk table messages, 1 GiB", "vhost_blk_1g_messages"),
-	  .goal = GOAL_LE, .target = 1, .target_text = "1 per device",
-	  .optional = true },
-	{ L1("net table messages, 1 GiB", "vhost_net_1g_messages"),
-	  .goal = GOAL_LE, .target = 1, .target_text = "1 per device",
-	  .optional = true },
-	{ RN("VM start to first sync", "vm_start_runner_us"),
-	  .base_key = "vm_start_bare_us",
-	  .base_label = "bare KVM ioctl sequence", .goal = GOAL_LE,
-	  .on_ratio = true, .target = 1.5, .target_text = "<= 1.5x" },
-	{ RN("conversion round trip, 4 KiB", "conv_roundtrip_us"),
-	  .base_key = "portio_exit_us", .base_label = "2 bare port-I/O exits",
-	  .base_scale = 2 },
-	{ RN("conversions/s, 2 vCPUs", "conv_2vcpu_per_s") },
-};
-
-#define NR_MEASURES (sizeof(measures) / sizeof(measures[0]))
+#define NR_MEASURES bench_nr_measures
 
 struct bench_opts_cli {
 	bool json;
@@ -476,11 +318,12 @@ static void print_text_line(const struct outcome *out, const struct line *l)
 /* The notes of the competitors' rows (which backing, which stand-in). */
 static void print_notes(const struct outcome *out)
 {
-	const char *done[NR_MEASURES];
+	/* Distinct notes: a handful; more are printed again, not lost. */
+	const char *done[16];
 	unsigned int n = 0;
 
 	for (size_t i = 0; i < NR_MEASURES; i++) {
-		const struct measure *m = &measures[i];
+		const struct measure *m = &bench_measures[i];
 		const struct bench_row *r;
 		bool seen = false;
 
@@ -493,7 +336,8 @@ static void print_notes(const struct outcome *out)
 			seen |= !strcmp(done[k], r->note);
 		if (seen)
 			continue;
-		done[n++] = r->note;
+		if (n < sizeof(done) / sizeof(done[0]))
+			done[n++] = r->note;
 		printf("note: %s: %s\n", m->base_label, r->note);
 	}
 }
@@ -508,7 +352,7 @@ static void print_text(const struct outcome *out)
 	printf(LINE_FMT, "measurement", "gmem", "unit", "competitor",
 	       "competitor", "ratio", "target", "mark", "limit");
 	for (size_t i = 0; i < NR_MEASURES; i++) {
-		struct line l = make_line(out, &measures[i]);
+		struct line l = make_line(out, &bench_measures[i]);
 
 		if (shown(out, l.m))
 			print_text_line(out, &l);
@@ -625,7 +469,7 @@ static void print_json(const struct outcome *out)
 	}
 	printf("},\n  \"results\": [");
 	for (size_t i = 0; i < NR_MEASURES; i++) {
-		struct line l = make_line(out, &measures[i]);
+		struct line l = make_line(out, &bench_measures[i]);
 
 		if (!shown(out, l.m))
 			continue;
@@ -695,10 +539,10 @@ static bool part_wanted(const struct bench_opts_cli *o, enum part p)
 		return false;
 	}
 	for (size_t i = 0; i < NR_MEASURES; i++)
-		if (measures[i].part == p &&
-		    (bench_match(o->filter, measures[i].key) ||
-		     (measures[i].base_key &&
-		      bench_match(o->filter, measures[i].base_key))))
+		if (bench_measures[i].part == p &&
+		    (bench_match(o->filter, bench_measures[i].key) ||
+		     (bench_measures[i].base_key &&
+		      bench_match(o->filter, bench_measures[i].base_key))))
 			return true;
 	return false;
 }
