@@ -8,17 +8,20 @@
  * by gpa. A piece has one content mode, or, for the manager, follows the
  * VM's policy map run by run. The pieces live on the stack (at most
  * GM_MAX_PIECES: one limit for every entry point), and the whole list
- * succeeds or fails together. It
- * runs in three phases so that a failure changes nothing:
- *   check   - pins, whether anything changes, the VMA budget (read-only);
- *   prepare - reserve every state-map node the update can need;
- *   commit  - with the files' reader gates closed:
- *	to private: revoke host mappings -> mirror into KVM -> content mode
- *	to shared:  content mode -> mirror into KVM -> restore mappings
- *	then record the state, which cannot fail.
- * A failing step in commit is undone by re-deriving mappings and the KVM
- * mirror from the (still unchanged) state map; mapping.c keeps the safe
- * side if even that fails, and the caller gets the first error.
+ * succeeds or fails together. With the files' invalidate locks held
+ * throughout, so that the state map stays as read:
+ *   check      - whether anything changes, the VMA budget (read-only);
+ *   to private - device listeners unmap -> pins -> reserve state-map
+ *		  nodes -> with the reader gates closed: host listeners
+ *		  (mappings, KVM mirror) revoke -> content mode -> state;
+ *   to shared  - reserve -> content mode -> device listeners map -> host
+ *		  listeners restore -> with the gates closed: state.
+ * Recording the state cannot fail and comes last, so every failure before
+ * it is undone from the unchanged state map: host listeners re-derive
+ * their view (mapping.c keeps the safe side if even that fails), device
+ * listeners get the opposite call (listener.c), and the caller gets the
+ * first error. Host mappings come back only after every device agreed:
+ * no window onto a page a device then refused.
  *
  * Lock order: vm->slots_lock -> invalidate_lock of each file in ascending
  * file->id -> the files' gates in the same order. The manager's

@@ -14,15 +14,17 @@
  *    accessors); a failure is undone by telling the ones already told the
  *    opposite, in reverse order;
  *  - host listeners are told whole pieces (they are idempotent over pages
- *    already in the target state) inside the closed gate, and are undone
- *    by re-deriving their view from the unchanged state map (sync).
+ *    already in the target state): to private inside the closed gate,
+ *    to shared after every device agreed; they are undone by re-deriving
+ *    their view from the unchanged state map (sync).
  * Runs are always computed from the state map before the new state is
  * recorded, so the opposite call names exactly the runs the first named.
  *
  * A device callback runs with the invalidate locks of the files in the
- * call held for writing. gm_cb tells the entry points so: the queries and
- * gmem_unpin() on those files go lockless, every other lock-taking call
- * on the VM fails with -EDEADLK.
+ * call held for writing. gm_cb tells the entry points so, through every
+ * callback the thread is nested in (a callback may convert another VM):
+ * the queries and gmem_unpin() on those files go lockless, every other
+ * lock-taking call on those VMs fails with -EDEADLK.
  *
  * Lock order: the list is changed and walked only with the file's
  * invalidate lock held for writing (vm->slots_lock -> invalidate_lock).
