@@ -49,6 +49,20 @@ int map_collect(const char *cmd, struct gmem_vm *vm, const struct map_out *out,
 int run_for_map(unsigned long vcpus, uint64_t mem, unsigned long rounds,
 		const struct map_out *out);
 
+/*
+ * guest-opts.c: the built-in guest's shape for run and map. Each returns 0,
+ * or -1 after one line on stderr that states the rule.
+ */
+/* 3 GiB: the identity map ends at 4 GiB and guest RAM starts at 1 GiB. */
+#define CLI_MAX_MEM	(GUEST_MAPPED_TOP - RUNNER_RAM_GPA)
+#define CLI_MAX_ROUNDS	1000000
+int cli_bad_value(const char *cmd, const char *opt, const char *rule,
+		  const char *arg);
+int cli_opt_vcpus(const char *cmd, const char *arg, unsigned long *vcpus);
+int cli_opt_mem(const char *cmd, const char *arg, uint64_t *mem);
+int cli_opt_rounds(const char *cmd, const char *arg, unsigned long *rounds);
+int cli_check_slice(const char *cmd, uint64_t mem, unsigned long vcpus);
+
 /* "64M", "2G", "4096", "1k": bytes; -1 on junk or overflow. */
 int parse_size(const char *s, uint64_t *out);
 int parse_uint(const char *s, unsigned long max, unsigned long *out);

@@ -16,14 +16,7 @@
 #include "run-guest.h"
 #include "runner.h"
 
-#define VCPUS_RULE	"a whole number from 1 to 64"
-#define MEM_RULE	"a multiple of 4 KiB between 8 KiB per vCPU and 3 GiB"
-#define ROUNDS_RULE	"a whole number from 1 to 1000000"
 #define COLOR_RULE	"auto, always or never"
-#define MAX_MEM		(GUEST_MAPPED_TOP - RUNNER_RAM_GPA)
-#define MAX_ROUNDS	1000000
-_Static_assert(GUEST_MAX_VCPUS == 64 && MAX_ROUNDS == 1000000 &&
-	       MAX_MEM == 3ULL << 30, "the rules above say these numbers");
 
 struct map_opts {
 	bool detached;
@@ -60,14 +53,7 @@ static void map_usage(FILE *f)
 "Exit status: 0 when the map was drawn, 1 when a library call failed, the\n"
 "SVG could not be written, the device models disagree with the map or the\n"
 "VM failed, 2 for bad options, 3 without /dev/kvm (and no --detached).\n",
-		GUEST_MAX_VCPUS, MAX_ROUNDS);
-}
-
-static int bad_value(const char *opt, const char *rule, const char *arg)
-{
-	fprintf(stderr, "gmem map: %s must be %s, not '%s'\n", opt, rule,
-		arg ? arg : "");
-	return -1;
+		GUEST_MAX_VCPUS, CLI_MAX_ROUNDS);
 }
 
 /* --svg FILE is opened now, so a bad path costs no VM. */
@@ -111,18 +97,11 @@ static int parse_one(int c, struct map_opts *o, char **argv)
 		o->detached = true;
 		return 0;
 	case 'c':
-		if (parse_uint(optarg, GUEST_MAX_VCPUS, &o->vcpus) || !o->vcpus)
-			return bad_value("--vcpus", VCPUS_RULE, optarg);
-		return 0;
+		return cli_opt_vcpus("map", optarg, &o->vcpus);
 	case 'm':
-		if (parse_size(optarg, &o->mem) || !o->mem ||
-		    o->mem % GMEM_PAGE_SIZE || o->mem > MAX_MEM)
-			return bad_value("--mem", MEM_RULE, optarg);
-		return 0;
+		return cli_opt_mem("map", optarg, &o->mem);
 	case 'r':
-		if (parse_uint(optarg, MAX_ROUNDS, &o->rounds) || !o->rounds)
-			return bad_value("--rounds", ROUNDS_RULE, optarg);
-		return 0;
+		return cli_opt_rounds("map", optarg, &o->rounds);
 	case 's':
 		return cli_open_svg("map", "--svg", optarg, &o->out.svg);
 	case 'j':
@@ -156,7 +135,6 @@ static int parse_opts(int argc, char **argv, struct map_opts *o)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	char mem[64];
 	int c, ret;
 
 	opterr = 0;
@@ -171,12 +149,7 @@ static int parse_opts(int argc, char **argv, struct map_opts *o)
 			argv[optind]);
 		return -1;
 	}
-	if (run_slice(o->mem, o->vcpus) < 2 * GMEM_PAGE_SIZE) {
-		snprintf(mem, sizeof(mem), "%llu KiB for %lu vCPUs",
-			 (unsigned long long)(o->mem >> 10), o->vcpus);
-		return bad_value("--mem", MEM_RULE, mem);
-	}
-	return 0;
+	return cli_check_slice("map", o->mem, o->vcpus);
 }
 
 bool map_color(const struct map_out *out)

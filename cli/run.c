@@ -22,9 +22,6 @@
 #include "run-guest.h"
 #include "runner.h"
 
-/* 3 GiB: the identity map ends at 4 GiB and guest RAM starts at 1 GiB. */
-#define MAX_MEM		(GUEST_MAPPED_TOP - RUNNER_RAM_GPA)
-#define MAX_ROUNDS	1000000
 #define MAX_WATCHDOG_S	3600
 
 struct run_opts {
@@ -79,25 +76,12 @@ static void run_usage(FILE *f)
 "progress line on stderr shows rounds, pages converted and time.\n"
 "Exit status: 0 when every check held, 1 when one failed or the VM\n"
 "stopped, 2 for bad options, 3 without /dev/kvm.\n",
-		GUEST_MAX_VCPUS, MAX_ROUNDS, MAX_WATCHDOG_S,
+		GUEST_MAX_VCPUS, CLI_MAX_ROUNDS, MAX_WATCHDOG_S,
 		RUNNER_WATCHDOG_MS / 1000, (unsigned long long)GUEST_IMAGE_GPA);
 }
 
-/* A bad value: the rule it breaks, in one line. */
-static int bad_value(const char *opt, const char *rule, const char *arg)
-{
-	fprintf(stderr, "gmem run: %s must be %s, not '%s'\n", opt, rule,
-		arg ? arg : "");
-	return -1;
-}
-
-#define VCPUS_RULE	"a whole number from 1 to 64"
-#define MEM_RULE	"a multiple of 4 KiB between 8 KiB per vCPU and 3 GiB"
-#define ROUNDS_RULE	"a whole number from 1 to 1000000"
 #define WATCHDOG_RULE	"a whole number of seconds from 1 to 3600"
-_Static_assert(GUEST_MAX_VCPUS == 64 && MAX_ROUNDS == 1000000 &&
-	       MAX_WATCHDOG_S == 3600 && MAX_MEM == 3ULL << 30 &&
-	       GMEM_PAGE_SIZE == 4096, "the rules above say these numbers");
+_Static_assert(MAX_WATCHDOG_S == 3600, "the rule above says this number");
 
 /* --guest FILE: a regular file of 1 byte to GUEST_IMAGE_MAX. */
 static int load_guest(struct run_opts *o, const char *path)
@@ -138,22 +122,16 @@ static int parse_one(int c, struct run_opts *o, char **argv)
 {
 	switch (c) {
 	case 'c':
-		if (parse_uint(optarg, GUEST_MAX_VCPUS, &o->vcpus) || !o->vcpus)
-			return bad_value("--vcpus", VCPUS_RULE, optarg);
-		return 0;
+		return cli_opt_vcpus("run", optarg, &o->vcpus);
 	case 'm':
-		if (parse_size(optarg, &o->mem) || !o->mem ||
-		    o->mem % GMEM_PAGE_SIZE || o->mem > MAX_MEM)
-			return bad_value("--mem", MEM_RULE, optarg);
-		return 0;
+		return cli_opt_mem("run", optarg, &o->mem);
 	case 'r':
-		if (parse_uint(optarg, MAX_ROUNDS, &o->rounds) || !o->rounds)
-			return bad_value("--rounds", ROUNDS_RULE, optarg);
-		return 0;
+		return cli_opt_rounds("run", optarg, &o->rounds);
 	case 'w':
 		if (parse_uint(optarg, MAX_WATCHDOG_S, &o->watchdog_s) ||
 		    !o->watchdog_s)
-			return bad_value("--watchdog", WATCHDOG_RULE, optarg);
+			return cli_bad_value("run", "--watchdog", WATCHDOG_RULE,
+					     optarg);
 		return 0;
 	case 'g':
 		return load_guest(o, optarg);
@@ -195,7 +173,6 @@ static int parse_opts(int argc, char **argv, struct run_opts *o)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	char mem[64];
 	int c, ret;
 
 	*o = (struct run_opts){
@@ -214,12 +191,7 @@ static int parse_opts(int argc, char **argv, struct run_opts *o)
 			argv[optind]);
 		return -1;
 	}
-	if (run_slice(o->mem, o->vcpus) < 2 * GMEM_PAGE_SIZE) {
-		snprintf(mem, sizeof(mem), "%llu KiB for %lu vCPUs",
-			 (unsigned long long)(o->mem >> 10), o->vcpus);
-		return bad_value("--mem", MEM_RULE, mem);
-	}
-	return 0;
+	return cli_check_slice("run", o->mem, o->vcpus);
 }
 
 static int check_pattern(struct runner *r, unsigned int id, const uint8_t *b,
