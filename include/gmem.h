@@ -26,7 +26,9 @@
  *    internal locks. gpa translation and the accessors take no lock:
  *    memslots are RCU-published and each file has a reader gate (a
  *    sequence and per-CPU reader counts) that a conversion shuts and
- *    drains before it changes any page.
+ *    drains before it changes any page. From inside a listener callback,
+ *    every call that would take a lock its caller holds returns -EDEADLK
+ *    (see "Listeners"); that errno is not repeated at each call.
  *
  * Offsets and sizes are bytes and must be multiples of the 4 KiB page size
  * wherever a page range is meant.
@@ -190,9 +192,12 @@ int gmem_create(struct gmem_vm *vm, uint64_t size, uint64_t flags,
 /*
  * gmem_close - close a file. Every memslot bound to it stays but becomes
  * invalid: accessors then fault with GMEM_FAULT_UNBACKED and guest accesses
- * fault in KVM. Mappings made with gmem_map() are unmapped. Drops the file's
- * reference on its VM. Takes vm->slots_lock and the invalidate lock.
- * Return: 0; -EINVAL for NULL.
+ * fault in KVM. Its listeners are unregistered as by gmem_unlisten()
+ * (forced unmaps, then release). Mappings made with gmem_map() are
+ * unmapped. Drops the file's reference on its VM. Takes vm->slots_lock
+ * and the invalidate lock.
+ * Return: 0; -EINVAL for NULL; -EDEADLK from inside a listener callback
+ * on the same VM; -EIO from another process.
  */
 int gmem_close(struct gmem_file *file);
 

@@ -115,6 +115,27 @@ static int check_fallocate(const struct gmem_file *f, int mode,
 }
 
 /*
+ * With the reader gate closed: change the store, then, if that worked,
+ * the state map from the nodes @prep reserved. Releases @prep.
+ */
+static int store_apply(struct gmem_file *f, uint64_t off, uint64_t end,
+		       const struct sm_op *op,
+		       int (*fn)(struct gmem_file *, uint64_t, uint64_t),
+		       struct sm_prep *prep)
+{
+	int ret;
+
+	gm_gate_close((struct gate *[]){ &f->gate }, 1);
+	ret = fn(f, off, end - off);
+	if (!ret)
+		sm_apply(&f->sm, off >> GM_PAGE_SHIFT, end >> GM_PAGE_SHIFT, op,
+			 prep);
+	gm_gate_open(&f->gate);
+	sm_prep_release(prep);
+	return ret;
+}
+
+/*
  * Punch: the device listeners drop their view of the shared pages first
  * (a device that kept translating to the old pages would write to memory
  * the file no longer holds), then pins are checked, the pages freed, and
@@ -140,12 +161,7 @@ static int punch(struct gmem_file *f, uint64_t off, uint64_t end,
 		gm_listeners_undo(&r, 1, 0, false);
 		return ret;
 	}
-	gm_gate_close((struct gate *[]){ &f->gate }, 1);
-	ret = gm_store_punch(f, off, end - off);
-	if (!ret)
-		sm_apply(&f->sm, s, e, &op, prep);
-	gm_gate_open(&f->gate);
-	sm_prep_release(prep);
+	ret = store_apply(f, off, end, &op, gm_store_punch, prep);
 	/*
 	 * Even a failed punch may have freed part of the range: every
 	 * listener is told to map whatever it can, and the first error wins.
@@ -158,19 +174,12 @@ static int allocate(struct gmem_file *f, uint64_t off, uint64_t end,
 		    struct sm_prep *prep)
 {
 	const struct sm_op op = { .set = SM_ALLOC };
-	uint64_t s = off >> GM_PAGE_SHIFT, e = end >> GM_PAGE_SHIFT;
 	int ret;
 
-	ret = sm_prepare(&f->sm, s, e, prep);
-	if (ret)
-		return ret;
-	gm_gate_close((struct gate *[]){ &f->gate }, 1);
-	ret = gm_store_allocate(f, off, end - off);
-	if (!ret)
-		sm_apply(&f->sm, s, e, &op, prep);
-	gm_gate_open(&f->gate);
-	sm_prep_release(prep);
-	return ret;
+	ret = sm_prepare(&f->sm, off >> GM_PAGE_SHIFT, end >> GM_PAGE_SHIFT,
+			 prep);
+	return ret ? ret : store_apply(f, off, end, &op, gm_store_allocate,
+				       prep);
 }
 
 int gmem_fallocate(struct gmem_file *f, int mode, uint64_t off, uint64_t len)

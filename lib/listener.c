@@ -314,7 +314,7 @@ static bool on_list(const struct gmem_file *f, const struct gmem_listener *l)
 {
 	for (const struct gmem_listener *p = f->listeners; p; p = p->next)
 		if (p == l)
-			return !p->host;
+			return is_device(p);
 	return false;
 }
 
@@ -378,7 +378,7 @@ uint32_t gm_listeners_cover(const struct gmem_file *f, uint64_t p,
 	for (const struct gmem_listener *l = f->listeners; l; l = l->next) {
 		uint64_t lend = l->offset + l->len;
 
-		if (l->host)
+		if (!is_device(l))
 			continue;
 		if (off >= l->offset && off < lend) {
 			n++;
