@@ -82,13 +82,7 @@ int main(void)
 	conversion_cycle(&s, 2);
 	bounce_pool(&g, &b, d);
 
-	TEST_RET(gmem_vu_info(d, &info), 0);
-	TEST_ASSERT(info.connected && !info.timeouts && !info.nacks,
-		    "connected %u timeouts %llu nacks %llu", info.connected,
-		    (unsigned long long)info.timeouts,
-		    (unsigned long long)info.nacks);
-	printf("blk: %llu table messages, %u regions at the end\n",
-	       (unsigned long long)info.messages, info.regions);
+	assert_healthy(d, "blk");
 	gmem_vu_close(d);
 	guest_fini(&g);
 	backend_stop(&b);

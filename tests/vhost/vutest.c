@@ -613,3 +613,16 @@ void conversion_cycle(const struct cycle *s, unsigned int round)
 	dma_check(s, s->src, s->buf, round * 8 + 4, "after the round trip");
 	dma_check(s, s->buf, s->dst, round * 8 + 5, "from the buf again");
 }
+
+void assert_healthy(struct gmem_vu_dev *d, const char *name)
+{
+	struct gmem_vu_info info;
+
+	TEST_RET(gmem_vu_info(d, &info), 0);
+	TEST_ASSERT(info.connected && !info.timeouts && !info.nacks,
+		    "%s: connected %u timeouts %llu nacks %llu", name,
+		    info.connected, (unsigned long long)info.timeouts,
+		    (unsigned long long)info.nacks);
+	printf("%s: %llu table messages, %u regions at the end\n", name,
+	       (unsigned long long)info.messages, info.regions);
+}

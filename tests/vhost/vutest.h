@@ -127,5 +127,10 @@ void conversion_cycle(const struct cycle *s, unsigned int round);
 bool table_covers(struct gmem_vu_dev *d, uint64_t gpa, uint64_t len);
 /* Log the table (for the report); quiet unless VUTEST_LOG is set. */
 void log_table(struct gmem_vu_dev *d, const char *when);
+/*
+ * The end of a run: @d still connected, no ack missed or refused; prints
+ * "@name: N table messages, N regions at the end".
+ */
+void assert_healthy(struct gmem_vu_dev *d, const char *name);
 
 #endif /* GMEM_VUTEST_H */

@@ -50,7 +50,6 @@ static void sectors(struct dma_io *io)
 
 int main(void)
 {
-	struct gmem_vu_info info;
 	struct vtest t;
 	struct dma_io io;
 	struct cycle s;
@@ -73,15 +72,9 @@ int main(void)
 		TEST_ASSERT(!dma_round(&io, r), "round %llu: %s: %lld",
 			    (unsigned long long)r, io.what, (long long)io.err);
 
-	TEST_RET(gmem_vu_info(t.vu, &info), 0);
-	TEST_ASSERT(info.connected && !info.timeouts && !info.nacks,
-		    "connected %u timeouts %llu nacks %llu", info.connected,
-		    (unsigned long long)info.timeouts,
-		    (unsigned long long)info.nacks);
+	assert_healthy(t.vu, "virtio-blk");
 	TEST_ASSERT(!t.refused, "%llu refused accesses",
 		    (unsigned long long)t.refused);
-	printf("virtio-blk: %llu table messages\n",
-	       (unsigned long long)info.messages);
 	vt_down(&t);
 	return 0;
 }
