@@ -58,16 +58,7 @@ if [ "${GMEM_TEST_BACKING:-}" != kvm ]; then
 	2 | --color must be auto, always or never, not 'blue'           | run --map --color=blue
 	1 | gmem map: writing the SVG failed                            | map --detached --svg /dev/full
 	EOF
-	n=0
-	while IFS='|' read -r want says args; do
-		want=${want// /} says=${says#" "} says=${says%"${says##*[! ]}"}
-		eval "set -- $args"
-		expect_bad "$want" "$@"
-		grep -qF -- "$says" "$tmp/err" ||
-			fail "gmem $*: stderr does not say \"$says\": $(cat "$tmp/err")"
-		n=$((n + 1))
-	done <"$rules"
-	echo "ok: $n bad inputs"
+	expect_rules "$rules"
 	[ -e "$tmp/none" ] && fail "a refused --svg created something"
 
 	# Without KVM and without --detached: exit 3, one line.

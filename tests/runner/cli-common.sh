@@ -22,3 +22,18 @@ expect_bad() {
 	[ -s "$tmp/out" ] && fail "gmem $*: wrote to stdout"
 	echo "ok: gmem $* -> $rc: $(cat "$tmp/err")"
 }
+
+# expect_rules FILE: one bad input a line, "status | what stderr says |
+# arguments", each through expect_bad; prints how many.
+expect_rules() {
+	local want says args n=0
+	while IFS='|' read -r want says args; do
+		want=${want// /} says=${says#" "} says=${says%"${says##*[! ]}"}
+		eval "set -- $args"
+		expect_bad "$want" "$@"
+		grep -qF -- "$says" "$tmp/err" ||
+			fail "gmem $*: stderr does not say \"$says\": $(cat "$tmp/err")"
+		n=$((n + 1))
+	done <"$1"
+	echo "ok: $n bad inputs"
+}

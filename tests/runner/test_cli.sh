@@ -68,16 +68,7 @@ cat >"$rules" <<EOF
 2 | unknown command 'frobnicate'                                | frobnicate
 2 | missing command                                             |
 EOF
-n=0
-while IFS='|' read -r want says args; do
-	want=${want// /} says=${says#" "} says=${says%"${says##*[! ]}"}
-	eval "set -- $args"
-	expect_bad "$want" "$@"
-	grep -qF -- "$says" "$tmp/err" ||
-		fail "gmem $*: stderr does not say \"$says\": $(cat "$tmp/err")"
-	n=$((n + 1))
-done <"$rules"
-echo "ok: $n bad inputs"
+expect_rules "$rules"
 
 # without KVM (/dev/null over /dev/kvm in a private mount namespace, or
 # none at all): exit 3 with one line
