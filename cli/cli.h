@@ -67,7 +67,9 @@ int cli_check_slice(const char *cmd, uint64_t mem, unsigned long vcpus);
 int parse_size(const char *s, uint64_t *out);
 int parse_uint(const char *s, unsigned long max, unsigned long *out);
 
-/* One line to stderr when /dev/kvm is missing; true if it is there. */
+/* Whether /dev/kvm opens and is KVM; if not, why (for a message). */
+bool cli_kvm_usable(char *why, size_t len);
+/* The same, saying "gmem CMD: /dev/kvm is not available (why)" if not. */
 bool cli_have_kvm(const char *cmd);
 
 void json_str(FILE *f, const char *s);

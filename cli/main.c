@@ -10,8 +10,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <linux/kvm.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -96,17 +98,35 @@ int parse_uint(const char *s, unsigned long max, unsigned long *out)
 	return 0;
 }
 
-bool cli_have_kvm(const char *cmd)
+/*
+ * Whether /dev/kvm opens and answers as KVM: a node that opens but is not
+ * KVM (a container's stand-in, /dev/null bound over it) must not count.
+ */
+bool cli_kvm_usable(char *why, size_t len)
 {
 	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	int api;
 
 	if (fd < 0) {
-		fprintf(stderr, "gmem %s: /dev/kvm is not available (%s)\n",
-			cmd, strerror(errno));
+		snprintf(why, len, "%s", strerror(errno));
 		return false;
 	}
+	api = ioctl(fd, KVM_GET_API_VERSION, 0);
+	if (api != KVM_API_VERSION)
+		snprintf(why, len, "KVM_GET_API_VERSION: %s",
+			 api < 0 ? strerror(errno) : "unexpected version");
 	close(fd);
-	return true;
+	return api == KVM_API_VERSION;
+}
+
+bool cli_have_kvm(const char *cmd)
+{
+	char why[128];
+
+	if (cli_kvm_usable(why, sizeof(why)))
+		return true;
+	fprintf(stderr, "gmem %s: /dev/kvm is not available (%s)\n", cmd, why);
+	return false;
 }
 
 void json_str(FILE *f, const char *s)

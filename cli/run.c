@@ -65,7 +65,8 @@ static void run_usage(FILE *f)
 "                     guests/gmem-example-guest.bin) instead of the built-in\n"
 "                     guest; it gets --rounds in boot param[0], and the host\n"
 "                     checks nothing for it\n"
-"  --json             print the summary as one JSON object\n"
+"  --json             print the summary as one JSON object (guest text\n"
+"                     goes to stderr)\n"
 "  --map              then the memory map (docs/map.md): bars by gpa, legend,\n"
 "                     totals and runs; with --json, under the key \"map\"\n"
 "  --map-svg FILE     write the memory map as an SVG to FILE\n"
@@ -575,6 +576,8 @@ static int run_vm(struct run_ctx *c)
 		.param = { c->o.rounds, c->o.guest ? 0 : RUN_CHUNK_PAGES },
 		.on_sync = c->o.guest ? NULL : on_sync,
 		.on_progress = tty ? progress : NULL,
+		/* stdout holds one JSON document: guest text goes beside it */
+		.console = c->o.json ? stderr : NULL,
 		.arg = c,
 	};
 	struct memmap map = { 0 };
