@@ -5,11 +5,12 @@
  *
  * A conversion is a list of pieces, each a page range of one file: one
  * piece for gmem_set_attributes(), one per memslot crossed for a conversion
- * by gpa. A piece has one content mode, or, for the manager, follows the
- * VM's policy map run by run. The pieces live on the stack (at most
- * GM_MAX_PIECES: one limit for every entry point), and the whole list
- * succeeds or fails together. With the files' invalidate locks held
- * throughout, so that the state map stays as read:
+ * by gpa (the entry points, which check the arguments and build the list,
+ * are convert-entry.c; this file runs it). A piece has one content mode,
+ * or, for the manager, follows the VM's policy map run by run. The pieces
+ * live on the stack (at most GM_MAX_PIECES: one limit for every entry
+ * point), and the whole list succeeds or fails together. With the files'
+ * invalidate locks held throughout, so that the state map stays as read:
  *   check      - whether anything changes, the VMA budget (read-only);
  *   to private - device listeners unmap -> pins -> reserve state-map
  *		  nodes -> with the reader gates closed: host listeners
@@ -26,38 +27,14 @@
  * Lock order: vm->slots_lock -> invalidate_lock of each file in ascending
  * file->id -> the files' gates in the same order. The manager's
  * conversions hold vm->policy_lock between slots_lock and the invalidate
- * locks, so the policy cannot change between prepare and commit.
+ * locks, so the policy cannot change between prepare and commit. The
+ * entry points (convert-entry.c) take slots_lock and policy_lock; this
+ * file takes the invalidate locks and closes the gates.
  */
 #include <errno.h>
 #include <stdlib.h>
 
 #include "internal.h"
-
-#define GM_MODES (GMEM_CONVERT_PRESERVE | GMEM_CONVERT_ZERO)
-
-struct piece {
-	struct gmem_file *f;
-	uint64_t off;
-	uint64_t len;
-	uint64_t gpa;		/* where @off lies in guest memory (by gpa) */
-	bool zero;		/* content mode ZERO, else PRESERVE */
-	bool mixed;		/* the mode follows the VM's policy map */
-	bool change;
-	struct sm_prep prep;	/* for every changing piece of its file */
-	struct sm_prep *pp;	/* the prep this piece applies from */
-};
-
-struct conv {
-	struct gmem_vm *vm;
-	struct piece p[GM_MAX_PIECES];
-	unsigned int n;
-	bool private;
-	bool by_gpa;
-	const struct gm_convert_req *req;	/* by gpa only */
-	uint64_t napply;	/* sm_apply() calls one file's pieces make */
-	uint64_t err;		/* first pinned page or hole, offset or gpa */
-	bool have_err;		/* err is meaningful for the returned error */
-};
 
 static uint64_t pg(uint64_t bytes)
 {
@@ -74,11 +51,11 @@ static bool policy_zero(const struct gmem_vm *vm, uint64_t gpa, uint64_t end,
 	return (mode ? mode : gm_default_mode(vm)) == GMEM_CONVERT_ZERO;
 }
 
-typedef int (*mode_fn)(struct conv *c, struct piece *p, uint64_t off,
+typedef int (*mode_fn)(struct gm_conv *c, struct gm_piece *p, uint64_t off,
 		       uint64_t len, bool zero);
 
 /* Call @fn on each run of one content mode in @p, in order. */
-static int each_mode(struct conv *c, struct piece *p, mode_fn fn)
+static int each_mode(struct gm_conv *c, struct gm_piece *p, mode_fn fn)
 {
 	uint64_t gpa, end = p->gpa + p->len, run_end;
 	int ret;
@@ -111,7 +88,7 @@ static int punch_run(uint64_t s, uint64_t e, uint64_t v, void *arg)
 }
 
 /* Content mode ZERO: punch the pages whose state changes, lazily zeroed. */
-static int zero_run(struct conv *c, struct piece *p, uint64_t off,
+static int zero_run(struct gm_conv *c, struct gm_piece *p, uint64_t off,
 		    uint64_t len, bool zero)
 {
 	struct punch pu = { p->f, c->private ? SM_PRIVATE : 0 };
@@ -121,7 +98,7 @@ static int zero_run(struct conv *c, struct piece *p, uint64_t off,
 	return sm_walk(&p->f->sm, pg(off), pg(off + len), punch_run, &pu);
 }
 
-static struct gm_range range_of(const struct piece *p)
+static struct gm_range range_of(const struct gm_piece *p)
 {
 	return (struct gm_range){ p->f, p->off, p->len };
 }
@@ -130,7 +107,7 @@ static struct gm_range range_of(const struct piece *p)
  * The changing pieces as ranges, for the listeners: a piece that changes
  * nothing tells nobody.
  */
-static unsigned int ranges_of(const struct conv *c, struct gm_range *r)
+static unsigned int ranges_of(const struct gm_conv *c, struct gm_range *r)
 {
 	unsigned int n = 0;
 
@@ -145,7 +122,7 @@ static unsigned int ranges_of(const struct conv *c, struct gm_range *r)
  * is still unchanged. The undo's errors are dropped in favour of the one
  * that caused it; mapping.c has kept the safe side either way.
  */
-static void rollback(struct conv *c, unsigned int n)
+static void rollback(struct gm_conv *c, unsigned int n)
 {
 	for (unsigned int i = 0; i <= n && i < c->n; i++) {
 		struct gm_range r = range_of(&c->p[i]);
@@ -157,7 +134,7 @@ static void rollback(struct conv *c, unsigned int n)
 
 /* To private: the host listeners (mappings, then the KVM mirror) lose the
  * piece, then the content mode is applied. */
-static int private_piece(struct conv *c, struct piece *p)
+static int private_piece(struct gm_conv *c, struct gm_piece *p)
 {
 	struct gm_range r = range_of(p);
 	int ret = gm_listeners_host(&r, false);
@@ -166,7 +143,7 @@ static int private_piece(struct conv *c, struct piece *p)
 }
 
 /* To shared, first: the content mode, before anyone may see the pages. */
-static int content_piece(struct conv *c, struct piece *p)
+static int content_piece(struct gm_conv *c, struct gm_piece *p)
 {
 	return each_mode(c, p, zero_run);
 }
@@ -176,7 +153,7 @@ static int content_piece(struct conv *c, struct piece *p)
  * can refuse any more, so that a refusal never opens a host mapping onto
  * a page that stays private.
  */
-static int shared_piece(struct conv *c, struct piece *p)
+static int shared_piece(struct gm_conv *c, struct gm_piece *p)
 {
 	struct gm_range r = range_of(p);
 
@@ -190,7 +167,7 @@ static int shared_piece(struct conv *c, struct piece *p)
  * gives the error only when it is the first: -EEXIST populated before,
  * -EINVAL private, -EAGAIN pinned (the kernel's order).
  */
-static int check_populate(struct piece *p)
+static int check_populate(struct gm_piece *p)
 {
 	uint64_t s = pg(p->off), e = pg(p->off + p->len), bad, v, end;
 
@@ -206,7 +183,7 @@ static int check_populate(struct piece *p)
 	return v & SM_PRIVATE ? -EINVAL : -EAGAIN;
 }
 
-static int check_piece(struct conv *c, struct piece *p, int *vmas)
+static int check_piece(struct gm_conv *c, struct gm_piece *p, int *vmas)
 {
 	uint64_t s = pg(p->off), e = pg(p->off + p->len);
 	uint64_t want = c->private ? SM_PRIVATE : 0;
@@ -229,10 +206,10 @@ static int check_piece(struct conv *c, struct piece *p, int *vmas)
  * To private: no page may be pinned. Checked after the device listeners
  * were told to unmap, since dropping their pins is part of unmapping.
  */
-static int check_pins(struct conv *c)
+static int check_pins(struct gm_conv *c)
 {
 	for (unsigned int i = 0; i < c->n; i++) {
-		struct piece *p = &c->p[i];
+		struct gm_piece *p = &c->p[i];
 		uint64_t s = pg(p->off), e = pg(p->off + p->len), pin;
 
 		if (!p->change)
@@ -249,7 +226,7 @@ static int check_pins(struct conv *c)
 }
 
 /* The distinct files of the pieces, in lock order (ascending id). */
-static unsigned int lock_order(struct conv *c, struct gmem_file **files)
+static unsigned int lock_order(struct gm_conv *c, struct gmem_file **files)
 {
 	unsigned int n = 0;
 
@@ -272,7 +249,7 @@ next:;
 }
 
 /* Check every piece; 1 when something changes, 0 when nothing, or -errno. */
-static int check_all(struct conv *c)
+static int check_all(struct gm_conv *c)
 {
 	bool any = false;
 	int vmas = 0, ret;
@@ -289,7 +266,7 @@ static int check_all(struct conv *c)
 	return ret ? ret : 1;
 }
 
-static int apply_run(struct conv *c, struct piece *p, uint64_t off,
+static int apply_run(struct gm_conv *c, struct gm_piece *p, uint64_t off,
 		     uint64_t len, bool zero)
 {
 	const struct sm_op op = {
@@ -305,14 +282,14 @@ static int apply_run(struct conv *c, struct piece *p, uint64_t off,
 	return 0;
 }
 
-static void apply_all(struct conv *c)
+static void apply_all(struct gm_conv *c)
 {
 	for (unsigned int i = 0; i < c->n; i++)
 		if (c->p[i].change)
 			each_mode(c, &c->p[i], apply_run);
 }
 
-static int count_run(struct conv *c, struct piece *p, uint64_t off,
+static int count_run(struct gm_conv *c, struct gm_piece *p, uint64_t off,
 		     uint64_t len, bool zero)
 {
 	(void)p, (void)off, (void)len, (void)zero;
@@ -327,14 +304,14 @@ static int count_run(struct conv *c, struct piece *p, uint64_t off,
  * first piece's start to the last one's end, for as many applies as they
  * make together. The other pieces of the file apply from it too.
  */
-static int prepare_file(struct conv *c, unsigned int first)
+static int prepare_file(struct gm_conv *c, unsigned int first)
 {
-	struct piece *p = &c->p[first];
+	struct gm_piece *p = &c->p[first];
 	uint64_t lo = p->off, hi = p->off + p->len;
 
 	c->napply = 0;
 	for (unsigned int i = first; i < c->n; i++) {
-		struct piece *q = &c->p[i];
+		struct gm_piece *q = &c->p[i];
 
 		if (!q->change || q->f != p->f)
 			continue;
@@ -347,7 +324,7 @@ static int prepare_file(struct conv *c, unsigned int first)
 }
 
 /* Whether @i is the first changing piece of its file. */
-static bool owns_prep(const struct conv *c, unsigned int i)
+static bool owns_prep(const struct gm_conv *c, unsigned int i)
 {
 	return c->p[i].change && c->p[i].pp == &c->p[i].prep;
 }
@@ -371,7 +348,8 @@ static void open_gates(struct gmem_file **files, unsigned int nf)
  * @fn on every changing piece; on failure the host listeners of the
  * pieces done so far are re-derived from the state map.
  */
-static int each_piece(struct conv *c, int (*fn)(struct conv *, struct piece *))
+static int each_piece(struct gm_conv *c,
+		      int (*fn)(struct gm_conv *, struct gm_piece *))
 {
 	unsigned int i;
 	int ret = 0;
@@ -384,7 +362,7 @@ static int each_piece(struct conv *c, int (*fn)(struct conv *, struct piece *))
 	return ret;
 }
 
-static int prepare_all(struct conv *c, unsigned int *prepared)
+static int prepare_all(struct gm_conv *c, unsigned int *prepared)
 {
 	int ret = 0;
 
@@ -401,7 +379,7 @@ static int prepare_all(struct conv *c, unsigned int *prepared)
  * the accessors) -> pins -> with the gates closed, so that no accessor is
  * copying: host listeners unmap -> content mode -> state.
  */
-static int to_private(struct conv *c, struct gmem_file **files,
+static int to_private(struct gm_conv *c, struct gmem_file **files,
 		      unsigned int nf, struct gm_range *r, unsigned int nr,
 		      unsigned int *prepared)
 {
@@ -432,7 +410,7 @@ static int to_private(struct conv *c, struct gmem_file **files,
  * Host mappings come back last: a device that refuses must not leave a
  * window in which the host could read or write a page that stays private.
  */
-static int to_shared(struct conv *c, struct gmem_file **files,
+static int to_shared(struct gm_conv *c, struct gmem_file **files,
 		     unsigned int nf, struct gm_range *r, unsigned int nr,
 		     unsigned int *prepared)
 {
@@ -456,7 +434,7 @@ static int to_shared(struct conv *c, struct gmem_file **files,
 	return 0;
 }
 
-static int run(struct conv *c)
+int gm_convert_run(struct gm_conv *c)
 {
 	struct gmem_file *files[GM_MAX_PIECES];
 	struct gm_range r[GM_MAX_PIECES];
@@ -483,140 +461,4 @@ unlock:
 	for (i = nf; i > 0; i--)
 		pthread_rwlock_unlock(&files[i - 1]->invalidate_lock);
 	return ret;
-}
-
-static int check_args(uint64_t attrs, uint64_t flags, const struct gmem_vm *vm)
-{
-	if (attrs & ~GMEM_ATTR_PRIVATE)
-		return -EINVAL;
-	if ((flags & ~GM_MODES) || (flags != GMEM_CONVERT_PRESERVE &&
-				    flags != GMEM_CONVERT_ZERO))
-		return -EINVAL;
-	if (!(vm->convert_modes & flags))
-		return -EOPNOTSUPP;
-	return 0;
-}
-
-int gmem_set_attributes(struct gmem_file *f, uint64_t off, uint64_t size,
-			uint64_t attrs, uint64_t flags, uint64_t *error_offset)
-{
-	struct conv c = { .n = 1 };
-	int ret;
-
-	ret = gm_file_check_locking(f);
-	if (ret)
-		return ret;
-	if (!gm_range_ok(off, size, f->size))
-		return -EINVAL;
-	ret = check_args(attrs, flags, f->vm);
-	if (ret)
-		return ret;
-	c.vm = f->vm;
-	c.private = attrs & GMEM_ATTR_PRIVATE;
-	c.p[0] = (struct piece){ .f = f, .off = off, .len = size,
-				 .zero = flags & GMEM_CONVERT_ZERO };
-	/* The KVM mirror walks memslots, which slots_lock keeps stable. */
-	if (gm_vm_mirrors(c.vm))
-		pthread_mutex_lock(&c.vm->slots_lock);
-	ret = run(&c);
-	if (gm_vm_mirrors(c.vm))
-		pthread_mutex_unlock(&c.vm->slots_lock);
-	if (c.have_err && error_offset)
-		*error_offset = c.err;
-	return ret;
-}
-
-static int add_piece(struct conv *c, const struct gm_convert_req *req,
-		     const struct gm_span *sp)
-{
-	if (c->n == GM_MAX_PIECES)
-		return -E2BIG;
-	c->p[c->n++] = (struct piece){
-		.f = sp->slot->file,
-		.off = gm_span_offset(sp),
-		.len = sp->len,
-		.gpa = sp->gpa,
-		.zero = req->mode == GMEM_CONVERT_ZERO,
-		.mixed = req->policy,
-	};
-	return 0;
-}
-
-/*
- * Split the request into pieces with the one span walk. A page without
- * guest memory fails the request unless it is a conversion to shared that
- * may skip holes (the manager's MMIO rule).
- */
-static int build_pieces(struct conv *c, const struct gm_convert_req *req)
-{
-	struct gm_span_iter it;
-	struct gm_span sp;
-	int ret;
-
-	gm_span_start(&it, c->vm->slots, req->gpa, req->size);
-	while (gm_span_next(&it, &sp)) {
-		if (!sp.slot || !sp.slot->file) {
-			if (!c->private && req->skip_holes)
-				continue;
-			c->err = sp.gpa;
-			c->have_err = true;
-			return -EINVAL;
-		}
-		ret = add_piece(c, req, &sp);
-		if (ret)
-			return ret;
-	}
-	return 0;
-}
-
-int gm_convert_gpa_locked(struct gmem_vm *vm, const struct gm_convert_req *req,
-			  uint64_t *error_gpa, uint64_t *done)
-{
-	struct conv c = { .vm = vm, .by_gpa = true, .req = req };
-	int ret;
-
-	c.private = req->attrs & GMEM_ATTR_PRIVATE;
-	if (req->policy)
-		pthread_mutex_lock(&vm->policy_lock);
-	ret = build_pieces(&c, req);
-	if (!ret)
-		ret = run(&c);
-	if (req->policy)
-		pthread_mutex_unlock(&vm->policy_lock);
-	if (c.have_err && error_gpa)
-		*error_gpa = c.err;
-	if (done)
-		*done = ret || !c.n ? 0 : c.p[0].len;
-	return ret;
-}
-
-int gm_convert_gpa(struct gmem_vm *vm, const struct gm_convert_req *req,
-		   uint64_t *error_gpa)
-{
-	int ret;
-
-	pthread_mutex_lock(&vm->slots_lock);
-	ret = gm_convert_gpa_locked(vm, req, error_gpa, NULL);
-	pthread_mutex_unlock(&vm->slots_lock);
-	return ret;
-}
-
-int gmem_vm_set_attributes(struct gmem_vm *vm, uint64_t gpa, uint64_t size,
-			   uint64_t attrs, uint64_t flags, uint64_t *error_gpa)
-{
-	struct gm_convert_req req = {
-		.gpa = gpa, .size = size, .attrs = attrs, .mode = flags,
-	};
-	int ret;
-
-	ret = gm_vm_check_locking(vm);
-	if (ret)
-		return ret;
-	if (!size || !gm_aligned(gpa) || !gm_aligned(size) ||
-	    gpa + size < gpa)
-		return -EINVAL;
-	ret = check_args(attrs, flags, vm);
-	if (ret)
-		return ret;
-	return gm_convert_gpa(vm, &req, error_gpa);
 }

@@ -310,7 +310,10 @@ static inline uint64_t gm_span_offset(const struct gm_span *sp)
 	return sp->slot->offset + (sp->gpa - sp->slot->gpa);
 }
 
-/* convert.c: one conversion by gpa, all or nothing, at most this many pieces */
+/*
+ * convert-entry.c: one conversion by gpa, all or nothing, at most this
+ * many pieces
+ */
 #define GM_MAX_PIECES	64
 
 struct gm_convert_req {
@@ -337,6 +340,42 @@ int gm_convert_gpa(struct gmem_vm *vm, const struct gm_convert_req *req,
 /* The same with vm->slots_lock held; *done: bytes converted (populate). */
 int gm_convert_gpa_locked(struct gmem_vm *vm, const struct gm_convert_req *req,
 			  uint64_t *error_gpa, uint64_t *done);
+
+/*
+ * convert.c: a conversion as a list of pieces, each a page range of one
+ * file; convert-entry.c builds the list, gm_convert_run() converts every
+ * piece or none.
+ */
+struct gm_piece {
+	struct gmem_file *f;
+	uint64_t off;
+	uint64_t len;
+	uint64_t gpa;		/* where @off lies in guest memory (by gpa) */
+	bool zero;		/* content mode ZERO, else PRESERVE */
+	bool mixed;		/* the mode follows the VM's policy map */
+	bool change;
+	struct sm_prep prep;	/* for every changing piece of its file */
+	struct sm_prep *pp;	/* the prep this piece applies from */
+};
+
+struct gm_conv {
+	struct gmem_vm *vm;
+	struct gm_piece p[GM_MAX_PIECES];
+	unsigned int n;
+	bool private;
+	bool by_gpa;
+	const struct gm_convert_req *req;	/* by gpa only */
+	uint64_t napply;	/* sm_apply() calls one file's pieces make */
+	uint64_t err;		/* first pinned page or hole, offset or gpa */
+	bool have_err;		/* err is meaningful for the returned error */
+};
+
+/*
+ * Check, then convert every piece or none: 0 (also when nothing changes)
+ * or -errno. Takes the files' invalidate locks and closes their gates; the
+ * caller holds vm->slots_lock when the VM mirrors attributes to KVM.
+ */
+int gm_convert_run(struct gm_conv *c);
 
 /* The manager's default content mode: preserve where it can be honoured. */
 static inline uint64_t gm_default_mode(const struct gmem_vm *vm)

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Inside the state map: the entries of the treap (statemap.c) and the dense
- * chunks, "leaves" (statemap-leaf.c). Only those two files include this.
+ * chunks, "leaves" (statemap-leaf.c). Only the statemap*.c files include
+ * this.
  */
 #ifndef GMEM_STATEMAP_INT_H
 #define GMEM_STATEMAP_INT_H
@@ -69,6 +70,31 @@ static inline unsigned int get_idx(const struct sm_leaf *b, unsigned int i)
 	for (unsigned int k = 0; k < b->planes; k++, p += WORDS)
 		x |= (unsigned int)((*p >> (i % 64)) & 1) << k;
 	return x;
+}
+
+/* The entry that holds page @pg, or NULL. */
+static inline struct sm_node *sm_find(struct sm_node *t, uint64_t pg)
+{
+	while (t) {
+		if (pg < t->start)
+			t = t->l;
+		else if (pg >= t->end)
+			t = t->r;
+		else
+			return t;
+	}
+	return NULL;
+}
+
+/* The chunk holding @pg, and the first chunk boundary at or above it. */
+static inline uint64_t chunk_of(uint64_t pg)
+{
+	return pg & ~CMASK;
+}
+
+static inline uint64_t chunk_up(uint64_t pg)
+{
+	return (pg + CMASK) & ~CMASK;
 }
 
 /* statemap-read.c: every run, not merged across entries */

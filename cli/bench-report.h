@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What a run of `gmem bench` came to (bench.c runs the parts) and its
+ * report (bench-report.c): the table and the JSON object.
+ */
+#ifndef GMEM_CLI_BENCH_REPORT_H
+#define GMEM_CLI_BENCH_REPORT_H
+
+#include <stdbool.h>
+
+#include "bench-rows.h"
+#include "table.h"
+
+#define NR_MEASURES bench_nr_measures
+
+/* The parts' names: --only's values and the JSON's keys (bench.c). */
+extern const char *const bench_part_names[NR_PARTS];
+
+struct outcome {
+	struct bench_table t[NR_PARTS];
+	const char *state[NR_PARTS];	/* "ok", "failed", "not run" */
+	bool kvm_backing;
+	bool quick;
+	const char *filter;
+	const char *vu_blk;
+	const char *vu_net;
+};
+
+void bench_print_text(const struct outcome *out);
+void bench_print_json(const struct outcome *out);
+
+#endif /* GMEM_CLI_BENCH_REPORT_H */
