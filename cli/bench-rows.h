@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The rows of `gmem bench`'s table (bench-rows.c): each measured row, what
- * it competes with, and its target. bench.c runs the benchmarks and prints
- * the rows.
+ * it competes with, and its target. bench.c runs the benchmarks;
+ * bench-report.c prints the rows.
  */
 #ifndef GMEM_CLI_BENCH_ROWS_H
 #define GMEM_CLI_BENCH_ROWS_H

@@ -12,12 +12,9 @@
  * bench-rows.c.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
-#include <linux/kvm.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "bench-report.h"
@@ -173,27 +170,6 @@ static int parse_opts(int argc, char **argv, struct bench_opts_cli *o)
 	return 0;
 }
 
-/*
- * Whether /dev/kvm opens and answers as KVM: a node that opens but is not
- * KVM (a container's stand-in) must not count.
- */
-static bool kvm_usable(char *why, size_t len)
-{
-	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-	int api;
-
-	if (fd < 0) {
-		snprintf(why, len, "%s", strerror(errno));
-		return false;
-	}
-	api = ioctl(fd, KVM_GET_API_VERSION, 0);
-	if (api != KVM_API_VERSION)
-		snprintf(why, len, "KVM_GET_API_VERSION: %s",
-			 api < 0 ? strerror(errno) : "unexpected version");
-	close(fd);
-	return api == KVM_API_VERSION;
-}
-
 /* A progress line on a terminal: overwritten in place, cleared at the end. */
 static void progress(const char *group, unsigned int i, unsigned int n)
 {
@@ -266,7 +242,7 @@ static int run_all(const struct bench_opts_cli *o, struct outcome *out)
 	bool tty = !o->json && isatty(STDERR_FILENO);
 	bool want[NR_PARTS];
 	char why[128] = "";
-	bool kvm = kvm_usable(why, sizeof(why));
+	bool kvm = cli_kvm_usable(why, sizeof(why));
 	int ret = CLI_OK;
 
 	out->state[PART_LEVEL1] = out->state[PART_RUNNER] = "not run";
