@@ -150,11 +150,13 @@ int gmem_vu_vring_setup(struct gmem_vu_dev *d, const struct gmem_vu_vring *v);
  * return -EINVAL, and gmem_vu_vring_setup() with .base = *@last_avail
  * starts it again where it stopped. Its pages keep their regions
  * (docs/vhost-user.md, "Rings in regions of their own").
- * The ring is stopped whatever this returns, -EINVAL aside.
+ * The ring is stopped whatever this returns, -EINVAL and -EAGAIN aside.
  * Return: 0; -EINVAL for NULL @d, an index >= 8 or a ring not set up;
- * -ETIMEDOUT (no reply in time: the back-end stops the ring when it reads
- * the request, and its late reply is dropped; the base is lost, and is
- * the driver's used index once every request it posted completed);
+ * -EAGAIN when an earlier acknowledgement is still missing (nothing sent,
+ * the ring runs on: gmem_vu_sync(), then stop again); -ETIMEDOUT (no
+ * reply in time: the back-end stops the ring when it reads the request,
+ * and its late reply is dropped; the base is lost, and is the driver's
+ * used index once every request it posted completed);
  * -ENOTCONN when the back-end is gone; -EPROTO for a reply that is not
  * this ring's state (the device is disconnected, as after any malformed
  * reply).

@@ -189,12 +189,21 @@ static int stop(struct gmem_vu_dev *d, unsigned int index, uint32_t *base)
 	struct vu_msg m;
 	int ret;
 
+	/*
+	 * An earlier ack still missing: nothing is sent and the ring runs
+	 * on, which the caller must be able to tell from a stop that timed
+	 * out (the ring is stopped then).
+	 */
+	ret = gm_vu_drain(d);
+	if (ret == -ETIMEDOUT)
+		return -EAGAIN;
 	memset(&m, 0, sizeof(m));
 	m.request = VU_GET_VRING_BASE;
 	m.size = sizeof(m.u.state);
 	m.u.state.index = index;
-	ret = gm_vu_get(d, &m);
-	/* Sent or not, the ring is not to be kicked any more. */
+	if (!ret)
+		ret = gm_vu_get(d, &m);
+	/* Sent (or the back-end gone): the ring is not to be kicked again. */
 	release(&d->vring[index]);
 	if (ret)
 		return ret;

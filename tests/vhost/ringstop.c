@@ -6,9 +6,11 @@
  * set up again, and set up again at that base the device goes on where
  * it stopped, the data written before the stop read back after it. A
  * back-end stopped with SIGSTOP costs -ETIMEDOUT, the ring is stopped all
- * the same, and its late reply is dropped once it runs again.
+ * the same, and its late reply is dropped once it runs again; with an
+ * earlier ack missing nothing is sent (-EAGAIN) and the ring runs on.
  * gmem_vu_close() stops the rings before it disconnects: testpmd logs each
- * GET_VRING_BASE. Both back-ends: qemu-storage-daemon (queue 0) and
+ * GET_VRING_BASE; a stopped back-end does not make it fail (nor wait
+ * more than one ack timeout, which a test cannot check). Both back-ends: qemu-storage-daemon (queue 0) and
  * testpmd (RX 0 and TX 1, stopped together).
  */
 #include <signal.h>
@@ -91,6 +93,24 @@ static void qsd(void)
 	TEST_RET(vq_restart(&r.k.q, r.d, base), 0);
 	TEST_RET(vq_restart(&r.k.q, r.d, base), -EBUSY);
 
+	/*
+	 * An ack missing (a conversion timed out): nothing is sent, the
+	 * ring runs on, and stops once the back-end caught up.
+	 */
+	backend_freeze(&r.b);
+	TEST_RET(gmem_vm_convert(r.g.vm, GUEST_GPA + 200 * PG, PG,
+				 GMEM_ATTR_PRIVATE, NULL), -ETIMEDOUT);
+	TEST_RET(gmem_vu_vring_stop(r.d, 0, &base), -EAGAIN);
+	TEST_ASSERT(gmem_vu_call_fd(r.d, 0) >= 0, "stopped although not sent");
+	TEST_ASSERT(!kill(r.b.pid, SIGCONT), "SIGCONT");
+	for (i = 0; (ret = gmem_vu_sync(r.d)) == -ETIMEDOUT && i < 10; i++)
+		;
+	TEST_RET(ret, 0);
+	blk_check(&r, 0);
+	TEST_RET(gmem_vu_vring_stop(r.d, 0, &base), 0);
+	TEST_RET(base, r.k.q.avail_idx);
+	TEST_RET(vq_restart(&r.k.q, r.d, base), 0);
+
 	/* Stopped back-end: the ring stops anyway, the late reply goes. */
 	backend_freeze(&r.b);
 	TEST_RET(gmem_vu_vring_stop(r.d, 0, &base), -ETIMEDOUT);
@@ -106,6 +126,11 @@ static void qsd(void)
 	for (i = 0; i <= WRITES; i++)
 		blk_check(&r, i);
 	rig_check(&r, r.s.src, r.s.dst, 2);
+
+	/* Close with a ring set up and the back-end stopped: it returns. */
+	backend_freeze(&r.b);
+	TEST_RET(gmem_vu_close(r.d), 0);
+	r.d = NULL;
 	rig_down(&r);
 }
 
