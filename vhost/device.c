@@ -267,8 +267,12 @@ int gmem_vu_close(struct gmem_vu_dev *d)
 		pthread_mutex_unlock(&d->attach_lock);
 		return ret;
 	}
-	/* Disconnect: the forced unmaps below then find nothing. */
+	/*
+	 * Stop the rings before the memory goes, as QEMU does; then
+	 * disconnect: the forced unmaps below find nothing.
+	 */
 	pthread_mutex_lock(&d->lock);
+	gm_vu_vring_stop_all(d);
 	gm_vu_dead(d);
 	pthread_mutex_unlock(&d->lock);
 	for (i = 0; i < d->nranges; i++) {
@@ -444,6 +448,7 @@ int gmem_vu_info(struct gmem_vu_dev *d, struct gmem_vu_info *info)
 	info->messages = d->msgs;
 	info->timeouts = d->timeouts;
 	info->nacks = d->nacks;
+	info->protocol_offered = d->protocol_offered;
 	pthread_mutex_unlock(&d->lock);
 	return 0;
 }

@@ -71,8 +71,11 @@ static int protocol(struct gmem_vu_dev *d, char *err, size_t errlen)
 			    "without REPLY_ACK: it could not confirm that it "
 			    "unmapped memory before a conversion to private",
 			    (unsigned long long)offered);
+	d->protocol_offered = offered;
+	/* CONFIG only enables GET_CONFIG: nothing changes until it is sent. */
 	d->protocol_features = GMEM_VU_PF_REPLY_ACK |
-			       (offered & GMEM_VU_PF_CONFIGURE_MEM_SLOTS);
+			       (offered & (GMEM_VU_PF_CONFIGURE_MEM_SLOTS |
+					   GMEM_VU_PF_CONFIG));
 	ret = set_u64(d, VU_SET_PROTOCOL_FEATURES, d->protocol_features);
 	if (ret)
 		return fail(err, errlen, ret,

@@ -25,11 +25,13 @@ enum {
 	VU_SET_VRING_NUM = 8,
 	VU_SET_VRING_ADDR = 9,
 	VU_SET_VRING_BASE = 10,
+	VU_GET_VRING_BASE = 11,
 	VU_SET_VRING_KICK = 12,
 	VU_SET_VRING_CALL = 13,
 	VU_GET_PROTOCOL_FEATURES = 15,
 	VU_SET_PROTOCOL_FEATURES = 16,
 	VU_SET_VRING_ENABLE = 18,
+	VU_GET_CONFIG = 24,
 	VU_GET_MAX_MEM_SLOTS = 36,
 	VU_ADD_MEM_REG = 37,
 	VU_REM_MEM_REG = 38,
@@ -63,6 +65,16 @@ struct vu_wire_vring_addr {
 	uint64_t log;
 };
 
+/* The device config space payload (GET_CONFIG): what the back-end holds. */
+struct vu_wire_config {
+	uint32_t offset;
+	uint32_t size;
+	uint32_t flags;
+	uint8_t region[GMEM_VU_MAX_CONFIG_SIZE];
+};
+
+#define VU_CONFIG_HDR	12u
+
 struct vu_msg {
 	uint32_t request;
 	uint32_t flags;
@@ -74,6 +86,7 @@ struct vu_msg {
 			uint32_t num;
 		} state;
 		struct vu_wire_vring_addr addr;
+		struct vu_wire_config config;
 		struct {
 			uint32_t nregions;
 			uint32_t padding;
@@ -137,9 +150,10 @@ struct vu_vring {
 	uint64_t fence[3][2];
 };
 
-/* A message sent whose ack has not arrived in time. */
+/* A message sent whose ack (or reply) has not arrived in time. */
 struct vu_pending {
 	bool busy;
+	bool get;		/* a GET_* whose reply is dropped when it comes */
 	uint32_t request;
 	struct vu_table after;	/* the back-end's table once acked */
 };
@@ -152,6 +166,7 @@ struct gmem_vu_dev {
 	int timeout_ms;
 	uint64_t features;
 	uint64_t protocol_features;
+	uint64_t protocol_offered;	/* GET_PROTOCOL_FEATURES' answer */
 	unsigned int max_regions;
 	bool mem_slots;		/* CONFIGURE_MEM_SLOTS negotiated */
 	bool acks;		/* REPLY_ACK negotiated: all requests acked */
@@ -179,9 +194,13 @@ int gm_vu_fence(const struct gmem_vu_dev *d, struct vu_table *t);
 /* sync.c */
 int gm_vu_call(struct gmem_vu_dev *d, struct vu_msg *m, const int *fds,
 	       int nfds, bool reply);
+int gm_vu_get(struct gmem_vu_dev *d, struct vu_msg *m);
 void gm_vu_dead(struct gmem_vu_dev *d);
 int gm_vu_drain(struct gmem_vu_dev *d);
 int gm_vu_sync(struct gmem_vu_dev *d, const struct vu_table *target);
+
+/* vring.c */
+void gm_vu_vring_stop_all(struct gmem_vu_dev *d);
 
 /* negotiate.c */
 int gm_vu_negotiate(struct gmem_vu_dev *d, uint64_t want, char *err,

@@ -70,16 +70,62 @@ int gm_vu_drain(struct gmem_vu_dev *d)
 	ret = wait_reply(d, d->pending.request, &reply);
 	if (ret == -ETIMEDOUT)
 		return ret;
-	if (ret || reply.size != sizeof(uint64_t)) {
+	if (ret || (!d->pending.get && reply.size != sizeof(uint64_t))) {
 		gm_vu_dead(d);
 		return -ENOTCONN;
 	}
 	d->pending.busy = false;
+	/* A late GET_* reply: its caller returned -ETIMEDOUT long ago. */
+	if (d->pending.get)
+		return 0;
 	if (reply.u.u64) {
 		d->nacks++;
 		return 0;
 	}
 	d->have = d->pending.after;
+	return 0;
+}
+
+/*
+ * One request and its reply, without deciding what a failure means for the
+ * connection. Return: 0; -EIO for a refusal (non-zero ack); -ETIMEDOUT
+ * (the message is then pending: its reply is collected first next time);
+ * -ENOTCONN when an earlier reply never came right; the socket's errors;
+ * -EPROTO for a reply that is not the one asked for.
+ */
+static int exchange(struct gmem_vu_dev *d, struct vu_msg *m, const int *fds,
+		    int nfds, bool reply)
+{
+	uint32_t request = m->request;
+	int ret;
+
+	ret = gm_vu_drain(d);
+	if (ret)
+		return ret;
+	m->flags = VU_FLAG_VERSION;
+	/* A GET_* has a reply of its own: no NEED_REPLY (the spec's rule). */
+	if (!reply && d->acks)
+		m->flags |= VU_FLAG_NEED_REPLY;
+	ret = gm_vu_send(d->sock, m, fds, nfds);
+	if (ret)
+		return ret;
+	if (!reply && !d->acks)
+		return 0;
+	ret = wait_reply(d, request, m);
+	if (ret == -ETIMEDOUT) {
+		d->pending.busy = true;
+		d->pending.get = reply;
+		d->pending.request = request;
+		d->pending.after = d->have;
+	}
+	if (ret || reply)
+		return ret;
+	if (m->size != sizeof(uint64_t))
+		return -EPROTO;
+	if (m->u.u64) {
+		d->nacks++;
+		return -EIO;
+	}
 	return 0;
 }
 
@@ -93,43 +139,30 @@ int gm_vu_drain(struct gmem_vu_dev *d)
 int gm_vu_call(struct gmem_vu_dev *d, struct vu_msg *m, const int *fds,
 	       int nfds, bool reply)
 {
-	uint32_t request = m->request;
-	int ret;
+	int ret = exchange(d, m, fds, nfds, reply);
 
-	ret = gm_vu_drain(d);
-	if (ret)
-		return ret;
-	m->flags = VU_FLAG_VERSION;
-	if (!reply && d->acks)
-		m->flags |= VU_FLAG_NEED_REPLY;
-	ret = gm_vu_send(d->sock, m, fds, nfds);
-	if (ret)
-		goto out;
-	if (!reply && !d->acks)
-		return 0;
-	ret = wait_reply(d, request, m);
-	if (ret)
-		goto out;
-	if (reply)
-		return 0;
-	if (m->size != sizeof(uint64_t)) {
-		ret = -EPROTO;
-		goto out;
-	}
-	if (m->u.u64) {
-		d->nacks++;
-		return -EIO;
-	}
-	return 0;
-out:
-	if (ret == -ETIMEDOUT && !reply) {
-		d->pending.busy = true;
-		d->pending.request = request;
-		d->pending.after = d->have;
-	}
 	if (gone(ret)) {
 		gm_vu_dead(d);
 		ret = -ENOTCONN;
+	}
+	return ret;
+}
+
+/*
+ * gm_vu_get - a GET_* after connect, its reply in @m for the caller to
+ * check (and to call gm_vu_dead() and return -EPROTO if it is wrong).
+ * Return: 0; -ETIMEDOUT (the late reply is dropped when it comes);
+ * -EPROTO for a reply to another request or a malformed header, and
+ * -ENOTCONN when the back-end is gone: the device is dead after both.
+ */
+int gm_vu_get(struct gmem_vu_dev *d, struct vu_msg *m)
+{
+	int ret = exchange(d, m, NULL, 0, true);
+
+	if (gone(ret)) {
+		gm_vu_dead(d);
+		if (ret != -EPROTO)
+			ret = -ENOTCONN;
 	}
 	return ret;
 }

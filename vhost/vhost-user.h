@@ -39,7 +39,11 @@ extern "C" {
 
 /* Protocol feature bits (GET_PROTOCOL_FEATURES). */
 #define GMEM_VU_PF_REPLY_ACK		(1ULL << 3)
+#define GMEM_VU_PF_CONFIG		(1ULL << 9)
 #define GMEM_VU_PF_CONFIGURE_MEM_SLOTS	(1ULL << 15)
+
+/* The largest device config space GET_CONFIG carries (the spec's). */
+#define GMEM_VU_MAX_CONFIG_SIZE	256
 
 #define GMEM_VU_TIMEOUT_MS	1000	/* default ack timeout */
 /* Negotiation at connect waits this long, or the timeout if longer. */
@@ -62,7 +66,7 @@ struct gmem_vu_config {
 /*
  * gmem_vu_connect - connect to the back-end listening on @path and
  * negotiate: SET_OWNER, features, protocol features (REPLY_ACK required,
- * CONFIGURE_MEM_SLOTS used when offered), the region limit
+ * CONFIGURE_MEM_SLOTS and CONFIG used when offered), the region limit
  * (GET_MAX_MEM_SLOTS with memory slots, 8 otherwise).
  * @cfg: NULL for the defaults.
  * @err, @errlen: may be NULL/0; receives a sentence saying why on failure.
@@ -79,8 +83,11 @@ int gmem_vu_connect(const char *path, const struct gmem_vu_config *cfg,
 		    struct gmem_vu_dev **out, char *err, size_t errlen);
 
 /*
- * gmem_vu_close - disconnect (the back-end unmaps everything when its
- * socket closes), stop listening on every attached range, free @d.
+ * gmem_vu_close - stop the rings that are set up (GET_VRING_BASE, best
+ * effort: the first that fails or times out ends it, so a stuck back-end
+ * costs at most one ack timeout, and none when an ack is already
+ * missing), disconnect (the back-end unmaps everything when its socket
+ * closes), stop listening on every attached range, free @d.
  * Return: 0 (also for NULL); -EDEADLK when called from inside a libgmem
  * listener callback, where listeners cannot be unregistered: nothing has
  * changed then, and @d stays valid.
@@ -121,25 +128,70 @@ struct gmem_vu_vring {
 };
 
 /*
- * gmem_vu_vring_setup - SET_VRING_NUM, _ADDR, _BASE, _CALL, _KICK (with new
+ * gmem_vu_vring_setup - SET_VRING_NUM, _BASE, _ADDR, _KICK, _CALL (with new
  * eventfds) and SET_VRING_ENABLE(1). Attach the memory holding the rings
- * first: back-ends translate the ring addresses at once.
+ * first: back-ends translate the ring addresses at once. A ring stopped
+ * with gmem_vu_vring_stop() is set up again the same way, with the base
+ * the stop returned.
  * Return: 0; -EINVAL for NULL, an index >= 8, a bad num, unaligned ring
- * addresses, non-zero flags or reserved fields; -EBUSY when the ring was
- * set up already; -ENOTCONN when the back-end is gone; -EIO, -ETIMEDOUT.
+ * addresses, non-zero flags or reserved fields; -EBUSY when the ring is
+ * set up (and not stopped); -ENOTCONN when the back-end is gone; -EIO,
+ * -ETIMEDOUT.
  */
 int gmem_vu_vring_setup(struct gmem_vu_dev *d, const struct gmem_vu_vring *v);
 
 /*
+ * gmem_vu_vring_stop - GET_VRING_BASE: the back-end stops ring @index
+ * (processes no more of it) and answers with the index of the next
+ * available entry it would have taken, *@last_avail (@last_avail may be
+ * NULL). Requests it took and had not completed may still complete.
+ * From then on the ring is as if never set up: its eventfds are closed
+ * (stop polling its call fd first), gmem_vu_kick() and gmem_vu_call_fd()
+ * return -EINVAL, and gmem_vu_vring_setup() with .base = *@last_avail
+ * starts it again where it stopped. Its pages keep their regions
+ * (docs/vhost-user.md, "Rings in regions of their own").
+ * The ring is stopped whatever this returns, -EINVAL and -EAGAIN aside.
+ * Return: 0; -EINVAL for NULL @d, an index >= 8 or a ring not set up;
+ * -EAGAIN when an earlier acknowledgement is still missing (nothing sent,
+ * the ring runs on: gmem_vu_sync(), then stop again); -ETIMEDOUT (no
+ * reply in time: the back-end stops the ring when it reads the request,
+ * and its late reply is dropped; the base is lost, and is the driver's
+ * used index once every request it posted completed);
+ * -ENOTCONN when the back-end is gone; -EPROTO for a reply that is not
+ * this ring's state (the device is disconnected, as after any malformed
+ * reply).
+ */
+int gmem_vu_vring_stop(struct gmem_vu_dev *d, unsigned int index,
+		       uint32_t *last_avail);
+
+/*
+ * gmem_vu_get_config - GET_CONFIG: read @len bytes at @offset of the
+ * device's config space (virtio-blk: capacity at 0, blk_size at 20, ...)
+ * into @buf. The back-end is asked for [0, @offset + @len) and the bytes
+ * from @offset are copied: libvhost-user (qemu-storage-daemon) ignores
+ * the request's offset and answers from 0, as QEMU always asks.
+ * Return: 0; -EINVAL for NULL @d or @buf, @len 0, or @offset + @len
+ * beyond GMEM_VU_MAX_CONFIG_SIZE; -EOPNOTSUPP when the back-end does not
+ * offer the CONFIG protocol feature (nothing sent); -EIO when it refuses
+ * (an empty reply: qemu-storage-daemon refuses more bytes than its config
+ * space has); -ETIMEDOUT (the late reply is dropped); -ENOTCONN when the
+ * back-end is gone; -EPROTO for a reply whose size, offset or length is
+ * not the one asked for (the device is disconnected). @buf is written
+ * only on success.
+ */
+int gmem_vu_get_config(struct gmem_vu_dev *d, uint32_t offset, void *buf,
+		       uint32_t len);
+
+/*
  * gmem_vu_kick - tell the back-end that ring @index has new buffers.
- * Return: 0; -EINVAL for NULL or a ring not set up; -ENOTCONN when the
- * back-end is gone.
+ * Return: 0; -EINVAL for NULL or a ring not set up (or stopped);
+ * -ENOTCONN when the back-end is gone.
  */
 int gmem_vu_kick(struct gmem_vu_dev *d, unsigned int index);
 
 /*
  * gmem_vu_sync - after a timeout: wait (up to the ack timeout) for the
- * late acknowledgement and bring the back-end's table back to the runs
+ * late acknowledgement (or reply, which is dropped) and bring the back-end's table back to the runs
  * the device may use. gmem_vu_kick() does the same, best effort, before
  * it kicks. Return: 0 (in step); -ETIMEDOUT (still no ack: call again);
  * -ENOTCONN when the back-end is gone; -EIO for a refusal; -EINVAL for
@@ -164,7 +216,8 @@ struct gmem_vu_info {
 	uint64_t messages;		/* table messages sent so far */
 	uint64_t timeouts;		/* acks not received in time */
 	uint64_t nacks;			/* refusals */
-	uint64_t reserved[2];
+	uint64_t protocol_offered;	/* what the back-end offered */
+	uint64_t reserved[1];
 };
 
 /* gmem_vu_info - a snapshot of @d. Return: 0; -EINVAL for NULL. */

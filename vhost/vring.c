@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: MIT
 /*
- * vring.c - split virtqueues handed to the back-end, and notifications:
- * a kick eventfd the front-end writes and a call eventfd the back-end
- * writes, one pair per ring.
+ * vring.c - split virtqueues handed to the back-end and taken back
+ * (GET_VRING_BASE), and notifications: a kick eventfd the front-end
+ * writes and a call eventfd the back-end writes, one pair per ring.
  *
  * Lock order: dev->lock only (never inside a libgmem call).
  */
 #include <errno.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -165,6 +166,97 @@ out:
 		close(call);
 	pthread_mutex_unlock(&d->lock);
 	return ret;
+}
+
+/* The ring is the back-end's no more: as if never set up (fences aside). */
+static void release(struct vu_vring *vr)
+{
+	if (vr->kick >= 0)
+		close(vr->kick);
+	if (vr->call >= 0)
+		close(vr->call);
+	vr->kick = vr->call = -1;
+	vr->ready = false;
+}
+
+/*
+ * GET_VRING_BASE. The fences stay: libvhost-user keeps the ring's
+ * addresses after the stop and translates them again whenever a region
+ * is added (see gm_vu_fence() in device.c).
+ */
+static int stop(struct gmem_vu_dev *d, unsigned int index, uint32_t *base)
+{
+	struct vu_msg m;
+	int ret;
+
+	/*
+	 * An earlier ack still missing: nothing is sent and the ring runs
+	 * on, which the caller must be able to tell from a stop that timed
+	 * out (the ring is stopped then).
+	 */
+	ret = gm_vu_drain(d);
+	if (ret == -ETIMEDOUT)
+		return -EAGAIN;
+	memset(&m, 0, sizeof(m));
+	m.request = VU_GET_VRING_BASE;
+	m.size = sizeof(m.u.state);
+	m.u.state.index = index;
+	if (!ret)
+		ret = gm_vu_get(d, &m);
+	/* Sent (or the back-end gone): the ring is not to be kicked again. */
+	release(&d->vring[index]);
+	if (ret)
+		return ret;
+	/* A split ring's avail index has 16 bits. */
+	if (m.size != sizeof(m.u.state) || m.u.state.index != index ||
+	    m.u.state.num > UINT16_MAX) {
+		gm_vu_dead(d);
+		return -EPROTO;
+	}
+	*base = m.u.state.num;
+	return 0;
+}
+
+int gmem_vu_vring_stop(struct gmem_vu_dev *d, unsigned int index,
+		       uint32_t *last_avail)
+{
+	uint32_t base = 0;
+	int ret;
+
+	if (!d || index >= VU_MAX_VRINGS)
+		return -EINVAL;
+	pthread_mutex_lock(&d->lock);
+	if (!d->vring[index].ready) {
+		ret = -EINVAL;
+	} else if (d->sock < 0) {
+		release(&d->vring[index]);
+		ret = -ENOTCONN;
+	} else {
+		ret = stop(d, index, &base);
+	}
+	pthread_mutex_unlock(&d->lock);
+	if (!ret && last_avail)
+		*last_avail = base;
+	return ret;
+}
+
+/*
+ * gm_vu_vring_stop_all - at close, stop every ring set up, best effort
+ * and within one ack timeout: a back-end with an ack still missing is
+ * not asked (collecting it first would cost a timeout), and the first
+ * stop that fails ends it. The caller holds dev->lock and disconnects
+ * next, which stops the rest.
+ */
+void gm_vu_vring_stop_all(struct gmem_vu_dev *d)
+{
+	uint32_t base;
+
+	for (unsigned int i = 0; i < VU_MAX_VRINGS; i++) {
+		if (d->sock < 0 || d->pending.busy)
+			return;
+		if (d->vring[i].ready && stop(d, i, &base))
+			return;
+	}
 }
 
 /*

@@ -2,7 +2,8 @@
 /*
  * badinput: every public gmem_vu_ call with bad arguments, table-driven,
  * against a real back-end (qemu-storage-daemon): the documented errno,
- * and nothing changed (the back-end's table, the device still working).
+ * and nothing changed (the back-end's table, buffers the call would fill,
+ * the rings, the device still working).
  */
 #include <dirent.h>
 
@@ -266,6 +267,72 @@ static void bad_vring(struct rig *r)
 	TEST_RET(gmem_vu_call_fd(r->d, 1), -EINVAL);
 }
 
+static void bad_config(struct rig *r)
+{
+	static const struct {
+		const char *name;
+		bool null_dev, null_buf;
+		uint32_t offset, len;
+	} cases[] = {
+		{ "NULL device", true, false, 0, 8 },
+		{ "NULL buf", false, true, 0, 8 },
+		{ "len 0", false, false, 0, 0 },
+		{ "len 257", false, false, 0, GMEM_VU_MAX_CONFIG_SIZE + 1 },
+		{ "offset 256", false, false, GMEM_VU_MAX_CONFIG_SIZE, 1 },
+		{ "offset + len 257", false, false, 200, 57 },
+		{ "offset wraps", false, false, UINT32_MAX, 2 },
+		{ "len huge", false, false, 4, UINT32_MAX - 2 },
+	};
+	uint8_t buf[GMEM_VU_MAX_CONFIG_SIZE + 1];
+	unsigned int i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		memset(buf, 0x5a, sizeof(buf));
+		int ret = gmem_vu_get_config(cases[i].null_dev ? NULL : r->d,
+					     cases[i].offset,
+					     cases[i].null_buf ? NULL : buf,
+					     cases[i].len);
+
+		TEST_ASSERT(ret == -EINVAL, "config, %s: %d, want %d",
+			    cases[i].name, ret, -EINVAL);
+		TEST_ASSERT(buf[0] == 0x5a, "config, %s: buf written",
+			    cases[i].name);
+	}
+	/* The largest read there is: the spec's size, asked from 0. */
+	TEST_RET(gmem_vu_get_config(r->d, 0, buf, GMEM_VU_MAX_CONFIG_SIZE),
+		 -EIO);
+}
+
+/* Rings 1 and 8 are not set up; nothing is stopped, ring 0 still works. */
+static void bad_stop(struct rig *r)
+{
+	static const struct {
+		const char *name;
+		bool null_dev;
+		unsigned int index;
+	} cases[] = {
+		{ "NULL device", true, 0 },
+		{ "index 8", false, 8 },
+		{ "index UINT_MAX", false, ~0u },
+		{ "ring 1 not set up", false, 1 },
+	};
+	uint32_t base;
+	unsigned int i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		base = 0xdead;
+		int ret = gmem_vu_vring_stop(cases[i].null_dev ? NULL : r->d,
+					     cases[i].index, &base);
+
+		TEST_ASSERT(ret == -EINVAL, "stop, %s: %d, want %d",
+			    cases[i].name, ret, -EINVAL);
+		TEST_ASSERT(base == 0xdead, "stop, %s: base written",
+			    cases[i].name);
+		TEST_ASSERT(gmem_vu_call_fd(r->d, 0) >= 0,
+			    "stop, %s: ring 0 stopped", cases[i].name);
+	}
+}
+
 static void bad_small(struct rig *r)
 {
 	struct gmem_vu_region reg;
@@ -297,6 +364,8 @@ int main(void)
 	not_exported(&r);
 	bad_vring(&r);
 	bad_small(&r);
+	bad_config(&r);
+	bad_stop(&r);
 	failed_attach(&r);
 	close_in_callback(&r);
 	/* Nothing above broke the device. */

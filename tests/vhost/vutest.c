@@ -69,21 +69,26 @@ static void print_log(const struct backend *b)
 		return;
 }
 
-/* Whether the back-end's log holds @what. */
-static bool log_has(const struct backend *b, const char *what)
+unsigned int backend_log_count(const struct backend *b, const char *what)
 {
 	char path[192], line[512];
-	bool found = false;
+	unsigned int n = 0;
 	FILE *f;
 
 	snprintf(path, sizeof(path), "%s/log", b->dir);
 	f = fopen(path, "r");
 	if (!f)
-		return false;
-	while (!found && fgets(line, sizeof(line), f))
-		found = strstr(line, what);
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		n += !!strstr(line, what);
 	fclose(f);
-	return found;
+	return n;
+}
+
+/* Whether the back-end's log holds @what. */
+static bool log_has(const struct backend *b, const char *what)
+{
+	return backend_log_count(b, what);
 }
 
 /*
@@ -349,6 +354,16 @@ void vq_init(struct vq *q, struct gmem_vm *vm, struct gmem_vu_dev *d,
 	q->used = v.used;
 	vwrite(q, gpa, zero, sizeof(zero));
 	TEST_RET(gmem_vu_vring_setup(d, &v), 0);
+}
+
+int vq_restart(struct vq *q, struct gmem_vu_dev *d, uint16_t base)
+{
+	struct gmem_vu_vring v = {
+		.index = q->index, .num = VQ_NUM, .desc = q->desc,
+		.avail = q->avail, .used = q->used, .base = base,
+	};
+
+	return gmem_vu_vring_setup(d, &v);
 }
 
 struct vdesc {

@@ -41,6 +41,8 @@ void backend_start(struct backend *b, enum backend_kind kind);
  * the target stops, and a back-end still running would ack.
  */
 void backend_freeze(struct backend *b);
+/* Lines of the back-end's log that hold @what. */
+unsigned int backend_log_count(const struct backend *b, const char *what);
 /* Stop it by pid (SIGINT, then SIGKILL), remove its files. */
 void backend_stop(struct backend *b);
 
@@ -75,6 +77,11 @@ struct vq_buf {
 /* Lay out a queue at @gpa (3 pages: desc, avail, used) and hand it over. */
 void vq_init(struct vq *q, struct gmem_vm *vm, struct gmem_vu_dev *d,
 	     unsigned int index, uint64_t gpa);
+/*
+ * Hand a queue stopped with gmem_vu_vring_stop() back at @base, where it
+ * is (its rings untouched, unlike vq_init).
+ */
+int vq_restart(struct vq *q, struct gmem_vu_dev *d, uint16_t base);
 /* Post one chain; returns its head. */
 uint16_t vq_post(struct vq *q, const struct vq_buf *bufs, unsigned int n);
 /* Wait up to @ms for one used element; 0 and its id/len, or -ETIMEDOUT. */
