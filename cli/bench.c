@@ -145,9 +145,9 @@ static int parse_opts(int argc, char **argv, struct bench_opts_cli *o)
 			break;
 		case 'B':
 		case 'N':
-			if (!*optarg)
-				ret = bad(c == 'B' ? "--vhost-user-blk" :
-					  "--vhost-user-net", optarg);
+			ret = cli_opt_socket("bench", c == 'B' ?
+					     "--vhost-user-blk" :
+					     "--vhost-user-net", optarg);
 			*(c == 'B' ? &o->vu_blk : &o->vu_net) = optarg;
 			break;
 		case 'h':

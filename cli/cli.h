@@ -67,6 +67,11 @@ int cli_check_slice(const char *cmd, uint64_t mem, unsigned long vcpus);
 int parse_size(const char *s, uint64_t *out);
 int parse_uint(const char *s, unsigned long max, unsigned long *out);
 
+/*
+ * --vhost-user-blk/-net PATH: a unix socket that exists. 0, or -1 after
+ * one line on stderr that states the rule.
+ */
+int cli_opt_socket(const char *cmd, const char *opt, const char *path);
 /* Whether /dev/kvm opens and is KVM; if not, why (for a message). */
 bool cli_kvm_usable(char *why, size_t len);
 /* The same, saying "gmem CMD: /dev/kvm is not available (why)" if not. */

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -96,6 +97,24 @@ int parse_uint(const char *s, unsigned long max, unsigned long *out)
 		return -1;
 	*out = v;
 	return 0;
+}
+
+int cli_opt_socket(const char *cmd, const char *opt, const char *path)
+{
+	const char *why = NULL;
+	struct stat st;
+
+	if (!*path)
+		why = "empty";
+	else if (stat(path, &st))
+		why = strerror(errno);
+	else if (!S_ISSOCK(st.st_mode))
+		why = "not a socket";
+	if (!why)
+		return 0;
+	fprintf(stderr, "gmem %s: %s must name the unix socket a vhost-user back-end listens on, not '%s' (%s)\n",
+		cmd, opt, path, why);
+	return -1;
 }
 
 /*

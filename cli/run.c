@@ -17,33 +17,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cli.h"
 #include "images.h"
 #include "run-guest.h"
-#include "runner.h"
+#include "run.h"
 
 #define MAX_WATCHDOG_S	3600
-
-struct run_opts {
-	unsigned long vcpus;
-	uint64_t mem;
-	unsigned long rounds;
-	unsigned long watchdog_s;
-	const char *guest;
-	void *image;			/* --guest FILE, loaded */
-	size_t image_size;
-	bool json;
-	bool map;			/* --map */
-	struct map_out out;		/* --map's and --map-svg's */
-};
-
-struct run_ctx {
-	struct run_opts o;
-	uint64_t slice;
-	uint8_t **buf;			/* one slice-sized buffer per vCPU */
-	atomic_ulong checks;		/* host checks that held */
-	atomic_ulong rounds_done;
-};
 
 static void run_usage(FILE *f)
 {
@@ -65,6 +43,12 @@ static void run_usage(FILE *f)
 "                     guests/gmem-example-guest.bin) instead of the built-in\n"
 "                     guest; it gets --rounds in boot param[0], and the host\n"
 "                     checks nothing for it\n"
+"  --vhost-user-blk SOCK, --vhost-user-net SOCK\n"
+"                     a virtio-blk / virtio-net device served by the\n"
+"                     vhost-user back-end listening on SOCK (for example\n"
+"                     qemu-storage-daemon, DPDK testpmd); vCPU 0 then moves\n"
+"                     data through it after each round, converting a DMA\n"
+"                     buffer private and back (docs/virtio.md)\n"
 "  --json             print the summary as one JSON object (guest text\n"
 "                     goes to stderr)\n"
 "  --map              then the memory map (docs/map.md): bars by gpa, legend,\n"
@@ -146,6 +130,10 @@ static int parse_one(int c, struct run_opts *o, char **argv)
 		return cli_open_svg("run", "--map-svg", optarg, &o->out.svg);
 	case 'C':
 		return cli_parse_color("run", optarg, &o->out.color);
+	case 'B':
+		return run_dev_opt(RUN_DEV_BLK, optarg, o->dev);
+	case 'N':
+		return run_dev_opt(RUN_DEV_NET, optarg, o->dev);
 	case 'h':
 		run_usage(stdout);
 		return 1;
@@ -171,6 +159,8 @@ static int parse_opts(int argc, char **argv, struct run_opts *o)
 		{ "map", no_argument, NULL, 'M' },
 		{ "map-svg", required_argument, NULL, 'S' },
 		{ "color", optional_argument, NULL, 'C' },
+		{ "vhost-user-blk", required_argument, NULL, 'B' },
+		{ "vhost-user-net", required_argument, NULL, 'N' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -190,6 +180,10 @@ static int parse_opts(int argc, char **argv, struct run_opts *o)
 	if (optind < argc) {
 		fprintf(stderr, "gmem run: unexpected argument '%s' (try 'gmem run --help')\n",
 			argv[optind]);
+		return -1;
+	}
+	if (o->guest && (o->dev[RUN_DEV_BLK] || o->dev[RUN_DEV_NET])) {
+		fprintf(stderr, "gmem run: --vhost-user-blk and --vhost-user-net drive devices from the built-in guest: not with --guest\n");
 		return -1;
 	}
 	return cli_check_slice("run", o->mem, o->vcpus);
@@ -329,6 +323,8 @@ static int on_sync(struct runner *r, unsigned int id, struct guest_mailbox *mb,
 	uint64_t round = mb->args[0], base = mb->args[1], size = mb->args[2];
 	int ret = 0;
 
+	if (mb->stage == RUN_STAGE_DMA)
+		return run_devices_sync(c->devs, r, mb) ? -1 : 0;
 	if (size != c->slice || round >= c->o.rounds + (mb->stage == RUN_STAGE_END)) {
 		runner_stop(r, "vcpu %u: sync %u with bad arguments", id, mb->stage);
 		return -1;
@@ -365,189 +361,6 @@ static int on_sync(struct runner *r, unsigned int id, struct guest_mailbox *mb,
 	return 0;
 }
 
-#define MAX_MAP_RUNS 16
-
-struct map_run {
-	uint64_t gpa, size;
-	bool private;
-};
-
-/* The final memory map of guest RAM as runs (the first MAX_MAP_RUNS). */
-static unsigned int memory_map(struct runner *r, struct map_run *m,
-			       uint64_t *total)
-{
-	struct gmem_file *f = runner_ram_file(r);
-	uint64_t off = 0, size = runner_config(r)->ram_size;
-	unsigned int n = 0;
-
-	*total = 0;
-	while (f && off < size) {
-		uint64_t attrs, len;
-
-		if (gmem_get_attributes(f, off, &attrs, &len) || !len)
-			break;
-		if (n < MAX_MAP_RUNS)
-			m[n++] = (struct map_run){ runner_ram_gpa(r) + off, len,
-						   attrs & GMEM_ATTR_PRIVATE };
-		(*total)++;
-		off += len;
-	}
-	return n;
-}
-
-static const char *protection(struct runner *r)
-{
-	return gmem_vm_private_mirrored(runner_vm(r)) == 1 ?
-	       "kernel-enforced" : "software-protected";
-}
-
-/* Printed before the VM starts, so a long run says what it is at once. */
-static void report_header(struct runner *r, struct run_ctx *c)
-{
-	printf("gmem run: %lu vCPUs, %llu MiB guest RAM (guest_memfd, %s), %s\n",
-	       c->o.vcpus, (unsigned long long)(c->o.mem >> 20), protection(r),
-	       c->o.guest ? c->o.guest : "built-in guest");
-	fflush(stdout);
-}
-
-static void report_text(struct runner *r, struct run_ctx *c,
-			const struct runner_stats *st, int result)
-{
-	struct map_run m[MAX_MAP_RUNS];
-	uint64_t total;
-	unsigned int n = memory_map(r, m, &total);
-	double secs = st->run_seconds > 0 ? st->run_seconds : 1e-9;
-
-	if (c->o.guest)
-		printf("  rounds:       %lu asked (boot param[0]); the host checks nothing\n",
-		       c->o.rounds);
-	else
-		printf("  rounds:       %lu of %lu per vCPU\n",
-		       atomic_load(&c->rounds_done) / c->o.vcpus, c->o.rounds);
-	printf("  conversions:  %llu requests, %llu pages (%llu MiB), %llu refused\n",
-	       (unsigned long long)st->conversions,
-	       (unsigned long long)st->conv_pages,
-	       (unsigned long long)(st->conv_pages * GMEM_PAGE_SIZE >> 20),
-	       (unsigned long long)st->conv_errors);
-	printf("  rate:         %.0f conversions/s, %.0f pages/s over %.3f s\n",
-	       st->conversions / secs, st->conv_pages / secs, st->run_seconds);
-	printf("  exits:       ");
-	for (unsigned int i = 0; i < RUNNER_NR_EXITS; i++)
-		if (st->exits[i])
-			printf(" %s %llu", runner_exit_name(i),
-			       (unsigned long long)st->exits[i]);
-	printf("\n  heartbeats:   %llu\n", (unsigned long long)st->heartbeats);
-	printf("  host checks:  %lu held\n", atomic_load(&c->checks));
-	printf("  memory map:   %llu run%s\n", (unsigned long long)total,
-	       total == 1 ? "" : "s");
-	for (unsigned int i = 0; i < n; i++)
-		printf("    [0x%09llx, 0x%09llx) %-7s %llu KiB\n",
-		       (unsigned long long)m[i].gpa,
-		       (unsigned long long)(m[i].gpa + m[i].size),
-		       m[i].private ? "private" : "shared",
-		       (unsigned long long)(m[i].size >> 10));
-	if (result)
-		printf("FAIL: %s\n", runner_error(r));
-	else
-		printf("PASS: every check held\n");
-}
-
-static void report_json(struct runner *r, struct run_ctx *c,
-			const struct runner_stats *st, int result,
-			const struct memmap *map)
-{
-	struct map_run m[MAX_MAP_RUNS];
-	uint64_t total;
-	unsigned int n = memory_map(r, m, &total);
-	double secs = st->run_seconds > 0 ? st->run_seconds : 1e-9;
-	const char *sep = "";
-
-	printf("{\"vcpus\": %lu, \"mem\": %llu, \"rounds\": %lu, ", c->o.vcpus,
-	       (unsigned long long)c->o.mem, c->o.rounds);
-	printf("\"rounds_done\": %lu, \"guest\": ",
-	       (unsigned long)atomic_load(&c->rounds_done));
-	json_str(stdout, c->o.guest ? c->o.guest : "built-in");
-	printf(", \"protection\": \"%s\", ", protection(r));
-	printf("\"conversions\": %llu, \"pages_converted\": %llu, "
-	       "\"conversion_errors\": %llu, \"conversions_per_second\": %.1f, "
-	       "\"seconds\": %.6f, \"host_checks\": %lu, \"heartbeats\": %llu, "
-	       "\"exits\": {",
-	       (unsigned long long)st->conversions,
-	       (unsigned long long)st->conv_pages,
-	       (unsigned long long)st->conv_errors, st->conversions / secs,
-	       st->run_seconds, atomic_load(&c->checks),
-	       (unsigned long long)st->heartbeats);
-	for (unsigned int i = 0; i < RUNNER_NR_EXITS; i++) {
-		if (!st->exits[i])
-			continue;
-		printf("%s\"%s\": %llu", sep, runner_exit_name(i),
-		       (unsigned long long)st->exits[i]);
-		sep = ", ";
-	}
-	printf("}, \"memory_runs\": %llu, \"memory_map\": [",
-	       (unsigned long long)total);
-	for (unsigned int i = 0; i < n; i++)
-		printf("%s{\"gpa\": %llu, \"size\": %llu, \"state\": \"%s\"}",
-		       i ? ", " : "", (unsigned long long)m[i].gpa,
-		       (unsigned long long)m[i].size,
-		       m[i].private ? "private" : "shared");
-	printf("], \"result\": \"%s\", \"error\": ", result ? "fail" : "pass");
-	if (result)
-		json_str(stdout, runner_error(r));
-	else
-		printf("null");
-	if (map) {
-		printf(",\n \"map\": ");
-		memmap_json(stdout, map);
-	}
-	printf("}\n");
-}
-
-static void run_report(struct runner *r, struct run_ctx *c, int result,
-		       const struct memmap *map)
-{
-	struct runner_stats st;
-
-	runner_get_stats(r, &st);
-	if (c->o.json)
-		report_json(r, c, &st, result, map);
-	else
-		report_text(r, c, &st, result);
-	if (map && !c->o.json) {
-		putchar('\n');
-		memmap_text(stdout, map, map_color(&c->o.out));
-	}
-	fflush(stdout);
-	if (result && c->o.json)
-		fprintf(stderr, "gmem run: %s\n", runner_error(r));
-}
-
-/*
- * The progress line (a terminal only): stderr, redrawn in place, erased
- * when the run ends; the runner serializes calls with guest text.
- */
-static void progress(struct runner *r, bool clear, double seconds, void *arg)
-{
-	struct run_ctx *c = arg;
-	struct runner_stats st;
-
-	if (clear) {
-		fputs("\r\033[K", stderr);
-		return;
-	}
-	runner_get_stats(r, &st);
-	fputs("\r", stderr);
-	if (!c->o.guest)
-		fprintf(stderr, "  progress: %lu of %lu rounds, ",
-			atomic_load(&c->rounds_done), c->o.rounds * c->o.vcpus);
-	else
-		fprintf(stderr, "  progress: %llu heartbeats, ",
-			(unsigned long long)st.heartbeats);
-	fprintf(stderr, "%llu pages converted, %.1f s\033[K",
-		(unsigned long long)st.conv_pages, seconds);
-}
-
-/* --map and --map-svg: the map of the VM once its vCPUs stopped. */
 static int map_after_run(struct runner *r, struct run_ctx *c,
 			 struct memmap *m)
 {
@@ -573,9 +386,12 @@ static int run_vm(struct run_ctx *c)
 		.image_size = c->o.guest ? c->o.image_size : guest_run_size,
 		.conv_channel = GUEST_CONV_DOORBELL,
 		.watchdog_ms = c->o.watchdog_s * 1000,
-		.param = { c->o.rounds, c->o.guest ? 0 : RUN_CHUNK_PAGES },
+		.param = {
+			[RUN_P_ROUNDS] = c->o.rounds,
+			[RUN_P_CHUNK] = c->o.guest ? 0 : RUN_CHUNK_PAGES,
+		},
 		.on_sync = c->o.guest ? NULL : on_sync,
-		.on_progress = tty ? progress : NULL,
+		.on_progress = tty ? run_progress : NULL,
 		/* stdout holds one JSON document: guest text goes beside it */
 		.console = c->o.json ? stderr : NULL,
 		.arg = c,
@@ -584,18 +400,28 @@ static int run_vm(struct run_ctx *c)
 	struct runner *r;
 	int ret, mret;
 
+	if (c->devs)
+		run_devices_configure(c->devs, &cfg);
 	ret = runner_create(&cfg, &r);
 	if (ret) {
 		fprintf(stderr, "gmem run: cannot create the VM: %s\n",
 			strerror(-ret));
 		return CLI_FAIL;
 	}
+	if (c->devs && run_devices_start(c->devs, r)) {
+		run_devices_stop(c->devs);
+		runner_destroy(r);
+		return CLI_FAIL;
+	}
 	if (!c->o.json)
-		report_header(r, c);
+		run_report_header(r, c);
 	ret = runner_run(r);
+	if (!ret && c->devs && run_devices_failed(c->devs, r))
+		ret = -1;
 	mret = map_after_run(r, c, &map);
 	run_report(r, c, ret, !mret && c->o.map ? &map : NULL);
 	memmap_free(&map);
+	run_devices_stop(c->devs);
 	runner_destroy(r);
 	return ret || mret ? CLI_FAIL : CLI_OK;
 }
@@ -621,8 +447,11 @@ static int run_main(struct run_ctx *c)
 			c->o.vcpus);
 		ret = CLI_FAIL;
 	}
+	if (!ret && run_devices_connect(c->o.dev, &c->devs))
+		ret = CLI_FAIL;
 	if (!ret)
 		ret = run_vm(c);
+	run_devices_close(c->devs);
 	for (unsigned long i = 0; c->buf && i < c->o.vcpus; i++)
 		free(c->buf[i]);
 	free(c->buf);

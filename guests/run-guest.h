@@ -5,11 +5,22 @@
 
 #include <stdint.h>
 
+/* guest_boot.param[] */
+enum run_param {
+	RUN_P_ROUNDS,
+	RUN_P_CHUNK,		/* pages per conversion request to private */
+	RUN_P_BLK,		/* gpa of a virtio-blk window, 0: none */
+	RUN_P_NET,		/* gpa of a virtio-net window, 0: none */
+	RUN_P_DMA,		/* gpa of the DMA area (dma-guest.h) */
+	RUN_P_DMA_SIZE,		/* its bytes */
+};
+
 enum run_stage {
 	RUN_STAGE_SHARED = 1,	/* slice holds the shared pattern */
 	RUN_STAGE_PRIVATE,	/* slice private, holds the secret; ret: zero_first */
 	RUN_STAGE_BACK,		/* slice shared again; host writes its pattern */
 	RUN_STAGE_END,
+	RUN_STAGE_DMA,		/* vCPU 0, after its round's DMA; args: round, gpa of c */
 };
 
 enum run_seed {

@@ -9,8 +9,14 @@
  *   check the data the host wrote meanwhile.
  * The host checks its side at each stage (cli/run.c).
  *
- * param[0]: rounds; param[1]: pages per conversion request to private.
+ * With devices (a virtio-blk or virtio-net window in the params), vCPU 0
+ * also moves data through them after each of its rounds, converting a
+ * buffer of the DMA area private and back (guests/dma-rounds.c), while the
+ * other vCPUs convert their slices.
+ *
+ * Params: enum run_param.
  */
+#include "dma-guest.h"
 #include "guest.h"
 #include "run-guest.h"
 
@@ -65,16 +71,37 @@ static void round_(unsigned int id, uint64_t round, uint64_t base,
 	GUEST_ASSERT(bad < 0, "host data not seen at 0x%lx", base + bad);
 }
 
+/* vCPU 0 with devices: one dma round, then the host checks the devices. */
+static void dma(struct dma_io *io, uint64_t round)
+{
+	int ret = dma_round(io, round);
+
+	GUEST_ASSERT(!ret, "dma round %lu: %s: %ld", round, io->what, io->err);
+	guest_sync(RUN_STAGE_DMA, round, io->c, 0);
+}
+
 void guest_main(unsigned int id, const struct guest_boot *boot)
 {
+	const uint64_t *p = boot->param;
 	uint64_t size = run_slice(boot->ram_size, boot->nr_vcpus);
 	uint64_t base = boot->ram_gpa + id * size;
-	uint64_t chunk = boot->param[1] * GUEST_PAGE_SIZE;
+	uint64_t chunk = p[RUN_P_CHUNK] * GUEST_PAGE_SIZE;
+	bool devices = !id && (p[RUN_P_BLK] || p[RUN_P_NET]);
+	struct dma_io io;
 
 	if (!chunk)
 		chunk = size;
 	GUEST_ASSERT(size >= 2 * GUEST_PAGE_SIZE, "slice of %lu bytes", size);
-	for (uint64_t r = 0; r < boot->param[0]; r++)
+	if (devices) {
+		int ret = dma_setup(&io, p[RUN_P_BLK], p[RUN_P_NET],
+				    p[RUN_P_DMA], p[RUN_P_DMA_SIZE]);
+
+		GUEST_ASSERT(!ret, "device setup: %d", ret);
+	}
+	for (uint64_t r = 0; r < p[RUN_P_ROUNDS]; r++) {
 		round_(id, r, base, size, chunk);
-	guest_sync(RUN_STAGE_END, boot->param[0], base, size);
+		if (devices)
+			dma(&io, r);
+	}
+	guest_sync(RUN_STAGE_END, p[RUN_P_ROUNDS], base, size);
 }

@@ -39,6 +39,7 @@ struct runner {
 	struct gmem_file *sys;		/* page tables, GDT, mailboxes, image */
 	uint8_t *sys_map;
 	struct gmem_file *ram;
+	struct gmem_file *dma;		/* the DMA pool, or NULL */
 	bool hc_exits;			/* KVM_CAP_EXIT_HYPERCALL enabled */
 	bool user_mode;			/* guests run in ring 3 */
 	struct rvcpu *vcpus;
@@ -55,6 +56,7 @@ struct runner {
 	_Atomic uint64_t conversions, conv_pages, conv_errors, syncs;
 	_Atomic uint64_t heartbeats;
 	_Atomic uint64_t memory_faults;
+	_Atomic uint64_t mmio_accesses, mmio_errors;
 	double run_seconds;
 };
 

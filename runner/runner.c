@@ -5,7 +5,9 @@
  * Guest memory is two libgmem files: "system" (page tables, GDT, boot
  * block, mailboxes, image, stacks; memslot 0 at gpa 0; never converted)
  * and "RAM" (what guests convert; memslots 1..ram_slots, contiguous from
- * ram_gpa, over the one file).
+ * ram_gpa, over the one file), and a third, the DMA pool, when asked for
+ * (memslot ram_slots + 1 at RUNNER_DMA_GPA). Device windows have no
+ * memory behind them.
  *
  * Lock order: see runner-int.h.
  */
@@ -24,6 +26,45 @@
 #include "runner-int.h"
 
 #define GMEM_FLAGS (GMEM_FLAG_MMAP | GMEM_FLAG_INIT_SHARED)
+
+/* Whether [a, a + as) and [b, b + bs) overlap; sizes non-zero. */
+static bool overlap(uint64_t a, uint64_t as, uint64_t b, uint64_t bs)
+{
+	return a < b + bs && b < a + as;
+}
+
+/*
+ * The DMA pool and device windows: page-aligned, inside the identity map,
+ * clear of system memory, RAM and each other.
+ */
+static int check_devices(const struct runner_config *c)
+{
+	uint64_t ram = c->ram_size ? c->ram_size : 1;
+
+	if (c->dma_size % GMEM_PAGE_SIZE || c->dma_size > RUNNER_DMA_MAX ||
+	    c->nr_mmio > RUNNER_MAX_MMIO)
+		return -EINVAL;
+	if (c->dma_size && overlap(RUNNER_DMA_GPA, c->dma_size,
+				   c->ram_gpa, ram))
+		return -EINVAL;
+	for (unsigned int i = 0; i < c->nr_mmio; i++) {
+		const struct runner_mmio *m = &c->mmio[i];
+
+		if (!m->access || !m->size || m->gpa % GMEM_PAGE_SIZE ||
+		    m->size % GMEM_PAGE_SIZE || m->gpa < GUEST_SYSTEM_SIZE ||
+		    m->size > GUEST_MAPPED_TOP ||
+		    m->gpa > GUEST_MAPPED_TOP - m->size ||
+		    overlap(m->gpa, m->size, c->ram_gpa, ram) ||
+		    (c->dma_size && overlap(m->gpa, m->size, RUNNER_DMA_GPA,
+					    c->dma_size)))
+			return -EINVAL;
+		for (unsigned int j = 0; j < i; j++)
+			if (overlap(m->gpa, m->size, c->mmio[j].gpa,
+				    c->mmio[j].size))
+				return -EINVAL;
+	}
+	return 0;
+}
 
 static int check_config(struct runner_config *c)
 {
@@ -46,7 +87,7 @@ static int check_config(struct runner_config *c)
 		return -EINVAL;
 	if (c->conv_channel > GUEST_CONV_HYPERCALL || c->ring > RUNNER_RING_3)
 		return -EINVAL;
-	return 0;
+	return check_devices(c);
 }
 
 bool runner_host_is_pvm(void)
@@ -94,6 +135,16 @@ static int setup_memory(struct runner *r)
 		       (void **)&r->sys_map);
 	if (ret)
 		return ret;
+	if (r->cfg.dma_size) {
+		/* exported: devices in other processes map it */
+		ret = gmem_create(r->vm, r->cfg.dma_size,
+				  GMEM_FLAGS | GMEM_FLAG_EXPORT, &r->dma);
+		if (!ret)
+			ret = add_slot(r, r->cfg.ram_slots + 1, RUNNER_DMA_GPA,
+				       r->cfg.dma_size, r->dma, 0);
+		if (ret)
+			return ret;
+	}
 	if (!r->cfg.ram_size)
 		return 0;
 	ret = gmem_create(r->vm, r->cfg.ram_size, GMEM_FLAGS, &r->ram);
@@ -219,6 +270,8 @@ struct gmem_file *runner_destroy_keep_ram(struct runner *r)
 		gmem_unmap(r->sys, r->sys_map, GUEST_SYSTEM_SIZE);
 	if (r->sys)
 		gmem_close(r->sys);
+	if (r->dma)
+		gmem_close(r->dma);
 	gmem_vm_put(r->vm);
 	if (r->kvm_fd >= 0)
 		close(r->kvm_fd);
@@ -310,6 +363,11 @@ struct gmem_file *runner_ram_file(const struct runner *r)
 	return r->ram;
 }
 
+struct gmem_file *runner_dma_file(const struct runner *r)
+{
+	return r->dma;
+}
+
 uint64_t runner_ram_gpa(const struct runner *r)
 {
 	return r->cfg.ram_gpa;
@@ -336,5 +394,7 @@ void runner_get_stats(const struct runner *r, struct runner_stats *st)
 	st->syncs = atomic_load(&r->syncs);
 	st->heartbeats = atomic_load(&r->heartbeats);
 	st->memory_faults = atomic_load(&r->memory_faults);
+	st->mmio_accesses = atomic_load(&r->mmio_accesses);
+	st->mmio_errors = atomic_load(&r->mmio_errors);
 	st->run_seconds = r->run_seconds;
 }

@@ -23,6 +23,10 @@
 #define RUNNER_WATCHDOG_MS	10000		/* see watchdog_ms */
 #define RUNNER_PROGRESS_MS	250		/* on_progress period */
 #define RUNNER_NR_EXITS		64		/* exit reasons counted */
+#define RUNNER_DMA_GPA		0x30000000ULL	/* the DMA pool, if any */
+#define RUNNER_DMA_MAX		(64ULL << 20)
+#define RUNNER_MMIO_GPA		0x3f000000ULL	/* suggested device windows */
+#define RUNNER_MAX_MMIO		8
 
 struct runner;
 
@@ -49,6 +53,21 @@ typedef int (*runner_sync_fn)(struct runner *r, unsigned int vcpu,
  */
 typedef void (*runner_progress_fn)(struct runner *r, bool clear,
 				   double seconds, void *arg);
+
+/*
+ * A device window: guest physical addresses with no memory behind them, so
+ * that every access is a KVM_EXIT_MMIO, handed to @access on the vCPU's
+ * thread with the offset inside the window (kvm_run.mmio's data, len and
+ * direction; fill @data on a read). Calls for different vCPUs run
+ * concurrently. A negative return is counted as a bad access (the guest
+ * runs on, as on real hardware); the device says why elsewhere.
+ */
+struct runner_mmio {
+	uint64_t gpa, size;		/* page-aligned, below 4 GiB */
+	int (*access)(void *opaque, uint64_t off, void *data,
+		      unsigned int len, bool write);
+	void *opaque;
+};
 
 /* The ring guests run in; see runner/setup.c. */
 enum runner_ring {
@@ -78,6 +97,15 @@ struct runner_config {
 	void *arg;			/* for on_sync and on_progress */
 	FILE *console;			/* guest text; NULL means stdout */
 	bool quiet;			/* drop guest text */
+	/*
+	 * A DMA pool: guest memory in its own file (created with
+	 * GMEM_FLAG_EXPORT, for devices) and memslot at RUNNER_DMA_GPA, so
+	 * that a device given only the pool reaches no other guest memory.
+	 * Guests convert it like RAM. 0: none; at most RUNNER_DMA_MAX.
+	 */
+	uint64_t dma_size;
+	struct runner_mmio mmio[RUNNER_MAX_MMIO];
+	unsigned int nr_mmio;
 };
 
 struct runner_stats {
@@ -88,6 +116,8 @@ struct runner_stats {
 	uint64_t syncs;
 	uint64_t heartbeats;			/* GUEST_PORT_HEARTBEAT exits */
 	uint64_t memory_faults;
+	uint64_t mmio_accesses;			/* into a device window */
+	uint64_t mmio_errors;			/* ... that the device refused */
 	double run_seconds;			/* wall time of runner_run() */
 };
 
@@ -110,6 +140,7 @@ const char *runner_error(const struct runner *r);
 
 struct gmem_vm *runner_vm(const struct runner *r);
 struct gmem_file *runner_ram_file(const struct runner *r);
+struct gmem_file *runner_dma_file(const struct runner *r);	/* or NULL */
 uint64_t runner_ram_gpa(const struct runner *r);
 const struct runner_config *runner_config(const struct runner *r);
 void runner_get_stats(const struct runner *r, struct runner_stats *st);
@@ -117,7 +148,8 @@ void runner_get_stats(const struct runner *r, struct runner_stats *st);
 /*
  * Every conversion a guest causes, asked for (doorbell, hypercall) or
  * implied (a memory fault), goes through here: refuse what KVM refuses for
- * KVM_HC_MAP_GPA_RANGE and anything outside guest RAM, count it, then
+ * KVM_HC_MAP_GPA_RANGE and anything outside guest RAM and the DMA pool,
+ * count it, then
  * gmem_vm_convert(). @attrs: GUEST_MAP_PRIVATE or 0.
  */
 int runner_convert(struct runner *r, uint64_t gpa, uint64_t npages,

@@ -17,20 +17,28 @@ enum { RUN_CONTINUE, RUN_DONE, RUN_STOP };
 
 #define KVM_ENOSYS	1000	/* include/uapi/linux/kvm_para.h */
 
+/* Whether @npages pages from @gpa lie inside [base, base + size). */
+static bool inside(uint64_t gpa, uint64_t npages, uint64_t base,
+		   uint64_t size)
+{
+	return gpa >= base && gpa - base < size &&
+	       npages <= (size - (gpa - base)) / GMEM_PAGE_SIZE;
+}
+
 int runner_convert(struct runner *r, uint64_t gpa, uint64_t npages,
 		   uint64_t attrs)
 {
-	uint64_t top = r->cfg.ram_gpa + r->cfg.ram_size;
 	int ret;
 
 	/*
 	 * Reject what KVM itself rejects for KVM_HC_MAP_GPA_RANGE, and
-	 * anything outside guest RAM: system memory (page tables, mailboxes)
-	 * must stay shared, or the runner could not reach the mailboxes.
+	 * anything outside guest RAM and the DMA pool: system memory (page
+	 * tables, mailboxes) must stay shared, or the runner could not reach
+	 * the mailboxes.
 	 */
 	if (gpa % GMEM_PAGE_SIZE || !npages ||
-	    npages > top / GMEM_PAGE_SIZE || gpa < r->cfg.ram_gpa ||
-	    gpa >= top || npages > (top - gpa) / GMEM_PAGE_SIZE) {
+	    (!inside(gpa, npages, r->cfg.ram_gpa, r->cfg.ram_size) &&
+	     !inside(gpa, npages, RUNNER_DMA_GPA, r->cfg.dma_size))) {
 		ret = -EINVAL;
 	} else if (attrs & ~(uint64_t)(GUEST_MAP_PRIVATE | 0xf)) {
 		ret = -EINVAL;
@@ -171,6 +179,26 @@ bool rn_memory_fault(struct rvcpu *v)
 	return true;
 }
 
+/* An access to a device window: true if there is one at the address. */
+static bool handle_mmio(struct rvcpu *v)
+{
+	struct runner *r = v->r;
+	uint64_t gpa = v->run->mmio.phys_addr;
+
+	for (unsigned int i = 0; i < r->cfg.nr_mmio; i++) {
+		const struct runner_mmio *m = &r->cfg.mmio[i];
+
+		if (gpa < m->gpa || gpa - m->gpa >= m->size)
+			continue;
+		atomic_fetch_add(&r->mmio_accesses, 1);
+		if (m->access(m->opaque, gpa - m->gpa, v->run->mmio.data,
+			      v->run->mmio.len, v->run->mmio.is_write) < 0)
+			atomic_fetch_add(&r->mmio_errors, 1);
+		return true;
+	}
+	return false;
+}
+
 static int handle_exit(struct rvcpu *v)
 {
 	struct kvm_run *run = v->run;
@@ -183,6 +211,8 @@ static int handle_exit(struct rvcpu *v)
 	case KVM_EXIT_HYPERCALL:
 		return handle_hypercall(v);
 	case KVM_EXIT_MMIO:
+		if (handle_mmio(v))
+			return RUN_CONTINUE;
 		rn_stop_exit(v, "KVM_EXIT_MMIO", run->mmio.phys_addr,
 			     "%s of %u bytes with no guest memory there",
 			     run->mmio.is_write ? "write" : "read",

@@ -26,6 +26,10 @@ done
 printf 'x' >"$tmp/big.bin"
 truncate -s $((1024 * 1024 + 1)) "$tmp/big.bin"
 : >"$tmp/empty.bin"
+# a socket nobody listens on: a valid --vhost-user-* value for parsing
+python3 -c "import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])" \
+	"$tmp/s.sock" || fail "cannot make a socket"
+sock_rule="must name the unix socket a vhost-user back-end listens on"
 rules=$tmp/rules
 cat >"$rules" <<EOF
 2 | --vcpus must be a whole number from 1 to 64, not '0'        | run --vcpus 0
@@ -56,6 +60,13 @@ cat >"$rules" <<EOF
 2 | --guest must name a readable flat image of 1 byte to 1 MiB, not '$tmp' (not a regular file) | run --guest $tmp
 2 | --guest must name a readable flat image of 1 byte to 1 MiB, not '$tmp/empty.bin' (empty or larger than 1 MiB) | run --guest $tmp/empty.bin
 2 | --guest must name a readable flat image of 1 byte to 1 MiB, not '$tmp/big.bin' (empty or larger than 1 MiB) | run --guest $tmp/big.bin
+2 | --vhost-user-blk $sock_rule, not '' (empty)                | run --vhost-user-blk ''
+2 | --vhost-user-blk $sock_rule, not '$tmp/none.sock' (No such file or directory) | run --vhost-user-blk $tmp/none.sock
+2 | --vhost-user-net $sock_rule, not '$tmp/empty.bin' (not a socket) | run --vhost-user-net $tmp/empty.bin
+2 | --vhost-user-net $sock_rule, not '$tmp' (not a socket)      | run --vhost-user-net $tmp
+2 | option '--vhost-user-net' needs a value                     | run --vhost-user-net
+2 | --vhost-user-blk given twice                                | run --vhost-user-blk $tmp/s.sock --vhost-user-blk $tmp/s.sock
+2 | drive devices from the built-in guest: not with --guest     | run --guest $example_bin --vhost-user-net $tmp/s.sock
 2 | option '--guest' needs a value                              | run --guest
 2 | unknown option '--bogus'                                    | run --bogus
 2 | unknown option '-x'                                         | run -x

@@ -7,43 +7,11 @@
 # Usage: test_bench_cli.sh GMEM
 set -u
 gmem=$1
-for p in qemu-storage-daemon dpdk-testpmd; do
-	command -v "$p" >/dev/null || { echo "SKIP: $p is not installed"; exit 77; }
-done
+. "$(dirname "$0")/backends.sh"
+skip_without_backends
 tmp=$(mktemp -d /tmp/gmem-vb-XXXXXX)
-prefix=gmemvb$$
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do
-		kill -INT "$p" 2>/dev/null
-	done
-	sleep 0.5
-	for p in "${pids[@]}"; do
-		kill -KILL "$p" 2>/dev/null
-		wait "$p" 2>/dev/null
-	done
-	rm -rf "$tmp" "/var/run/dpdk/$prefix"
-}
-trap cleanup EXIT
 fail() { echo "FAIL: $*"; exit 1; }
-
-truncate -s 4M "$tmp/disk.img"
-qemu-storage-daemon --blockdev "driver=file,filename=$tmp/disk.img,node-name=d0" \
-	--export "type=vhost-user-blk,id=e0,node-name=d0,addr.type=unix,addr.path=$tmp/blk.sock,writable=on" \
-	>"$tmp/qsd.log" 2>&1 &
-pids+=($!)
-# --no-mlockall: testpmd would otherwise fault in every page it maps.
-dpdk-testpmd --no-huge -m 128 --no-pci --file-prefix="$prefix" \
-	--vdev "net_vhost0,iface=$tmp/net.sock" -- --total-num-mbufs=8192 \
-	--no-mlockall --auto-start --forward-mode=io --stats-period 60 \
-	</dev/null >"$tmp/testpmd.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 300); do
-	[ -S "$tmp/blk.sock" ] && [ -S "$tmp/net.sock" ] && break
-	sleep 0.05
-done
-[ -S "$tmp/blk.sock" ] || fail "qemu-storage-daemon: no socket: $(cat "$tmp/qsd.log")"
-[ -S "$tmp/net.sock" ] || fail "dpdk-testpmd: no socket: $(tail -5 "$tmp/testpmd.log")"
+start_backends
 
 "$gmem" bench --quick --json --filter vhost_ --vhost-user-blk "$tmp/blk.sock" \
 	--vhost-user-net "$tmp/net.sock" >"$tmp/out.json" 2>"$tmp/err" ||
@@ -74,8 +42,11 @@ check_bad() {	# check_bad STATUS PATTERN ARGS...
 	[ "$got" = "$want" ] || fail "bench $*: exit $got, want $want"
 	grep -q -- "$pat" "$tmp/e" || fail "bench $*: stderr: $(cat "$tmp/e")"
 }
-check_bad 2 "invalid --vhost-user-blk ''" --vhost-user-blk ''
+sock_rule="must name the unix socket a vhost-user back-end listens on"
+check_bad 2 "--vhost-user-blk $sock_rule, not '' (empty)" --vhost-user-blk ''
 check_bad 2 "needs a value" --vhost-user-net
-check_bad 1 "vhost-user $tmp/none.sock" --vhost-user-blk "$tmp/none.sock"
-check_bad 1 "vhost-user $tmp/disk.img" --vhost-user-net "$tmp/disk.img"
+check_bad 2 "--vhost-user-blk $sock_rule, not '$tmp/none.sock' (No such file or directory)" \
+	--vhost-user-blk "$tmp/none.sock"
+check_bad 2 "--vhost-user-net $sock_rule, not '$tmp/disk.img' (not a socket)" \
+	--vhost-user-net "$tmp/disk.img"
 echo "ok: bad sockets"

@@ -1,0 +1,203 @@
+// SPDX-License-Identifier: MIT
+/*
+ * gmem run's report: the header printed before the VM starts, the
+ * summary (text or JSON) after it stopped, and the progress line while it
+ * runs on a terminal. Reads counters only; no lock (the runner serializes
+ * the progress line with guest text).
+ */
+#include <stdatomic.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "run.h"
+
+#define MAX_MAP_RUNS 16
+
+struct map_run {
+	uint64_t gpa, size;
+	bool private;
+};
+
+/* The final memory map of guest RAM as runs (the first MAX_MAP_RUNS). */
+static unsigned int memory_map(struct runner *r, struct map_run *m,
+			       uint64_t *total)
+{
+	struct gmem_file *f = runner_ram_file(r);
+	uint64_t off = 0, size = runner_config(r)->ram_size;
+	unsigned int n = 0;
+
+	*total = 0;
+	while (f && off < size) {
+		uint64_t attrs, len;
+
+		if (gmem_get_attributes(f, off, &attrs, &len) || !len)
+			break;
+		if (n < MAX_MAP_RUNS)
+			m[n++] = (struct map_run){ runner_ram_gpa(r) + off, len,
+						   attrs & GMEM_ATTR_PRIVATE };
+		(*total)++;
+		off += len;
+	}
+	return n;
+}
+
+static const char *protection(struct runner *r)
+{
+	return gmem_vm_private_mirrored(runner_vm(r)) == 1 ?
+	       "kernel-enforced" : "software-protected";
+}
+
+/* Printed before the VM starts, so a long run says what it is at once. */
+void run_report_header(struct runner *r, struct run_ctx *c)
+{
+	printf("gmem run: %lu vCPUs, %llu MiB guest RAM (guest_memfd, %s), %s\n",
+	       c->o.vcpus, (unsigned long long)(c->o.mem >> 20), protection(r),
+	       c->o.guest ? c->o.guest : "built-in guest");
+	fflush(stdout);
+}
+
+static void report_text(struct runner *r, struct run_ctx *c,
+			const struct runner_stats *st, int result)
+{
+	struct map_run m[MAX_MAP_RUNS];
+	uint64_t total;
+	unsigned int n = memory_map(r, m, &total);
+	double secs = st->run_seconds > 0 ? st->run_seconds : 1e-9;
+
+	if (c->o.guest)
+		printf("  rounds:       %lu asked (boot param[0]); the host checks nothing\n",
+		       c->o.rounds);
+	else
+		printf("  rounds:       %lu of %lu per vCPU\n",
+		       atomic_load(&c->rounds_done) / c->o.vcpus, c->o.rounds);
+	printf("  conversions:  %llu requests, %llu pages (%llu MiB), %llu refused\n",
+	       (unsigned long long)st->conversions,
+	       (unsigned long long)st->conv_pages,
+	       (unsigned long long)(st->conv_pages * GMEM_PAGE_SIZE >> 20),
+	       (unsigned long long)st->conv_errors);
+	printf("  rate:         %.0f conversions/s, %.0f pages/s over %.3f s\n",
+	       st->conversions / secs, st->conv_pages / secs, st->run_seconds);
+	printf("  exits:       ");
+	for (unsigned int i = 0; i < RUNNER_NR_EXITS; i++)
+		if (st->exits[i])
+			printf(" %s %llu", runner_exit_name(i),
+			       (unsigned long long)st->exits[i]);
+	printf("\n  heartbeats:   %llu\n", (unsigned long long)st->heartbeats);
+	printf("  host checks:  %lu held\n", atomic_load(&c->checks));
+	if (c->devs)
+		run_devices_report_text(c->devs, stdout);
+	printf("  memory map:   %llu run%s\n", (unsigned long long)total,
+	       total == 1 ? "" : "s");
+	for (unsigned int i = 0; i < n; i++)
+		printf("    [0x%09llx, 0x%09llx) %-7s %llu KiB\n",
+		       (unsigned long long)m[i].gpa,
+		       (unsigned long long)(m[i].gpa + m[i].size),
+		       m[i].private ? "private" : "shared",
+		       (unsigned long long)(m[i].size >> 10));
+	if (result)
+		printf("FAIL: %s\n", runner_error(r));
+	else
+		printf("PASS: every check held\n");
+}
+
+static void report_json(struct runner *r, struct run_ctx *c,
+			const struct runner_stats *st, int result,
+			const struct memmap *map)
+{
+	struct map_run m[MAX_MAP_RUNS];
+	uint64_t total;
+	unsigned int n = memory_map(r, m, &total);
+	double secs = st->run_seconds > 0 ? st->run_seconds : 1e-9;
+	const char *sep = "";
+
+	printf("{\"vcpus\": %lu, \"mem\": %llu, \"rounds\": %lu, ", c->o.vcpus,
+	       (unsigned long long)c->o.mem, c->o.rounds);
+	printf("\"rounds_done\": %lu, \"guest\": ",
+	       (unsigned long)atomic_load(&c->rounds_done));
+	json_str(stdout, c->o.guest ? c->o.guest : "built-in");
+	printf(", \"protection\": \"%s\", ", protection(r));
+	printf("\"conversions\": %llu, \"pages_converted\": %llu, "
+	       "\"conversion_errors\": %llu, \"conversions_per_second\": %.1f, "
+	       "\"seconds\": %.6f, \"host_checks\": %lu, \"heartbeats\": %llu, "
+	       "\"exits\": {",
+	       (unsigned long long)st->conversions,
+	       (unsigned long long)st->conv_pages,
+	       (unsigned long long)st->conv_errors, st->conversions / secs,
+	       st->run_seconds, atomic_load(&c->checks),
+	       (unsigned long long)st->heartbeats);
+	for (unsigned int i = 0; i < RUNNER_NR_EXITS; i++) {
+		if (!st->exits[i])
+			continue;
+		printf("%s\"%s\": %llu", sep, runner_exit_name(i),
+		       (unsigned long long)st->exits[i]);
+		sep = ", ";
+	}
+	printf("}, ");
+	if (c->devs) {
+		run_devices_report_json(c->devs, stdout);
+		printf(", ");
+	}
+	printf("\"memory_runs\": %llu, \"memory_map\": [",
+	       (unsigned long long)total);
+	for (unsigned int i = 0; i < n; i++)
+		printf("%s{\"gpa\": %llu, \"size\": %llu, \"state\": \"%s\"}",
+		       i ? ", " : "", (unsigned long long)m[i].gpa,
+		       (unsigned long long)m[i].size,
+		       m[i].private ? "private" : "shared");
+	printf("], \"result\": \"%s\", \"error\": ", result ? "fail" : "pass");
+	if (result)
+		json_str(stdout, runner_error(r));
+	else
+		printf("null");
+	if (map) {
+		printf(",\n \"map\": ");
+		memmap_json(stdout, map);
+	}
+	printf("}\n");
+}
+
+void run_report(struct runner *r, struct run_ctx *c, int result,
+		       const struct memmap *map)
+{
+	struct runner_stats st;
+
+	runner_get_stats(r, &st);
+	if (c->o.json)
+		report_json(r, c, &st, result, map);
+	else
+		report_text(r, c, &st, result);
+	if (map && !c->o.json) {
+		putchar('\n');
+		memmap_text(stdout, map, map_color(&c->o.out));
+	}
+	fflush(stdout);
+	if (result && c->o.json)
+		fprintf(stderr, "gmem run: %s\n", runner_error(r));
+}
+
+/*
+ * The progress line (a terminal only): stderr, redrawn in place, erased
+ * when the run ends; the runner serializes calls with guest text.
+ */
+void run_progress(struct runner *r, bool clear, double seconds, void *arg)
+{
+	struct run_ctx *c = arg;
+	struct runner_stats st;
+
+	if (clear) {
+		fputs("\r\033[K", stderr);
+		return;
+	}
+	runner_get_stats(r, &st);
+	fputs("\r", stderr);
+	if (!c->o.guest)
+		fprintf(stderr, "  progress: %lu of %lu rounds, ",
+			atomic_load(&c->rounds_done), c->o.rounds * c->o.vcpus);
+	else
+		fprintf(stderr, "  progress: %llu heartbeats, ",
+			(unsigned long long)st.heartbeats);
+	fprintf(stderr, "%llu pages converted, %.1f s\033[K",
+		(unsigned long long)st.conv_pages, seconds);
+}
+
+/* --map and --map-svg: the map of the VM once its vCPUs stopped. */

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What gmem run's host side (cli/run.c) and its report (cli/run-report.c)
+ * share.
+ */
+#ifndef GMEM_CLI_RUN_H
+#define GMEM_CLI_RUN_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cli.h"
+#include "run-devices.h"
+#include "runner.h"
+
+struct run_opts {
+	unsigned long vcpus;
+	uint64_t mem;
+	unsigned long rounds;
+	unsigned long watchdog_s;
+	const char *guest;
+	void *image;			/* --guest FILE, loaded */
+	size_t image_size;
+	bool json;
+	bool map;			/* --map */
+	struct map_out out;		/* --map's and --map-svg's */
+	const char *dev[RUN_DEV_NR];	/* --vhost-user-blk/-net sockets */
+};
+
+struct run_ctx {
+	struct run_opts o;
+	uint64_t slice;
+	uint8_t **buf;			/* one slice-sized buffer per vCPU */
+	atomic_ulong checks;		/* host checks that held */
+	atomic_ulong rounds_done;
+	struct run_devices *devs;	/* NULL: no devices */
+};
+
+/* Printed before the VM starts, so a long run says what it is at once. */
+void run_report_header(struct runner *r, struct run_ctx *c);
+/* The summary, text or JSON (with @map under "map" when given). */
+void run_report(struct runner *r, struct run_ctx *c, int result,
+		const struct memmap *map);
+/* runner_progress_fn: the progress line on a terminal. */
+void run_progress(struct runner *r, bool clear, double seconds, void *arg);
+
+#endif /* GMEM_CLI_RUN_H */
