@@ -72,6 +72,8 @@ int parse_uint(const char *s, unsigned long max, unsigned long *out);
  * one line on stderr that states the rule.
  */
 int cli_opt_socket(const char *cmd, const char *opt, const char *path);
+/* A SHA-256 digest as 64 lowercase hex digits and a NUL. */
+void cli_digest_hex(const uint8_t d[32], char hex[65]);
 /* Whether /dev/kvm opens and is KVM; if not, why (for a message). */
 bool cli_kvm_usable(char *why, size_t len);
 /* The same, saying "gmem CMD: /dev/kvm is not available (why)" if not. */

@@ -99,6 +99,12 @@ int parse_uint(const char *s, unsigned long max, unsigned long *out)
 	return 0;
 }
 
+void cli_digest_hex(const uint8_t d[32], char hex[65])
+{
+	for (unsigned int i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", d[i]);
+}
+
 int cli_opt_socket(const char *cmd, const char *opt, const char *path)
 {
 	const char *why = NULL;

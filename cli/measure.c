@@ -87,8 +87,7 @@ static void print(const char *image, uint64_t gpa, uint64_t pages,
 {
 	char hex[65];
 
-	for (int i = 0; i < 32; i++)
-		snprintf(hex + 2 * i, 3, "%02x", d[i]);
+	cli_digest_hex(d, hex);
 	if (!json) {
 		printf("%s\n", hex);
 		return;

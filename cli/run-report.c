@@ -50,9 +50,16 @@ static const char *protection(struct runner *r)
 /* Printed before the VM starts, so a long run says what it is at once. */
 void run_report_header(struct runner *r, struct run_ctx *c)
 {
+	uint8_t d[32];
+	char hex[65];
+
+	runner_launch_digest(r, d);
+	cli_digest_hex(d, hex);
 	printf("gmem run: %lu vCPUs, %llu MiB guest RAM (guest_memfd, %s), %s\n",
 	       c->o.vcpus, (unsigned long long)(c->o.mem >> 20), protection(r),
 	       c->o.guest ? c->o.guest : "built-in guest");
+	printf("  launch digest: %s%s\n", hex,
+	       c->o.expect_digest ? " (as expected)" : "");
 	fflush(stdout);
 }
 
@@ -109,13 +116,18 @@ static void report_json(struct runner *r, struct run_ctx *c,
 	unsigned int n = memory_map(r, m, &total);
 	double secs = st->run_seconds > 0 ? st->run_seconds : 1e-9;
 	const char *sep = "";
+	uint8_t d[32];
+	char hex[65];
 
 	printf("{\"vcpus\": %lu, \"mem\": %llu, \"rounds\": %lu, ", c->o.vcpus,
 	       (unsigned long long)c->o.mem, c->o.rounds);
 	printf("\"rounds_done\": %lu, \"guest\": ",
 	       (unsigned long)atomic_load(&c->rounds_done));
 	json_str(stdout, c->o.guest ? c->o.guest : "built-in");
-	printf(", \"protection\": \"%s\", ", protection(r));
+	runner_launch_digest(r, d);
+	cli_digest_hex(d, hex);
+	printf(", \"launch_digest\": \"%s\", \"protection\": \"%s\", ", hex,
+	       protection(r));
 	printf("\"conversions\": %llu, \"pages_converted\": %llu, "
 	       "\"conversion_errors\": %llu, \"conversions_per_second\": %.1f, "
 	       "\"seconds\": %.6f, \"host_checks\": %lu, \"heartbeats\": %llu, "

@@ -14,6 +14,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -49,6 +50,10 @@ static void run_usage(FILE *f)
 "                     qemu-storage-daemon, DPDK testpmd); vCPU 0 then moves\n"
 "                     data through it after each round, converting a DMA\n"
 "                     buffer private and back (docs/virtio.md)\n"
+"  --expect-digest HEX\n"
+"                     start the vCPUs only if the image's launch digest (it\n"
+"                     is populated private and measured: docs/launch.md;\n"
+"                     `gmem measure IMAGE` computes it) is HEX\n"
 "  --json             print the summary as one JSON object (guest text\n"
 "                     goes to stderr)\n"
 "  --map              then the memory map (docs/map.md): bars by gpa, legend,\n"
@@ -130,6 +135,14 @@ static int parse_one(int c, struct run_opts *o, char **argv)
 		return cli_open_svg("run", "--map-svg", optarg, &o->out.svg);
 	case 'C':
 		return cli_parse_color("run", optarg, &o->out.color);
+	case 'D':
+		if (strlen(optarg) != 64 ||
+		    strspn(optarg, "0123456789abcdefABCDEF") != 64)
+			return cli_bad_value("run", "--expect-digest",
+					     "64 hex digits (a SHA-256 launch digest)",
+					     optarg);
+		o->expect_digest = optarg;
+		return 0;
 	case 'B':
 		return run_dev_opt(RUN_DEV_BLK, optarg, o->dev);
 	case 'N':
@@ -159,6 +172,7 @@ static int parse_opts(int argc, char **argv, struct run_opts *o)
 		{ "map", no_argument, NULL, 'M' },
 		{ "map-svg", required_argument, NULL, 'S' },
 		{ "color", optional_argument, NULL, 'C' },
+		{ "expect-digest", required_argument, NULL, 'D' },
 		{ "vhost-user-blk", required_argument, NULL, 'B' },
 		{ "vhost-user-net", required_argument, NULL, 'N' },
 		{ "help", no_argument, NULL, 'h' },
@@ -375,6 +389,23 @@ static int map_after_run(struct runner *r, struct run_ctx *c,
 	return map_collect("run", runner_vm(r), &c->o.out, title, m);
 }
 
+/* --expect-digest: the vCPUs start only if the image measured as said. */
+static bool digest_expected(struct runner *r, struct run_ctx *c)
+{
+	uint8_t d[32];
+	char hex[65];
+
+	if (!c->o.expect_digest)
+		return true;
+	runner_launch_digest(r, d);
+	cli_digest_hex(d, hex);
+	if (!strcasecmp(hex, c->o.expect_digest))
+		return true;
+	fprintf(stderr, "gmem run: the launch digest is %s, not --expect-digest %s: the vCPUs were not started\n",
+		hex, c->o.expect_digest);
+	return false;
+}
+
 static int run_vm(struct run_ctx *c)
 {
 	bool tty = !c->o.json && isatty(STDOUT_FILENO) &&
@@ -408,7 +439,8 @@ static int run_vm(struct run_ctx *c)
 			strerror(-ret));
 		return CLI_FAIL;
 	}
-	if (c->devs && run_devices_start(c->devs, r)) {
+	if (!digest_expected(r, c) ||
+	    (c->devs && run_devices_start(c->devs, r))) {
 		run_devices_stop(c->devs);
 		runner_destroy(r);
 		return CLI_FAIL;

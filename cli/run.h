@@ -26,6 +26,7 @@ struct run_opts {
 	bool map;			/* --map */
 	struct map_out out;		/* --map's and --map-svg's */
 	const char *dev[RUN_DEV_NR];	/* --vhost-user-blk/-net sockets */
+	const char *expect_digest;	/* --expect-digest: 64 hex digits */
 };
 
 struct run_ctx {

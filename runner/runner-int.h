@@ -40,6 +40,7 @@ struct runner {
 	uint8_t *sys_map;
 	struct gmem_file *ram;
 	struct gmem_file *dma;		/* the DMA pool, or NULL */
+	uint8_t digest[32];		/* launch digest of the image */
 	bool hc_exits;			/* KVM_CAP_EXIT_HYPERCALL enabled */
 	bool user_mode;			/* guests run in ring 3 */
 	struct rvcpu *vcpus;

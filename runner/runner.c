@@ -157,6 +157,32 @@ static int setup_memory(struct runner *r)
 	return ret;
 }
 
+/*
+ * The image becomes private and measured before the first instruction:
+ * populated in place (its shared copy, written just before, is what gets
+ * measured), then population closed with the launch digest, which
+ * `gmem measure IMAGE` computes without KVM (docs/launch.md).
+ */
+static int launch(struct runner *r)
+{
+	uint64_t pages = (r->cfg.image_size + GMEM_PAGE_SIZE - 1) /
+			 GMEM_PAGE_SIZE;
+	long done;
+	int ret;
+
+	ret = gmem_vm_write(r->vm, GUEST_IMAGE_GPA, r->cfg.image,
+			   r->cfg.image_size, NULL);
+	if (ret)
+		return ret;
+	done = gmem_vm_populate(r->vm, GUEST_IMAGE_GPA, NULL, pages,
+				GMEM_POPULATE_NORMAL);
+	if (done < 0)
+		return done;
+	if ((uint64_t)done != pages)
+		return -EIO;
+	return gmem_vm_launch_finish(r->vm, r->digest);
+}
+
 static int create_vcpus(struct runner *r)
 {
 	r->vcpus = calloc(r->cfg.nr_vcpus, sizeof(*r->vcpus));
@@ -230,8 +256,7 @@ int runner_create(const struct runner_config *cfg, struct runner **out)
 	if (!ret)
 		ret = rn_setup_memory_tables(r);
 	if (!ret)
-		ret = gmem_vm_write(r->vm, GUEST_IMAGE_GPA, cfg->image,
-				 cfg->image_size, NULL);
+		ret = launch(r);
 	if (!ret) {
 		enable_hypercall_exits(r);
 		ret = create_vcpus(r);
@@ -361,6 +386,11 @@ struct gmem_vm *runner_vm(const struct runner *r)
 struct gmem_file *runner_ram_file(const struct runner *r)
 {
 	return r->ram;
+}
+
+void runner_launch_digest(const struct runner *r, uint8_t digest[32])
+{
+	memcpy(digest, r->digest, 32);
 }
 
 struct gmem_file *runner_dma_file(const struct runner *r)

@@ -5,8 +5,8 @@
  * benchmarks; not part of libgmem's API.
  *
  * Life of a VM: runner_create() builds everything (VM, system memory with
- * page tables, GDT and the image, guest RAM over one file in one or more
- * memslots, vCPUs in 64-bit mode); runner_run() runs every vCPU on its own
+ * page tables, GDT and the image -- populated private and measured --,
+ * guest RAM over one file in one or more memslots, vCPUs in 64-bit mode); runner_run() runs every vCPU on its own
  * thread until all are done or the VM stops; runner_destroy() frees it.
  */
 #ifndef GMEM_RUNNER_H
@@ -141,6 +141,13 @@ const char *runner_error(const struct runner *r);
 struct gmem_vm *runner_vm(const struct runner *r);
 struct gmem_file *runner_ram_file(const struct runner *r);
 struct gmem_file *runner_dma_file(const struct runner *r);	/* or NULL */
+/*
+ * The launch digest: runner_create() populates the image in place as
+ * private, measured pages (gmem_vm_populate(), docs/launch.md) and closes
+ * population, so the guest runs from private memory from its first
+ * instruction; `gmem measure IMAGE` gives the same digest without KVM.
+ */
+void runner_launch_digest(const struct runner *r, uint8_t digest[32]);
 uint64_t runner_ram_gpa(const struct runner *r);
 const struct runner_config *runner_config(const struct runner *r);
 void runner_get_stats(const struct runner *r, struct runner_stats *st);

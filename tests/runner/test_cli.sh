@@ -60,6 +60,11 @@ cat >"$rules" <<EOF
 2 | --guest must name a readable flat image of 1 byte to 1 MiB, not '$tmp' (not a regular file) | run --guest $tmp
 2 | --guest must name a readable flat image of 1 byte to 1 MiB, not '$tmp/empty.bin' (empty or larger than 1 MiB) | run --guest $tmp/empty.bin
 2 | --guest must name a readable flat image of 1 byte to 1 MiB, not '$tmp/big.bin' (empty or larger than 1 MiB) | run --guest $tmp/big.bin
+2 | --expect-digest must be 64 hex digits (a SHA-256 launch digest), not 'xyz' | run --expect-digest xyz
+2 | --expect-digest must be 64 hex digits (a SHA-256 launch digest), not '$(printf '0%.0s' {1..63})' | run --expect-digest $(printf '0%.0s' {1..63})
+2 | --expect-digest must be 64 hex digits (a SHA-256 launch digest), not '$(printf 'a%.0s' {1..65})' | run --expect-digest $(printf 'a%.0s' {1..65})
+2 | --expect-digest must be 64 hex digits (a SHA-256 launch digest), not '$(printf 'g%.0s' {1..64})' | run --expect-digest $(printf 'g%.0s' {1..64})
+2 | option '--expect-digest' needs a value                      | run --expect-digest
 2 | --vhost-user-blk $sock_rule, not '' (empty)                | run --vhost-user-blk ''
 2 | --vhost-user-blk $sock_rule, not '$tmp/none.sock' (No such file or directory) | run --vhost-user-blk $tmp/none.sock
 2 | --vhost-user-net $sock_rule, not '$tmp/empty.bin' (not a socket) | run --vhost-user-net $tmp/empty.bin
