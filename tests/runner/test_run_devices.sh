@@ -15,7 +15,7 @@ skip_without_backends
 tmp=$(mktemp -d /tmp/gmem-rd-XXXXXX)
 start_backends
 
-rounds=3
+rounds=6
 "$gmem" run --vcpus 2 --mem 8M --rounds $rounds --json \
 	--vhost-user-blk "$tmp/blk.sock" --vhost-user-net "$tmp/net.sock" \
 	>"$tmp/both.json" 2>"$tmp/both.err" ||
