@@ -82,8 +82,9 @@ enum owner {
 	 */
 	OWN_STOPPING,
 	/*
-	 * The back-end is gone (or answered nonsense): it holds nothing, but
-	 * libgmemvu cannot reconnect, so the queue never works again.
+	 * Never again: the back-end is gone (or answered nonsense) and
+	 * libgmemvu cannot reconnect, or a setup failed half-way and left a
+	 * ring libgmemvu cannot stop (see setup_failed()).
 	 */
 	OWN_LOST,
 };
@@ -92,6 +93,7 @@ struct vqueue {
 	uint32_t num;
 	uint64_t desc, avail, used;
 	bool ready;		/* set up by the driver since the last reset */
+	bool held;		/* not taken back by the last reset */
 	enum owner owner;	/* survives a reset until taken back */
 };
 
@@ -163,6 +165,16 @@ void rn_vmmio_destroy(struct rn_vmmio *d)
 	free(d);
 }
 
+/* The errno of a lost queue: whether the back-end is gone. */
+static int lost(struct rn_vmmio *d)
+{
+	struct gmem_vu_info info;
+
+	if (gmem_vu_info(d->vu, &info) || !info.connected)
+		return -ENOTCONN;
+	return -EIO;
+}
+
 /*
  * Take queue @i back from the back-end. Only a reply to the stop (or the
  * late reply to a stop that timed out) proves the back-end took its last
@@ -194,7 +206,7 @@ static int take_back(struct rn_vmmio *d, unsigned int i)
 			q->owner = OWN_LOST;
 		break;
 	default:
-		return -ENOTCONN;
+		return lost(d);
 	}
 	if (!ret)
 		q->owner = OWN_DRIVER;
@@ -249,10 +261,11 @@ static int reset(struct rn_vmmio *d)
 
 		memset(&d->q[i], 0, sizeof(d->q[i]));
 		d->q[i].owner = owner;
+		d->q[i].held = owner != OWN_DRIVER;
 	}
 	/* take_back_all() may have stopped early: look at every queue. */
 	d->status = queues_free(d) ? 0 : ST_NEEDS_RESET;
-	return d->status ? (ret ? ret : -ENOTCONN) : 0;
+	return d->status ? (ret ? ret : -EIO) : 0;
 }
 
 /*
@@ -343,7 +356,17 @@ static int queue_ready(struct rn_vmmio *d, struct vqueue *q)
 	return 0;
 }
 
-/* Live for the driver, or held by the back-end: QueueReady reads 1. */
+/*
+ * QueueReady reads 1 for a queue the driver set up and for one the last
+ * reset could not take back; not for one whose setup failed (the driver
+ * reads its QueueReady back to know).
+ */
+static bool shown_ready(const struct vqueue *q)
+{
+	return q->ready || q->held;
+}
+
+/* Its registers cannot change: live, or the back-end may hold it. */
 static bool busy(const struct vqueue *q)
 {
 	return q->ready || q->owner != OWN_DRIVER;
@@ -369,7 +392,7 @@ static int write_queue(struct rn_vmmio *d, uint64_t off, uint32_t val)
 		 * them all): only a reset takes queues back.
 		 */
 		if (!val)
-			return busy(q) ? -EBUSY : 0;
+			return shown_ready(q) ? -EBUSY : 0;
 		return q->ready ? 0 : queue_ready(d, q);
 	}
 	/*
@@ -434,7 +457,7 @@ static int read_reg(struct rn_vmmio *d, uint64_t off, uint32_t *val)
 		*val = q ? d->num_max : 0;
 		return 0;
 	case REG_QUEUE_READY:
-		*val = q ? busy(q) : 0;
+		*val = q ? shown_ready(q) : 0;
 		return 0;
 	case REG_INTERRUPT_STATUS:
 	case REG_CONFIG_GENERATION:

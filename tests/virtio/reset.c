@@ -15,7 +15,8 @@
  *    again, a reset completes and I/O works (testpmd: the ring not asked
  *    the first time is stopped then).
  * 3. A back-end killed: the reset fails with -ENOTCONN, and the device
- *    stays in DEVICE_NEEDS_RESET with its queue refused.
+ *    stays in DEVICE_NEEDS_RESET with its queue refused. A setup that
+ *    times out (testpmd stopped) loses the queue for good: -EIO.
  * The time of each reset is printed (not checked).
  */
 #include <signal.h>
@@ -215,7 +216,36 @@ static void cycles(enum backend_kind kind)
 	vt_down(&t);
 }
 
-/* A stopped back-end, then (qemu-storage-daemon) a killed one. */
+/*
+ * A setup the back-end does not acknowledge: the back-end may hold part
+ * of the ring, which libgmemvu cannot stop, so the queue is lost for good
+ * (-EIO: the back-end is still there).
+ */
+static void setup_lost(struct vtest *t, enum backend_kind kind)
+{
+	struct dma_io d;
+
+	TEST_RET(dev_reset(t, name(kind)), 0);
+	backend_freeze(&t->b);
+	t->may_refuse = true;
+	t->refused = 0;
+	TEST_RET(setup(&d, kind), -VIO_EIO);
+	TEST_ASSERT(t->refused == 1, "%llu refused accesses, not QueueReady",
+		    (unsigned long long)t->refused);
+	TEST_RET(rd(t, R_STATUS) & VIO_ST_NEEDS_RESET, VIO_ST_NEEDS_RESET);
+	TEST_ASSERT(!kill(t->b.pid, SIGCONT), "SIGCONT");
+	TEST_RET(dev_reset(t, "setup lost"), -EIO);
+	TEST_RET(rd(t, R_STATUS), VIO_ST_NEEDS_RESET);
+	TEST_RET(wr(t, R_QUEUE_SEL, 0), 0);
+	TEST_RET(rd(t, R_QUEUE_READY), 1);
+	TEST_RET(wr(t, R_QUEUE_NUM, VIO_VQ_NUM), -EBUSY);
+	t->may_refuse = false;
+}
+
+/*
+ * A stopped back-end, then a killed one (qemu-storage-daemon) or a setup
+ * that times out (testpmd).
+ */
 static void stuck(enum backend_kind kind)
 {
 	struct vtest t;
@@ -243,6 +273,7 @@ static void stuck(enum backend_kind kind)
 	TEST_ASSERT(!t.refused, "%llu refused accesses",
 		    (unsigned long long)t.refused);
 	if (kind != BACKEND_QSD) {
+		setup_lost(&t, kind);
 		vt_down(&t);
 		return;
 	}
