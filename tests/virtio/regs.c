@@ -159,7 +159,7 @@ static const struct row rows[] = {
 	{ "notify the queue set up again", 0x050, 4, W, 0, 0 },
 	{ "ready 0 still no way back", 0x044, 4, W, 0, -EBUSY },
 	{ "driver ok again", 0x070, 4, W, FOK | VIO_ST_DRIVER_OK, 0 },
-	/* A reset with nothing handed over, then another with a queue. */
+	/* Another reset with the queue handed over, then one with none. */
 	{ "reset again", 0x070, 4, W, 0, 0 },
 	{ "reset with nothing handed over", 0x070, 4, W, 0, 0 },
 	{ "status 0 once more", 0x070, 4, R, 0, 0 },

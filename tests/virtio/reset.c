@@ -121,7 +121,8 @@ static void check_refused(struct vtest *t, enum backend_kind kind, int want)
 	TEST_RET(wr(t, R_QUEUE_DRIVER, (uint32_t)ring + 16 * VIO_VQ_NUM),
 		 -EBUSY);
 	TEST_RET(wr(t, R_QUEUE_DEVICE, (uint32_t)ring + PG), -EBUSY);
-	TEST_ASSERT(wr(t, R_QUEUE_READY, 1) < 0, "QueueReady accepted");
+	/* Refused while DEVICE_NEEDS_RESET is set, as any QueueReady. */
+	TEST_RET(wr(t, R_QUEUE_READY, 1), -EINVAL);
 	TEST_RET(wr(t, R_QUEUE_READY, 0), -EBUSY);
 	TEST_RET(rd(t, R_QUEUE_READY), 1);
 	TEST_RET(rd(t, R_STATUS), VIO_ST_NEEDS_RESET | FOK);
