@@ -8,8 +8,23 @@
  * kicks it (gmem_vu_kick). The guest finds its completions by polling the
  * used ring, so InterruptStatus stays 0.
  *
+ * A reset (Status := 0) takes every queue back from the back-end
+ * (gmem_vu_vring_stop, GET_VRING_BASE) before the driver may set one up
+ * again; a queue the back-end may still be processing is never offered as
+ * free: until it is taken back, Status keeps DEVICE_NEEDS_RESET, the
+ * queue's QueueReady reads 1 and setting it up is refused.
+ *
  * Lock order: d->lock, then the vhost-user device's lock (inside
- * gmem_vu_vring_setup); no lock is held across gmem_vu_kick().
+ * gmem_vu_vring_setup, gmem_vu_vring_stop, gmem_vu_sync). d->lock is held
+ * across their round trips to the back-end (at most about one ack timeout
+ * per reset, see take_back_all()): a reset must look atomic to the other
+ * vCPUs, with no QueueReady or Status write between the registers' reset
+ * and the stops, and holding it blocks little more than the round trip
+ * already does, since libgmemvu holds its own lock across it and every
+ * kick and conversion of the device takes that lock. Only register
+ * accesses of this device wait longer. No lock is held across
+ * gmem_vu_kick(): a QueueNotify that races a reset kicks a ring that is
+ * stopped (-EINVAL) or set up again (a spurious kick), both harmless.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -56,16 +71,30 @@ enum {
 #define ST_NEEDS_RESET		64
 #define ST_FAILED		128
 
+/* Who holds a queue's ring, as far as the device can tell. */
+enum owner {
+	OWN_DRIVER,	/* free: the driver may set it up */
+	OWN_BACKEND,	/* handed over (gmem_vu_vring_setup), running */
+	/*
+	 * The stop timed out: the back-end stops the ring when it reads the
+	 * request, and until its late reply comes it may still take
+	 * requests from it.
+	 */
+	OWN_STOPPING,
+	/*
+	 * Never again: the back-end is gone (or answered nonsense) and
+	 * libgmemvu cannot reconnect, or a setup failed half-way and left a
+	 * ring libgmemvu cannot stop (see setup_failed()).
+	 */
+	OWN_LOST,
+};
+
 struct vqueue {
 	uint32_t num;
 	uint64_t desc, avail, used;
-	bool ready;
-	/*
-	 * Handed to the back-end. libgmemvu cannot take a ring back (no
-	 * GET_VRING_BASE), so a queue handed over before a device reset
-	 * cannot be handed over again.
-	 */
-	bool handed;
+	bool ready;		/* set up by the driver since the last reset */
+	bool held;		/* not taken back by the last reset */
+	enum owner owner;	/* survives a reset until taken back */
 };
 
 struct rn_vmmio {
@@ -136,18 +165,107 @@ void rn_vmmio_destroy(struct rn_vmmio *d)
 	free(d);
 }
 
-/* Writing 0 to Status: everything but the queues the back-end holds. */
-static void reset(struct rn_vmmio *d)
+/* The errno of a lost queue: whether the back-end is gone. */
+static int lost(struct rn_vmmio *d)
 {
+	struct gmem_vu_info info;
+
+	if (gmem_vu_info(d->vu, &info) || !info.connected)
+		return -ENOTCONN;
+	return -EIO;
+}
+
+/*
+ * Take queue @i back from the back-end. Only a reply to the stop (or the
+ * late reply to a stop that timed out) proves the back-end took its last
+ * request from the ring; only then is the queue free again. The base the
+ * stop returns is not kept: a driver re-initialises its rings after a
+ * reset, so the next setup starts at 0.
+ * Return: 0 (free); the errno that keeps it.
+ */
+static int take_back(struct rn_vmmio *d, unsigned int i)
+{
+	struct vqueue *q = &d->q[i];
+	int ret;
+
+	switch (q->owner) {
+	case OWN_DRIVER:
+		return 0;
+	case OWN_BACKEND:
+		ret = gmem_vu_vring_stop(d->vu, i, NULL);
+		/* -EAGAIN: nothing was sent and the ring runs on. */
+		if (ret == -ETIMEDOUT)
+			q->owner = OWN_STOPPING;
+		else if (ret && ret != -EAGAIN)
+			q->owner = OWN_LOST;	/* -ENOTCONN, -EPROTO */
+		break;
+	case OWN_STOPPING:
+		/* 0: no reply outstanding any more, the late one came. */
+		ret = gmem_vu_sync(d->vu);
+		if (ret == -ENOTCONN)
+			q->owner = OWN_LOST;
+		break;
+	default:
+		return lost(d);
+	}
+	if (!ret)
+		q->owner = OWN_DRIVER;
+	return ret;
+}
+
+/*
+ * Every queue, not only the driver's: testpmd takes its whole device down
+ * on any GET_VRING_BASE and forgets the other rings (docs/vhost-user.md),
+ * so a ring left running would never be served again. A back-end that
+ * does not answer ends the loop, so that a reset waits about one ack
+ * timeout, not one per queue; the queues not asked stay the back-end's
+ * and the next reset asks again.
+ * Return: 0 when every queue is free; the first errno otherwise.
+ */
+static int take_back_all(struct rn_vmmio *d)
+{
+	int ret, first = 0;
+
+	for (unsigned int i = 0; i < d->num_queues; i++) {
+		ret = take_back(d, i);
+		if (ret && !first)
+			first = ret;
+		if (ret == -ETIMEDOUT || ret == -EAGAIN)
+			break;
+	}
+	return first;
+}
+
+static bool queues_free(const struct rn_vmmio *d)
+{
+	for (unsigned int i = 0; i < d->num_queues; i++)
+		if (d->q[i].owner != OWN_DRIVER)
+			return false;
+	return true;
+}
+
+/*
+ * Writing 0 to Status: the registers, and every queue taken back from the
+ * back-end. A queue that could not be taken back keeps its owner, and
+ * Status reads DEVICE_NEEDS_RESET instead of 0 (the reset did not
+ * complete): the driver writes 0 again to retry.
+ */
+static int reset(struct rn_vmmio *d)
+{
+	int ret = take_back_all(d);
+
 	d->drv_features = 0;
 	d->dev_sel = d->drv_sel = d->queue_sel = 0;
-	d->status = 0;
 	for (unsigned int i = 0; i < RN_VMMIO_MAX_QUEUES; i++) {
-		bool handed = d->q[i].handed;
+		enum owner owner = d->q[i].owner;
 
 		memset(&d->q[i], 0, sizeof(d->q[i]));
-		d->q[i].handed = handed;
+		d->q[i].owner = owner;
+		d->q[i].held = owner != OWN_DRIVER;
 	}
+	/* take_back_all() may have stopped early: look at every queue. */
+	d->status = queues_free(d) ? 0 : ST_NEEDS_RESET;
+	return d->status ? (ret ? ret : -EIO) : 0;
 }
 
 /*
@@ -166,10 +284,8 @@ static int write_status(struct rn_vmmio *d, uint32_t val)
 {
 	uint32_t set = val & ~d->status;
 
-	if (!val) {
-		reset(d);
-		return 0;
-	}
+	if (!val)
+		return reset(d);
 	/* The driver sets bits; it never clears one (virtio 1.x, 2.1.1). */
 	if (d->status & ~val)
 		return -EINVAL;
@@ -189,6 +305,30 @@ static struct vqueue *sel_queue(struct rn_vmmio *d)
 	return d->queue_sel < d->num_queues ? &d->q[d->queue_sel] : NULL;
 }
 
+/*
+ * Who holds a ring whose setup failed with @err. -EINVAL, -ENOSPC and the
+ * eventfd errors come before any ring message: the back-end knows nothing
+ * of it. -EBUSY: libgmemvu has it set up, so a stop takes it back.
+ * Otherwise (-EIO, -ETIMEDOUT: a message refused or not acknowledged in
+ * time, -ENOTCONN) the back-end may hold part of the ring, even enabled
+ * once a late ack comes, and libgmemvu cannot stop a ring it did not
+ * finish setting up: the queue is lost.
+ */
+static enum owner setup_failed(int err)
+{
+	switch (err) {
+	case -EINVAL:
+	case -ENOSPC:
+	case -ENOMEM:
+	case -EMFILE:
+	case -ENFILE:
+		return OWN_DRIVER;
+	case -EBUSY:
+		return OWN_BACKEND;
+	}
+	return OWN_LOST;
+}
+
 /* QueueReady = 1: hand the queue to the back-end. */
 static int queue_ready(struct rn_vmmio *d, struct vqueue *q)
 {
@@ -202,13 +342,34 @@ static int queue_ready(struct rn_vmmio *d, struct vqueue *q)
 	    !q->num || !q->desc || !q->avail || !q->used || q->desc % 16 ||
 	    q->avail % 2 || q->used % 4)
 		return -EINVAL;
-	ret = q->handed ? -EBUSY : gmem_vu_vring_setup(d->vu, &v);
+	/* Not taken back: only a reset that completes frees it. */
+	if (q->owner != OWN_DRIVER)
+		return -EBUSY;
+	ret = gmem_vu_vring_setup(d->vu, &v);
 	if (ret) {
+		q->owner = setup_failed(ret);
 		d->status |= ST_NEEDS_RESET;
 		return ret;
 	}
-	q->handed = q->ready = true;
+	q->owner = OWN_BACKEND;
+	q->ready = true;
 	return 0;
+}
+
+/*
+ * QueueReady reads 1 for a queue the driver set up and for one the last
+ * reset could not take back; not for one whose setup failed (the driver
+ * reads its QueueReady back to know).
+ */
+static bool shown_ready(const struct vqueue *q)
+{
+	return q->ready || q->held;
+}
+
+/* Its registers cannot change: live, or the back-end may hold it. */
+static bool busy(const struct vqueue *q)
+{
+	return q->ready || q->owner != OWN_DRIVER;
 }
 
 static void set_half(uint64_t *v, uint32_t val, bool high)
@@ -226,13 +387,19 @@ static int write_queue(struct rn_vmmio *d, uint64_t off, uint32_t val)
 	if (!q)
 		return -EINVAL;
 	if (off == REG_QUEUE_READY) {
-		if (val == q->ready)
-			return 0;
-		/* No way to take a ring back from the back-end. */
-		return val ? queue_ready(d, q) : -EBUSY;
+		/*
+		 * One ring cannot be taken back alone (testpmd would drop
+		 * them all): only a reset takes queues back.
+		 */
+		if (!val)
+			return shown_ready(q) ? -EBUSY : 0;
+		return q->ready ? 0 : queue_ready(d, q);
 	}
-	/* The driver must not change a live queue (virtio 1.x, 4.2.3.2). */
-	if (q->ready)
+	/*
+	 * The driver must not change a live queue (virtio 1.x, 4.2.3.2), nor
+	 * one the back-end may still be processing.
+	 */
+	if (busy(q))
 		return -EBUSY;
 	switch (off) {
 	case REG_QUEUE_NUM:
@@ -290,7 +457,7 @@ static int read_reg(struct rn_vmmio *d, uint64_t off, uint32_t *val)
 		*val = q ? d->num_max : 0;
 		return 0;
 	case REG_QUEUE_READY:
-		*val = q ? q->ready : 0;
+		*val = q ? shown_ready(q) : 0;
 		return 0;
 	case REG_INTERRUPT_STATUS:
 	case REG_CONFIG_GENERATION:

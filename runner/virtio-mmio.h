@@ -11,7 +11,8 @@
  * guests poll the used ring.
  *
  * Lock order: rn_vmmio.lock, then the vhost-user device's own lock (taken
- * inside gmem_vu_*). The lock is never held across a kick.
+ * inside gmem_vu_*). The lock is held across a queue's setup and a
+ * reset's stops (round trips to the back-end), never across a kick.
  */
 #ifndef GMEM_VIRTIO_MMIO_H
 #define GMEM_VIRTIO_MMIO_H
@@ -72,6 +73,15 @@ void rn_vmmio_destroy(struct rn_vmmio *d);
  * errno when it refuses a queue (the device then also sets
  * DEVICE_NEEDS_RESET in Status); gmem_vu_kick()'s errors for QueueNotify
  * (-ENOTCONN once the back-end is gone).
+ *
+ * A reset (Status := 0) stops every queue handed to the back-end
+ * (gmem_vu_vring_stop) while the caller waits, about one ack timeout at
+ * most. When a queue cannot be taken back, Status reads
+ * DEVICE_NEEDS_RESET instead of 0, the queue's QueueReady reads 1, it
+ * cannot be set up, and the write returns why: -ETIMEDOUT or -EAGAIN (the
+ * back-end did not answer: write 0 again once it does), -ENOTCONN (the
+ * back-end is gone: for good), -EIO (a setup failed half-way earlier:
+ * for good).
  */
 int rn_vmmio_access(struct rn_vmmio *d, uint64_t off, void *data,
 		    unsigned int len, bool write);

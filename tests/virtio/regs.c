@@ -139,11 +139,12 @@ static const struct row rows[] = {
 	{ "straddling its end", 0x104, 8, R, 0, -EINVAL },
 	{ "config write", 0x100, 4, W, 1, -EPERM },
 	{ "capacity kept", 0x100, 4, R, VT_DISK / 512, 0 },
-	/* Reset: the queue stays with the back-end. */
+	/* Reset: the queue is taken back from the back-end (GET_VRING_BASE). */
 	{ "reset", 0x070, 4, W, 0, 0 },
-	{ "status 0", 0x070, 4, R, 0, 0 },
+	{ "status 0: the reset completed", 0x070, 4, R, 0, 0 },
 	{ "queue 0 not ready", 0x044, 4, R, 0, 0 },
 	{ "notify after reset", 0x050, 4, W, 0, -EINVAL },
+	{ "queue ready before FEATURES_OK again", 0x044, 4, W, 1, -EINVAL },
 	{ "acknowledge again", 0x070, 4, W, ACKDRV, 0 },
 	{ "features sel 1 again", 0x024, 4, W, 1, 0 },
 	{ "VERSION_1 again", 0x020, 4, W, 1, 0 },
@@ -152,9 +153,18 @@ static const struct row rows[] = {
 	{ "desc again", 0x080, 4, W, (uint32_t)RING, 0 },
 	{ "avail again", 0x090, 4, W, (uint32_t)RING + 16 * VIO_VQ_NUM, 0 },
 	{ "used again", 0x0a0, 4, W, (uint32_t)RING + PG, 0 },
-	{ "a queue handed over before", 0x044, 4, W, 1, -EBUSY },
-	{ "NEEDS_RESET set", 0x070, 4, R, FOK | VIO_ST_NEEDS_RESET, 0 },
-	{ "no queue while NEEDS_RESET", 0x044, 4, W, 1, -EINVAL },
+	{ "ready: handed over again", 0x044, 4, W, 1, 0 },
+	{ "ready reads 1 again", 0x044, 4, R, 1, 0 },
+	{ "no NEEDS_RESET", 0x070, 4, R, FOK, 0 },
+	{ "notify the queue set up again", 0x050, 4, W, 0, 0 },
+	{ "ready 0 still no way back", 0x044, 4, W, 0, -EBUSY },
+	{ "driver ok again", 0x070, 4, W, FOK | VIO_ST_DRIVER_OK, 0 },
+	/* Another reset with the queue handed over, then one with none. */
+	{ "reset again", 0x070, 4, W, 0, 0 },
+	{ "reset with nothing handed over", 0x070, 4, W, 0, 0 },
+	{ "status 0 once more", 0x070, 4, R, 0, 0 },
+	{ "ready 0 of a free queue", 0x044, 4, W, 0, 0 },
+	{ "queue 0 free", 0x044, 4, R, 0, 0 },
 };
 
 /* A refused read: zeros, but never past kvm_run's 8 data bytes. */

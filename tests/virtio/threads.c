@@ -6,7 +6,10 @@
  * while the main thread drives virtio-blk requests through the guest's
  * driver; every value read must be right and every request must complete
  * with its data (qemu-storage-daemon's back-end; suite threads, run under
- * TSan too, where a transport without its lock fails).
+ * TSan too, where a transport without its lock fails). Then the main
+ * thread resets the device and re-initialises the driver while the two
+ * threads read Status and QueueReady and kick: a reset takes the queue
+ * back from the back-end with the transport's lock held.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -14,6 +17,7 @@
 #include "vtest.h"
 
 #define REQUESTS	200
+#define RESETS		5
 #define STATUS_LIVE	(VIO_ST_ACKNOWLEDGE | VIO_ST_DRIVER | \
 			 VIO_ST_FEATURES_OK | VIO_ST_DRIVER_OK)
 
@@ -74,32 +78,96 @@ static void *hammer(void *arg)
 	return NULL;
 }
 
+/*
+ * During resets: Status is one of the driver's steps (never
+ * DEVICE_NEEDS_RESET: the back-end answers), QueueReady 0 or 1, and a
+ * kick reaches the live queue or finds none.
+ */
+static void *watch(void *arg)
+{
+	const uint32_t steps[] = { 0, VIO_ST_ACKNOWLEDGE | VIO_ST_DRIVER,
+				   STATUS_LIVE & ~VIO_ST_DRIVER_OK,
+				   STATUS_LIVE };
+	struct reader *r = arg;
+	uint32_t val, zero = 0;
+	unsigned int k;
+	int ret;
+
+	while (!atomic_load(&quit) && !r->bad) {
+		val = ~0U;
+		if (rn_vmmio_access(r->d, 0x070, &val, 4, false))
+			r->bad = "status read";
+		for (k = 0; k < 4 && val != steps[k]; k++)
+			;
+		if (k == 4)
+			r->bad = "status";
+		val = ~0U;
+		if (rn_vmmio_access(r->d, 0x044, &val, 4, false) || val > 1)
+			r->bad = "queue ready";
+		ret = rn_vmmio_access(r->d, 0x050, &zero, 4, true);
+		if (ret && ret != -EINVAL)
+			r->bad = "notify";
+		r->accesses += 3;
+	}
+	return NULL;
+}
+
+static void blk_io(struct dma_io *io, unsigned int i)
+{
+	uint8_t *a = vio_hal_ptr(io->a), *b = vio_hal_ptr(io->b);
+	uint64_t sector = i % (VT_DISK / PG) * (PG / 512);
+
+	memset(a, (int)(i + 1), PG);
+	memset(b, 0, PG);
+	TEST_RET(vio_blk_rw(&io->blk, true, sector, io->a, PG), 0);
+	TEST_RET(vio_blk_rw(&io->blk, false, sector, io->b, PG), 0);
+	TEST_ASSERT(!memcmp(a, b, PG), "request %u: data differ", i);
+}
+
+/* Resets and re-initialisations while two threads watch. */
+static void resets(struct vtest *t, struct dma_io *d)
+{
+	struct reader rd[2];
+	unsigned int i, k;
+
+	atomic_store(&quit, false);
+	for (k = 0; k < 2; k++) {
+		rd[k] = (struct reader){ .d = t->dev };
+		TEST_ASSERT(!pthread_create(&rd[k].thread, NULL, watch,
+					    &rd[k]), "pthread_create");
+	}
+	for (i = 0; i < RESETS; i++) {
+		TEST_RET(dma_setup(d, VT_WINDOW, 0, VT_AREA, VT_AREA_SIZE), 0);
+		blk_io(d, i);
+	}
+	atomic_store(&quit, true);
+	for (k = 0; k < 2; k++) {
+		pthread_join(rd[k].thread, NULL);
+		TEST_ASSERT(!rd[k].bad, "thread %u read a wrong %s", k,
+			    rd[k].bad);
+		TEST_ASSERT(rd[k].accesses, "thread %u made no access", k);
+	}
+	printf("threads: %u resets, %llu + %llu concurrent accesses\n",
+	       RESETS, (unsigned long long)rd[0].accesses,
+	       (unsigned long long)rd[1].accesses);
+}
+
 int main(void)
 {
 	struct reader rd[2];
 	struct vtest t;
 	struct dma_io io;
-	uint8_t *a, *b;
 	unsigned int i, k;
 
 	vt_up(&t, BACKEND_QSD);
 	TEST_RET(dma_setup(&io, VT_WINDOW, 0, VT_AREA, VT_AREA_SIZE), 0);
-	a = vio_hal_ptr(io.a);
-	b = vio_hal_ptr(io.b);
 	for (k = 0; k < 2; k++) {
 		rd[k] = (struct reader){ .d = t.dev, .sel = k };
 		TEST_ASSERT(!pthread_create(&rd[k].thread, NULL, hammer,
 					    &rd[k]), "pthread_create");
 	}
-	for (i = 0; i < REQUESTS; i++) {
-		uint64_t sector = i % (VT_DISK / PG) * (PG / 512);
-
-		memset(a, (int)(i + 1), PG);
-		memset(b, 0, PG);
-		TEST_RET(vio_blk_rw(&io.blk, true, sector, io.a, PG), 0);
-		TEST_RET(vio_blk_rw(&io.blk, false, sector, io.b, PG), 0);
-		TEST_ASSERT(!memcmp(a, b, PG), "request %u: data differ", i);
-	}
+	for (i = 0; i < REQUESTS; i++)
+		blk_io(&io, i);
 	atomic_store(&quit, true);
 	for (k = 0; k < 2; k++) {
 		pthread_join(rd[k].thread, NULL);
@@ -110,6 +178,7 @@ int main(void)
 	printf("threads: %u requests, %llu + %llu concurrent accesses\n",
 	       REQUESTS, (unsigned long long)rd[0].accesses,
 	       (unsigned long long)rd[1].accesses);
+	resets(&t, &io);
 	vt_down(&t);
 	return 0;
 }

@@ -103,6 +103,12 @@ int64_t dma_hal_convert(uint64_t gpa, uint64_t npages, int private)
 
 void vt_up(struct vtest *t, enum backend_kind kind)
 {
+	vt_up_timeout(t, kind, 10000);
+}
+
+void vt_up_timeout(struct vtest *t, enum backend_kind kind,
+		   unsigned int timeout_ms)
+{
 	uint64_t blk_config = VT_DISK / 512;	/* capacity in sectors */
 	const uint8_t net_config[8] = { 0x52, 0x54, 0, 0x12, 0x34, 0x56, 1 };
 	struct rn_vmmio_config cfg = { .queue_num_max = VIO_VQ_NUM };
@@ -111,7 +117,7 @@ void vt_up(struct vtest *t, enum backend_kind kind)
 	memset(t, 0, sizeof(*t));
 	backend_start(&t->b, kind);
 	guest_init(&t->g, VT_SIZE);
-	t->vu = vu_connect(&t->b, 10000);
+	t->vu = vu_connect(&t->b, timeout_ms);
 	TEST_RET(gmem_vu_attach(t->vu, t->g.file, 0, VT_SIZE, GUEST_GPA), 0);
 	TEST_RET(gmem_map(t->g.file, 0, VT_SIZE, PROT_READ | PROT_WRITE, &map),
 		 0);

@@ -37,6 +37,9 @@ struct vtest {
  * capacity VT_DISK; net: two queues) on all of it; make it the HAL's.
  */
 void vt_up(struct vtest *t, enum backend_kind kind);
+/* The same with an ack timeout of @timeout_ms (vt_up: 10 s). */
+void vt_up_timeout(struct vtest *t, enum backend_kind kind,
+		   unsigned int timeout_ms);
 void vt_down(struct vtest *t);
 
 /*
