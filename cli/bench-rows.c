@@ -14,6 +14,7 @@
 #define NOLS		"the same with no listener"
 #define NODEV		"the same, no device"
 #define NOLS_ALT	"the same, no listener"
+#define MEMFD		"the same on a memfd (VMMs today)"
 
 #define L1(lbl, k)	.part = PART_LEVEL1, .label = lbl, .key = k
 #define RN(lbl, k)	.part = PART_RUNNER, .label = lbl, .key = k
@@ -142,6 +143,12 @@ const struct measure bench_measures[] = {
 	  .base_key = "portio_exit_us", .base_label = "2 bare port-I/O exits",
 	  .base_scale = 2 },
 	{ RN("conversions/s, 2 vCPUs", "conv_2vcpu_per_s") },
+	{ RN("guest blk writes 4 KiB, guest_memfd", "vhost_blk_guest_write_mbs"),
+	  .base_key = "vhost_blk_guest_write_memfd_mbs",
+	  .base_label = MEMFD, .rate = true, .optional = true },
+	{ RN("guest blk reads 4 KiB, guest_memfd", "vhost_blk_guest_read_mbs"),
+	  .base_key = "vhost_blk_guest_read_memfd_mbs",
+	  .base_label = MEMFD, .rate = true, .optional = true },
 };
 
 const size_t bench_nr_measures = sizeof(bench_measures) /

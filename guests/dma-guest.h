@@ -21,11 +21,15 @@ enum dma_param {
 	DMA_P_NET,		/* gpa of the virtio-net window, 0: none */
 	DMA_P_AREA,		/* gpa of the DMA area */
 	DMA_P_AREA_SIZE,	/* its bytes, at least DMA_AREA_MIN */
+	DMA_P_BENCH,		/* 4 KiB blk writes, then reads, timed; 0: none */
 };
 
 enum dma_stage {
 	DMA_STAGE_ROUND = 1,	/* args: round, gpa of c; after the round */
 	DMA_STAGE_END,
+	DMA_STAGE_BENCH_BEGIN,	/* args: requests; before the writes */
+	DMA_STAGE_BENCH_MID,	/* writes done, reads next */
+	DMA_STAGE_BENCH_END,	/* reads done */
 };
 
 #define DMA_BLK_RING	(0 * VIO_PAGE)

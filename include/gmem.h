@@ -87,6 +87,12 @@ extern "C" {
 
 /* struct gmem_vm_config.flags */
 #define GMEM_VM_KVM		(1U << 0)	/* open a real VM on /dev/kvm */
+/*
+ * With GMEM_VM_KVM: back the VM's files with a memfd (plain memslots), the
+ * way VMMs back guest RAM today, even where the kernel offers guest_memfd:
+ * the baseline for comparisons (gmem bench).
+ */
+#define GMEM_VM_MEMFD		(1U << 1)
 
 /* struct gmem_fault.flags */
 #define GMEM_FAULT_READ		(1ULL << 0)
@@ -98,7 +104,8 @@ struct gmem_vm;
 struct gmem_file;
 
 struct gmem_vm_config {
-	uint32_t flags;		/* GMEM_VM_KVM, or 0 for a detached VM */
+	uint32_t flags;		/* GMEM_VM_KVM [| GMEM_VM_MEMFD], or 0 for a
+				 * detached VM */
 	uint32_t vm_type;	/* KVM VM type (KVM_CREATE_VM arg); 0 default */
 	/*
 	 * Content modes the platform can honour on conversion, a mask of
@@ -145,8 +152,8 @@ struct gmem_stat {
  *	VM of type cfg->vm_type is created on /dev/kvm.
  * @out: receives the VM; the caller owns one reference.
  *
- * Return: 0; -EINVAL for unknown flags, non-zero reserved fields or unknown
- * convert_modes bits; -ENODEV (or the open error) when /dev/kvm cannot be
+ * Return: 0; -EINVAL for unknown flags, GMEM_VM_MEMFD without GMEM_VM_KVM,
+ * non-zero reserved fields or unknown convert_modes bits; -ENODEV (or the open error) when /dev/kvm cannot be
  * opened; the KVM_CREATE_VM error (e.g. -EINVAL for an unsupported type);
  * -ENOMEM.
  */

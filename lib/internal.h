@@ -67,6 +67,7 @@ struct gmem_vm {
 	atomic_long refs;
 	pid_t pid;		/* the process that created it (gm_foreign) */
 	bool revoke_mprotect;	/* GMEM_REVOKE=mprotect: no guard regions */
+	bool memfd_backing;	/* GMEM_VM_MEMFD: no guest_memfd */
 	int kvm_fd;		/* /dev/kvm, or -1 when detached */
 	int vm_fd;		/* KVM VM, or -1 */
 	uint32_t vm_type;

@@ -4,7 +4,7 @@
  *
  * On a KVM VM whose kernel offers guest_memfd with MMAP|INIT_SHARED, the
  * store is the kernel's guest_memfd, so the guest's RAM really is
- * guest_memfd; otherwise a memfd. Either way the library keeps one
+ * guest_memfd; otherwise (or when the VM asked for GMEM_VM_MEMFD) a memfd. Either way the library keeps one
  * MAP_SHARED mapping of the whole file (f->base) for its own copies. That
  * mapping is never handed out, is not inherited across fork, and stays
  * readable and writable: the guest keeps using private pages, and the
@@ -41,7 +41,7 @@ int gm_store_create(struct gmem_file *f)
 	void *p;
 	int ret;
 
-	if (gm_vm_is_kvm(vm) &&
+	if (gm_vm_is_kvm(vm) && !vm->memfd_backing &&
 	    (vm->gmem_flags & GM_GMEM_FLAGS) == GM_GMEM_FLAGS) {
 		f->fd = gm_kvm_create_gmem(vm, f->size);
 		f->is_gmem = true;

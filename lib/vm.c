@@ -42,7 +42,9 @@ static bool want_mprotect(void)
 
 static int check_config(const struct gmem_vm_config *cfg)
 {
-	if (cfg->flags & ~GMEM_VM_KVM)
+	if (cfg->flags & ~(GMEM_VM_KVM | GMEM_VM_MEMFD))
+		return -EINVAL;
+	if ((cfg->flags & GMEM_VM_MEMFD) && !(cfg->flags & GMEM_VM_KVM))
 		return -EINVAL;
 	if (cfg->convert_modes & ~GM_CONVERT_MODES)
 		return -EINVAL;
@@ -77,6 +79,7 @@ int gmem_vm_create(const struct gmem_vm_config *cfg, struct gmem_vm **out)
 	atomic_init(&vm->refs, 1);
 	vm->pid = gm_self_pid;
 	vm->revoke_mprotect = want_mprotect();
+	vm->memfd_backing = cfg->flags & GMEM_VM_MEMFD;
 	vm->kvm_fd = vm->vm_fd = -1;
 	vm->max_slots = GM_MAX_SLOTS;
 	vm->convert_modes = cfg->convert_modes ? cfg->convert_modes :

@@ -213,7 +213,10 @@ static int create_vcpus(struct runner *r)
 
 static int open_kvm(struct runner *r)
 {
-	struct gmem_vm_config vc = { .flags = GMEM_VM_KVM };
+	struct gmem_vm_config vc = {
+		.flags = GMEM_VM_KVM |
+			 (r->cfg.memfd_backing ? GMEM_VM_MEMFD : 0),
+	};
 	int ret;
 
 	r->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);

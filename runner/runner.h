@@ -104,6 +104,11 @@ struct runner_config {
 	 * Guests convert it like RAM. 0: none; at most RUNNER_DMA_MAX.
 	 */
 	uint64_t dma_size;
+	/*
+	 * Back every file with a memfd and plain memslots (GMEM_VM_MEMFD),
+	 * the way VMMs back RAM today: the baseline of comparisons.
+	 */
+	bool memfd_backing;
 	struct runner_mmio mmio[RUNNER_MAX_MMIO];
 	unsigned int nr_mmio;
 };

@@ -180,5 +180,6 @@ int bench_runner(const struct bench_opts *o, struct bench_table *t)
 	if (!runner_host_is_pvm() && access("/dev/kvm", F_OK))
 		return bench_fail(t, -ENODEV, "/dev/kvm is not available");
 	return vm_start(t, o->quick ? STARTS_QUICK : STARTS) ?:
-	       round_trips(t, o->quick) ?: two_vcpus(t, o->quick);
+	       round_trips(t, o->quick) ?: two_vcpus(t, o->quick) ?:
+	       bench_blk_guest(o, t);
 }

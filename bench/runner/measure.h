@@ -15,4 +15,11 @@
  */
 int bench_runner(const struct bench_opts *o, struct bench_table *t);
 
+/*
+ * The guest's virtio-blk throughput through o->vu_blk's back-end, DMA
+ * buffers on guest_memfd and on a memfd (blk_guest.c); nothing without
+ * o->vu_blk. Return: 0, or a negative errno with t->error set.
+ */
+int bench_blk_guest(const struct bench_opts *o, struct bench_table *t);
+
 #endif /* BENCH_RUNNER_MEASURE_H */

@@ -170,9 +170,9 @@ static void fx_fini(struct fx *x)
 static void bad_vm_create(struct fx *x)
 {
 	const struct gmem_vm_config cases[] = {
-		{ .flags = 2 },
+		{ .flags = GMEM_VM_MEMFD },	/* without KVM */
 		{ .flags = 1U << 31 },
-		{ .flags = x->kvm ? GMEM_VM_KVM | 2 : 4 },
+		{ .flags = x->kvm ? GMEM_VM_KVM | 4 : 4 },
 		{ .convert_modes = 4 },
 		{ .convert_modes = GMEM_CONVERT_ZERO | (1ULL << 63) },
 		{ .reserved = { 1 } },

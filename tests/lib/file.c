@@ -236,9 +236,37 @@ static void test_fault_private(struct gmem_vm *vm)
 	TEST_RET(gmem_close(f), 0);
 }
 
+/*
+ * GMEM_VM_MEMFD: the same KVM VM backed by a memfd, as VMMs back RAM
+ * today; a memslot over it takes plain memory, and the guest memory
+ * works the same through the library.
+ */
+static void test_memfd_vm(void)
+{
+	struct gmem_vm_config vc = { .flags = GMEM_VM_KVM | GMEM_VM_MEMFD };
+	struct gmem_region rg = { .slot = 0, .gpa = 1 << 20, .size = 4 * PG };
+	struct gmem_vm *vm;
+	char buf[6] = "";
+
+	TEST_RET(gmem_vm_create(&vc, &vm), 0);
+	TEST_RET(gmem_create(vm, rg.size, GMEM_FLAG_MMAP |
+			     GMEM_FLAG_INIT_SHARED, &rg.file), 0);
+	TEST_RET(gmem_backing(rg.file), 0);
+	TEST_RET(gmem_vm_set_region(vm, &rg), 0);
+	TEST_RET(gmem_vm_write(vm, rg.gpa, "memfd", 6, NULL), 0);
+	TEST_RET(gmem_vm_read(vm, rg.gpa, buf, 6, NULL), 0);
+	TEST_ASSERT(!strcmp(buf, "memfd"), "read back '%s'", buf);
+	TEST_RET(gmem_set_attributes(rg.file, 0, PG, GMEM_ATTR_PRIVATE,
+				     GMEM_CONVERT_PRESERVE, NULL), 0);
+	TEST_RET(gmem_vm_read(vm, rg.gpa, buf, 6, NULL), -EFAULT);
+	gmem_vm_put(vm);
+	TEST_RET(gmem_close(rg.file), 0);
+}
+
 static void test_file(struct gmem_vm *vm, int kvm)
 {
-	(void)kvm;
+	if (kvm)
+		test_memfd_vm();
 	test_flags(vm);
 	test_invalid_sizes(vm);
 	test_multiple(vm);

@@ -4,7 +4,8 @@
 # vCPU 0 moves data through both after every round while it converts a
 # DMA buffer private and back, and the host checks at every conversion to
 # private that no back-end's table still holds the page. Then one device
-# alone, and a socket nobody listens on (one line, exit 1). Needs KVM.
+# alone, a socket nobody listens on (one line, exit 1), and gmem bench's
+# guest virtio-blk rows. Needs KVM.
 # Usage: test_run_devices.sh GMEM
 set -u
 gmem=$1
@@ -58,3 +59,23 @@ rc=$?
 	grep -q "^gmem run: --vhost-user-net '$tmp/dead.sock': " "$tmp/dead.err" ||
 	fail "dead socket: exit $rc: $(cat "$tmp/dead.out" "$tmp/dead.err")"
 echo "ok: dead socket: $(cat "$tmp/dead.err")"
+
+# gmem bench's guest rows: the dma guest's virtio-blk throughput, DMA
+# buffers on guest_memfd and on a memfd, measured in the same run (the
+# values are only checked to be there)
+"$gmem" bench --quick --json --filter vhost_blk_guest \
+	--vhost-user-blk "$tmp/blk.sock" >"$tmp/bench.json" 2>"$tmp/bench.err" ||
+	fail "gmem bench exited $?: $(cat "$tmp/bench.err")"
+python3 - "$tmp/bench.json" <<'PY' || fail "bench JSON: $(cat "$tmp/bench.json")"
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert j["parts"]["runner"]["state"] == "ok", j["parts"]
+rows = {r["name"]: r for r in j["results"]}
+for n in ("vhost_blk_guest_write_mbs", "vhost_blk_guest_read_mbs"):
+    assert rows[n]["value"] > 0 and rows[n]["kernel"]["value"] > 0, rows[n]
+print("ok: guest blk MB/s (guest_memfd / memfd): write %.2f / %.2f, read %.2f / %.2f" % (
+    rows["vhost_blk_guest_write_mbs"]["value"],
+    rows["vhost_blk_guest_write_mbs"]["kernel"]["value"],
+    rows["vhost_blk_guest_read_mbs"]["value"],
+    rows["vhost_blk_guest_read_mbs"]["kernel"]["value"]))
+PY
