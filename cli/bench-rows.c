@@ -172,11 +172,11 @@ const struct measure bench_measures[] = {
 	  .base_key = "vms_10_bare_start_us", .base_label = BARE_VM },
 	{ RN("VM start, " VMS_100, "vms_100_start_us"),
 	  .base_key = "vms_100_bare_start_us", .base_label = BARE_VM },
-	{ RN("host Rss per VM, 1 VM", "vms_1_rss_kib"),
+	{ RN("Rss per VM, 1 VM", "vms_1_rss_kib"),
 	  .base_key = "vms_1_bare_rss_kib", .base_label = BARE_VM },
-	{ RN("host Rss per VM, 10 VMs", "vms_10_rss_kib"),
+	{ RN("Rss per VM, 10 VMs", "vms_10_rss_kib"),
 	  .base_key = "vms_10_bare_rss_kib", .base_label = BARE_VM },
-	{ RN("host Rss per VM, " VMS_100, "vms_100_rss_kib"),
+	{ RN("Rss per VM, " VMS_100, "vms_100_rss_kib"),
 	  .base_key = "vms_100_bare_rss_kib", .base_label = BARE_VM },
 };
 
