@@ -135,6 +135,17 @@ static bool values(const struct bench_table *t, unsigned int nt,
 	return true;
 }
 
+/* One series with its competitor: a column each, named by the legend. */
+static void print_pair(const struct series *s, const struct points *p)
+{
+	printf("\nscaling: %s\n  (%s; x: %s)\n  %-8s %20s  %30s\n", s->title,
+	       s->y_label, s->x_label, "x", s->label, s->base_label);
+	for (unsigned int i = 0; i < s->n; i++)
+		printf("  %-8s %20.*f  %30.*f\n", p->x_text[i],
+		       p->v[i] < 100 ? 3 : 0, p->v[i],
+		       p->base[i] < 100 ? 3 : 0, p->base[i]);
+}
+
 void bench_print_scaling(const struct bench_table *t, unsigned int nt)
 {
 	struct points p;
@@ -144,22 +155,15 @@ void bench_print_scaling(const struct bench_table *t, unsigned int nt)
 
 		if (!values(t, nt, s, &p))
 			continue;
-		printf("\nscaling: %s\n  %-8s %14s", s->title, "x",
-		       s->y_label);
-		if (p.has_base)
-			printf("  %14s", "competitor");
-		printf("  (x: %s)\n", s->x_label);
-		if (p.has_base)
-			printf("  %-8s %14s  %14s\n", "", s->label,
-			       s->base_label);
-		for (unsigned int i = 0; i < s->n; i++) {
-			printf("  %-8s %14.*f", p.x_text[i],
-			       p.v[i] < 100 ? 3 : 0, p.v[i]);
-			if (p.has_base)
-				printf("  %14.*f", p.base[i] < 100 ? 3 : 0,
-				       p.base[i]);
-			printf("\n");
+		if (p.has_base) {
+			print_pair(s, &p);
+			continue;
 		}
+		printf("\nscaling: %s\n  %-8s %14s  (x: %s)\n", s->title, "x",
+		       s->y_label, s->x_label);
+		for (unsigned int i = 0; i < s->n; i++)
+			printf("  %-8s %14.*f\n", p.x_text[i],
+			       p.v[i] < 100 ? 3 : 0, p.v[i]);
 	}
 }
 

@@ -95,7 +95,7 @@ static int start_bare(struct bench_table *t, uint64_t *ns, struct bare **out)
 	int ret = bare_create(&c, out);
 
 	if (ret)
-		return bench_fail(t, ret, "bare VM %s", strerror(-ret));
+		return bench_fail(t, ret, "bare VM: %s", strerror(-ret));
 	ret = bare_run(*out, &t1, 1) ?: bare_run(*out, NULL, UINT_MAX);
 	if (ret) {
 		bare_destroy(*out);
