@@ -168,7 +168,7 @@ void bench_print_text(const struct outcome *out)
 	printf("ratio: gmem's cost per operation over the competitor's "
 	       "(above 1: gmem is slower)\n");
 	print_notes(out);
-	bench_print_scaling(&out->t[PART_LEVEL1]);
+	bench_print_scaling(out->t, NR_PARTS);
 }
 
 static void json_num(double v)
@@ -286,7 +286,7 @@ void bench_print_json(const struct outcome *out)
 		sep = ",";
 	}
 	printf("\n  ],\n  \"scaling\": ");
-	bench_json_scaling(&out->t[PART_LEVEL1]);
+	bench_json_scaling(out->t, NR_PARTS);
 	printf(",\n");
 	print_json_raw(out);
 	printf("}\n");

@@ -15,6 +15,11 @@
 #define NODEV		"the same, no device"
 #define NOLS_ALT	"the same, no listener"
 #define MEMFD		"the same on a memfd (VMMs today)"
+#define ANON		"anonymous RAM, 4 KiB pages"
+#define THP		"anonymous RAM, MADV_HUGEPAGE"
+#define BARE_VM		"bare KVM VM, same RAM"
+/* --quick starts fewer (bench/runner/scale.c; vms_100_count says) */
+#define VMS_100		"100 VMs (--quick: 20)"
 
 #define L1(lbl, k)	.part = PART_LEVEL1, .label = lbl, .key = k
 #define RN(lbl, k)	.part = PART_RUNNER, .label = lbl, .key = k
@@ -142,7 +147,38 @@ const struct measure bench_measures[] = {
 	{ RN("conversion round trip, 4 KiB", "conv_roundtrip_us"),
 	  .base_key = "portio_exit_us", .base_label = "2 bare port-I/O exits",
 	  .base_scale = 2 },
-	{ RN("conversions/s, 2 vCPUs", "conv_2vcpu_per_s") },
+	{ RN("conversions/s, 1 vCPU", "conv_1vcpu_per_s"),
+	  .base_key = "portio_1vcpu_exits_per_s",
+	  .base_label = "port-I/O exits/s, 1 vCPU", .rate = true },
+	{ RN("conversions/s, 2 vCPUs", "conv_2vcpu_per_s"),
+	  .base_key = "portio_2vcpu_exits_per_s",
+	  .base_label = "port-I/O exits/s, 2 vCPUs", .rate = true },
+	{ RN("conversions/s, 4 vCPUs", "conv_4vcpu_per_s"),
+	  .base_key = "portio_4vcpu_exits_per_s",
+	  .base_label = "port-I/O exits/s, 4 vCPUs", .rate = true },
+	{ RN("guest first touch, 256 MiB", "guest_touch_gmem_ms"),
+	  .base_key = "guest_touch_anon_ms", .base_label = ANON },
+	{ RN("guest first touch, 256 MiB", "guest_touch_gmem_ms"),
+	  .name = "guest_touch_gmem_vs_thp", .base_key = "guest_touch_thp_ms",
+	  .base_label = THP },
+	{ RN("guest write pass, 256 MiB", "guest_write_gmem_mb_per_s"),
+	  .base_key = "guest_write_anon_mb_per_s", .base_label = ANON,
+	  .rate = true },
+	{ RN("guest read pass, 256 MiB", "guest_read_gmem_mb_per_s"),
+	  .base_key = "guest_read_anon_mb_per_s", .base_label = ANON,
+	  .rate = true },
+	{ RN("VM start, 1 VM alive", "vms_1_start_us"),
+	  .base_key = "vms_1_bare_start_us", .base_label = BARE_VM },
+	{ RN("VM start, 10 VMs alive", "vms_10_start_us"),
+	  .base_key = "vms_10_bare_start_us", .base_label = BARE_VM },
+	{ RN("VM start, " VMS_100, "vms_100_start_us"),
+	  .base_key = "vms_100_bare_start_us", .base_label = BARE_VM },
+	{ RN("Rss per VM, 1 VM", "vms_1_rss_kib"),
+	  .base_key = "vms_1_bare_rss_kib", .base_label = BARE_VM },
+	{ RN("Rss per VM, 10 VMs", "vms_10_rss_kib"),
+	  .base_key = "vms_10_bare_rss_kib", .base_label = BARE_VM },
+	{ RN("Rss per VM, " VMS_100, "vms_100_rss_kib"),
+	  .base_key = "vms_100_bare_rss_kib", .base_label = BARE_VM },
 	{ RN("guest blk writes 4 KiB, guest_memfd", "vhost_blk_guest_write_mbs"),
 	  .base_key = "vhost_blk_guest_write_memfd_mbs",
 	  .base_label = MEMFD, .rate = true, .optional = true },

@@ -301,7 +301,7 @@ int cmd_bench(int argc, char **argv)
 			bench_print_json(out);
 		else
 			bench_print_text(out);
-		if (o.plot && bench_plot_scaling(&out->t[PART_LEVEL1], o.plot))
+		if (o.plot && bench_plot_scaling(out->t, NR_PARTS, o.plot))
 			ret = CLI_FAIL;
 	}
 	free(out);

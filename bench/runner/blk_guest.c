@@ -131,18 +131,19 @@ static int one(const char *sock, bool memfd, uint64_t n, double mbs[2],
 	return ret;
 }
 
+const char *const bench_blk_guest_keys[] = {
+	"vhost_blk_guest_requests", "vhost_blk_guest_write_mbs",
+	"vhost_blk_guest_read_mbs", "vhost_blk_guest_write_memfd_mbs",
+	"vhost_blk_guest_read_memfd_mbs", NULL,
+};
+
 int bench_blk_guest(const struct bench_opts *o, struct bench_table *t)
 {
-	static const char *const keys[] = {
-		"vhost_blk_guest_write_mbs", "vhost_blk_guest_read_mbs",
-		"vhost_blk_guest_write_memfd_mbs",
-		"vhost_blk_guest_read_memfd_mbs", NULL,
-	};
 	uint64_t n = o->quick ? REQUESTS_QUICK : REQUESTS;
 	double gm[2], fd[2];
 	int ret;
 
-	if (!o->vu_blk || !bench_wanted(o, keys))
+	if (!o->vu_blk || !bench_wanted(o, bench_blk_guest_keys))
 		return 0;
 	ret = one(o->vu_blk, false, n, gm, t) ?: one(o->vu_blk, true, n, fd, t);
 	if (ret)

@@ -7,110 +7,36 @@
  *      target: at most 1.5x.
  *   2. One guest-requested 4 KiB conversion to private and back, vs a bare
  *      port-I/O exit round trip (the doorbell is one such exit each way).
- *   3. Conversions per second with 2 vCPUs converting their own pages.
- * Numbers only; nothing here asserts on time.
+ *   3. Conversions per second with 1, 2 and 4 vCPUs converting their own
+ *      pages, vs port-I/O exits per second with as many vCPUs.
+ *   4. The guest's first touch of 256 MiB and its memory bandwidth, on
+ *      the runner's guest_memfd RAM vs anonymous RAM (touch.c).
+ *   5. VM start and host memory per VM with 1, 10 and 100 VMs alive at
+ *      once (scale.c).
+ * Each group runs when --filter names one of its rows, with one idle VM
+ * kept alive throughout (keep_a_vm()). Numbers only; nothing here asserts
+ * on time.
  */
 #include <errno.h>
-#include <stdatomic.h>
+#include <fcntl.h>
+#include <linux/kvm.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "bare.h"
-#include "bench-guest.h"
 #include "images.h"
+#include "job.h"
 #include "measure.h"
-#include "runner.h"
 
 #define STARTS		15
 #define STARTS_QUICK	5
 
-struct span {
-	uint64_t t0;			/* create, or the first BEGIN */
-	_Atomic uint64_t first_sync;
-	_Atomic uint64_t begin;
-	_Atomic uint64_t end;
-};
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
-
-static int on_sync(struct runner *r, unsigned int id, struct guest_mailbox *mb,
-		   void *arg)
-{
-	struct span *s = arg;
-	uint64_t t = now_ns(), zero = 0;
-
-	(void)r;
-	(void)id;
-	atomic_compare_exchange_strong(&s->first_sync, &zero, t);
-	if (mb->stage == BENCH_SYNC_BEGIN) {
-		zero = 0;
-		atomic_compare_exchange_strong(&s->begin, &zero, t);
-	} else {
-		atomic_store(&s->end, t);	/* the last END wins */
-	}
-	return 0;
-}
-
-struct job {
-	enum bench_job kind;
-	unsigned int vcpus;
-	uint64_t n;
-	uint64_t ns;			/* first BEGIN to last END */
-	uint64_t start_ns;		/* create to first sync */
-	struct runner_stats st;
-};
-
-/* Run the bench guest once. */
-static int run_job(struct bench_table *t, struct job *j)
-{
-	struct span s = { 0 };
-	struct runner_config cfg = {
-		.nr_vcpus = j->vcpus,
-		.ram_size = j->kind == BENCH_START ? 0 : 1 << 20,
-		.image = guest_bench,
-		.image_size = guest_bench_size,
-		.param = { j->kind, j->n },
-		.on_sync = on_sync,
-		.arg = &s,
-	};
-	struct runner *r;
-	int ret;
-
-	s.t0 = now_ns();
-	ret = runner_create(&cfg, &r);
-	if (ret)
-		return bench_fail(t, ret, "runner_create: %s", strerror(-ret));
-	ret = runner_run(r);
-	if (ret) {
-		bench_fail(t, -EIO, "%s", runner_error(r));
-		goto out;
-	}
-	runner_get_stats(r, &j->st);
-	j->start_ns = s.first_sync - s.t0;
-	j->ns = s.end - s.begin;
-out:
-	runner_destroy(r);
-	return ret ? -EIO : 0;
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 /* Medians of interleaved starts, so drift hits both sides alike. */
-static int vm_start(struct bench_table *t, int starts)
+static int vm_start(const struct bench_opts *o, struct bench_table *t)
 {
+	int starts = o->quick ? STARTS_QUICK : STARTS;
 	uint64_t lib[STARTS], bare[STARTS];
 	bool user = runner_host_is_pvm();
 	struct job j = { .kind = BENCH_START, .vcpus = 1 };
@@ -122,13 +48,13 @@ static int vm_start(struct bench_table *t, int starts)
 		if (ret)
 			return bench_fail(t, ret, "bare start: %s",
 					  strerror(-ret));
-		ret = run_job(t, &j);
+		ret = job_run(t, &j);
 		if (ret)
 			return ret;
 		lib[i] = j.start_ns;
 	}
-	qsort(lib, starts, sizeof(lib[0]), cmp_u64);
-	qsort(bare, starts, sizeof(bare[0]), cmp_u64);
+	qsort(lib, starts, sizeof(lib[0]), job_cmp_u64);
+	qsort(bare, starts, sizeof(bare[0]), job_cmp_u64);
 	bench_add(t, "vm_start_samples", starts, "runs", "");
 	bench_add(t, "vm_start_runner_us", lib[starts / 2] / 1e3, "us", "");
 	bench_add(t, "vm_start_bare_us", bare[starts / 2] / 1e3, "us",
@@ -138,15 +64,16 @@ static int vm_start(struct bench_table *t, int starts)
 	return 0;
 }
 
-static int round_trips(struct bench_table *t, bool quick)
+static int round_trips(const struct bench_opts *o, struct bench_table *t)
 {
-	const uint64_t nops = quick ? 2000 : 20000, convs = quick ? 500 : 5000;
+	const uint64_t nops = o->quick ? 2000 : 20000;
+	const uint64_t convs = o->quick ? 500 : 5000;
 	struct job nop = { .kind = BENCH_NOP, .vcpus = 1, .n = nops };
 	struct job conv = { .kind = BENCH_CONVERT, .vcpus = 1, .n = convs };
 	double exit_us, trip_us;
 	int ret;
 
-	ret = run_job(t, &nop) ?: run_job(t, &conv);
+	ret = job_run(t, &nop) ?: job_run(t, &conv);
 	if (ret)
 		return ret;
 	exit_us = nop.ns / 1e3 / nops;
@@ -159,27 +86,105 @@ static int round_trips(struct bench_table *t, bool quick)
 	return 0;
 }
 
-static int two_vcpus(struct bench_table *t, bool quick)
-{
-	struct job j = { .kind = BENCH_CONVERT, .vcpus = 2,
-			 .n = quick ? 500 : 5000 };
-	int ret = run_job(t, &j);
+#define NR_VCPU_STEPS	3
 
-	if (ret)
-		return ret;
-	bench_add(t, "conv_2vcpu_conversions", j.st.conversions, "conversions",
-		  "");
-	bench_add(t, "conv_2vcpu_seconds", j.ns / 1e9, "s", "");
-	bench_add(t, "conv_2vcpu_per_s", j.st.conversions / (j.ns / 1e9),
-		  "conversions/s", "");
+static const unsigned int vcpu_steps[NR_VCPU_STEPS] = { 1, 2, 4 };
+static const char *const conv_keys[NR_VCPU_STEPS] = {
+	"conv_1vcpu_per_s", "conv_2vcpu_per_s", "conv_4vcpu_per_s",
+};
+static const char *const exit_keys[NR_VCPU_STEPS] = {
+	"portio_1vcpu_exits_per_s", "portio_2vcpu_exits_per_s",
+	"portio_4vcpu_exits_per_s",
+};
+
+/*
+ * Every vCPU converts its own page to private and back, n times, while
+ * the others do the same; the competitor is as many vCPUs making bare
+ * port-I/O exits (a doorbell conversion is one such exit).
+ */
+static int vcpus(const struct bench_opts *o, struct bench_table *t)
+{
+	const uint64_t convs = o->quick ? 500 : 5000;
+	const uint64_t nops = o->quick ? 2000 : 20000;
+
+	for (int i = 0; i < NR_VCPU_STEPS; i++) {
+		unsigned int n = vcpu_steps[i];
+		struct job conv = { .kind = BENCH_CONVERT, .vcpus = n,
+				    .n = convs };
+		struct job nop = { .kind = BENCH_NOP, .vcpus = n, .n = nops };
+		int ret = job_run(t, &nop) ?: job_run(t, &conv);
+
+		if (ret)
+			return ret;
+		bench_add(t, exit_keys[i], n * nops / (nop.ns / 1e9), "exits/s",
+			  "(kernel primitive)");
+		bench_add(t, conv_keys[i], conv.st.conversions / (conv.ns / 1e9),
+			  "conversions/s", "");
+		if (n == 2) {	/* the rows this group had first */
+			bench_add(t, "conv_2vcpu_conversions",
+				  conv.st.conversions, "conversions", "");
+			bench_add(t, "conv_2vcpu_seconds", conv.ns / 1e9, "s",
+				  "");
+		}
+	}
 	return 0;
+}
+
+/* A group of rows measured together, by one function. */
+struct group {
+	int (*fn)(const struct bench_opts *o, struct bench_table *t);
+	const char *const *keys;	/* the rows, for --filter */
+};
+
+#define KEYS(...)	(const char *const[]){ __VA_ARGS__, NULL }
+
+static const struct group groups[] = {
+	{ vm_start, KEYS("vm_start_samples", "vm_start_runner_us",
+			 "vm_start_bare_us", "vm_start_ratio") },
+	{ round_trips, KEYS("portio_exit_us", "conv_roundtrip_us",
+			    "conv_per_conversion_us", "conv_above_exit_us") },
+	{ vcpus, KEYS("conv_1vcpu_per_s", "conv_2vcpu_per_s",
+		      "conv_4vcpu_per_s", "portio_1vcpu_exits_per_s",
+		      "portio_2vcpu_exits_per_s", "portio_4vcpu_exits_per_s",
+		      "conv_2vcpu_conversions", "conv_2vcpu_seconds") },
+	{ bench_runner_touch, bench_runner_touch_keys },
+	{ bench_runner_scale, bench_runner_scale_keys },
+	{ bench_blk_guest, bench_blk_guest_keys },
+};
+
+#define NR_GROUPS	(sizeof(groups) / sizeof(groups[0]))
+
+/*
+ * An idle VM kept for the whole benchmark. KVM turns the scheduler's
+ * preempt-notifier static key on with the first VM on the host and off
+ * with the last, patching kernel text both times; without a VM kept,
+ * every VM this benchmark starts and stops alone would pay for that
+ * patching, which a host already running VMs does not. (QEMU's TCG, under
+ * scripts/kvm-vm, now and then also crashes the kernel on that patching.)
+ * Returns the VM's fd, or -1: then the numbers include the patching.
+ */
+static int keep_a_vm(void)
+{
+	int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC), vm;
+
+	if (kvm < 0)
+		return -1;
+	vm = ioctl(kvm, KVM_CREATE_VM, 0);
+	close(kvm);
+	return vm;
 }
 
 int bench_runner(const struct bench_opts *o, struct bench_table *t)
 {
+	int ret = 0, keep;
+
 	if (!runner_host_is_pvm() && access("/dev/kvm", F_OK))
 		return bench_fail(t, -ENODEV, "/dev/kvm is not available");
-	return vm_start(t, o->quick ? STARTS_QUICK : STARTS) ?:
-	       round_trips(t, o->quick) ?: two_vcpus(t, o->quick) ?:
-	       bench_blk_guest(o, t);
+	keep = keep_a_vm();
+	for (size_t g = 0; !ret && g < NR_GROUPS; g++)
+		if (bench_wanted(o, groups[g].keys))
+			ret = groups[g].fn(o, t);
+	if (keep >= 0)
+		close(keep);
+	return ret;
 }

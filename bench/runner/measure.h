@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Runner benchmark: what the runner costs beside the bare KVM primitive
- * measured in the same run (measure.c). Used by bench-runner and
- * `gmem bench`.
+ * measured in the same run (measure.c, touch.c, scale.c). Used by
+ * bench-runner and `gmem bench`.
  */
 #ifndef BENCH_RUNNER_MEASURE_H
 #define BENCH_RUNNER_MEASURE_H
@@ -10,8 +10,9 @@
 #include "table.h"
 
 /*
- * Fill @t with the runner rows. Return: 0; -ENODEV without /dev/kvm; or
- * another negative errno with t->error saying what failed.
+ * Fill @t with the runner rows --filter names (o->filter; all without
+ * one). Return: 0; -ENODEV without /dev/kvm; or another negative errno
+ * with t->error saying what failed.
  */
 int bench_runner(const struct bench_opts *o, struct bench_table *t);
 
@@ -21,5 +22,14 @@ int bench_runner(const struct bench_opts *o, struct bench_table *t);
  * o->vu_blk. Return: 0, or a negative errno with t->error set.
  */
 int bench_blk_guest(const struct bench_opts *o, struct bench_table *t);
+extern const char *const bench_blk_guest_keys[];
+
+/* The guest's first touch and bandwidth, guest_memfd vs anonymous RAM. */
+int bench_runner_touch(const struct bench_opts *o, struct bench_table *t);
+extern const char *const bench_runner_touch_keys[];
+
+/* VM start and host memory per VM with 1, 10 and 100 VMs alive. */
+int bench_runner_scale(const struct bench_opts *o, struct bench_table *t);
+extern const char *const bench_runner_scale_keys[];
 
 #endif /* BENCH_RUNNER_MEASURE_H */

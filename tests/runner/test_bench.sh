@@ -4,7 +4,9 @@
 # (run through --filter, so each is measured once) and the runner part,
 # with --quick --json parsed back (every field there, every number
 # positive; never a speed: no timing thresholds, the marks are not
-# checked), the text table, the scaling charts, no progress line when
+# checked), the runner's groups each through its own --filter (nothing
+# else measured, every new row beside its competitor, the scaling series
+# and charts), the text table, the scaling charts, no progress line when
 # stderr is not a terminal, the no-KVM path and every bad option.
 # The level-1 part runs detached without /dev/kvm; only the runner part
 # needs KVM, and only that part is skipped without it.
@@ -85,8 +87,42 @@ want = {
                 "listen_1_alt_per_s", "listen_8_alt_per_s",
                 "listen_1g_calls"},
     "vm_start": {"vm_start_runner_us"},
+    "conv_roundtrip": {"conv_roundtrip_us"},
+    "vcpu": {"conv_1vcpu_per_s", "conv_2vcpu_per_s", "conv_4vcpu_per_s"},
+    "guest_": {"guest_touch_gmem_ms", "guest_touch_gmem_vs_thp",
+               "guest_write_gmem_mb_per_s", "guest_read_gmem_mb_per_s"},
+    "vms_": {"vms_1_start_us", "vms_10_start_us", "vms_100_start_us",
+             "vms_1_rss_kib", "vms_10_rss_kib", "vms_100_rss_kib"},
 }[filt]
 assert want <= names, (filt, want - names)
+# The runner's new rows each come beside their competitor.
+for r in j["results"]:
+    if r["part"] == "runner" and filt in ("vcpu", "guest_", "vms_"):
+        assert r["kernel"] is not None, r
+        assert r["kernel"]["name"] in j["raw"]["runner"], r
+# The runner measures only the groups the filter names.
+if filt in ("vcpu", "guest_", "vms_"):
+    for k in j["raw"]["runner"]:
+        assert match(k), ("runner ran an unnamed group", filt, k)
+# Its scaling series, each with the competitor from the same run.
+runner_series = {"vcpu": {"vcpus"}, "vms_": {"vm_start", "vm_memory"}}
+if filt in runner_series:
+    sc = j["scaling"]
+    assert set(sc) == runner_series[filt], sc.keys()
+    for s in sc.values():
+        pts, base = s["points"], s["competitor"]["points"]
+        assert len(pts) == 3 and len(base) == 3, s
+        assert [x for x, _ in pts] == [x for x, _ in base], s
+        for x, y in pts + base:
+            positive(x, s["title"]); positive(y, s["title"])
+    if filt == "vms_":
+        # --quick starts fewer than 100 VMs and the last point says so
+        n = j["raw"]["runner"]["vms_100_count"]
+        assert 10 < n < 100, n
+        assert sc["vm_start"]["points"][-1][0] == n, sc["vm_start"]
+        for r in j["results"]:
+            if r["name"].startswith("vms_100_"):
+                assert "--quick" in r["label"], r
 if filt == "scale_":
     sc = j["scaling"]
     assert set(sc) == {"uniform", "conversions", "map_bytes"}, sc.keys()
@@ -155,10 +191,21 @@ if [ "$kvm" = 1 ]; then
 		>"$tmp/det.json" || fail "bench --detached exited $?"
 	check_json "$tmp/det.json" memfd read_64b level1 ||
 		fail "--detached JSON"
-	"$gmem" bench --json --quick --filter vm_start >"$tmp/rn.json" ||
-		fail "bench --filter vm_start exited $?"
-	check_json "$tmp/rn.json" guest_memfd vm_start runner ||
-		fail "runner JSON"
+	# the runner's groups, each once, through the filter that names it
+	for f in vm_start conv_roundtrip vcpu guest_ vms_; do
+		extra=()
+		[ "$f" = vms_ ] && extra=(--plot "$tmp/rplot")
+		"$gmem" bench --json --quick --filter "$f" "${extra[@]}" \
+			>"$tmp/rn-$f.json" 2>"$tmp/rn-$f.err" ||
+			fail "bench --filter $f exited $?: $(cat "$tmp/rn-$f.err")"
+		check_json "$tmp/rn-$f.json" guest_memfd "$f" runner ||
+			fail "runner JSON, --filter $f"
+	done
+	for s in vm_start vm_memory; do
+		python3 -c 'import sys, xml.dom.minidom as m; d = m.parse(sys.argv[1]); assert d.documentElement.tagName == "svg"; assert len(d.getElementsByTagName("polyline")) == 2' \
+			"$tmp/rplot/scaling-$s.svg" || fail "--plot: scaling-$s.svg"
+	done
+	echo "ok: --plot wrote the runner's charts, each with its competitor"
 	# without KVM (/dev/null over /dev/kvm in a private mount namespace)
 	if unshare -m true 2>/dev/null; then
 		unshare -m sh -c 'mount --bind /dev/null /dev/kvm &&

@@ -1,0 +1,142 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The guest's first touch of 256 MiB of RAM, one word per 4 KiB page (a
+ * fault per page), then its memory bandwidth over the same bytes (a write
+ * pass, then a read pass), on three kinds of RAM, each a VM of its own
+ * running the same guest image (guests/bench.c, BENCH_TOUCH):
+ *   - the runner's RAM: a libgmem file over the kernel's guest_memfd;
+ *   - anonymous memory held to 4 KiB pages (MADV_NOHUGEPAGE) in a bare
+ *     KVM VM (bare.c): what a VMM without guest_memfd gives its guest,
+ *     page for page like guest_memfd, which has no huge pages;
+ *   - the same with MADV_HUGEPAGE, where THP may back it: what such a VMM
+ *     can get beyond that.
+ * The host times each pass between two of the guest's syncs. Medians of
+ * interleaved rounds. Numbers only.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bare.h"
+#include "images.h"
+#include "job.h"
+#include "measure.h"
+
+#define TOUCH_SIZE	(256ULL << 20)
+#define ROUNDS		3
+#define ROUNDS_QUICK	1
+
+enum { RAM_GMEM, RAM_ANON, RAM_THP, NR_RAMS };
+enum { PASS_TOUCH, PASS_WRITE, PASS_READ, NR_PASSES };
+
+const char *const bench_runner_touch_keys[] = {
+	"guest_touch_mib",
+	"guest_touch_gmem_ms", "guest_touch_anon_ms", "guest_touch_thp_ms",
+	"guest_write_gmem_mb_per_s", "guest_write_anon_mb_per_s",
+	"guest_write_thp_mb_per_s",
+	"guest_read_gmem_mb_per_s", "guest_read_anon_mb_per_s",
+	"guest_read_thp_mb_per_s",
+	"guest_touch_ratio",
+	NULL,
+};
+
+/* [pass][ram], in bench_runner_touch_keys' order */
+static const char *const *const pass_keys[NR_PASSES] = {
+	&bench_runner_touch_keys[1], &bench_runner_touch_keys[4],
+	&bench_runner_touch_keys[7],
+};
+
+static const char *const ram_notes[NR_RAMS] = {
+	"runner: guest_memfd RAM",
+	"bare KVM: anonymous RAM, 4 KiB pages",
+	"bare KVM: anonymous RAM, MADV_HUGEPAGE",
+};
+
+/* The three passes' ns from the times of syncs BEGIN, TOUCHED, WRITTEN, END */
+static void passes(const uint64_t sync[4], uint64_t *ns)
+{
+	for (int p = 0; p < NR_PASSES; p++)
+		ns[p] = sync[p + 1] - sync[p];
+}
+
+static int on_runner(struct bench_table *t, uint64_t *ns)
+{
+	struct job j = { .kind = BENCH_TOUCH, .vcpus = 1,
+			 .ram_size = TOUCH_SIZE };
+	uint64_t sync[4];
+	int ret = job_run(t, &j);
+
+	if (ret)
+		return ret;
+	sync[0] = j.s.stage[BENCH_SYNC_BEGIN];
+	sync[1] = j.s.stage[BENCH_SYNC_TOUCHED];
+	sync[2] = j.s.stage[BENCH_SYNC_WRITTEN];
+	sync[3] = j.s.stage[BENCH_SYNC_END];
+	passes(sync, ns);
+	return 0;
+}
+
+static int on_bare(struct bench_table *t, enum bare_ram kind, uint64_t *ns)
+{
+	struct bare_config c = {
+		.img = guest_bench, .img_size = guest_bench_size,
+		.user = runner_host_is_pvm(), .ram = kind,
+		.ram_size = TOUCH_SIZE, .param = { BENCH_TOUCH, 0 },
+	};
+	uint64_t sync[4];
+	struct bare *b;
+	int ret = bare_create(&c, &b);
+
+	if (ret)
+		return bench_fail(t, ret, "bare VM, anonymous RAM: %s",
+				  strerror(-ret));
+	ret = bare_run(b, sync, 4);
+	bare_destroy(b);
+	if (ret)
+		return bench_fail(t, ret, "bare VM, anonymous RAM: the guest "
+				  "failed: %s", strerror(-ret));
+	passes(sync, ns);
+	return 0;
+}
+
+static double median(uint64_t *v, int n)
+{
+	qsort(v, n, sizeof(v[0]), job_cmp_u64);
+	return v[n / 2];
+}
+
+int bench_runner_touch(const struct bench_opts *o, struct bench_table *t)
+{
+	int rounds = o->quick ? ROUNDS_QUICK : ROUNDS;
+	uint64_t ns[NR_PASSES][NR_RAMS][ROUNDS];
+	double mb = TOUCH_SIZE / 1e6, med[NR_PASSES][NR_RAMS];
+
+	for (int i = 0; i < rounds; i++) {
+		uint64_t v[NR_RAMS][NR_PASSES];
+		int ret = on_runner(t, v[RAM_GMEM]) ?:
+			  on_bare(t, BARE_RAM_ANON, v[RAM_ANON]) ?:
+			  on_bare(t, BARE_RAM_ANON_THP, v[RAM_THP]);
+
+		if (ret)
+			return ret;
+		for (int p = 0; p < NR_PASSES; p++)
+			for (int k = 0; k < NR_RAMS; k++)
+				ns[p][k][i] = v[k][p];
+	}
+	for (int p = 0; p < NR_PASSES; p++)
+		for (int k = 0; k < NR_RAMS; k++)
+			med[p][k] = median(ns[p][k], rounds);
+	bench_add(t, "guest_touch_mib", TOUCH_SIZE >> 20, "MiB", "");
+	for (int k = 0; k < NR_RAMS; k++) {
+		bench_add(t, pass_keys[PASS_TOUCH][k], med[PASS_TOUCH][k] / 1e6,
+			  "ms", ram_notes[k]);
+		bench_add(t, pass_keys[PASS_WRITE][k],
+			  mb / (med[PASS_WRITE][k] / 1e9), "MB/s", ram_notes[k]);
+		bench_add(t, pass_keys[PASS_READ][k],
+			  mb / (med[PASS_READ][k] / 1e9), "MB/s", ram_notes[k]);
+	}
+	bench_add(t, "guest_touch_ratio",
+		  med[PASS_TOUCH][RAM_GMEM] / med[PASS_TOUCH][RAM_ANON], "x",
+		  "guest_memfd over anonymous 4 KiB");
+	return 0;
+}
