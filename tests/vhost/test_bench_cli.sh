@@ -13,7 +13,7 @@ tmp=$(mktemp -d /tmp/gmem-vb-XXXXXX)
 fail() { echo "FAIL: $*"; exit 1; }
 start_backends
 
-"$gmem" bench --quick --json --filter vhost_ --vhost-user-blk "$tmp/blk.sock" \
+"$gmem" bench --only level1 --quick --json --filter vhost_ --vhost-user-blk "$tmp/blk.sock" \
 	--vhost-user-net "$tmp/net.sock" >"$tmp/out.json" 2>"$tmp/err" ||
 	fail "gmem bench exited $?: $(cat "$tmp/err")"
 python3 - "$tmp/out.json" <<'PY' || fail "JSON"
@@ -37,7 +37,7 @@ PY
 check_bad() {	# check_bad STATUS PATTERN ARGS...
 	local want=$1 pat=$2 got
 	shift 2
-	"$gmem" bench --quick --filter vhost_ "$@" >"$tmp/o" 2>"$tmp/e"
+	"$gmem" bench --only level1 --quick --filter vhost_ "$@" >"$tmp/o" 2>"$tmp/e"
 	got=$?
 	[ "$got" = "$want" ] || fail "bench $*: exit $got, want $want"
 	grep -q -- "$pat" "$tmp/e" || fail "bench $*: stderr: $(cat "$tmp/e")"
