@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -112,6 +113,8 @@ int cli_opt_socket(const char *cmd, const char *opt, const char *path)
 
 	if (!*path)
 		why = "empty";
+	else if (strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+		why = "longer than a unix socket path can be";
 	else if (stat(path, &st))
 		why = strerror(errno);
 	else if (!S_ISSOCK(st.st_mode))

@@ -29,12 +29,19 @@
 #include "vhost-user.h"
 #include "virtio-mmio.h"
 
-#define POOL_SIZE	(16 * GMEM_PAGE_SIZE)	/* >= DMA_AREA_MIN */
+/*
+ * Exactly the dma rounds' area, so that the buffer they convert private
+ * (c) is the pool's last page: the back-ends map a file from offset 0 up
+ * to the end of its highest region, which then stops below c, and no
+ * private byte is ever inside what they map (exposure 0, checked).
+ */
+#define POOL_SIZE	DMA_AREA_MIN
 #define WINDOW_SIZE	GMEM_PAGE_SIZE
 #define MAX_REGIONS	64
 #define BLK_CONFIG_LEN	60	/* struct virtio_blk_config, up to discard */
+#define ACK_TIMEOUT_MS	10000
 
-_Static_assert(POOL_SIZE >= DMA_AREA_MIN, "the dma rounds' layout fits");
+_Static_assert(DMA_BUF_C == POOL_SIZE - GMEM_PAGE_SIZE, "c is the last page");
 
 static const char *const opt_name[RUN_DEV_NR] = {
 	"--vhost-user-blk", "--vhost-user-net",
@@ -56,6 +63,7 @@ struct run_devices {
 	struct run_dev dev[RUN_DEV_NR];
 	unsigned int nr;
 	struct gmem_file *pool;
+	struct runner *r;
 	struct gmem_listener *checker;
 	atomic_ulong rounds;		/* DMA syncs whose checks held */
 	atomic_ulong checked;		/* conversions to private checked */
@@ -80,6 +88,8 @@ int run_dev_opt(enum run_dev_kind kind, const char *path,
 int run_devices_connect(const char *const paths[RUN_DEV_NR],
 			struct run_devices **out)
 {
+	/* a loaded host (or an emulated one) may take seconds to ack */
+	const struct gmem_vu_config vc = { .timeout_ms = ACK_TIMEOUT_MS };
 	struct run_devices *d;
 	char why[256];
 	int ret;
@@ -98,7 +108,7 @@ int run_devices_connect(const char *const paths[RUN_DEV_NR],
 		if (!paths[k])
 			continue;
 		why[0] = 0;
-		ret = gmem_vu_connect(paths[k], NULL, &v->vu, why, sizeof(why));
+		ret = gmem_vu_connect(paths[k], &vc, &v->vu, why, sizeof(why));
 		if (ret) {
 			fprintf(stderr, "gmem run: %s '%s': %s\n", opt_name[k],
 				paths[k], why[0] ? why : strerror(-ret));
@@ -178,10 +188,11 @@ static void note_max(_Atomic uint64_t *max, uint64_t v)
 
 /*
  * One device, [off, off + len) of the pool about to become private: the
- * device must have let go of it. Return the end of what it maps.
+ * device must have let go of it. Return the end of what it maps, or 0 with
+ * *@leak set when its table still holds part of the range.
  */
 static uint64_t check_device(struct run_devices *d, struct run_dev *v,
-			     uint64_t off, uint64_t len)
+			     uint64_t off, uint64_t len, bool *leak)
 {
 	struct gmem_vu_region reg[MAX_REGIONS];
 	int n = gmem_vu_table(v->vu, reg, MAX_REGIONS);
@@ -191,11 +202,14 @@ static uint64_t check_device(struct run_devices *d, struct run_dev *v,
 		if (reg[i].file != d->pool)
 			continue;
 		if (overlap(reg[i].offset, reg[i].size, off, len)) {
+			uint64_t at = reg[i].offset > off ? reg[i].offset : off;
 			uint64_t none = 0;
 
-			atomic_fetch_add(&d->leaks, 1);
+			/* the offset first: a reader that sees leaks sees it */
 			atomic_compare_exchange_strong(&d->leak_off, &none,
-						       off + 1);
+						       at + 1);
+			atomic_fetch_add(&d->leaks, 1);
+			*leak = true;
 		}
 		if (reg[i].offset + reg[i].size > end)
 			end = reg[i].offset + reg[i].size;
@@ -207,13 +221,14 @@ static int checker_unmap(void *opaque, uint64_t off, uint64_t len,
 			 uint32_t flags)
 {
 	struct run_devices *d = opaque;
+	bool leak = false;
 	uint64_t end = 0;
 
 	/* forced: the pool is being closed, nothing becomes private */
 	if (flags & GMEM_UNMAP_FORCED)
 		return 0;
 	for (unsigned int i = 0; i < d->nr; i++) {
-		uint64_t e = check_device(d, &d->dev[i], off, len);
+		uint64_t e = check_device(d, &d->dev[i], off, len, &leak);
 
 		if (e > end)
 			end = e;
@@ -221,7 +236,14 @@ static int checker_unmap(void *opaque, uint64_t off, uint64_t len,
 	note_max(&d->max_exposure, overlap(off, len, 0, end) +
 		 private_below(d->pool, end, off, len));
 	atomic_fetch_add(&d->checked, 1);
-	return 0;
+	/*
+	 * Refused: the library tells the devices to map the range again and
+	 * nothing becomes private. The VM stops with the host's reason, before
+	 * the guest reports its failed conversion (the first reason wins).
+	 */
+	if (leak)
+		run_devices_failed(d, d->r);
+	return leak ? -EPERM : 0;
 }
 
 static int checker_map(void *opaque, uint64_t off, uint64_t len)
@@ -290,6 +312,7 @@ int run_devices_start(struct run_devices *d, struct runner *r)
 	int ret;
 
 	d->pool = runner_dma_file(r);
+	d->r = r;
 	for (unsigned int i = 0; i < d->nr; i++)
 		if (start_device(d, &d->dev[i]))
 			return -1;
@@ -327,6 +350,16 @@ int run_devices_sync(struct run_devices *d, struct runner *r,
 	if (run_devices_failed(d, r))
 		return -1;
 	for (unsigned int i = 0; i < d->nr; i++) {
+		struct gmem_vu_info in = { 0 };
+
+		/* late acks settle here; a back-end gone is said as such */
+		gmem_vu_sync(d->dev[i].vu);
+		gmem_vu_info(d->dev[i].vu, &in);
+		if (!in.connected) {
+			runner_stop(r, "%s '%s': the back-end is gone",
+				    opt_name[d->dev[i].kind], d->dev[i].path);
+			return -1;
+		}
 		if (!pool_in_table(d, &d->dev[i])) {
 			runner_stop(r, "host check failed: %s '%s': the shared DMA pool is not all in the back-end's table after round %llu",
 				    opt_name[d->dev[i].kind], d->dev[i].path,
@@ -340,13 +373,19 @@ int run_devices_sync(struct run_devices *d, struct runner *r,
 
 bool run_devices_failed(struct run_devices *d, struct runner *r)
 {
-	uint64_t off = atomic_load(&d->leak_off);
+	uint64_t exposure = atomic_load(&d->max_exposure);
 
-	if (!atomic_load(&d->leaks))
-		return false;
-	runner_stop(r, "host check failed: DMA pool offset 0x%llx became private while a back-end's table still held it",
-		    (unsigned long long)(off - 1));
-	return true;
+	if (atomic_load(&d->leaks)) {
+		runner_stop(r, "host check failed: DMA pool offset 0x%llx was to become private while a back-end's table still held it (refused)",
+			    (unsigned long long)(atomic_load(&d->leak_off) - 1));
+		return true;
+	}
+	if (exposure) {
+		runner_stop(r, "host check failed: %llu private bytes of the DMA pool inside what a back-end maps",
+			    (unsigned long long)exposure);
+		return true;
+	}
+	return false;
 }
 
 void run_devices_report_text(struct run_devices *d, FILE *f)
@@ -394,12 +433,24 @@ void run_devices_report_json(struct run_devices *d, FILE *f)
 		(unsigned long long)atomic_load(&d->max_exposure));
 }
 
+/*
+ * The transports, then the connections (gmem_vu_close() stops the rings
+ * first), then the checker: the back-ends let go of the rings before the
+ * pool they live in goes away with the VM.
+ */
 void run_devices_stop(struct run_devices *d)
 {
-	for (unsigned int i = 0; d && i < d->nr; i++) {
+	for (unsigned int i = 0; d && i < RUN_DEV_NR; i++) {
 		rn_vmmio_destroy(d->dev[i].mmio);
 		d->dev[i].mmio = NULL;
+		if (d->dev[i].vu)
+			gmem_vu_close(d->dev[i].vu);
+		d->dev[i].vu = NULL;
 	}
+	if (d && d->checker)
+		gmem_unlisten(d->pool, d->checker);
+	if (d)
+		d->checker = NULL;
 }
 
 void run_devices_close(struct run_devices *d)
@@ -407,8 +458,5 @@ void run_devices_close(struct run_devices *d)
 	if (!d)
 		return;
 	run_devices_stop(d);
-	for (unsigned int i = 0; i < RUN_DEV_NR; i++)
-		if (d->dev[i].vu)
-			gmem_vu_close(d->dev[i].vu);
 	free(d);
 }

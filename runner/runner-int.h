@@ -5,7 +5,10 @@
  * Lock order: r->err_lock and r->console_lock are leaves; nothing else is
  * taken while either is held (the progress callback runs under
  * console_lock and may only read atomics and print). Everything else a
- * vCPU thread touches is its own struct rvcpu, or atomics.
+ * vCPU thread touches is its own struct rvcpu, or atomics. Device windows'
+ * handlers (runner_config.mmio) run on vCPU threads with no runner lock
+ * held and take their own (the virtio-mmio transport's, then the
+ * vhost-user device's).
  */
 #ifndef GMEM_RUNNER_INT_H
 #define GMEM_RUNNER_INT_H

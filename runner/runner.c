@@ -76,6 +76,8 @@ static int check_config(struct runner_config *c)
 		c->ram_slots = 1;
 	if (!c->watchdog_ms)
 		c->watchdog_ms = RUNNER_WATCHDOG_MS;
+	if (c->ram_slots > RUNNER_MAX_RAM_SLOTS)
+		return -EINVAL;
 	if (c->nr_vcpus > GUEST_MAX_VCPUS || !c->image || !c->image_size ||
 	    c->image_size > GUEST_IMAGE_MAX)
 		return -EINVAL;

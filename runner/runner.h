@@ -6,8 +6,9 @@
  *
  * Life of a VM: runner_create() builds everything (VM, system memory with
  * page tables, GDT and the image -- populated private and measured --,
- * guest RAM over one file in one or more memslots, vCPUs in 64-bit mode); runner_run() runs every vCPU on its own
- * thread until all are done or the VM stops; runner_destroy() frees it.
+ * guest RAM over one file in one or more memslots, vCPUs in 64-bit mode);
+ * runner_run() runs every vCPU on its own thread until all are done or the
+ * VM stops; runner_destroy() frees it.
  */
 #ifndef GMEM_RUNNER_H
 #define GMEM_RUNNER_H
@@ -27,6 +28,7 @@
 #define RUNNER_DMA_MAX		(64ULL << 20)
 #define RUNNER_MMIO_GPA		0x3f000000ULL	/* suggested device windows */
 #define RUNNER_MAX_MMIO		8
+#define RUNNER_MAX_RAM_SLOTS	1024
 
 struct runner;
 
@@ -80,7 +82,8 @@ struct runner_config {
 	unsigned int nr_vcpus;		/* 1..GUEST_MAX_VCPUS; 0 means 1 */
 	uint64_t ram_size;		/* bytes of guest RAM; 0 for none */
 	uint64_t ram_gpa;		/* 0 means RUNNER_RAM_GPA */
-	unsigned int ram_slots;		/* memslots over the RAM file; 0 means 1 */
+	unsigned int ram_slots;		/* memslots over the RAM file; 0 means 1;
+					 * at most RUNNER_MAX_RAM_SLOTS */
 	const void *image;		/* flat guest image */
 	size_t image_size;
 	uint32_t conv_channel;		/* GUEST_CONV_DOORBELL or _HYPERCALL */
@@ -149,8 +152,10 @@ struct gmem_file *runner_dma_file(const struct runner *r);	/* or NULL */
 /*
  * The launch digest: runner_create() populates the image in place as
  * private, measured pages (gmem_vm_populate(), docs/launch.md) and closes
- * population, so the guest runs from private memory from its first
- * instruction; `gmem measure IMAGE` gives the same digest without KVM.
+ * population, so the guest's code and data run from private memory from
+ * its first instruction (its stacks, at GUEST_STACK_GPA, and a .bss past
+ * the image's last page stay shared); `gmem measure IMAGE` gives the same
+ * digest without KVM.
  */
 void runner_launch_digest(const struct runner *r, uint8_t digest[32]);
 uint64_t runner_ram_gpa(const struct runner *r);
@@ -161,8 +166,7 @@ void runner_get_stats(const struct runner *r, struct runner_stats *st);
  * Every conversion a guest causes, asked for (doorbell, hypercall) or
  * implied (a memory fault), goes through here: refuse what KVM refuses for
  * KVM_HC_MAP_GPA_RANGE and anything outside guest RAM and the DMA pool,
- * count it, then
- * gmem_vm_convert(). @attrs: GUEST_MAP_PRIVATE or 0.
+ * count it, then gmem_vm_convert(). @attrs: GUEST_MAP_PRIVATE or 0.
  */
 int runner_convert(struct runner *r, uint64_t gpa, uint64_t npages,
 		   uint64_t attrs);

@@ -22,7 +22,7 @@
 #include "vhost-user.h"
 #include "virtio-mmio.h"
 
-#define POOL		(16 * GMEM_PAGE_SIZE)
+#define POOL		DMA_AREA_MIN
 #define REQUESTS	2048
 #define REQUESTS_QUICK	256
 

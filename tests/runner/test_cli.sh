@@ -70,6 +70,7 @@ cat >"$rules" <<EOF
 2 | --vhost-user-net $sock_rule, not '$tmp/empty.bin' (not a socket) | run --vhost-user-net $tmp/empty.bin
 2 | --vhost-user-net $sock_rule, not '$tmp' (not a socket)      | run --vhost-user-net $tmp
 2 | option '--vhost-user-net' needs a value                     | run --vhost-user-net
+2 | --vhost-user-blk $sock_rule, not '$(printf 'x%.0s' {1..108})' (longer than a unix socket path can be) | run --vhost-user-blk $(printf 'x%.0s' {1..108})
 2 | --vhost-user-blk given twice                                | run --vhost-user-blk $tmp/s.sock --vhost-user-blk $tmp/s.sock
 2 | drive devices from the built-in guest: not with --guest     | run --guest $example_bin --vhost-user-net $tmp/s.sock
 2 | option '--guest' needs a value                              | run --guest

@@ -65,7 +65,6 @@ static void fake_fault(struct rvcpu *v, uint64_t gpa, uint64_t size,
 	mf->size = size;
 }
 
-/* Whether every page of system memory is still shared. */
 /*
  * System memory as launched: shared, but for the image, which the runner
  * populated private before the first instruction (docs/runner.md).
