@@ -124,6 +124,21 @@ static void blk_io(struct dma_io *io, unsigned int i)
 	TEST_ASSERT(!memcmp(a, b, PG), "request %u: data differ", i);
 }
 
+/* Stop the two readers and check what they saw while @n @what ran. */
+static void join_readers(struct reader rd[2], unsigned int n,
+			 const char *what)
+{
+	atomic_store(&quit, true);
+	for (unsigned int k = 0; k < 2; k++) {
+		pthread_join(rd[k].thread, NULL);
+		TEST_ASSERT(!rd[k].bad, "thread %u read a wrong %s", k,
+			    rd[k].bad);
+		TEST_ASSERT(rd[k].accesses, "thread %u made no access", k);
+	}
+	printf("threads: %u %s, %llu + %llu concurrent accesses\n", n, what,
+	       (unsigned long long)rd[0].accesses,
+	       (unsigned long long)rd[1].accesses);
+}
 /* Resets and re-initialisations while two threads watch. */
 static void resets(struct vtest *t, struct dma_io *d)
 {
@@ -140,16 +155,7 @@ static void resets(struct vtest *t, struct dma_io *d)
 		TEST_RET(dma_setup(d, VT_WINDOW, 0, VT_AREA, VT_AREA_SIZE), 0);
 		blk_io(d, i);
 	}
-	atomic_store(&quit, true);
-	for (k = 0; k < 2; k++) {
-		pthread_join(rd[k].thread, NULL);
-		TEST_ASSERT(!rd[k].bad, "thread %u read a wrong %s", k,
-			    rd[k].bad);
-		TEST_ASSERT(rd[k].accesses, "thread %u made no access", k);
-	}
-	printf("threads: %u resets, %llu + %llu concurrent accesses\n",
-	       RESETS, (unsigned long long)rd[0].accesses,
-	       (unsigned long long)rd[1].accesses);
+	join_readers(rd, RESETS, "resets");
 }
 
 int main(void)
@@ -168,16 +174,7 @@ int main(void)
 	}
 	for (i = 0; i < REQUESTS; i++)
 		blk_io(&io, i);
-	atomic_store(&quit, true);
-	for (k = 0; k < 2; k++) {
-		pthread_join(rd[k].thread, NULL);
-		TEST_ASSERT(!rd[k].bad, "thread %u read a wrong %s", k,
-			    rd[k].bad);
-		TEST_ASSERT(rd[k].accesses, "thread %u made no access", k);
-	}
-	printf("threads: %u requests, %llu + %llu concurrent accesses\n",
-	       REQUESTS, (unsigned long long)rd[0].accesses,
-	       (unsigned long long)rd[1].accesses);
+	join_readers(rd, REQUESTS, "requests");
 	resets(&t, &io);
 	vt_down(&t);
 	return 0;
