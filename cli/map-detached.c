@@ -244,6 +244,23 @@ static int pin_ring(struct md *m, char *err, size_t n)
  * block, a mailbox per vCPU, the built-in guest's image, and the top of
  * each vCPU's stack (the guest's own). The rest stays unallocated.
  */
+/* The image private and measured, as the runner boots it (docs/launch.md). */
+static int launch(struct md *m, char *err, size_t n)
+{
+	uint64_t pages = (guest_run_size + GMEM_PAGE_SIZE - 1) / GMEM_PAGE_SIZE;
+	uint8_t digest[32];
+	long done;
+
+	done = gmem_vm_populate(m->vm, GUEST_IMAGE_GPA, NULL, pages,
+				GMEM_POPULATE_NORMAL);
+	if (done < 0 || (uint64_t)done != pages)
+		return fail(err, n, done < 0 ? (int)done : -EIO,
+			    "gmem_vm_populate", GUEST_IMAGE_GPA);
+	done = gmem_vm_launch_finish(m->vm, digest);
+	return done ? fail(err, n, (int)done, "gmem_vm_launch_finish",
+			   NOWHERE) : 0;
+}
+
 static int system_memory(struct md *m, char *err, size_t n)
 {
 	int ret;
@@ -259,7 +276,9 @@ static int system_memory(struct md *m, char *err, size_t n)
 		ret = gmem_vm_write(m->vm, GUEST_STACK_GPA + (i + 1) *
 				    GUEST_STACK_SIZE - GMEM_PAGE_SIZE, m->buf,
 				    GMEM_PAGE_SIZE, NULL);
-	return ret ? fail(err, n, ret, "gmem_vm_write", NOWHERE) : 0;
+	if (ret)
+		return fail(err, n, ret, "gmem_vm_write", NOWHERE);
+	return launch(m, err, n);
 }
 
 static int add_slot(struct md *m, uint32_t slot, uint64_t gpa, uint64_t size,
