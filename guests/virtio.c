@@ -83,6 +83,13 @@ int vio_init(struct vio_dev *d, uint64_t base, uint32_t device_id,
 	    rd(d, R_DEVICE_ID) != device_id)
 		return -VIO_ENODEV;
 	wr(d, R_STATUS, 0);
+	/*
+	 * A reset is done when Status reads 0 (virtio 1.x, 4.2.3.1); a device
+	 * that could not take its queues back keeps DEVICE_NEEDS_RESET, and
+	 * going on would only fail later, at QueueReady.
+	 */
+	if (rd(d, R_STATUS))
+		return -VIO_EAGAIN;
 	add_status(d, VIO_ST_ACKNOWLEDGE | VIO_ST_DRIVER);
 	wr(d, R_DEVICE_FEATURES_SEL, 1);
 	offered = (uint64_t)rd(d, R_DEVICE_FEATURES) << 32;

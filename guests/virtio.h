@@ -124,8 +124,10 @@ static inline uint64_t vio_vq_bytes(uint32_t num)
  * vio_init - reset the device at @base, check it is a virtio-mmio v2
  * device of @device_id, accept the offered features that are in @want
  * (VERSION_1 is required) and set FEATURES_OK.
- * Return: 0; -ENODEV (not that device); -ENOTSUP (VERSION_1 missing, or
- * the device refused the features: Status then has FAILED).
+ * Return: 0; -ENODEV (not that device); -EAGAIN (the reset did not
+ * complete: Status is not 0, the device still holds queues); -ENOTSUP
+ * (VERSION_1 missing, or the device refused the features: Status then has
+ * FAILED).
  */
 int vio_init(struct vio_dev *d, uint64_t base, uint32_t device_id,
 	     uint64_t want);
