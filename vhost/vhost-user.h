@@ -209,12 +209,12 @@ int gmem_vu_kick(struct gmem_vu_dev *d, unsigned int index);
 
 /*
  * gmem_vu_sync - after a timeout: wait (up to the ack timeout) for the
- * late acknowledgement (or reply, which is dropped) and bring the back-end's table back to the runs
- * the device may use. gmem_vu_kick() does the same, best effort, before
- * it kicks. Return: 0 (in step); -ETIMEDOUT (still no ack: call again);
- * -ENOTCONN when the back-end is gone (or broke the protocol before);
- * -EPROTO when it breaks the protocol now; -EIO for a refusal; -EINVAL
- * for NULL.
+ * late acknowledgement (or reply, which is dropped) and bring the
+ * back-end's table back to the runs the device may use. gmem_vu_kick()
+ * does the same, best effort, before it kicks.
+ * Return: 0 (in step); -ETIMEDOUT (still no ack: call again); -ENOTCONN
+ * when the back-end is gone (or broke the protocol before); -EPROTO when
+ * it breaks the protocol now; -EIO for a refusal; -EINVAL for NULL.
  */
 int gmem_vu_sync(struct gmem_vu_dev *d);
 

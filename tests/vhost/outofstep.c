@@ -209,7 +209,8 @@ static void check_broken(const struct row *r, struct gmem_vu_dev *d)
 	struct gmem_vu_info info;
 
 	TEST_RET(gmem_vu_info(d, &info), 0);
-	TEST_ASSERT(!info.connected && info.protocol_error == (r->act != HANG_UP),
+	TEST_ASSERT(!info.connected &&
+		    info.protocol_error == (r->act != HANG_UP),
 		    "%s: connected %u, protocol_error %u", r->name,
 		    info.connected, info.protocol_error);
 }
@@ -286,8 +287,8 @@ int main(int argc, char **argv)
 		f.act = rows[i].act;
 		f.nth = rows[i].nth;
 		f.armed = 0;
-		TEST_ASSERT(!sem_init(&f.sent, 0, 0) && !sem_init(&f.gate, 0, 0),
-			    "sem_init");
+		TEST_ASSERT(!sem_init(&f.sent, 0, 0) &&
+			    !sem_init(&f.gate, 0, 0), "sem_init");
 		TEST_ASSERT(!pthread_create(&t, NULL, serve, &f), "thread");
 		run(&f, &rows[i]);
 		pthread_join(t, NULL);
