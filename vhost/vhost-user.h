@@ -104,7 +104,10 @@ int gmem_vu_connect(const char *path, const struct gmem_vu_config *cfg,
  * effort: the first that fails or times out ends it, so a stuck back-end
  * costs at most one ack timeout, and none when an ack is already
  * missing), disconnect (the back-end unmaps everything when its socket
- * closes), stop listening on every attached range, free @d.
+ * closes), stop listening on every attached range, free @d. For a
+ * back-end that broke the protocol nothing confirms that it unmapped
+ * anything: conversions of what it held are no longer refused once @d is
+ * closed, so end the back-end first.
  * Return: 0 (also for NULL); -EDEADLK when called from inside a libgmem
  * listener callback, where listeners cannot be unregistered: nothing has
  * changed then, and @d stays valid.
