@@ -24,7 +24,7 @@
  * later table change succeeds at once and the device stays dead.
  *
  * A back-end that breaks the protocol - sends bytes while no request is in
- * flight (a duplicated or late ack, an unsolicited message), or a reply
+ * flight (a second ack of a request, an unsolicited message), or a reply
  * that is not the one to the request in flight (another request's number,
  * no reply flag, a wrong size) - is disconnected, but its acks no longer
  * prove anything, so it is not taken to hold nothing: every file it held
