@@ -43,7 +43,7 @@ static int get_config(struct gmem_vu_dev *d, uint32_t offset, void *buf,
 		return -EIO;
 	}
 	if (!well_formed(&m, size)) {
-		gm_vu_dead(d);
+		gm_vu_broken(d, NULL);
 		return -EPROTO;
 	}
 	memcpy(buf, m.u.config.region + offset, len);

@@ -110,8 +110,17 @@ static int cb_unmap(void *opaque, uint64_t off, uint64_t len, uint32_t flags)
 
 	pthread_mutex_lock(&d->lock);
 	ret = without(d, rng, off, len, &t);
-	if (!ret)
+	/*
+	 * A back-end that broke the protocol confirms nothing: what it may
+	 * still map must not become private.
+	 */
+	if (!ret && gm_vu_reaches(d, rg->fidx, off))
+		ret = -EPROTO;
+	else if (!ret)
 		ret = gm_vu_sync(d, &t);
+	/* Broken just now, by a message about memory it does not reach. */
+	if (ret == -EPROTO && !gm_vu_reaches(d, rg->fidx, off))
+		ret = 0;
 	/* A back-end that is gone has unmapped everything. */
 	if (ret == -ENOTCONN)
 		ret = 0;
@@ -145,9 +154,10 @@ static int cb_map(void *opaque, uint64_t off, uint64_t len)
 		ret = gm_vu_sync(d, &t);
 	/*
 	 * The run is shared: a back-end that maps it late does no harm, and
-	 * the next change waits for that ack first. A dead one maps nothing.
+	 * the next change waits for that ack first. A dead one maps nothing;
+	 * one that broke the protocol may: the run is shared.
 	 */
-	if (ret == -ETIMEDOUT || ret == -ENOTCONN)
+	if (ret == -ETIMEDOUT || ret == -ENOTCONN || ret == -EPROTO)
 		ret = 0;
 	if (!ret)
 		d->want = t;
@@ -370,7 +380,8 @@ static bool file_in_use(const struct gmem_vu_dev *d, int fidx,
 
 /*
  * The listener is gone: gmem_close() of the file came first. Its forced
- * unmaps already left nothing of it in the table. The file's exported fd
+ * unmaps already left nothing of it in the table, unless the back-end
+ * broke the protocol (then nothing was sent). The file's exported fd
  * goes too once no other range uses it, so that nothing of the closed
  * file is kept, nor matched should a new file get its address.
  */
@@ -378,13 +389,22 @@ static void cb_release(void *opaque)
 {
 	struct vu_range *rg = opaque;
 	struct gmem_vu_dev *d = rg->dev;
+	unsigned int rng = rg - d->range, i = 0;
 
 	pthread_mutex_lock(&d->lock);
 	__atomic_store_n(&rg->listener, NULL, __ATOMIC_RELEASE);
+	/* What a back-end that broke the protocol held of it is forgotten. */
+	while (i < d->have.n) {
+		if (d->have.r[i].rng == rng)
+			gm_vu_table_del(&d->have, &d->have.r[i]);
+		else
+			i++;
+	}
 	if (!file_in_use(d, rg->fidx, rg) && d->file[rg->fidx]) {
 		close(d->file_fd[rg->fidx]);
 		d->file_fd[rg->fidx] = -1;
 		d->file[rg->fidx] = NULL;
+		d->reach[rg->fidx] = 0;
 	}
 	pthread_mutex_unlock(&d->lock);
 }
@@ -444,6 +464,7 @@ int gmem_vu_info(struct gmem_vu_dev *d, struct gmem_vu_info *info)
 	info->max_regions = d->max_regions;
 	info->regions = d->have.n;
 	info->connected = d->sock >= 0;
+	info->protocol_error = d->broken;
 	info->mem_slots = d->mem_slots;
 	info->messages = d->msgs;
 	info->timeouts = d->timeouts;

@@ -66,6 +66,10 @@ int gmem_vu_exposure(struct gmem_vu_dev *d, uint64_t *bytes)
 		if (e > end[f])
 			end[f] = e;
 	}
+	/* A back-end that broke the protocol may map all it ever held. */
+	for (i = 0; i < nfiles; i++)
+		if (d->reach[i] > end[i])
+			end[i] = d->reach[i];
 	pthread_mutex_unlock(&d->lock);
 	*bytes = 0;
 	for (i = 0; i < nfiles; i++) {

@@ -3,6 +3,9 @@
  * msg.c - vhost-user messages on the wire: a 12-byte header and a payload
  * in one sendmsg(), file descriptors as SCM_RIGHTS on it; replies read
  * with a deadline, so that a stopped back-end costs a timeout, not a hang.
+ * Exactly one request is in flight at a time, and a reply is read to its
+ * end and no further: whatever is waiting on the socket before a request
+ * is sent cannot be the reply to it (gm_vu_unsolicited()).
  *
  * No locks: the caller (device.c) serialises a device's socket.
  */
@@ -68,8 +71,13 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Read exactly @len bytes before @deadline (ms, CLOCK_MONOTONIC). */
-static int read_full(int sock, void *buf, size_t len, int64_t deadline)
+/*
+ * Read exactly @len bytes before @deadline (ms, CLOCK_MONOTONIC). With
+ * @ready the bytes are likely there already (a payload sent with its
+ * header): try recv() before poll(), which saves a system call.
+ */
+static int read_full(int sock, void *buf, size_t len, int64_t deadline,
+		     bool ready)
 {
 	struct pollfd p = { .fd = sock, .events = POLLIN };
 	size_t done = 0;
@@ -78,17 +86,20 @@ static int read_full(int sock, void *buf, size_t len, int64_t deadline)
 	int ret;
 
 	while (done < len) {
-		left = deadline - now_ms();
-		if (left < 0)
-			left = 0;
-		ret = poll(&p, 1, (int)left);
-		if (ret < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
+		if (!ready) {
+			left = deadline - now_ms();
+			if (left < 0)
+				left = 0;
+			ret = poll(&p, 1, (int)left);
+			if (ret < 0) {
+				if (errno == EINTR)
+					continue;
+				return -errno;
+			}
+			if (!ret)
+				return -ETIMEDOUT;
 		}
-		if (!ret)
-			return -ETIMEDOUT;
+		ready = false;
 		n = recv(sock, (char *)buf + done, len - done, MSG_DONTWAIT);
 		if (n < 0) {
 			if (errno == EINTR || errno == EAGAIN)
@@ -115,7 +126,7 @@ int gm_vu_recv(int sock, struct vu_msg *m, int timeout_ms)
 	int64_t deadline = now_ms() + timeout_ms;
 	int ret;
 
-	ret = read_full(sock, m, VU_HDR_SIZE, deadline);
+	ret = read_full(sock, m, VU_HDR_SIZE, deadline, false);
 	if (ret)
 		return ret;
 	if ((m->flags & VU_FLAG_VERSION_MASK) != VU_FLAG_VERSION ||
@@ -123,5 +134,27 @@ int gm_vu_recv(int sock, struct vu_msg *m, int timeout_ms)
 		return -EPROTO;
 	if (!m->size)
 		return 0;
-	return read_full(sock, &m->u, m->size, deadline);
+	return read_full(sock, &m->u, m->size, deadline, true);
+}
+
+/*
+ * gm_vu_unsolicited - whether the back-end sent anything nobody asked for:
+ * called with no request in flight (just before a send), when the socket
+ * must be empty. One non-blocking peek, no poll().
+ * Return: 0 (nothing waiting); -EPROTO (bytes waiting: a duplicated,
+ * late or unsolicited reply); -ECONNRESET at EOF; recv()'s errors.
+ */
+int gm_vu_unsolicited(int sock)
+{
+	char c;
+	ssize_t n;
+
+	do
+		n = recv(sock, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+	while (n < 0 && errno == EINTR);
+	if (n > 0)
+		return -EPROTO;
+	if (!n)
+		return -ECONNRESET;
+	return errno == EAGAIN ? 0 : -errno;
 }

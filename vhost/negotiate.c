@@ -29,6 +29,15 @@ static int fail(char *err, size_t errlen, int ret, const char *fmt, ...)
 	return ret;
 }
 
+/* What an exchange's errno means here, for the sentence. */
+static const char *why(int ret)
+{
+	if (ret == -EPROTO)
+		return "the back-end broke the protocol (a reply that is not "
+		       "the one asked for, or bytes before a request)";
+	return strerror(-ret);
+}
+
 static int get_u64(struct gmem_vu_dev *d, uint32_t request, uint64_t *val)
 {
 	struct vu_msg m;
@@ -39,6 +48,7 @@ static int get_u64(struct gmem_vu_dev *d, uint32_t request, uint64_t *val)
 	ret = gm_vu_call(d, &m, NULL, 0, true);
 	if (ret)
 		return ret;
+	/* A u64 of another size is not the reply asked for. */
 	if (m.size != sizeof(uint64_t))
 		return -EPROTO;
 	*val = m.u.u64;
@@ -64,7 +74,7 @@ static int protocol(struct gmem_vu_dev *d, char *err, size_t errlen)
 	ret = get_u64(d, VU_GET_PROTOCOL_FEATURES, &offered);
 	if (ret)
 		return fail(err, errlen, ret,
-			    "GET_PROTOCOL_FEATURES failed: %s", strerror(-ret));
+			    "GET_PROTOCOL_FEATURES failed: %s", why(ret));
 	if (!(offered & GMEM_VU_PF_REPLY_ACK))
 		return fail(err, errlen, -EPROTONOSUPPORT,
 			    "back-end offers protocol features 0x%llx "
@@ -79,7 +89,7 @@ static int protocol(struct gmem_vu_dev *d, char *err, size_t errlen)
 	ret = set_u64(d, VU_SET_PROTOCOL_FEATURES, d->protocol_features);
 	if (ret)
 		return fail(err, errlen, ret,
-			    "SET_PROTOCOL_FEATURES failed: %s", strerror(-ret));
+			    "SET_PROTOCOL_FEATURES failed: %s", why(ret));
 	/* From here on every request carries NEED_REPLY. */
 	d->acks = true;
 	d->mem_slots = offered & GMEM_VU_PF_CONFIGURE_MEM_SLOTS;
@@ -89,7 +99,7 @@ static int protocol(struct gmem_vu_dev *d, char *err, size_t errlen)
 	ret = get_u64(d, VU_GET_MAX_MEM_SLOTS, &slots);
 	if (ret)
 		return fail(err, errlen, ret,
-			    "GET_MAX_MEM_SLOTS failed: %s", strerror(-ret));
+			    "GET_MAX_MEM_SLOTS failed: %s", why(ret));
 	if (!slots)
 		return fail(err, errlen, -EPROTO,
 			    "back-end offers 0 memory slots");
@@ -101,7 +111,8 @@ static int protocol(struct gmem_vu_dev *d, char *err, size_t errlen)
  * gm_vu_negotiate - GET_FEATURES, the protocol features, SET_OWNER,
  * SET_FEATURES(@want & offered, plus VERSION_1 and PROTOCOL_FEATURES).
  * Return: 0; -EPROTONOSUPPORT for a back-end without protocol features,
- * VERSION_1 or REPLY_ACK; the errors of gm_vu_call(). @err says why.
+ * VERSION_1 or REPLY_ACK; -EPROTO for a reply of the wrong size or 0
+ * memory slots; the errors of gm_vu_call(). @err says why.
  */
 int gm_vu_negotiate(struct gmem_vu_dev *d, uint64_t want, char *err,
 		    size_t errlen)
@@ -113,7 +124,7 @@ int gm_vu_negotiate(struct gmem_vu_dev *d, uint64_t want, char *err,
 	ret = get_u64(d, VU_GET_FEATURES, &offered);
 	if (ret)
 		return fail(err, errlen, ret, "GET_FEATURES failed: %s",
-			    strerror(-ret));
+			    why(ret));
 	if ((offered & need) != need)
 		return fail(err, errlen, -EPROTONOSUPPORT,
 			    "back-end features 0x%llx lack%s%s",
@@ -127,11 +138,11 @@ int gm_vu_negotiate(struct gmem_vu_dev *d, uint64_t want, char *err,
 	ret = set_u64(d, VU_SET_OWNER, UINT64_MAX);
 	if (ret)
 		return fail(err, errlen, ret, "SET_OWNER failed: %s",
-			    strerror(-ret));
+			    why(ret));
 	d->features = need | (want & offered);
 	ret = set_u64(d, VU_SET_FEATURES, d->features);
 	if (ret)
 		return fail(err, errlen, ret, "SET_FEATURES 0x%llx failed: %s",
-			    (unsigned long long)d->features, strerror(-ret));
+			    (unsigned long long)d->features, why(ret));
 	return 0;
 }

@@ -104,6 +104,7 @@ struct vu_msg {
 /* msg.c */
 int gm_vu_send(int sock, const struct vu_msg *m, const int *fds, int nfds);
 int gm_vu_recv(int sock, struct vu_msg *m, int timeout_ms);
+int gm_vu_unsolicited(int sock);
 
 /* A region of the back-end's table: which attached range, and where. */
 struct vu_region {
@@ -181,6 +182,16 @@ struct gmem_vu_dev {
 	struct vu_table want;	/* the shared runs the device may use */
 	struct vu_table have;	/* the back-end's table, as acknowledged */
 	struct vu_pending pending;
+	/* The table a table message being sent leads to (sync.c). */
+	const struct vu_table *next;
+	/*
+	 * A protocol error (an unsolicited, duplicated or mismatched reply)
+	 * ends the connection without the back-end's word that it unmapped
+	 * anything: per file slot, the end of what it may still map (the
+	 * highest region end of its tables, acknowledged or sent).
+	 */
+	bool broken;
+	uint64_t reach[VU_MAX_RANGES];
 	struct vu_vring vring[VU_MAX_VRINGS];
 
 	uint64_t msgs;		/* table messages sent */
@@ -196,6 +207,8 @@ int gm_vu_call(struct gmem_vu_dev *d, struct vu_msg *m, const int *fds,
 	       int nfds, bool reply);
 int gm_vu_get(struct gmem_vu_dev *d, struct vu_msg *m);
 void gm_vu_dead(struct gmem_vu_dev *d);
+void gm_vu_broken(struct gmem_vu_dev *d, const struct vu_table *sent);
+bool gm_vu_reaches(const struct gmem_vu_dev *d, int fidx, uint64_t off);
 int gm_vu_drain(struct gmem_vu_dev *d);
 int gm_vu_sync(struct gmem_vu_dev *d, const struct vu_table *target);
 

@@ -7,7 +7,9 @@
  * in time, exactly one message is outstanding, and dev->pending says what
  * the back-end's table becomes once it is acknowledged. The next exchange
  * first waits for that late ack (a back-end resumed after SIGSTOP), so
- * replies never get out of step with requests.
+ * replies never get out of step with requests. A back-end that sends what
+ * was not asked for would put them out of step: that is a protocol error,
+ * never an ack (gm_vu_broken()).
  *
  * Lock order: the caller holds dev->lock (see proto.h).
  */
@@ -20,24 +22,80 @@
 /*
  * gm_vu_dead - the back-end is gone or must lose access: close the socket.
  * A back-end unmaps its whole table when its connection ends, so the
- * table is empty from here on.
+ * table is empty from here on, unless the back-end broke the protocol
+ * first (gm_vu_broken()): then what it held stays counted.
  */
 void gm_vu_dead(struct gmem_vu_dev *d)
 {
 	if (d->sock >= 0)
 		close(d->sock);
 	d->sock = -1;
-	d->have.n = 0;
+	if (!d->broken)
+		d->have.n = 0;
 	d->pending.busy = false;
 }
 
-static bool gone(int err)
+/* Extend the reach of every file @t maps to the end of its regions. */
+static void reach_table(struct gmem_vu_dev *d, const struct vu_table *t)
 {
-	return err == -EPIPE || err == -ECONNRESET || err == -EPROTO ||
-	       err == -ENOTCONN;
+	for (unsigned int i = 0; i < t->n; i++) {
+		const struct vu_region *r = &t->r[i];
+		int f = d->range[r->rng].fidx;
+
+		if (r->offset + r->size > d->reach[f])
+			d->reach[f] = r->offset + r->size;
+	}
 }
 
-/* Wait for the reply to @request; a late ack outstanding comes first. */
+/*
+ * gm_vu_broken - the back-end broke the protocol: a reply nobody asked for
+ * (a duplicated or late ack, an unsolicited message), one that is not the
+ * reply to the request in flight, or a malformed one. Its acks can no
+ * longer be matched to requests, so none of them proves anything: the
+ * connection ends, and whatever it may hold stays counted as mapped (the
+ * acknowledged table, a table whose ack is missing, and @sent, the table
+ * of the message in flight if any) for the exposure and for
+ * gm_vu_reaches(), which refuses conversions to private below it.
+ */
+void gm_vu_broken(struct gmem_vu_dev *d, const struct vu_table *sent)
+{
+	reach_table(d, &d->have);
+	if (d->pending.busy)
+		reach_table(d, &d->pending.after);
+	if (sent)
+		reach_table(d, sent);
+	d->broken = true;
+	gm_vu_dead(d);
+}
+
+/*
+ * gm_vu_reaches - whether a back-end that broke the protocol may map file
+ * offset @off of file slot @fidx: back-ends map a region's file from
+ * offset 0 (exposure.c).
+ */
+bool gm_vu_reaches(const struct gmem_vu_dev *d, int fidx, uint64_t off)
+{
+	return d->broken && off < d->reach[fidx];
+}
+
+/*
+ * An exchange failed: a protocol error breaks the device (-EPROTO), a
+ * back-end that closed its end is gone (-ENOTCONN); other errors pass.
+ */
+static int lost(struct gmem_vu_dev *d, int err, const struct vu_table *sent)
+{
+	if (err == -EPROTO) {
+		gm_vu_broken(d, sent);
+		return err;
+	}
+	if (err == -EPIPE || err == -ECONNRESET || err == -ENOTCONN) {
+		gm_vu_dead(d);
+		return -ENOTCONN;
+	}
+	return err;
+}
+
+/* Wait for the reply to @request: any other reply is a protocol error. */
 static int wait_reply(struct gmem_vu_dev *d, uint32_t request,
 		      struct vu_msg *reply)
 {
@@ -56,7 +114,9 @@ static int wait_reply(struct gmem_vu_dev *d, uint32_t request,
 /*
  * gm_vu_drain - collect the ack of the message that timed out before.
  * Return: 0 (nothing outstanding any more); -ETIMEDOUT (still
- * outstanding); -ENOTCONN when the back-end is gone.
+ * outstanding); -ENOTCONN when the back-end is gone (or broke the
+ * protocol earlier); -EPROTO when the late reply is not the one asked for
+ * (the device is broken now).
  */
 int gm_vu_drain(struct gmem_vu_dev *d)
 {
@@ -70,10 +130,10 @@ int gm_vu_drain(struct gmem_vu_dev *d)
 	ret = wait_reply(d, d->pending.request, &reply);
 	if (ret == -ETIMEDOUT)
 		return ret;
-	if (ret || (!d->pending.get && reply.size != sizeof(uint64_t))) {
-		gm_vu_dead(d);
-		return -ENOTCONN;
-	}
+	if (!ret && !d->pending.get && reply.size != sizeof(uint64_t))
+		ret = -EPROTO;
+	if (ret)
+		return lost(d, ret, NULL);
 	d->pending.busy = false;
 	/* A late GET_* reply: its caller returned -ETIMEDOUT long ago. */
 	if (d->pending.get)
@@ -87,11 +147,18 @@ int gm_vu_drain(struct gmem_vu_dev *d)
 }
 
 /*
- * One request and its reply, without deciding what a failure means for the
- * connection. Return: 0; -EIO for a refusal (non-zero ack); -ETIMEDOUT
- * (the message is then pending: its reply is collected first next time);
- * -ENOTCONN when an earlier reply never came right; the socket's errors;
- * -EPROTO for a reply that is not the one asked for.
+ * One request and its reply. Nothing is in flight before the send (a late
+ * reply was collected first), so any byte waiting on the socket then was
+ * never asked for: a back-end that acked the last request twice would
+ * otherwise have its second ack taken for the ack of this one, and every
+ * reply after it would stay one behind. The check is one non-blocking
+ * peek; a duplicate that arrives after it, while the request is in
+ * flight, cannot be told from the reply by anything on the wire when the
+ * request numbers match (vhost-user replies carry no sequence number).
+ * Return: 0; -EIO for a refusal (non-zero ack); -ETIMEDOUT (the message is
+ * then pending: its reply is collected first next time); -ENOTCONN when
+ * the back-end is gone; -EPROTO for a protocol error (gm_vu_broken());
+ * the socket's other errors.
  */
 static int exchange(struct gmem_vu_dev *d, struct vu_msg *m, const int *fds,
 		    int nfds, bool reply)
@@ -102,13 +169,16 @@ static int exchange(struct gmem_vu_dev *d, struct vu_msg *m, const int *fds,
 	ret = gm_vu_drain(d);
 	if (ret)
 		return ret;
+	ret = gm_vu_unsolicited(d->sock);
+	if (ret)
+		return lost(d, ret, NULL);
 	m->flags = VU_FLAG_VERSION;
 	/* A GET_* has a reply of its own: no NEED_REPLY (the spec's rule). */
 	if (!reply && d->acks)
 		m->flags |= VU_FLAG_NEED_REPLY;
 	ret = gm_vu_send(d->sock, m, fds, nfds);
 	if (ret)
-		return ret;
+		return lost(d, ret, d->next);
 	if (!reply && !d->acks)
 		return 0;
 	ret = wait_reply(d, request, m);
@@ -117,11 +187,14 @@ static int exchange(struct gmem_vu_dev *d, struct vu_msg *m, const int *fds,
 		d->pending.get = reply;
 		d->pending.request = request;
 		d->pending.after = d->have;
-	}
-	if (ret || reply)
 		return ret;
+	}
+	if (ret)
+		return lost(d, ret, d->next);
+	if (reply)
+		return 0;
 	if (m->size != sizeof(uint64_t))
-		return -EPROTO;
+		return lost(d, -EPROTO, d->next);
 	if (m->u.u64) {
 		d->nacks++;
 		return -EIO;
@@ -134,37 +207,24 @@ static int exchange(struct gmem_vu_dev *d, struct vu_msg *m, const int *fds,
  * stored in @m; otherwise, once REPLY_ACK is negotiated, the request asks
  * for an ack and waits for it.
  * Return: 0; -EIO for a refusal (non-zero ack); -ETIMEDOUT; -ENOTCONN when
- * the back-end is gone (the device is dead from then on).
+ * the back-end is gone; -EPROTO when it broke the protocol (the device is
+ * dead from then on after both).
  */
 int gm_vu_call(struct gmem_vu_dev *d, struct vu_msg *m, const int *fds,
 	       int nfds, bool reply)
 {
-	int ret = exchange(d, m, fds, nfds, reply);
-
-	if (gone(ret)) {
-		gm_vu_dead(d);
-		ret = -ENOTCONN;
-	}
-	return ret;
+	return exchange(d, m, fds, nfds, reply);
 }
 
 /*
  * gm_vu_get - a GET_* after connect, its reply in @m for the caller to
- * check (and to call gm_vu_dead() and return -EPROTO if it is wrong).
- * Return: 0; -ETIMEDOUT (the late reply is dropped when it comes);
- * -EPROTO for a reply to another request or a malformed header, and
- * -ENOTCONN when the back-end is gone: the device is dead after both.
+ * check (and to call gm_vu_broken() and return -EPROTO if it is wrong).
+ * Return: as gm_vu_call(); -ETIMEDOUT: the late reply is dropped when it
+ * comes.
  */
 int gm_vu_get(struct gmem_vu_dev *d, struct vu_msg *m)
 {
-	int ret = exchange(d, m, NULL, 0, true);
-
-	if (gone(ret)) {
-		gm_vu_dead(d);
-		if (ret != -EPROTO)
-			ret = -ENOTCONN;
-	}
-	return ret;
+	return exchange(d, m, NULL, 0, true);
 }
 
 static struct vu_wire_region wire_region(const struct vu_region *r)
@@ -182,7 +242,10 @@ static int table_call(struct gmem_vu_dev *d, struct vu_msg *m, const int *fds,
 	int ret;
 
 	d->msgs++;
+	/* Counted as mapped should the back-end break the protocol. */
+	d->next = after;
 	ret = gm_vu_call(d, m, fds, nfds, false);
+	d->next = NULL;
 	if (!ret)
 		d->have = *after;
 	else if (ret == -ETIMEDOUT && d->pending.busy)
@@ -287,7 +350,8 @@ static int sync_slots(struct gmem_vu_dev *d, const struct vu_table *target)
  * gm_vu_sync - make the back-end's table equal @target.
  * Return: 0; -ENOSPC when @target exceeds the back-end's limit (nothing
  * sent); -ETIMEDOUT, -EIO as gm_vu_call(); -ENOTCONN when the back-end is
- * gone (it holds nothing then).
+ * gone (it holds nothing then, unless it broke the protocol before);
+ * -EPROTO when it breaks the protocol now.
  */
 int gm_vu_sync(struct gmem_vu_dev *d, const struct vu_table *target)
 {

@@ -17,9 +17,25 @@
  *  -ETIMEDOUT  no acknowledgement within the timeout: nothing changed;
  *  -EIO        the back-end refused (a non-zero ack);
  *  -ENOSPC     the table would exceed the back-end's region limit
- *              (nothing was sent).
+ *              (nothing was sent);
+ *  -EPROTO     the back-end broke the protocol, now or before (below), and
+ *              may still map the run: nothing changed.
  * A back-end that is gone (EOF, EPIPE, ECONNRESET) holds no memory: every
  * later table change succeeds at once and the device stays dead.
+ *
+ * A back-end that breaks the protocol - sends bytes while no request is in
+ * flight (a second ack of a request, an unsolicited message), or a reply
+ * that is not the one to the request in flight (another request's number,
+ * no reply flag, a wrong size) - is disconnected, but its acks no longer
+ * prove anything, so it is not taken to hold nothing: every file it held
+ * a region of counts as mapped up to the highest end of those regions
+ * (the table acknowledged, a table whose ack was missing and the one in
+ * flight), in gmem_vu_exposure(), and a conversion to private of a run
+ * starting below that end is refused with -EPROTO until the file or the
+ * device is closed (kill the back-end first: the library cannot revoke
+ * what it mapped). gmem_vu_info() says protocol_error. Bytes that arrive
+ * while a request is in flight cannot be told from its reply when the
+ * request number matches: vhost-user replies carry no sequence number.
  */
 #ifndef GMEM_VHOST_USER_H
 #define GMEM_VHOST_USER_H
@@ -74,10 +90,11 @@ struct gmem_vu_config {
  * unix socket, non-zero flags or reserved fields; -EPROTONOSUPPORT when
  * the back-end offers no REPLY_ACK (or no protocol features, or no
  * VERSION_1); connect(2)'s errors (-ENOENT, -ECONNREFUSED, ...);
- * -ETIMEDOUT, -ECONNRESET during negotiation; -ENOTCONN when the back-end
- * closes the connection or answers with something that is not the reply
- * asked for (garbage, a wrong request, an oversized or early message);
- * -ENOMEM.
+ * -ETIMEDOUT during negotiation; -ENOTCONN when the back-end closes the
+ * connection; -EPROTO when it breaks the protocol: a reply that is not the
+ * one asked for (another request's number, no reply flag or another
+ * version, a payload of the wrong size, an oversized message), bytes
+ * before a request, or 0 memory slots; -ENOMEM.
  */
 int gmem_vu_connect(const char *path, const struct gmem_vu_config *cfg,
 		    struct gmem_vu_dev **out, char *err, size_t errlen);
@@ -87,7 +104,10 @@ int gmem_vu_connect(const char *path, const struct gmem_vu_config *cfg,
  * effort: the first that fails or times out ends it, so a stuck back-end
  * costs at most one ack timeout, and none when an ack is already
  * missing), disconnect (the back-end unmaps everything when its socket
- * closes), stop listening on every attached range, free @d.
+ * closes), stop listening on every attached range, free @d. For a
+ * back-end that broke the protocol nothing confirms that it unmapped
+ * anything: conversions of what it held are no longer refused once @d is
+ * closed, so end the back-end first.
  * Return: 0 (also for NULL); -EDEADLK when called from inside a libgmem
  * listener callback, where listeners cannot be unregistered: nothing has
  * changed then, and @d stays valid.
@@ -135,7 +155,8 @@ struct gmem_vu_vring {
  * the stop returned.
  * Return: 0; -EINVAL for NULL, an index >= 8, a bad num, unaligned ring
  * addresses, non-zero flags or reserved fields; -EBUSY when the ring is
- * set up (and not stopped); -ENOTCONN when the back-end is gone; -EIO,
+ * set up (and not stopped); -ENOTCONN when the back-end is gone; -EPROTO
+ * when it breaks the protocol (the device is disconnected); -EIO,
  * -ETIMEDOUT.
  */
 int gmem_vu_vring_setup(struct gmem_vu_dev *d, const struct gmem_vu_vring *v);
@@ -158,8 +179,8 @@ int gmem_vu_vring_setup(struct gmem_vu_dev *d, const struct gmem_vu_vring *v);
  * and its late reply is dropped; the base is lost, and is the driver's
  * used index once every request it posted completed);
  * -ENOTCONN when the back-end is gone; -EPROTO for a reply that is not
- * this ring's state (the device is disconnected, as after any malformed
- * reply).
+ * this ring's state, or any other protocol error (the device is
+ * disconnected, see the top of this file).
  */
 int gmem_vu_vring_stop(struct gmem_vu_dev *d, unsigned int index,
 		       uint32_t *last_avail);
@@ -176,8 +197,8 @@ int gmem_vu_vring_stop(struct gmem_vu_dev *d, unsigned int index,
  * (an empty reply: qemu-storage-daemon refuses more bytes than its config
  * space has); -ETIMEDOUT (the late reply is dropped); -ENOTCONN when the
  * back-end is gone; -EPROTO for a reply whose size, offset or length is
- * not the one asked for (the device is disconnected). @buf is written
- * only on success.
+ * not the one asked for, or any other protocol error (the device is
+ * disconnected). @buf is written only on success.
  */
 int gmem_vu_get_config(struct gmem_vu_dev *d, uint32_t offset, void *buf,
 		       uint32_t len);
@@ -191,11 +212,12 @@ int gmem_vu_kick(struct gmem_vu_dev *d, unsigned int index);
 
 /*
  * gmem_vu_sync - after a timeout: wait (up to the ack timeout) for the
- * late acknowledgement (or reply, which is dropped) and bring the back-end's table back to the runs
- * the device may use. gmem_vu_kick() does the same, best effort, before
- * it kicks. Return: 0 (in step); -ETIMEDOUT (still no ack: call again);
- * -ENOTCONN when the back-end is gone; -EIO for a refusal; -EINVAL for
- * NULL.
+ * late acknowledgement (or reply, which is dropped) and bring the
+ * back-end's table back to the runs the device may use. gmem_vu_kick()
+ * does the same, best effort, before it kicks.
+ * Return: 0 (in step); -ETIMEDOUT (still no ack: call again); -ENOTCONN
+ * when the back-end is gone (or broke the protocol before); -EPROTO when
+ * it breaks the protocol now; -EIO for a refusal; -EINVAL for NULL.
  */
 int gmem_vu_sync(struct gmem_vu_dev *d);
 
@@ -217,7 +239,9 @@ struct gmem_vu_info {
 	uint64_t timeouts;		/* acks not received in time */
 	uint64_t nacks;			/* refusals */
 	uint64_t protocol_offered;	/* what the back-end offered */
-	uint64_t reserved[1];
+	/* 1: the back-end broke the protocol (connected is 0 then) */
+	uint32_t protocol_error;
+	uint32_t reserved32;
 };
 
 /* gmem_vu_info - a snapshot of @d. Return: 0; -EINVAL for NULL. */
@@ -232,7 +256,9 @@ struct gmem_vu_region {
 
 /*
  * gmem_vu_table - the back-end's memory table as acknowledged, sorted by
- * gpa: up to @max regions into @r.
+ * gpa: up to @max regions into @r. Empty once the back-end is gone; the
+ * last acknowledged one if it broke the protocol (it may hold more: see
+ * gmem_vu_exposure()).
  * Return: the number of regions (which may exceed @max); -EINVAL for NULL
  * @d, or NULL @r with @max > 0.
  */
@@ -245,7 +271,9 @@ int gmem_vu_table(struct gmem_vu_dev *d, struct gmem_vu_region *r,
  * for every file the device maps this counts the private bytes in
  * [0, highest region end) of that file, whatever lies in the table. A DMA
  * pool in a guest-memory file of its own that stays shared (a bounce
- * pool) has exposure 0. Under kernel enforcement
+ * pool) has exposure 0. A message whose ack is missing counts as
+ * applied; after a protocol error, every table the back-end held or was
+ * sent counts (see the top of this file). Under kernel enforcement
  * (gmem_vm_private_mirrored()) private pages cannot be reached through
  * any mapping, and the count says what would be exposed without it.
  * Must not be called from a listener callback.

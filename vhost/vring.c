@@ -210,7 +210,7 @@ static int stop(struct gmem_vu_dev *d, unsigned int index, uint32_t *base)
 	/* A split ring's avail index has 16 bits. */
 	if (m.size != sizeof(m.u.state) || m.u.state.index != index ||
 	    m.u.state.num > UINT16_MAX) {
-		gm_vu_dead(d);
+		gm_vu_broken(d, NULL);
 		return -EPROTO;
 	}
 	*base = m.u.state.num;

@@ -1,23 +1,29 @@
 // SPDX-License-Identifier: MIT
 /*
- * badreply: replies to GET_CONFIG and GET_VRING_BASE that are not the one
- * asked for, table-driven. No real back-end sends them, so a few lines of
- * fake do (as in noack.c): it offers REPLY_ACK and CONFIG, acks every
- * request that asks for it, and answers the GET with a reply spoilt the
- * case's way. An empty config reply is the spec's refusal (-EIO, the
- * device goes on); any other wrong size, offset, length, index, request
- * or flags is -EPROTO and the device is disconnected; a back-end that
- * closes instead is -ENOTCONN. The unspoilt reply reads right.
+ * badreply: replies that are not the one asked for, table-driven: to
+ * the negotiation's GET_FEATURES and GET_MAX_MEM_SLOTS, to GET_CONFIG and
+ * to GET_VRING_BASE. No real back-end sends them, so a few lines of fake
+ * do (fake.h): it offers REPLY_ACK and CONFIG (and memory slots for the
+ * slot cases), acks every request that asks for it, and answers the GET
+ * with a reply spoilt the case's way. A protocol violation is -EPROTO:
+ * gmem_vu_connect() fails with it (a short GET_FEATURES payload, a reply
+ * to another request, a message before any request, 0 memory slots), a
+ * device is disconnected with it. An empty config reply is the spec's
+ * refusal (-EIO, the device goes on); a back-end that closes instead is
+ * -ENOTCONN. The unspoilt replies read right.
  */
 #include <pthread.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 
+#include "fake.h"
 #include "vutest.h"
 
 enum spoil {
 	NONE, EMPTY, SHORT, LONG, CFG_SIZE, CFG_OFFSET, REQUEST, NO_REPLY_FLAG,
 	HUGE, HANG_UP, BASE_SHORT, BASE_INDEX, BASE_NUM,
+	/* At connect. */
+	FEAT_SHORT, FEAT_LONG, FEAT_REQUEST, FEAT_HANG_UP, EARLY, SLOTS,
+	ZERO_SLOTS, SLOTS_SHORT,
 };
 
 struct msg {
@@ -35,7 +41,7 @@ struct msg {
 } __attribute__((packed));
 
 struct fake {
-	int lfd;
+	struct fake_sock s;
 	enum spoil spoil;
 };
 
@@ -90,24 +96,55 @@ static bool get(int fd, struct msg *m, enum spoil s)
 	return reply(fd, m);
 }
 
+static bool slots(enum spoil s)
+{
+	return s == SLOTS || s == ZERO_SLOTS || s == SLOTS_SHORT;
+}
+
+/* A negotiation GET's reply, spoilt; false: hang up instead. */
+static bool negotiate(int fd, struct msg *m, enum spoil s)
+{
+	m->flags = 0x1 | 0x4;
+	m->size = 8;
+	if (m->req == 1) {
+		m->u.u64 = (1ULL << 32) | (1ULL << 30);
+		if (s == FEAT_SHORT)
+			m->size = 4;
+		if (s == FEAT_LONG)
+			m->size = 16;
+		if (s == FEAT_REQUEST)
+			m->req = 15;
+		if (s == FEAT_HANG_UP)
+			return false;
+	} else if (m->req == 15) {
+		m->u.u64 = GMEM_VU_PF_REPLY_ACK | GMEM_VU_PF_CONFIG |
+			   (slots(s) ? GMEM_VU_PF_CONFIGURE_MEM_SLOTS : 0);
+	} else {
+		m->u.u64 = s == ZERO_SLOTS ? 0 : 32;
+		if (s == SLOTS_SHORT)
+			m->size = 0;
+	}
+	return reply(fd, m);
+}
+
 static void *serve(void *arg)
 {
 	struct fake *f = arg;
 	struct msg m;
-	int fd = accept(f->lfd, NULL, NULL);
+	int fd = accept(f->s.lfd, NULL, NULL);
 
 	if (fd < 0)
 		return NULL;
+	/* A reply before any request: never the one asked for. */
+	m = (struct msg){ .req = 15, .flags = 0x1 | 0x4, .size = 8 };
+	if (f->spoil == EARLY && !reply(fd, &m))
+		goto out;
 	while (recv(fd, &m, 12, MSG_WAITALL) == 12) {
 		if (m.size > sizeof(m.u) || (m.size &&
 		    recv(fd, &m.u, m.size, MSG_WAITALL) != (ssize_t)m.size))
 			break;
-		if (m.req == 1 || m.req == 15) {
-			m.u.u64 = m.req == 1 ? (1ULL << 32) | (1ULL << 30) :
-				  GMEM_VU_PF_REPLY_ACK | GMEM_VU_PF_CONFIG;
-			m.flags = 0x1 | 0x4;
-			m.size = 8;
-			if (!reply(fd, &m))
+		if (m.req == 1 || m.req == 15 || m.req == 36) {
+			if (!negotiate(fd, &m, f->spoil))
 				break;
 		} else if (m.req == 11 || m.req == 24) {
 			if (!get(fd, &m, f->spoil))
@@ -120,33 +157,79 @@ static void *serve(void *arg)
 				break;
 		}
 	}
+out:
 	close(fd);
 	return NULL;
 }
 
+enum what { CONFIG, STOP, CONNECT };
+
 static const struct {
 	const char *name;
 	enum spoil spoil;
-	bool stop;		/* GET_VRING_BASE, else GET_CONFIG */
+	enum what what;
 	int want;
+	const char *says;	/* CONNECT: in the message */
 } cases[] = {
-	{ "config", NONE, false, 0 },
-	{ "config refused (empty)", EMPTY, false, -EIO },
-	{ "config short", SHORT, false, -EPROTO },
-	{ "config long", LONG, false, -EPROTO },
-	{ "config length field", CFG_SIZE, false, -EPROTO },
-	{ "config offset field", CFG_OFFSET, false, -EPROTO },
-	{ "config reply to another request", REQUEST, false, -EPROTO },
-	{ "config without the reply flag", NO_REPLY_FLAG, false, -EPROTO },
-	{ "config larger than any message", HUGE, false, -EPROTO },
-	{ "config: back-end hangs up", HANG_UP, false, -ENOTCONN },
-	{ "base", NONE, true, 0 },
-	{ "base short", BASE_SHORT, true, -EPROTO },
-	{ "base of another ring", BASE_INDEX, true, -EPROTO },
-	{ "base beyond 16 bits", BASE_NUM, true, -EPROTO },
-	{ "base reply to another request", REQUEST, true, -EPROTO },
-	{ "base: back-end hangs up", HANG_UP, true, -ENOTCONN },
+	{ "connect", NONE, CONNECT, 0, NULL },
+	{ "connect with memory slots", SLOTS, CONNECT, 0, NULL },
+	{ "features short", FEAT_SHORT, CONNECT, -EPROTO, "GET_FEATURES" },
+	{ "features long", FEAT_LONG, CONNECT, -EPROTO, "GET_FEATURES" },
+	{ "features reply to another request", FEAT_REQUEST, CONNECT,
+	  -EPROTO, "GET_FEATURES" },
+	{ "a reply before any request", EARLY, CONNECT, -EPROTO,
+	  "GET_FEATURES" },
+	{ "0 memory slots", ZERO_SLOTS, CONNECT, -EPROTO, "0 memory slots" },
+	{ "memory slots short", SLOTS_SHORT, CONNECT, -EPROTO,
+	  "GET_MAX_MEM_SLOTS" },
+	{ "connect: back-end hangs up", FEAT_HANG_UP, CONNECT, -ENOTCONN,
+	  "GET_FEATURES" },
+	{ "config", NONE, CONFIG, 0, NULL },
+	{ "config refused (empty)", EMPTY, CONFIG, -EIO, NULL },
+	{ "config short", SHORT, CONFIG, -EPROTO, NULL },
+	{ "config long", LONG, CONFIG, -EPROTO, NULL },
+	{ "config length field", CFG_SIZE, CONFIG, -EPROTO, NULL },
+	{ "config offset field", CFG_OFFSET, CONFIG, -EPROTO, NULL },
+	{ "config reply to another request", REQUEST, CONFIG, -EPROTO, NULL },
+	{ "config without the reply flag", NO_REPLY_FLAG, CONFIG, -EPROTO,
+	  NULL },
+	{ "config larger than any message", HUGE, CONFIG, -EPROTO, NULL },
+	{ "config: back-end hangs up", HANG_UP, CONFIG, -ENOTCONN, NULL },
+	{ "base", NONE, STOP, 0, NULL },
+	{ "base short", BASE_SHORT, STOP, -EPROTO, NULL },
+	{ "base of another ring", BASE_INDEX, STOP, -EPROTO, NULL },
+	{ "base beyond 16 bits", BASE_NUM, STOP, -EPROTO, NULL },
+	{ "base reply to another request", REQUEST, STOP, -EPROTO, NULL },
+	{ "base: back-end hangs up", HANG_UP, STOP, -ENOTCONN, NULL },
 };
+
+/* Connect: the errno, a message saying where, and no device. */
+static int run_connect(const char *path, unsigned int i)
+{
+	struct gmem_vu_config cfg = { .timeout_ms = 5000 };
+	struct gmem_vu_dev *d = NULL;
+	struct gmem_vu_info info;
+	char err[256] = "";
+	int ret;
+
+	ret = gmem_vu_connect(path, &cfg, &d, err, sizeof(err));
+	if (ret) {
+		TEST_ASSERT(!d, "%s: *out written", cases[i].name);
+		TEST_ASSERT(strstr(err, cases[i].says),
+			    "%s: the message does not say %s: \"%s\"",
+			    cases[i].name, cases[i].says, err);
+		printf("%s: %s\n", cases[i].name, err);
+		return ret;
+	}
+	TEST_RET(gmem_vu_info(d, &info), 0);
+	TEST_ASSERT(info.connected && info.mem_slots == slots(cases[i].spoil) &&
+		    info.max_regions == (slots(cases[i].spoil) ? 32 : 8),
+		    "%s: connected %u, mem_slots %u, max_regions %u",
+		    cases[i].name, info.connected, info.mem_slots,
+		    info.max_regions);
+	TEST_RET(gmem_vu_close(d), 0);
+	return 0;
+}
 
 static int run(const char *path, unsigned int i)
 {
@@ -159,8 +242,10 @@ static int run(const char *path, unsigned int i)
 	uint32_t base = 0;
 	int ret;
 
+	if (cases[i].what == CONNECT)
+		return run_connect(path, i);
 	TEST_RET(gmem_vu_connect(path, &cfg, &d, NULL, 0), 0);
-	if (cases[i].stop) {
+	if (cases[i].what == STOP) {
 		TEST_RET(gmem_vu_vring_setup(d, &v), 0);
 		ret = gmem_vu_vring_stop(d, 2, &base);
 		if (!ret)
@@ -176,37 +261,30 @@ static int run(const char *path, unsigned int i)
 	}
 	TEST_RET(gmem_vu_info(d, &info), 0);
 	/* A refusal leaves the device up; a wrong reply takes it down. */
-	TEST_ASSERT(info.connected == (ret == 0 || ret == -EIO),
-		    "%s: returned %d, connected %u", cases[i].name, ret,
-		    info.connected);
+	TEST_ASSERT(info.connected == (ret == 0 || ret == -EIO) &&
+		    info.protocol_error == (ret == -EPROTO),
+		    "%s: returned %d, connected %u, protocol_error %u",
+		    cases[i].name, ret, info.connected, info.protocol_error);
 	TEST_RET(gmem_vu_close(d), 0);
 	return ret;
 }
 
 int main(void)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	char dir[] = "/tmp/gmem-vu-fake-XXXXXX";
 	struct fake f;
 	pthread_t t;
 	unsigned int i;
 	int ret;
 
-	TEST_ASSERT(mkdtemp(dir), "mkdtemp");
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/sock", dir);
-	f.lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	TEST_ASSERT(f.lfd >= 0 && !bind(f.lfd, (void *)&sa, sizeof(sa)) &&
-		    !listen(f.lfd, 4), "listen: %s", strerror(errno));
+	fake_listen(&f.s);
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		f.spoil = cases[i].spoil;
 		TEST_ASSERT(!pthread_create(&t, NULL, serve, &f), "thread");
-		ret = run(sa.sun_path, i);
+		ret = run(f.s.path, i);
 		TEST_ASSERT(ret == cases[i].want, "%s: %d, want %d",
 			    cases[i].name, ret, cases[i].want);
 		pthread_join(t, NULL);
 	}
-	close(f.lfd);
-	unlink(sa.sun_path);
-	rmdir(dir);
+	fake_unlisten(&f.s);
 	return 0;
 }

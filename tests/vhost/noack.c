@@ -3,17 +3,16 @@
  * noack: a back-end that offers no REPLY_ACK cannot confirm that it
  * unmapped a range before the range becomes private: gmem_vu_connect()
  * refuses it with -EPROTONOSUPPORT and says why. The back-end here is a
- * few lines of fake, the only one in these tests: every real back-end
- * offers REPLY_ACK.
+ * few lines of fake (fake.h): every real back-end offers REPLY_ACK.
  */
 #include <pthread.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 
+#include "fake.h"
 #include "vutest.h"
 
 struct fake {
-	int lfd;
+	struct fake_sock s;
 	uint64_t features, protocol;
 };
 
@@ -27,7 +26,7 @@ static void *serve(void *arg)
 {
 	struct fake *f = arg;
 	struct msg m;
-	int fd = accept(f->lfd, NULL, NULL);
+	int fd = accept(f->s.lfd, NULL, NULL);
 
 	if (fd < 0)
 		return NULL;
@@ -60,24 +59,19 @@ static const struct {
 
 int main(void)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	char dir[] = "/tmp/gmem-vu-fake-XXXXXX", err[256];
+	char err[256];
 	struct gmem_vu_dev *d = NULL;
 	struct fake f;
 	pthread_t t;
 	unsigned int i;
 
-	TEST_ASSERT(mkdtemp(dir), "mkdtemp");
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/sock", dir);
-	f.lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	TEST_ASSERT(f.lfd >= 0 && !bind(f.lfd, (void *)&sa, sizeof(sa)) &&
-		    !listen(f.lfd, 4), "listen: %s", strerror(errno));
+	fake_listen(&f.s);
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		f.features = cases[i].features;
 		f.protocol = cases[i].protocol;
 		TEST_ASSERT(!pthread_create(&t, NULL, serve, &f), "thread");
 		err[0] = '\0';
-		TEST_RET(gmem_vu_connect(sa.sun_path, NULL, &d, err,
+		TEST_RET(gmem_vu_connect(f.s.path, NULL, &d, err,
 					 sizeof(err)), -EPROTONOSUPPORT);
 		TEST_ASSERT(strstr(err, cases[i].says),
 			    "%s: the message does not say %s: \"%s\"",
@@ -85,8 +79,6 @@ int main(void)
 		printf("%s: %s\n", cases[i].name, err);
 		pthread_join(t, NULL);
 	}
-	close(f.lfd);
-	unlink(sa.sun_path);
-	rmdir(dir);
+	fake_unlisten(&f.s);
 	return 0;
 }
