@@ -9,6 +9,7 @@
 #include <stdbool.h>
 
 #include "bench-rows.h"
+#include "cli.h"
 #include "table.h"
 
 #define NR_MEASURES bench_nr_measures
@@ -20,6 +21,8 @@ struct outcome {
 	struct bench_table t[NR_PARTS];
 	const char *state[NR_PARTS];	/* "ok", "failed", "not run" */
 	bool kvm_backing;
+	enum cli_machine machine;	/* cli_machine(): what this machine is */
+	char machine_text[160];		/* ... in words */
 	bool quick;
 	const char *filter;
 	const char *vu_blk;

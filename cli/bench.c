@@ -15,6 +15,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "bench-report.h"
@@ -73,6 +74,32 @@ static int bad(const char *what, const char *arg)
 {
 	fprintf(stderr, "gmem bench: invalid %s '%s' (try 'gmem bench --help')\n",
 		what, arg ? arg : "");
+	return -1;
+}
+
+/*
+ * --plot DIR is made (if it is not there) and checked now, before any
+ * benchmark runs, so that a bad path costs no time.
+ */
+static int check_plot_dir(const char *dir)
+{
+	const char *why = NULL;
+	struct stat st;
+
+	if (!*dir)
+		why = "empty";
+	else if (mkdir(dir, 0777) && errno != EEXIST)
+		why = strerror(errno);
+	else if (stat(dir, &st))
+		why = strerror(errno);
+	else if (!S_ISDIR(st.st_mode))
+		why = "not a directory";
+	else if (access(dir, W_OK | X_OK))
+		why = strerror(errno);
+	if (!why)
+		return 0;
+	fprintf(stderr, "gmem bench: --plot must name a directory that can be written (made if it is not there), not '%s' (%s)\n",
+		dir, why);
 	return -1;
 }
 
@@ -142,8 +169,7 @@ static int parse_opts(int argc, char **argv, struct bench_opts_cli *o)
 			o->filter = optarg;
 			break;
 		case 'p':
-			if (!*optarg)
-				ret = bad("--plot", optarg);
+			ret = check_plot_dir(optarg);
 			o->plot = optarg;
 			break;
 		case 'B':
@@ -244,10 +270,12 @@ static int run_all(const struct bench_opts_cli *o, struct outcome *out)
 {
 	bool tty = !o->json && isatty(STDERR_FILENO);
 	bool want[NR_PARTS];
-	char why[128] = "";
-	bool kvm = cli_kvm_usable(why, sizeof(why));
+	enum cli_machine m = cli_machine(out->machine_text,
+					 sizeof(out->machine_text));
+	bool kvm = m == CLI_MACHINE_KVM_HOST || m == CLI_MACHINE_PVM_HOST;
 	int ret = CLI_OK;
 
+	out->machine = m;
 	out->state[PART_LEVEL1] = out->state[PART_RUNNER] = "not run";
 	for (int p = 0; p < NR_PARTS; p++)
 		want[p] = part_wanted(o, p);
@@ -257,15 +285,15 @@ static int run_all(const struct bench_opts_cli *o, struct outcome *out)
 		return CLI_USAGE;
 	}
 	if (o->backing == BACK_KVM && !kvm) {
-		fprintf(stderr, "gmem bench: --kvm: /dev/kvm is not usable (%s)\n",
-			why);
+		fprintf(stderr, "gmem bench: --kvm: %s\n", out->machine_text);
 		return CLI_NOKVM;
 	}
 	if (!kvm && want[PART_RUNNER]) {
-		bench_fail(&out->t[PART_RUNNER], -ENODEV,
-			   "/dev/kvm is not usable (%s)", why);
-		fprintf(stderr, "gmem bench: /dev/kvm is not usable (%s): runner benchmark not run%s\n",
-			why, want[PART_LEVEL1] ? ", level 1 ran detached" : "");
+		bench_fail(&out->t[PART_RUNNER], -ENODEV, "%s",
+			   out->machine_text);
+		fprintf(stderr, "gmem bench: %s: runner benchmark not run%s\n",
+			out->machine_text,
+			want[PART_LEVEL1] ? ", level 1 ran detached" : "");
 		ret = CLI_NOKVM;
 	}
 	out->kvm_backing = o->backing == BACK_KVM ||
