@@ -64,18 +64,13 @@ static void bench_usage(FILE *f)
 "               back-end listening on SOCK (qemu-storage-daemon, DPDK),\n"
 "               and (blk, runner) a guest's 4 KiB I/O through it\n"
 "  --json       print the results as one JSON object\n"
-"  --help       this text\n"
+"  -h, --help   this text\n"
 "Exit status: 0 when the benchmarks ran, whatever the marks say; 1 when one\n"
 "failed; 2 for bad options; 3 without /dev/kvm (the level-1 part still\n"
 "runs, detached).\n");
 }
 
-static int bad(const char *what, const char *arg)
-{
-	fprintf(stderr, "gmem bench: invalid %s '%s' (try 'gmem bench --help')\n",
-		what, arg ? arg : "");
-	return -1;
-}
+#define FILTER_RULE	"a part of a row's name, or a glob, that names a row"
 
 /*
  * --plot DIR is made (if it is not there) and checked now, before any
@@ -111,7 +106,7 @@ static int parse_only(const char *arg, struct bench_opts_cli *o)
 			return 0;
 		}
 	}
-	return bad("--only", arg);
+	return cli_bad_value("bench", "--only", "level1 or runner", arg);
 }
 
 static int set_backing(struct bench_opts_cli *o, enum backing b)
@@ -144,7 +139,7 @@ static int parse_opts(int argc, char **argv, struct bench_opts_cli *o)
 	*o = (struct bench_opts_cli){ .backing = BACK_AUTO };
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
 		int ret = 0;
 
 		switch (c) {
@@ -165,7 +160,8 @@ static int parse_opts(int argc, char **argv, struct bench_opts_cli *o)
 			break;
 		case 'f':
 			if (!*optarg)
-				ret = bad("--filter", optarg);
+				ret = cli_bad_value("bench", "--filter",
+						    FILTER_RULE, optarg);
 			o->filter = optarg;
 			break;
 		case 'p':
@@ -183,17 +179,21 @@ static int parse_opts(int argc, char **argv, struct bench_opts_cli *o)
 			bench_usage(stdout);
 			return 1;
 		case ':':
-			fprintf(stderr, "gmem bench: option '%s' needs a value\n",
+			fprintf(stderr, "gmem bench: option '%s' needs a value (try 'gmem bench --help')\n",
 				argv[optind - 1]);
 			return -1;
 		default:
-			return bad("option", argv[optind - 1]);
+			cli_bad_option("bench", argv);
+			return -1;
 		}
 		if (ret)
 			return ret;
 	}
-	if (optind < argc)
-		return bad("argument", argv[optind]);
+	if (optind < argc) {
+		fprintf(stderr, "gmem bench: unexpected argument '%s' (try 'gmem bench --help')\n",
+			argv[optind]);
+		return -1;
+	}
 	if (!o->only[PART_LEVEL1] && !o->only[PART_RUNNER])
 		o->only[PART_LEVEL1] = o->only[PART_RUNNER] = true;
 	return 0;
@@ -280,8 +280,7 @@ static int run_all(const struct bench_opts_cli *o, struct outcome *out)
 	for (int p = 0; p < NR_PARTS; p++)
 		want[p] = part_wanted(o, p);
 	if (!want[PART_LEVEL1] && !want[PART_RUNNER]) {
-		fprintf(stderr, "gmem bench: --filter '%s' names no row\n",
-			o->filter);
+		cli_bad_value("bench", "--filter", FILTER_RULE, o->filter);
 		return CLI_USAGE;
 	}
 	if (o->backing == BACK_KVM && !kvm) {

@@ -37,8 +37,8 @@ static void usage(FILE *f)
 	fprintf(f, "usage: gmem <command> [options]\n\ncommands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].help);
-	fprintf(f, "\n'gmem <command> --help' describes a command's options;\n"
-		   "'gmem --version' prints the version.\n");
+	fprintf(f, "\n'gmem <command> --help' (or 'gmem help <command>') describes a\n"
+		   "command's options; 'gmem --version' prints the version.\n");
 }
 
 /*
@@ -199,6 +199,17 @@ int main(int argc, char **argv)
 {
 	if (argc < 2) {
 		fprintf(stderr, "gmem: missing command (try 'gmem --help')\n");
+		return CLI_USAGE;
+	}
+	/* gmem help CMD: CMD's own help */
+	if (!strcmp(argv[1], "help") && argc == 3) {
+		char *help[] = { argv[2], "--help", NULL };
+
+		for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+			if (!strcmp(argv[2], commands[i].name))
+				return commands[i].fn(2, help);
+		fprintf(stderr, "gmem: unknown command '%s' (try 'gmem --help')\n",
+			argv[2]);
 		return CLI_USAGE;
 	}
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||

@@ -144,8 +144,9 @@ int cmd_measure(int argc, char **argv)
 			usage(stdout);
 			return CLI_OK;
 		case ':':
-			fprintf(stderr, "gmem measure: %s needs a value (see "
-				"gmem measure --help)\n", argv[optind - 1]);
+			fprintf(stderr, "gmem measure: option '%s' needs a "
+				"value (try 'gmem measure --help')\n",
+				argv[optind - 1]);
 			return CLI_USAGE;
 		default:
 			cli_bad_option("measure", argv);
@@ -153,8 +154,8 @@ int cmd_measure(int argc, char **argv)
 		}
 	}
 	if (argc - optind != 1) {
-		fprintf(stderr, "gmem measure: expected one IMAGE file "
-			"(see gmem measure --help)\n");
+		fprintf(stderr, "gmem measure: expected one IMAGE file, not "
+			"%d (try 'gmem measure --help')\n", argc - optind);
 		return CLI_USAGE;
 	}
 	f = cli_open_regular(argv[optind], &size, &why);

@@ -11,10 +11,17 @@ gmem=$1 example_bin=$2
 . "$(dirname "$0")/cli-common.sh"
 
 # help and version go to stdout and exit 0
-for args in "--help" "-h" "help" "run --help" "run -h" "host --help" "host -h"; do
+for args in "--help" "-h" "help" "run --help" "run -h" "host --help" "host -h" \
+	"bench --help" "bench -h" "measure --help" "measure -h" "map --help" \
+	"map -h"; do
 	# shellcheck disable=SC2086
 	"$gmem" $args >"$tmp/help" 2>&1 || fail "gmem $args exited $?"
 	grep -q '^usage: gmem' "$tmp/help" || fail "gmem $args: no usage"
+done
+# gmem help CMD is CMD's own help
+for c in run host bench measure map; do
+	"$gmem" help $c >"$tmp/help" 2>&1 || fail "gmem help $c exited $?"
+	grep -q "^usage: gmem $c" "$tmp/help" || fail "gmem help $c: $(head -n 1 "$tmp/help")"
 done
 grep -q -- '--watchdog SECONDS' <("$gmem" run --help) || fail "no --watchdog in help"
 [ "$("$gmem" --version)" = "gmem 0.1.0" ] || fail "--version"
@@ -116,6 +123,16 @@ cat >"$rules" <<EOF
 2 | unknown option '-x'                                         | host -x
 2 | unknown option '--json=1'                                  | host --json=1
 2 | unexpected argument 'extra'                                 | host extra
+2 | --only must be level1 or runner, not 'vm'                  | bench --only vm
+2 | option '--only' needs a value                              | bench --only
+2 | --filter must be a part of a row's name, or a glob, that names a row, not '' | bench --filter ''
+2 | --filter must be a part of a row's name, or a glob, that names a row, not 'no_such_row' | bench --filter no_such_row
+2 | unknown option '--bogus'                                   | bench --bogus
+2 | unknown option '-q'                                        | bench -q
+2 | unexpected argument 'extra'                                | bench extra
+2 | option '--gpa' needs a value                               | measure $tmp/img.bin --gpa
+2 | expected one IMAGE file, not 2                             | measure $tmp/img.bin $tmp/img.bin
+2 | unknown command 'frobnicate'                                | help frobnicate
 2 | unknown command 'frobnicate'                                | frobnicate
 2 | missing command                                             |
 EOF
