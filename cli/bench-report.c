@@ -149,10 +149,16 @@ static void print_notes(const struct outcome *out)
 	}
 }
 
+/* What level 1's files were: guest_memfd only where KVM gave it. */
+static const char *backing(const struct outcome *out)
+{
+	return out->guest_memfd ? "guest_memfd" : "memfd";
+}
+
 void bench_print_text(const struct outcome *out)
 {
-	printf("gmem bench: level 1 on %s: %s; runner: %s; %s%s\n",
-	       out->kvm_backing ? "guest_memfd" : "memfd",
+	printf("gmem bench: level 1 on %s (%s VMs): %s; runner: %s; %s%s\n",
+	       backing(out), out->kvm_backing ? "KVM" : "detached",
 	       out->state[PART_LEVEL1], out->state[PART_RUNNER],
 	       out->machine_text, out->quick ? "; --quick" : "");
 	printf(LINE_FMT, "measurement", "gmem", "unit", "competitor",
@@ -254,8 +260,8 @@ void bench_print_json(const struct outcome *out)
 {
 	const char *sep = "";
 
-	printf("{\n  \"backing\": \"%s\",\n  \"quick\": %s,\n  \"pvm\": %s,\n",
-	       out->kvm_backing ? "guest_memfd" : "memfd",
+	printf("{\n  \"backing\": \"%s\",\n  \"vm\": \"%s\",\n  \"quick\": %s,\n  \"pvm\": %s,\n",
+	       backing(out), out->kvm_backing ? "kvm" : "detached",
 	       out->quick ? "true" : "false",
 	       out->machine == CLI_MACHINE_PVM_HOST ? "true" : "false");
 	printf("  \"machine\": \"%s\",\n  \"machine_text\": ",

@@ -263,6 +263,28 @@ static bool part_wanted(const struct bench_opts_cli *o, enum part p)
 }
 
 /*
+ * A KVM VM's files are the kernel's guest_memfd only where KVM offers it
+ * (not on PVM, for one): the header says which backing level 1 measured.
+ */
+static bool kvm_files_are_guest_memfd(void)
+{
+	struct gmem_vm_config cfg = { .flags = GMEM_VM_KVM };
+	struct gmem_vm *vm;
+	struct gmem_file *f;
+	bool yes = false;
+
+	if (gmem_vm_create(&cfg, &vm))
+		return false;
+	if (!gmem_create(vm, GMEM_PAGE_SIZE,
+			 GMEM_FLAG_MMAP | GMEM_FLAG_INIT_SHARED, &f)) {
+		yes = gmem_backing(f) == 1;
+		gmem_close(f);
+	}
+	gmem_vm_put(vm);
+	return yes;
+}
+
+/*
  * Without KVM the runner part cannot run and the level-1 part runs on a
  * detached VM; one line says so and the exit status is CLI_NOKVM.
  */
@@ -297,6 +319,7 @@ static int run_all(const struct bench_opts_cli *o, struct outcome *out)
 	}
 	out->kvm_backing = o->backing == BACK_KVM ||
 			   (o->backing == BACK_AUTO && kvm);
+	out->guest_memfd = out->kvm_backing && kvm_files_are_guest_memfd();
 	if (want[PART_LEVEL1] &&
 	    run_part(out, PART_LEVEL1, out->kvm_backing, tty))
 		ret = CLI_FAIL;
