@@ -12,7 +12,6 @@
 #include "bench-report.h"
 #include "cli.h"
 #include "scaling_out.h"
-#include "runner.h"
 
 /* What one line of the table came to. */
 struct line {
@@ -150,13 +149,18 @@ static void print_notes(const struct outcome *out)
 	}
 }
 
+/* What level 1's files were: guest_memfd only where KVM gave it. */
+static const char *backing(const struct outcome *out)
+{
+	return out->guest_memfd ? "guest_memfd" : "memfd";
+}
+
 void bench_print_text(const struct outcome *out)
 {
-	printf("gmem bench: level 1 on %s: %s; runner: %s; %s host%s\n",
-	       out->kvm_backing ? "guest_memfd" : "memfd",
+	printf("gmem bench: level 1 on %s (%s VMs): %s; runner: %s; %s%s\n",
+	       backing(out), out->kvm_backing ? "KVM" : "detached",
 	       out->state[PART_LEVEL1], out->state[PART_RUNNER],
-	       runner_host_is_pvm() ? "PVM" : "KVM",
-	       out->quick ? "; --quick" : "");
+	       out->machine_text, out->quick ? "; --quick" : "");
 	printf(LINE_FMT, "measurement", "gmem", "unit", "competitor",
 	       "competitor", "ratio", "target", "mark", "limit");
 	for (size_t i = 0; i < NR_MEASURES; i++) {
@@ -256,10 +260,14 @@ void bench_print_json(const struct outcome *out)
 {
 	const char *sep = "";
 
-	printf("{\n  \"backing\": \"%s\",\n  \"quick\": %s,\n  \"pvm\": %s,\n",
-	       out->kvm_backing ? "guest_memfd" : "memfd",
+	printf("{\n  \"backing\": \"%s\",\n  \"vm\": \"%s\",\n  \"quick\": %s,\n  \"pvm\": %s,\n",
+	       backing(out), out->kvm_backing ? "kvm" : "detached",
 	       out->quick ? "true" : "false",
-	       runner_host_is_pvm() ? "true" : "false");
+	       out->machine == CLI_MACHINE_PVM_HOST ? "true" : "false");
+	printf("  \"machine\": \"%s\",\n  \"machine_text\": ",
+	       cli_machine_name(out->machine));
+	json_str(stdout, out->machine_text);
+	printf(",\n");
 	printf("  \"filter\": ");
 	if (out->filter)
 		json_str(stdout, out->filter);

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 
 #include "bench-rows.h"
+#include "cli.h"
 #include "table.h"
 
 #define NR_MEASURES bench_nr_measures
@@ -19,7 +20,10 @@ extern const char *const bench_part_names[NR_PARTS];
 struct outcome {
 	struct bench_table t[NR_PARTS];
 	const char *state[NR_PARTS];	/* "ok", "failed", "not run" */
-	bool kvm_backing;
+	bool kvm_backing;		/* level 1 on KVM VMs (else detached) */
+	bool guest_memfd;		/* ... whose files are guest_memfd */
+	enum cli_machine machine;	/* cli_machine(): what this machine is */
+	char machine_text[160];		/* ... in words */
 	bool quick;
 	const char *filter;
 	const char *vu_blk;

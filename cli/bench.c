@@ -15,6 +15,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "bench-report.h"
@@ -63,16 +64,37 @@ static void bench_usage(FILE *f)
 "               back-end listening on SOCK (qemu-storage-daemon, DPDK),\n"
 "               and (blk, runner) a guest's 4 KiB I/O through it\n"
 "  --json       print the results as one JSON object\n"
-"  --help       this text\n"
+"  -h, --help   this text\n"
 "Exit status: 0 when the benchmarks ran, whatever the marks say; 1 when one\n"
 "failed; 2 for bad options; 3 without /dev/kvm (the level-1 part still\n"
 "runs, detached).\n");
 }
 
-static int bad(const char *what, const char *arg)
+#define FILTER_RULE	"a part of a row's name, or a glob, that names a row"
+
+/*
+ * --plot DIR is made (if it is not there) and checked now, before any
+ * benchmark runs, so that a bad path costs no time.
+ */
+static int check_plot_dir(const char *dir)
 {
-	fprintf(stderr, "gmem bench: invalid %s '%s' (try 'gmem bench --help')\n",
-		what, arg ? arg : "");
+	const char *why = NULL;
+	struct stat st;
+
+	if (!*dir)
+		why = "empty";
+	else if (mkdir(dir, 0777) && errno != EEXIST)
+		why = strerror(errno);
+	else if (stat(dir, &st))
+		why = strerror(errno);
+	else if (!S_ISDIR(st.st_mode))
+		why = "not a directory";
+	else if (access(dir, W_OK | X_OK))
+		why = strerror(errno);
+	if (!why)
+		return 0;
+	fprintf(stderr, "gmem bench: --plot must name a directory that can be written (made if it is not there), not '%s' (%s)\n",
+		dir, why);
 	return -1;
 }
 
@@ -84,7 +106,7 @@ static int parse_only(const char *arg, struct bench_opts_cli *o)
 			return 0;
 		}
 	}
-	return bad("--only", arg);
+	return cli_bad_value("bench", "--only", "level1 or runner", arg);
 }
 
 static int set_backing(struct bench_opts_cli *o, enum backing b)
@@ -117,7 +139,7 @@ static int parse_opts(int argc, char **argv, struct bench_opts_cli *o)
 	*o = (struct bench_opts_cli){ .backing = BACK_AUTO };
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
 		int ret = 0;
 
 		switch (c) {
@@ -138,12 +160,12 @@ static int parse_opts(int argc, char **argv, struct bench_opts_cli *o)
 			break;
 		case 'f':
 			if (!*optarg)
-				ret = bad("--filter", optarg);
+				ret = cli_bad_value("bench", "--filter",
+						    FILTER_RULE, optarg);
 			o->filter = optarg;
 			break;
 		case 'p':
-			if (!*optarg)
-				ret = bad("--plot", optarg);
+			ret = check_plot_dir(optarg);
 			o->plot = optarg;
 			break;
 		case 'B':
@@ -157,17 +179,21 @@ static int parse_opts(int argc, char **argv, struct bench_opts_cli *o)
 			bench_usage(stdout);
 			return 1;
 		case ':':
-			fprintf(stderr, "gmem bench: option '%s' needs a value\n",
+			fprintf(stderr, "gmem bench: option '%s' needs a value (try 'gmem bench --help')\n",
 				argv[optind - 1]);
 			return -1;
 		default:
-			return bad("option", argv[optind - 1]);
+			cli_bad_option("bench", argv);
+			return -1;
 		}
 		if (ret)
 			return ret;
 	}
-	if (optind < argc)
-		return bad("argument", argv[optind]);
+	if (optind < argc) {
+		fprintf(stderr, "gmem bench: unexpected argument '%s' (try 'gmem bench --help')\n",
+			argv[optind]);
+		return -1;
+	}
 	if (!o->only[PART_LEVEL1] && !o->only[PART_RUNNER])
 		o->only[PART_LEVEL1] = o->only[PART_RUNNER] = true;
 	return 0;
@@ -237,6 +263,28 @@ static bool part_wanted(const struct bench_opts_cli *o, enum part p)
 }
 
 /*
+ * A KVM VM's files are the kernel's guest_memfd only where KVM offers it
+ * (not on PVM, for one): the header says which backing level 1 measured.
+ */
+static bool kvm_files_are_guest_memfd(void)
+{
+	struct gmem_vm_config cfg = { .flags = GMEM_VM_KVM };
+	struct gmem_vm *vm;
+	struct gmem_file *f;
+	bool yes = false;
+
+	if (gmem_vm_create(&cfg, &vm))
+		return false;
+	if (!gmem_create(vm, GMEM_PAGE_SIZE,
+			 GMEM_FLAG_MMAP | GMEM_FLAG_INIT_SHARED, &f)) {
+		yes = gmem_backing(f) == 1;
+		gmem_close(f);
+	}
+	gmem_vm_put(vm);
+	return yes;
+}
+
+/*
  * Without KVM the runner part cannot run and the level-1 part runs on a
  * detached VM; one line says so and the exit status is CLI_NOKVM.
  */
@@ -244,32 +292,34 @@ static int run_all(const struct bench_opts_cli *o, struct outcome *out)
 {
 	bool tty = !o->json && isatty(STDERR_FILENO);
 	bool want[NR_PARTS];
-	char why[128] = "";
-	bool kvm = cli_kvm_usable(why, sizeof(why));
+	enum cli_machine m = cli_machine(out->machine_text,
+					 sizeof(out->machine_text));
+	bool kvm = m == CLI_MACHINE_KVM_HOST || m == CLI_MACHINE_PVM_HOST;
 	int ret = CLI_OK;
 
+	out->machine = m;
 	out->state[PART_LEVEL1] = out->state[PART_RUNNER] = "not run";
 	for (int p = 0; p < NR_PARTS; p++)
 		want[p] = part_wanted(o, p);
 	if (!want[PART_LEVEL1] && !want[PART_RUNNER]) {
-		fprintf(stderr, "gmem bench: --filter '%s' names no row\n",
-			o->filter);
+		cli_bad_value("bench", "--filter", FILTER_RULE, o->filter);
 		return CLI_USAGE;
 	}
 	if (o->backing == BACK_KVM && !kvm) {
-		fprintf(stderr, "gmem bench: --kvm: /dev/kvm is not usable (%s)\n",
-			why);
+		fprintf(stderr, "gmem bench: --kvm: %s\n", out->machine_text);
 		return CLI_NOKVM;
 	}
 	if (!kvm && want[PART_RUNNER]) {
-		bench_fail(&out->t[PART_RUNNER], -ENODEV,
-			   "/dev/kvm is not usable (%s)", why);
-		fprintf(stderr, "gmem bench: /dev/kvm is not usable (%s): runner benchmark not run%s\n",
-			why, want[PART_LEVEL1] ? ", level 1 ran detached" : "");
+		bench_fail(&out->t[PART_RUNNER], -ENODEV, "%s",
+			   out->machine_text);
+		fprintf(stderr, "gmem bench: %s: runner benchmark not run%s\n",
+			out->machine_text,
+			want[PART_LEVEL1] ? ", level 1 ran detached" : "");
 		ret = CLI_NOKVM;
 	}
 	out->kvm_backing = o->backing == BACK_KVM ||
 			   (o->backing == BACK_AUTO && kvm);
+	out->guest_memfd = out->kvm_backing && kvm_files_are_guest_memfd();
 	if (want[PART_LEVEL1] &&
 	    run_part(out, PART_LEVEL1, out->kvm_backing, tty))
 		ret = CLI_FAIL;

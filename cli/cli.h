@@ -63,7 +63,10 @@ int cli_opt_mem(const char *cmd, const char *arg, uint64_t *mem);
 int cli_opt_rounds(const char *cmd, const char *arg, unsigned long *rounds);
 int cli_check_slice(const char *cmd, uint64_t mem, unsigned long vcpus);
 
-/* "64M", "2G", "4096", "1k": bytes; -1 on junk or overflow. */
+/*
+ * "64M", "2G", "4096", "0x1000", "1k": bytes; -1 on anything else (a
+ * space, a sign, octal, overflow). parse_uint: decimal digits only.
+ */
 int parse_size(const char *s, uint64_t *out);
 int parse_uint(const char *s, unsigned long max, unsigned long *out);
 
@@ -74,10 +77,34 @@ int parse_uint(const char *s, unsigned long max, unsigned long *out);
 int cli_opt_socket(const char *cmd, const char *opt, const char *path);
 /* A SHA-256 digest as 64 lowercase hex digits and a NUL. */
 void cli_digest_hex(const uint8_t d[32], char hex[65]);
-/* Whether /dev/kvm opens and is KVM; if not, why (for a message). */
+/* machine.c: whether /dev/kvm opens and is KVM; if not, why. */
 bool cli_kvm_usable(char *why, size_t len);
-/* The same, saying "gmem CMD: /dev/kvm is not available (why)" if not. */
+/*
+ * The same, saying "gmem CMD: /dev/kvm is not available (why)" if not,
+ * and that this kernel is a PVM guest when it is one.
+ */
 bool cli_have_kvm(const char *cmd);
+/* What this machine is for gmem; @desc gets it in words. */
+enum cli_machine {
+	CLI_MACHINE_KVM_HOST,	/* /dev/kvm usable, no kvm_pvm */
+	CLI_MACHINE_PVM_HOST,	/* /dev/kvm usable, kvm_pvm in the kernel */
+	CLI_MACHINE_PVM_GUEST,	/* no usable /dev/kvm: a PVM guest */
+	CLI_MACHINE_NO_KVM,	/* no usable /dev/kvm, another reason */
+};
+enum cli_machine cli_machine(char *desc, size_t len);
+/* "kvm-host", "pvm-host", "pvm-guest", "no-kvm": the JSON's words. */
+const char *cli_machine_name(enum cli_machine m);
+
+/*
+ * Open @path to read it whole: a regular file (a directory, /dev/zero, a
+ * FIFO are refused; opening never blocks). The FILE and *size, or NULL
+ * with *why saying what is wrong, for the caller's one-line rule.
+ */
+FILE *cli_open_regular(const char *path, uint64_t *size, const char **why);
+/*
+ * Sizes are printed with mm_size() (memmap.h), everywhere in the CLI:
+ * "64 KiB", "3 GiB", the largest unit that holds them whole.
+ */
 
 void json_str(FILE *f, const char *s);
 

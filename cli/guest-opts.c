@@ -51,11 +51,11 @@ int cli_opt_rounds(const char *cmd, const char *arg, unsigned long *rounds)
 /* After all options: each vCPU's slice holds at least two pages. */
 int cli_check_slice(const char *cmd, uint64_t mem, unsigned long vcpus)
 {
-	char what[64];
+	char what[64], sz[32];
 
 	if (run_slice(mem, vcpus) >= 2 * GMEM_PAGE_SIZE)
 		return 0;
-	snprintf(what, sizeof(what), "%llu KiB for %lu vCPUs",
-		 (unsigned long long)(mem >> 10), vcpus);
+	snprintf(what, sizeof(what), "%s for %lu vCPUs",
+		 mm_size(mem, sz, sizeof(sz)), vcpus);
 	return cli_bad_value(cmd, "--mem", MEM_RULE, what);
 }

@@ -37,8 +37,8 @@ static void usage(FILE *f)
 	fprintf(f, "usage: gmem <command> [options]\n\ncommands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].help);
-	fprintf(f, "\n'gmem <command> --help' describes a command's options;\n"
-		   "'gmem --version' prints the version.\n");
+	fprintf(f, "\n'gmem <command> --help' (or 'gmem help <command>') describes a\n"
+		   "command's options; 'gmem --version' prints the version.\n");
 }
 
 /*
@@ -58,17 +58,49 @@ void cli_bad_option(const char *cmd, char *const *argv)
 			"--help')\n", cmd, arg, cmd);
 }
 
+/*
+ * Digits only: strtoull() would skip leading spaces and take a sign
+ * (" -4096" is 2^64 - 4096), and base 0 reads "010" as octal. Decimal,
+ * or hexadecimal after 0x; at least one digit; NULL on overflow.
+ */
+static const char *parse_digits(const char *s, uint64_t *out)
+{
+	unsigned int base = 10;
+	uint64_t v = 0;
+	const char *p;
+
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		base = 16;
+		s += 2;
+	}
+	for (p = s;; p++) {
+		unsigned int d;
+
+		if (*p >= '0' && *p <= '9')
+			d = *p - '0';
+		else if (base == 16 && *p >= 'a' && *p <= 'f')
+			d = *p - 'a' + 10;
+		else if (base == 16 && *p >= 'A' && *p <= 'F')
+			d = *p - 'A' + 10;
+		else
+			break;
+		if (v > (UINT64_MAX - d) / base)
+			return NULL;
+		v = v * base + d;
+	}
+	if (p == s)
+		return NULL;
+	*out = v;
+	return p;
+}
+
 int parse_size(const char *s, uint64_t *out)
 {
-	char *end;
-	unsigned long long v;
+	const char *end;
 	unsigned int shift = 0;
+	uint64_t v;
 
-	if (!s || !*s || *s == '-')
-		return -1;
-	errno = 0;
-	v = strtoull(s, &end, 0);
-	if (errno || end == s)
+	if (!s || !(end = parse_digits(s, &v)))
 		return -1;
 	switch (*end) {
 	case 'k': case 'K': shift = 10; end++; break;
@@ -79,7 +111,7 @@ int parse_size(const char *s, uint64_t *out)
 		end++;
 	if (*end == 'B' || *end == 'b')
 		end++;
-	if (*end || (shift && v > (~0ULL >> shift)))
+	if (*end || (shift && v > (UINT64_MAX >> shift)))
 		return -1;
 	*out = v << shift;
 	return 0;
@@ -87,14 +119,12 @@ int parse_size(const char *s, uint64_t *out)
 
 int parse_uint(const char *s, unsigned long max, unsigned long *out)
 {
-	char *end;
-	unsigned long v;
+	const char *end;
+	uint64_t v;
 
-	if (!s || !*s || *s == '-')
-		return -1;
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || *end || v > max)
+	/* decimal only: a count is never written in hex */
+	if (!s || (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) ||
+	    !(end = parse_digits(s, &v)) || *end || v > max)
 		return -1;
 	*out = v;
 	return 0;
@@ -126,35 +156,27 @@ int cli_opt_socket(const char *cmd, const char *opt, const char *path)
 	return -1;
 }
 
-/*
- * Whether /dev/kvm opens and answers as KVM: a node that opens but is not
- * KVM (a container's stand-in, /dev/null bound over it) must not count.
- */
-bool cli_kvm_usable(char *why, size_t len)
+FILE *cli_open_regular(const char *path, uint64_t *size, const char **why)
 {
-	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-	int api;
+	/* O_NONBLOCK: a FIFO must not hang the open; it is refused below */
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	struct stat st;
+	FILE *f = NULL;
 
-	if (fd < 0) {
-		snprintf(why, len, "%s", strerror(errno));
-		return false;
+	*why = NULL;
+	if (fd < 0 || fstat(fd, &st))
+		*why = strerror(errno);
+	else if (!S_ISREG(st.st_mode))
+		*why = "not a regular file";
+	else if (!(f = fdopen(fd, "rb")))
+		*why = strerror(errno);
+	if (*why) {
+		if (fd >= 0)
+			close(fd);
+		return NULL;
 	}
-	api = ioctl(fd, KVM_GET_API_VERSION, 0);
-	if (api != KVM_API_VERSION)
-		snprintf(why, len, "KVM_GET_API_VERSION: %s",
-			 api < 0 ? strerror(errno) : "unexpected version");
-	close(fd);
-	return api == KVM_API_VERSION;
-}
-
-bool cli_have_kvm(const char *cmd)
-{
-	char why[128];
-
-	if (cli_kvm_usable(why, sizeof(why)))
-		return true;
-	fprintf(stderr, "gmem %s: /dev/kvm is not available (%s)\n", cmd, why);
-	return false;
+	*size = st.st_size;
+	return f;
 }
 
 void json_str(FILE *f, const char *s)
@@ -177,6 +199,17 @@ int main(int argc, char **argv)
 {
 	if (argc < 2) {
 		fprintf(stderr, "gmem: missing command (try 'gmem --help')\n");
+		return CLI_USAGE;
+	}
+	/* gmem help CMD: CMD's own help */
+	if (!strcmp(argv[1], "help") && argc == 3) {
+		char *help[] = { argv[2], "--help", NULL };
+
+		for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+			if (!strcmp(argv[2], commands[i].name))
+				return commands[i].fn(2, help);
+		fprintf(stderr, "gmem: unknown command '%s' (try 'gmem --help')\n",
+			argv[2]);
 		return CLI_USAGE;
 	}
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||

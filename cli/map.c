@@ -181,7 +181,7 @@ static int map_detached(struct map_opts *o)
 {
 	struct md_opts mo = { o->vcpus, o->mem, o->rounds };
 	struct memmap m;
-	char err[256], title[160];
+	char err[256], title[160], sz[32];
 	struct md *d;
 	int ret;
 
@@ -190,10 +190,9 @@ static int map_detached(struct map_opts *o)
 		fprintf(stderr, "gmem map: %s\n", err);
 		return CLI_FAIL;
 	}
-	snprintf(title, sizeof(title), "gmem map --detached: %lu vCPUs, %llu "
-		 "MiB RAM, %lu round%s", o->vcpus,
-		 (unsigned long long)(o->mem >> 20), o->rounds,
-		 o->rounds == 1 ? "" : "s");
+	snprintf(title, sizeof(title), "gmem map --detached: %lu vCPUs, %s "
+		 "RAM, %lu round%s", o->vcpus, mm_size(o->mem, sz, sizeof(sz)),
+		 o->rounds, o->rounds == 1 ? "" : "s");
 	ret = map_collect("map", md_vm(d), &o->out, title, &m);
 	if (!ret && md_check(d, &m, err, sizeof(err))) {
 		fprintf(stderr, "gmem map: the device models disagree with "

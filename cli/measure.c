@@ -17,6 +17,9 @@
 #include "gmem.h"
 
 #define DEFAULT_GPA		0x100000ULL	/* where the runner loads guests */
+/* A memslot may not wrap (lib/region.c): the image ends below 2^64. */
+#define GPA_RULE		"a page-aligned address (a multiple of 4 KiB) " \
+				"with the whole image below 2^64"
 
 static void usage(FILE *f)
 {
@@ -27,11 +30,13 @@ static void usage(FILE *f)
 "of docs/launch.md, the value gmem_vm_launch_finish() returns after\n"
 "gmem_vm_populate() of the same bytes. The last page is zero-padded.\n"
 "\n"
-"  --gpa ADDR   guest physical address of the first page (page aligned)\n"
+"  --gpa ADDR   guest physical address of the first page: a multiple of\n"
+"               4 KiB, decimal or 0x hex, with the whole image below 2^64\n"
 "  --json       print {\"image\", \"gpa\", \"pages\", \"digest\"} as JSON\n"
 "  -h, --help   this text\n"
 "Exit status: 0 printed; 1 the image could not be read; 2 bad options,\n"
-"or no IMAGE that opens.\n");
+"or IMAGE is not a regular file that opens (a directory, a device such as\n"
+"/dev/zero, a FIFO).\n");
 }
 
 static int extend(EVP_MD_CTX *md, uint8_t d[32], uint64_t gpa,
@@ -52,6 +57,14 @@ static int extend(EVP_MD_CTX *md, uint8_t d[32], uint64_t gpa,
 	    !EVP_DigestFinal_ex(md, d, &n))
 		return -1;
 	return 0;
+}
+
+/* Whether @size bytes from @gpa, in whole pages, end below 2^64. */
+static bool fits(uint64_t gpa, uint64_t size)
+{
+	uint64_t pages = size / GMEM_PAGE_SIZE + !!(size % GMEM_PAGE_SIZE);
+
+	return pages <= (UINT64_MAX - gpa) / GMEM_PAGE_SIZE;
 }
 
 /* The digest of the file at @f; *pages gets the page count. */
@@ -106,7 +119,8 @@ int cmd_measure(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	uint64_t gpa = DEFAULT_GPA, pages;
+	uint64_t gpa = DEFAULT_GPA, pages, size;
+	const char *gpa_arg = NULL, *why;
 	bool json = false;
 	uint8_t d[32];
 	FILE *f;
@@ -116,10 +130,10 @@ int cmd_measure(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'g':
+			gpa_arg = optarg;
 			if (parse_size(optarg, &gpa) || gpa % GMEM_PAGE_SIZE) {
-				fprintf(stderr, "gmem measure: --gpa must be a "
-					"page-aligned address (4 KiB "
-					"multiple), not '%s'\n", optarg);
+				cli_bad_value("measure", "--gpa", GPA_RULE,
+					      optarg);
 				return CLI_USAGE;
 			}
 			break;
@@ -130,8 +144,9 @@ int cmd_measure(int argc, char **argv)
 			usage(stdout);
 			return CLI_OK;
 		case ':':
-			fprintf(stderr, "gmem measure: %s needs a value (see "
-				"gmem measure --help)\n", argv[optind - 1]);
+			fprintf(stderr, "gmem measure: option '%s' needs a "
+				"value (try 'gmem measure --help')\n",
+				argv[optind - 1]);
 			return CLI_USAGE;
 		default:
 			cli_bad_option("measure", argv);
@@ -139,14 +154,19 @@ int cmd_measure(int argc, char **argv)
 		}
 	}
 	if (argc - optind != 1) {
-		fprintf(stderr, "gmem measure: expected one IMAGE file "
-			"(see gmem measure --help)\n");
+		fprintf(stderr, "gmem measure: expected one IMAGE file, not "
+			"%d (try 'gmem measure --help')\n", argc - optind);
 		return CLI_USAGE;
 	}
-	f = fopen(argv[optind], "rb");
+	f = cli_open_regular(argv[optind], &size, &why);
 	if (!f) {
-		fprintf(stderr, "gmem measure: cannot open '%s': %s\n",
-			argv[optind], strerror(errno));
+		fprintf(stderr, "gmem measure: IMAGE must be a readable regular "
+			"file, not '%s' (%s)\n", argv[optind], why);
+		return CLI_USAGE;
+	}
+	if (!fits(gpa, size)) {
+		fclose(f);
+		cli_bad_value("measure", "--gpa", GPA_RULE, gpa_arg);
 		return CLI_USAGE;
 	}
 	if (measure_file(f, gpa, d, &pages)) {

@@ -390,6 +390,8 @@ bool run_devices_failed(struct run_devices *d, struct runner *r)
 
 void run_devices_report_text(struct run_devices *d, FILE *f)
 {
+	char sz[32];
+
 	for (unsigned int i = 0; i < d->nr; i++) {
 		struct run_dev *v = &d->dev[i];
 		struct gmem_vu_info in = { 0 };
@@ -401,8 +403,8 @@ void run_devices_report_text(struct run_devices *d, FILE *f)
 			(unsigned long long)in.timeouts, in.regions,
 			in.connected ? "" : ", back-end gone");
 	}
-	fprintf(f, "  DMA pool:     %llu KiB in its own file; %lu DMA rounds; %lu conversions to private checked, %lu left a page in a table; exposure at most %llu bytes\n",
-		(unsigned long long)(POOL_SIZE >> 10), atomic_load(&d->rounds),
+	fprintf(f, "  DMA pool:     %s in its own file; %lu DMA rounds; %lu conversions to private checked, %lu left a page in a table; exposure at most %llu bytes\n",
+		mm_size(POOL_SIZE, sz, sizeof(sz)), atomic_load(&d->rounds),
 		atomic_load(&d->checked),
 		atomic_load(&d->leaks),
 		(unsigned long long)atomic_load(&d->max_exposure));

@@ -51,12 +51,15 @@ static const char *protection(struct runner *r)
 void run_report_header(struct runner *r, struct run_ctx *c)
 {
 	uint8_t d[32];
-	char hex[65];
+	char hex[65], mem[32];
 
 	runner_launch_digest(r, d);
 	cli_digest_hex(d, hex);
-	printf("gmem run: %lu vCPUs, %llu MiB guest RAM (guest_memfd, %s), %s\n",
-	       c->o.vcpus, (unsigned long long)(c->o.mem >> 20), protection(r),
+	printf("gmem run: %lu vCPU%s, %s guest RAM (%s, %s), %s\n",
+	       c->o.vcpus, c->o.vcpus == 1 ? "" : "s",
+	       mm_size(c->o.mem, mem, sizeof(mem)),
+	       gmem_backing(runner_ram_file(r)) == 1 ? "guest_memfd" : "memfd",
+	       protection(r),
 	       c->o.guest ? c->o.guest : "built-in guest");
 	printf("  launch digest: %s%s\n", hex,
 	       c->o.expect_digest ? " (as expected)" : "");
@@ -70,6 +73,7 @@ static void report_text(struct runner *r, struct run_ctx *c,
 	uint64_t total;
 	unsigned int n = memory_map(r, m, &total);
 	double secs = st->run_seconds > 0 ? st->run_seconds : 1e-9;
+	char sz[32];
 
 	if (c->o.guest)
 		printf("  rounds:       %lu asked (boot param[0]); the host checks nothing\n",
@@ -77,10 +81,10 @@ static void report_text(struct runner *r, struct run_ctx *c,
 	else
 		printf("  rounds:       %lu of %lu per vCPU\n",
 		       atomic_load(&c->rounds_done) / c->o.vcpus, c->o.rounds);
-	printf("  conversions:  %llu requests, %llu pages (%llu MiB), %llu refused\n",
+	printf("  conversions:  %llu requests, %llu pages (%s), %llu refused\n",
 	       (unsigned long long)st->conversions,
 	       (unsigned long long)st->conv_pages,
-	       (unsigned long long)(st->conv_pages * GMEM_PAGE_SIZE >> 20),
+	       mm_size(st->conv_pages * GMEM_PAGE_SIZE, sz, sizeof(sz)),
 	       (unsigned long long)st->conv_errors);
 	printf("  rate:         %.0f conversions/s, %.0f pages/s over %.3f s\n",
 	       st->conversions / secs, st->conv_pages / secs, st->run_seconds);
@@ -96,11 +100,11 @@ static void report_text(struct runner *r, struct run_ctx *c,
 	printf("  memory map:   %llu run%s\n", (unsigned long long)total,
 	       total == 1 ? "" : "s");
 	for (unsigned int i = 0; i < n; i++)
-		printf("    [0x%09llx, 0x%09llx) %-7s %llu KiB\n",
+		printf("    [0x%09llx, 0x%09llx) %-7s %s\n",
 		       (unsigned long long)m[i].gpa,
 		       (unsigned long long)(m[i].gpa + m[i].size),
 		       m[i].private ? "private" : "shared",
-		       (unsigned long long)(m[i].size >> 10));
+		       mm_size(m[i].size, sz, sizeof(sz)));
 	if (result)
 		printf("FAIL: %s\n", runner_error(r));
 	else

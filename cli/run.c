@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "images.h"
@@ -76,35 +75,28 @@ _Static_assert(MAX_WATCHDOG_S == 3600, "the rule above says this number");
 /* --guest FILE: a regular file of 1 byte to GUEST_IMAGE_MAX. */
 static int load_guest(struct run_opts *o, const char *path)
 {
-	FILE *f = fopen(path, "rb");
-	struct stat st;
-	int err = 0;
+	const char *why;
+	uint64_t size;
+	FILE *f = cli_open_regular(path, &size, &why);
 
-	if (!f)
-		err = errno;
-	else if (fstat(fileno(f), &st))
-		err = errno;
-	else if (!S_ISREG(st.st_mode))
-		err = EISDIR;
-	else if (!st.st_size || (uint64_t)st.st_size > GUEST_IMAGE_MAX)
-		err = EFBIG;
-	if (!err) {
+	if (f && (!size || size > GUEST_IMAGE_MAX))
+		why = "empty or larger than 1 MiB";
+	if (!why) {
 		free(o->image);
-		o->image = malloc(st.st_size);
-		o->image_size = st.st_size;
+		o->image = malloc(size);
+		o->image_size = size;
 		if (!o->image)
-			err = ENOMEM;
-		else if (fread(o->image, 1, st.st_size, f) != (size_t)st.st_size)
-			err = EIO;
+			why = strerror(ENOMEM);
+		else if (fread(o->image, 1, size, f) != size)
+			why = strerror(EIO);
 	}
 	if (f)
 		fclose(f);
 	o->guest = path;
-	if (!err)
+	if (!why)
 		return 0;
 	fprintf(stderr, "gmem run: --guest must name a readable flat image of 1 byte to 1 MiB, not '%s' (%s)\n",
-		path, err == EISDIR ? "not a regular file" :
-		err == EFBIG ? "empty or larger than 1 MiB" : strerror(err));
+		path, why);
 	return -1;
 }
 
@@ -378,14 +370,13 @@ static int on_sync(struct runner *r, unsigned int id, struct guest_mailbox *mb,
 static int map_after_run(struct runner *r, struct run_ctx *c,
 			 struct memmap *m)
 {
-	char title[160];
+	char title[160], mem[32];
 
 	if (!c->o.map && !c->o.out.svg)
 		return 0;
-	snprintf(title, sizeof(title), "gmem run: %lu vCPUs, %llu MiB RAM, "
-		 "%lu rounds, %s", c->o.vcpus,
-		 (unsigned long long)(c->o.mem >> 20), c->o.rounds,
-		 c->o.guest ? c->o.guest : "built-in guest");
+	snprintf(title, sizeof(title), "gmem run: %lu vCPUs, %s RAM, "
+		 "%lu rounds, %s", c->o.vcpus, mm_size(c->o.mem, mem, sizeof(mem)),
+		 c->o.rounds, c->o.guest ? c->o.guest : "built-in guest");
 	return map_collect("run", runner_vm(r), &c->o.out, title, m);
 }
 
@@ -466,10 +457,12 @@ static int run_main(struct run_ctx *c)
 	c->slice = run_slice(c->o.mem, c->o.vcpus);
 	c->buf = calloc(c->o.vcpus, sizeof(*c->buf));
 	for (unsigned long i = 0; c->buf && !c->o.guest && i < c->o.vcpus; i++) {
+		char sz[32];
+
 		c->buf[i] = malloc(c->slice);
 		if (!c->buf[i]) {
-			fprintf(stderr, "gmem run: no memory for the host's %llu MiB buffers\n",
-				(unsigned long long)(c->slice * c->o.vcpus >> 20));
+			fprintf(stderr, "gmem run: no memory for the host's %s of buffers\n",
+				mm_size(c->slice * c->o.vcpus, sz, sizeof(sz)));
 			ret = CLI_FAIL;
 			break;
 		}

@@ -4,7 +4,7 @@
 # from a source and in place, via populate_image), `gmem measure`, and
 # measure.py, an independent implementation of docs/launch.md. Then every
 # bad use of `gmem measure`: one line on stderr, nothing on stdout, exit 2
-# (1 for an unreadable image).
+# (1 only when a regular file cannot be read).
 # Usage: test_measure.sh GMEM POPULATE_IMAGE MEASURE_PY
 set -uo pipefail
 gmem=$1 populate=$2 py=$3
@@ -54,5 +54,5 @@ expect_bad 2 measure "$img" --gpa junk
 expect_bad 2 measure "$img" --gpa -4096
 expect_bad 2 measure "$img" --gpa
 expect_bad 2 measure "$img" --bogus
-expect_bad 1 measure "$tmp"
+expect_bad 2 measure "$tmp"
 echo "measure: ok"

@@ -11,10 +11,11 @@ fail() { echo "FAIL: $*"; exit 1; }
 need_kvm() { [ -e /dev/kvm ] || { echo "SKIP: no /dev/kvm"; exit 77; }; }
 
 # expect_bad WANT ARGS...: gmem ARGS exits WANT with exactly one line on
-# stderr and nothing on stdout.
+# stderr and nothing on stdout, within 60 s (a command that never ends,
+# such as reading /dev/zero or opening a FIFO, fails here as exit 124).
 expect_bad() {
 	local want=$1; shift
-	"$gmem" "$@" >"$tmp/out" 2>"$tmp/err"
+	timeout 60 "$gmem" "$@" >"$tmp/out" 2>"$tmp/err" </dev/null
 	local rc=$?
 	[ "$rc" -eq "$want" ] || fail "gmem $* exited $rc, want $want"
 	[ "$(wc -l <"$tmp/err")" -eq 1 ] ||

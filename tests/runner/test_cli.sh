@@ -11,10 +11,17 @@ gmem=$1 example_bin=$2
 . "$(dirname "$0")/cli-common.sh"
 
 # help and version go to stdout and exit 0
-for args in "--help" "-h" "help" "run --help" "run -h" "host --help" "host -h"; do
+for args in "--help" "-h" "help" "run --help" "run -h" "host --help" "host -h" \
+	"bench --help" "bench -h" "measure --help" "measure -h" "map --help" \
+	"map -h"; do
 	# shellcheck disable=SC2086
 	"$gmem" $args >"$tmp/help" 2>&1 || fail "gmem $args exited $?"
 	grep -q '^usage: gmem' "$tmp/help" || fail "gmem $args: no usage"
+done
+# gmem help CMD is CMD's own help
+for c in run host bench measure map; do
+	"$gmem" help $c >"$tmp/help" 2>&1 || fail "gmem help $c exited $?"
+	grep -q "^usage: gmem $c" "$tmp/help" || fail "gmem help $c: $(head -n 1 "$tmp/help")"
 done
 grep -q -- '--watchdog SECONDS' <("$gmem" run --help) || fail "no --watchdog in help"
 [ "$("$gmem" --version)" = "gmem 0.1.0" ] || fail "--version"
@@ -30,6 +37,11 @@ truncate -s $((1024 * 1024 + 1)) "$tmp/big.bin"
 python3 -c "import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])" \
 	"$tmp/s.sock" || fail "cannot make a socket"
 sock_rule="must name the unix socket a vhost-user back-end listens on"
+mkfifo "$tmp/fifo" || fail "cannot make a FIFO"
+head -c 8192 /dev/urandom >"$tmp/img.bin"	# two pages
+image_rule="IMAGE must be a readable regular file"
+gpa_rule="--gpa must be a page-aligned address (a multiple of 4 KiB) with the whole image below 2^64"
+plot_rule="--plot must name a directory that can be written (made if it is not there)"
 rules=$tmp/rules
 cat >"$rules" <<EOF
 2 | --vcpus must be a whole number from 1 to 64, not '0'        | run --vcpus 0
@@ -46,7 +58,19 @@ cat >"$rules" <<EOF
 2 | --mem must be a multiple of 4 KiB between 8 KiB per vCPU and 3 GiB, not '-1M' | run --mem -1M
 2 | --mem must be a multiple of 4 KiB between 8 KiB per vCPU and 3 GiB, not '8 KiB for 2 vCPUs' | run --mem 8K --vcpus 2
 2 | --mem must be a multiple of 4 KiB between 8 KiB per vCPU and 3 GiB, not '64 KiB for 9 vCPUs' | run --vcpus 9 --mem 64K
+2 | --mem must be a multiple of 4 KiB between 8 KiB per vCPU and 3 GiB, not ' 64M' | run --mem ' 64M'
+2 | --mem must be a multiple of 4 KiB between 8 KiB per vCPU and 3 GiB, not '+64M' | run --mem +64M
+2 | --mem must be a multiple of 4 KiB between 8 KiB per vCPU and 3 GiB, not '64M ' | run --mem '64M '
+2 | --mem must be a multiple of 4 KiB between 8 KiB per vCPU and 3 GiB, not '0x' | run --mem 0x
+2 | --mem must be a multiple of 4 KiB between 8 KiB per vCPU and 3 GiB, not '18446744073709551616' | run --mem 18446744073709551616
+2 | --mem must be a multiple of 4 KiB between 8 KiB per vCPU and 3 GiB, not '17179869184G' | run --mem 17179869184G
 2 | option '--mem' needs a value                                | run --mem
+2 | --vcpus must be a whole number from 1 to 64, not ' 2'       | run --vcpus ' 2'
+2 | --vcpus must be a whole number from 1 to 64, not '+2'       | run --vcpus +2
+2 | --vcpus must be a whole number from 1 to 64, not '0x2'      | run --vcpus 0x2
+2 | --rounds must be a whole number from 1 to 1000000, not ' -1' | run --rounds ' -1'
+2 | --rounds must be a whole number from 1 to 1000000, not '18446744073709551617' | run --rounds 18446744073709551617
+2 | --watchdog must be a whole number of seconds from 1 to 3600, not '	5' | run --watchdog '	5'
 2 | --rounds must be a whole number from 1 to 1000000, not '0'  | run --rounds 0
 2 | --rounds must be a whole number from 1 to 1000000, not '-3' | run --rounds -3
 2 | --rounds must be a whole number from 1 to 1000000, not '1000001' | run --rounds 1000001
@@ -60,6 +84,23 @@ cat >"$rules" <<EOF
 2 | --guest must name a readable flat image of 1 byte to 1 MiB, not '$tmp' (not a regular file) | run --guest $tmp
 2 | --guest must name a readable flat image of 1 byte to 1 MiB, not '$tmp/empty.bin' (empty or larger than 1 MiB) | run --guest $tmp/empty.bin
 2 | --guest must name a readable flat image of 1 byte to 1 MiB, not '$tmp/big.bin' (empty or larger than 1 MiB) | run --guest $tmp/big.bin
+2 | --guest must name a readable flat image of 1 byte to 1 MiB, not '/dev/zero' (not a regular file) | run --guest /dev/zero
+2 | --guest must name a readable flat image of 1 byte to 1 MiB, not '$tmp/fifo' (not a regular file) | run --guest $tmp/fifo
+2 | $image_rule, not '/dev/zero' (not a regular file)          | measure /dev/zero
+2 | $image_rule, not '$tmp' (not a regular file)               | measure $tmp
+2 | $image_rule, not '$tmp/fifo' (not a regular file)          | measure $tmp/fifo
+2 | $image_rule, not '/nonexistent/img' (No such file or directory) | measure /nonexistent/img
+2 | $gpa_rule, not ' -4096'                                    | measure $tmp/img.bin --gpa ' -4096'
+2 | $gpa_rule, not '-4096'                                     | measure $tmp/img.bin --gpa -4096
+2 | $gpa_rule, not '+4096'                                     | measure $tmp/img.bin --gpa +4096
+2 | $gpa_rule, not '0x1001'                                    | measure $tmp/img.bin --gpa 0x1001
+2 | $gpa_rule, not '0xfffffffffffff000'                        | measure $tmp/img.bin --gpa 0xfffffffffffff000
+2 | $gpa_rule, not '0xffffffffffffe000'                        | measure $tmp/img.bin --gpa 0xffffffffffffe000
+2 | $gpa_rule, not '0x10000000000000000'                       | measure $tmp/img.bin --gpa 0x10000000000000000
+2 | $gpa_rule, not ''                                          | measure $tmp/img.bin --gpa ''
+2 | $plot_rule, not '/nonexistent/dir' (No such file or directory) | bench --quick --detached --filter read_64b --plot /nonexistent/dir
+2 | $plot_rule, not '$tmp/img.bin' (not a directory)           | bench --quick --detached --filter read_64b --plot $tmp/img.bin
+2 | $plot_rule, not '' (empty)                                 | bench --plot ''
 2 | --expect-digest must be 64 hex digits (a SHA-256 launch digest), not 'xyz' | run --expect-digest xyz
 2 | --expect-digest must be 64 hex digits (a SHA-256 launch digest), not '$(printf '0%.0s' {1..63})' | run --expect-digest $(printf '0%.0s' {1..63})
 2 | --expect-digest must be 64 hex digits (a SHA-256 launch digest), not '$(printf 'a%.0s' {1..65})' | run --expect-digest $(printf 'a%.0s' {1..65})
@@ -82,6 +123,16 @@ cat >"$rules" <<EOF
 2 | unknown option '-x'                                         | host -x
 2 | unknown option '--json=1'                                  | host --json=1
 2 | unexpected argument 'extra'                                 | host extra
+2 | --only must be level1 or runner, not 'vm'                  | bench --only vm
+2 | option '--only' needs a value                              | bench --only
+2 | --filter must be a part of a row's name, or a glob, that names a row, not '' | bench --filter ''
+2 | --filter must be a part of a row's name, or a glob, that names a row, not 'no_such_row' | bench --filter no_such_row
+2 | unknown option '--bogus'                                   | bench --bogus
+2 | unknown option '-q'                                        | bench -q
+2 | unexpected argument 'extra'                                | bench extra
+2 | option '--gpa' needs a value                               | measure $tmp/img.bin --gpa
+2 | expected one IMAGE file, not 2                             | measure $tmp/img.bin $tmp/img.bin
+2 | unknown command 'frobnicate'                                | help frobnicate
 2 | unknown command 'frobnicate'                                | frobnicate
 2 | missing command                                             |
 EOF
@@ -101,7 +152,80 @@ elif unshare -m true 2>/dev/null; then
 	echo "ok: no KVM: $(cat "$tmp/err")"
 fi
 
+# What the machine is, said by gmem bench (header and JSON) and by the
+# no-KVM line of the other commands: with /dev/kvm unusable never "PVM
+# host", whatever kvm_pvm module the kernel carries; a kernel that is a
+# PVM guest (faked: a /proc/cpuinfo with the kvm_pvm_guest flag bound over
+# the real one) is said to be one.
+if unshare -m true 2>/dev/null; then
+	grep -m1 '^flags' /proc/cpuinfo | sed 's/$/ kvm_pvm_guest/' >"$tmp/cpuinfo"
+	# nokvm CPUINFO CMD...: CMD with /dev/null over /dev/kvm (if there is
+	# one) and CPUINFO (if not empty) over /proc/cpuinfo
+	nokvm() {
+		unshare -m sh -c 'c=$1; shift
+			{ [ ! -e /dev/kvm ] || mount --bind /dev/null /dev/kvm; } &&
+			{ [ -z "$c" ] || mount --bind "$c" /proc/cpuinfo; } || exit 99
+			exec "$@"' sh "$@"
+	}
+	nokvm "" "$gmem" bench --quick --detached --filter read_64b \
+		>"$tmp/m.txt" 2>&1 || fail "bench without KVM exited $?"
+	head -n 1 "$tmp/m.txt" | grep -Eq '; (no usable /dev/kvm \(.*\)|no /dev/kvm \(this kernel is a PVM guest\)); --quick$' ||
+		fail "bench without KVM: $(head -n 1 "$tmp/m.txt")"
+	echo "ok: without KVM: $(head -n 1 "$tmp/m.txt")"
+	nokvm "$tmp/cpuinfo" "$gmem" bench --quick --detached --filter read_64b \
+		>"$tmp/m.txt" || fail "bench in a PVM guest exited $?"
+	head -n 1 "$tmp/m.txt" | grep -q '; no /dev/kvm (this kernel is a PVM guest); --quick$' ||
+		fail "bench in a PVM guest: $(head -n 1 "$tmp/m.txt")"
+	nokvm "$tmp/cpuinfo" "$gmem" bench --quick --detached --filter read_64b \
+		--json >"$tmp/m.json" || fail "bench --json in a PVM guest exited $?"
+	python3 - "$tmp/m.json" <<'PY' || fail "bench JSON in a PVM guest"
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert j["machine"] == "pvm-guest" and j["pvm"] is False, j
+assert j["machine_text"] == "no /dev/kvm (this kernel is a PVM guest)", j
+PY
+	nokvm "$tmp/cpuinfo" "$gmem" run >"$tmp/out" 2>"$tmp/err"
+	rc=$?
+	[ "$rc" -eq 3 ] && [ ! -s "$tmp/out" ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] &&
+		grep -q '; this kernel is a PVM guest)$' "$tmp/err" ||
+		fail "run in a PVM guest: exit $rc: $(cat "$tmp/out" "$tmp/err")"
+	echo "ok: in a PVM guest: $(cat "$tmp/err")"
+fi
+
 need_kvm
+
+# ... and with KVM: a PVM host when kvm_pvm is in the kernel, else KVM
+"$gmem" bench --quick --filter read_64b --json >"$tmp/m.json" ||
+	fail "bench --json exited $?"
+python3 - "$tmp/m.json" <<'PY' || fail "bench JSON: the machine"
+import json, os, sys
+j = json.load(open(sys.argv[1]))
+pvm = os.path.exists("/sys/module/kvm_pvm")
+assert j["machine"] == ("pvm-host" if pvm else "kvm-host"), j
+assert j["pvm"] is pvm, j
+assert j["machine_text"] == ("PVM host (kvm_pvm serves /dev/kvm)" if pvm
+                             else "KVM host"), j
+print("ok: bench says", j["machine_text"])
+PY
+
+# sizes in the unit that fits; the JSON keeps bytes
+"$gmem" run --vcpus 1 --mem 64K --rounds 1 >"$tmp/small.txt" ||
+	fail "gmem run --mem 64K exited $?: $(cat "$tmp/small.txt")"
+head -n 1 "$tmp/small.txt" | grep -q '^gmem run: 1 vCPU, 64 KiB guest RAM (' ||
+	fail "--mem 64K header: $(head -n 1 "$tmp/small.txt")"
+grep -q '^    \[0x040000000, 0x040010000) shared  64 KiB$' "$tmp/small.txt" ||
+	fail "--mem 64K memory map: $(cat "$tmp/small.txt")"
+grep -q '^  conversions:  .* pages (128 KiB), ' "$tmp/small.txt" ||
+	fail "--mem 64K conversions: $(cat "$tmp/small.txt")"
+"$gmem" run --vcpus 1 --mem 64K --rounds 1 --json >"$tmp/small.json" ||
+	fail "gmem run --mem 64K --json exited $?"
+python3 - "$tmp/small.json" <<'PY' || fail "--mem 64K JSON"
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert j["mem"] == 65536 and j["memory_map"][0]["size"] == 65536, j
+assert j["pages_converted"] == 32, j
+PY
+echo "ok: $(head -n 1 "$tmp/small.txt")"
 
 # gmem run, text: header first, nothing on stderr when not a terminal
 "$gmem" run >"$tmp/run.txt" 2>"$tmp/run.err" ||
@@ -203,14 +327,16 @@ import json, os, sys
 j = json.load(open(sys.argv[1]))
 assert j["api_version"] == 12, j
 assert j["pvm"] == os.path.exists("/sys/module/kvm_pvm"), j
-assert j["guest_memfd"] is True and j["guest_memfd_flags"] & 1, j
+# PVM offers no guest_memfd: the library backs files with memfd there
+if not j["pvm"]:
+    assert j["guest_memfd"] is True and j["guest_memfd_flags"] & 1, j
+assert j["backing"] == ("guest_memfd" if j["guest_memfd"] else "memfd"), j
 assert j["hypercall_exits"] in ("exit", "spin", "in-kernel"), j
 assert j["conversion_channel"] == ("hypercall" if j["hypercall_exits"] == "exit"
                                    else "doorbell"), j
 mirrored = j["memory_attributes"] & 8 != 0
 assert j["protection"] == ("kernel-enforced" if mirrored
                            else "software-protected"), j
-assert j["backing"] == "guest_memfd", j
 if j["pvm"]:
     assert j["hypercall_exits"] == "spin", j
 print("ok: gmem host --json:", j["protection"], j["conversion_channel"])
