@@ -62,6 +62,14 @@ void guest_main(unsigned int id, const struct guest_boot *boot)
 	case ERRORS_BAD_PORT:
 		guest_out(0xee, 'x');
 		break;
+	case ERRORS_TOUCH_AFTER_SYNC: {
+		volatile uint64_t *p = (volatile uint64_t *)boot->ram_gpa;
+
+		*p = ERRORS_TOUCH_VALUE;
+		guest_sync(ERRORS_SYNC_TAKE, 0, 0, 0);
+		guest_sync(ERRORS_SYNC_READ, *p, 0, 0);
+		return;
+	}
 	}
 	guest_fail("job %lu did not fail", boot->param[0]);
 }
