@@ -22,6 +22,7 @@ enum errors_job {
 #define ERRORS_SYNC_READ	2	/* stage of the second */
 #define ERRORS_TOUCH_VALUE	0x5a5a5a5a5a5a5a5aULL
 
-#define ERRORS_BAD_CONVERT_N	6	/* requests answered with an error */
+#define ERRORS_BAD_CONVERT_N	8	/* requests answered with an error */
+#define ERRORS_BAD_IN_KVM	2	/* of which KVM answers the hypercall's */
 
 #endif /* GMEM_ERRORS_GUEST_H */

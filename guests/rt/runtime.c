@@ -311,14 +311,20 @@ int64_t guest_map_hypercall(uint64_t gpa, uint64_t npages, uint64_t attrs)
 	return (int64_t)ret;
 }
 
-int64_t guest_map_gpa_range(uint64_t gpa, uint64_t npages, int private)
+int64_t guest_map_gpa_range_attrs(uint64_t gpa, uint64_t npages,
+				  uint64_t attrs)
 {
-	uint64_t attrs = (private ? GUEST_MAP_PRIVATE : GUEST_MAP_SHARED) |
-			 GUEST_MAP_PAGE_SZ_4K;
-
 	if (guest_boot()->conv_channel == GUEST_CONV_HYPERCALL)
 		return guest_map_hypercall(gpa, npages, attrs);
 	return guest_map_doorbell(gpa, npages, attrs);
+}
+
+int64_t guest_map_gpa_range(uint64_t gpa, uint64_t npages, int private)
+{
+	return guest_map_gpa_range_attrs(gpa, npages,
+					 (private ? GUEST_MAP_PRIVATE :
+						    GUEST_MAP_SHARED) |
+					 GUEST_MAP_PAGE_SZ_4K);
 }
 
 /* Bytes each vCPU touched since its last heartbeat (.bss: zero at boot). */
