@@ -32,11 +32,12 @@ struct rvcpu {
 	atomic_bool watchdog_fired;
 	struct guest_mailbox *mb;	/* in the system mapping */
 	/*
-	 * The page of the last implicit conversion, while no other exit has
-	 * happened since: a second fault there means converting did not
-	 * help, and retrying again would spin.
+	 * The page and direction of the last implicit conversion, while no
+	 * other exit has happened since: the same fault again means
+	 * converting did not help, and retrying again would spin.
 	 */
 	uint64_t fault_page;
+	bool fault_private;
 	bool fault_retried;
 };
 

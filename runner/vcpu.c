@@ -221,7 +221,8 @@ bool rn_memory_fault(struct rvcpu *v)
 			     (unsigned long long)mf->size);
 		return false;
 	}
-	if (v->fault_retried && v->fault_page == gpa)
+	if (v->fault_retried && v->fault_page == gpa &&
+	    v->fault_private == private)
 		return fault_stop(v, mf, "it faulted again after a conversion");
 	why = unfixable(v->r, gpa, private);
 	if (why)
@@ -245,6 +246,7 @@ bool rn_memory_fault(struct rvcpu *v)
 		return false;
 	}
 	v->fault_page = gpa;
+	v->fault_private = private;
 	v->fault_retried = true;
 	return true;
 }

@@ -17,8 +17,9 @@
  * into a vCPU's kvm_run and handed to rn_memory_fault(). The implicit
  * conversion must go through runner_convert(): counted like a request,
  * and refused outside guest RAM, so that system memory (page tables,
- * mailboxes) stays shared; and a fault on a page already in the state
- * the access wants stops the VM.
+ * mailboxes) stays shared; a fault on a page already in the state the
+ * access wants stops the VM, and so does the same fault again right after
+ * its conversion.
  *
  * White-box: it includes runner/runner-int.h to reach the handler and to
  * close the RAM file under a running guest.
@@ -171,6 +172,40 @@ static void run_case(const struct fault_case *c)
 }
 
 /*
+ * The same fault twice with no other exit between, the conversion undone
+ * behind the runner's back in between (as if it had not taken): the
+ * second must stop the VM, not convert and retry again.
+ */
+static void same_fault_twice(void)
+{
+	struct runner_config cfg = {
+		.ram_size = RAM_PAGES * GMEM_PAGE_SIZE,
+		.image = guest_bench,
+		.image_size = guest_bench_size,
+		.quiet = true,
+	};
+	struct runner_stats st;
+	struct runner *r;
+
+	TEST_RET(runner_create(&cfg, &r), 0);
+	fake_fault(&r->vcpus[0], RAM + 0x10, 8, true);
+	TEST_ASSERT(rn_memory_fault(&r->vcpus[0]), "%s", runner_error(r));
+	TEST_RET(gmem_set_attributes(runner_ram_file(r), 0, GMEM_PAGE_SIZE, 0,
+				     GMEM_CONVERT_PRESERVE, NULL), 0);
+	fake_fault(&r->vcpus[0], RAM + 0x20, 8, true);
+	TEST_ASSERT(!rn_memory_fault(&r->vcpus[0]), "converted twice");
+	runner_get_stats(r, &st);
+	TEST_ASSERT(st.memory_faults == 2 && st.conversions == 1,
+		    "%llu faults, %llu conversions",
+		    (unsigned long long)st.memory_faults,
+		    (unsigned long long)st.conversions);
+	TEST_ASSERT(strstr(runner_error(r), "private access of 0x8 bytes: it faulted again after a conversion"),
+		    "message '%s'", runner_error(r));
+	printf("ok: the same fault twice: %s\n", runner_error(r));
+	runner_destroy(r);
+}
+
+/*
  * The guest (guests/errors.c, ERRORS_TOUCH_AFTER_SYNC) wrote RAM's first
  * page and syncs; the host closes the RAM file under the live memslot.
  * The guest must never get to its second sync: reading the page faults.
@@ -242,6 +277,7 @@ int main(void)
 		TEST_SKIP("no /dev/kvm");
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		run_case(&cases[i]);
+	same_fault_twice();
 	/* A runner that converts and retries for ever fails here. */
 	alarm(100);
 	real_fault(RUNNER_FAULT_STOP, "policy is stop");
