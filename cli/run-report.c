@@ -66,6 +66,12 @@ void run_report_header(struct runner *r, struct run_ctx *c)
 	fflush(stdout);
 }
 
+static const char *mechanism(struct runner *r)
+{
+	return runner_conv_channel(r) == GUEST_CONV_HYPERCALL ?
+	       "hypercall (KVM_HC_MAP_GPA_RANGE)" : "doorbell (port I/O)";
+}
+
 static void report_text(struct runner *r, struct run_ctx *c,
 			const struct runner_stats *st, int result)
 {
@@ -86,6 +92,10 @@ static void report_text(struct runner *r, struct run_ctx *c,
 	       (unsigned long long)st->conv_pages,
 	       mm_size(st->conv_pages * GMEM_PAGE_SIZE, sz, sizeof(sz)),
 	       (unsigned long long)st->conv_errors);
+	printf("  mechanism:    %s: %llu KVM_EXIT_HYPERCALL, %llu doorbell KVM_EXIT_IO, %llu KVM_EXIT_MEMORY_FAULT\n",
+	       mechanism(r), (unsigned long long)st->hypercalls,
+	       (unsigned long long)st->doorbells,
+	       (unsigned long long)st->memory_faults);
 	printf("  rate:         %.0f conversions/s, %.0f pages/s over %.3f s\n",
 	       st->conversions / secs, st->conv_pages / secs, st->run_seconds);
 	printf("  exits:       ");
@@ -132,6 +142,13 @@ static void report_json(struct runner *r, struct run_ctx *c,
 	cli_digest_hex(d, hex);
 	printf(", \"launch_digest\": \"%s\", \"protection\": \"%s\", ", hex,
 	       protection(r));
+	printf("\"conversion_mechanism\": \"%s\", \"conversion_exits\": "
+	       "{\"hypercall\": %llu, \"doorbell\": %llu, "
+	       "\"memory_fault\": %llu}, ",
+	       runner_conv_name(runner_conv_channel(r)),
+	       (unsigned long long)st->hypercalls,
+	       (unsigned long long)st->doorbells,
+	       (unsigned long long)st->memory_faults);
 	printf("\"conversions\": %llu, \"pages_converted\": %llu, "
 	       "\"conversion_errors\": %llu, \"conversions_per_second\": %.1f, "
 	       "\"seconds\": %.6f, \"host_checks\": %lu, \"heartbeats\": %llu, "

@@ -53,6 +53,12 @@ static void run_usage(FILE *f)
 "                     start the vCPUs only if the image's launch digest (it\n"
 "                     is populated private and measured: docs/launch.md;\n"
 "                     `gmem measure IMAGE` computes it) is HEX\n"
+"  --conversions MECHANISM\n"
+"                     how the guest asks for conversions: hypercall\n"
+"                     (KVM_HC_MAP_GPA_RANGE, as confidential guests do),\n"
+"                     doorbell (a port-I/O exit), or auto (the default: the\n"
+"                     hypercall where its exits reach gmem, as `gmem host`\n"
+"                     shows, else the doorbell)\n"
 "  --json             print the summary as one JSON object (guest text\n"
 "                     goes to stderr)\n"
 "  --map              then the memory map (docs/map.md): bars by gpa, legend,\n"
@@ -64,12 +70,14 @@ static void run_usage(FILE *f)
 "When stdout and stderr are both a terminal and --json is not given, a\n"
 "progress line on stderr shows rounds, pages converted and time.\n"
 "Exit status: 0 when every check held, 1 when one failed or the VM\n"
-"stopped, 2 for bad options, 3 without /dev/kvm.\n",
+"stopped, 2 for bad options, 3 without /dev/kvm or, for --conversions\n"
+"hypercall, where hypercall exits do not arrive.\n",
 		GUEST_MAX_VCPUS, CLI_MAX_ROUNDS, MAX_WATCHDOG_S,
 		RUNNER_WATCHDOG_MS / 1000, (unsigned long long)GUEST_IMAGE_GPA);
 }
 
 #define WATCHDOG_RULE	"a whole number of seconds from 1 to 3600"
+#define CONV_RULE	"hypercall, doorbell or auto"
 _Static_assert(MAX_WATCHDOG_S == 3600, "the rule above says this number");
 
 /* --guest FILE: a regular file of 1 byte to GUEST_IMAGE_MAX. */
@@ -98,6 +106,23 @@ static int load_guest(struct run_opts *o, const char *path)
 	fprintf(stderr, "gmem run: --guest must name a readable flat image of 1 byte to 1 MiB, not '%s' (%s)\n",
 		path, why);
 	return -1;
+}
+
+static int parse_conv(const char *arg, enum run_conv *conv)
+{
+	static const char *const names[] = {
+		[RUN_CONV_AUTO] = "auto",
+		[RUN_CONV_DOORBELL] = "doorbell",
+		[RUN_CONV_HYPERCALL] = "hypercall",
+	};
+
+	for (unsigned int i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (!strcmp(arg, names[i])) {
+			*conv = i;
+			return 0;
+		}
+	}
+	return cli_bad_value("run", "--conversions", CONV_RULE, arg);
 }
 
 static int parse_one(int c, struct run_opts *o, char **argv)
@@ -135,6 +160,8 @@ static int parse_one(int c, struct run_opts *o, char **argv)
 					     optarg);
 		o->expect_digest = optarg;
 		return 0;
+	case 'X':
+		return parse_conv(optarg, &o->conv);
 	case 'B':
 		return run_dev_opt(RUN_DEV_BLK, optarg, o->dev);
 	case 'N':
@@ -165,6 +192,7 @@ static int parse_opts(int argc, char **argv, struct run_opts *o)
 		{ "map-svg", required_argument, NULL, 'S' },
 		{ "color", optional_argument, NULL, 'C' },
 		{ "expect-digest", required_argument, NULL, 'D' },
+		{ "conversions", required_argument, NULL, 'X' },
 		{ "vhost-user-blk", required_argument, NULL, 'B' },
 		{ "vhost-user-net", required_argument, NULL, 'N' },
 		{ "help", no_argument, NULL, 'h' },
@@ -397,6 +425,28 @@ static bool digest_expected(struct runner *r, struct run_ctx *c)
 	return false;
 }
 
+/*
+ * --conversions hypercall where the hypercall never reaches us would
+ * leave the guest spinning on its first request (PVM) or refused by KVM:
+ * say so instead.
+ */
+static bool hypercall_arrives(struct runner *r, struct run_ctx *c)
+{
+	const char *why;
+
+	if (c->o.conv != RUN_CONV_HYPERCALL || runner_hypercall_exits_arrive(r))
+		return true;
+	if (!runner_hypercall_exits_enabled(r))
+		why = "KVM offers no KVM_CAP_EXIT_HYPERCALL for it";
+	else if (runner_host_is_pvm())
+		why = "this is a PVM host, where a VMCALL never leaves the kernel";
+	else
+		why = "guests run in ring 3 here, where KVM answers hypercalls itself";
+	fprintf(stderr, "gmem run: --conversions hypercall: KVM_HC_MAP_GPA_RANGE exits do not arrive here (%s); use doorbell or auto\n",
+		why);
+	return false;
+}
+
 static int run_vm(struct run_ctx *c)
 {
 	bool tty = !c->o.json && isatty(STDOUT_FILENO) &&
@@ -406,7 +456,10 @@ static int run_vm(struct run_ctx *c)
 		.ram_size = c->o.mem,
 		.image = c->o.guest ? c->o.image : guest_run,
 		.image_size = c->o.guest ? c->o.image_size : guest_run_size,
-		.conv_channel = GUEST_CONV_DOORBELL,
+		.conv_channel = c->o.conv == RUN_CONV_DOORBELL ?
+				GUEST_CONV_DOORBELL :
+				c->o.conv == RUN_CONV_HYPERCALL ?
+				GUEST_CONV_HYPERCALL : RUNNER_CONV_AUTO,
 		.watchdog_ms = c->o.watchdog_s * 1000,
 		.param = {
 			[RUN_P_ROUNDS] = c->o.rounds,
@@ -429,6 +482,10 @@ static int run_vm(struct run_ctx *c)
 		fprintf(stderr, "gmem run: cannot create the VM: %s\n",
 			strerror(-ret));
 		return CLI_FAIL;
+	}
+	if (!hypercall_arrives(r, c)) {
+		runner_destroy(r);
+		return CLI_NOKVM;
 	}
 	if (!digest_expected(r, c) ||
 	    (c->devs && run_devices_start(c->devs, r))) {

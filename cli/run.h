@@ -14,6 +14,13 @@
 #include "run-devices.h"
 #include "runner.h"
 
+/* --conversions: how the guest asks for conversions. */
+enum run_conv {
+	RUN_CONV_AUTO,		/* the hypercall where its exits arrive */
+	RUN_CONV_DOORBELL,
+	RUN_CONV_HYPERCALL,
+};
+
 struct run_opts {
 	unsigned long vcpus;
 	uint64_t mem;
@@ -27,6 +34,7 @@ struct run_opts {
 	struct map_out out;		/* --map's and --map-svg's */
 	const char *dev[RUN_DEV_NR];	/* --vhost-user-blk/-net sockets */
 	const char *expect_digest;	/* --expect-digest: 64 hex digits */
+	enum run_conv conv;		/* --conversions */
 };
 
 struct run_ctx {

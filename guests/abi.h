@@ -64,12 +64,33 @@
  */
 #define GUEST_HEARTBEAT_BYTES	(1ULL << 20)
 
-/* How guests ask for conversions (struct guest_boot.conv_channel). */
+/*
+ * How guests ask for conversions (struct guest_boot.conv_channel): an
+ * `out` to GUEST_PORT_CONVERT with the request in the mailbox, or
+ * KVM_HC_MAP_GPA_RANGE, the hypercall confidential guests use (a VMCALL,
+ * VMMCALL on AMD, that KVM hands to userspace as KVM_EXIT_HYPERCALL).
+ */
 #define GUEST_CONV_DOORBELL	0
 #define GUEST_CONV_HYPERCALL	1
 
-/* conv_attrs: KVM_HC_MAP_GPA_RANGE's a2 (bit 4: encrypted, i.e. private). */
-#define GUEST_MAP_PRIVATE	(1ULL << 4)
+/* KVM's hypercall number for it: include/uapi/linux/kvm_para.h. */
+#define GUEST_HC_MAP_GPA_RANGE	12
+
+/*
+ * Both channels carry the hypercall's three arguments (the kernel's
+ * Documentation/virt/kvm/x86/hypercalls.rst): a0 the gpa of the first
+ * page, a1 the number of 4 KiB pages, a2 the attributes below. Bits 3:0
+ * of a2 are the preferred page size, a hint the runner accepts and
+ * ignores; bit 4 is encrypted (here: private) or plaintext (shared);
+ * bits 63:5 are reserved and must be zero.
+ */
+#define GUEST_MAP_PAGE_SZ_4K	0ULL
+#define GUEST_MAP_PAGE_SZ_2M	1ULL
+#define GUEST_MAP_PAGE_SZ_1G	2ULL
+#define GUEST_MAP_PAGE_SZ_BITS	4		/* bits 3:0 */
+#define GUEST_MAP_PAGE_SZ_MASK	((1ULL << GUEST_MAP_PAGE_SZ_BITS) - 1)
+#define GUEST_MAP_PRIVATE	(1ULL << 4)	/* encrypted */
+#define GUEST_MAP_SHARED	0ULL		/* decrypted */
 
 enum guest_cmd {
 	GUEST_CMD_SYNC = 1,	/* stage, args[]: host acts, may set ret */

@@ -11,8 +11,18 @@ enum errors_job {
 	ERRORS_ASSERT,		/* a failed GUEST_ASSERT */
 	ERRORS_FAIL,		/* guest_fail() */
 	ERRORS_BAD_PORT,	/* out to a port nobody handles */
+	/*
+	 * Write guest RAM's first page, sync (the host may take the memory
+	 * away), then read it and sync again with what was read in args[0].
+	 */
+	ERRORS_TOUCH_AFTER_SYNC,
 };
 
-#define ERRORS_BAD_CONVERT_N	6	/* requests answered with an error */
+#define ERRORS_SYNC_TAKE	1	/* stage of the first sync */
+#define ERRORS_SYNC_READ	2	/* stage of the second */
+#define ERRORS_TOUCH_VALUE	0x5a5a5a5a5a5a5a5aULL
+
+#define ERRORS_BAD_CONVERT_N	8	/* requests answered with an error */
+#define ERRORS_BAD_IN_KVM	2	/* of which KVM answers the hypercall's */
 
 #endif /* GMEM_ERRORS_GUEST_H */

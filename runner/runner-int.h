@@ -31,6 +31,14 @@ struct rvcpu {
 	_Atomic uint64_t run_since;	/* ns at KVM_RUN entry; 0 when out */
 	atomic_bool watchdog_fired;
 	struct guest_mailbox *mb;	/* in the system mapping */
+	/*
+	 * The page and direction of the last implicit conversion, while no
+	 * other exit has happened since: the same fault again means
+	 * converting did not help, and retrying again would spin.
+	 */
+	uint64_t fault_page;
+	bool fault_private;
+	bool fault_retried;
 };
 
 struct runner {
@@ -58,6 +66,7 @@ struct runner {
 	atomic_bool watchdog_quit;
 	_Atomic uint64_t exits[RUNNER_NR_EXITS];
 	_Atomic uint64_t conversions, conv_pages, conv_errors, syncs;
+	_Atomic uint64_t doorbells, hypercalls;
 	_Atomic uint64_t heartbeats;
 	_Atomic uint64_t memory_faults;
 	_Atomic uint64_t mmio_accesses, mmio_errors;
@@ -72,8 +81,9 @@ int rn_setup_vcpu(struct runner *r, struct rvcpu *v);
 void *rn_vcpu_thread(void *arg);
 /*
  * KVM_RUN failed with EFAULT and KVM_EXIT_MEMORY_FAULT in v->run: true to
- * run on, false when the VM was stopped. Not static: this host cannot
- * produce the exit, so tests/runner/test_memory_fault.c feeds it one.
+ * run on, false when the VM was stopped. Not static:
+ * tests/runner/test_memory_fault.c also feeds it exits no kernel it runs
+ * on produces (private accesses, ranges outside RAM).
  */
 bool rn_memory_fault(struct rvcpu *v);
 

@@ -87,7 +87,7 @@ static int check_config(struct runner_config *c)
 		return -EINVAL;
 	if (c->ram_size && c->ram_size % (c->ram_slots * GMEM_PAGE_SIZE))
 		return -EINVAL;
-	if (c->conv_channel > GUEST_CONV_HYPERCALL || c->ring > RUNNER_RING_3)
+	if (c->conv_channel > RUNNER_CONV_AUTO || c->ring > RUNNER_RING_3)
 		return -EINVAL;
 	return check_devices(c);
 }
@@ -256,16 +256,20 @@ int runner_create(const struct runner_config *cfg, struct runner **out)
 		ret = rn_signal_setup();
 	if (!ret)
 		ret = open_kvm(r);
-	if (!ret)
+	if (!ret) {
+		enable_hypercall_exits(r);
+		if (r->cfg.conv_channel == RUNNER_CONV_AUTO)
+			r->cfg.conv_channel = runner_hypercall_exits_arrive(r) ?
+					      GUEST_CONV_HYPERCALL :
+					      GUEST_CONV_DOORBELL;
 		ret = setup_memory(r);
+	}
 	if (!ret)
 		ret = rn_setup_memory_tables(r);
 	if (!ret)
 		ret = launch(r);
-	if (!ret) {
-		enable_hypercall_exits(r);
+	if (!ret)
 		ret = create_vcpus(r);
-	}
 	if (ret) {
 		runner_destroy(r);
 		return ret;
@@ -418,6 +422,29 @@ bool runner_hypercall_exits_enabled(const struct runner *r)
 	return r->hc_exits;
 }
 
+bool runner_hypercall_exits_arrive(const struct runner *r)
+{
+	return r->hc_exits && !r->user_mode && !runner_host_is_pvm();
+}
+
+uint32_t runner_conv_channel(const struct runner *r)
+{
+	return r->cfg.conv_channel;
+}
+
+const char *runner_conv_name(uint32_t channel)
+{
+	switch (channel) {
+	case GUEST_CONV_DOORBELL:
+		return "doorbell";
+	case GUEST_CONV_HYPERCALL:
+		return "hypercall";
+	case RUNNER_CONV_AUTO:
+		return "auto";
+	}
+	return "unknown";
+}
+
 void runner_get_stats(const struct runner *r, struct runner_stats *st)
 {
 	memset(st, 0, sizeof(*st));
@@ -426,6 +453,8 @@ void runner_get_stats(const struct runner *r, struct runner_stats *st)
 	st->conversions = atomic_load(&r->conversions);
 	st->conv_pages = atomic_load(&r->conv_pages);
 	st->conv_errors = atomic_load(&r->conv_errors);
+	st->doorbells = atomic_load(&r->doorbells);
+	st->hypercalls = atomic_load(&r->hypercalls);
 	st->syncs = atomic_load(&r->syncs);
 	st->heartbeats = atomic_load(&r->heartbeats);
 	st->memory_faults = atomic_load(&r->memory_faults);

@@ -30,6 +30,9 @@
 #define RUNNER_MAX_MMIO		8
 #define RUNNER_MAX_RAM_SLOTS	1024
 
+/* runner_config.conv_channel: choose for this host (not a guest value). */
+#define RUNNER_CONV_AUTO	2
+
 struct runner;
 
 /* What to do when KVM_RUN fails with EFAULT and KVM_EXIT_MEMORY_FAULT. */
@@ -86,7 +89,14 @@ struct runner_config {
 					 * at most RUNNER_MAX_RAM_SLOTS */
 	const void *image;		/* flat guest image */
 	size_t image_size;
-	uint32_t conv_channel;		/* GUEST_CONV_DOORBELL or _HYPERCALL */
+	/*
+	 * How the guest asks for conversions: GUEST_CONV_DOORBELL,
+	 * GUEST_CONV_HYPERCALL (used as told, even where its exits never
+	 * arrive: `gmem host` probes that), or RUNNER_CONV_AUTO: the
+	 * hypercall where runner_hypercall_exits_arrive(), else the doorbell.
+	 * runner_conv_channel() says which the guest was given.
+	 */
+	uint32_t conv_channel;
 	/*
 	 * A vCPU with no exit of any kind (heartbeats included) for this
 	 * long is stopped; 0 means RUNNER_WATCHDOG_MS.
@@ -121,6 +131,8 @@ struct runner_stats {
 	uint64_t conversions;			/* requests carried out */
 	uint64_t conv_pages;			/* pages they covered */
 	uint64_t conv_errors;			/* requests answered with an error */
+	uint64_t doorbells;			/* GUEST_PORT_CONVERT exits */
+	uint64_t hypercalls;			/* KVM_HC_MAP_GPA_RANGE exits */
 	uint64_t syncs;
 	uint64_t heartbeats;			/* GUEST_PORT_HEARTBEAT exits */
 	uint64_t memory_faults;
@@ -165,8 +177,10 @@ void runner_get_stats(const struct runner *r, struct runner_stats *st);
 /*
  * Every conversion a guest causes, asked for (doorbell, hypercall) or
  * implied (a memory fault), goes through here: refuse what KVM refuses for
- * KVM_HC_MAP_GPA_RANGE and anything outside guest RAM and the DMA pool,
- * count it, then gmem_vm_convert(). @attrs: GUEST_MAP_PRIVATE or 0.
+ * KVM_HC_MAP_GPA_RANGE, attributes with reserved bits or an unknown page
+ * size, and anything outside guest RAM and the DMA pool, count it, then
+ * gmem_vm_convert(). @attrs: the hypercall's a2 (guests/abi.h,
+ * GUEST_MAP_*).
  */
 int runner_convert(struct runner *r, uint64_t gpa, uint64_t npages,
 		   uint64_t attrs);
@@ -178,5 +192,17 @@ bool runner_host_is_pvm(void);
 
 /* Whether KVM offers hypercall exits for KVM_HC_MAP_GPA_RANGE. */
 bool runner_hypercall_exits_enabled(const struct runner *r);
+
+/*
+ * Whether the guest's KVM_HC_MAP_GPA_RANGE reaches the runner: KVM offers
+ * the exit (enabled), the guest runs in ring 0 (KVM answers a ring-3
+ * hypercall itself, with -KVM_EPERM), and the host is not PVM, where a
+ * VMCALL never leaves the kernel (docs/runner.md; `gmem host` probes it).
+ */
+bool runner_hypercall_exits_arrive(const struct runner *r);
+
+/* The channel the guest was given: GUEST_CONV_DOORBELL or _HYPERCALL. */
+uint32_t runner_conv_channel(const struct runner *r);
+const char *runner_conv_name(uint32_t channel);
 
 #endif /* GMEM_RUNNER_H */

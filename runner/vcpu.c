@@ -17,6 +17,25 @@ enum { RUN_CONTINUE, RUN_DONE, RUN_STOP };
 
 #define KVM_ENOSYS	1000	/* include/uapi/linux/kvm_para.h */
 
+/* The guests' names for the hypercall ABI are the kernel's values. */
+_Static_assert(GUEST_HC_MAP_GPA_RANGE == KVM_HC_MAP_GPA_RANGE, "abi");
+_Static_assert(GUEST_MAP_PRIVATE == KVM_MAP_GPA_RANGE_ENCRYPTED, "abi");
+_Static_assert(GUEST_MAP_SHARED == KVM_MAP_GPA_RANGE_DECRYPTED, "abi");
+_Static_assert(GUEST_MAP_PAGE_SZ_4K == KVM_MAP_GPA_RANGE_PAGE_SZ_4K &&
+	       GUEST_MAP_PAGE_SZ_2M == KVM_MAP_GPA_RANGE_PAGE_SZ_2M &&
+	       GUEST_MAP_PAGE_SZ_1G == KVM_MAP_GPA_RANGE_PAGE_SZ_1G, "abi");
+
+/* a2 of KVM_HC_MAP_GPA_RANGE: reserved bits clear, a known page size. */
+static bool attrs_valid(uint64_t attrs)
+{
+	uint64_t size = attrs & GUEST_MAP_PAGE_SZ_MASK;
+
+	if (attrs & ~(GUEST_MAP_PAGE_SZ_MASK | GUEST_MAP_PRIVATE))
+		return false;
+	return size == GUEST_MAP_PAGE_SZ_4K || size == GUEST_MAP_PAGE_SZ_2M ||
+	       size == GUEST_MAP_PAGE_SZ_1G;
+}
+
 /* Whether @npages pages from @gpa lie inside [base, base + size). */
 static bool inside(uint64_t gpa, uint64_t npages, uint64_t base,
 		   uint64_t size)
@@ -40,7 +59,7 @@ int runner_convert(struct runner *r, uint64_t gpa, uint64_t npages,
 	    (!inside(gpa, npages, r->cfg.ram_gpa, r->cfg.ram_size) &&
 	     !inside(gpa, npages, RUNNER_DMA_GPA, r->cfg.dma_size))) {
 		ret = -EINVAL;
-	} else if (attrs & ~(uint64_t)(GUEST_MAP_PRIVATE | 0xf)) {
+	} else if (!attrs_valid(attrs)) {
 		ret = -EINVAL;
 	} else {
 		ret = gmem_vm_convert(r->vm, gpa, npages * GMEM_PAGE_SIZE,
@@ -106,6 +125,7 @@ static int handle_io(struct rvcpu *v)
 	case GUEST_PORT_SYNC:
 		return handle_sync(v, val);
 	case GUEST_PORT_CONVERT:
+		atomic_fetch_add(&v->r->doorbells, 1);
 		v->mb->conv_ret = runner_convert(v->r, v->mb->conv_gpa,
 						 v->mb->conv_npages,
 						 v->mb->conv_attrs);
@@ -129,6 +149,7 @@ static int handle_hypercall(struct rvcpu *v)
 		run->hypercall.ret = -KVM_ENOSYS;
 		return RUN_CONTINUE;
 	}
+	atomic_fetch_add(&v->r->hypercalls, 1);
 	run->hypercall.ret = runner_convert(v->r, run->hypercall.args[0],
 					    run->hypercall.args[1],
 					    run->hypercall.args[2]);
@@ -136,9 +157,50 @@ static int handle_hypercall(struct rvcpu *v)
 }
 
 /*
+ * Why converting cannot resolve a fault at @gpa (a page), or NULL when it
+ * can. KVM also reports faults that no conversion fixes: on stock KVM 7.3
+ * a default-type VM whose guest_memfd was closed under a live memslot
+ * faults with a shared access to memory that is shared (docs/runner.md).
+ * Converting those succeeds and changes nothing, and the retry faults
+ * again, for ever. A gpa with no memslot is left to runner_convert(),
+ * which refuses it.
+ */
+static const char *unfixable(struct runner *r, uint64_t gpa, bool private)
+{
+	struct gmem_region rg;
+	uint64_t attrs, len;
+
+	if (gmem_vm_get_region(r->vm, gpa, &rg) || gpa < rg.gpa)
+		return NULL;
+	if (!rg.file)
+		return rg.flags & GMEM_REGION_CLOSED ?
+		       "its guest memory file was closed" :
+		       "it is plain memory, never private";
+	if (gmem_get_attributes(rg.file, rg.offset + (gpa - rg.gpa), &attrs,
+				&len))
+		return NULL;
+	if (!!(attrs & GMEM_ATTR_PRIVATE) == private)
+		return private ? "the page is private already" :
+				 "the page is shared already";
+	return NULL;
+}
+
+/* The VM stops: the fault cannot be resolved by converting. */
+static bool fault_stop(struct rvcpu *v, const struct gmem_kvm_memory_fault *mf,
+		       const char *why)
+{
+	rn_stop_exit(v, "KVM_EXIT_MEMORY_FAULT", mf->gpa,
+		     "%s access of 0x%llx bytes: %s, no conversion can resolve it",
+		     mf->flags & KVM_MEMORY_EXIT_FLAG_PRIVATE ? "private" : "shared",
+		     (unsigned long long)mf->size, why);
+	return false;
+}
+
+/*
  * The guest accessed memory as private while it is shared, or the other
  * way round: convert the pages it touched, through the same entry as a
- * request, and let it retry.
+ * request, and let it retry. Faults a conversion cannot resolve stop the
+ * VM instead of spinning.
  */
 bool rn_memory_fault(struct rvcpu *v)
 {
@@ -147,6 +209,7 @@ bool rn_memory_fault(struct rvcpu *v)
 	uint64_t gpa = mf->gpa / GMEM_PAGE_SIZE * GMEM_PAGE_SIZE;
 	uint64_t end = mf->gpa + mf->size;
 	bool private = mf->flags & KVM_MEMORY_EXIT_FLAG_PRIVATE;
+	const char *why;
 	uint64_t npages;
 	int ret;
 
@@ -158,6 +221,12 @@ bool rn_memory_fault(struct rvcpu *v)
 			     (unsigned long long)mf->size);
 		return false;
 	}
+	if (v->fault_retried && v->fault_page == gpa &&
+	    v->fault_private == private)
+		return fault_stop(v, mf, "it faulted again after a conversion");
+	why = unfixable(v->r, gpa, private);
+	if (why)
+		return fault_stop(v, mf, why);
 	/*
 	 * A range that wraps is too many pages: runner_convert refuses it.
 	 * Compared with the reported address, not the rounded one, which a
@@ -168,7 +237,7 @@ bool rn_memory_fault(struct rvcpu *v)
 	if (end < mf->gpa)
 		npages = ~0ULL;
 	ret = runner_convert(v->r, gpa, npages,
-			     private ? GUEST_MAP_PRIVATE : 0);
+			     private ? GUEST_MAP_PRIVATE : GUEST_MAP_SHARED);
 	if (ret) {
 		rn_stop_exit(v, "KVM_EXIT_MEMORY_FAULT", mf->gpa,
 			     "implicit conversion of 0x%llx bytes to %s failed: %s",
@@ -176,6 +245,9 @@ bool rn_memory_fault(struct rvcpu *v)
 			     private ? "private" : "shared", strerror(-ret));
 		return false;
 	}
+	v->fault_page = gpa;
+	v->fault_private = private;
+	v->fault_retried = true;
 	return true;
 }
 
@@ -251,7 +323,8 @@ static int handle_run_error(struct rvcpu *v, int err)
 	}
 	if (err == EFAULT && v->run->exit_reason == KVM_EXIT_MEMORY_FAULT)
 		return rn_memory_fault(v) ? RUN_CONTINUE : RUN_STOP;
-	rn_stop_exit(v, "KVM_RUN", 0, "failed: %s", strerror(err));
+	rn_stop_exit(v, "KVM_RUN", 0, "failed: %s (kvm_run exit reason %s)",
+		     strerror(err), runner_exit_name(v->run->exit_reason));
 	return RUN_STOP;
 }
 
@@ -274,6 +347,7 @@ void *rn_vcpu_thread(void *arg)
 			state = handle_run_error(v, err);
 			continue;
 		}
+		v->fault_retried = false;
 		if (v->run->exit_reason < RUNNER_NR_EXITS)
 			atomic_fetch_add(&r->exits[v->run->exit_reason], 1);
 		state = handle_exit(v);

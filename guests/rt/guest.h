@@ -49,6 +49,9 @@ void guest_assert_fail(const char *file, int line, const char *fmt, ...)
  * Returns 0 or a negative errno.
  */
 int64_t guest_map_gpa_range(uint64_t gpa, uint64_t npages, int private);
+/* The same with a2 as given (GUEST_MAP_*), by the runner's channel. */
+int64_t guest_map_gpa_range_attrs(uint64_t gpa, uint64_t npages,
+				  uint64_t attrs);
 int64_t guest_map_doorbell(uint64_t gpa, uint64_t npages, uint64_t attrs);
 int64_t guest_map_hypercall(uint64_t gpa, uint64_t npages, uint64_t attrs);
 

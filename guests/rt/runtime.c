@@ -270,25 +270,61 @@ int64_t guest_map_doorbell(uint64_t gpa, uint64_t npages, uint64_t attrs)
 	return mb->conv_ret;
 }
 
+/*
+ * AMD's hypercall instruction is VMMCALL, Intel's VMCALL. KVM takes the
+ * other vendor's as a #UD, emulates it and may rewrite it in guest memory
+ * (private code here); use the native one, from CPUID's vendor, read once
+ * (every vCPU finds the same, so the race is harmless).
+ */
+enum { HC_UNKNOWN, HC_VMCALL, HC_VMMCALL };
+static int hc_insn;
+
+static int hypercall_insn(void)
+{
+	uint32_t a = 0, b, c, d;
+
+	if (hc_insn != HC_UNKNOWN)
+		return hc_insn;
+	__asm__ volatile("cpuid" : "+a"(a), "=b"(b), "=c"(c), "=d"(d));
+	/* "AuthenticAMD", "HygonGenuine": ebx holds "Auth", "Hygo" */
+	hc_insn = b == 0x68747541 || b == 0x6f677948 ? HC_VMMCALL : HC_VMCALL;
+	return hc_insn;
+}
+
 /* KVM's hypercall ABI: nr in rax, a0..a2 in rbx, rcx, rdx; ret in rax. */
 int64_t guest_map_hypercall(uint64_t gpa, uint64_t npages, uint64_t attrs)
 {
 	uint64_t ret;
 
-	__asm__ volatile("vmcall"
-			 : "=a"(ret)
-			 : "a"(12ULL), "b"(gpa), "c"(npages), "d"(attrs)
-			 : "memory");
+	if (hypercall_insn() == HC_VMMCALL)
+		__asm__ volatile("vmmcall"
+				 : "=a"(ret)
+				 : "a"((uint64_t)GUEST_HC_MAP_GPA_RANGE),
+				   "b"(gpa), "c"(npages), "d"(attrs)
+				 : "memory");
+	else
+		__asm__ volatile("vmcall"
+				 : "=a"(ret)
+				 : "a"((uint64_t)GUEST_HC_MAP_GPA_RANGE),
+				   "b"(gpa), "c"(npages), "d"(attrs)
+				 : "memory");
 	return (int64_t)ret;
+}
+
+int64_t guest_map_gpa_range_attrs(uint64_t gpa, uint64_t npages,
+				  uint64_t attrs)
+{
+	if (guest_boot()->conv_channel == GUEST_CONV_HYPERCALL)
+		return guest_map_hypercall(gpa, npages, attrs);
+	return guest_map_doorbell(gpa, npages, attrs);
 }
 
 int64_t guest_map_gpa_range(uint64_t gpa, uint64_t npages, int private)
 {
-	uint64_t attrs = private ? GUEST_MAP_PRIVATE : 0;
-
-	if (guest_boot()->conv_channel == GUEST_CONV_HYPERCALL)
-		return guest_map_hypercall(gpa, npages, attrs);
-	return guest_map_doorbell(gpa, npages, attrs);
+	return guest_map_gpa_range_attrs(gpa, npages,
+					 (private ? GUEST_MAP_PRIVATE :
+						    GUEST_MAP_SHARED) |
+					 GUEST_MAP_PAGE_SZ_4K);
 }
 
 /* Bytes each vCPU touched since its last heartbeat (.bss: zero at boot). */

@@ -106,6 +106,12 @@ cat >"$rules" <<EOF
 2 | --expect-digest must be 64 hex digits (a SHA-256 launch digest), not '$(printf 'a%.0s' {1..65})' | run --expect-digest $(printf 'a%.0s' {1..65})
 2 | --expect-digest must be 64 hex digits (a SHA-256 launch digest), not '$(printf 'g%.0s' {1..64})' | run --expect-digest $(printf 'g%.0s' {1..64})
 2 | option '--expect-digest' needs a value                      | run --expect-digest
+2 | --conversions must be hypercall, doorbell or auto, not 'x'  | run --conversions x
+2 | --conversions must be hypercall, doorbell or auto, not ''   | run --conversions ''
+2 | --conversions must be hypercall, doorbell or auto, not 'Hypercall' | run --conversions Hypercall
+2 | --conversions must be hypercall, doorbell or auto, not 'doorbell,hypercall' | run --conversions doorbell,hypercall
+2 | --conversions must be hypercall, doorbell or auto, not 'auto ' | run --conversions 'auto '
+2 | option '--conversions' needs a value                        | run --conversions
 2 | --vhost-user-blk $sock_rule, not '' (empty)                | run --vhost-user-blk ''
 2 | --vhost-user-blk $sock_rule, not '$tmp/none.sock' (No such file or directory) | run --vhost-user-blk $tmp/none.sock
 2 | --vhost-user-net $sock_rule, not '$tmp/empty.bin' (not a socket) | run --vhost-user-net $tmp/empty.bin
@@ -237,6 +243,40 @@ grep -q 'rounds: *8 of 8 per vCPU' "$tmp/run.txt" || fail "rounds line"
 grep -q 'KVM_EXIT_IO' "$tmp/run.txt" || fail "no exits line"
 grep -q 'heartbeats: *[1-9]' "$tmp/run.txt" || fail "no heartbeats"
 [ -s "$tmp/run.err" ] && fail "stderr without a terminal: $(cat "$tmp/run.err")"
+
+grep -Eq '^  mechanism: *(hypercall|doorbell) .*KVM_EXIT_HYPERCALL.*doorbell KVM_EXIT_IO' \
+	"$tmp/run.txt" || fail "no mechanism line"
+
+# gmem host says which mechanism this host gets: auto (the default) must
+# run that one; each mechanism asked for runs, or the hypercall is refused
+# (exit 3, one line) where its exits do not arrive
+"$gmem" host --json >"$tmp/host.json" || fail "gmem host --json exited $?"
+channel=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["conversion_channel"])' \
+	"$tmp/host.json") || fail "host JSON"
+for mech in auto doorbell hypercall; do
+	want=$mech
+	[ "$mech" = auto ] && want=$channel
+	if [ "$mech" = hypercall ] && [ "$channel" != hypercall ]; then
+		expect_bad 3 run --conversions hypercall
+		grep -q 'KVM_HC_MAP_GPA_RANGE exits do not arrive here' "$tmp/err" ||
+			fail "hypercall refused without saying why"
+		continue
+	fi
+	"$gmem" run --vcpus 2 --mem 4M --rounds 2 --conversions $mech --json \
+		>"$tmp/m.json" 2>"$tmp/m.err" ||
+		fail "--conversions $mech exited $?: $(cat "$tmp/m.err")"
+	python3 - "$tmp/m.json" "$want" <<'PY' || fail "--conversions $mech JSON"
+import json, sys
+j, want = json.load(open(sys.argv[1])), sys.argv[2]
+assert j["result"] == "pass" and j["conversion_mechanism"] == want, j
+n = j["conversions"] + j["conversion_errors"]
+other = "doorbell" if want == "hypercall" else "hypercall"
+assert j["conversion_exits"][want] == n and n > 0, j
+assert j["conversion_exits"][other] == 0, j
+assert j["exits"].get("KVM_EXIT_HYPERCALL", 0) == j["conversion_exits"]["hypercall"], j
+print("ok: --conversions ran %s, %d requests" % (want, n))
+PY
+done
 
 # gmem run --json, parsed back
 "$gmem" run --vcpus 3 --mem 12M --rounds 2 --watchdog 30 --json \

@@ -4,10 +4,12 @@
  * it (guests/errors.c), and a check that the runner's one-line message
  * names the vCPU, the exit, the rip and (where there is one) the gpa:
  * SHUTDOWN, MMIO on an unbacked gpa, a spinning VMCALL caught by the
- * watchdog, invalid conversion requests (answered, the VM runs on), a
- * failed guest assertion, guest_fail(), and port I/O nobody handles.
+ * watchdog, invalid conversion requests on both mechanisms (answered,
+ * the VM runs on), a failed guest assertion, guest_fail(), and port I/O
+ * nobody handles.
  *
- * Not producible here (PVM): KVM_EXIT_MEMORY_FAULT, KVM_EXIT_FAIL_ENTRY,
+ * KVM_EXIT_MEMORY_FAULT is tests/runner/test_memory_fault.c's (a real one
+ * on stock KVM). Produced by no host here: KVM_EXIT_FAIL_ENTRY,
  * KVM_EXIT_INTERNAL_ERROR; their handling is in runner/vcpu.c.
  */
 #include "errors-guest.h"
@@ -17,8 +19,8 @@
 
 #define UNBACKED_GPA 0xc0000000ULL
 
-static struct runner *start(enum errors_job job, enum runner_ring ring,
-			    unsigned int watchdog_ms)
+static struct runner *start_on(enum errors_job job, enum runner_ring ring,
+			       unsigned int watchdog_ms, uint32_t channel)
 {
 	struct runner_config cfg = {
 		.nr_vcpus = 2,
@@ -27,6 +29,7 @@ static struct runner *start(enum errors_job job, enum runner_ring ring,
 		.image_size = guest_errors_size,
 		.watchdog_ms = watchdog_ms,
 		.ring = ring,
+		.conv_channel = channel,
 		.param = { job, job == ERRORS_MMIO ? UNBACKED_GPA : 0 },
 		.quiet = true,
 	};
@@ -34,6 +37,12 @@ static struct runner *start(enum errors_job job, enum runner_ring ring,
 
 	TEST_RET(runner_create(&cfg, &r), 0);
 	return r;
+}
+
+static struct runner *start(enum errors_job job, enum runner_ring ring,
+			    unsigned int watchdog_ms)
+{
+	return start_on(job, ring, watchdog_ms, GUEST_CONV_DOORBELL);
 }
 
 /* The VM must stop, and its message must contain every @want. */
@@ -53,19 +62,42 @@ static void expect_stop(enum errors_job job, enum runner_ring ring,
 	runner_destroy(r);
 }
 
-static void test_bad_conversions(void)
+/*
+ * Invalid requests, including reserved bits and an undefined page size in
+ * a2, on each mechanism: every one is answered -EINVAL and the VM runs
+ * on. The hypercall's unaligned and empty requests KVM answers itself.
+ */
+static void test_bad_conversions(uint32_t channel)
 {
-	struct runner *r = start(ERRORS_BAD_CONVERT, RUNNER_RING_AUTO, 0);
+	/* ring 0 for the hypercall: KVM answers ring 3's with -KVM_EPERM */
+	struct runner *r = start_on(ERRORS_BAD_CONVERT,
+				    channel == GUEST_CONV_HYPERCALL ?
+				    RUNNER_RING_0 : RUNNER_RING_AUTO, 0,
+				    channel);
+	bool hc = channel == GUEST_CONV_HYPERCALL;
+	uint64_t refused = ERRORS_BAD_CONVERT_N - (hc ? ERRORS_BAD_IN_KVM : 0);
 	struct runner_stats st;
 
+	if (hc && !runner_hypercall_exits_arrive(r)) {
+		printf("invalid requests by hypercall: its exits do not arrive here, not run\n");
+		runner_destroy(r);
+		return;
+	}
 	TEST_ASSERT(runner_run(r) == 0, "%s", runner_error(r));
 	runner_get_stats(r, &st);
-	TEST_ASSERT(st.conv_errors == ERRORS_BAD_CONVERT_N,
-		    "%llu requests refused", (unsigned long long)st.conv_errors);
+	TEST_ASSERT(st.conv_errors == refused, "%s: %llu requests refused",
+		    runner_conv_name(channel),
+		    (unsigned long long)st.conv_errors);
 	TEST_ASSERT(st.conversions == 2, "%llu requests carried out",
 		    (unsigned long long)st.conversions);
-	printf("invalid conversion requests: %llu refused, VM ran on\n",
-	       (unsigned long long)st.conv_errors);
+	TEST_ASSERT((hc ? st.hypercalls : st.doorbells) == refused + 2 &&
+		    !(hc ? st.doorbells : st.hypercalls),
+		    "%llu doorbells, %llu hypercalls",
+		    (unsigned long long)st.doorbells,
+		    (unsigned long long)st.hypercalls);
+	printf("invalid conversion requests by %s: %llu refused by the runner, %u by KVM, VM ran on\n",
+	       runner_conv_name(channel), (unsigned long long)st.conv_errors,
+	       hc ? ERRORS_BAD_IN_KVM : 0);
 	runner_destroy(r);
 }
 
@@ -90,6 +122,7 @@ int main(void)
 		"vcpu 0: ", "guest failed: deliberate failure 7", NULL });
 	expect_stop(ERRORS_BAD_PORT, RUNNER_RING_AUTO, 0, (const char *[]){
 		"vcpu 0: ", "KVM_EXIT_IO", "unknown port 0xee", NULL });
-	test_bad_conversions();
+	test_bad_conversions(GUEST_CONV_DOORBELL);
+	test_bad_conversions(GUEST_CONV_HYPERCALL);
 	return KSFT_PASS;
 }
