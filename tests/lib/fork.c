@@ -16,9 +16,15 @@
  *  - finds the fd gmem_export_fd() gave the parent still open and naming
  *    the file: that one is the caller's to close or keep (include/gmem.h).
  * The parent then checks that its own objects still work.
+ *
+ * Then fork() while another thread creates and closes files (and VMs) all
+ * the time: a child must never keep an fd the library opened, whatever
+ * point of creation or close the fork fell on.
  */
 #include <dirent.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -309,7 +315,88 @@ static void test_fork(struct gmem_vm *vm, int kvm)
 	parent_after(&x);
 }
 
+#define NFORKS	40
+
+static atomic_bool churn_stop;
+
+/* Files (and a VM of their own now and then) made and closed nonstop. */
+static void *churn(void *arg)
+{
+	struct gmem_vm *vm = arg;
+	int kvm = gmem_vm_fd(vm) >= 0;
+
+	for (unsigned int i = 0; !atomic_load(&churn_stop); i++) {
+		struct gmem_vm *own = i % 8 ? vm : test_vm(kvm);
+		struct gmem_file *f = new_file(own, 4 * PG, FLAGS);
+		void *m;
+
+		TEST_RET(gmem_map(f, 0, 4 * PG, RW, &m), 0);
+		TEST_RET(gmem_close(f), 0);
+		if (own != vm)
+			gmem_vm_put(own);
+	}
+	return NULL;
+}
+
+/* Child: no fd that names a library file, VM or /dev/kvm. */
+static int child_names(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int bad = 0;
+
+	if (!d)
+		return 1;
+	while ((e = readdir(d))) {
+		char path[64], link[256] = "";
+		int fd = atoi(e->d_name);
+		ssize_t n;
+
+		if (e->d_name[0] == '.' || fd == dirfd(d))
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		n = readlink(path, link, sizeof(link) - 1);
+		if (n > 0)
+			link[n] = '\0';
+		if (strstr(link, "kvm") || strstr(link, "gmem")) {
+			fprintf(stderr, "  child: fd %d (%s) kept\n", fd,
+				link);
+			bad = 1;
+		}
+	}
+	closedir(d);
+	return bad;
+}
+
+static void test_fork_race(struct gmem_vm *vm, int kvm)
+{
+	pthread_t th;
+	int status;
+
+	(void)kvm;
+	atomic_store(&churn_stop, false);
+	TEST_ASSERT(!pthread_create(&th, NULL, churn, vm), "pthread_create");
+	for (unsigned int i = 0; i < NFORKS; i++) {
+		pid_t pid;
+
+		fflush(NULL);
+		pid = fork();
+		TEST_ASSERT(pid >= 0, "fork: %s", strerror(errno));
+		if (!pid)
+			_exit(child_names() ? KSFT_FAIL : KSFT_PASS);
+		TEST_ASSERT(waitpid(pid, &status, 0) == pid, "waitpid");
+		TEST_ASSERT(WIFEXITED(status) && !WEXITSTATUS(status),
+			    "fork %u: the child kept a library fd (status %#x)",
+			    i, status);
+	}
+	atomic_store(&churn_stop, true);
+	pthread_join(th, NULL);
+}
+
 int main(void)
 {
-	return run_on_both("fork", test_fork) ? KSFT_SKIP : KSFT_PASS;
+	int skip = run_on_both("fork", test_fork);
+
+	return run_on_both("fork race", test_fork_race) || skip ?
+	       KSFT_SKIP : KSFT_PASS;
 }
