@@ -18,9 +18,17 @@
  *  - objects belong to the process that created the VM: in any other
  *    process (a forked child) every call on them fails with -EIO, as KVM
  *    answers a VM fd used from another process, and gmem_vm_put() does
- *    nothing. A child inherits no library mapping (MADV_DONTFORK) and no
- *    library fd (all are O_CLOEXEC). The check relies on pthread_atfork(),
- *    so a child made by a raw clone()/fork system call is not detected;
+ *    nothing. A child made by fork() keeps no library mapping
+ *    (MADV_DONTFORK) and no library fd: a pthread_atfork() child hook
+ *    closes them all (files' memfds and guest_memfds, /dev/kvm, VM fds).
+ *    They are O_CLOEXEC too, which acts at exec only. A child made by
+ *    vfork() or a raw clone()/fork system call runs no hook: it is not
+ *    detected and keeps the fds (so can map the files, private pages
+ *    included) until it execs. Not the library's to close: fds from
+ *    gmem_export_fd() (inherited like any fd), and /proc/<pid>/fd/ of this
+ *    process, through which another process of the same user can open a
+ *    memfd-backed file again unless this one is not dumpable
+ *    (prctl(PR_SET_DUMPABLE, 0));
  *  - all calls are thread-safe. Lock order (outermost first):
  *    vm->slots_lock -> vm->policy_lock -> file->invalidate_lock -> short
  *    internal locks. gpa translation and the accessors take no lock:
@@ -313,9 +321,18 @@ int gmem_get_attributes(struct gmem_file *file, uint64_t offset,
  * (an access raises SIGSEGV; a system call given such an address fails
  * with EFAULT) and come back with @prot when converted to shared.
  * The mapping belongs to the library until gmem_unmap(): the caller must not
- * munmap(), mremap(), mprotect() or madvise() it. A moved or remapped
- * mapping would keep pages reachable that the library believes revoked,
- * and the library would change whatever is mapped at the old address.
+ * munmap(), mremap(), mprotect() or madvise() it. What each would do to
+ * private pages: with guard regions (the default where the kernel takes
+ * them), every private page is guarded, and the guards stay through any
+ * mprotect() and madvise(MADV_DONTNEED); madvise(MADV_GUARD_REMOVE)
+ * exposes them. On the mprotect path (no guard regions, or
+ * GMEM_REVOKE=mprotect) private pages are only PROT_NONE, and an
+ * mprotect() that gives access exposes them. Either way,
+ * madvise(MADV_REMOVE) frees pages, private ones included; mremap()
+ * growing the mapping reaches file pages past it, private ones included;
+ * a moved or remapped mapping keeps pages reachable that the library
+ * believes revoked, and the library changes whatever is mapped at the old
+ * address.
  * @prot: PROT_READ and/or PROT_WRITE (non-zero).
  * Return: 0 and *addr; -ENODEV without GMEM_FLAG_MMAP; -EINVAL for NULL
  * pointers, bad prot, unaligned, empty or past-EOF ranges; mmap's errors.
@@ -378,7 +395,8 @@ int gmem_backing(const struct gmem_file *file);
 /*
  * gmem_export_fd - a new file descriptor (O_CLOEXEC, the caller closes it)
  * for the file's backing store, to hand to a device in another process
- * (a vhost-user backend's memory table). Only for files created with
+ * (a vhost-user backend's memory table). The library's fork hook leaves
+ * it open in a forked child: keeping it from children is the caller's. Only for files created with
  * GMEM_FLAG_EXPORT. Whoever holds it can map every page of the file,
  * private ones included, unless the VM mirrors into KVM
  * (gmem_vm_private_mirrored()): on a software-protected VM, account for

@@ -89,7 +89,7 @@ struct gmem_vm {
  * A mapping made by gmem_map(); the list and every field are under the
  * file's invalidate lock. How private pages are kept out (mapping.c):
  * guard regions (MADV_GUARD_INSTALL) on private runs while the VMA keeps
- * @prot, or, when the whole mapping is private, the whole VMA PROT_NONE.
+ * @prot; without them (!guards_ok), PROT_NONE on private runs.
  */
 struct gm_mapping {
 	struct gm_mapping *next;
@@ -99,7 +99,6 @@ struct gm_mapping {
 	int prot;
 	bool guards_ok;		/* the kernel takes guard regions here */
 	bool guarded;		/* guards may be installed somewhere in it */
-	bool none;		/* guards_ok: some VMA may be PROT_NONE */
 	bool dead;		/* unmapped after a failed revocation */
 };
 
@@ -272,6 +271,9 @@ int gm_kvm_set_attributes(struct gmem_vm *vm, uint64_t gpa, uint64_t size,
 extern const struct gm_host_ops gm_kvm_mirror_ops;
 
 /* store.c */
+int gm_fd_begin(void);
+int gm_fd_end(int fd);
+void gm_fd_close(int fd);
 int gm_store_create(struct gmem_file *f);
 void gm_store_destroy(struct gmem_file *f);
 int gm_store_allocate(struct gmem_file *f, uint64_t off, uint64_t len);

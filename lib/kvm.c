@@ -34,21 +34,29 @@ int gm_kvm_open(struct gmem_vm *vm, uint32_t type)
 	long slots;
 	int ret;
 
+	/* Listed (store.c) so that a forked child closes them. */
+	ret = gm_fd_begin();
+	if (ret)
+		return ret;
 	vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (vm->kvm_fd < 0)
-		return errno == ENOENT ? -ENODEV : -errno;
+		vm->kvm_fd = errno == ENOENT ? -ENODEV : -errno;
+	if (gm_fd_end(vm->kvm_fd) < 0) {
+		ret = vm->kvm_fd;
+		vm->kvm_fd = -1;
+		return ret;
+	}
 	ret = ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0);
 	if (ret != KVM_API_VERSION) {
 		ret = -ENODEV;
 		goto err;
 	}
-	do {
-		ret = ioctl(vm->kvm_fd, KVM_CREATE_VM, (unsigned long)type);
-	} while (ret < 0 && errno == EINTR);
-	if (ret < 0) {
-		ret = -errno;
+	ret = gm_fd_begin();
+	if (ret)
 		goto err;
-	}
+	ret = xioctl(vm->kvm_fd, KVM_CREATE_VM, (void *)(unsigned long)type);
+	if (gm_fd_end(ret) < 0)
+		goto err;
 	vm->vm_fd = ret;
 	/* KVM sets O_CLOEXEC on VM fds today; say so rather than rely on it. */
 	fcntl(vm->vm_fd, F_SETFD, FD_CLOEXEC);
@@ -62,17 +70,15 @@ int gm_kvm_open(struct gmem_vm *vm, uint32_t type)
 		vm->max_slots = slots;
 	return 0;
 err:
-	close(vm->kvm_fd);
+	gm_fd_close(vm->kvm_fd);
 	vm->kvm_fd = -1;
 	return ret;
 }
 
 void gm_kvm_close(struct gmem_vm *vm)
 {
-	if (vm->vm_fd >= 0)
-		close(vm->vm_fd);
-	if (vm->kvm_fd >= 0)
-		close(vm->kvm_fd);
+	gm_fd_close(vm->vm_fd);
+	gm_fd_close(vm->kvm_fd);
 	vm->vm_fd = vm->kvm_fd = -1;
 }
 

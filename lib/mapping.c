@@ -9,9 +9,8 @@
  * conversion could not even roll back. Guard regions (MADV_GUARD_INSTALL,
  * file-backed mappings since Linux 6.15) never split a VMA and keep the
  * contents, so private runs get guards while the VMA keeps its protection.
- * One exception keeps the large case fast: when every page of a mapping is
- * private, the whole mapping goes PROT_NONE with one mprotect() over whole
- * VMAs, which never needs a split (and if it fails anyway, guards follow).
+ * A mapping whose every page is private is guarded too, not made PROT_NONE:
+ * a caller's mprotect() undoes a protection but leaves guards in place.
  *
  * Where the kernel has no guard regions for the mapping (or GMEM_REVOKE=
  * mprotect asks for that path), private runs are PROT_NONE and a
@@ -25,7 +24,8 @@
  * gmem_unmap() still recognises it.
  *
  * Mappings are MADV_DONTFORK: a child would otherwise keep access to pages
- * the parent later makes private.
+ * the parent later makes private (guards and PROT_NONE are inherited by
+ * fork, but nothing the parent changes afterwards reaches the child).
  *
  * Lock order: file->invalidate_lock (held for writing by every caller that
  * changes the list or a protection) -> the registry lock (registry.c) or
@@ -162,51 +162,29 @@ static int each_private(struct gmem_file *f, struct gm_mapping *m,
 	return r.err;
 }
 
-/* Whether every page of @m outside [lo, hi) is private already. */
-static bool rest_private(struct gmem_file *f, struct gm_mapping *m,
-			 uint64_t lo, uint64_t hi)
-{
-	uint64_t s = pg(m->offset), e = pg(m->offset + m->len);
-
-	return sm_first(&f->sm, s, pg(lo), SM_PRIVATE, SM_PRIVATE) == pg(lo) &&
-	       sm_first(&f->sm, pg(hi), e, SM_PRIVATE, SM_PRIVATE) == e;
-}
-
+/*
+ * Guards even when the whole mapping becomes private: PROT_NONE over whole
+ * VMAs would be cheaper (no zap, no refault), but a caller's mprotect()
+ * would give the private pages back.
+ */
 static int revoke_one(struct gmem_file *f, struct gm_mapping *m,
 		      uint64_t lo, uint64_t hi)
 {
+	(void)f;
 	if (!m->guards_ok)
 		return xmprotect(m, lo, hi, PROT_NONE);
-	if (!m->none && rest_private(f, m, lo, hi)) {
-		/* Whole VMAs: no split. A failure leaves some of them. */
-		m->none = true;
-		if (!xmprotect(m, m->offset, m->offset + m->len, PROT_NONE))
-			return 0;
-	}
 	return guard(m, lo, hi, true);
 }
 
-/*
- * Make [lo, hi) of @m reachable; every other private page stays out. A
- * mapping that may hold PROT_NONE VMAs first guards its other private
- * runs, then takes its protection back over whole VMAs.
- */
+/* Make [lo, hi) of @m reachable; every other private page stays out. */
 static int restore_one(struct gmem_file *f, struct gm_mapping *m,
 		       uint64_t lo, uint64_t hi)
 {
 	int ret;
 
+	(void)f;
 	if (!m->guards_ok)
 		return xmprotect(m, lo, hi, m->prot);
-	if (m->none) {
-		ret = each_private(f, m, lo, hi, guard_on);
-		if (ret)
-			return ret;
-		ret = xmprotect(m, m->offset, m->offset + m->len, m->prot);
-		if (ret)
-			return ret;
-		m->none = false;
-	}
 	if (!m->guarded)
 		return 0;
 	ret = guard(m, lo, hi, false);
@@ -457,13 +435,11 @@ static int protect_new(struct gmem_file *f, struct gm_mapping *m)
 	uint64_t end = m->offset + m->len;
 	int ret;
 
-	if (sm_first(&f->sm, pg(m->offset), pg(end), SM_PRIVATE,
-		     SM_PRIVATE) == pg(end)) {
-		m->none = true;
-		return xmprotect(m, m->offset, end, PROT_NONE);
-	}
 	if (m->guards_ok)
 		return each_private(f, m, 0, 0, guard_on);
+	if (sm_first(&f->sm, pg(m->offset), pg(end), SM_PRIVATE,
+		     SM_PRIVATE) == pg(end))
+		return xmprotect(m, m->offset, end, PROT_NONE);
 	ret = gm_vma_budget_check(2 * (int)f->sm.nr);
 	if (ret)
 		return ret;
