@@ -412,16 +412,19 @@ int gmem_export_fd(struct gmem_file *file);
  * part-way may already read zero, as after a failed ZERO conversion.
  *
  * Return: the number of pages populated (>= 1), even when a later page
- * failed, so a caller resumes exactly after them; otherwise -EPERM after
+ * failed, so a caller resumes exactly after them: a source page that
+ * cannot be read (unmapped, PROT_NONE, or a library mapping of a private
+ * page) after readable ones ends the call there, as any later failure
+ * does. Otherwise, when the first page fails: -EPERM after
  * gmem_vm_launch_finish(); -EINVAL for a NULL VM, npages 0, an unknown
  * type, unaligned @gpa or @src, a source with ZERO, no guest memory at
  * @gpa, or a first page that is not private (in place: not shared);
- * -EFAULT when the memslot's file was closed or the source cannot be
- * read (unmapped, PROT_NONE, or a library mapping of a private page);
- * -EEXIST when the first page was populated before; -EAGAIN in place when
- * it is pinned; -EOPNOTSUPP in place when the platform cannot PRESERVE;
- * in place, the error of a listener that refused to unmap; -ENOMEM; -EIO
- * from another process.
+ * -EFAULT when the memslot's file was closed or the first source page
+ * cannot be read; -EOVERFLOW when it is guest memory that holds
+ * 2^32 - 1 pins; -EEXIST when the first page was populated before;
+ * -EAGAIN in place when it is pinned; -EOPNOTSUPP in place when the
+ * platform cannot PRESERVE; in place, the error of a listener that
+ * refused to unmap; -ENOMEM; -EIO from another process.
  */
 long gmem_vm_populate(struct gmem_vm *vm, uint64_t gpa, const void *src,
 		      uint64_t npages, uint32_t type);
