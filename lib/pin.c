@@ -38,7 +38,7 @@ static int check_fn(uint64_t s, uint64_t e, uint64_t v, void *arg)
 	return 0;
 }
 
-/* Apply @delta to every page of pages [s, e), gate shut. */
+/* Add @delta to the pins of pages [s, e); the gate is shut for the change. */
 static int apply_pins(struct gmem_file *f, uint64_t s, uint64_t e,
 		      int64_t delta)
 {
@@ -110,7 +110,7 @@ int gmem_unpin(struct gmem_file *f, uint64_t off, uint64_t len)
 	return change_pins(f, off, len, -1);
 }
 
-/* Stop at the first page that is private or holds the most pins. */
+/* Stop at the first page that is private or holds 2^32 - 1 pins. */
 static int pinnable_fn(uint64_t s, uint64_t e, uint64_t v, void *arg)
 {
 	uint64_t *stop = arg;
