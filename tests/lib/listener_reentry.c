@@ -56,10 +56,12 @@ struct layout {
 struct kind {
 	const char *name;
 	enum cbt cb;		/* the callback the call is made from */
-	int refuser;		/* -1 registered before the listener, +1 after */
-	bool listen_event;	/* the listener's own registration is the event */
+	int refuser;		/* -1 registered before the listener, 1 after */
+	bool listen_event;	/* registering the listener is the event */
 	bool fail_replay;	/* its second replayed map fails */
 	bool closes;		/* the event closes the file */
+	int split;		/* memslot 0 ends, and 2 begins, in the middle
+				 * of the range to shared (1), to private (2) */
 	long (*run)(void);
 	long want;
 	void (*effect)(void);	/* on the model, when the event worked */
@@ -380,42 +382,46 @@ static void fx_unlisten(void)
 	T.m.listeners--;
 }
 
+#define KIND(n, c, ev, w, fx)	.name = n, .cb = c, .run = ev, .want = w, \
+				.effect = fx
+
 static const struct kind kinds[] = {
-	{ "to shared, map", CB_MAP, 0, false, false, false, ev_shared_file,
-	  0, fx_shared },
-	{ "to shared by gpa, map", CB_MAP, 0, false, false, false,
-	  ev_shared_gpa, 0, fx_shared },
-	{ "to shared by the manager, map", CB_MAP, 0, false, false, false,
-	  ev_shared_mgr, 0, fx_shared },
-	{ "to private, unmap", CB_UNMAP, 0, false, false, false, ev_priv_file,
-	  0, fx_priv },
-	{ "to private by gpa, unmap", CB_UNMAP, 0, false, false, false,
-	  ev_priv_gpa, 0, fx_priv },
-	{ "to private by the manager, unmap", CB_UNMAP, 0, false, false,
-	  false, ev_priv_mgr, 0, fx_priv },
-	{ "punch, unmap", CB_UNMAP, 0, false, false, false, ev_punch, 0,
-	  fx_punch },
-	{ "punch, map", CB_MAP, 0, false, false, false, ev_punch, 0,
-	  fx_punch },
-	{ "populate in place, unmap", CB_UNMAP, 0, false, false, false,
-	  ev_populate, 1, fx_populate },
+	{ KIND("to shared, map", CB_MAP, ev_shared_file, 0, fx_shared) },
+	{ KIND("to shared by gpa, map", CB_MAP, ev_shared_gpa, 0,
+	       fx_shared) },
+	{ KIND("to shared by the manager, map", CB_MAP, ev_shared_mgr, 0,
+	       fx_shared) },
+	/* Two pieces of one file in one chunk: one reservation for both. */
+	{ KIND("to shared over two memslots, map", CB_MAP, ev_shared_gpa, 0,
+	       fx_shared), .split = 1 },
+	{ KIND("to private, unmap", CB_UNMAP, ev_priv_file, 0, fx_priv) },
+	{ KIND("to private by gpa, unmap", CB_UNMAP, ev_priv_gpa, 0,
+	       fx_priv) },
+	{ KIND("to private by the manager, unmap", CB_UNMAP, ev_priv_mgr, 0,
+	       fx_priv) },
+	{ KIND("to private over two memslots, unmap", CB_UNMAP, ev_priv_gpa,
+	       0, fx_priv), .split = 2 },
+	{ KIND("punch, unmap", CB_UNMAP, ev_punch, 0, fx_punch) },
+	{ KIND("punch, map", CB_MAP, ev_punch, 0, fx_punch) },
+	{ KIND("populate in place, unmap", CB_UNMAP, ev_populate, 1,
+	       fx_populate) },
 	/* The undo of a refused conversion: map in reverse order. */
-	{ "to shared refused, forced unmap", CB_FORCED, -1, false, false,
-	  false, ev_shared_file, -EBUSY, NULL },
-	{ "to private refused, map", CB_MAP, 1, false, false, false,
-	  ev_priv_file, -EBUSY, NULL },
-	{ "listen, replayed map", CB_MAP, 0, true, false, false, ev_listen,
-	  0, fx_listen },
-	{ "listen refused, forced unmap", CB_FORCED, 0, true, true, false,
-	  ev_listen, -EBUSY, NULL },
-	{ "unlisten, forced unmap", CB_FORCED, 0, false, false, false,
-	  ev_unlisten, 0, fx_unlisten },
-	{ "unlisten, release", CB_RELEASE, 0, false, false, false,
-	  ev_unlisten, 0, fx_unlisten },
-	{ "close, forced unmap", CB_FORCED, 0, false, false, true, ev_close,
-	  0, NULL },
-	{ "close, release", CB_RELEASE, 0, false, false, true, ev_close, 0,
-	  NULL },
+	{ KIND("to shared refused, forced unmap", CB_FORCED, ev_shared_file,
+	       -EBUSY, NULL), .refuser = -1 },
+	{ KIND("to private refused, map", CB_MAP, ev_priv_file, -EBUSY,
+	       NULL), .refuser = 1 },
+	{ KIND("listen, replayed map", CB_MAP, ev_listen, 0, fx_listen),
+	  .listen_event = true },
+	{ KIND("listen refused, forced unmap", CB_FORCED, ev_listen, -EBUSY,
+	       NULL), .listen_event = true, .fail_replay = true },
+	{ KIND("unlisten, forced unmap", CB_FORCED, ev_unlisten, 0,
+	       fx_unlisten) },
+	{ KIND("unlisten, release", CB_RELEASE, ev_unlisten, 0,
+	       fx_unlisten) },
+	{ KIND("close, forced unmap", CB_FORCED, ev_close, 0, NULL),
+	  .closes = true },
+	{ KIND("close, release", CB_RELEASE, ev_close, 0, NULL),
+	  .closes = true },
 };
 
 /* ---- the calls made from inside ---- */
@@ -485,7 +491,8 @@ static long a_stat(void)
 	long r = gmem_stat(T.f, &st);
 
 	if (!r)
-		TEST_ASSERT(st.size == NPF * PG && st.pinned && st.private_bytes,
+		TEST_ASSERT(st.size == NPF * PG && st.pinned &&
+			    st.private_bytes,
 			    "stat: size %#llx pinned %#llx private %#llx",
 			    (unsigned long long)st.size,
 			    (unsigned long long)st.pinned,
@@ -767,7 +774,17 @@ static void setup(void)
 	T.f = new_file(T.vm, NPF * PG, GMEM_FLAG_MMAP | GMEM_FLAG_INIT_SHARED |
 		       GMEM_FLAG_EXPORT);
 	T.g = new_file(T.vm, NPG_G * PG, GMEM_FLAG_INIT_SHARED);
-	TEST_RET(set_slot(T.vm, 0, GPA, NPF * PG, T.f, 0), 0);
+	if (T.k->split) {
+		const uint64_t *r = T.k->split == 1 ? T.lay->shared :
+				    T.lay->priv;
+		uint64_t mid = (r[0] + r[1]) / 2;
+
+		TEST_RET(set_slot(T.vm, 0, GPA, mid * PG, T.f, 0), 0);
+		TEST_RET(set_slot(T.vm, 2, GPA + mid * PG, (NPF - mid) * PG,
+				  T.f, mid * PG), 0);
+	} else {
+		TEST_RET(set_slot(T.vm, 0, GPA, NPF * PG, T.f, 0), 0);
+	}
 	TEST_RET(set_slot(T.vm, 1, GPA_G, NPG_G * PG, T.g, 0), 0);
 	TEST_RET(gmem_pin(T.g, 0, PG), 0);
 	fill(buf, PG, PG_R);
@@ -808,6 +825,8 @@ static void teardown(void)
 	}
 	TEST_RET(del_slot(T.vm, 0), 0);
 	TEST_RET(del_slot(T.vm, 1), 0);
+	if (T.k->split)
+		TEST_RET(del_slot(T.vm, 2), 0);
 	TEST_RET(gmem_unpin(T.g, 0, PG), 0);
 	TEST_RET(gmem_close(T.g), 0);
 }
@@ -886,7 +905,9 @@ static void body(struct gmem_vm *vm, int kvm)
 				T.a = &actions[a];
 				snprintf(where, sizeof(where), "%s, %s, %s",
 					 T.lay->name, T.k->name, T.a->name);
+				alarm(60);
 				cell();
+				alarm(0);
 				where[0] = 0;
 				n++;
 			}
@@ -902,5 +923,6 @@ int main(void)
 	atexit(say_where);
 	signal(SIGABRT, on_fatal);
 	signal(SIGSEGV, on_fatal);
+	signal(SIGALRM, on_fatal);	/* a call hangs, not -EDEADLK */
 	return run_on_both("listener_reentry", body) ? KSFT_SKIP : KSFT_PASS;
 }
