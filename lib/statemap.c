@@ -468,7 +468,7 @@ void sm_apply(struct statemap *m, uint64_t start, uint64_t end,
 
 	if (start >= end)
 		return;
-	/* Counted for another map: running dry later would be the bug. */
+	/* Counted before another update: it could run dry. A bug: stop. */
 	if (sm_prep_stale(m, p))
 		abort();
 	p->gen = ++m->gen;
