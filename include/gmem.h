@@ -35,8 +35,8 @@
  *    memslots are RCU-published and each file has a reader gate (a
  *    sequence and per-CPU reader counts) that a conversion shuts and
  *    drains before it changes any page. From inside a listener callback,
- *    every call that would take a lock its caller holds returns -EDEADLK
- *    (see "Listeners"); that errno is not repeated at each call.
+ *    every call that takes the VM's locks, but the few "Listeners" names,
+ *    returns -EDEADLK; that errno is not repeated at each call.
  *
  * Offsets and sizes are bytes and must be multiples of the 4 KiB page size
  * wherever a page range is meant.
@@ -430,16 +430,19 @@ int gmem_export_fd(struct gmem_file *file);
  * part-way may already read zero, as after a failed ZERO conversion.
  *
  * Return: the number of pages populated (>= 1), even when a later page
- * failed, so a caller resumes exactly after them; otherwise -EPERM after
+ * failed, so a caller resumes exactly after them: a source page that
+ * cannot be read (unmapped, PROT_NONE, or a library mapping of a private
+ * page) after readable ones ends the call there, as any later failure
+ * does. Otherwise, when the first page fails: -EPERM after
  * gmem_vm_launch_finish(); -EINVAL for a NULL VM, npages 0, an unknown
  * type, unaligned @gpa or @src, a source with ZERO, no guest memory at
  * @gpa, or a first page that is not private (in place: not shared);
- * -EFAULT when the memslot's file was closed or the source cannot be
- * read (unmapped, PROT_NONE, or a library mapping of a private page);
- * -EEXIST when the first page was populated before; -EAGAIN in place when
- * it is pinned; -EOPNOTSUPP in place when the platform cannot PRESERVE;
- * in place, the error of a listener that refused to unmap; -ENOMEM; -EIO
- * from another process.
+ * -EFAULT when the memslot's file was closed or the first source page
+ * cannot be read; -EOVERFLOW when it is guest memory that holds
+ * 2^32 - 1 pins; -EEXIST when the first page was populated before;
+ * -EAGAIN in place when it is pinned; -EOPNOTSUPP in place when the
+ * platform cannot PRESERVE; in place, the error of a listener that
+ * refused to unmap; -ENOMEM; -EIO from another process.
  */
 long gmem_vm_populate(struct gmem_vm *vm, uint64_t gpa, const void *src,
 		      uint64_t npages, uint32_t type);
@@ -486,13 +489,22 @@ int gmem_vm_launch_finish(struct gmem_vm *vm, uint8_t digest[32]);
  * is ignored and the listener must drop its access by whatever means it
  * has (a vhost-user front-end disconnects its backend).
  *
- * Callbacks run with the file's invalidate lock held for writing (and
- * those of the other files of the call). In them a listener may use the
- * accessors (gmem_vm_read/write), the queries (gmem_get_attributes,
- * gmem_get_run, gmem_stat, gmem_backing, gmem_vm_get_region, ...),
- * gmem_export_fd() and gmem_unpin(); every other call that takes the
- * VM's locks fails with -EDEADLK instead of deadlocking, also from a
- * callback of another VM's conversion that this callback started.
+ * Callbacks run with the invalidate locks of the files of the call held
+ * for writing (the listener's file; for a conversion by gpa, also the
+ * files of the other memslots it crosses). In them a listener may use,
+ * on any file, the calls that take no lock: the accessors
+ * (gmem_vm_read/write; pages a @map is about to hand over still read as
+ * private, and during gmem_close() the file has left its memslots),
+ * gmem_backing(), gmem_export_fd(), gmem_vm_fd(),
+ * gmem_vm_private_mirrored() and gmem_vm_get_region(); and, on the files
+ * of the call, the queries gmem_get_attributes(), gmem_get_run() and
+ * gmem_stat(), and gmem_unpin() (an unpin in @map makes the conversion
+ * reserve its memory again: -ENOMEM then is undone like a refusal).
+ * These on the VM's other files, and every other call that takes the
+ * VM's locks, fail with -EDEADLK instead of deadlocking and change
+ * nothing, also from a callback of another VM's conversion that this
+ * callback started. Calls on a VM whose locks the thread does not hold
+ * work.
  */
 #define GMEM_UNMAP_FORCED	(1U << 0)
 

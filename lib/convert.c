@@ -15,8 +15,10 @@
  *   to private - device listeners unmap -> pins -> reserve state-map
  *		  nodes -> with the reader gates closed: host listeners
  *		  (mappings, KVM mirror) revoke -> content mode -> state;
- *   to shared  - reserve -> content mode -> device listeners map -> host
- *		  listeners restore -> with the gates closed: state.
+ *   to shared  - reserve -> content mode -> device listeners map ->
+ *		  reserve again if a callback changed the state map (an
+ *		  unpin) -> host listeners restore -> with the gates
+ *		  closed: state.
  * Recording the state cannot fail and comes last, so every failure before
  * it is undone from the unchanged state map: host listeners re-derive
  * their view (mapping.c keeps the safe side if even that fails), device
@@ -374,6 +376,34 @@ static int prepare_all(struct gm_conv *c, unsigned int *prepared)
 	return ret;
 }
 
+static void release_all(struct gm_conv *c, unsigned int prepared)
+{
+	for (unsigned int i = 0; i < prepared; i++)
+		if (owns_prep(c, i))
+			sm_prep_release(&c->p[i].prep);
+}
+
+/*
+ * The device listeners' map callbacks run between the reservation and
+ * the apply, and may change the state map of a file in the call
+ * (gmem_unpin() is allowed there): a reservation counted from the map as
+ * it was can then fall short, e.g. a chunk that now needs a dense bitmap.
+ * Reserve again from the map as it is, before the host mappings come
+ * back; a failure here is undone like a refused map.
+ */
+static int prepare_again(struct gm_conv *c, unsigned int *prepared)
+{
+	bool stale = false;
+
+	for (unsigned int i = 0; i < *prepared; i++)
+		if (owns_prep(c, i))
+			stale |= sm_prep_stale(&c->p[i].f->sm, &c->p[i].prep);
+	if (!stale)
+		return 0;
+	release_all(c, *prepared);
+	return prepare_all(c, prepared);
+}
+
 /*
  * To private: device listeners unmap (gate open: their callbacks may use
  * the accessors) -> pins -> with the gates closed, so that no accessor is
@@ -423,7 +453,9 @@ static int to_shared(struct gm_conv *c, struct gmem_file **files,
 		ret = gm_listeners_notify(r, nr, SM_PRIVATE, true, false);
 	if (ret)
 		return ret;
-	ret = each_piece(c, shared_piece);
+	ret = prepare_again(c, prepared);
+	if (!ret)
+		ret = each_piece(c, shared_piece);
 	if (ret) {
 		gm_listeners_undo(r, nr, SM_PRIVATE, true);
 		return ret;
@@ -454,9 +486,7 @@ int gm_convert_run(struct gm_conv *c)
 	if (!ret && c->req && c->req->populated)
 		c->req->populated(c->req->arg, c->p[0].f, c->p[0].off,
 				  c->p[0].len, c->p[0].gpa);
-	for (i = 0; i < prepared; i++)
-		if (owns_prep(c, i))
-			sm_prep_release(&c->p[i].prep);
+	release_all(c, prepared);
 unlock:
 	for (i = nf; i > 0; i--)
 		pthread_rwlock_unlock(&files[i - 1]->invalidate_lock);

@@ -387,6 +387,9 @@ static inline uint64_t gm_default_mode(const struct gmem_vm *vm)
 	       GMEM_CONVERT_PRESERVE : GMEM_CONVERT_ZERO;
 }
 
+/* pin.c: pin the longest pinnable prefix; bytes pinned or -errno */
+long gm_pin_prefix(struct gmem_file *f, uint64_t off, uint64_t len);
+
 /* registry.c: address ranges of the library's own mappings, process-wide */
 struct gm_registry_hit {
 	struct gmem_file *f;

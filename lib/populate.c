@@ -9,7 +9,8 @@
  * process (an unreadable source is -EFAULT, never a signal in the caller)
  * and, when the source is itself guest memory mapped by the library, with
  * that range pinned while it is read, so it cannot turn private under the
- * copy (a private source cannot be pinned: -EFAULT). Only then is the
+ * copy (a private page cannot be pinned: it ends the read like unreadable
+ * memory, and is -EFAULT when it is the first). Only then is the
  * target's invalidate lock taken: the kernel's rework reads (GUPs) the
  * source before filemap_invalidate_lock for the same reason, since pinning
  * takes the source file's invalidate lock and the reverse order would be
@@ -120,22 +121,27 @@ static long chunk_in_place(struct pop *p, uint64_t n)
 /*
  * Read up to @n source pages into the bounce buffer, pinning them first if
  * they are guest memory. Returns the pages read (fewer when the source
- * stops being readable or leaves a library mapping) or -EFAULT.
+ * stops being readable, reaches a private page of guest memory, or leaves
+ * a library mapping) or, when the first page cannot be read, -EFAULT
+ * (-EOVERFLOW for a guest page that holds the most pins).
  */
 static long read_source(struct pop *p, uint64_t n)
 {
 	struct gm_registry_hit hit;
 	struct iovec local, remote;
 	bool pinned = false;
+	long pinned_len;
 	ssize_t got;
-	int ret;
 
 	if (gm_registry_find(p->src, &hit)) {
 		if (hit.len >> GM_PAGE_SHIFT < n)
 			n = hit.len >> GM_PAGE_SHIFT;
-		ret = gmem_pin(hit.f, hit.off, n << GM_PAGE_SHIFT);
-		if (ret)
-			return ret == -EINVAL ? -EFAULT : ret;
+		/* The guest's private pages end the read, as unreadable
+		 * memory does: the shared ones before them count. */
+		pinned_len = gm_pin_prefix(hit.f, hit.off, n << GM_PAGE_SHIFT);
+		if (pinned_len < 0)
+			return pinned_len == -EINVAL ? -EFAULT : pinned_len;
+		n = (uint64_t)pinned_len >> GM_PAGE_SHIFT;
 		pinned = true;
 	} else if (hit.len >> GM_PAGE_SHIFT < n) {
 		n = hit.len >> GM_PAGE_SHIFT;	/* stop where ours begin */

@@ -153,6 +153,7 @@ int sm_prepare_n(const struct statemap *m, uint64_t start, uint64_t end,
 	p->pool = NULL;
 	p->n = 0;
 	p->blocks = NULL;
+	p->gen = m->gen;
 	if (!napply || start >= end)
 		return 0;
 	if (napply == 1)
@@ -175,6 +176,12 @@ int sm_prepare_n(const struct statemap *m, uint64_t start, uint64_t end,
 nomem:
 	sm_prep_release(p);
 	return -ENOMEM;
+}
+
+/* Whether the map changed since @p was counted, by another reservation. */
+bool sm_prep_stale(const struct statemap *m, const struct sm_prep *p)
+{
+	return p->gen != m->gen;
 }
 
 void sm_prep_release(struct sm_prep *p)

@@ -21,7 +21,11 @@
  * Updates never fail half-way: sm_prepare() (statemap-reserve.c) reserves
  * every entry and every leaf bitmap an update can need, so sm_apply() only
  * moves pointers and bits (and may give memory back: free() and a
- * shrinking realloc() whose failure keeps the larger block).
+ * shrinking realloc() whose failure keeps the larger block). The counts
+ * are for the map as it was: an update from another reservation in
+ * between makes them stale, which sm_apply() refuses outright (abort)
+ * rather than run dry somewhere later, and sm_prep_stale() lets a caller
+ * that runs code between its sm_prepare() and sm_apply() prepare again.
  *
  * Readers (sm_lookup, sm_walk, sm_first: statemap-read.c) only read; they
  * run inside the file's reader gate or under the invalidate lock, never
@@ -146,6 +150,7 @@ int sm_init(struct statemap *m, uint64_t npages, uint64_t val)
 	m->nodes = 0;
 	m->leaf_bytes = 0;
 	m->rnd = (uint32_t)(uintptr_t)m | 1;
+	m->gen = 0;
 	if (!val || !npages)
 		return 0;
 	m->root = calloc(1, sizeof(*m->root));
@@ -463,6 +468,10 @@ void sm_apply(struct statemap *m, uint64_t start, uint64_t end,
 
 	if (start >= end)
 		return;
+	/* Counted before another update: it could run dry. A bug: stop. */
+	if (sm_prep_stale(m, p))
+		abort();
+	p->gen = ++m->gen;
 	if (cs != start)
 		cut(m, cs, p);
 	cut(m, start, p);

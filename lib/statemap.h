@@ -16,6 +16,7 @@
 #ifndef GMEM_STATEMAP_H
 #define GMEM_STATEMAP_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #define SM_PRIVATE	(1ULL << 0)
@@ -34,6 +35,7 @@ struct statemap {
 	uint64_t nodes;		/* entries: ranges and dense chunks */
 	uint64_t leaf_bytes;	/* heap bytes of the dense chunks' bitmaps */
 	uint32_t rnd;		/* treap priority generator */
+	uint64_t gen;		/* sm_apply() calls so far */
 };
 
 /*
@@ -49,11 +51,18 @@ struct sm_op {
 	int64_t pin_delta;
 };
 
-/* Memory reserved by sm_prepare() so that sm_apply() cannot fail. */
+/*
+ * Memory reserved by sm_prepare() so that sm_apply() cannot fail. The
+ * counts hold for the map as it was when they were made: an update from
+ * another reservation in between (a listener's gmem_unpin() inside a
+ * conversion) makes them stale, and sm_apply() from a stale reservation
+ * is a bug (it aborts). sm_prep_stale() tells the caller to prepare again.
+ */
 struct sm_prep {
 	struct sm_node *pool;	/* entries */
 	uint64_t n;
 	struct sm_leaf *blocks;	/* dense-chunk bitmaps */
+	uint64_t gen;		/* the map's gen the counts were made for */
 };
 
 typedef int (*sm_walk_fn)(uint64_t start, uint64_t end, uint64_t val,
@@ -69,6 +78,7 @@ int sm_prepare_n(const struct statemap *m, uint64_t start, uint64_t end,
 void sm_apply(struct statemap *m, uint64_t start, uint64_t end,
 	      const struct sm_op *op, struct sm_prep *p);
 void sm_prep_release(struct sm_prep *p);
+bool sm_prep_stale(const struct statemap *m, const struct sm_prep *p);
 
 int sm_walk(const struct statemap *m, uint64_t start, uint64_t end,
 	    sm_walk_fn fn, void *arg);

@@ -183,6 +183,49 @@ static void test_sources(struct gmem_vm *vm)
 	teardown(&x);
 }
 
+/*
+ * A source in a library mapping whose later pages are private: the shared
+ * pages before them are populated and counted, the pin taken for the
+ * read is dropped, and resuming at the first private page is -EFAULT.
+ */
+static void test_private_tail(struct gmem_vm *vm)
+{
+	struct gmem_run run;
+	uint8_t *lib, d[32];
+	struct fx x;
+
+	setup(&x, vm);
+	TEST_RET(gmem_vm_write(vm, GPA + 32 * PG, x.src, 4 * PG, NULL), 0);
+	convert(x.f, 36 * PG, 4 * PG, PRIV, KEEP);
+	TEST_RET(gmem_map(x.f, 0, NPG * PG, PROT_READ, (void **)&lib), 0);
+	TEST_RET(gmem_vm_populate(vm, GPA, lib + 32 * PG, 8,
+				  GMEM_POPULATE_NORMAL), 4);
+	for (int i = 0; i < 4; i++)
+		expect_page(&x, GPA + i * PG, GMEM_POPULATE_NORMAL,
+			    x.src + i * PG);
+	TEST_RET(gmem_get_run(x.f, 32 * PG, &run), 0);
+	TEST_ASSERT(!(run.flags & GMEM_RUN_PINNED) && run.len == 4 * PG,
+		    "source pages after populate: flags %#llx len %#llx",
+		    (unsigned long long)run.flags,
+		    (unsigned long long)run.len);
+	TEST_RET(gmem_get_run(x.f, 0, &run), 0);
+	TEST_ASSERT(run.flags & GMEM_RUN_POPULATED && run.len == 4 * PG,
+		    "target: flags %#llx len %#llx",
+		    (unsigned long long)run.flags,
+		    (unsigned long long)run.len);
+	/* The caller resumes at the private page: -EFAULT, nothing more. */
+	TEST_RET(gmem_vm_populate(vm, GPA + 4 * PG, lib + 36 * PG, 4,
+				  GMEM_POPULATE_NORMAL), -EFAULT);
+	TEST_RET(gmem_get_run(x.f, 4 * PG, &run), 0);
+	TEST_ASSERT(!(run.flags & GMEM_RUN_POPULATED), "populated anyway");
+	TEST_RET(gmem_unmap(x.f, lib, NPG * PG), 0);
+	TEST_RET(gmem_vm_launch_finish(vm, d), 0);
+	TEST_ASSERT(!memcmp(d, x.digest, 32), "digest differs (private tail)");
+	for (int i = 0; i < 4; i++)
+		check_private_page(&x, i, x.src + i * PG);
+	teardown(&x);
+}
+
 static void test_kinds(struct gmem_vm *vm)
 {
 	static const uint8_t zero_page[PG];
@@ -274,6 +317,7 @@ static void test_all(struct gmem_vm *vm, int kvm)
 {
 	test_populate(vm, kvm);
 	run_part(test_sources, kvm);
+	run_part(test_private_tail, kvm);
 	run_part(test_kinds, kvm);
 	run_part(test_slots, kvm);
 }
