@@ -1,0 +1,271 @@
+// SPDX-License-Identifier: MIT
+/*
+ * A plain-memory memslot never reaches a library mapping, whatever the
+ * order of slot creation, mapping, unmapping and file creation.
+ *
+ * The slot may be created over address space that is not mapped (yet), or
+ * the caller may unmap the memory behind it later. The kernel would place
+ * the next mapping it is asked for right there: if that is a file's own
+ * mapping (gmem_create) or a gmem_map() mapping, the plain slot's VM would
+ * read and write that file through gmem_vm_read/gmem_vm_write (private
+ * pages included: the file's own mapping is never revoked), and a KVM
+ * guest would through its memslot. The library must place its mappings
+ * elsewhere; in the other order gmem_vm_set_region() refuses the slot.
+ *
+ * Each sequence runs with the file in another VM and in the slot's own VM,
+ * on both backings.
+ */
+#include <stdbool.h>
+
+#include "lib-util.h"
+
+#define NP	16		/* pages of the hole, the file and the mapping */
+#define GPA_F	0x100000000ULL	/* the file's slot in its VM */
+#define GPA_P	0x300000000ULL	/* the plain slot */
+#define SLOT_F	1
+#define SLOT_P	2
+#define SEED	0x5ec2e7
+
+enum placer { BASE, MAP };		/* gmem_create's mapping, gmem_map */
+enum vacancy { NEVER, LATER };		/* hole unmapped before/after slot */
+
+static const struct seq {
+	const char *name;
+	enum placer placer;
+	enum vacancy vacancy;
+	bool same_vm;
+} seqs[] = {
+	{ "slot over unmapped space, then another VM's file", BASE, NEVER,
+	  false },
+	{ "slot over unmapped space, then its own VM's file", BASE, NEVER,
+	  true },
+	{ "memory behind the slot unmapped, then another VM's file", BASE,
+	  LATER, false },
+	{ "memory behind the slot unmapped, then its own VM's file", BASE,
+	  LATER, true },
+	{ "slot over unmapped space, then gmem_map of another VM's file", MAP,
+	  NEVER, false },
+	{ "slot over unmapped space, then gmem_map of its own file", MAP,
+	  NEVER, true },
+	{ "memory behind the slot unmapped, then gmem_map of another VM's "
+	  "file", MAP, LATER, false },
+	{ "memory behind the slot unmapped, then gmem_map of its own file",
+	  MAP, LATER, true },
+};
+
+static int plain_slot(struct gmem_vm *vm, uint32_t id, uint64_t gpa,
+		      void *addr, uint64_t len)
+{
+	struct gmem_region r = {
+		.slot = id, .gpa = gpa, .size = len, .host_addr = addr,
+	};
+
+	return gmem_vm_set_region(vm, &r);
+}
+
+/* The shared mappings of this process, from /proc/self/maps. */
+static unsigned int shared_maps(uintptr_t (*r)[2], unsigned int max)
+{
+	FILE *m = fopen("/proc/self/maps", "r");
+	char line[512], perms[8];
+	unsigned int n = 0;
+
+	TEST_ASSERT(m, "/proc/self/maps: %s", strerror(errno));
+	while (n < max && fgets(line, sizeof(line), m))
+		if (sscanf(line, "%lx-%lx %7s", &r[n][0], &r[n][1],
+			   perms) == 3 && perms[3] == 's')
+			n++;
+	fclose(m);
+	return n;
+}
+
+static bool meets(uintptr_t lo, uintptr_t hi, const uint8_t *hole)
+{
+	return lo < (uintptr_t)hole + NP * PG && (uintptr_t)hole < hi;
+}
+
+/* gmem_create() that must not place the file's mapping over @hole. */
+static struct gmem_file *create_beside(struct gmem_vm *vm, uint8_t *hole,
+				       const char *name)
+{
+	static uintptr_t before[512][2], after[512][2];
+	unsigned int nb = shared_maps(before, 512), na;
+	struct gmem_file *f;
+
+	f = new_file(vm, NP * PG, GMEM_FLAG_MMAP | GMEM_FLAG_INIT_SHARED);
+	na = shared_maps(after, 512);
+	for (unsigned int i = 0; i < na; i++) {
+		bool old = false;
+
+		for (unsigned int j = 0; j < nb; j++)
+			old |= after[i][0] == before[j][0] &&
+			       after[i][1] == before[j][1];
+		TEST_ASSERT(old || !meets(after[i][0], after[i][1], hole),
+			    "%s: the file's own mapping %#lx-%#lx lies behind "
+			    "the plain slot at %p", name, after[i][0],
+			    after[i][1], (void *)hole);
+	}
+	return f;
+}
+
+/*
+ * Guest data in @f, through its VM: pages [0, NP/2) shared, the rest made
+ * private keeping their bytes where the VM can.
+ */
+static void fill_secret(struct gmem_vm *vm, struct gmem_file *f)
+{
+	static uint8_t buf[NP * PG];
+	int r;
+
+	fill(buf, sizeof(buf), SEED);
+	TEST_RET(set_slot(vm, SLOT_F, GPA_F, NP * PG, f, 0), 0);
+	TEST_RET(gmem_vm_write(vm, GPA_F, buf, sizeof(buf), NULL), 0);
+	r = gmem_set_attributes(f, NP / 2 * PG, NP / 2 * PG, GMEM_ATTR_PRIVATE,
+				GMEM_CONVERT_PRESERVE, NULL);
+	if (r == -EOPNOTSUPP)
+		convert(f, NP / 2 * PG, NP / 2 * PG, GMEM_ATTR_PRIVATE,
+			GMEM_CONVERT_ZERO);
+	else
+		TEST_RET(r, 0);
+}
+
+/*
+ * Through the plain slot, page by page: no byte of the file comes back
+ * and none goes in. The hole is unmapped, so each access is -EFAULT.
+ */
+static void assert_unreachable(struct gmem_vm *vm, struct gmem_vm *owner,
+			       const char *name)
+{
+	static uint8_t page[PG], want[NP * PG], got[NP * PG];
+
+	fill(want, sizeof(want), SEED);
+	for (unsigned int p = 0; p < NP; p++) {
+		struct gmem_fault fault = { 0 };
+		int r = gmem_vm_read(vm, GPA_P + p * PG, page, PG, &fault);
+
+		TEST_ASSERT(r != 0 || memcmp(page, want + p * PG, PG),
+			    "%s: page %u of the file (%s) read through the "
+			    "plain slot", name, p,
+			    p < NP / 2 ? "shared" : "private");
+		TEST_ASSERT(r == -EFAULT && fault.flags & GMEM_FAULT_UNBACKED,
+			    "%s: read of page %u through the plain slot: %d "
+			    "(%s), flags %#llx; want -EFAULT, unbacked", name,
+			    p, r, strerror(-r),
+			    (unsigned long long)fault.flags);
+		memset(page, 0xee, PG);
+		r = gmem_vm_write(vm, GPA_P + p * PG, page, PG, NULL);
+		TEST_ASSERT(r == -EFAULT, "%s: write of page %u through the "
+			    "plain slot: %d (%s), want -EFAULT", name, p, r,
+			    strerror(-r));
+	}
+	TEST_RET(gmem_vm_read(owner, GPA_F, got, NP / 2 * PG, NULL), 0);
+	TEST_ASSERT(!memcmp(got, want, NP / 2 * PG),
+		    "%s: the file's shared pages changed", name);
+}
+
+static void run_seq(struct gmem_vm *vm, int kvm, const struct seq *s)
+{
+	struct gmem_vm *owner = s->same_vm ? vm : test_vm(kvm);
+	struct gmem_file *f = NULL;
+	uint8_t *hole, *m = NULL;
+	uint8_t b = 0x77;
+
+	/* gmem_map maps a file that exists before the hole is made. */
+	if (s->placer == MAP)
+		f = new_file(owner, NP * PG, GMEM_FLAG_MMAP |
+			     GMEM_FLAG_INIT_SHARED);
+
+	hole = mmap(NULL, NP * PG, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	TEST_ASSERT(hole != MAP_FAILED, "mmap: %s", strerror(errno));
+	if (s->vacancy == NEVER)
+		munmap(hole, NP * PG);
+	TEST_RET(plain_slot(vm, SLOT_P, GPA_P, hole, NP * PG), 0);
+	if (s->vacancy == LATER) {
+		TEST_RET(gmem_vm_write(vm, GPA_P, &b, 1, NULL), 0);
+		TEST_ASSERT(hole[0] == b, "%s: the slot is not its memory",
+			    s->name);
+		munmap(hole, NP * PG);
+	}
+
+	if (s->placer == BASE) {
+		f = create_beside(owner, hole, s->name);
+	} else {
+		TEST_RET(gmem_map(f, 0, NP * PG, PROT_READ | PROT_WRITE,
+				  (void **)&m), 0);
+		TEST_ASSERT(!meets((uintptr_t)m, (uintptr_t)m + NP * PG, hole),
+			    "%s: gmem_map placed %p over the plain slot at %p",
+			    s->name, (void *)m, (void *)hole);
+	}
+	fill_secret(owner, f);
+	assert_unreachable(vm, owner, s->name);
+
+	TEST_RET(del_slot(vm, SLOT_P), 0);
+	TEST_RET(del_slot(owner, SLOT_F), 0);
+	if (m)
+		TEST_RET(gmem_unmap(f, m, NP * PG), 0);
+	TEST_RET(gmem_close(f), 0);
+	if (!s->same_vm)
+		gmem_vm_put(owner);
+}
+
+/*
+ * The other order: the library's mapping first. The slot is refused while
+ * the mapping exists; once it is gone the slot is accepted over the now
+ * unmapped range, and the next mapping goes elsewhere.
+ */
+static void run_mapping_first(struct gmem_vm *vm, int kvm, bool same_vm)
+{
+	const char *name = same_vm ? "gmem_map of its own file, then a slot" :
+			   "gmem_map of another VM's file, then a slot";
+	struct gmem_vm *owner = same_vm ? vm : test_vm(kvm);
+	struct gmem_file *f;
+	uint8_t *m, *m2;
+	int r;
+
+	f = new_file(owner, NP * PG, GMEM_FLAG_MMAP | GMEM_FLAG_INIT_SHARED);
+	TEST_RET(gmem_map(f, 0, NP * PG, PROT_READ | PROT_WRITE,
+			  (void **)&m), 0);
+	r = plain_slot(vm, SLOT_P, GPA_P, m + PG, PG);
+	TEST_ASSERT(r == -EINVAL, "%s: slot over the mapping: %d (%s), want "
+		    "-EINVAL", name, r, strerror(-r));
+	TEST_RET(gmem_unmap(f, m, NP * PG), 0);
+	TEST_RET(plain_slot(vm, SLOT_P, GPA_P, m, NP * PG), 0);
+	TEST_RET(gmem_map(f, 0, NP * PG, PROT_READ | PROT_WRITE,
+			  (void **)&m2), 0);
+	TEST_ASSERT(!meets((uintptr_t)m2, (uintptr_t)m2 + NP * PG, m),
+		    "%s: the next gmem_map placed %p over the slot at %p",
+		    name, (void *)m2, (void *)m);
+	fill_secret(owner, f);
+	assert_unreachable(vm, owner, name);
+	TEST_RET(del_slot(vm, SLOT_P), 0);
+	TEST_RET(del_slot(owner, SLOT_F), 0);
+	TEST_RET(gmem_unmap(f, m2, NP * PG), 0);
+	TEST_RET(gmem_close(f), 0);
+	if (!same_vm)
+		gmem_vm_put(owner);
+}
+
+static void test_plainslot(struct gmem_vm *vm, int kvm)
+{
+	uint8_t b;
+
+	/*
+	 * urcu-bp maps its thread registry on this thread's first read-side
+	 * section: let that happen now, not inside a hole.
+	 */
+	TEST_RET(gmem_vm_read(vm, 0, &b, 1, NULL), -EFAULT);
+	for (unsigned int i = 0; i < ARRAY_SIZE(seqs); i++) {
+		run_seq(vm, kvm, &seqs[i]);
+		fprintf(stderr, "  ok: %s\n", seqs[i].name);
+	}
+	run_mapping_first(vm, kvm, false);
+	run_mapping_first(vm, kvm, true);
+	fprintf(stderr, "  ok: mapping first, then a slot\n");
+}
+
+int main(void)
+{
+	return run_on_both("plainslot", test_plainslot) ? KSFT_SKIP :
+							  KSFT_PASS;
+}
