@@ -129,12 +129,23 @@ static void fill_secret(struct gmem_vm *vm, struct gmem_file *f)
 		TEST_RET(r, 0);
 }
 
+/* Whether nothing is mapped at @page. */
+static bool vacant(const uint8_t *page)
+{
+	unsigned char vec;
+
+	return mincore((void *)page, PG, &vec) < 0 && errno == ENOMEM;
+}
+
 /*
  * Through the plain slot, page by page: no byte of the file comes back
- * and none goes in. The hole is unmapped, so each access is -EFAULT.
+ * and none goes in. Where the hole is still unmapped the access is
+ * -EFAULT; something other than the library (a sanitizer's allocator)
+ * may have mapped part of it, and that memory is neither asserted on nor
+ * written.
  */
 static void assert_unreachable(struct gmem_vm *vm, struct gmem_vm *owner,
-			       const char *name)
+			       const uint8_t *hole, const char *name)
 {
 	static uint8_t page[PG], want[NP * PG], got[NP * PG];
 
@@ -147,6 +158,8 @@ static void assert_unreachable(struct gmem_vm *vm, struct gmem_vm *owner,
 			    "%s: page %u of the file (%s) read through the "
 			    "plain slot", name, p,
 			    p < NP / 2 ? "shared" : "private");
+		if (!vacant(hole + p * PG))
+			continue;
 		TEST_ASSERT(r == -EFAULT && fault.flags & GMEM_FAULT_UNBACKED,
 			    "%s: read of page %u through the plain slot: %d "
 			    "(%s), flags %#llx; want -EFAULT, unbacked", name,
@@ -198,7 +211,7 @@ static void run_seq(struct gmem_vm *vm, int kvm, const struct seq *s)
 			    s->name, (void *)m, (void *)hole);
 	}
 	fill_secret(owner, f);
-	assert_unreachable(vm, owner, s->name);
+	assert_unreachable(vm, owner, hole, s->name);
 
 	TEST_RET(del_slot(vm, SLOT_P), 0);
 	TEST_RET(del_slot(owner, SLOT_F), 0);
@@ -237,7 +250,7 @@ static void run_mapping_first(struct gmem_vm *vm, int kvm, bool same_vm)
 		    "%s: the next gmem_map placed %p over the slot at %p",
 		    name, (void *)m2, (void *)m);
 	fill_secret(owner, f);
-	assert_unreachable(vm, owner, name);
+	assert_unreachable(vm, owner, m, name);
 	TEST_RET(del_slot(vm, SLOT_P), 0);
 	TEST_RET(del_slot(owner, SLOT_F), 0);
 	TEST_RET(gmem_unmap(f, m2, NP * PG), 0);
