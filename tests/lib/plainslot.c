@@ -15,6 +15,8 @@
  * Each sequence runs with the file in another VM and in the slot's own VM,
  * on both backings.
  */
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 
 #include "lib-util.h"
@@ -25,6 +27,7 @@
 #define SLOT_F	1
 #define SLOT_P	2
 #define SEED	0x5ec2e7
+#define ROUNDS	2000	/* of the race, per thread */
 
 enum placer { BASE, MAP };		/* gmem_create's mapping, gmem_map */
 enum vacancy { NEVER, LATER };		/* hole unmapped before/after slot */
@@ -259,6 +262,101 @@ static void run_mapping_first(struct gmem_vm *vm, int kvm, bool same_vm)
 		gmem_vm_put(owner);
 }
 
+/*
+ * The race: one thread keeps making a plain slot over freshly unmapped
+ * address space (where the kernel would place the next mapping of that
+ * size), the other keeps mapping another VM's file of that size. Each
+ * publishes its range while it exists and then looks at the other's:
+ * with sequentially consistent atomics, two ranges that exist at once are
+ * seen by at least one side.
+ */
+struct race {
+	struct gmem_vm *vm;
+	struct gmem_file *f;
+	_Atomic(uint8_t *) slot;	/* the live plain slot's memory */
+	_Atomic(uint8_t *) map;		/* the live gmem_map() mapping */
+	atomic_int slots_made;
+};
+
+static void *race_slots(void *arg)
+{
+	struct race *rc = arg;
+	static uint8_t page[PG], want[PG];
+
+	fill(want, PG, SEED);
+	for (int i = 0; i < ROUNDS; i++) {
+		uint8_t *hole = mmap(NULL, NP * PG, PROT_READ | PROT_WRITE,
+				     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		uint8_t *m;
+		int r;
+
+		TEST_ASSERT(hole != MAP_FAILED, "mmap: %s", strerror(errno));
+		munmap(hole, NP * PG);
+		r = plain_slot(rc->vm, SLOT_P, GPA_P, hole, NP * PG);
+		if (r == -EINVAL)
+			continue;	/* a mapping got there first */
+		TEST_RET(r, 0);
+		atomic_fetch_add(&rc->slots_made, 1);
+		atomic_store(&rc->slot, hole);
+		m = atomic_load(&rc->map);
+		TEST_ASSERT(!m || !meets((uintptr_t)m, (uintptr_t)m + NP * PG,
+					 hole), "race: gmem_map placed %p over "
+			    "the live plain slot at %p", (void *)m,
+			    (void *)hole);
+		r = gmem_vm_read(rc->vm, GPA_P, page, PG, NULL);
+		TEST_ASSERT(r || memcmp(page, want, PG), "race: another VM's "
+			    "page read through the plain slot at %p",
+			    (void *)hole);
+		atomic_store(&rc->slot, NULL);
+		TEST_RET(del_slot(rc->vm, SLOT_P), 0);
+	}
+	return NULL;
+}
+
+static void *race_maps(void *arg)
+{
+	struct race *rc = arg;
+
+	for (int i = 0; i < ROUNDS; i++) {
+		uint8_t *m, *s;
+
+		TEST_RET(gmem_map(rc->f, 0, NP * PG, PROT_READ | PROT_WRITE,
+				  (void **)&m), 0);
+		atomic_store(&rc->map, m);
+		s = atomic_load(&rc->slot);
+		TEST_ASSERT(!s || !meets((uintptr_t)m, (uintptr_t)m + NP * PG,
+					 s), "race: gmem_map placed %p over "
+			    "the live plain slot at %p", (void *)m, (void *)s);
+		atomic_store(&rc->map, NULL);
+		TEST_RET(gmem_unmap(rc->f, m, NP * PG), 0);
+	}
+	return NULL;
+}
+
+static void run_race(struct gmem_vm *vm, int kvm)
+{
+	struct gmem_vm *owner = test_vm(kvm);
+	struct race rc = { .vm = vm };
+	static uint8_t buf[NP * PG];
+	pthread_t t[2];
+
+	rc.f = new_file(owner, NP * PG, GMEM_FLAG_MMAP | GMEM_FLAG_INIT_SHARED);
+	TEST_RET(set_slot(owner, SLOT_F, GPA_F, NP * PG, rc.f, 0), 0);
+	for (unsigned int p = 0; p < NP; p++)
+		fill(buf + p * PG, PG, SEED);
+	TEST_RET(gmem_vm_write(owner, GPA_F, buf, sizeof(buf), NULL), 0);
+	TEST_ASSERT(!pthread_create(&t[0], NULL, race_slots, &rc) &&
+		    !pthread_create(&t[1], NULL, race_maps, &rc),
+		    "pthread_create");
+	pthread_join(t[0], NULL);
+	pthread_join(t[1], NULL);
+	fprintf(stderr, "  ok: the race, %d of %d slots made\n",
+		atomic_load(&rc.slots_made), ROUNDS);
+	TEST_RET(del_slot(owner, SLOT_F), 0);
+	TEST_RET(gmem_close(rc.f), 0);
+	gmem_vm_put(owner);
+}
+
 static void test_plainslot(struct gmem_vm *vm, int kvm)
 {
 	uint8_t b;
@@ -275,6 +373,7 @@ static void test_plainslot(struct gmem_vm *vm, int kvm)
 	run_mapping_first(vm, kvm, false);
 	run_mapping_first(vm, kvm, true);
 	fprintf(stderr, "  ok: mapping first, then a slot\n");
+	run_race(vm, kvm);
 }
 
 int main(void)
