@@ -82,20 +82,26 @@ static unsigned int shared_maps(uintptr_t (*r)[2], unsigned int max)
 	return n;
 }
 
+static bool meets_len(uintptr_t lo, uintptr_t hi, const uint8_t *hole,
+		      uint64_t len)
+{
+	return lo < (uintptr_t)hole + len && (uintptr_t)hole < hi;
+}
+
 static bool meets(uintptr_t lo, uintptr_t hi, const uint8_t *hole)
 {
-	return lo < (uintptr_t)hole + NP * PG && (uintptr_t)hole < hi;
+	return meets_len(lo, hi, hole, NP * PG);
 }
 
 /* gmem_create() that must not place the file's mapping over @hole. */
 static struct gmem_file *create_beside(struct gmem_vm *vm, uint8_t *hole,
-				       const char *name)
+				       uint64_t len, const char *name)
 {
 	static uintptr_t before[512][2], after[512][2];
 	unsigned int nb = shared_maps(before, 512), na;
 	struct gmem_file *f;
 
-	f = new_file(vm, NP * PG, GMEM_FLAG_MMAP | GMEM_FLAG_INIT_SHARED);
+	f = new_file(vm, len, GMEM_FLAG_MMAP | GMEM_FLAG_INIT_SHARED);
 	na = shared_maps(after, 512);
 	for (unsigned int i = 0; i < na; i++) {
 		bool old = false;
@@ -103,7 +109,8 @@ static struct gmem_file *create_beside(struct gmem_vm *vm, uint8_t *hole,
 		for (unsigned int j = 0; j < nb; j++)
 			old |= after[i][0] == before[j][0] &&
 			       after[i][1] == before[j][1];
-		TEST_ASSERT(old || !meets(after[i][0], after[i][1], hole),
+		TEST_ASSERT(old || !meets_len(after[i][0], after[i][1], hole,
+					      len),
 			    "%s: the file's own mapping %#lx-%#lx lies behind "
 			    "the plain slot at %p", name, after[i][0],
 			    after[i][1], (void *)hole);
@@ -205,7 +212,7 @@ static void run_seq(struct gmem_vm *vm, int kvm, const struct seq *s)
 	}
 
 	if (s->placer == BASE) {
-		f = create_beside(owner, hole, s->name);
+		f = create_beside(owner, hole, NP * PG, s->name);
 	} else {
 		TEST_RET(gmem_map(f, 0, NP * PG, PROT_READ | PROT_WRITE,
 				  (void **)&m), 0);
@@ -357,6 +364,28 @@ static void run_race(struct gmem_vm *vm, int kvm)
 	gmem_vm_put(owner);
 }
 
+/*
+ * Files of 2 MiB and more are placed 2 MiB-aligned: the same rule with a
+ * 4 MiB slot over unmapped space and a 4 MiB file.
+ */
+static void run_big(struct gmem_vm *vm, int kvm)
+{
+	const uint64_t len = 4ULL << 20;
+	struct gmem_vm *owner = test_vm(kvm);
+	struct gmem_file *f;
+	uint8_t *hole;
+
+	hole = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	TEST_ASSERT(hole != MAP_FAILED, "mmap: %s", strerror(errno));
+	munmap(hole, len);
+	TEST_RET(plain_slot(vm, SLOT_P, GPA_P, hole, len), 0);
+	f = create_beside(owner, hole, len, "a 4 MiB slot, then a 4 MiB file");
+	TEST_RET(del_slot(vm, SLOT_P), 0);
+	TEST_RET(gmem_close(f), 0);
+	gmem_vm_put(owner);
+}
+
 static void test_plainslot(struct gmem_vm *vm, int kvm)
 {
 	uint8_t b;
@@ -373,6 +402,8 @@ static void test_plainslot(struct gmem_vm *vm, int kvm)
 	run_mapping_first(vm, kvm, false);
 	run_mapping_first(vm, kvm, true);
 	fprintf(stderr, "  ok: mapping first, then a slot\n");
+	run_big(vm, kvm);
+	fprintf(stderr, "  ok: a 4 MiB slot, then a 4 MiB file\n");
 	run_race(vm, kvm);
 }
 
