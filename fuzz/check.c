@@ -150,8 +150,59 @@ static void check_file(struct fz *z, int i, bool full)
 	mf->dirty_lo = mf->dirty_hi = 0;
 }
 
+uint8_t *fz_file_base(const struct fz *z, int i)
+{
+	return z->file[i].f->base;
+}
+
+static bool meets(uintptr_t lo, uintptr_t hi, const void *addr,
+		  uint64_t len)
+{
+	return lo < (uintptr_t)addr + len && (uintptr_t)addr < hi;
+}
+
+bool fz_meets_library(const struct fz *z, const void *addr, uint64_t len)
+{
+	for (int m = 0; m < FZ_MAPS; m++)
+		if (z->map[m].used &&
+		    meets((uintptr_t)z->map[m].addr,
+			  (uintptr_t)z->map[m].addr + z->map[m].len, addr, len))
+			return true;
+	for (int i = 0; i < FZ_FILES; i++)
+		if (z->file[i].f &&
+		    meets((uintptr_t)fz_file_base(z, i),
+			  (uintptr_t)fz_file_base(z, i) +
+			  z->file[i].npages * FZ_PAGE, addr, len))
+			return true;
+	return false;
+}
+
+/*
+ * No library mapping lies behind a plain memslot, whichever came first:
+ * the kernel would have placed one in the hole if the library let it.
+ */
+static void check_plain(struct fz *z)
+{
+	for (int v = 0; v < FZ_VMS; v++)
+		for (int s = 0; s < FZ_SLOTS; s++) {
+			const struct fz_slot *sl = &z->vm[v].slot[s];
+			uint8_t *a;
+
+			if (sl->kind != SLOT_HOST && sl->kind != SLOT_HOLE)
+				continue;
+			a = (sl->kind == SLOT_HOST ? z->vm[v].host :
+						     z->vm[v].hole) + sl->offset;
+			if (fz_meets_library(z, a, sl->size))
+				fz_fail(z, "vm %d slot %d: a library mapping "
+					"lies behind plain memory %p+%#llx", v,
+					s, (void *)a,
+					(unsigned long long)sl->size);
+		}
+}
+
 void fz_check_all(struct fz *z, bool full)
 {
+	check_plain(z);
 	for (int v = 0; v < FZ_VMS; v++)
 		if (memcmp(z->vm[v].host, z->vm[v].host_model,
 			   FZ_HOST_PAGES * FZ_PAGE))

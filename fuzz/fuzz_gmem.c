@@ -33,6 +33,19 @@ static uint8_t *host_area(void)
 	return p;
 }
 
+/*
+ * Address space left unmapped, fresh for every input: where the kernel
+ * just gave mappings, so that it would give them again to the library's
+ * next ones of that size.
+ */
+static void make_holes(struct fz *z)
+{
+	for (int v = 0; v < FZ_VMS; v++)
+		z->vm[v].hole = host_area();
+	for (int v = 0; v < FZ_VMS; v++)
+		munmap(z->vm[v].hole, FZ_HOLE_PAGES * FZ_PAGE);
+}
+
 void fz_setup(struct fz *z, uint8_t hdr)
 {
 	static uint8_t *host[FZ_VMS], *model[FZ_VMS];
@@ -65,6 +78,7 @@ void fz_setup(struct fz *z, uint8_t hdr)
 			abort();
 		}
 	}
+	make_holes(z);
 }
 
 /* Everything back to shared with a mode the VM honours, then checked. */

@@ -120,6 +120,19 @@ seeds = {
 	+ [CLOSE, 1] + convert(0, 0, 0, 2, 1) + convert(0, 0, 0, 2, 0)
 	+ convert(1, 0, 0, 3, 1) + convert(1, 0, 0, 2, 1)
 	+ convert(1, 0, 0, 2, 0) + convert(0, 0, 0, 1, 0x80),
+ # Plain memory over the VM's hole (region x=0x08, unmapped): files and
+ # gmem_map() mappings of both VMs land elsewhere, accesses there fault
+ # (after the host page before it was copied); plain slots over a gmem_map
+ # mapping (x=0x10) or a file's own mapping (x=0x18) are refused.
+ 'plain-hole': [0] + region(0, 0, 2, 0, 15, 8, x=0x08) + create(1, 5, 3)
+	+ region(1, 0, 1, 0, 16, 8) + access(WRITE, 1, 0, 0, 0x90, 0, 4)
+	+ access(READ, 0, 0, 0, 0, 4096) + access(WRITE, 0, 0, 3, 0x90, 0, 3)
+	+ create(0, 5, 3) + [MAP, 1, 1, 0] + u16(0) + u16(16)
+	+ [MAP, 0, 1, 0] + u16(0) + u16(16)
+	+ region(0, 1, 2, 0, 3, 40, x=0x10) + region(1, 1, 2, 0, 3, 40, x=0x18)
+	+ region(1, 2, 2, 1, 3, 60, x=0x18, hoff=1) + region(0, 2, 2, 0, 0, 7)
+	+ access(WRITE, 0, 2, 0, 0x82, 0, 5) + access(READ, 0, 2, 0, 0x82, 0)
+	+ region(0, 0, 0, 0, 0, 0) + create(1, 5, 3) + access(READ, 1, 0, 0, 0x90, 0),
  # Listeners follow every entry point: by file, by gpa, the manager, a
  # punch, close; a bad range is refused.
  'listeners-follow': [0] + create(0, 4, 3) + region(0, 0, 1, 0, 8, 8)

@@ -21,18 +21,20 @@
 #define FZ_SLOTS	12	/* slot ids 0..FZ_SLOTS-1 are modelled */
 #define FZ_MAPS		8
 #define FZ_HOST_PAGES	16	/* plain host memory per VM */
+#define FZ_HOLE_PAGES	FZ_HOST_PAGES	/* unmapped address space per VM */
 #define FZ_SMALL_PAGES	64	/* files this small are fully checked per step */
 #define FZ_POLICIES	32	/* gmem_vm_set_policy() calls modelled per VM */
 #define FZ_LISTENERS	4
 
-enum fz_slot_kind { SLOT_NONE, SLOT_FILE, SLOT_HOST, SLOT_DEAD };
+/* SLOT_HOLE: plain memory over the VM's hole, which nothing maps */
+enum fz_slot_kind { SLOT_NONE, SLOT_FILE, SLOT_HOST, SLOT_DEAD, SLOT_HOLE };
 
 struct fz_slot {
 	enum fz_slot_kind kind;
 	uint64_t gpa;
 	uint64_t size;
 	int file;		/* SLOT_FILE: index into fz.file */
-	uint64_t offset;	/* SLOT_FILE: file offset; SLOT_HOST: host offset */
+	uint64_t offset;	/* file offset; host or hole offset */
 };
 
 /* One successful gmem_vm_set_policy(): later entries override earlier. */
@@ -50,6 +52,12 @@ struct fz_vm {
 	int npolicy;
 	uint8_t *host;		/* plain memory handed to SLOT_HOST slots */
 	uint8_t *host_model;	/* what it should contain */
+	/*
+	 * Address space left unmapped for SLOT_HOLE slots: the library must
+	 * never place a mapping there while a slot points at it, and an
+	 * access through such a slot is -EFAULT (GMEM_FAULT_UNBACKED).
+	 */
+	uint8_t *hole;
 };
 
 struct fz_file {
@@ -119,6 +127,10 @@ void fz_pattern(uint8_t *buf, size_t len, uint32_t seed);
 
 /* check.c */
 void fz_check_all(struct fz *z, bool full);
+/* Whether [addr, addr + len) meets a library mapping the model knows. */
+bool fz_meets_library(const struct fz *z, const void *addr, uint64_t len);
+/* The library's own mapping of open file @i (white-box). */
+uint8_t *fz_file_base(const struct fz *z, int i);
 
 /* ops.c */
 void fz_setup(struct fz *z, uint8_t hdr);

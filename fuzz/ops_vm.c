@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "ops.h"
 
@@ -58,9 +59,13 @@ static long region_check(const struct fz *z, int vmi,
 		       z->vm[vmi].slot[r->slot].kind != SLOT_NONE ? 0 : -EINVAL;
 	if (r->gpa + r->size < r->gpa || !r->file == !r->host_addr)
 		return -EINVAL;
-	/* Plain host memory has no file offset: any non-zero one is bad. */
+	/*
+	 * Plain host memory has no file offset: any non-zero one is bad. It
+	 * may not lie in any library mapping, of either VM.
+	 */
 	if (!r->file)
-		return (uintptr_t)r->host_addr % FZ_PAGE || r->offset ?
+		return (uintptr_t)r->host_addr % FZ_PAGE || r->offset ||
+		       fz_meets_library(z, r->host_addr, r->size) ?
 		       -EINVAL : 0;
 	if (mf->vm != vmi || r->offset % FZ_PAGE)
 		return -EINVAL;
@@ -98,6 +103,32 @@ static long region_want(const struct fz *z, int vmi,
 	return 0;
 }
 
+/*
+ * Where a plain slot points, by bits 3-4 of @x: the VM's host memory, its
+ * hole (unmapped), a gmem_map() mapping or a file's own mapping (either
+ * of any VM; host memory when there is none).
+ */
+static uint8_t *plain_target(struct fz *z, int vmi, uint8_t x, int fi,
+			     uint64_t hoff)
+{
+	const struct fz_map *m = &z->map[hoff % FZ_MAPS];
+
+	switch (x >> 3 & 3) {
+	case 1:
+		return z->vm[vmi].hole + hoff * FZ_PAGE;
+	case 2:
+		if (m->used)
+			return m->addr + hoff % (m->len / FZ_PAGE) * FZ_PAGE;
+		break;
+	case 3:
+		if (z->file[fi].f)
+			return fz_file_base(z, fi) +
+			       hoff % z->file[fi].npages * FZ_PAGE;
+		break;
+	}
+	return z->vm[vmi].host + hoff * FZ_PAGE;
+}
+
 /* Fill @r from the input; returns the file index used, or -1. */
 static int rd_region(struct fz *z, int vmi, struct fz_in *in,
 		     struct gmem_region *r)
@@ -121,7 +152,7 @@ static int rd_region(struct fz *z, int vmi, struct fz_in *in,
 		r->size = (sz % (np + 1)) * FZ_PAGE;
 		break;
 	case 2:
-		r->host_addr = z->vm[vmi].host + hoff * FZ_PAGE;
+		r->host_addr = plain_target(z, vmi, x, fi, hoff);
 		r->size = (1 + sz % (FZ_HOST_PAGES - hoff)) * FZ_PAGE;
 		break;
 	}
@@ -175,6 +206,13 @@ static void op_set_region(struct fz *z, struct fz_in *in)
 	s->file = fi;
 	s->offset = r.file ? r.offset :
 		    (uint64_t)((uint8_t *)r.host_addr - z->vm[vmi].host);
+	if (s->kind == SLOT_HOST && s->offset >= FZ_HOST_PAGES * FZ_PAGE) {
+		s->kind = SLOT_HOLE;
+		s->offset = (uint8_t *)r.host_addr - z->vm[vmi].hole;
+		if (s->offset >= FZ_HOLE_PAGES * FZ_PAGE)
+			fz_fail(z, "plain slot at %p accepted: not host "
+				"memory nor the hole", r.host_addr);
+	}
 }
 
 /*
@@ -291,9 +329,28 @@ static long private_want(const struct fz *z, const struct span *sp,
 	return -EFAULT;
 }
 
+/*
+ * Plain memory is copied before file memory, span by span: the first span
+ * over the hole faults, after the host spans before it were copied.
+ * Returns its index, or -1.
+ */
+static int hole_span(const struct span *sp, int n, struct gmem_fault *f)
+{
+	for (int i = 0; i < n; i++)
+		if (sp[i].s->kind == SLOT_HOLE) {
+			set_fault(f, sp[i].gpa, FZ_PAGE, GMEM_FAULT_UNBACKED);
+			return i;
+		}
+	return -1;
+}
+
+/*
+ * *nsp is the spans of a successful access, or with *hole set, the spans
+ * before the one that faulted on the hole.
+ */
 static long access_want(const struct fz *z, int vmi, uint64_t gpa,
 			uint64_t len, struct span *sp, int *nsp,
-			struct gmem_fault *f)
+			struct gmem_fault *f, bool *hole)
 {
 	const struct fz_vm *v = &z->vm[vmi];
 	uint64_t cur = gpa, end = gpa + len;
@@ -322,7 +379,53 @@ static long access_want(const struct fz *z, int vmi, uint64_t gpa,
 	for (int i = 0; i < n; i++)
 		if (sp[i].s->kind == SLOT_FILE && private_want(z, &sp[i], f))
 			return -EFAULT;
-	return 0;
+	n = hole_span(sp, n, f);
+	if (n < 0)
+		return 0;
+	*nsp = n;
+	*hole = true;
+	return -EFAULT;
+}
+
+/*
+ * Whether the VM's hole is still unmapped. Something other than the
+ * library may map there (the sanitizers, the fuzzer); the accesses over
+ * it are then not predicted. The library never may: check_plain().
+ */
+static bool hole_vacant(const struct fz_vm *v)
+{
+	unsigned char vec;
+
+	for (int p = 0; p < FZ_HOLE_PAGES; p++)
+		if (!mincore(v->hole + p * FZ_PAGE, FZ_PAGE, &vec) ||
+		    errno != ENOMEM)
+			return false;
+	return true;
+}
+
+/* After a fault on the hole: only the host spans before it were copied. */
+static void hole_done(struct fz *z, int vmi, uint8_t *buf, bool write,
+		      const struct span *sp, int n, const uint8_t *sentinel,
+		      uint64_t len)
+{
+	uint64_t at = 0;
+
+	for (int i = 0; i < n; i++) {
+		const uint8_t *m = z->vm[vmi].host_model + sp[i].s->offset +
+				   (sp[i].gpa - sp[i].s->gpa);
+
+		if (sp[i].s->kind == SLOT_HOST && write)
+			memcpy((uint8_t *)m, buf + at, sp[i].len);
+		else if (!write && memcmp(buf + at, sp[i].s->kind == SLOT_HOST ?
+					  m : sentinel + at, sp[i].len))
+			fz_fail(z, "gmem_vm_read at %#llx faulted on the hole: "
+				"bytes before it differ",
+				(unsigned long long)sp[i].gpa);
+		at += sp[i].len;
+	}
+	if (!write && memcmp(buf + at, sentinel + at, len - at))
+		fz_fail(z, "gmem_vm_read faulted on the hole: bytes from it on "
+			"were copied");
 }
 
 /* The model's bytes behind a span. */
@@ -380,7 +483,7 @@ static void op_access(struct fz *z, struct fz_in *in, bool write)
 	struct gmem_fault f = { 0 }, wf = { 0 };
 	struct span sp[16];
 	long want = 0, r;
-	bool nullbuf = k == 0xff;
+	bool nullbuf = k == 0xff, hole = false;
 
 	z->op = write ? "gmem_vm_write" : "gmem_vm_read";
 	if ((k & 0xc0) == 0x80)
@@ -392,7 +495,9 @@ static void op_access(struct fz *z, struct fz_in *in, bool write)
 	if (nullbuf || gpa + len < gpa)
 		want = -EINVAL;
 	else if (len)
-		want = access_want(z, vmi, gpa, len, sp, &n, &wf);
+		want = access_want(z, vmi, gpa, len, sp, &n, &wf, &hole);
+	if (hole && !hole_vacant(&z->vm[vmi]))
+		return;
 	memset(sentinel, 0xa5, len);
 	if (write)
 		fz_pattern(buf, len, in_u16(in) + (uint32_t)z->step);
@@ -405,7 +510,9 @@ static void op_access(struct fz *z, struct fz_in *in, bool write)
 	fz_expect_ret(z, z->op, r, want);
 	if (r == -EFAULT)
 		check_fault(z, &f, &wf, write);
-	if (!r)
+	if (hole)
+		hole_done(z, vmi, buf, write, sp, n, sentinel, len);
+	else if (!r)
 		access_done(z, vmi, buf, write, sp, n);
 	else if (!write && memcmp(buf, sentinel, len))
 		fz_fail(z, "failed gmem_vm_read copied bytes");

@@ -246,9 +246,19 @@ int gmem_fallocate(struct gmem_file *file, int mode, uint64_t offset,
  *
  * A plain-memory slot (file NULL) takes @host_addr; its @offset means
  * nothing and must be 0 (the kernel ignores it; here it is a reserved
- * field). Its memory may not lie in any mapping the library made, of any
- * VM (gmem_map() or a file's own): guest memory is reached through its
- * file's slots only. The memory must stay mapped while the slot exists.
+ * field). Guest memory is reached through its file's slots only, so a
+ * plain slot never meets a mapping the library made, of any VM (a file's
+ * own mapping, which is never revoked, or a gmem_map() one), whatever the
+ * order of calls:
+ *  - the slot is refused (-EINVAL) over such a mapping;
+ *  - from the slot's creation until after its deletion, the library maps
+ *    nothing where it points, of any VM: gmem_create() and gmem_map() place
+ *    their mappings elsewhere (-ENOMEM if no room is left), also when that
+ *    address space is not mapped, never was, or was unmapped by the caller.
+ * The memory should stay mapped while the slot exists: where it is not,
+ * gmem_vm_read()/gmem_vm_write() through the slot are -EFAULT
+ * (GMEM_FAULT_UNBACKED), and whatever else the process maps there later is
+ * what the slot reads and writes (and what a KVM guest sees through it).
  *
  * Return: 0; -EINVAL for NULL, non-zero flags or reserved fields, slot id out
  * of range, unaligned gpa/size/offset/host_addr, gpa overflow, both or

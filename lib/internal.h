@@ -54,6 +54,7 @@ struct gm_slot {
 	struct gmem_file *file;	/* NULL: plain memory, or file closed */
 	uint64_t offset;
 	void *host_addr;	/* plain memory only */
+	struct gm_plain *plain;	/* plain memory: its registered range */
 };
 
 /* An RCU-published, gpa-sorted array: replaced whole, never edited. */
@@ -397,11 +398,18 @@ struct gm_registry_hit {
 	uint64_t len;
 };
 
-int gm_registry_add(const void *addr, uint64_t len, struct gmem_file *f,
-		    uint64_t off);
 void gm_registry_del(const void *addr);
 bool gm_registry_overlaps(const void *addr, uint64_t len);
 bool gm_registry_find(const void *addr, struct gm_registry_hit *hit);
+/* Plain slots' ranges, which no library mapping may meet (registry.c). */
+struct gm_plain;
+int gm_registry_plain_add(const void *addr, uint64_t len,
+			  struct gm_plain **out);
+void gm_registry_plain_del(struct gm_plain *p);
+void gm_registry_plain_del_rcu(struct gm_plain *p);
+/* Every library mapping is made here: never where a plain slot points. */
+int gm_registry_place(uint64_t len, int prot, int flags, int fd, off_t off,
+		      struct gmem_file *f, uint64_t foff, void **out);
 
 /* mapping.c: the library's host mappings as a host listener, every file */
 extern const struct gm_host_ops gm_mappings_ops;

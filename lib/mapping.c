@@ -469,11 +469,10 @@ int gmem_map(struct gmem_file *f, uint64_t off, uint64_t len, int prot,
 	if (!m)
 		return -ENOMEM;
 	pthread_rwlock_wrlock(&f->invalidate_lock);
-	p = mmap(NULL, len, prot, MAP_SHARED, f->fd, (off_t)off);
-	if (p == MAP_FAILED) {
-		ret = -errno;
+	/* Never where a plain memslot points (registry.c). */
+	ret = gm_registry_place(len, prot, 0, f->fd, (off_t)off, f, off, &p);
+	if (ret)
 		goto err_unlock;
-	}
 	m->addr = p;
 	m->offset = off;
 	m->len = len;
@@ -486,9 +485,6 @@ int gmem_map(struct gmem_file *f, uint64_t off, uint64_t len, int prot,
 	ret = protect_new(f, m);
 	if (ret)
 		goto err_unmap;
-	ret = gm_registry_add(p, len, f, off);
-	if (ret)
-		goto err_unmap;
 	m->next = f->mappings;
 	f->mappings = m;
 	pthread_rwlock_unlock(&f->invalidate_lock);
@@ -497,6 +493,7 @@ int gmem_map(struct gmem_file *f, uint64_t off, uint64_t len, int prot,
 
 err_unmap:
 	munmap(p, len);
+	gm_registry_del(p);
 err_unlock:
 	pthread_rwlock_unlock(&f->invalidate_lock);
 	free(m);

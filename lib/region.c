@@ -30,6 +30,9 @@ int gm_slots_init(struct gmem_vm *vm)
 /* The VM is going away: no reader is left, so no grace period is needed. */
 void gm_slots_fini(struct gmem_vm *vm)
 {
+	for (unsigned int i = 0; i < vm->slots->n; i++)
+		if (vm->slots->s[i].plain)
+			gm_registry_plain_del(vm->slots->s[i].plain);
 	free(vm->slots);
 	vm->slots = NULL;
 }
@@ -155,7 +158,9 @@ static bool overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
 /*
  * Plain host memory. The kernel ignores the offset of a slot without
  * guest_memfd; here it must be 0, like any field that means nothing. The
- * memory may not be one of the library's own mappings (registry.c).
+ * memory may not be one of the library's own mappings (registry.c): asked
+ * here first, so that this -EINVAL comes before -EEXIST, and again,
+ * atomically with registering the range, when the slot is created.
  */
 static int check_host(const struct gmem_region *r)
 {
@@ -207,11 +212,13 @@ static int check_overlap(const struct gm_slots *ss, const struct gm_slot *n)
 static int delete_slot(struct gmem_vm *vm, uint32_t id)
 {
 	const struct gm_slot *s = slot_by_id(vm->slots, id);
+	struct gm_plain *plain;
 	struct gm_slots *ss;
 	int ret;
 
 	if (!s)
 		return -EINVAL;
+	plain = s->plain;
 	ss = slots_edit(vm->slots, s, NULL);
 	if (!ss)
 		return -ENOMEM;
@@ -223,7 +230,32 @@ static int delete_slot(struct gmem_vm *vm, uint32_t id)
 		}
 	}
 	publish(vm, ss);
+	/* No library mapping may land there while a reader still copies. */
+	if (plain)
+		gm_registry_plain_del_rcu(plain);
 	return 0;
+}
+
+/*
+ * The memslot @n as it will be published, and for plain memory its range
+ * registered (registry.c): from then on no library mapping lands there.
+ */
+static int build_slots(struct gmem_vm *vm, struct gm_slot *n,
+		       struct gm_slots **out)
+{
+	int ret;
+
+	if (!n->file) {
+		ret = gm_registry_plain_add(n->host_addr, n->size, &n->plain);
+		if (ret)
+			return ret;
+	}
+	*out = slots_edit(vm->slots, NULL, n);
+	if (*out)
+		return 0;
+	if (n->plain)
+		gm_registry_plain_del(n->plain);
+	return -ENOMEM;
 }
 
 static int create_slot(struct gmem_vm *vm, const struct gmem_region *r)
@@ -245,12 +277,14 @@ static int create_slot(struct gmem_vm *vm, const struct gmem_region *r)
 	ret = check_overlap(vm->slots, &n);
 	if (ret)
 		return ret;
-	ss = slots_edit(vm->slots, NULL, &n);
-	if (!ss)
-		return -ENOMEM;
+	ret = build_slots(vm, &n, &ss);
+	if (ret)
+		return ret;
 	if (gm_vm_is_kvm(vm)) {
 		ret = gm_kvm_set_slot(vm, &n, false);
 		if (ret) {
+			if (n.plain)
+				gm_registry_plain_del(n.plain);
 			free(ss);
 			return ret;
 		}

@@ -148,24 +148,21 @@ int gm_store_create(struct gmem_file *f)
 	if (f->fd < 0)
 		return f->fd;
 
-	p = mmap(NULL, f->size, PROT_READ | PROT_WRITE,
-		 MAP_SHARED | MAP_NORESERVE, f->fd, 0);
-	if (p == MAP_FAILED) {
-		ret = -errno;
+	/* Never where a plain memslot points (registry.c). */
+	ret = gm_registry_place(f->size, PROT_READ | PROT_WRITE,
+				MAP_NORESERVE, f->fd, 0, f, 0, &p);
+	if (ret)
 		goto err_close;
-	}
 	if (madvise(p, f->size, MADV_DONTFORK) < 0) {
 		ret = -errno;
 		goto err_unmap;
 	}
-	ret = gm_registry_add(p, f->size, f, 0);
-	if (ret)
-		goto err_unmap;
 	f->base = p;
 	return 0;
 
 err_unmap:
 	munmap(p, f->size);
+	gm_registry_del(p);
 err_close:
 	gm_fd_close(f->fd);
 	f->fd = -1;
