@@ -2,12 +2,15 @@
 /*
  * The bare ioctl sequence that starts the same guest as runner_create() +
  * runner_run() do, with nothing but KVM: the baseline of the runner
- * benchmark. Same work: a VM, a 4 MiB guest_memfd for system memory
- * mapped and bound to a memslot, page tables and GDT, one vCPU with CPUID
- * and 64-bit state in the runner's ring, the image copied in, KVM_RUN.
- * Guest RAM, when asked for, sits where the runner puts it: a guest_memfd
- * like the runner's (the same kernel objects without the library), or
- * anonymous memory (what a VMM without guest_memfd gives its guest).
+ * benchmark. Same work: a VM, a 4 MiB file for system memory mapped and
+ * bound to a memslot, page tables and GDT, one vCPU with CPUID and 64-bit
+ * state in the runner's ring, the image copied in, KVM_RUN. The file is
+ * what libgmem would back the runner's memory with on this host: a
+ * guest_memfd where KVM offers one with in-place sharing (MMAP and
+ * INIT_SHARED), else a memfd in a plain memslot (PVM, older kernels).
+ * Guest RAM, when asked for, sits where the runner puts it: such a file
+ * (the same kernel objects without the library), or anonymous memory
+ * (what a VMM without guest_memfd gives its guest).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -30,6 +33,7 @@ struct bare {
 	size_t ram_map_size;
 	struct kvm_run *run;
 	int run_size;
+	bool guest_memfd;	/* files are guest_memfds, not memfds */
 	bool done;
 };
 
@@ -64,28 +68,60 @@ void bare_destroy(struct bare *b)
 	free(b);
 }
 
+#define GMEM_FLAGS	(GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED)
+
+/* Whether @vm offers the mmap()able, shared guest_memfd libgmem needs. */
+static bool has_guest_memfd(int vm)
+{
+	int flags;
+
+	if (ioctl(vm, KVM_CHECK_EXTENSION, KVM_CAP_GUEST_MEMFD) <= 0)
+		return false;
+	flags = ioctl(vm, KVM_CHECK_EXTENSION, KVM_CAP_GUEST_MEMFD_FLAGS);
+	return flags > 0 && (flags & GMEM_FLAGS) == GMEM_FLAGS;
+}
+
+/* A file of @size: a guest_memfd, or a memfd where there is none. */
+static int create_file(struct bare *b, uint64_t size)
+{
+	struct gmem_kvm_create_guest_memfd c = {
+		.size = size, .flags = GMEM_FLAGS,
+	};
+	int fd;
+
+	if (b->guest_memfd)
+		return ioctl(b->vm, GMEM_KVM_CREATE_GUEST_MEMFD, &c);
+	fd = memfd_create("bare", MFD_CLOEXEC);
+	if (fd >= 0 && ftruncate(fd, size) < 0) {
+		int err = errno;
+
+		close(fd);
+		errno = err;
+		return -1;
+	}
+	return fd;
+}
+
 static int gmem_slot(struct bare *b, uint32_t slot, uint64_t gpa,
 		     uint64_t size, int *fd, void **map)
 {
-	struct gmem_kvm_create_guest_memfd c = {
-		.size = size,
-		.flags = GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED,
-	};
 	struct gmem_kvm_userspace_memory_region2 r = {
 		.slot = slot,
-		.flags = KVM_MEM_GUEST_MEMFD,
 		.guest_phys_addr = gpa,
 		.memory_size = size,
 	};
 
-	*fd = ioctl(b->vm, GMEM_KVM_CREATE_GUEST_MEMFD, &c);
+	*fd = create_file(b, size);
 	if (*fd < 0)
 		return -errno;
 	*map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, *fd, 0);
 	if (*map == MAP_FAILED)
 		return -errno;
 	r.userspace_addr = (uintptr_t)*map;
-	r.guest_memfd = *fd;
+	if (b->guest_memfd) {
+		r.flags = KVM_MEM_GUEST_MEMFD;
+		r.guest_memfd = *fd;
+	}
 	if (ioctl(b->vm, GMEM_KVM_SET_USER_MEMORY_REGION2, &r) < 0)
 		return -errno;
 	return 0;
@@ -217,6 +253,7 @@ static int build(struct bare *b, const struct bare_config *c)
 	b->vm = ioctl(b->kvm, KVM_CREATE_VM, 0);
 	if (b->vm < 0)
 		return -errno;
+	b->guest_memfd = has_guest_memfd(b->vm);
 	ret = memory(b, c);
 	if (ret)
 		return ret;

@@ -17,7 +17,7 @@ struct bare;
 /* What backs guest RAM (memslot 1 at BARE_RAM_GPA), if any. */
 enum bare_ram {
 	BARE_RAM_NONE,
-	BARE_RAM_GMEM,		/* a guest_memfd, shared and mmap()ed */
+	BARE_RAM_GMEM,		/* a guest_memfd (else a memfd), mmap()ed */
 	BARE_RAM_ANON,		/* anonymous memory, 4 KiB pages */
 	BARE_RAM_ANON_THP,	/* anonymous memory, MADV_HUGEPAGE */
 };

@@ -10,7 +10,7 @@
  *   3. Conversions per second with 1, 2 and 4 vCPUs converting their own
  *      pages, vs port-I/O exits per second with as many vCPUs.
  *   4. The guest's first touch of 256 MiB and its memory bandwidth, on
- *      the runner's guest_memfd RAM vs anonymous RAM (touch.c).
+ *      the runner's libgmem RAM vs anonymous RAM (touch.c).
  *   5. VM start and host memory per VM with 1, 10 and 100 VMs alive at
  *      once (scale.c).
  * Each group runs when --filter names one of its rows, with one idle VM

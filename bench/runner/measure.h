@@ -24,7 +24,7 @@ int bench_runner(const struct bench_opts *o, struct bench_table *t);
 int bench_blk_guest(const struct bench_opts *o, struct bench_table *t);
 extern const char *const bench_blk_guest_keys[];
 
-/* The guest's first touch and bandwidth, guest_memfd vs anonymous RAM. */
+/* The guest's first touch and bandwidth, libgmem RAM vs anonymous RAM. */
 int bench_runner_touch(const struct bench_opts *o, struct bench_table *t);
 extern const char *const bench_runner_touch_keys[];
 

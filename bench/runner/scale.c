@@ -2,9 +2,9 @@
 /*
  * VM start time and the host memory each VM costs with 1, 10 and 100 VMs
  * of 1 GiB of guest RAM alive at once, through the runner and as bare KVM
- * VMs (bare.c: the same guest_memfd RAM and system memory, no library):
- * the VMs are started one after another and kept; each runs the bench
- * guest to its end (BENCH_START: RAM never touched). Start is
+ * VMs (bare.c: the same guest_memfd or memfd RAM and system memory, no
+ * library): the VMs are started one after another and kept; each runs
+ * the bench guest to its end (BENCH_START: RAM never touched). Start is
  * runner_create() (or the first ioctl) to the guest's first sync, the
  * median over the batch (the i-th VM starts with i - 1 alive); memory is
  * the growth of this process's Rss and Pss (/proc/self/smaps_rollup)

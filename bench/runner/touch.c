@@ -4,7 +4,8 @@
  * fault per page), then its memory bandwidth over the same bytes (a write
  * pass, then a read pass), on three kinds of RAM, each a VM of its own
  * running the same guest image (guests/bench.c, BENCH_TOUCH):
- *   - the runner's RAM: a libgmem file over the kernel's guest_memfd;
+ *   - the runner's RAM: a libgmem file over the kernel's guest_memfd, or
+ *     over a memfd where KVM has none (PVM);
  *   - anonymous memory held to 4 KiB pages (MADV_NOHUGEPAGE) in a bare
  *     KVM VM (bare.c): what a VMM without guest_memfd gives its guest,
  *     page for page like guest_memfd, which has no huge pages;
@@ -47,7 +48,7 @@ static const char *const *const pass_keys[NR_PASSES] = {
 };
 
 static const char *const ram_notes[NR_RAMS] = {
-	"runner: guest_memfd RAM",
+	"runner: libgmem RAM",
 	"bare KVM: anonymous RAM, 4 KiB pages",
 	"bare KVM: anonymous RAM, MADV_HUGEPAGE",
 };
@@ -137,6 +138,6 @@ int bench_runner_touch(const struct bench_opts *o, struct bench_table *t)
 	}
 	bench_add(t, "guest_touch_ratio",
 		  med[PASS_TOUCH][RAM_GMEM] / med[PASS_TOUCH][RAM_ANON], "x",
-		  "guest_memfd over anonymous 4 KiB");
+		  "libgmem RAM over anonymous 4 KiB");
 	return 0;
 }

@@ -206,7 +206,7 @@ if [ "$kvm" = 1 ]; then
 		"$gmem" bench --json --quick --filter "$f" "${extra[@]}" \
 			>"$tmp/rn-$f.json" 2>"$tmp/rn-$f.err" ||
 			fail "bench --filter $f exited $?: $(cat "$tmp/rn-$f.err")"
-		check_json "$tmp/rn-$f.json" guest_memfd "$f" runner ||
+		check_json "$tmp/rn-$f.json" "$backing" "$f" runner ||
 			fail "runner JSON, --filter $f"
 	done
 	for s in vm_start vm_memory; do
