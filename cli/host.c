@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -31,6 +32,7 @@ enum probe_result {
 };
 
 struct host_info {
+	struct utsname uts;	/* which kernel: what KVM offers depends on it */
 	int api;
 	bool pvm;
 	long vm_types;
@@ -169,6 +171,8 @@ static int gather(struct host_info *h)
 
 	if (kvm < 0)
 		return -errno;
+	if (uname(&h->uts))
+		snprintf(h->uts.release, sizeof(h->uts.release), "unknown");
 	h->api = ioctl(kvm, KVM_GET_API_VERSION, 0);
 	h->pvm = access("/sys/module/kvm_pvm", F_OK) == 0;
 	h->vm_types = cap(kvm, KVM_CAP_VM_TYPES);
@@ -245,6 +249,7 @@ static void print_text(const struct host_info *h)
 	char types[128];
 
 	vm_types(h, types, sizeof(types), false);
+	printf("kernel:                %s (%s)\n", h->uts.release, h->uts.version);
 	printf("KVM API version:       %d\n", h->api);
 	printf("PVM:                   %s\n", h->pvm ? "yes (kvm_pvm loaded)" : "no");
 	printf("VM types:              %s\n", types);
@@ -277,7 +282,11 @@ static void print_json(const struct host_info *h)
 	char types[128];
 
 	vm_types(h, types, sizeof(types), true);
-	printf("{\"api_version\": %d, \"pvm\": %s, \"vm_types\": [%s], ",
+	printf("{\"kernel\": ");
+	json_str(stdout, h->uts.release);
+	printf(", \"kernel_version\": ");
+	json_str(stdout, h->uts.version);
+	printf(", \"api_version\": %d, \"pvm\": %s, \"vm_types\": [%s], ",
 	       h->api, h->pvm ? "true" : "false", types);
 	printf("\"guest_memfd\": %s, \"guest_memfd_flags\": %ld, "
 	       "\"memory_attributes\": %ld, \"exit_hypercall_mask\": %ld, ",

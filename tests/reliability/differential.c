@@ -14,6 +14,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 
 #include "harness.h"
 #include "kvm-gmem-compat.h"
@@ -47,11 +48,21 @@ struct doc {
 	char why[160];		/* why the document was refused */
 };
 
-enum outcome { AGREE, DOCUMENTED, DISAGREE };
+/*
+ * KERNEL_ONLY: a guest_memfd flag this kernel offers (in
+ * KVM_CAP_GUEST_MEMFD_FLAGS) that libgmem does not know yet: the kernel
+ * accepts it, libgmem refuses it with EINVAL. A newer kernel must not fail
+ * the suite for it; the case is reported, not compared.
+ */
+enum outcome { AGREE, DOCUMENTED, DISAGREE, KERNEL_ONLY };
+
+/* The guest_memfd flags libgmem passes through under its own names. */
+#define LIB_KERNEL_FLAGS	(GMEM_FLAG_MMAP | GMEM_FLAG_INIT_SHARED)
 
 static int kvm_fd;
 static struct doc deviations;
-static unsigned int n_agree, n_dev, n_bad;
+static unsigned int n_agree, n_dev, n_bad, n_new;
+static uint64_t k_gmem_flags;	/* KVM_CAP_GUEST_MEMFD_FLAGS, default VM */
 
 static long kerr(long r)
 {
@@ -159,21 +170,35 @@ static enum outcome classify(struct doc *d, const char *id, struct res k,
 	return listed ? DOCUMENTED : DISAGREE;
 }
 
-static void compare(const char *id, struct res k, struct res g)
+/* Is @flag one the kernel offers (@offered) and libgmem does not know? */
+static bool kernel_only(uint64_t flag, uint64_t offered, struct res k,
+			struct res g)
+{
+	return !k.err && g.err == -EINVAL && (offered & flag) &&
+	       !(flag & LIB_KERNEL_FLAGS);
+}
+
+static void report(const char *id, struct res k, struct res g, enum outcome o)
 {
 	static const char *const what[] = {
 		[AGREE] = "agree", [DOCUMENTED] = "deviation (documented)",
 		[DISAGREE] = "DISAGREE",
+		[KERNEL_ONLY] = "kernel-only flag (libgmem has none yet)",
 	};
-	enum outcome o = classify(&deviations, id, k, g);
 
 	n_agree += o == AGREE;
 	n_dev += o == DOCUMENTED;
 	n_bad += o == DISAGREE;
+	n_new += o == KERNEL_ONLY;
 	if (o != AGREE || getenv("GMEM_DIFF_VERBOSE"))
 		printf("case %-28s kernel %4ld/%#llx libgmem %4ld/%#llx %s\n",
 		       id, k.err, (unsigned long long)k.val, g.err,
 		       (unsigned long long)g.val, what[o]);
+}
+
+static void compare(const char *id, struct res k, struct res g)
+{
+	report(id, k, g, classify(&deviations, id, k, g));
 }
 
 /*
@@ -212,6 +237,14 @@ static void self_check(void)
 		    "a heading's id or prefix did not excuse its case");
 	TEST_ASSERT(doc_parse(&d, "self-check", "### `*` - all\n") == -EINVAL,
 		    "a bare `*` heading was accepted");
+	/* Only a flag the kernel offers and libgmem lacks is kernel-only. */
+	TEST_ASSERT(kernel_only(1ULL << 2, 7, k, g) &&
+		    !kernel_only(GMEM_FLAG_MMAP, 7, k, g) &&
+		    !kernel_only(GMEM_FLAG_INIT_SHARED, 7, k, g) &&
+		    !kernel_only(1ULL << 2, 3, k, g) &&
+		    !kernel_only(1ULL << 2, 7, k, k) &&
+		    !kernel_only(1ULL << 2, 7, g, k),
+		    "kernel_only() excuses what it must not");
 	printf("differential: self-check ok: %u documented ids in %s, a planted "
 	       "disagreement fails\n", deviations.n, deviations.name);
 }
@@ -273,6 +306,16 @@ static uint64_t sum(const uint8_t *p, uint64_t len)
 	return h;
 }
 
+/* KVM_CAP_GUEST_MEMFD_FLAGS of a default VM (it is a VM capability). */
+static uint64_t caps_gmem_flags(void)
+{
+	int vm = k_vm();
+	long f = ioctl(vm, KVM_CHECK_EXTENSION, KVM_CAP_GUEST_MEMFD_FLAGS);
+
+	close(vm);
+	return f < 0 ? 0 : (uint64_t)f;
+}
+
 /* ---- the library side ---- */
 
 static struct gmem_vm *g_vm(void)
@@ -300,7 +343,10 @@ static void t_create_flags(void)
 			gmem_close(f);
 		snprintf(id, sizeof(id), "create-flags-%s%d",
 			 bit < 0 ? "mmap-shared" : "bit", bit < 0 ? 3 : bit);
-		compare(id, k, g);
+		if (bit >= 0 && kernel_only(flags, k_gmem_flags, k, g))
+			report(id, k, g, KERNEL_ONLY);
+		else
+			compare(id, k, g);
 	}
 	close(vm);
 	gmem_vm_put(gv);
@@ -568,6 +614,53 @@ static void t_bind_state(void)
 	pair_fini(&p);
 }
 
+/*
+ * What this kernel offers for private memory, and whether libgmem reads it
+ * the same: for every VM type (and one no kernel has), creating the VM, and
+ * whether conversions are mirrored into KVM (KVM_MEMORY_ATTRIBUTE_PRIVATE
+ * on that VM) against gmem_vm_private_mirrored(). A kernel that adds
+ * private attributes to a type must come out "agree", never fail.
+ */
+static void t_vm_types(void)
+{
+	static const uint32_t types[] = { 0, 1, 2, 3, 4, 5, 0xdead };
+	long offered = ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_VM_TYPES);
+	struct utsname u;
+	char id[32];
+	long attrs0 = 0;
+
+	for (unsigned int i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		struct gmem_vm_config cfg = { .flags = GMEM_VM_KVM,
+					      .vm_type = types[i] };
+		struct res k = { 0 }, g = { 0 };
+		struct gmem_vm *gv;
+		int vm = ioctl(kvm_fd, KVM_CREATE_VM, (unsigned long)types[i]);
+
+		if (vm < 0) {
+			k.err = -errno;
+		} else {
+			long a = ioctl(vm, KVM_CHECK_EXTENSION,
+				       KVM_CAP_MEMORY_ATTRIBUTES);
+
+			k.val = a > 0 && (a & KVM_MEMORY_ATTRIBUTE_PRIVATE);
+			attrs0 = types[i] ? attrs0 : a;
+			close(vm);
+		}
+		g.err = gmem_vm_create(&cfg, &gv);
+		if (!g.err) {
+			g.val = gmem_vm_private_mirrored(gv);
+			gmem_vm_put(gv);
+		}
+		snprintf(id, sizeof(id), "vm-type-%#x", types[i]);
+		compare(id, k, g);
+	}
+	uname(&u);
+	printf("differential: kernel %s: VM types %#lx, guest_memfd flags "
+	       "%#llx, memory attributes of the default type %#lx\n",
+	       u.release, offered < 0 ? 0 : offered,
+	       (unsigned long long)k_gmem_flags, attrs0 < 0 ? 0 : attrs0);
+}
+
 static char *slurp(const char *path)
 {
 	FILE *f = fopen(path, "r");
@@ -601,6 +694,8 @@ int main(int argc, char **argv)
 		TEST_SKIP("no /dev/kvm");
 	if (ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_GUEST_MEMFD) <= 0)
 		TEST_SKIP("no guest_memfd in this kernel");
+	k_gmem_flags = caps_gmem_flags();
+	t_vm_types();
 	t_create_flags();
 	t_create_sizes();
 	t_fallocate();
@@ -609,8 +704,9 @@ int main(int argc, char **argv)
 	t_bind_state();
 	stale = stale_entries();
 	printf("differential: %u cases: %u agree, %u documented deviations, "
-	       "%u disagree; %u stale entries\n", n_agree + n_dev + n_bad,
-	       n_agree, n_dev, n_bad, stale);
+	       "%u disagree, %u kernel-only flags; %u stale entries\n",
+	       n_agree + n_dev + n_bad + n_new, n_agree, n_dev, n_bad, n_new,
+	       stale);
 	free(text);
 	close(kvm_fd);
 	return n_bad || stale ? KSFT_FAIL : KSFT_PASS;

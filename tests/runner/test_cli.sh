@@ -359,12 +359,16 @@ echo "ok: spinning guest: $(grep FAIL "$tmp/s.txt")"
 
 # gmem host, text and JSON
 "$gmem" host >"$tmp/host.txt" || fail "gmem host exited $?"
+grep -qF "kernel:                $(uname -r) ($(uname -v))" "$tmp/host.txt" ||
+	fail "kernel line: $(head -n 1 "$tmp/host.txt")"
 grep -q '^KVM API version: *12$' "$tmp/host.txt" || fail "API version"
 grep -q '^gmem protection: ' "$tmp/host.txt" || fail "protection line"
 "$gmem" host --json >"$tmp/host.json" || fail "gmem host --json exited $?"
 python3 - "$tmp/host.json" <<'PY' || fail "host JSON"
 import json, os, sys
 j = json.load(open(sys.argv[1]))
+assert j["kernel"] == os.uname().release, j
+assert j["kernel_version"] == os.uname().version, j
 assert j["api_version"] == 12, j
 assert j["pvm"] == os.path.exists("/sys/module/kvm_pvm"), j
 # PVM offers no guest_memfd: the library backs files with memfd there

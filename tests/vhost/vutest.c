@@ -189,7 +189,11 @@ void backend_start(struct backend *b, enum backend_kind kind)
 		spawn(b, argv);
 	}
 	track(b);
-	for (i = 0; i < 300; i++) {
+	/*
+	 * Up to 60 s, as tests/vhost/backends.sh: under scripts/kvm-vm's
+	 * emulated CPU, testpmd alone takes longer than 15 s to start.
+	 */
+	for (i = 0; i < 1200; i++) {
 		if (ready(b))
 			return;
 		if (waitpid(b->pid, &status, WNOHANG) == b->pid) {
@@ -201,7 +205,7 @@ void backend_start(struct backend *b, enum backend_kind kind)
 		sleep_ms(50);
 	}
 	print_log(b);
-	TEST_FAIL("%s: not ready (socket %s) after 15 s", prog, b->sock);
+	TEST_FAIL("%s: not ready (socket %s) after 60 s", prog, b->sock);
 }
 
 /* Whether every thread of @pid is stopped (state T in its stat). */
