@@ -175,22 +175,6 @@ static void test_alias(struct gmem_vm *vm, int kvm)
 	gmem_vm_put(other);
 }
 
-/* The shared mappings of this process, from /proc/self/maps. */
-static unsigned int shared_maps(uintptr_t (*r)[2], unsigned int max)
-{
-	FILE *m = fopen("/proc/self/maps", "r");
-	char line[512], perms[8];
-	unsigned int n = 0;
-
-	TEST_ASSERT(m, "/proc/self/maps: %s", strerror(errno));
-	while (n < max && fgets(line, sizeof(line), m))
-		if (sscanf(line, "%lx-%lx %7s", &r[n][0], &r[n][1],
-			   perms) == 3 && perms[3] == 's')
-			n++;
-	fclose(m);
-	return n;
-}
-
 /*
  * Not only gmem_map(): the library's own mapping of a file (what the
  * accessors copy through, readable and writable whatever the page's

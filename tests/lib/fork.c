@@ -65,21 +65,6 @@ static const struct { uint64_t pg, n; int prot; } maps[] = {
 	{ 12, 3, RW },
 };
 
-static unsigned int shared_maps(uintptr_t (*r)[2], unsigned int max)
-{
-	FILE *m = fopen("/proc/self/maps", "r");
-	char line[512], perms[8];
-	unsigned int n = 0;
-
-	TEST_ASSERT(m, "/proc/self/maps: %s", strerror(errno));
-	while (n < max && fgets(line, sizeof(line), m))
-		if (sscanf(line, "%lx-%lx %7s", &r[n][0], &r[n][1],
-			   perms) == 3 && perms[3] == 's')
-			n++;
-	fclose(m);
-	return n;
-}
-
 /* The first private page whose bytes @buf (the file from 0) shows, or -1. */
 static long shows_private(const uint8_t *buf, uint64_t npages)
 {

@@ -216,6 +216,22 @@ static inline void assert_no_fault(void *addr, int write)
 		    write ? "write" : "read", addr, sig);
 }
 
+/* The shared mappings of this process, from /proc/self/maps. */
+static inline unsigned int shared_maps(uintptr_t (*r)[2], unsigned int max)
+{
+	FILE *m = fopen("/proc/self/maps", "r");
+	char line[512], perms[8];
+	unsigned int n = 0;
+
+	TEST_ASSERT(m, "/proc/self/maps: %s", strerror(errno));
+	while (n < max && fgets(line, sizeof(line), m))
+		if (sscanf(line, "%lx-%lx %7s", &r[n][0], &r[n][1],
+			   perms) == 3 && perms[3] == 's')
+			n++;
+	fclose(m);
+	return n;
+}
+
 /*
  * Revocation check (a page of a library mapping is accessible iff the file
  * says it is shared), without signals: write(2) from a page into a pipe

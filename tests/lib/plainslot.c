@@ -66,22 +66,6 @@ static int plain_slot(struct gmem_vm *vm, uint32_t id, uint64_t gpa,
 	return gmem_vm_set_region(vm, &r);
 }
 
-/* The shared mappings of this process, from /proc/self/maps. */
-static unsigned int shared_maps(uintptr_t (*r)[2], unsigned int max)
-{
-	FILE *m = fopen("/proc/self/maps", "r");
-	char line[512], perms[8];
-	unsigned int n = 0;
-
-	TEST_ASSERT(m, "/proc/self/maps: %s", strerror(errno));
-	while (n < max && fgets(line, sizeof(line), m))
-		if (sscanf(line, "%lx-%lx %7s", &r[n][0], &r[n][1],
-			   perms) == 3 && perms[3] == 's')
-			n++;
-	fclose(m);
-	return n;
-}
-
 static bool meets_len(uintptr_t lo, uintptr_t hi, const uint8_t *hole,
 		      uint64_t len)
 {
