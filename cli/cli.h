@@ -21,9 +21,6 @@ int cmd_bench(int argc, char **argv);
 int cmd_measure(int argc, char **argv);
 int cmd_map(int argc, char **argv);
 
-/* Pages per conversion request to private in the built-in guest. */
-#define RUN_CHUNK_PAGES	512
-
 /* Where a memory map goes (gmem map, gmem run --map / --map-svg). */
 struct map_out {
 	bool json;		/* the map inside the command's JSON object */

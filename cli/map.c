@@ -179,13 +179,13 @@ int map_collect(const char *cmd, struct gmem_vm *vm, const struct map_out *out,
 /* Nothing reaches stdout before the map and its checks are complete. */
 static int map_detached(struct map_opts *o)
 {
-	struct md_opts mo = { o->vcpus, o->mem, o->rounds };
 	struct memmap m;
-	char err[256], title[160], sz[32];
-	struct md *d;
+	char err[VMM_ERR_LEN], title[160], sz[32];
+	struct vmm_detached *d;
 	int ret;
 
-	ret = md_create(&mo, &d, err, sizeof(err));
+	ret = vmm_detached_create(o->vcpus, o->mem, o->rounds, &d, err,
+				  sizeof(err));
 	if (ret) {
 		fprintf(stderr, "gmem map: %s\n", err);
 		return CLI_FAIL;
@@ -193,24 +193,24 @@ static int map_detached(struct map_opts *o)
 	snprintf(title, sizeof(title), "gmem map --detached: %lu vCPUs, %s "
 		 "RAM, %lu round%s", o->vcpus, mm_size(o->mem, sz, sizeof(sz)),
 		 o->rounds, o->rounds == 1 ? "" : "s");
-	ret = map_collect("map", md_vm(d), &o->out, title, &m);
-	if (!ret && md_check(d, &m, err, sizeof(err))) {
+	ret = map_collect("map", vmm_detached_vm(d), &o->out, title, &m);
+	if (!ret && cli_detached_check(d, &m, err, sizeof(err))) {
 		fprintf(stderr, "gmem map: the device models disagree with "
 			"the map: %s\n", err);
 		ret = CLI_FAIL;
 	}
 	if (!ret && o->out.json) {
 		printf("{\"source\": \"detached\", \"detached\": ");
-		md_json(stdout, d);
+		cli_detached_json(stdout, d);
 		printf(",\n \"map\": ");
 		memmap_json(stdout, &m);
 		printf("}\n");
 	} else if (!ret) {
-		md_describe(stdout, d);
+		cli_detached_describe(stdout, d);
 		memmap_text(stdout, &m, map_color(&o->out));
 	}
 	memmap_free(&m);
-	md_destroy(d);
+	vmm_detached_destroy(d);
 	return ret;
 }
 
