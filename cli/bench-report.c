@@ -143,7 +143,7 @@ static void print_notes(const struct outcome *out)
 			seen |= !strcmp(done[k], r->note);
 		if (seen)
 			continue;
-		if (n < sizeof(done) / sizeof(done[0]))
+		if (n < ARRAY_SIZE(done))
 			done[n++] = r->note;
 		printf("note: %s: %s\n", m->base_label, r->note);
 	}

@@ -15,6 +15,8 @@
 #define CLI_USAGE	2
 #define CLI_NOKVM	3
 
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+
 int cmd_run(int argc, char **argv);
 int cmd_host(int argc, char **argv);
 int cmd_bench(int argc, char **argv);

@@ -35,7 +35,7 @@ static const struct {
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: gmem <command> [options]\n\ncommands:\n");
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
 		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].help);
 	fprintf(f, "\n'gmem <command> --help' (or 'gmem help <command>') describes a\n"
 		   "command's options; 'gmem --version' prints the version.\n");
@@ -205,7 +205,7 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[1], "help") && argc == 3) {
 		char *help[] = { argv[2], "--help", NULL };
 
-		for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
 			if (!strcmp(argv[2], commands[i].name))
 				return commands[i].fn(2, help);
 		fprintf(stderr, "gmem: unknown command '%s' (try 'gmem --help')\n",
@@ -221,7 +221,7 @@ int main(int argc, char **argv)
 		printf("gmem %s\n", GMEM_VERSION);
 		return CLI_OK;
 	}
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
 		if (!strcmp(argv[1], commands[i].name))
 			return commands[i].fn(argc - 1, argv + 1);
 	fprintf(stderr, "gmem: unknown command '%s' (try 'gmem --help')\n",

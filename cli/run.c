@@ -114,7 +114,7 @@ static int parse_conv(const char *arg, enum run_conv *conv)
 		[RUN_CONV_HYPERCALL] = "hypercall",
 	};
 
-	for (unsigned int i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+	for (unsigned int i = 0; i < ARRAY_SIZE(names); i++) {
 		if (!strcmp(arg, names[i])) {
 			*conv = i;
 			return 0;

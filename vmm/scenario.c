@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "run-guest.h"
+#include "vmm-int.h"
 #include "vmm.h"
 
 struct vmm_scenario {
@@ -100,7 +101,7 @@ static int must_fault(struct vmm_scenario *s, unsigned int id, uint64_t base,
 
 	if (ret != -EFAULT || !(f.flags & GMEM_FAULT_PRIVATE) || f.gpa != base)
 		goto leak;
-	for (unsigned int i = 0; i < sizeof(at) / sizeof(at[0]); i++) {
+	for (unsigned int i = 0; i < ARRAY_SIZE(at); i++) {
 		ret = gmem_vm_read(s->c.vm, base + at[i], buf, GMEM_PAGE_SIZE,
 				   &f);
 		if (ret != -EFAULT || !(f.flags & GMEM_FAULT_PRIVATE))
