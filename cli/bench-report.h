@@ -12,11 +12,9 @@
 #include "cli.h"
 #include "table.h"
 
-#define NR_MEASURES bench_nr_measures
+#define NR_MEASURES cli_bench_nr_measures
 
 /* The parts' names: --only's values and the JSON's keys (bench.c). */
-extern const char *const bench_part_names[NR_PARTS];
-
 struct outcome {
 	struct bench_table t[NR_PARTS];
 	const char *state[NR_PARTS];	/* "ok", "failed", "not run" */
@@ -30,7 +28,7 @@ struct outcome {
 	const char *vu_net;
 };
 
-void bench_print_text(const struct outcome *out);
-void bench_print_json(const struct outcome *out);
+void cli_bench_print_text(const struct outcome *out);
+void cli_bench_print_json(const struct outcome *out);
 
 #endif /* GMEM_CLI_BENCH_REPORT_H */

@@ -9,7 +9,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <linux/kvm.h>
 #include <stdlib.h>
 #include <string.h>
@@ -283,9 +282,9 @@ static void print_json(const struct host_info *h)
 
 	vm_types(h, types, sizeof(types), true);
 	printf("{\"kernel\": ");
-	json_str(stdout, h->uts.release);
+	cli_json_str(stdout, h->uts.release);
 	printf(", \"kernel_version\": ");
-	json_str(stdout, h->uts.version);
+	cli_json_str(stdout, h->uts.version);
 	printf(", \"api_version\": %d, \"pvm\": %s, \"vm_types\": [%s], ",
 	       h->api, h->pvm ? "true" : "false", types);
 	printf("\"guest_memfd\": %s, \"guest_memfd_flags\": %ld, "
@@ -293,7 +292,7 @@ static void print_json(const struct host_info *h)
 	       h->gmem ? "true" : "false", h->gmem_flags, h->attrs, h->hc_mask);
 	printf("\"hypercall_exits\": \"%s\", \"hypercall_probe\": ",
 	       probe_name(h->probe));
-	json_str(stdout, h->probe_detail);
+	cli_json_str(stdout, h->probe_detail);
 	printf(", \"user_memory2\": %s, \"memory_fault_info\": %s, ",
 	       h->memory2 ? "true" : "false", h->fault_info ? "true" : "false");
 	printf("\"thp\": \"%s\", \"thp_shmem\": \"%s\", \"hugetlb_pages\": %ld, "
@@ -302,47 +301,48 @@ static void print_json(const struct host_info *h)
 	printf("\"backing\": \"%s\", \"protection\": \"%s\", \"protection_reason\": ",
 	       h->backing == 1 ? "guest_memfd" : h->backing == 0 ? "memfd" : "none",
 	       protection(h));
-	json_str(stdout, protection_why(h));
+	cli_json_str(stdout, protection_why(h));
 	printf(", \"conversion_channel\": \"%s\"}\n", channel(h));
 }
 
+static void host_usage(FILE *f)
+{
+	fprintf(f, "usage: gmem host [--json]\n"
+		"What this kernel's KVM offers for guest-first memory, and which\n"
+		"protection mode and conversion channel gmem uses here and why.\n\n"
+		"  --json       print it as one JSON object\n"
+		"  -h, --help   this text\n"
+		"Exit status: 0, 1 when /dev/kvm cannot be queried, 2 for bad\n"
+		"options, 3 without /dev/kvm.\n");
+}
+
+static int host_opt(int c, const char *arg, void *json)
+{
+	(void)c;	/* 'j' */
+	(void)arg;
+	*(bool *)json = true;
+	return 0;
+}
+
+static const struct option host_longopts[] = {
+	{ "json", no_argument, NULL, 'j' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static const struct cli_cmd host_cmd = {
+	.name = "host", .longopts = host_longopts, .usage = host_usage,
+	.opt = host_opt,
+};
+
 int cmd_host(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct host_info h = { 0 };
 	bool json = false;
-	int c;
+	int ret = cli_getopt(&host_cmd, argc, argv, &json);
 
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'j':
-			json = true;
-			break;
-		case 'h':
-			printf("usage: gmem host [--json]\n"
-			       "What this kernel's KVM offers for guest-first memory, and which\n"
-			       "protection mode and conversion channel gmem uses here and why.\n\n"
-			       "  --json       print it as one JSON object\n"
-			       "  -h, --help   this text\n"
-			       "Exit status: 0, 1 when /dev/kvm cannot be queried, 2 for bad\n"
-			       "options, 3 without /dev/kvm.\n");
-			return CLI_OK;
-		default:
-			cli_bad_option("host", argv);
-			return CLI_USAGE;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "gmem host: unexpected argument '%s' (try 'gmem host --help')\n",
-			argv[optind]);
-		return CLI_USAGE;
-	}
+	if (ret)
+		return ret > 0 ? CLI_OK : CLI_USAGE;
 	if (!cli_have_kvm("host"))
 		return CLI_NOKVM;
 	if (gather(&h)) {

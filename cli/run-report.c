@@ -82,7 +82,7 @@ static void devices_json(struct vmm_devices *d)
 		vmm_device_report(vmm_devices_get(d, i), &in);
 		printf("%s{\"kind\": \"%s\", \"socket\": ", i ? ", " : "",
 		       in.kind);
-		json_str(stdout, in.path);
+		cli_json_str(stdout, in.path);
 		printf(", \"table_messages\": %llu, \"timeouts\": %llu, "
 		       "\"regions\": %u, \"connected\": %s}",
 		       (unsigned long long)in.messages,
@@ -193,7 +193,7 @@ static void report_json(struct runner *r, struct run_ctx *c,
 	       (unsigned long long)c->o.mem, c->o.rounds);
 	printf("\"rounds_done\": %lu, \"guest\": ",
 	       scenario(c).rounds_done);
-	json_str(stdout, c->o.guest ? c->o.guest : "built-in");
+	cli_json_str(stdout, c->o.guest ? c->o.guest : "built-in");
 	runner_launch_digest(r, d);
 	cli_digest_hex(d, hex);
 	printf(", \"launch_digest\": \"%s\", \"protection\": \"%s\", ", hex,
@@ -235,7 +235,7 @@ static void report_json(struct runner *r, struct run_ctx *c,
 		       m[i].private ? "private" : "shared");
 	printf("], \"result\": \"%s\", \"error\": ", result ? "fail" : "pass");
 	if (result)
-		json_str(stdout, runner_error(r));
+		cli_json_str(stdout, runner_error(r));
 	else
 		printf("null");
 	if (map) {
@@ -257,7 +257,7 @@ void run_report(struct runner *r, struct run_ctx *c, int result,
 		report_text(r, c, &st, result);
 	if (map && !c->o.json) {
 		putchar('\n');
-		memmap_text(stdout, map, map_color(&c->o.out));
+		memmap_text(stdout, map, cli_map_color(&c->o.out));
 	}
 	fflush(stdout);
 	if (result && c->o.json)

@@ -8,7 +8,6 @@
  * exit status.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -167,23 +166,25 @@ static int connect_devices(struct run_ctx *c)
 	return 0;
 }
 
-static int parse_one(int c, struct run_opts *o, char **argv)
+static int run_opt(int c, const char *arg, void *opts)
 {
+	struct run_opts *o = opts;
+
 	switch (c) {
 	case 'c':
-		return cli_opt_vcpus("run", optarg, &o->vcpus);
+		return cli_opt_vcpus("run", arg, &o->vcpus);
 	case 'm':
-		return cli_opt_mem("run", optarg, &o->mem);
+		return cli_opt_mem("run", arg, &o->mem);
 	case 'r':
-		return cli_opt_rounds("run", optarg, &o->rounds);
+		return cli_opt_rounds("run", arg, &o->rounds);
 	case 'w':
-		if (parse_uint(optarg, MAX_WATCHDOG_S, &o->watchdog_s) ||
+		if (cli_parse_uint(arg, MAX_WATCHDOG_S, &o->watchdog_s) ||
 		    !o->watchdog_s)
 			return cli_bad_value("run", "--watchdog", WATCHDOG_RULE,
-					     optarg);
+					     arg);
 		return 0;
 	case 'g':
-		return load_guest(o, optarg);
+		return load_guest(o, arg);
 	case 'j':
 		o->json = true;
 		return 0;
@@ -191,73 +192,60 @@ static int parse_one(int c, struct run_opts *o, char **argv)
 		o->map = true;
 		return 0;
 	case 'S':
-		return cli_open_svg("run", "--map-svg", optarg, &o->out.svg);
+		return cli_open_svg("run", "--map-svg", arg, &o->out.svg);
 	case 'C':
-		return cli_parse_color("run", optarg, &o->out.color);
+		return cli_parse_color("run", arg, &o->out.color);
 	case 'D':
-		if (strlen(optarg) != 64 ||
-		    strspn(optarg, "0123456789abcdefABCDEF") != 64)
+		if (strlen(arg) != 64 || strspn(arg, "0123456789abcdefABCDEF") != 64)
 			return cli_bad_value("run", "--expect-digest",
 					     "64 hex digits (a SHA-256 launch digest)",
-					     optarg);
-		o->expect_digest = optarg;
+					     arg);
+		o->expect_digest = arg;
 		return 0;
 	case 'X':
-		return parse_conv(optarg, &o->conv);
+		return parse_conv(arg, &o->conv);
 	case 'B':
-		return dev_opt(VMM_VU_BLK, optarg, o->dev);
-	case 'N':
-		return dev_opt(VMM_VU_NET, optarg, o->dev);
-	case 'h':
-		run_usage(stdout);
-		return 1;
-	case ':':
-		fprintf(stderr, "gmem run: option '%s' needs a value (try 'gmem run --help')\n",
-			argv[optind - 1]);
-		return -1;
+		return dev_opt(VMM_VU_BLK, arg, o->dev);
+	default: /* 'N' */
+		return dev_opt(VMM_VU_NET, arg, o->dev);
 	}
-	cli_bad_option("run", argv);
-	return -1;
 }
+
+static const struct option run_longopts[] = {
+	{ "vcpus", required_argument, NULL, 'c' },
+	{ "mem", required_argument, NULL, 'm' },
+	{ "rounds", required_argument, NULL, 'r' },
+	{ "watchdog", required_argument, NULL, 'w' },
+	{ "guest", required_argument, NULL, 'g' },
+	{ "json", no_argument, NULL, 'j' },
+	{ "map", no_argument, NULL, 'M' },
+	{ "map-svg", required_argument, NULL, 'S' },
+	{ "color", optional_argument, NULL, 'C' },
+	{ "expect-digest", required_argument, NULL, 'D' },
+	{ "conversions", required_argument, NULL, 'X' },
+	{ "vhost-user-blk", required_argument, NULL, 'B' },
+	{ "vhost-user-net", required_argument, NULL, 'N' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static const struct cli_cmd run_cmd = {
+	.name = "run", .longopts = run_longopts, .usage = run_usage,
+	.opt = run_opt,
+};
 
 /* 0 to run, 1 when --help was printed, -1 after a one-line error. */
 static int parse_opts(int argc, char **argv, struct run_opts *o)
 {
-	static const struct option longopts[] = {
-		{ "vcpus", required_argument, NULL, 'c' },
-		{ "mem", required_argument, NULL, 'm' },
-		{ "rounds", required_argument, NULL, 'r' },
-		{ "watchdog", required_argument, NULL, 'w' },
-		{ "guest", required_argument, NULL, 'g' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "map", no_argument, NULL, 'M' },
-		{ "map-svg", required_argument, NULL, 'S' },
-		{ "color", optional_argument, NULL, 'C' },
-		{ "expect-digest", required_argument, NULL, 'D' },
-		{ "conversions", required_argument, NULL, 'X' },
-		{ "vhost-user-blk", required_argument, NULL, 'B' },
-		{ "vhost-user-net", required_argument, NULL, 'N' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int c, ret;
+	int ret;
 
 	*o = (struct run_opts){
 		.vcpus = 2, .mem = 64ULL << 20, .rounds = 8,
 		.watchdog_s = RUNNER_WATCHDOG_MS / 1000,
 	};
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-		ret = parse_one(c, o, argv);
-		if (ret)
-			return ret;
-	}
-	if (optind < argc) {
-		fprintf(stderr, "gmem run: unexpected argument '%s' (try 'gmem run --help')\n",
-			argv[optind]);
-		return -1;
-	}
+	ret = cli_getopt(&run_cmd, argc, argv, o);
+	if (ret)
+		return ret;
 	if (o->guest && (o->dev[VMM_VU_BLK] || o->dev[VMM_VU_NET])) {
 		fprintf(stderr, "gmem run: --vhost-user-blk and --vhost-user-net drive devices from the built-in guest: not with --guest\n");
 		return -1;
@@ -275,7 +263,7 @@ static int map_after_run(struct runner *r, struct run_ctx *c,
 	snprintf(title, sizeof(title), "gmem run: %lu vCPUs, %s RAM, "
 		 "%lu rounds, %s", c->o.vcpus, mm_size(c->o.mem, mem, sizeof(mem)),
 		 c->o.rounds, c->o.guest ? c->o.guest : "built-in guest");
-	return map_collect("run", runner_vm(r), &c->o.out, title, m);
+	return cli_map_collect("run", runner_vm(r), &c->o.out, title, m);
 }
 
 /* --expect-digest: the vCPUs start only if the image measured as said. */
@@ -411,8 +399,8 @@ int cmd_run(int argc, char **argv)
 	return close_svg(&c.o, ret);
 }
 
-int run_for_map(unsigned long vcpus, uint64_t mem, unsigned long rounds,
-		const struct map_out *out)
+int cli_run_for_map(unsigned long vcpus, uint64_t mem, unsigned long rounds,
+		    const struct map_out *out)
 {
 	struct run_ctx c = {
 		.o = {
