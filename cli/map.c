@@ -2,18 +2,16 @@
 /*
  * gmem map: the memory map of a VM as a terminal bar, an SVG and JSON
  * (docs/map.md). With --detached the VM is built here without KVM
- * (vmm/detached.c, its words in cli/map-detached.c); otherwise gmem run's VM runs its built-in guest
- * and the map is drawn when its vCPUs stop (cli/run.c, cli_run_for_map()).
+ * (vmm/detached.c, its words in cli/map-detached.c); otherwise gmem run's
+ * VM runs its built-in guest and the map is drawn when its vCPUs stop
+ * (cli/run.c, cli_run_for_map()).
  */
-#include <errno.h>
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "map-detached.h"
-#include "run-guest.h"
 #include "runner.h"
 
 struct map_opts {

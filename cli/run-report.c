@@ -104,7 +104,7 @@ static const char *protection(struct runner *r)
 }
 
 /* Printed before the VM starts, so a long run says what it is at once. */
-void run_report_header(struct runner *r, struct run_ctx *c)
+void cli_run_report_header(struct runner *r, struct run_ctx *c)
 {
 	uint8_t d[32];
 	char hex[65], mem[32];
@@ -245,8 +245,8 @@ static void report_json(struct runner *r, struct run_ctx *c,
 	printf("}\n");
 }
 
-void run_report(struct runner *r, struct run_ctx *c, int result,
-		       const struct memmap *map)
+void cli_run_report(struct runner *r, struct run_ctx *c, int result,
+		    const struct memmap *map)
 {
 	struct runner_stats st;
 
@@ -268,7 +268,8 @@ void run_report(struct runner *r, struct run_ctx *c, int result,
  * The progress line (a terminal only): stderr, redrawn in place, erased
  * when the run ends; the runner serializes calls with guest text.
  */
-void run_progress(struct runner *r, bool clear, double seconds, void *arg)
+void cli_run_progress(struct runner *r, bool clear, double seconds,
+		      void *arg)
 {
 	struct run_ctx *c = arg;
 	struct runner_stats st;

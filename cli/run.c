@@ -8,14 +8,11 @@
  * exit status.
  */
 #include <errno.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
 
-#include "images.h"
-#include "run-guest.h"
 #include "run.h"
 
 #define MAX_WATCHDOG_S	3600
@@ -322,7 +319,7 @@ static int run_vm(struct run_ctx *c)
 				GUEST_CONV_HYPERCALL : RUNNER_CONV_AUTO,
 		.watchdog_ms = c->o.watchdog_s * 1000,
 		.devs = c->devs,
-		.on_progress = tty ? run_progress : NULL,
+		.on_progress = tty ? cli_run_progress : NULL,
 		.arg = c,
 		/* stdout holds one JSON document: guest text goes beside it */
 		.console = c->o.json ? stderr : NULL,
@@ -351,10 +348,10 @@ static int run_vm(struct run_ctx *c)
 		return CLI_FAIL;
 	}
 	if (!c->o.json)
-		run_report_header(r, c);
+		cli_run_report_header(r, c);
 	ret = vmm_run(c->vm);
 	mret = map_after_run(r, c, &map);
-	run_report(r, c, ret, !mret && c->o.map ? &map : NULL);
+	cli_run_report(r, c, ret, !mret && c->o.map ? &map : NULL);
 	memmap_free(&map);
 	vmm_destroy(c->vm);
 	return ret || mret ? CLI_FAIL : CLI_OK;

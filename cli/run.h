@@ -43,11 +43,12 @@ struct run_ctx {
 };
 
 /* Printed before the VM starts, so a long run says what it is at once. */
-void run_report_header(struct runner *r, struct run_ctx *c);
+void cli_run_report_header(struct runner *r, struct run_ctx *c);
 /* The summary, text or JSON (with @map under "map" when given). */
-void run_report(struct runner *r, struct run_ctx *c, int result,
-		const struct memmap *map);
+void cli_run_report(struct runner *r, struct run_ctx *c, int result,
+		    const struct memmap *map);
 /* runner_progress_fn: the progress line on a terminal. */
-void run_progress(struct runner *r, bool clear, double seconds, void *arg);
+void cli_run_progress(struct runner *r, bool clear, double seconds,
+		      void *arg);
 
 #endif /* GMEM_CLI_RUN_H */

@@ -111,7 +111,8 @@ static int fail(char *err, size_t n, int ret, const char *what, uint64_t at)
 	return ret;
 }
 
-static int dev_listen(struct vmm_detached *m, struct dma_dev *d, char *err, size_t n)
+static int dev_listen(struct vmm_detached *m, struct dma_dev *d, char *err,
+		      size_t n)
 {
 	struct gmem_listener_config c = {
 		.offset = d->m.off, .len = d->m.len, .map = dma_map,
@@ -128,8 +129,8 @@ static int dev_listen(struct vmm_detached *m, struct dma_dev *d, char *err, size
 }
 
 /* The host's writes (and the guest's fill, which the host stands in for). */
-static int fill(struct vmm_detached *m, uint64_t gpa, uint64_t size, uint64_t seed,
-		char *err, size_t n)
+static int fill(struct vmm_detached *m, uint64_t gpa, uint64_t size,
+		uint64_t seed, char *err, size_t n)
 {
 	for (uint64_t o = 0; o < size; o += WRITE_CHUNK) {
 		uint64_t len = size - o < WRITE_CHUNK ? size - o : WRITE_CHUNK;
@@ -147,8 +148,8 @@ static int fill(struct vmm_detached *m, uint64_t gpa, uint64_t size, uint64_t se
 	return 0;
 }
 
-static int convert(struct vmm_detached *m, uint64_t gpa, uint64_t size, uint64_t attrs,
-		   char *err, size_t n)
+static int convert(struct vmm_detached *m, uint64_t gpa, uint64_t size,
+		   uint64_t attrs, char *err, size_t n)
 {
 	uint64_t at = gpa;
 	int ret = gmem_vm_convert(m->vm, gpa, size, attrs, &at);
@@ -289,8 +290,9 @@ static int scenario(struct vmm_detached *m, char *err, size_t n)
 	return ret ? fail(err, n, ret, "the host's buffers", NOWHERE) : 0;
 }
 
-static int add_slot(struct vmm_detached *m, uint32_t slot, uint64_t gpa, uint64_t size,
-		    struct gmem_file *f, char *err, size_t n)
+static int add_slot(struct vmm_detached *m, uint32_t slot, uint64_t gpa,
+		    uint64_t size, struct gmem_file *f, char *err,
+		    size_t n)
 {
 	struct gmem_region r = {
 		.slot = slot, .gpa = gpa, .size = size, .file = f,

@@ -18,7 +18,6 @@
 
 #define BLK_CONFIG_LEN		60	/* virtio_blk_config, up to discard */
 #define BLK_CAPACITY_LEN	8	/* older back-ends: the capacity only */
-#define STATUS_REG		0x070	/* virtio-mmio Status */
 
 struct vu_device {
 	struct vmm_device dev;		/* first: the interface */
@@ -107,7 +106,7 @@ static int vu_mmio(struct vmm_device *d, uint64_t off, void *data,
 static int vu_reset(struct vmm_device *d)
 {
 	uint32_t zero = 0;
-	int ret = vmm_vmmio_access(vu_of(d)->mmio, STATUS_REG, &zero,
+	int ret = vmm_vmmio_access(vu_of(d)->mmio, VMM_VMMIO_REG_STATUS, &zero,
 				   sizeof(zero), true);
 
 	return ret ? fail(d, ret, "reset: %s", strerror(-ret)) : 0;

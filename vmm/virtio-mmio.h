@@ -27,6 +27,7 @@
 #define VMM_VMMIO_CONFIG		0x100	/* config space offset */
 #define VMM_VMMIO_CONFIG_MAX	0x100
 #define VMM_VMMIO_MAX_QUEUES	8	/* libgmemvu's vrings */
+#define VMM_VMMIO_REG_STATUS	0x070	/* Status: writing 0 resets */
 #define VMM_VMMIO_VENDOR		0x4d454d47	/* "GMEM" */
 
 /* Device ids (virtio 1.x, 5 "Device Types"). */

@@ -23,7 +23,6 @@
 #ifndef GMEM_VMM_H
 #define GMEM_VMM_H
 
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
