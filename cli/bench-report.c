@@ -263,9 +263,9 @@ void cli_bench_print_json(const struct outcome *out)
 	printf("{\n  \"backing\": \"%s\",\n  \"vm\": \"%s\",\n  \"quick\": %s,\n  \"pvm\": %s,\n",
 	       backing(out), out->kvm_backing ? "kvm" : "detached",
 	       out->quick ? "true" : "false",
-	       out->machine == CLI_MACHINE_PVM_HOST ? "true" : "false");
+	       out->machine == VMM_MACHINE_PVM_HOST ? "true" : "false");
 	printf("  \"machine\": \"%s\",\n  \"machine_text\": ",
-	       cli_machine_name(out->machine));
+	       vmm_machine_name(out->machine));
 	cli_json_str(stdout, out->machine_text);
 	printf(",\n");
 	printf("  \"filter\": ");

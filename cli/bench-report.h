@@ -10,6 +10,7 @@
 
 #include "bench-rows.h"
 #include "cli.h"
+#include "vmm.h"
 #include "table.h"
 
 #define NR_MEASURES cli_bench_nr_measures
@@ -20,7 +21,7 @@ struct outcome {
 	const char *state[NR_PARTS];	/* "ok", "failed", "not run" */
 	bool kvm_backing;		/* level 1 on KVM VMs (else detached) */
 	bool guest_memfd;		/* ... whose files are guest_memfd */
-	enum cli_machine machine;	/* cli_machine(): what this machine is */
+	enum vmm_machine machine;	/* vmm_machine(): what this machine is */
 	char machine_text[160];		/* ... in words */
 	bool quick;
 	const char *filter;

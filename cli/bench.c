@@ -272,9 +272,9 @@ static int run_all(const struct bench_opts_cli *o, struct outcome *out)
 {
 	bool tty = !o->json && isatty(STDERR_FILENO);
 	bool want[NR_PARTS];
-	enum cli_machine m = cli_machine(out->machine_text,
+	enum vmm_machine m = vmm_machine(out->machine_text,
 					 sizeof(out->machine_text));
-	bool kvm = m == CLI_MACHINE_KVM_HOST || m == CLI_MACHINE_PVM_HOST;
+	bool kvm = m == VMM_MACHINE_KVM_HOST || m == VMM_MACHINE_PVM_HOST;
 	int ret = CLI_OK;
 
 	out->machine = m;

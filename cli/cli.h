@@ -78,23 +78,12 @@ int cli_parse_uint(const char *s, unsigned long max, unsigned long *out);
 int cli_opt_socket(const char *cmd, const char *opt, const char *path);
 /* A SHA-256 digest as 64 lowercase hex digits and a NUL. */
 void cli_digest_hex(const uint8_t d[32], char hex[65]);
-/* machine.c: whether /dev/kvm opens and is KVM; if not, why. */
-bool cli_kvm_usable(char *why, size_t len);
 /*
- * The same, saying "gmem CMD: /dev/kvm is not available (why)" if not,
- * and that this kernel is a PVM guest when it is one.
+ * machine.c: whether /dev/kvm is usable (vmm_kvm_usable()); if not, say
+ * "gmem CMD: /dev/kvm is not available (why)", and that this kernel is a
+ * PVM guest when it is one.
  */
 bool cli_have_kvm(const char *cmd);
-/* What this machine is for gmem; @desc gets it in words. */
-enum cli_machine {
-	CLI_MACHINE_KVM_HOST,	/* /dev/kvm usable, no kvm_pvm */
-	CLI_MACHINE_PVM_HOST,	/* /dev/kvm usable, kvm_pvm in the kernel */
-	CLI_MACHINE_PVM_GUEST,	/* no usable /dev/kvm: a PVM guest */
-	CLI_MACHINE_NO_KVM,	/* no usable /dev/kvm, another reason */
-};
-enum cli_machine cli_machine(char *desc, size_t len);
-/* "kvm-host", "pvm-host", "pvm-guest", "no-kvm": the JSON's words. */
-const char *cli_machine_name(enum cli_machine m);
 
 /*
  * Open @path to read it whole: a regular file (a directory, /dev/zero, a

@@ -27,6 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/utsname.h>
 
 #include "gmem.h"
 #include "runner.h"
@@ -273,5 +274,57 @@ bool vmm_detached_holds(const struct vmm_detached *d, unsigned int dev,
 uint64_t vmm_detached_held_bytes(const struct vmm_detached *d,
 				 unsigned int dev);
 void vmm_detached_destroy(struct vmm_detached *d);
+
+/* ---- what this host's KVM offers (vmm/host.c) ---- */
+
+#define VMM_PROBE_WATCHDOG_MS	300
+
+enum vmm_probe_result {
+	VMM_PROBE_EXIT,		/* KVM_EXIT_HYPERCALL arrived */
+	VMM_PROBE_SPIN,		/* the vCPU spun until the watchdog */
+	VMM_PROBE_IN_KERNEL,	/* KVM answered the guest itself */
+	VMM_PROBE_ERROR,
+};
+
+struct vmm_host_info {
+	struct utsname uts;	/* which kernel: what KVM offers depends on it */
+	int api;
+	bool pvm;
+	long vm_types;
+	long gmem;
+	long gmem_flags;
+	long attrs;
+	long hc_mask;
+	long memory2;
+	long fault_info;
+	enum vmm_probe_result probe;
+	char probe_detail[256];
+	char thp[64];
+	char thp_shmem[64];
+	long hugepages, hugepage_kb;
+	int backing;		/* gmem_backing() of a fresh file */
+	int mirrored;		/* gmem_vm_private_mirrored() */
+};
+
+/* Whether /dev/kvm opens and is KVM; if not, why (vmm/machine.c). */
+bool vmm_kvm_usable(char *why, size_t len);
+/* Whether this kernel is itself a PVM guest (no /dev/kvm of its own). */
+bool vmm_pvm_guest(void);
+/* What this machine is for gmem; @desc gets it in words. */
+enum vmm_machine {
+	VMM_MACHINE_KVM_HOST,	/* /dev/kvm usable, no kvm_pvm */
+	VMM_MACHINE_PVM_HOST,	/* /dev/kvm usable, kvm_pvm in the kernel */
+	VMM_MACHINE_PVM_GUEST,	/* no usable /dev/kvm: a PVM guest */
+	VMM_MACHINE_NO_KVM,	/* no usable /dev/kvm, another reason */
+};
+enum vmm_machine vmm_machine(char *desc, size_t len);
+/* "kvm-host", "pvm-host", "pvm-guest", "no-kvm": the JSON's words. */
+const char *vmm_machine_name(enum vmm_machine m);
+
+/*
+ * Ask /dev/kvm, sysfs and the library, and run the hypercall probe guest.
+ * 0, or -errno when /dev/kvm does not open.
+ */
+int vmm_host_probe(struct vmm_host_info *h);
 
 #endif /* GMEM_VMM_H */
