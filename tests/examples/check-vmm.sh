@@ -33,4 +33,7 @@ echo "$out"
 grep -q 'guest assertion failed at .*pattern lost after the conversion back' \
 	<<<"$out" || { echo "FAIL: --zero: no failed guest assertion"; exit 1; }
 grep -qx FAIL <<<"$out" || { echo "FAIL: --zero: no FAIL line"; exit 1; }
+# the guest's failure stops it, before the host's own checks could
+! grep -q '^host:' <<<"$out" ||
+	{ echo "FAIL: --zero: a failed guest did not stop minimal-vmm"; exit 1; }
 echo "minimal-vmm: guest passed, digest as gmem measure, --zero failed as it must: ok"
