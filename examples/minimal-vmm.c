@@ -75,6 +75,7 @@ struct vmm {
 	int kvm_fd, vm_fd, run_size;
 	bool ring3;
 	uint32_t channel;		/* GUEST_CONV_* */
+	_Atomic uint64_t requests, faults;	/* conversion exits served */
 	/* the device's view of RAM, kept by its listener */
 	_Atomic uint64_t dev_bytes, dev_maps, dev_unmaps;
 };
@@ -128,6 +129,7 @@ static bool memory_fault(struct vcpu *v)
 	if (v->fault == (gpa | private))	/* converting did not help */
 		return false;
 	v->fault = gpa | private;
+	atomic_fetch_add(&v->vmm->faults, 1);
 	return convert(v->vmm, gpa, n, private ? GUEST_MAP_PRIVATE :
 						 GUEST_MAP_SHARED) == 0;
 }
@@ -148,6 +150,7 @@ static bool port_io(struct vcpu *v, bool *done)
 		printf("vcpu %u: %.*s\n", v->id, (int)val, mb->text);
 		return true;
 	case GUEST_PORT_CONVERT:
+		atomic_fetch_add(&v->vmm->requests, 1);
 		mb->conv_ret = convert(v->vmm, mb->conv_gpa, mb->conv_npages,
 				       mb->conv_attrs);
 		return true;
@@ -188,6 +191,7 @@ static void *vcpu_loop(void *arg)
 			ok = port_io(v, &done);
 			break;
 		case KVM_EXIT_HYPERCALL:
+			atomic_fetch_add(&v->vmm->requests, 1);
 			run->hypercall.ret = run->hypercall.nr ==
 					     KVM_HC_MAP_GPA_RANGE ?
 				convert(v->vmm, run->hypercall.args[0],
@@ -433,6 +437,10 @@ static int boot(struct vmm *vmm, struct vcpu *vcpus)
 		pthread_join(vcpus[i].thread, NULL);
 	for (i = 0; i < NR_VCPUS; i++)
 		ret |= !vcpus[i].ok;
+	printf("conversion requests: %llu by %s, %llu memory faults\n",
+	       (unsigned long long)atomic_load(&vmm->requests),
+	       vmm->channel == GUEST_CONV_HYPERCALL ? "hypercall" : "doorbell",
+	       (unsigned long long)atomic_load(&vmm->faults));
 	return ret ? -1 : 0;
 }
 

@@ -21,6 +21,10 @@ echo "$out"
 held=$(grep -c 'every check held' <<<"$out")
 [ "$held" = 2 ] || { echo "FAIL: $held of 2 vCPUs held their checks"; exit 1; }
 grep -qx PASS <<<"$out" || { echo "FAIL: no PASS"; exit 1; }
+# 2 vCPUs x 3 rounds x (to private, to shared), all by the channel chosen
+chan=$(sed -n 's/.*, conversions by \([a-z]*\)$/\1/p' <<<"$out")
+grep -qx "conversion requests: 12 by $chan, 0 memory faults" <<<"$out" ||
+	{ echo "FAIL: not 12 conversion requests by '$chan'"; exit 1; }
 digest=$(sed -n 's/^launch digest: \([0-9a-f]*\) .*/\1/p' <<<"$out")
 want=$("$gmem" measure "$guest") || { echo "FAIL: gmem measure"; exit 1; }
 [ "$digest" = "$want" ] ||
