@@ -1,7 +1,7 @@
 #!/bin/bash
 # examples/*.c build against the installed library with pkg-config alone
-# (as tests/lib/install.sh does for a small program) and boot the installed
-# example guest: check-vmm.sh runs what they built.
+# (installed as for tests/lib/install.sh, by the same scratch-install.sh)
+# and boot the installed example guest: check-vmm.sh runs what they built.
 # Usage: installed.sh <build dir> <examples dir> <guests dir> <sanitizers>
 #	<check-vmm.sh>
 set -euo pipefail
@@ -11,17 +11,9 @@ if ! [ -r /dev/kvm ] || ! [ -w /dev/kvm ]; then
 	echo "SKIP: no usable /dev/kvm"
 	exit 77
 fi
-sanflags=()
-[ "$san" = none ] || sanflags=(-fsanitize="$san")
-dest=$(mktemp -d)
-trap 'rm -rf "$dest"' EXIT
-
-DESTDIR=$dest meson install -C "$build" --quiet --no-rebuild >/dev/null
-pc=$(find "$dest" -name libgmem.pc | head -n 1)
-[ -n "$pc" ] || { echo "FAIL: no libgmem.pc installed"; exit 1; }
-prefix=$dest$(sed -n 's/^prefix=//p' "$pc")
-export PKG_CONFIG_PATH=$(dirname "$pc") PKG_CONFIG_SYSROOT_DIR=$dest
-libdir=$(dirname "$(dirname "$pc")")
+# shellcheck source-path=SCRIPTDIR source=../lib/scratch-install.sh
+. "$(dirname "$0")/../lib/scratch-install.sh"
+prefix=$dest$prefix
 export LD_LIBRARY_PATH=$libdir	# for the installed gmem as well
 
 # Only the guest ABI comes from the source tree (it is the guest's
