@@ -370,7 +370,7 @@ static int setup_memory(struct vmm *vmm, bool zero)
 /* The image, private and measured from the first instruction. */
 static int launch(struct vmm *vmm, const char *path)
 {
-	static uint8_t image[GUEST_IMAGE_MAX];
+	static uint8_t image[GUEST_IMAGE_MAX + 1];	/* + 1: too big? */
 	uint8_t digest[32];
 	ssize_t n = -1;
 	long pages;
@@ -381,7 +381,7 @@ static int launch(struct vmm *vmm, const char *path)
 		n = read(fd, image, sizeof(image));
 		close(fd);
 	}
-	if (n <= 0)
+	if (n <= 0 || n > (ssize_t)GUEST_IMAGE_MAX)
 		return fail(path, n < 0 ? -errno : -EINVAL);
 	pages = (n + GMEM_PAGE_SIZE - 1) / GMEM_PAGE_SIZE;
 	ret = gmem_vm_write(vmm->vm, GUEST_IMAGE_GPA, image, n, NULL);
