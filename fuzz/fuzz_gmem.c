@@ -117,6 +117,8 @@ static void fz_step(struct fz *z, struct fz_in *in)
 	z->op = NULL;
 	if (op < 8)
 		fz_file_step(z, in, op);
+	else if (op == 11 || op == 12)
+		fz_access_step(z, in, op == 12);
 	else if (op < 14)
 		fz_vm_step(z, in, op - 8);
 	else if (op < 17)

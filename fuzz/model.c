@@ -86,10 +86,15 @@ static bool tracing(void)
 	return on;
 }
 
-void fz_expect_ret(struct fz *z, const char *call, long got, long want)
+void fz_trace_ret(const struct fz *z, const char *call, long got)
 {
 	if (tracing())
 		fprintf(stderr, "step %lu %s = %ld\n", z->step, call, got);
+}
+
+void fz_expect_ret(struct fz *z, const char *call, long got, long want)
+{
+	fz_trace_ret(z, call, got);
 	if (got != want)
 		fz_fail(z, "%s returned %ld (%s), model says %ld (%s)", call,
 			got, got < 0 ? strerror((int)-got) : "ok", want,

@@ -134,6 +134,8 @@ bool fz_range_ok(uint64_t off, uint64_t len, uint64_t size);
 void fz_fail(struct fz *z, const char *fmt, ...)
 	__attribute__((noreturn, format(printf, 2, 3)));
 void fz_expect_ret(struct fz *z, const char *call, long got, long want);
+/* With GMEM_FUZZ_TRACE set: print a call's result. */
+void fz_trace_ret(const struct fz *z, const char *call, long got);
 
 /* model.c */
 void fz_touch(struct fz_file *mf, uint64_t off, uint64_t len);

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The fuzzer's steps. Calls between the ops files go one way:
- * ops_manager.c -> ops_vm.c -> ops_file.c -> ops_listen.c (and all of them
- * to model.c and check.c); fuzz_gmem.c drives them all.
+ * ops_manager.c and ops_access.c -> ops_vm.c -> ops_file.c -> ops_listen.c
+ * (and all of them to model.c, check.c, whitebox.c); fuzz_gmem.c drives
+ * them all.
  */
 #ifndef FZ_OPS_H
 #define FZ_OPS_H
@@ -21,6 +22,9 @@ void fz_file_step(struct fz *z, struct fz_in *in, unsigned int op);
 /* ops_vm.c */
 uint64_t fz_rd_gpa(struct fz *z, int vmi, struct fz_in *in);
 void fz_vm_step(struct fz *z, struct fz_in *in, unsigned int op);
+
+/* ops_access.c */
+void fz_access_step(struct fz *z, struct fz_in *in, bool write);
 
 /* ops_map.c, ops_manager.c */
 void fz_map_step(struct fz *z, struct fz_in *in, unsigned int op);

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * Fuzzer steps by VM: memslots, conversion by gpa, the accessors, and VM
- * configurations. The model's memslots are the truth the library's RCU
+ * Fuzzer steps by VM: memslots, conversion by gpa and VM configurations
+ * (the accessors are in ops_access.c). The model's memslots are the truth the library's RCU
  * slot array must agree with.
  */
 #include <errno.h>
@@ -10,20 +10,12 @@
 
 #include "ops.h"
 
-#define FZ_MAX_ACCESS	(24 * FZ_PAGE)
-
 /* One memslot's part of a conversion by gpa. */
 struct piece {
 	int file;
 	uint64_t off;
 	uint64_t len;
 	uint64_t gpa;
-};
-
-struct span {
-	const struct fz_slot *s;
-	uint64_t gpa;
-	uint64_t len;
 };
 
 static uint64_t rd_gpa_pages(struct fz_in *in)
@@ -297,235 +289,6 @@ static void op_vm_set_attributes(struct fz *z, struct fz_in *in)
 				 mode == GMEM_CONVERT_ZERO);
 }
 
-static void set_fault(struct gmem_fault *f, uint64_t gpa, uint64_t size,
-		      uint64_t why)
-{
-	f->gpa = gpa & ~(FZ_PAGE - 1);
-	f->size = size;
-	f->flags = why;
-}
-
-/* Length of the unbacked run from @gpa: up to the next slot. */
-static uint64_t hole_len(const struct fz_vm *v, uint64_t gpa)
-{
-	uint64_t next = UINT64_MAX;
-
-	for (int i = 0; i < FZ_SLOTS; i++)
-		if (v->slot[i].kind != FZ_SLOT_NONE && v->slot[i].gpa > gpa &&
-		    v->slot[i].gpa < next)
-			next = v->slot[i].gpa;
-	return (next & ~(FZ_PAGE - 1)) - (gpa & ~(FZ_PAGE - 1));
-}
-
-static long private_want(const struct fz *z, const struct span *sp,
-			 struct gmem_fault *f)
-{
-	const struct fz_slot *s = sp->s;
-	const struct fz_file *mf = &z->file[s->file];
-	uint64_t off = s->offset + (sp->gpa - s->gpa);
-	uint64_t p = off / FZ_PAGE, e = (off + sp->len + FZ_PAGE - 1) / FZ_PAGE;
-	uint64_t run, slot_end = (s->offset + s->size) / FZ_PAGE;
-
-	while (p < e && !mf->priv[p])
-		p++;
-	if (p == e)
-		return 0;
-	for (run = p; run < slot_end && mf->priv[run]; run++)
-		;
-	set_fault(f, s->gpa + p * FZ_PAGE - s->offset, (run - p) * FZ_PAGE,
-		  GMEM_FAULT_PRIVATE);
-	return -EFAULT;
-}
-
-/*
- * Plain memory is copied before file memory, span by span: the first span
- * over the hole faults, after the host spans before it were copied.
- * Returns its index, or -1.
- */
-static int hole_span(const struct span *sp, int n, struct gmem_fault *f)
-{
-	for (int i = 0; i < n; i++)
-		if (sp[i].s->kind == FZ_SLOT_HOLE) {
-			set_fault(f, sp[i].gpa, FZ_PAGE, GMEM_FAULT_UNBACKED);
-			return i;
-		}
-	return -1;
-}
-
-/*
- * *nsp is the spans of a successful access, or with *hole set, the spans
- * before the one that faulted on the hole.
- */
-static long access_want(const struct fz *z, int vmi, uint64_t gpa,
-			uint64_t len, struct span *sp, int *nsp,
-			struct gmem_fault *f, bool *hole)
-{
-	const struct fz_vm *v = &z->vm[vmi];
-	uint64_t cur = gpa, end = gpa + len;
-	int n = 0;
-
-	while (cur < end) {
-		int si = fz_gpa_to_slot(v, cur);
-		const struct fz_slot *s = &v->slot[si < 0 ? 0 : si];
-
-		if (si < 0 || s->kind == FZ_SLOT_DEAD) {
-			set_fault(f, cur, si < 0 ? hole_len(v, cur) :
-				  s->gpa + s->size - (cur & ~(FZ_PAGE - 1)),
-				  GMEM_FAULT_UNBACKED);
-			return -EFAULT;
-		}
-		if (n == 16)
-			return -E2BIG;
-		sp[n].s = s;
-		sp[n].gpa = cur;
-		sp[n].len = s->gpa + s->size - cur;
-		if (sp[n].len > end - cur)
-			sp[n].len = end - cur;
-		cur += sp[n++].len;
-	}
-	*nsp = n;
-	for (int i = 0; i < n; i++)
-		if (sp[i].s->kind == FZ_SLOT_FILE && private_want(z, &sp[i], f))
-			return -EFAULT;
-	n = hole_span(sp, n, f);
-	if (n < 0)
-		return 0;
-	*nsp = n;
-	*hole = true;
-	return -EFAULT;
-}
-
-/*
- * Whether the VM's hole is still unmapped. Something other than the
- * library may map there (the sanitizers, the fuzzer); the accesses over
- * it are then not predicted. The library never may: check_plain().
- */
-static bool hole_vacant(const struct fz_vm *v)
-{
-	unsigned char vec;
-
-	for (int p = 0; p < FZ_HOLE_PAGES; p++)
-		if (!mincore(v->hole + p * FZ_PAGE, FZ_PAGE, &vec) ||
-		    errno != ENOMEM)
-			return false;
-	return true;
-}
-
-/* After a fault on the hole: only the host spans before it were copied. */
-static void hole_done(struct fz *z, int vmi, uint8_t *buf, bool write,
-		      const struct span *sp, int n, const uint8_t *sentinel,
-		      uint64_t len)
-{
-	uint64_t at = 0;
-
-	for (int i = 0; i < n; i++) {
-		const uint8_t *m = z->vm[vmi].host_model + sp[i].s->offset +
-				   (sp[i].gpa - sp[i].s->gpa);
-
-		if (sp[i].s->kind == FZ_SLOT_HOST && write)
-			memcpy((uint8_t *)m, buf + at, sp[i].len);
-		else if (!write && memcmp(buf + at, sp[i].s->kind == FZ_SLOT_HOST ?
-					  m : sentinel + at, sp[i].len))
-			fz_fail(z, "gmem_vm_read at %#llx faulted on the hole: "
-				"bytes before it differ",
-				(unsigned long long)sp[i].gpa);
-		at += sp[i].len;
-	}
-	if (!write && memcmp(buf + at, sentinel + at, len - at))
-		fz_fail(z, "gmem_vm_read faulted on the hole: bytes from it on "
-			"were copied");
-}
-
-/* The model's bytes behind a span. */
-static uint8_t *span_model(struct fz *z, int vmi, const struct span *sp)
-{
-	const struct fz_slot *s = sp->s;
-	uint64_t rel = sp->gpa - s->gpa + s->offset;
-
-	if (s->kind == FZ_SLOT_HOST)
-		return z->vm[vmi].host_model + rel;
-	fz_touch(&z->file[s->file], rel, sp->len);
-	return z->file[s->file].data + rel;
-}
-
-static void access_done(struct fz *z, int vmi, uint8_t *buf, bool write,
-			const struct span *sp, int n)
-{
-	for (int i = 0; i < n; i++) {
-		uint8_t *m = span_model(z, vmi, &sp[i]);
-
-		if (write)
-			memcpy(m, buf, sp[i].len);
-		else if (memcmp(m, buf, sp[i].len))
-			fz_fail(z, "gmem_vm_read at %#llx: bytes differ from the "
-				"model", (unsigned long long)sp[i].gpa);
-		buf += sp[i].len;
-	}
-}
-
-static void check_fault(struct fz *z, const struct gmem_fault *got,
-			const struct gmem_fault *want, bool write)
-{
-	uint64_t flags = want->flags | (write ? GMEM_FAULT_WRITE :
-						GMEM_FAULT_READ);
-
-	if (got->gpa != want->gpa || got->size != want->size ||
-	    got->flags != flags)
-		fz_fail(z, "fault gpa %#llx size %#llx flags %#llx, model "
-			"says %#llx %#llx %#llx",
-			(unsigned long long)got->gpa,
-			(unsigned long long)got->size,
-			(unsigned long long)got->flags,
-			(unsigned long long)want->gpa,
-			(unsigned long long)want->size,
-			(unsigned long long)flags);
-}
-
-static void op_access(struct fz *z, struct fz_in *in, bool write)
-{
-	static uint8_t buf[FZ_MAX_ACCESS], sentinel[FZ_MAX_ACCESS];
-	int vmi = fz_in_u8(in) & 1, n = 0;
-	uint64_t gpa = fz_rd_gpa(z, vmi, in);
-	uint8_t k = fz_in_u8(in);
-	uint64_t len = fz_in_u16(in) % (3 * FZ_PAGE + 1);
-	struct gmem_fault f = { 0 }, wf = { 0 };
-	struct span sp[16];
-	long want = 0, r;
-	bool nullbuf = k == 0xff, hole = false;
-
-	z->op = write ? "gmem_vm_write" : "gmem_vm_read";
-	if ((k & 0xc0) == 0x80)
-		len = (k % 24) * FZ_PAGE;
-	else
-		gpa += (k & 0x3f) * 61;
-	if ((k & 0xc0) == 0xc0 && !nullbuf)
-		gpa = UINT64_MAX - (k & 0x3f);
-	if (nullbuf || gpa + len < gpa)
-		want = -EINVAL;
-	else if (len)
-		want = access_want(z, vmi, gpa, len, sp, &n, &wf, &hole);
-	if (hole && !hole_vacant(&z->vm[vmi]))
-		return;
-	memset(sentinel, 0xa5, len);
-	if (write)
-		fz_pattern(buf, len, fz_in_u16(in) + (uint32_t)z->step);
-	else
-		memcpy(buf, sentinel, len);
-	r = write ? gmem_vm_write(z->vm[vmi].vm, gpa, nullbuf ? NULL : buf, len,
-			       &f) :
-		    gmem_vm_read(z->vm[vmi].vm, gpa, nullbuf ? NULL : buf, len,
-			      &f);
-	fz_expect_ret(z, z->op, r, want);
-	if (r == -EFAULT)
-		check_fault(z, &f, &wf, write);
-	if (hole)
-		hole_done(z, vmi, buf, write, sp, n, sentinel, len);
-	else if (!r)
-		access_done(z, vmi, buf, write, sp, n);
-	else if (!write && memcmp(buf, sentinel, len))
-		fz_fail(z, "failed gmem_vm_read copied bytes");
-}
-
 static void op_vm_config(struct fz *z, struct fz_in *in)
 {
 	uint8_t k = fz_in_u8(in);
@@ -570,12 +333,6 @@ void fz_vm_step(struct fz *z, struct fz_in *in, unsigned int op)
 		break;
 	case 2:
 		op_vm_set_attributes(z, in);
-		break;
-	case 3:
-		op_access(z, in, false);
-		break;
-	case 4:
-		op_access(z, in, true);
 		break;
 	default:
 		op_vm_config(z, in);
