@@ -314,11 +314,13 @@ static void touch_files(struct fz *z, int vmi, const struct access *a)
 {
 	for (int i = 0; i < a->n; i++) {
 		const struct chunk *c = &a->c[i];
-		const struct fz_slot *s = &z->vm[vmi].slot[c->slot];
+		const struct fz_slot *s;
 
-		if (c->b == SHARED || c->b == PRIVATE)
-			fz_touch(&z->file[s->file],
-				 s->offset + c->gpa - s->gpa, c->len);
+		if (c->b != SHARED && c->b != PRIVATE)
+			continue;
+		s = &z->vm[vmi].slot[c->slot];
+		fz_touch(&z->file[s->file], s->offset + c->gpa - s->gpa,
+			 c->len);
 	}
 }
 
