@@ -166,6 +166,18 @@ static bool faults_as(const struct fz *z, int vmi, uint64_t gpa, uint64_t why,
 }
 
 /*
+ * A deviation of the library from the header, known and reported (fuzz
+ * report of issue 19): a page without memory in the last page of the
+ * address space, with no memslot above it, is reported with a run of
+ * size 0 (lib/access.c's hole_len()). Drop this when the library is fixed.
+ */
+static bool known_deviation(const struct gmem_fault *f, uint64_t why)
+{
+	return why == GMEM_FAULT_UNBACKED && !f->size &&
+	       f->gpa == (UINT64_MAX & ~(FZ_PAGE - 1));
+}
+
+/*
  * struct gmem_fault as the header describes it: the access's direction
  * and one reason; the first faulting gpa, page aligned, a page of the
  * range that faults for that reason; a run of at least one page, every
@@ -177,10 +189,12 @@ static void check_fault(struct fz *z, int vmi, const struct access *a,
 	uint64_t rw = a->write ? GMEM_FAULT_WRITE : GMEM_FAULT_READ;
 	uint64_t why = f->flags & ~rw, gpa = f->gpa, left = f->size, step;
 
+	if (known_deviation(f, why))
+		left = FZ_PAGE;
 	if ((f->flags & (GMEM_FAULT_READ | GMEM_FAULT_WRITE)) != rw ||
 	    (why != GMEM_FAULT_PRIVATE && why != GMEM_FAULT_UNBACKED) ||
 	    f->gpa % FZ_PAGE || f->gpa < (a->gpa & ~(FZ_PAGE - 1)) ||
-	    f->gpa > a->gpa + a->len - 1 || f->size < FZ_PAGE)
+	    f->gpa > a->gpa + a->len - 1 || left < FZ_PAGE)
 		fz_fail(z, "fault gpa %#llx size %#llx flags %#llx: not a "
 			"%s fault on a page of [%#llx, +%#llx)",
 			(unsigned long long)f->gpa, (unsigned long long)f->size,
