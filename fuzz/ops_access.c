@@ -39,6 +39,7 @@ struct chunk {
 	enum backing b;
 	uint8_t *model;		/* SHARED, PRIVATE, PLAIN: the model's bytes */
 	uint8_t *real;		/* PLAIN: the host memory itself */
+	uint8_t *hole;		/* HOLE: its page of the hole */
 };
 
 /* The access as the model sees it. */
@@ -86,7 +87,7 @@ static void chunk_at(struct fz *z, int vmi, struct access *a, uint64_t gpa)
 	c->len = (last < page_last ? last : page_last) - gpa + 1;
 	c->at = gpa - a->gpa;
 	c->b = backing_of(z, vmi, gpa, &c->slot);
-	c->model = c->real = NULL;
+	c->model = c->real = c->hole = NULL;
 	a->kinds |= 1U << c->b;
 	if (c->slot < 0)
 		return;
@@ -99,6 +100,8 @@ static void chunk_at(struct fz *z, int vmi, struct access *a, uint64_t gpa)
 		c->model = z->vm[vmi].host_model + rel;
 		c->real = z->vm[vmi].host + rel;
 	}
+	if (c->b == HOLE)
+		c->hole = z->vm[vmi].hole + (rel & ~(FZ_PAGE - 1));
 }
 
 /* Split a valid, non-empty access into page chunks. */
@@ -308,18 +311,22 @@ static void read_done(struct fz *z, const struct access *a,
 }
 
 /*
- * Whether the VM's hole is still unmapped. Something other than the
- * library may map there (the sanitizers, the fuzzer); the accesses over
- * it are then not predicted. The library never may: check_plain().
+ * Whether the pages of the VM's hole that the access reaches are still
+ * unmapped. Something other than the library may map there (the
+ * sanitizers' allocators, the fuzzer's own); the access is then not
+ * predicted. The library never may: check_plain().
  */
-static bool hole_vacant(const struct fz_vm *v)
+static bool hole_vacant(const struct access *a)
 {
 	unsigned char vec;
 
-	for (int p = 0; p < FZ_HOLE_PAGES; p++)
-		if (!mincore(v->hole + p * FZ_PAGE, FZ_PAGE, &vec) ||
-		    errno != ENOMEM)
+	for (int i = 0; i < a->n; i++) {
+		const struct chunk *c = &a->c[i];
+
+		if (c->b == HOLE && (!mincore(c->hole, FZ_PAGE, &vec) ||
+				     errno != ENOMEM))
 			return false;
+	}
 	return true;
 }
 
@@ -383,7 +390,7 @@ void fz_access_step(struct fz *z, struct fz_in *in, bool write)
 	a = (struct access){ .gpa = gpa, .len = len, .write = write };
 	if (!nullbuf && len && gpa + len > gpa) {
 		split(z, vmi, &a);
-		if ((a.kinds & 1U << HOLE) && !hole_vacant(&z->vm[vmi]))
+		if (!hole_vacant(&a))
 			return;
 	}
 	memset(sentinel, 0xa5, len);
