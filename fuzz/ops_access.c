@@ -16,7 +16,8 @@
  *    (the header does not rank it against -EFAULT: either is taken then).
  * How the library splits or orders its copies is not assumed: where two
  * plain memslots alias the same host bytes, any of the bytes written to
- * them is taken. Any other failure copies nothing.
+ * them is taken. Any other failure copies nothing. One known deviation of
+ * the library from the header is tolerated by name: known_deviation().
  */
 #include <errno.h>
 #include <string.h>

@@ -1,12 +1,11 @@
 // SPDX-License-Identifier: MIT
 /*
  * Fuzzer steps by VM: memslots, conversion by gpa and VM configurations
- * (the accessors are in ops_access.c). The model's memslots are the truth the library's RCU
- * slot array must agree with.
+ * (the accessors are in ops_access.c). The model's memslots are the truth
+ * the library's RCU slot array must agree with.
  */
 #include <errno.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "ops.h"
 
