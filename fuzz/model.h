@@ -27,8 +27,9 @@
 #define FZ_LISTENERS	4
 
 /*
- * Limits include/gmem.h states (the fuzzer's own sizes above are far
- * below the piece limits, so those are never reached here).
+ * Limits include/gmem.h states. With FZ_SLOTS memslots per VM, no range
+ * crosses more than FZ_SLOTS of them: the piece limits are modelled but
+ * not reached here.
  */
 #define FZ_SLOT_ID_LIMIT	32764	/* struct gmem_region.slot: "< 32764" */
 #define FZ_CONVERT_PIECES	64	/* a conversion: "more than 64 memslots" */
