@@ -23,39 +23,6 @@
 #include "proto.h"
 
 /*
- * gm_vu_fence - cut @t's regions at every vring's boundaries, with memory
- * slots. libvhost-user (qemu-storage-daemon 7.2) translates the ring
- * addresses when a ring is set up and when a region is added, but only
- * through regions it already had: a region holding a ring must never be
- * removed while the ring lives, so rings sit in regions of their own that
- * conversions elsewhere never touch. A whole-table back-end (DPDK)
- * translates the rings again after every table and needs no fences.
- * Return: 0; -ENOSPC.
- */
-int gm_vu_fence(const struct gmem_vu_dev *d, struct vu_table *t)
-{
-	unsigned int i, j, k;
-	int ret;
-
-	if (!d->mem_slots)
-		return 0;
-	for (i = 0; i < VU_MAX_VRINGS; i++) {
-		const struct vu_vring *vr = &d->vring[i];
-
-		if (!vr->fence[0][1])
-			continue;
-		for (j = 0; j < 3; j++) {
-			for (k = 0; k < 2; k++) {
-				ret = gm_vu_table_cut(t, vr->fence[j][k]);
-				if (ret)
-					return ret;
-			}
-		}
-	}
-	return 0;
-}
-
-/*
  * The table after taking [off, off+len) of range @rng out of dev->want.
  * Cutting a region in the middle needs one more slot: if that overflows,
  * merged neighbours (canonical form) may still fit.
@@ -68,7 +35,7 @@ static int without(struct gmem_vu_dev *d, unsigned int rng, uint64_t off,
 		return 0;
 	*t = d->want;
 	gm_vu_table_canon(t);
-	if (gm_vu_table_sub(t, rng, off, len) || gm_vu_fence(d, t) ||
+	if (gm_vu_table_sub(t, rng, off, len) || gm_vu_table_fence(t, d) ||
 	    t->n > d->max_regions)
 		return -ENOSPC;
 	return 0;
@@ -85,7 +52,7 @@ static int with(struct gmem_vu_dev *d, const struct vu_region *r,
 	struct vu_table c;
 
 	*t = d->want;
-	if (!gm_vu_table_add(t, r) && d->mem_slots && !gm_vu_fence(d, t) &&
+	if (!gm_vu_table_add(t, r) && d->mem_slots && !gm_vu_table_fence(t, d) &&
 	    t->n <= d->max_regions)
 		return 0;
 	/* Canonical form of want + r, even when want alone is full. */
@@ -94,7 +61,7 @@ static int with(struct gmem_vu_dev *d, const struct vu_region *r,
 	if (gm_vu_table_add(&c, r))
 		return -ENOSPC;
 	gm_vu_table_canon(&c);
-	if (gm_vu_fence(d, &c) || c.n > d->max_regions)
+	if (gm_vu_table_fence(&c, d) || c.n > d->max_regions)
 		return -ENOSPC;
 	*t = c;
 	return 0;

@@ -128,6 +128,7 @@ bool gm_vu_table_has(const struct vu_table *t, const struct vu_region *r);
 int gm_vu_table_del(struct vu_table *t, const struct vu_region *r);
 bool gm_vu_table_equal(const struct vu_table *a, const struct vu_table *b);
 int gm_vu_table_cut(struct vu_table *t, uint64_t gpa);
+int gm_vu_table_fence(struct vu_table *t, const struct gmem_vu_dev *d);
 
 /* A range of a guest-memory file attached to the device. */
 struct vu_range {
@@ -198,9 +199,6 @@ struct gmem_vu_dev {
 	uint64_t nacks;
 	uint64_t timeouts;
 };
-
-/* device.c */
-int gm_vu_fence(const struct gmem_vu_dev *d, struct vu_table *t);
 
 /* sync.c */
 int gm_vu_call(struct gmem_vu_dev *d, struct vu_msg *m, const int *fds,

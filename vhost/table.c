@@ -176,3 +176,36 @@ bool gm_vu_table_equal(const struct vu_table *a, const struct vu_table *b)
 			return false;
 	return true;
 }
+
+/*
+ * gm_vu_table_fence - cut @t's regions at every vring's boundaries, with memory
+ * slots. libvhost-user (qemu-storage-daemon 7.2) translates the ring
+ * addresses when a ring is set up and when a region is added, but only
+ * through regions it already had: a region holding a ring must never be
+ * removed while the ring lives, so rings sit in regions of their own that
+ * conversions elsewhere never touch. A whole-table back-end (DPDK)
+ * translates the rings again after every table and needs no fences.
+ * Return: 0; -ENOSPC.
+ */
+int gm_vu_table_fence(struct vu_table *t, const struct gmem_vu_dev *d)
+{
+	unsigned int i, j, k;
+	int ret;
+
+	if (!d->mem_slots)
+		return 0;
+	for (i = 0; i < VU_MAX_VRINGS; i++) {
+		const struct vu_vring *vr = &d->vring[i];
+
+		if (!vr->fence[0][1])
+			continue;
+		for (j = 0; j < 3; j++) {
+			for (k = 0; k < 2; k++) {
+				ret = gm_vu_table_cut(t, vr->fence[j][k]);
+				if (ret)
+					return ret;
+			}
+		}
+	}
+	return 0;
+}

@@ -96,7 +96,7 @@ static uint64_t up(uint64_t a)
 
 /*
  * Give the ring's pages regions of their own before the back-end learns
- * its addresses (see gm_vu_fence() in device.c).
+ * its addresses (see gm_vu_table_fence() in table.c).
  */
 static int fence(struct gmem_vu_dev *d, const struct gmem_vu_vring *v)
 {
@@ -113,7 +113,7 @@ static int fence(struct gmem_vu_dev *d, const struct gmem_vu_vring *v)
 		vr->fence[j][1] = up(ends[j]);
 	}
 	t = d->want;
-	ret = gm_vu_fence(d, &t);
+	ret = gm_vu_table_fence(&t, d);
 	if (!ret && t.n > d->max_regions)
 		ret = -ENOSPC;
 	if (!ret)
@@ -182,7 +182,7 @@ static void release(struct vu_vring *vr)
 /*
  * GET_VRING_BASE. The fences stay: libvhost-user keeps the ring's
  * addresses after the stop and translates them again whenever a region
- * is added (see gm_vu_fence() in device.c).
+ * is added (see gm_vu_table_fence() in table.c).
  */
 static int stop(struct gmem_vu_dev *d, unsigned int index, uint32_t *base)
 {
