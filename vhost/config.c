@@ -34,7 +34,7 @@ static int get_config(struct gmem_vu_dev *d, uint32_t offset, void *buf,
 	m.request = VU_GET_CONFIG;
 	m.size = VU_CONFIG_HDR + size;
 	m.u.config.size = size;
-	ret = gm_vu_get(d, &m);
+	ret = vu_get(d, &m);
 	if (ret)
 		return ret;
 	/* The spec's refusal: an empty payload. */
@@ -43,7 +43,7 @@ static int get_config(struct gmem_vu_dev *d, uint32_t offset, void *buf,
 		return -EIO;
 	}
 	if (!well_formed(&m, size)) {
-		gm_vu_broken(d, NULL);
+		vu_broken(d, NULL);
 		return -EPROTO;
 	}
 	memcpy(buf, m.u.config.region + offset, len);

@@ -31,11 +31,11 @@ static int without(struct gmem_vu_dev *d, unsigned int rng, uint64_t off,
 		   uint64_t len, struct vu_table *t)
 {
 	*t = d->want;
-	if (!gm_vu_table_sub(t, rng, off, len) && t->n <= d->max_regions)
+	if (!vu_table_sub(t, rng, off, len) && t->n <= d->max_regions)
 		return 0;
 	*t = d->want;
-	gm_vu_table_canon(t);
-	if (gm_vu_table_sub(t, rng, off, len) || gm_vu_table_fence(t, d) ||
+	vu_table_canon(t);
+	if (vu_table_sub(t, rng, off, len) || vu_table_fence(t, d) ||
 	    t->n > d->max_regions)
 		return -ENOSPC;
 	return 0;
@@ -52,16 +52,16 @@ static int with(struct gmem_vu_dev *d, const struct vu_region *r,
 	struct vu_table c;
 
 	*t = d->want;
-	if (!gm_vu_table_add(t, r) && d->mem_slots && !gm_vu_table_fence(t, d) &&
+	if (!vu_table_add(t, r) && d->mem_slots && !vu_table_fence(t, d) &&
 	    t->n <= d->max_regions)
 		return 0;
 	/* Canonical form of want + r, even when want alone is full. */
 	c = d->want;
-	gm_vu_table_canon(&c);
-	if (gm_vu_table_add(&c, r))
+	vu_table_canon(&c);
+	if (vu_table_add(&c, r))
 		return -ENOSPC;
-	gm_vu_table_canon(&c);
-	if (gm_vu_table_fence(&c, d) || c.n > d->max_regions)
+	vu_table_canon(&c);
+	if (vu_table_fence(&c, d) || c.n > d->max_regions)
 		return -ENOSPC;
 	*t = c;
 	return 0;
@@ -81,19 +81,19 @@ static int cb_unmap(void *opaque, uint64_t off, uint64_t len, uint32_t flags)
 	 * A back-end that broke the protocol confirms nothing: what it may
 	 * still map must not become private.
 	 */
-	if (!ret && gm_vu_reaches(d, rg->fidx, off))
+	if (!ret && vu_reaches(d, rg->fidx, off))
 		ret = -EPROTO;
 	else if (!ret)
-		ret = gm_vu_sync(d, &t);
+		ret = vu_push_table(d, &t);
 	/* Broken just now, by a message about memory it does not reach. */
-	if (ret == -EPROTO && !gm_vu_reaches(d, rg->fidx, off))
+	if (ret == -EPROTO && !vu_reaches(d, rg->fidx, off))
 		ret = 0;
 	/* A back-end that is gone has unmapped everything. */
 	if (ret == -ENOTCONN)
 		ret = 0;
 	/* Access must go even if the back-end cannot confirm it. */
 	if (ret && (flags & GMEM_UNMAP_FORCED)) {
-		gm_vu_dead(d);
+		vu_dead(d);
 		ret = 0;
 	}
 	if (!ret)
@@ -118,7 +118,7 @@ static int cb_map(void *opaque, uint64_t off, uint64_t len)
 	pthread_mutex_lock(&d->lock);
 	ret = with(d, &r, &t);
 	if (!ret)
-		ret = gm_vu_sync(d, &t);
+		ret = vu_push_table(d, &t);
 	/*
 	 * The run is shared: a back-end that maps it late does no harm, and
 	 * the next change waits for that ack first. A dead one maps nothing;
@@ -193,14 +193,14 @@ int gmem_vu_connect(const char *path, const struct gmem_vu_config *cfg,
 	timeout = d->timeout_ms;
 	if (d->timeout_ms < GMEM_VU_CONNECT_TIMEOUT_MS)
 		d->timeout_ms = GMEM_VU_CONNECT_TIMEOUT_MS;
-	ret = gm_vu_negotiate(d, cfg ? cfg->features : 0, err, errlen);
+	ret = vu_negotiate(d, cfg ? cfg->features : 0, err, errlen);
 	d->timeout_ms = timeout;
 	if (ret)
 		goto close;
 	*out = d;
 	return 0;
 close:
-	gm_vu_dead(d);
+	vu_dead(d);
 free:
 	pthread_mutex_destroy(&d->lock);
 	pthread_mutex_destroy(&d->attach_lock);
@@ -249,8 +249,8 @@ int gmem_vu_close(struct gmem_vu_dev *d)
 	 * disconnect: the forced unmaps below find nothing.
 	 */
 	pthread_mutex_lock(&d->lock);
-	gm_vu_vring_stop_all(d);
-	gm_vu_dead(d);
+	vu_vring_stop_all(d);
+	vu_dead(d);
 	pthread_mutex_unlock(&d->lock);
 	for (i = 0; i < d->nranges; i++) {
 		struct gmem_listener *l = __atomic_load_n(&d->range[i].listener,
@@ -363,7 +363,7 @@ static void cb_release(void *opaque)
 	/* What a back-end that broke the protocol held of it is forgotten. */
 	while (i < d->have.n) {
 		if (d->have.r[i].rng == rng)
-			gm_vu_table_del(&d->have, &d->have.r[i]);
+			vu_table_del(&d->have, &d->have.r[i]);
 		else
 			i++;
 	}

@@ -45,7 +45,7 @@ static int get_u64(struct gmem_vu_dev *d, uint32_t request, uint64_t *val)
 
 	memset(&m, 0, sizeof(m));
 	m.request = request;
-	ret = gm_vu_call(d, &m, NULL, 0, true);
+	ret = vu_call(d, &m, NULL, 0, true);
 	if (ret)
 		return ret;
 	/* A u64 of another size is not the reply asked for. */
@@ -63,7 +63,7 @@ static int set_u64(struct gmem_vu_dev *d, uint32_t request, uint64_t val)
 	m.request = request;
 	m.size = val == UINT64_MAX ? 0 : sizeof(uint64_t);
 	m.u.u64 = val;
-	return gm_vu_call(d, &m, NULL, 0, false);
+	return vu_call(d, &m, NULL, 0, false);
 }
 
 static int protocol(struct gmem_vu_dev *d, char *err, size_t errlen)
@@ -108,13 +108,13 @@ static int protocol(struct gmem_vu_dev *d, char *err, size_t errlen)
 }
 
 /*
- * gm_vu_negotiate - GET_FEATURES, the protocol features, SET_OWNER,
+ * vu_negotiate - GET_FEATURES, the protocol features, SET_OWNER,
  * SET_FEATURES(@want & offered, plus VERSION_1 and PROTOCOL_FEATURES).
  * Return: 0; -EPROTONOSUPPORT for a back-end without protocol features,
  * VERSION_1 or REPLY_ACK; -EPROTO for a reply of the wrong size or 0
- * memory slots; the errors of gm_vu_call(). @err says why.
+ * memory slots; the errors of vu_call(). @err says why.
  */
-int gm_vu_negotiate(struct gmem_vu_dev *d, uint64_t want, char *err,
+int vu_negotiate(struct gmem_vu_dev *d, uint64_t want, char *err,
 		    size_t errlen)
 {
 	uint64_t need = GMEM_VU_F_VERSION_1 | GMEM_VU_F_PROTOCOL_FEATURES;

@@ -102,9 +102,9 @@ struct vu_msg {
 #define VU_HDR_SIZE	12u
 
 /* msg.c */
-int gm_vu_send(int sock, const struct vu_msg *m, const int *fds, int nfds);
-int gm_vu_recv(int sock, struct vu_msg *m, int timeout_ms);
-int gm_vu_unsolicited(int sock);
+int vu_send(int sock, const struct vu_msg *m, const int *fds, int nfds);
+int vu_recv(int sock, struct vu_msg *m, int timeout_ms);
+int vu_unsolicited(int sock);
 
 /* A region of the back-end's table: which attached range, and where. */
 struct vu_region {
@@ -120,15 +120,15 @@ struct vu_table {
 };
 
 /* table.c */
-void gm_vu_table_canon(struct vu_table *t);
-int gm_vu_table_add(struct vu_table *t, const struct vu_region *r);
-int gm_vu_table_sub(struct vu_table *t, unsigned int rng, uint64_t off,
-		    uint64_t len);
-bool gm_vu_table_has(const struct vu_table *t, const struct vu_region *r);
-int gm_vu_table_del(struct vu_table *t, const struct vu_region *r);
-bool gm_vu_table_equal(const struct vu_table *a, const struct vu_table *b);
-int gm_vu_table_cut(struct vu_table *t, uint64_t gpa);
-int gm_vu_table_fence(struct vu_table *t, const struct gmem_vu_dev *d);
+void vu_table_canon(struct vu_table *t);
+int vu_table_add(struct vu_table *t, const struct vu_region *r);
+int vu_table_sub(struct vu_table *t, unsigned int rng, uint64_t off,
+		 uint64_t len);
+bool vu_table_has(const struct vu_table *t, const struct vu_region *r);
+int vu_table_del(struct vu_table *t, const struct vu_region *r);
+bool vu_table_equal(const struct vu_table *a, const struct vu_table *b);
+int vu_table_cut(struct vu_table *t, uint64_t gpa);
+int vu_table_fence(struct vu_table *t, const struct gmem_vu_dev *d);
 
 /* A range of a guest-memory file attached to the device. */
 struct vu_range {
@@ -201,20 +201,20 @@ struct gmem_vu_dev {
 };
 
 /* sync.c */
-int gm_vu_call(struct gmem_vu_dev *d, struct vu_msg *m, const int *fds,
-	       int nfds, bool reply);
-int gm_vu_get(struct gmem_vu_dev *d, struct vu_msg *m);
-void gm_vu_dead(struct gmem_vu_dev *d);
-void gm_vu_broken(struct gmem_vu_dev *d, const struct vu_table *sent);
-bool gm_vu_reaches(const struct gmem_vu_dev *d, int fidx, uint64_t off);
-int gm_vu_drain(struct gmem_vu_dev *d);
-int gm_vu_sync(struct gmem_vu_dev *d, const struct vu_table *target);
+int vu_call(struct gmem_vu_dev *d, struct vu_msg *m, const int *fds,
+	    int nfds, bool reply);
+int vu_get(struct gmem_vu_dev *d, struct vu_msg *m);
+void vu_dead(struct gmem_vu_dev *d);
+void vu_broken(struct gmem_vu_dev *d, const struct vu_table *sent);
+bool vu_reaches(const struct gmem_vu_dev *d, int fidx, uint64_t off);
+int vu_drain(struct gmem_vu_dev *d);
+int vu_push_table(struct gmem_vu_dev *d, const struct vu_table *target);
 
 /* vring.c */
-void gm_vu_vring_stop_all(struct gmem_vu_dev *d);
+void vu_vring_stop_all(struct gmem_vu_dev *d);
 
 /* negotiate.c */
-int gm_vu_negotiate(struct gmem_vu_dev *d, uint64_t want, char *err,
+int vu_negotiate(struct gmem_vu_dev *d, uint64_t want, char *err,
 		    size_t errlen);
 
 #endif /* GMEM_VU_PROTO_H */

@@ -24,7 +24,7 @@ static int state(struct gmem_vu_dev *d, uint32_t request, uint32_t index,
 	m.size = sizeof(m.u.state);
 	m.u.state.index = index;
 	m.u.state.num = num;
-	return gm_vu_call(d, &m, NULL, 0, false);
+	return vu_call(d, &m, NULL, 0, false);
 }
 
 static int ring_fd(struct gmem_vu_dev *d, uint32_t request, uint32_t index,
@@ -36,7 +36,7 @@ static int ring_fd(struct gmem_vu_dev *d, uint32_t request, uint32_t index,
 	m.request = request;
 	m.size = sizeof(uint64_t);
 	m.u.u64 = index;
-	return gm_vu_call(d, &m, &fd, 1, false);
+	return vu_call(d, &m, &fd, 1, false);
 }
 
 static int addr(struct gmem_vu_dev *d, const struct gmem_vu_vring *v)
@@ -51,7 +51,7 @@ static int addr(struct gmem_vu_dev *d, const struct gmem_vu_vring *v)
 	m.u.addr.desc = v->desc;
 	m.u.addr.avail = v->avail;
 	m.u.addr.used = v->used;
-	return gm_vu_call(d, &m, NULL, 0, false);
+	return vu_call(d, &m, NULL, 0, false);
 }
 
 static int check(const struct gmem_vu_vring *v)
@@ -96,7 +96,7 @@ static uint64_t up(uint64_t a)
 
 /*
  * Give the ring's pages regions of their own before the back-end learns
- * its addresses (see gm_vu_table_fence() in table.c).
+ * its addresses (see vu_table_fence() in table.c).
  */
 static int fence(struct gmem_vu_dev *d, const struct gmem_vu_vring *v)
 {
@@ -113,11 +113,11 @@ static int fence(struct gmem_vu_dev *d, const struct gmem_vu_vring *v)
 		vr->fence[j][1] = up(ends[j]);
 	}
 	t = d->want;
-	ret = gm_vu_table_fence(&t, d);
+	ret = vu_table_fence(&t, d);
 	if (!ret && t.n > d->max_regions)
 		ret = -ENOSPC;
 	if (!ret)
-		ret = gm_vu_sync(d, &t);
+		ret = vu_push_table(d, &t);
 	if (!ret)
 		d->want = t;
 	else
@@ -182,7 +182,7 @@ static void release(struct vu_vring *vr)
 /*
  * GET_VRING_BASE. The fences stay: libvhost-user keeps the ring's
  * addresses after the stop and translates them again whenever a region
- * is added (see gm_vu_table_fence() in table.c).
+ * is added (see vu_table_fence() in table.c).
  */
 static int stop(struct gmem_vu_dev *d, unsigned int index, uint32_t *base)
 {
@@ -194,7 +194,7 @@ static int stop(struct gmem_vu_dev *d, unsigned int index, uint32_t *base)
 	 * on, which the caller must be able to tell from a stop that timed
 	 * out (the ring is stopped then).
 	 */
-	ret = gm_vu_drain(d);
+	ret = vu_drain(d);
 	if (ret == -ETIMEDOUT)
 		return -EAGAIN;
 	memset(&m, 0, sizeof(m));
@@ -202,7 +202,7 @@ static int stop(struct gmem_vu_dev *d, unsigned int index, uint32_t *base)
 	m.size = sizeof(m.u.state);
 	m.u.state.index = index;
 	if (!ret)
-		ret = gm_vu_get(d, &m);
+		ret = vu_get(d, &m);
 	/* Sent (or the back-end gone): the ring is not to be kicked again. */
 	release(&d->vring[index]);
 	if (ret)
@@ -210,7 +210,7 @@ static int stop(struct gmem_vu_dev *d, unsigned int index, uint32_t *base)
 	/* A split ring's avail index has 16 bits. */
 	if (m.size != sizeof(m.u.state) || m.u.state.index != index ||
 	    m.u.state.num > UINT16_MAX) {
-		gm_vu_broken(d, NULL);
+		vu_broken(d, NULL);
 		return -EPROTO;
 	}
 	*base = m.u.state.num;
@@ -241,13 +241,13 @@ int gmem_vu_vring_stop(struct gmem_vu_dev *d, unsigned int index,
 }
 
 /*
- * gm_vu_vring_stop_all - at close, stop every ring set up, best effort
+ * vu_vring_stop_all - at close, stop every ring set up, best effort
  * and within one ack timeout: a back-end with an ack still missing is
  * not asked (collecting it first would cost a timeout), and the first
  * stop that fails ends it. The caller holds dev->lock and disconnects
  * next, which stops the rest.
  */
-void gm_vu_vring_stop_all(struct gmem_vu_dev *d)
+void vu_vring_stop_all(struct gmem_vu_dev *d)
 {
 	uint32_t base;
 
@@ -268,8 +268,8 @@ static void resync(struct gmem_vu_dev *d)
 {
 	if (d->sock < 0)
 		return;
-	if (d->pending.busy || !gm_vu_table_equal(&d->have, &d->want))
-		gm_vu_sync(d, &d->want);
+	if (d->pending.busy || !vu_table_equal(&d->have, &d->want))
+		vu_push_table(d, &d->want);
 }
 
 int gmem_vu_sync(struct gmem_vu_dev *d)
@@ -281,8 +281,8 @@ int gmem_vu_sync(struct gmem_vu_dev *d)
 	pthread_mutex_lock(&d->lock);
 	if (d->sock < 0)
 		ret = -ENOTCONN;
-	else if (d->pending.busy || !gm_vu_table_equal(&d->have, &d->want))
-		ret = gm_vu_sync(d, &d->want);
+	else if (d->pending.busy || !vu_table_equal(&d->have, &d->want))
+		ret = vu_push_table(d, &d->want);
 	pthread_mutex_unlock(&d->lock);
 	return ret;
 }
