@@ -208,6 +208,12 @@ free:
 	return ret;
 }
 
+/* The range's listener, NULL once it is gone (see struct vu_range). */
+static struct gmem_listener *listener_of(const struct vu_range *r)
+{
+	return atomic_load_explicit(&r->listener, memory_order_acquire);
+}
+
 /*
  * Unregister the first live range, which a call from inside a listener
  * callback cannot do (-EDEADLK): then nothing has changed yet.
@@ -215,8 +221,7 @@ free:
 static int unlisten_first(struct gmem_vu_dev *d)
 {
 	for (unsigned int i = 0; i < d->nranges; i++) {
-		struct gmem_listener *l = __atomic_load_n(&d->range[i].listener,
-							  __ATOMIC_ACQUIRE);
+		struct gmem_listener *l = listener_of(&d->range[i]);
 		int ret;
 
 		if (!l)
@@ -224,8 +229,8 @@ static int unlisten_first(struct gmem_vu_dev *d)
 		ret = gmem_unlisten(d->range[i].file, l);
 		if (ret)
 			return ret;
-		__atomic_store_n(&d->range[i].listener, NULL,
-				 __ATOMIC_RELEASE);
+		atomic_store_explicit(&d->range[i].listener, NULL,
+				      memory_order_release);
 		return 0;
 	}
 	return 0;
@@ -253,8 +258,7 @@ int gmem_vu_close(struct gmem_vu_dev *d)
 	vu_dead(d);
 	pthread_mutex_unlock(&d->lock);
 	for (i = 0; i < d->nranges; i++) {
-		struct gmem_listener *l = __atomic_load_n(&d->range[i].listener,
-							  __ATOMIC_ACQUIRE);
+		struct gmem_listener *l = listener_of(&d->range[i]);
 
 		if (l)
 			gmem_unlisten(d->range[i].file, l);
@@ -325,8 +329,8 @@ static int check_range(struct gmem_vu_dev *d, uint64_t offset, uint64_t len,
 	for (i = 0; i < d->nranges; i++) {
 		const struct vu_range *r = &d->range[i];
 
-		if (__atomic_load_n(&r->listener, __ATOMIC_ACQUIRE) &&
-		    gpa < r->gpa + r->len && r->gpa < gpa + len)
+		if (listener_of(r) && gpa < r->gpa + r->len &&
+		    r->gpa < gpa + len)
 			return -EINVAL;
 	}
 	if (d->nranges == VU_MAX_RANGES)
@@ -340,7 +344,7 @@ static bool file_in_use(const struct gmem_vu_dev *d, int fidx,
 {
 	for (unsigned int i = 0; i < d->nranges; i++)
 		if (&d->range[i] != except && d->range[i].fidx == fidx &&
-		    __atomic_load_n(&d->range[i].listener, __ATOMIC_ACQUIRE))
+		    listener_of(&d->range[i]))
 			return true;
 	return false;
 }
@@ -359,7 +363,7 @@ static void cb_release(void *opaque)
 	unsigned int rng = rg - d->range, i = 0;
 
 	pthread_mutex_lock(&d->lock);
-	__atomic_store_n(&rg->listener, NULL, __ATOMIC_RELEASE);
+	atomic_store_explicit(&rg->listener, NULL, memory_order_release);
 	/* What a back-end that broke the protocol held of it is forgotten. */
 	while (i < d->have.n) {
 		if (d->have.r[i].rng == rng)
@@ -413,7 +417,7 @@ int gmem_vu_attach(struct gmem_vu_dev *d, struct gmem_file *file,
 			drop_new_file(d);
 		goto out;
 	}
-	__atomic_store_n(&rg->listener, l, __ATOMIC_RELEASE);
+	atomic_store_explicit(&rg->listener, l, memory_order_release);
 	d->nranges++;
 out:
 	pthread_mutex_unlock(&d->attach_lock);

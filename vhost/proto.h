@@ -11,6 +11,7 @@
 #define GMEM_VU_PROTO_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -134,7 +135,11 @@ int vu_table_fence(struct vu_table *t, const struct gmem_vu_dev *d);
 struct vu_range {
 	struct gmem_vu_dev *dev;
 	struct gmem_file *file;
-	struct gmem_listener *listener;
+	/*
+	 * NULL once the listener is gone: the release callback clears it in
+	 * whichever thread closes the file, while attach and close read it.
+	 */
+	struct gmem_listener *_Atomic listener;
 	uint64_t offset;
 	uint64_t len;
 	uint64_t gpa;
