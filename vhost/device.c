@@ -169,7 +169,7 @@ int gmem_vu_connect(const char *path, const struct gmem_vu_config *cfg,
 		err[0] = '\0';
 	if (!path || !out || strlen(path) >= sizeof(sa.sun_path) || !*path)
 		return -EINVAL;
-	if (cfg && (cfg->flags || !zero(cfg->reserved, 4)))
+	if (cfg && (cfg->flags || !zero(cfg->reserved, ARRAY_SIZE(cfg->reserved))))
 		return -EINVAL;
 	d = calloc(1, sizeof(*d));
 	if (!d)

@@ -13,9 +13,12 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "vhost-user.h"
+
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 
 /* Requests, front-end -> back-end. */
 enum {
@@ -74,7 +77,7 @@ struct vu_wire_config {
 	uint8_t region[GMEM_VU_MAX_CONFIG_SIZE];
 };
 
-#define VU_CONFIG_HDR	12u
+#define VU_CONFIG_HDR	12u	/* offset, size, flags */
 
 struct vu_msg {
 	uint32_t request;
@@ -100,7 +103,14 @@ struct vu_msg {
 	} u;
 } __attribute__((packed));
 
-#define VU_HDR_SIZE	12u
+#define VU_HDR_SIZE	12u	/* request, flags, size */
+#define VU_MEM_TABLE_HDR	8u	/* nregions, padding */
+
+_Static_assert(offsetof(struct vu_msg, u) == VU_HDR_SIZE, "header");
+_Static_assert(offsetof(struct vu_wire_config, region) == VU_CONFIG_HDR,
+	       "config header");
+_Static_assert(offsetof(struct vu_msg, u.table.r) - VU_HDR_SIZE ==
+	       VU_MEM_TABLE_HDR, "memory table header");
 
 /* msg.c */
 int vu_send(int sock, const struct vu_msg *m, const int *fds, int nfds);
@@ -148,13 +158,18 @@ struct vu_range {
 
 #define VU_MAX_RANGES	16
 #define VU_MAX_VRINGS	8
+/* A split ring's parts: descriptor table, available ring, used ring. */
+#define VU_VRING_PARTS	3
 
 struct vu_vring {
 	int kick;		/* eventfds, -1 until set up */
 	int call;
 	bool ready;
-	/* Page-aligned gpa hulls of desc, avail, used: region boundaries. */
-	uint64_t fence[3][2];
+	/*
+	 * Page-aligned gpa hulls [start, end) of desc, avail, used: region
+	 * boundaries.
+	 */
+	uint64_t fence[VU_VRING_PARTS][2];
 };
 
 /* A message sent whose ack (or reply) has not arrived in time. */

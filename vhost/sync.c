@@ -260,7 +260,7 @@ static int send_table(struct gmem_vu_dev *d, const struct vu_table *t)
 
 	memset(&m, 0, sizeof(m));
 	m.request = VU_SET_MEM_TABLE;
-	m.size = 8 + t->n * sizeof(struct vu_wire_region);
+	m.size = VU_MEM_TABLE_HDR + t->n * sizeof(struct vu_wire_region);
 	m.u.table.nregions = t->n;
 	for (unsigned int i = 0; i < t->n; i++) {
 		m.u.table.r[i] = wire_region(&t->r[i]);

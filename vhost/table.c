@@ -194,13 +194,13 @@ int vu_table_fence(struct vu_table *t, const struct gmem_vu_dev *d)
 
 	if (!d->mem_slots)
 		return 0;
-	for (i = 0; i < VU_MAX_VRINGS; i++) {
+	for (i = 0; i < ARRAY_SIZE(d->vring); i++) {
 		const struct vu_vring *vr = &d->vring[i];
 
 		if (!vr->fence[0][1])
 			continue;
-		for (j = 0; j < 3; j++) {
-			for (k = 0; k < 2; k++) {
+		for (j = 0; j < ARRAY_SIZE(vr->fence); j++) {
+			for (k = 0; k < ARRAY_SIZE(vr->fence[j]); k++) {
 				ret = vu_table_cut(t, vr->fence[j][k]);
 				if (ret)
 					return ret;

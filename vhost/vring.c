@@ -14,6 +14,22 @@
 
 #include "proto.h"
 
+/*
+ * The split virtqueue's layout (virtio 1.x, "Split Virtqueues"): a
+ * descriptor table of 16-byte entries; an available ring of flags, idx,
+ * 2-byte entries and used_event; a used ring of flags, idx, 8-byte
+ * entries (id, len) and avail_event. Each part has its own alignment.
+ */
+#define VU_VRING_MAX_NUM	32768u
+#define VU_DESC_SIZE		16ull	/* struct virtq_desc */
+#define VU_RING_HDR_SIZE	4ull	/* flags, idx (avail and used) */
+#define VU_RING_EVENT_SIZE	2ull	/* used_event, avail_event */
+#define VU_AVAIL_ELEM_SIZE	2ull
+#define VU_USED_ELEM_SIZE	8ull	/* struct virtq_used_elem */
+#define VU_DESC_ALIGN		16u
+#define VU_AVAIL_ALIGN		2u
+#define VU_USED_ALIGN		4u
+
 static int state(struct gmem_vu_dev *d, uint32_t request, uint32_t index,
 		 uint32_t num)
 {
@@ -56,10 +72,11 @@ static int addr(struct gmem_vu_dev *d, const struct gmem_vu_vring *v)
 
 static int check(const struct gmem_vu_vring *v)
 {
-	if (v->index >= VU_MAX_VRINGS || !v->num || v->num > 32768 ||
-	    (v->num & (v->num - 1)) || v->desc % 16 || v->avail % 2 ||
-	    v->used % 4 || v->flags || v->reserved16 || v->reserved[0] ||
-	    v->reserved[1])
+	if (v->index >= VU_MAX_VRINGS || !v->num ||
+	    v->num > VU_VRING_MAX_NUM || (v->num & (v->num - 1)) ||
+	    v->desc % VU_DESC_ALIGN || v->avail % VU_AVAIL_ALIGN ||
+	    v->used % VU_USED_ALIGN || v->flags || v->reserved16 ||
+	    v->reserved[0] || v->reserved[1])
 		return -EINVAL;
 	return 0;
 }
@@ -101,14 +118,18 @@ static uint64_t up(uint64_t a)
 static int fence(struct gmem_vu_dev *d, const struct gmem_vu_vring *v)
 {
 	struct vu_vring *vr = &d->vring[v->index];
-	uint64_t ends[3] = { v->desc + 16ull * v->num,
-			     v->avail + 6 + 2ull * v->num,
-			     v->used + 6 + 8ull * v->num };
-	uint64_t starts[3] = { v->desc, v->avail, v->used };
+	uint64_t starts[VU_VRING_PARTS] = { v->desc, v->avail, v->used };
+	uint64_t ends[VU_VRING_PARTS] = {
+		v->desc + VU_DESC_SIZE * v->num,
+		v->avail + VU_RING_HDR_SIZE + VU_AVAIL_ELEM_SIZE * v->num +
+			VU_RING_EVENT_SIZE,
+		v->used + VU_RING_HDR_SIZE + VU_USED_ELEM_SIZE * v->num +
+			VU_RING_EVENT_SIZE,
+	};
 	struct vu_table t;
 	int ret;
 
-	for (int j = 0; j < 3; j++) {
+	for (unsigned int j = 0; j < VU_VRING_PARTS; j++) {
 		vr->fence[j][0] = down(starts[j]);
 		vr->fence[j][1] = up(ends[j]);
 	}
