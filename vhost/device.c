@@ -157,54 +157,102 @@ static bool zero(const uint64_t *p, size_t n)
 	return true;
 }
 
-int gmem_vu_connect(const char *path, const struct gmem_vu_config *cfg,
-		    struct gmem_vu_dev **out, char *err, size_t errlen)
+static int check_open(const char *path, const struct gmem_vu_config *cfg)
 {
 	struct sockaddr_un sa;
+
+	if (!path || strlen(path) >= sizeof(sa.sun_path) || !*path)
+		return -EINVAL;
+	if (cfg && (cfg->flags ||
+		    !zero(cfg->reserved, ARRAY_SIZE(cfg->reserved))))
+		return -EINVAL;
+	return 0;
+}
+
+static struct gmem_vu_dev *new_dev(const struct gmem_vu_config *cfg)
+{
 	struct gmem_vu_dev *d;
 	unsigned int i;
-	int ret, timeout;
 
-	if (err && errlen)
-		err[0] = '\0';
-	if (!path || !out || strlen(path) >= sizeof(sa.sun_path) || !*path)
-		return -EINVAL;
-	if (cfg && (cfg->flags || !zero(cfg->reserved, ARRAY_SIZE(cfg->reserved))))
-		return -EINVAL;
 	d = calloc(1, sizeof(*d));
 	if (!d)
-		return -ENOMEM;
+		return NULL;
 	pthread_mutex_init(&d->attach_lock, NULL);
 	pthread_mutex_init(&d->lock, NULL);
+	d->sock = -1;
 	for (i = 0; i < VU_MAX_VRINGS; i++)
 		d->vring[i].kick = d->vring[i].call = -1;
 	d->timeout_ms = cfg && cfg->timeout_ms ? cfg->timeout_ms :
 			GMEM_VU_TIMEOUT_MS;
-	snprintf(d->path, sizeof(d->path), "%s", path);
+	return d;
+}
+
+/* Connect and negotiate; on failure @d is disconnected and says why. */
+static int start(struct gmem_vu_dev *d, const char *path, uint64_t features)
+{
+	int ret, timeout;
+
 	d->sock = connect_unix(path);
 	if (d->sock < 0) {
 		ret = d->sock;
-		if (err && errlen)
-			snprintf(err, errlen, "cannot connect to %s: %s", path,
-				 strerror(-ret));
-		goto free;
+		d->sock = -1;
+		snprintf(d->last_error, sizeof(d->last_error),
+			 "cannot connect to %s: %s", path, strerror(-ret));
+		return ret;
 	}
 	/* A back-end still starting up answers late: be patient once. */
 	timeout = d->timeout_ms;
 	if (d->timeout_ms < GMEM_VU_CONNECT_TIMEOUT_MS)
 		d->timeout_ms = GMEM_VU_CONNECT_TIMEOUT_MS;
-	ret = vu_negotiate(d, cfg ? cfg->features : 0, err, errlen);
+	ret = vu_negotiate(d, features);
 	d->timeout_ms = timeout;
 	if (ret)
-		goto close;
+		vu_dead(d);
+	return ret;
+}
+
+int gmem_vu_open(const char *path, const struct gmem_vu_config *cfg,
+		 struct gmem_vu_dev **out)
+{
+	struct gmem_vu_dev *d;
+	int ret;
+
+	if (!out)
+		return -EINVAL;
+	*out = NULL;
+	ret = check_open(path, cfg);
+	if (ret)
+		return ret;
+	d = new_dev(cfg);
+	if (!d)
+		return -ENOMEM;
 	*out = d;
-	return 0;
-close:
-	vu_dead(d);
-free:
-	pthread_mutex_destroy(&d->lock);
-	pthread_mutex_destroy(&d->attach_lock);
-	free(d);
+	return start(d, path, cfg ? cfg->features : 0);
+}
+
+const char *gmem_vu_last_error(const struct gmem_vu_dev *d)
+{
+	return d ? d->last_error : "";
+}
+
+int gmem_vu_connect(const char *path, const struct gmem_vu_config *cfg,
+		    struct gmem_vu_dev **out, char *err, size_t errlen)
+{
+	struct gmem_vu_dev *d;
+	int ret;
+
+	if (err && errlen)
+		err[0] = '\0';
+	if (!out)
+		return -EINVAL;
+	ret = gmem_vu_open(path, cfg, &d);
+	if (!ret) {
+		*out = d;
+		return 0;
+	}
+	if (d && err && errlen)
+		snprintf(err, errlen, "%s", d->last_error);
+	gmem_vu_close(d);
 	return ret;
 }
 

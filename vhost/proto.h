@@ -156,6 +156,7 @@ struct vu_range {
 	int fidx;
 };
 
+#define VU_LAST_ERROR_SIZE	256
 #define VU_MAX_RANGES	16
 #define VU_MAX_VRINGS	8
 /* A split ring's parts: descriptor table, available ring, used ring. */
@@ -184,7 +185,6 @@ struct gmem_vu_dev {
 	pthread_mutex_t attach_lock;	/* outermost: attach, close */
 	pthread_mutex_t lock;
 	int sock;		/* -1 once the back-end is gone */
-	char path[108];
 	int timeout_ms;
 	uint64_t features;
 	uint64_t protocol_features;
@@ -218,6 +218,8 @@ struct gmem_vu_dev {
 	uint64_t msgs;		/* table messages sent */
 	uint64_t nacks;
 	uint64_t timeouts;
+	/* Why gmem_vu_open() failed, for gmem_vu_last_error(); "" if not. */
+	char last_error[VU_LAST_ERROR_SIZE];
 };
 
 /* sync.c */
@@ -234,7 +236,6 @@ int vu_push_table(struct gmem_vu_dev *d, const struct vu_table *target);
 void vu_vring_stop_all(struct gmem_vu_dev *d);
 
 /* negotiate.c */
-int vu_negotiate(struct gmem_vu_dev *d, uint64_t want, char *err,
-		    size_t errlen);
+int vu_negotiate(struct gmem_vu_dev *d, uint64_t want);
 
 #endif /* GMEM_VU_PROTO_H */

@@ -29,13 +29,13 @@ static const struct {
 	{ "not a socket", "/dev/null", false, {}, -ECONNREFUSED },
 };
 
+/* The deprecated call: no device unless it succeeds. */
 static void bad_connect(void)
 {
 	struct gmem_vu_dev *d = (void *)&d;
 	char err[128];
 	unsigned int i;
 
-	memset(long_path, 'a', sizeof(long_path) - 1);
 	for (i = 0; i < sizeof(connect_cases) / sizeof(connect_cases[0]); i++) {
 		int ret = gmem_vu_connect(connect_cases[i].path,
 					  &connect_cases[i].cfg,
@@ -49,6 +49,47 @@ static void bad_connect(void)
 			    connect_cases[i].name);
 	}
 	gmem_vu_close(NULL);
+}
+
+/*
+ * Bad arguments leave no device (*out NULL); a socket that cannot be
+ * reached leaves a disconnected one that says why.
+ */
+static void bad_open(void)
+{
+	struct gmem_vu_dev *d;
+	struct gmem_vu_info info;
+	unsigned int i;
+
+	for (i = 0; i < sizeof(connect_cases) / sizeof(connect_cases[0]); i++) {
+		int want = connect_cases[i].want;
+		int ret;
+
+		d = (void *)&d;
+		ret = gmem_vu_open(connect_cases[i].path,
+				   &connect_cases[i].cfg,
+				   connect_cases[i].null_out ? NULL : &d);
+		TEST_ASSERT(ret == want, "open, %s: %d, want %d",
+			    connect_cases[i].name, ret, want);
+		if (connect_cases[i].null_out)
+			TEST_ASSERT(d == (void *)&d, "open, %s: *out written",
+				    connect_cases[i].name);
+		else if (want == -EINVAL)
+			TEST_ASSERT(!d, "open, %s: a device",
+				    connect_cases[i].name);
+		if (want == -EINVAL)
+			continue;
+		TEST_ASSERT(d && strstr(gmem_vu_last_error(d),
+					connect_cases[i].path),
+			    "open, %s: the reason does not name the socket",
+			    connect_cases[i].name);
+		TEST_RET(gmem_vu_info(d, &info), 0);
+		TEST_ASSERT(!info.connected, "open, %s: connected",
+			    connect_cases[i].name);
+		TEST_RET(gmem_vu_close(d), 0);
+	}
+	TEST_ASSERT(!strcmp(gmem_vu_last_error(NULL), ""),
+		    "last_error(NULL)");
 }
 
 #define BIG	(1ULL << 62)
@@ -358,7 +399,9 @@ int main(void)
 {
 	struct rig r;
 
+	memset(long_path, 'a', sizeof(long_path) - 1);
 	bad_connect();
+	bad_open();
 	rig_up(&r, BACKEND_QSD, 10000);
 	bad_attach(&r);
 	not_exported(&r);
