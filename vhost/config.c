@@ -9,7 +9,7 @@
  * 0). Asking [0, offset + len) and copying from offset gives the same
  * bytes from a back-end that honours the offset.
  *
- * Lock order: dev->lock only (never inside a libgmem call).
+ * Locking: dev->lock only (the lock order in lib/locking.h).
  */
 #include <errno.h>
 #include <string.h>

@@ -9,8 +9,7 @@
  * an unmap returns only once the back-end acknowledged that it dropped
  * the run, which is what lets the conversion make it private.
  *
- * Lock order (outermost first): dev->attach_lock -> the file's invalidate
- * lock (held by libgmem around the callbacks) -> dev->lock.
+ * Locking: the lock order in lib/locking.h.
  */
 #include <errno.h>
 #include <stdio.h>

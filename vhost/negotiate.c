@@ -8,7 +8,7 @@
  * private, so such a back-end is refused here, before any memory is
  * shared with it.
  *
- * Lock order: runs before the device is published; takes no lock.
+ * Locking: runs before the device is handed out; takes no lock.
  */
 #include <errno.h>
 #include <stdarg.h>

@@ -3,9 +3,8 @@
  * proto.h - the vhost-user wire format and the front-end's internal state,
  * shared by the files of libgmemvu (docs/vhost-user.md). Not installed.
  *
- * Lock order (outermost first): dev->attach_lock -> a file's invalidate
- * lock (libgmem holds it around listener callbacks) -> dev->lock. Nothing
- * calls into libgmem with dev->lock held.
+ * The device's two locks, dev->attach_lock and dev->lock, take their
+ * places in the lock order in lib/locking.h.
  */
 #ifndef GMEM_VU_PROTO_H
 #define GMEM_VU_PROTO_H
@@ -182,8 +181,9 @@ struct vu_pending {
 };
 
 struct gmem_vu_dev {
-	pthread_mutex_t attach_lock;	/* outermost: attach, close */
-	pthread_mutex_t lock;
+	/* See the lock order in lib/locking.h. */
+	pthread_mutex_t attach_lock;	/* attach, close */
+	pthread_mutex_t lock;		/* all below; no libgmem call inside */
 	int sock;		/* -1 once the back-end is gone */
 	int timeout_ms;
 	uint64_t features;

@@ -11,7 +11,7 @@
  * was not asked for would put them out of step: that is a protocol error,
  * never an ack (vu_broken()).
  *
- * Lock order: the caller holds dev->lock (see proto.h).
+ * Locking: the caller holds dev->lock (the lock order in lib/locking.h).
  */
 #include <errno.h>
 #include <string.h>

@@ -4,7 +4,7 @@
  * (GET_VRING_BASE), and notifications: a kick eventfd the front-end
  * writes and a call eventfd the back-end writes, one pair per ring.
  *
- * Lock order: dev->lock only (never inside a libgmem call).
+ * Locking: dev->lock only (the lock order in lib/locking.h).
  */
 #include <errno.h>
 #include <stdint.h>
