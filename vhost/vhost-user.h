@@ -10,8 +10,10 @@
  * private (or be punched) is removed and the conversion waits for the
  * back-end's acknowledgement; a run that became shared is added.
  *
- * Every call returns 0 (or a count) or a negative errno. Calls on one
- * device are thread-safe; conversions of any file may run meanwhile.
+ * Every call returns 0 (or a count) or a negative errno, and writes no
+ * message; a device that failed to connect keeps a sentence saying why,
+ * for the caller's report (gmem_vu_last_error()). Calls on one device are
+ * thread-safe; conversions of any file may run meanwhile.
  *
  * Errnos a conversion sees from a device (the listener's refusal):
  *  -ETIMEDOUT  no acknowledgement within the timeout: nothing changed;

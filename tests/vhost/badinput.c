@@ -36,7 +36,7 @@ static void bad_connect(void)
 	char err[128];
 	unsigned int i;
 
-	for (i = 0; i < sizeof(connect_cases) / sizeof(connect_cases[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(connect_cases); i++) {
 		int ret = gmem_vu_connect(connect_cases[i].path,
 					  &connect_cases[i].cfg,
 					  connect_cases[i].null_out ? NULL : &d,
@@ -61,7 +61,7 @@ static void bad_open(void)
 	struct gmem_vu_info info;
 	unsigned int i;
 
-	for (i = 0; i < sizeof(connect_cases) / sizeof(connect_cases[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(connect_cases); i++) {
 		int want = connect_cases[i].want;
 		int ret;
 
@@ -122,7 +122,7 @@ static void bad_attach(struct rig *r)
 	struct gmem_vu_info before, after;
 	unsigned int i;
 
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
 		TEST_RET(gmem_vu_info(r->d, &before), 0);
 		int ret = gmem_vu_attach(cases[i].null_dev ? NULL : r->d,
 					 cases[i].null_file ? NULL : r->g.file,
@@ -248,7 +248,7 @@ static void close_in_callback(struct rig *r)
 static void too_many(struct rig *r)
 {
 	struct guest g;
-	struct gmem_vu_dev *d = vu_connect(&r->b, 0);
+	struct gmem_vu_dev *d = backend_connect(&r->b, 0);
 	unsigned int i;
 
 	guest_init(&g, 32 * PG);
@@ -295,7 +295,7 @@ static void bad_vring(struct rig *r)
 	cases[10].v.index = 0;
 	TEST_RET(gmem_vu_vring_setup(NULL, &ok), -EINVAL);
 	TEST_RET(gmem_vu_vring_setup(r->d, NULL), -EINVAL);
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
 		TEST_RET(gmem_vu_info(r->d, &before), 0);
 		int ret = gmem_vu_vring_setup(r->d, &cases[i].v);
 
@@ -327,7 +327,7 @@ static void bad_config(struct rig *r)
 	uint8_t buf[GMEM_VU_MAX_CONFIG_SIZE + 1];
 	unsigned int i;
 
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
 		memset(buf, 0x5a, sizeof(buf));
 		int ret = gmem_vu_get_config(cases[i].null_dev ? NULL : r->d,
 					     cases[i].offset,
@@ -360,7 +360,7 @@ static void bad_stop(struct rig *r)
 	uint32_t base;
 	unsigned int i;
 
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
 		base = 0xdead;
 		int ret = gmem_vu_vring_stop(cases[i].null_dev ? NULL : r->d,
 					     cases[i].index, &base);

@@ -286,7 +286,7 @@ int main(void)
 	int ret;
 
 	fake_listen(&f.s);
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
 		f.spoil = cases[i].spoil;
 		TEST_ASSERT(!pthread_create(&t, NULL, serve, &f), "thread");
 		ret = run(f.s.path, i);

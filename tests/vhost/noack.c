@@ -68,7 +68,7 @@ int main(void)
 	unsigned int i;
 
 	fake_listen(&f.s);
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
 		f.features = cases[i].features;
 		f.protocol = cases[i].protocol;
 		TEST_ASSERT(!pthread_create(&t, NULL, serve, &f), "thread");

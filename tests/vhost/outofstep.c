@@ -275,7 +275,7 @@ static void run(struct fake *f, const struct row *r)
 /* test-vhost-outofstep [ROW]: one row (from 0), for a look. */
 int main(int argc, char **argv)
 {
-	unsigned int i, n = sizeof(rows) / sizeof(rows[0]);
+	unsigned int i, n = ARRAY_SIZE(rows);
 	struct fake f;
 	pthread_t t;
 

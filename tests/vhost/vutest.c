@@ -288,7 +288,8 @@ void backend_stop(struct backend *b)
 	b->dir[0] = b->prefix[0] = '\0';
 }
 
-struct gmem_vu_dev *vu_connect(struct backend *b, unsigned int timeout_ms)
+struct gmem_vu_dev *backend_connect(struct backend *b,
+				    unsigned int timeout_ms)
 {
 	struct gmem_vu_config cfg = { .timeout_ms = timeout_ms };
 	struct gmem_vu_dev *d = NULL;
