@@ -3,7 +3,8 @@
  * table.c - a vhost-user memory table as a set of regions, kept sorted by
  * gpa: what the device may use (dev->want) and what the back-end holds
  * (dev->have). Conversions edit a copy (sub for runs going away, add for
- * runs coming back); sync.c sends the difference.
+ * runs coming back, fence to keep the rings in regions of their own);
+ * sync.c sends the difference.
  *
  * Regions never overlap: every region is a piece of exactly one attached
  * range, and attached ranges do not overlap in gpa. No locks: the caller
