@@ -4,10 +4,11 @@
  *
  * Attributes are compared run by run through gmem_get_attributes(), sizes
  * through gmem_stat(). Contents are compared through the library's own
- * mapping of the file (white-box: the only view of private pages), and
- * every mapping made with gmem_map() is probed with process_vm_readv(),
- * which honours page protections without a signal handler: a private page
- * must not be readable there, a shared one must read the model's bytes.
+ * mapping of the file (white-box, whitebox.c: the only view of private
+ * pages), and every mapping made with gmem_map() is probed with
+ * process_vm_readv(), which honours page protections without a signal
+ * handler: a private page must not be readable there, a shared one must
+ * read the model's bytes.
  */
 #include <errno.h>
 #include <string.h>
@@ -15,7 +16,6 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "internal.h"
 #include "model.h"
 
 static void check_attrs(struct fz *z, int i)
@@ -80,7 +80,7 @@ static void check_stat(struct fz *z, int i)
 static void check_content(struct fz *z, int i, uint64_t lo, uint64_t hi)
 {
 	struct fz_file *mf = &z->file[i];
-	const uint8_t *base = mf->f->base;
+	const uint8_t *base = fz_file_base(z, i);
 
 	for (uint64_t p = lo; p < hi; p++)
 		if (memcmp(base + p * FZ_PAGE, mf->data + p * FZ_PAGE,
@@ -150,11 +150,6 @@ static void check_file(struct fz *z, int i, bool full)
 	mf->dirty_lo = mf->dirty_hi = 0;
 }
 
-uint8_t *fz_file_base(const struct fz *z, int i)
-{
-	return z->file[i].f->base;
-}
-
 static bool meets(uintptr_t lo, uintptr_t hi, const void *addr,
 		  uint64_t len)
 {
@@ -188,9 +183,9 @@ static void check_plain(struct fz *z)
 			const struct fz_slot *sl = &z->vm[v].slot[s];
 			uint8_t *a;
 
-			if (sl->kind != SLOT_HOST && sl->kind != SLOT_HOLE)
+			if (sl->kind != FZ_SLOT_HOST && sl->kind != FZ_SLOT_HOLE)
 				continue;
-			a = (sl->kind == SLOT_HOST ? z->vm[v].host :
+			a = (sl->kind == FZ_SLOT_HOST ? z->vm[v].host :
 						     z->vm[v].hole) + sl->offset;
 			if (fz_meets_library(z, a, sl->size))
 				fz_fail(z, "vm %d slot %d: a library mapping "

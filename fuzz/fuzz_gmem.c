@@ -46,7 +46,7 @@ static void make_holes(struct fz *z)
 		munmap(z->vm[v].hole, FZ_HOLE_PAGES * FZ_PAGE);
 }
 
-void fz_setup(struct fz *z, uint8_t hdr)
+static void fz_setup(struct fz *z, uint8_t hdr)
 {
 	static uint8_t *host[FZ_VMS], *model[FZ_VMS];
 
@@ -82,7 +82,7 @@ void fz_setup(struct fz *z, uint8_t hdr)
 }
 
 /* Everything back to shared with a mode the VM honours, then checked. */
-void fz_teardown(struct fz *z)
+static void fz_teardown(struct fz *z)
 {
 	z->op = "final check";
 	fz_check_all(z, true);
@@ -98,25 +98,27 @@ void fz_teardown(struct fz *z)
 			      gmem_set_attributes(mf->f, 0,
 						  mf->npages * FZ_PAGE, 0,
 						  mode, NULL), 0);
-		convert_pages(mf, 0, mf->npages, false,
-			      mode == GMEM_CONVERT_ZERO);
+		fz_convert_pages(mf, 0, mf->npages, false,
+				 mode == GMEM_CONVERT_ZERO);
 	}
 	fz_check_all(z, true);
 	fz_check_listeners(z);
 	for (int i = 0; i < FZ_FILES; i++)
 		if (z->file[i].f)
-			close_file(z, i);
+			fz_close_file(z, i);
 	for (int v = 0; v < FZ_VMS; v++)
 		gmem_vm_put(z->vm[v].vm);
 }
 
-void fz_step(struct fz *z, struct fz_in *in)
+static void fz_step(struct fz *z, struct fz_in *in)
 {
-	unsigned int op = in_u8(in) % 22;
+	unsigned int op = fz_in_u8(in) % 22;
 
 	z->op = NULL;
 	if (op < 8)
 		fz_file_step(z, in, op);
+	else if (op == 11 || op == 12)
+		fz_access_step(z, in, op == 12);
 	else if (op < 14)
 		fz_vm_step(z, in, op - 8);
 	else if (op < 17)
@@ -140,7 +142,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (!size)
 		return 0;
-	fz_setup(&z, in_u8(&in));
+	fz_setup(&z, fz_in_u8(&in));
 	for (z.step = 1; in.n && z.step <= FZ_MAX_STEPS; z.step++)
 		fz_step(&z, &in);
 	fz_teardown(&z);

@@ -133,6 +133,12 @@ seeds = {
 	+ region(1, 2, 2, 1, 3, 60, x=0x18, hoff=1) + region(0, 2, 2, 0, 0, 7)
 	+ access(WRITE, 0, 2, 0, 0x82, 0, 5) + access(READ, 0, 2, 0, 0x82, 0)
 	+ region(0, 0, 0, 0, 0, 0) + create(1, 5, 3) + access(READ, 1, 0, 0, 0x90, 0),
+ # Guest memory, then plain memory over the hole, in one access: it faults
+ # on the hole, and the guest memory before it is neither written nor read
+ # (include/gmem.h: "Guest memory is not touched then").
+ 'file-then-hole': [0] + create(0, 2, 3) + region(0, 0, 1, 0, 3, 8)
+	+ region(0, 1, 2, 0, 1, 11, x=0x08) + access(WRITE, 0, 0, 0, 0x94, 0, 3)
+	+ access(READ, 0, 0, 0, 0x94, 0),
  # Listeners follow every entry point: by file, by gpa, the manager, a
  # punch, close; a bad range is refused.
  'listeners-follow': [0] + create(0, 4, 3) + region(0, 0, 1, 0, 8, 8)

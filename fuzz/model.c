@@ -9,7 +9,7 @@
 
 #include "model.h"
 
-uint8_t in_u8(struct fz_in *in)
+uint8_t fz_in_u8(struct fz_in *in)
 {
 	uint8_t v;
 
@@ -20,20 +20,47 @@ uint8_t in_u8(struct fz_in *in)
 	return v;
 }
 
-uint16_t in_u16(struct fz_in *in)
+uint16_t fz_in_u16(struct fz_in *in)
 {
-	uint16_t lo = in_u8(in);
+	uint16_t lo = fz_in_u8(in);
 
-	return lo | (uint16_t)in_u8(in) << 8;
+	return lo | (uint16_t)fz_in_u8(in) << 8;
 }
 
-uint64_t in_u64(struct fz_in *in)
-{
-	uint64_t v = 0;
+const uint64_t fz_big_vals[FZ_BIG_VALS] = {
+	UINT64_MAX & ~(FZ_PAGE - 1), 1ULL << 63,
+	(uint64_t)INT64_MAX & ~(FZ_PAGE - 1), 1ULL << 62,
+};
 
-	for (int i = 0; i < 8; i++)
-		v |= (uint64_t)in_u8(in) << (8 * i);
-	return v;
+/* A page range of a file of @npages, sometimes invalid on purpose. */
+void fz_rd_range(struct fz_in *in, uint64_t npages, uint64_t *off,
+		 uint64_t *len)
+{
+	uint8_t k = fz_in_u8(in);
+	uint64_t n = npages + 2;
+
+	*off = (fz_in_u16(in) % n) * FZ_PAGE;
+	*len = (fz_in_u16(in) % n) * FZ_PAGE;
+	switch (k >> 5) {
+	case 5:
+		*off += 1 + (k & 31) * 127;
+		break;
+	case 6:
+		*len += 1 + (k & 31) * 127;
+		break;
+	case 7:
+		if (k & 1)
+			*off = fz_big_vals[(k >> 1) & 3];
+		else
+			*len = fz_big_vals[(k >> 1) & 3];
+		break;
+	}
+}
+
+bool fz_range_ok(uint64_t off, uint64_t len, uint64_t size)
+{
+	return len && !(off % FZ_PAGE) && !(len % FZ_PAGE) && off < size &&
+	       len <= size - off;
 }
 
 void fz_fail(struct fz *z, const char *fmt, ...)
@@ -59,10 +86,15 @@ static bool tracing(void)
 	return on;
 }
 
-void fz_expect_ret(struct fz *z, const char *call, long got, long want)
+void fz_trace_ret(const struct fz *z, const char *call, long got)
 {
 	if (tracing())
 		fprintf(stderr, "step %lu %s = %ld\n", z->step, call, got);
+}
+
+void fz_expect_ret(struct fz *z, const char *call, long got, long want)
+{
+	fz_trace_ret(z, call, got);
 	if (got != want)
 		fz_fail(z, "%s returned %ld (%s), model says %ld (%s)", call,
 			got, got < 0 ? strerror((int)-got) : "ok", want,
@@ -127,7 +159,7 @@ int fz_gpa_to_slot(const struct fz_vm *v, uint64_t gpa)
 	for (int i = 0; i < FZ_SLOTS; i++) {
 		const struct fz_slot *s = &v->slot[i];
 
-		if (s->kind != SLOT_NONE && gpa >= s->gpa &&
+		if (s->kind != FZ_SLOT_NONE && gpa >= s->gpa &&
 		    gpa - s->gpa < s->size)
 			return i;
 	}

@@ -15,7 +15,7 @@
 
 #include "gmem.h"
 
-#define FZ_PAGE		4096ULL
+#define FZ_PAGE		GMEM_PAGE_SIZE
 #define FZ_VMS		2	/* [0] detached (memfd), [1] KVM (guest_memfd) */
 #define FZ_FILES	4
 #define FZ_SLOTS	12	/* slot ids 0..FZ_SLOTS-1 are modelled */
@@ -26,14 +26,25 @@
 #define FZ_POLICIES	32	/* gmem_vm_set_policy() calls modelled per VM */
 #define FZ_LISTENERS	4
 
-/* SLOT_HOLE: plain memory over the VM's hole, which nothing maps */
-enum fz_slot_kind { SLOT_NONE, SLOT_FILE, SLOT_HOST, SLOT_DEAD, SLOT_HOLE };
+/*
+ * Limits include/gmem.h states. With FZ_SLOTS memslots per VM, no range
+ * crosses more than FZ_SLOTS of them: the piece limits are modelled but
+ * not reached here.
+ */
+#define FZ_SLOT_ID_LIMIT	32764	/* struct gmem_region.slot: "< 32764" */
+#define FZ_CONVERT_PIECES	64	/* a conversion: "more than 64 memslots" */
+#define FZ_ACCESS_PIECES	16	/* gmem_vm_read/write: "more than 16" */
+
+/* FZ_SLOT_HOLE: plain memory over the VM's hole, which nothing maps */
+enum fz_slot_kind {
+	FZ_SLOT_NONE, FZ_SLOT_FILE, FZ_SLOT_HOST, FZ_SLOT_DEAD, FZ_SLOT_HOLE
+};
 
 struct fz_slot {
 	enum fz_slot_kind kind;
 	uint64_t gpa;
 	uint64_t size;
-	int file;		/* SLOT_FILE: index into fz.file */
+	int file;		/* FZ_SLOT_FILE: index into fz.file */
 	uint64_t offset;	/* file offset; host or hole offset */
 };
 
@@ -50,10 +61,10 @@ struct fz_vm {
 	struct fz_slot slot[FZ_SLOTS];
 	struct fz_policy policy[FZ_POLICIES];
 	int npolicy;
-	uint8_t *host;		/* plain memory handed to SLOT_HOST slots */
+	uint8_t *host;		/* plain memory handed to FZ_SLOT_HOST slots */
 	uint8_t *host_model;	/* what it should contain */
 	/*
-	 * Address space left unmapped for SLOT_HOLE slots: the library must
+	 * Address space left unmapped for FZ_SLOT_HOLE slots: the library must
 	 * never place a mapping there while a slot points at it, and an
 	 * access through such a slot is -EFAULT (GMEM_FAULT_UNBACKED).
 	 */
@@ -108,14 +119,24 @@ struct fz_in {
 	size_t n;
 };
 
-uint8_t in_u8(struct fz_in *in);
-uint16_t in_u16(struct fz_in *in);
-uint64_t in_u64(struct fz_in *in);
+uint8_t fz_in_u8(struct fz_in *in);
+uint16_t fz_in_u16(struct fz_in *in);
+
+/* Sizes and offsets far past any file, for bad-input cases. */
+#define FZ_BIG_VALS	4
+extern const uint64_t fz_big_vals[FZ_BIG_VALS];
+/* A page range of a file of @npages, sometimes invalid on purpose. */
+void fz_rd_range(struct fz_in *in, uint64_t npages, uint64_t *off,
+		 uint64_t *len);
+/* Whether [off, off + len) is a valid non-empty page range of @size bytes. */
+bool fz_range_ok(uint64_t off, uint64_t len, uint64_t size);
 
 /* A failed expectation: prints what and where, then aborts for libFuzzer. */
 void fz_fail(struct fz *z, const char *fmt, ...)
 	__attribute__((noreturn, format(printf, 2, 3)));
 void fz_expect_ret(struct fz *z, const char *call, long got, long want);
+/* With GMEM_FUZZ_TRACE set: print a call's result. */
+void fz_trace_ret(const struct fz *z, const char *call, long got);
 
 /* model.c */
 void fz_touch(struct fz_file *mf, uint64_t off, uint64_t len);
@@ -129,12 +150,8 @@ void fz_pattern(uint8_t *buf, size_t len, uint32_t seed);
 void fz_check_all(struct fz *z, bool full);
 /* Whether [addr, addr + len) meets a library mapping the model knows. */
 bool fz_meets_library(const struct fz *z, const void *addr, uint64_t len);
-/* The library's own mapping of open file @i (white-box). */
-uint8_t *fz_file_base(const struct fz *z, int i);
 
-/* ops.c */
-void fz_setup(struct fz *z, uint8_t hdr);
-void fz_teardown(struct fz *z);
-void fz_step(struct fz *z, struct fz_in *in);
+/* whitebox.c: the library's own mapping of open file @i. */
+uint8_t *fz_file_base(const struct fz *z, int i);
 
 #endif /* FZ_MODEL_H */

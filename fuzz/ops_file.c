@@ -11,45 +11,10 @@
 
 #include "ops.h"
 
-static const uint64_t big_vals[] = {
-	UINT64_MAX & ~(FZ_PAGE - 1), 1ULL << 63,
-	(uint64_t)INT64_MAX & ~(FZ_PAGE - 1), 1ULL << 62,
-};
-
-/* A page range of a file of @npages, sometimes invalid on purpose. */
-void rd_range(struct fz_in *in, uint64_t npages, uint64_t *off, uint64_t *len)
-{
-	uint8_t k = in_u8(in);
-	uint64_t n = npages + 2;
-
-	*off = (in_u16(in) % n) * FZ_PAGE;
-	*len = (in_u16(in) % n) * FZ_PAGE;
-	switch (k >> 5) {
-	case 5:
-		*off += 1 + (k & 31) * 127;
-		break;
-	case 6:
-		*len += 1 + (k & 31) * 127;
-		break;
-	case 7:
-		if (k & 1)
-			*off = big_vals[(k >> 1) & 3];
-		else
-			*len = big_vals[(k >> 1) & 3];
-		break;
-	}
-}
-
-bool range_ok(uint64_t off, uint64_t len, uint64_t size)
-{
-	return len && !(off % FZ_PAGE) && !(len % FZ_PAGE) && off < size &&
-	       len <= size - off;
-}
-
 static void op_create(struct fz *z, struct fz_in *in)
 {
 	static const uint64_t pages[] = { 1, 2, 3, 4, 8, 16, 64, 1024 };
-	uint8_t a = in_u8(in), fl = in_u8(in);
+	uint8_t a = fz_in_u8(in), fl = fz_in_u8(in);
 	int vmi = a & 1, i;
 	uint64_t size = pages[(a >> 1) & 7] * FZ_PAGE, flags = fl & 3;
 	struct gmem_file *f = NULL;
@@ -68,7 +33,7 @@ static void op_create(struct fz *z, struct fz_in *in)
 		size += 1 + (a >> 7) * 2000;
 		break;
 	case 7:
-		size = big_vals[a >> 7];
+		size = fz_big_vals[a >> 7];
 		break;
 	}
 	if (fl & 0x80)
@@ -87,13 +52,13 @@ static void op_create(struct fz *z, struct fz_in *in)
 	z->file[i].f = f;
 }
 
-void close_file(struct fz *z, int i)
+void fz_close_file(struct fz *z, int i)
 {
 	for (int v = 0; v < FZ_VMS; v++)
 		for (int s = 0; s < FZ_SLOTS; s++)
-			if (z->vm[v].slot[s].kind == SLOT_FILE &&
+			if (z->vm[v].slot[s].kind == FZ_SLOT_FILE &&
 			    z->vm[v].slot[s].file == i)
-				z->vm[v].slot[s].kind = SLOT_DEAD;
+				z->vm[v].slot[s].kind = FZ_SLOT_DEAD;
 	for (int m = 0; m < FZ_MAPS; m++)
 		if (z->map[m].used && z->map[m].file == i)
 			z->map[m].used = false;
@@ -104,13 +69,13 @@ void close_file(struct fz *z, int i)
 
 static void op_close(struct fz *z, struct fz_in *in)
 {
-	int i = in_u8(in) % FZ_FILES;
+	int i = fz_in_u8(in) % FZ_FILES;
 
 	z->op = "gmem_close";
 	if (!z->file[i].f)
 		fz_expect_ret(z, "gmem_close(NULL)", gmem_close(NULL), -EINVAL);
 	else
-		close_file(z, i);
+		fz_close_file(z, i);
 }
 
 static long fallocate_want(const struct fz_file *mf, int mode, uint64_t off,
@@ -126,7 +91,7 @@ static long fallocate_want(const struct fz_file *mf, int mode, uint64_t off,
 	if (off > (uint64_t)INT64_MAX || len > (uint64_t)INT64_MAX - off)
 		return -EINVAL;
 	if (!(mode & GMEM_FALLOC_PUNCH_HOLE) &&
-	    !range_ok(off, len, mf->npages * FZ_PAGE))
+	    !fz_range_ok(off, len, mf->npages * FZ_PAGE))
 		return -EINVAL;
 	return 0;
 }
@@ -153,13 +118,13 @@ static void op_fallocate(struct fz *z, struct fz_in *in)
 		0, GMEM_FALLOC_PUNCH_HOLE, GMEM_FALLOC_KEEP_SIZE | 0x08,
 		GMEM_FALLOC_KEEP_SIZE | GMEM_FALLOC_PUNCH_HOLE | 0x10,
 	};
-	int i = in_u8(in) % FZ_FILES, mode = modes[in_u8(in) & 7];
+	int i = fz_in_u8(in) % FZ_FILES, mode = modes[fz_in_u8(in) & 7];
 	struct fz_file *mf = &z->file[i];
 	uint64_t off, len, lo, hi;
 	long want;
 
 	z->op = "gmem_fallocate";
-	rd_range(in, mf->npages, &off, &len);
+	fz_rd_range(in, mf->npages, &off, &len);
 	want = fallocate_want(mf, mode, off, len);
 	if (!want)
 		fallocate_pages(mf, off, len, &lo, &hi);
@@ -168,7 +133,7 @@ static void op_fallocate(struct fz *z, struct fz_in *in)
 	 * and nothing changes, as for a conversion to private.
 	 */
 	if (!want && (mode & GMEM_FALLOC_PUNCH_HOLE) &&
-	    first_pinned(mf, lo, hi) < hi)
+	    fz_first_pinned(mf, lo, hi) < hi)
 		want = -EAGAIN;
 	fz_expect_ret(z, "gmem_fallocate",
 		      gmem_fallocate(mf->f, mode, off, len), want);
@@ -185,7 +150,7 @@ static void op_fallocate(struct fz *z, struct fz_in *in)
 	fz_touch(mf, lo * FZ_PAGE, (hi - lo) * FZ_PAGE);
 }
 
-long args_want(const struct fz_vm *v, uint64_t attrs, uint64_t mode)
+long fz_args_want(const struct fz_vm *v, uint64_t attrs, uint64_t mode)
 {
 	if (attrs & ~GMEM_ATTR_PRIVATE)
 		return -EINVAL;
@@ -196,7 +161,7 @@ long args_want(const struct fz_vm *v, uint64_t attrs, uint64_t mode)
 	return 0;
 }
 
-void rd_convert(struct fz_in *in, uint64_t *attrs, uint64_t *mode)
+void fz_rd_convert(struct fz_in *in, uint64_t *attrs, uint64_t *mode)
 {
 	static const uint64_t modes[] = {
 		GMEM_CONVERT_PRESERVE, GMEM_CONVERT_ZERO,
@@ -204,17 +169,17 @@ void rd_convert(struct fz_in *in, uint64_t *attrs, uint64_t *mode)
 		GMEM_CONVERT_PRESERVE | GMEM_CONVERT_ZERO, 0,
 		GMEM_CONVERT_PRESERVE | 4, GMEM_CONVERT_ZERO | 1ULL << 63,
 	};
-	uint8_t a = in_u8(in);
+	uint8_t a = fz_in_u8(in);
 
 	*attrs = a & 1 ? GMEM_ATTR_PRIVATE : 0;
 	if ((a & 0x0e) == 0x0e)
 		*attrs |= 1ULL << ((a >> 4) == 3 ? 0 : (a >> 4));
-	*mode = modes[in_u8(in) & 7];
+	*mode = modes[fz_in_u8(in) & 7];
 }
 
 /* Convert pages [lo, hi) of a file in the model. */
-void convert_pages(struct fz_file *mf, uint64_t lo, uint64_t hi, bool priv,
-		   bool zero)
+void fz_convert_pages(struct fz_file *mf, uint64_t lo, uint64_t hi,
+		      bool priv, bool zero)
 {
 	for (uint64_t p = lo; p < hi; p++) {
 		if (!!mf->priv[p] == priv)
@@ -229,7 +194,7 @@ void convert_pages(struct fz_file *mf, uint64_t lo, uint64_t hi, bool priv,
 }
 
 /* First page in [lo, hi) that a conversion to private cannot take. */
-uint64_t first_pinned(const struct fz_file *mf, uint64_t lo, uint64_t hi)
+uint64_t fz_first_pinned(const struct fz_file *mf, uint64_t lo, uint64_t hi)
 {
 	for (uint64_t p = lo; p < hi; p++)
 		if (mf->pins[p])
@@ -239,22 +204,22 @@ uint64_t first_pinned(const struct fz_file *mf, uint64_t lo, uint64_t hi)
 
 static void op_set_attributes(struct fz *z, struct fz_in *in)
 {
-	int i = in_u8(in) % FZ_FILES;
+	int i = fz_in_u8(in) % FZ_FILES;
 	struct fz_file *mf = &z->file[i];
 	uint64_t off, len, attrs, mode, eo = 0xdead, lo, hi, pin = 0;
 	long want = 0, r;
 
 	z->op = "gmem_set_attributes";
-	rd_range(in, mf->npages, &off, &len);
-	rd_convert(in, &attrs, &mode);
+	fz_rd_range(in, mf->npages, &off, &len);
+	fz_rd_convert(in, &attrs, &mode);
 	lo = off / FZ_PAGE;
 	hi = lo + len / FZ_PAGE;
-	if (!mf->f || !range_ok(off, len, mf->npages * FZ_PAGE))
+	if (!mf->f || !fz_range_ok(off, len, mf->npages * FZ_PAGE))
 		want = -EINVAL;
 	else
-		want = args_want(&z->vm[mf->vm], attrs, mode);
+		want = fz_args_want(&z->vm[mf->vm], attrs, mode);
 	if (!want && attrs) {
-		pin = first_pinned(mf, lo, hi);
+		pin = fz_first_pinned(mf, lo, hi);
 		if (pin < hi)
 			want = -EAGAIN;
 	}
@@ -264,13 +229,13 @@ static void op_set_attributes(struct fz *z, struct fz_in *in)
 		fz_fail(z, "error_offset %#llx, model says page %llu",
 			(unsigned long long)eo, (unsigned long long)pin);
 	if (!r)
-		convert_pages(mf, lo, hi, attrs, mode == GMEM_CONVERT_ZERO);
+		fz_convert_pages(mf, lo, hi, attrs, mode == GMEM_CONVERT_ZERO);
 }
 
 static long pin_want(const struct fz_file *mf, uint64_t off, uint64_t len,
 		     bool pin)
 {
-	if (!mf->f || !range_ok(off, len, mf->npages * FZ_PAGE))
+	if (!mf->f || !fz_range_ok(off, len, mf->npages * FZ_PAGE))
 		return -EINVAL;
 	for (uint64_t p = off / FZ_PAGE; p < (off + len) / FZ_PAGE; p++) {
 		if (pin && mf->priv[p])
@@ -283,13 +248,13 @@ static long pin_want(const struct fz_file *mf, uint64_t off, uint64_t len,
 
 static void op_pin(struct fz *z, struct fz_in *in, bool pin)
 {
-	int i = in_u8(in) % FZ_FILES;
+	int i = fz_in_u8(in) % FZ_FILES;
 	struct fz_file *mf = &z->file[i];
 	uint64_t off, len;
 	long want, r;
 
 	z->op = pin ? "gmem_pin" : "gmem_unpin";
-	rd_range(in, mf->npages, &off, &len);
+	fz_rd_range(in, mf->npages, &off, &len);
 	want = pin_want(mf, off, len, pin);
 	r = pin ? gmem_pin(mf->f, off, len) : gmem_unpin(mf->f, off, len);
 	fz_expect_ret(z, z->op, r, want);
@@ -301,10 +266,10 @@ static void op_pin(struct fz *z, struct fz_in *in, bool pin)
 
 static void op_get_attributes(struct fz *z, struct fz_in *in)
 {
-	int i = in_u8(in) % FZ_FILES;
-	uint8_t k = in_u8(in);
+	int i = fz_in_u8(in) % FZ_FILES;
+	uint8_t k = fz_in_u8(in);
 	struct fz_file *mf = &z->file[i];
-	uint64_t off = (in_u16(in) % (mf->npages + 1)) * FZ_PAGE, attrs, run;
+	uint64_t off = (fz_in_u16(in) % (mf->npages + 1)) * FZ_PAGE, attrs, run;
 	uint64_t pg, end;
 	long want = 0, r;
 
@@ -330,7 +295,7 @@ static void op_get_attributes(struct fz *z, struct fz_in *in)
 
 static void op_stat(struct fz *z, struct fz_in *in)
 {
-	int i = in_u8(in) % FZ_FILES;
+	int i = fz_in_u8(in) % FZ_FILES;
 	struct gmem_stat st;
 
 	z->op = "gmem_stat";

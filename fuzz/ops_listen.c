@@ -63,7 +63,7 @@ static void drop(struct fz_listener *fl)
 
 static void op_listen(struct fz *z, struct fz_in *in)
 {
-	int id = in_u8(in) % FZ_LISTENERS, i = in_u8(in) % FZ_FILES;
+	int id = fz_in_u8(in) % FZ_LISTENERS, i = fz_in_u8(in) % FZ_FILES;
 	struct fz_listener *fl = &z->lis[id];
 	struct fz_file *mf = &z->file[i];
 	struct gmem_listener_config c = { .map = fl_map, .unmap = fl_unmap };
@@ -74,8 +74,8 @@ static void op_listen(struct fz *z, struct fz_in *in)
 	z->op = "gmem_listen";
 	if (fl->used || !mf->f)
 		return;
-	rd_range(in, mf->npages, &off, &len);
-	want = range_ok(off, len, mf->npages * FZ_PAGE) ? 0 : -EINVAL;
+	fz_rd_range(in, mf->npages, &off, &len);
+	want = fz_range_ok(off, len, mf->npages * FZ_PAGE) ? 0 : -EINVAL;
 	fl->id = id;
 	fl->file = i;
 	fl->lo = off / FZ_PAGE;
@@ -97,7 +97,7 @@ static void op_listen(struct fz *z, struct fz_in *in)
 
 static void op_unlisten(struct fz *z, struct fz_in *in)
 {
-	struct fz_listener *fl = &z->lis[in_u8(in) % FZ_LISTENERS];
+	struct fz_listener *fl = &z->lis[fz_in_u8(in) % FZ_LISTENERS];
 
 	z->op = "gmem_unlisten";
 	if (!fl->used)

@@ -8,8 +8,9 @@
  * it: one conversion, all or nothing. In gpa order, a page without guest
  * memory refuses a request to private (-EINVAL, error_gpa = that page) and
  * is skipped by a request to shared; each memslot crossed is one piece,
- * and a 65th piece is -E2BIG. Then, to private, the first pinned page is
- * -EAGAIN. Otherwise every page converts with the policy's mode at it.
+ * and more than FZ_CONVERT_PIECES of them is -E2BIG. Then, to private, the
+ * first pinned page is -EAGAIN. Otherwise every page converts with the
+ * policy's mode at it.
  */
 #include <errno.h>
 #include <string.h>
@@ -40,7 +41,7 @@ static bool gpa_range_ok(uint64_t gpa, uint64_t size)
 /* A request's size: usually a few pages, sometimes huge or invalid. */
 static uint64_t rd_size(struct fz_in *in, uint64_t *gpa)
 {
-	uint8_t k = in_u8(in);
+	uint8_t k = fz_in_u8(in);
 
 	if (k < 0xe0)
 		return (k % 24) * FZ_PAGE;
@@ -95,14 +96,14 @@ static bool backed_at(const struct fz_vm *v, uint64_t gpa, uint64_t *next)
 		const struct fz_slot *s = &v->slot[i];
 		uint64_t e = s->gpa + s->size;
 
-		if (s->kind == SLOT_NONE)
+		if (s->kind == FZ_SLOT_NONE)
 			continue;
 		if (s->gpa > gpa && s->gpa < *next)
 			*next = s->gpa;
 		if (e > gpa && e < *next)
 			*next = e;
 		if (gpa >= s->gpa && gpa < e)
-			backed = s->kind == SLOT_FILE;
+			backed = s->kind == FZ_SLOT_FILE;
 	}
 	return backed;
 }
@@ -139,7 +140,7 @@ static long walk(struct fz *z, int vmi, uint64_t gpa, uint64_t end,
 			continue;
 		}
 		si = fz_gpa_to_slot(v, cur);
-		if (si != last && n++ == 64)
+		if (si != last && n++ == FZ_CONVERT_PIECES)
 			return -E2BIG;
 		last = si;
 	}
@@ -153,14 +154,14 @@ static long walk(struct fz *z, int vmi, uint64_t gpa, uint64_t end,
 		sl = &v->slot[fz_gpa_to_slot(v, cur)];
 		lo = (sl->offset + (cur - sl->gpa)) / FZ_PAGE;
 		hi = lo + (s.end - cur) / FZ_PAGE;
-		pin = first_pinned(&z->file[sl->file], lo, hi);
+		pin = fz_first_pinned(&z->file[sl->file], lo, hi);
 		if (priv && pin < hi) {
 			*eg = cur + (pin - lo) * FZ_PAGE;
 			return -EAGAIN;
 		}
 		if (apply)
-			convert_pages(&z->file[sl->file], lo, hi, priv,
-				      s.mode == MODE_Z);
+			fz_convert_pages(&z->file[sl->file], lo, hi, priv,
+					 s.mode == MODE_Z);
 	}
 	return 0;
 }
@@ -171,10 +172,10 @@ static void op_set_policy(struct fz *z, struct fz_in *in)
 		MODE_Z, MODE_P, MODE_Z, MODE_P, 0, MODE_P | MODE_Z,
 		1ULL << 2, MODE_Z | 1ULL << 40,
 	};
-	int vmi = in_u8(in) & 1;
+	int vmi = fz_in_u8(in) & 1;
 	struct fz_vm *v = &z->vm[vmi];
-	uint64_t gpa = rd_gpa(z, vmi, in), size = rd_size(in, &gpa), mode;
-	uint8_t k = in_u8(in);
+	uint64_t gpa = fz_rd_gpa(z, vmi, in), size = rd_size(in, &gpa), mode;
+	uint8_t k = fz_in_u8(in);
 	long want = 0, r;
 
 	z->op = "gmem_vm_set_policy";
@@ -197,11 +198,11 @@ static void op_set_policy(struct fz *z, struct fz_in *in)
 
 static void op_convert(struct fz *z, struct fz_in *in)
 {
-	int vmi = in_u8(in) & 1;
+	int vmi = fz_in_u8(in) & 1;
 	struct fz_vm *v = &z->vm[vmi];
-	uint64_t gpa = rd_gpa(z, vmi, in), size = rd_size(in, &gpa);
+	uint64_t gpa = fz_rd_gpa(z, vmi, in), size = rd_size(in, &gpa);
 	uint64_t attrs, eg = UINT64_MAX, got = 0;
-	uint8_t a = in_u8(in);
+	uint8_t a = fz_in_u8(in);
 	bool null_eg = a & 0x40;
 	long want = 0, r;
 

@@ -20,8 +20,8 @@ static void op_map(struct fz *z, struct fz_in *in)
 		PROT_WRITE, 0, PROT_READ | PROT_EXEC, PROT_READ | PROT_WRITE,
 		PROT_READ,
 	};
-	int i = in_u8(in) % FZ_FILES, m;
-	uint8_t k = in_u8(in);
+	int i = fz_in_u8(in) % FZ_FILES, m;
+	uint8_t k = fz_in_u8(in);
 	int prot = prots[k & 7];
 	struct fz_file *mf = &z->file[i];
 	uint64_t off, len;
@@ -29,13 +29,13 @@ static void op_map(struct fz *z, struct fz_in *in)
 	long want = 0, r;
 
 	z->op = "gmem_map";
-	rd_range(in, mf->npages, &off, &len);
+	fz_rd_range(in, mf->npages, &off, &len);
 	if (!mf->f || (k & 0x80))
 		want = -EINVAL;
 	else if (!(mf->flags & GMEM_FLAG_MMAP))
 		want = -ENODEV;
 	else if (!prot || (prot & ~(PROT_READ | PROT_WRITE)) ||
-		 !range_ok(off, len, mf->npages * FZ_PAGE))
+		 !fz_range_ok(off, len, mf->npages * FZ_PAGE))
 		want = -EINVAL;
 	r = gmem_map(mf->f, off, len, prot, k & 0x80 ? NULL : &addr);
 	fz_expect_ret(z, z->op, r, want);
@@ -62,8 +62,8 @@ static struct gmem_file *other_file(struct fz *z, int i)
 
 static void op_unmap(struct fz *z, struct fz_in *in)
 {
-	int m = in_u8(in) % FZ_MAPS;
-	uint8_t k = in_u8(in) & 3;
+	int m = fz_in_u8(in) % FZ_MAPS;
+	uint8_t k = fz_in_u8(in) & 3;
 	struct fz_map *mp = &z->map[m];
 	struct gmem_file *f;
 
@@ -97,9 +97,9 @@ static void op_unmap(struct fz *z, struct fz_in *in)
 
 static void op_poke(struct fz *z, struct fz_in *in)
 {
-	int m = in_u8(in) % FZ_MAPS;
+	int m = fz_in_u8(in) % FZ_MAPS;
 	struct fz_map *mp = &z->map[m];
-	uint16_t pgsel = in_u16(in), seed = in_u16(in);
+	uint16_t pgsel = fz_in_u16(in), seed = fz_in_u16(in);
 	uint8_t bytes[64];
 	struct iovec l = { bytes, sizeof(bytes) }, r;
 	struct fz_file *mf;

@@ -1,39 +1,38 @@
 // SPDX-License-Identifier: MIT
 /*
- * Fuzzer steps by VM: memslots, conversion by gpa, the accessors, and VM
- * configurations. The model's memslots are the truth the library's RCU
- * slot array must agree with.
+ * Fuzzer steps by VM: memslots, conversion by gpa and VM configurations
+ * (the accessors are in ops_access.c). The model's memslots are the truth
+ * the library's RCU slot array must agree with.
  */
 #include <errno.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "ops.h"
 
-#define FZ_MAX_ACCESS	(24 * FZ_PAGE)
-
-struct span {
-	const struct fz_slot *s;
-	uint64_t gpa;
+/* One memslot's part of a conversion by gpa. */
+struct piece {
+	int file;
+	uint64_t off;
 	uint64_t len;
+	uint64_t gpa;
 };
 
 static uint64_t rd_gpa_pages(struct fz_in *in)
 {
-	uint8_t b = in_u8(in);
+	uint8_t b = fz_in_u8(in);
 
 	return (uint64_t)(b & 0x3f) << ((b >> 6) * 3);
 }
 
 /* A gpa, usually inside or at the edge of a modelled slot. */
-uint64_t rd_gpa(struct fz *z, int vmi, struct fz_in *in)
+uint64_t fz_rd_gpa(struct fz *z, int vmi, struct fz_in *in)
 {
-	uint8_t k = in_u8(in);
+	uint8_t k = fz_in_u8(in);
 	const struct fz_slot *s = &z->vm[vmi].slot[k % FZ_SLOTS];
-	uint16_t d = in_u16(in);
+	uint16_t d = fz_in_u16(in);
 	uint64_t gpa;
 
-	if (s->kind == SLOT_NONE || (k & 0x80))
+	if (s->kind == FZ_SLOT_NONE || (k & 0x80))
 		gpa = rd_gpa_pages(in) * FZ_PAGE;
 	else
 		gpa = s->gpa + (d % (s->size / FZ_PAGE + 1)) * FZ_PAGE;
@@ -50,13 +49,13 @@ static long region_check(const struct fz *z, int vmi,
 	for (int i = 0; i < 4; i++)
 		if (r->reserved[i])
 			return -EINVAL;
-	if (r->flags || r->slot >= 32764)
+	if (r->flags || r->slot >= FZ_SLOT_ID_LIMIT)
 		return -EINVAL;
 	if (r->gpa % FZ_PAGE || r->size % FZ_PAGE)
 		return -EINVAL;
 	if (!r->size)
 		return r->slot < FZ_SLOTS &&
-		       z->vm[vmi].slot[r->slot].kind != SLOT_NONE ? 0 : -EINVAL;
+		       z->vm[vmi].slot[r->slot].kind != FZ_SLOT_NONE ? 0 : -EINVAL;
 	if (r->gpa + r->size < r->gpa || !r->file == !r->host_addr)
 		return -EINVAL;
 	/*
@@ -87,16 +86,16 @@ static long region_want(const struct fz *z, int vmi,
 
 	if (ret || !r->size)
 		return ret;
-	if (z->vm[vmi].slot[r->slot].kind != SLOT_NONE)
+	if (z->vm[vmi].slot[r->slot].kind != FZ_SLOT_NONE)
 		return -EINVAL;
 	for (int i = 0; i < FZ_SLOTS; i++) {
 		const struct fz_slot *s = &z->vm[vmi].slot[i];
 
-		if (s->kind == SLOT_NONE)
+		if (s->kind == FZ_SLOT_NONE)
 			continue;
 		if (overlaps(s->gpa, s->size, r->gpa, r->size))
 			return -EEXIST;
-		if (r->file && s->kind == SLOT_FILE && s->file == fi &&
+		if (r->file && s->kind == FZ_SLOT_FILE && s->file == fi &&
 		    overlaps(s->offset, s->size, r->offset, r->size))
 			return -EEXIST;
 	}
@@ -133,13 +132,13 @@ static uint8_t *plain_target(struct fz *z, int vmi, uint8_t x, int fi,
 static int rd_region(struct fz *z, int vmi, struct fz_in *in,
 		     struct gmem_region *r)
 {
-	uint8_t b = in_u8(in), kind = in_u8(in), x = in_u8(in);
-	int fi = in_u8(in) % FZ_FILES;
+	uint8_t b = fz_in_u8(in), kind = fz_in_u8(in), x = fz_in_u8(in);
+	int fi = fz_in_u8(in) % FZ_FILES;
 	uint64_t np = z->file[fi].f ? z->file[fi].npages : 4;
-	uint64_t hoff = in_u8(in) % FZ_HOST_PAGES;
-	uint8_t sz = in_u8(in);
+	uint64_t hoff = fz_in_u8(in) % FZ_HOST_PAGES;
+	uint8_t sz = fz_in_u8(in);
 
-	r->slot = b < 0xf0 ? b % FZ_SLOTS : (b & 1 ? 32764 : 40000);
+	r->slot = b < 0xf0 ? b % FZ_SLOTS : (b & 1 ? FZ_SLOT_ID_LIMIT : 40000);
 	r->gpa = (b == 0xef ? UINT64_MAX & ~(FZ_PAGE - 1) :
 		  rd_gpa_pages(in) * FZ_PAGE);
 	switch (kind & 3) {
@@ -148,7 +147,7 @@ static int rd_region(struct fz *z, int vmi, struct fz_in *in,
 	case 1:
 	case 3:
 		r->file = z->file[fi].f;
-		r->offset = (in_u16(in) % (np + 1)) * FZ_PAGE;
+		r->offset = (fz_in_u16(in) % (np + 1)) * FZ_PAGE;
 		r->size = (sz % (np + 1)) * FZ_PAGE;
 		break;
 	case 2:
@@ -183,7 +182,7 @@ static int rd_region(struct fz *z, int vmi, struct fz_in *in,
 
 static void op_set_region(struct fz *z, struct fz_in *in)
 {
-	int vmi = in_u8(in) & 1, fi;
+	int vmi = fz_in_u8(in) & 1, fi;
 	struct gmem_region r = { 0 };
 	struct fz_slot *s;
 	long want, ret;
@@ -197,17 +196,17 @@ static void op_set_region(struct fz *z, struct fz_in *in)
 		return;
 	s = &z->vm[vmi].slot[r.slot];
 	if (!r.size) {
-		s->kind = SLOT_NONE;
+		s->kind = FZ_SLOT_NONE;
 		return;
 	}
 	s->gpa = r.gpa;
 	s->size = r.size;
-	s->kind = r.file ? SLOT_FILE : SLOT_HOST;
+	s->kind = r.file ? FZ_SLOT_FILE : FZ_SLOT_HOST;
 	s->file = fi;
 	s->offset = r.file ? r.offset :
 		    (uint64_t)((uint8_t *)r.host_addr - z->vm[vmi].host);
-	if (s->kind == SLOT_HOST && s->offset >= FZ_HOST_PAGES * FZ_PAGE) {
-		s->kind = SLOT_HOLE;
+	if (s->kind == FZ_SLOT_HOST && s->offset >= FZ_HOST_PAGES * FZ_PAGE) {
+		s->kind = FZ_SLOT_HOLE;
 		s->offset = (uint8_t *)r.host_addr - z->vm[vmi].hole;
 		if (s->offset >= FZ_HOLE_PAGES * FZ_PAGE)
 			fz_fail(z, "plain slot at %p accepted: not host "
@@ -219,8 +218,8 @@ static void op_set_region(struct fz *z, struct fz_in *in)
  * gmem_vm_set_attributes() of [gpa, gpa+size) with valid arguments: its
  * result, and on success the per-slot pieces to apply to the model.
  */
-long vm_convert_want(struct fz *z, int vmi, uint64_t gpa, uint64_t size,
-		     bool priv, struct piece *p, int *np, uint64_t *eg)
+static long convert_want(struct fz *z, int vmi, uint64_t gpa, uint64_t size,
+			 bool priv, struct piece *p, int *np, uint64_t *eg)
 {
 	const struct fz_vm *v = &z->vm[vmi];
 	uint64_t cur = gpa, end = gpa + size;
@@ -230,11 +229,11 @@ long vm_convert_want(struct fz *z, int vmi, uint64_t gpa, uint64_t size,
 		int si = fz_gpa_to_slot(v, cur);
 		const struct fz_slot *s = &v->slot[si < 0 ? 0 : si];
 
-		if (si < 0 || s->kind != SLOT_FILE) {
+		if (si < 0 || s->kind != FZ_SLOT_FILE) {
 			*eg = cur;
 			return -EINVAL;
 		}
-		if (n == 64)
+		if (n == FZ_CONVERT_PIECES)
 			return -E2BIG;
 		p[n].file = s->file;
 		p[n].gpa = cur;
@@ -248,7 +247,7 @@ long vm_convert_want(struct fz *z, int vmi, uint64_t gpa, uint64_t size,
 	for (int i = 0; priv && i < n; i++) {
 		const struct fz_file *mf = &z->file[p[i].file];
 		uint64_t lo = p[i].off / FZ_PAGE, hi = lo + p[i].len / FZ_PAGE;
-		uint64_t pin = first_pinned(mf, lo, hi);
+		uint64_t pin = fz_first_pinned(mf, lo, hi);
 
 		if (pin < hi) {
 			*eg = p[i].gpa + (pin - lo) * FZ_PAGE;
@@ -260,23 +259,23 @@ long vm_convert_want(struct fz *z, int vmi, uint64_t gpa, uint64_t size,
 
 static void op_vm_set_attributes(struct fz *z, struct fz_in *in)
 {
-	int vmi = in_u8(in) & 1, np = 0;
-	uint64_t gpa = rd_gpa(z, vmi, in), size, attrs, mode, eg = 0, got = 0;
-	uint8_t k = in_u8(in);
-	static struct piece p[64];
+	int vmi = fz_in_u8(in) & 1, np = 0;
+	uint64_t gpa = fz_rd_gpa(z, vmi, in), size, attrs, mode, eg = 0, got = 0;
+	uint8_t k = fz_in_u8(in);
+	static struct piece p[FZ_CONVERT_PIECES];
 	long want, r;
 
 	z->op = "gmem_vm_set_attributes";
 	size = (k % 20) * FZ_PAGE;
 	if (k >= 0xf0)
 		gpa = k & 1 ? gpa + 100 : UINT64_MAX & ~(FZ_PAGE - 1);
-	rd_convert(in, &attrs, &mode);
+	fz_rd_convert(in, &attrs, &mode);
 	if (!size || gpa % FZ_PAGE || gpa + size < gpa)
 		want = -EINVAL;
 	else
-		want = args_want(&z->vm[vmi], attrs, mode);
+		want = fz_args_want(&z->vm[vmi], attrs, mode);
 	if (!want)
-		want = vm_convert_want(z, vmi, gpa, size, attrs, p, &np, &eg);
+		want = convert_want(z, vmi, gpa, size, attrs, p, &np, &eg);
 	r = gmem_vm_set_attributes(z->vm[vmi].vm, gpa, size, attrs, mode,
 				   &got);
 	fz_expect_ret(z, z->op, r, want);
@@ -284,243 +283,14 @@ static void op_vm_set_attributes(struct fz *z, struct fz_in *in)
 		fz_fail(z, "error_gpa %#llx, model says %#llx",
 			(unsigned long long)got, (unsigned long long)eg);
 	for (int i = 0; !r && i < np; i++)
-		convert_pages(&z->file[p[i].file], p[i].off / FZ_PAGE,
-			      (p[i].off + p[i].len) / FZ_PAGE, attrs,
-			      mode == GMEM_CONVERT_ZERO);
-}
-
-static void set_fault(struct gmem_fault *f, uint64_t gpa, uint64_t size,
-		      uint64_t why)
-{
-	f->gpa = gpa & ~(FZ_PAGE - 1);
-	f->size = size;
-	f->flags = why;
-}
-
-/* Length of the unbacked run from @gpa: up to the next slot. */
-static uint64_t hole_len(const struct fz_vm *v, uint64_t gpa)
-{
-	uint64_t next = UINT64_MAX;
-
-	for (int i = 0; i < FZ_SLOTS; i++)
-		if (v->slot[i].kind != SLOT_NONE && v->slot[i].gpa > gpa &&
-		    v->slot[i].gpa < next)
-			next = v->slot[i].gpa;
-	return (next & ~(FZ_PAGE - 1)) - (gpa & ~(FZ_PAGE - 1));
-}
-
-static long private_want(const struct fz *z, const struct span *sp,
-			 struct gmem_fault *f)
-{
-	const struct fz_slot *s = sp->s;
-	const struct fz_file *mf = &z->file[s->file];
-	uint64_t off = s->offset + (sp->gpa - s->gpa);
-	uint64_t p = off / FZ_PAGE, e = (off + sp->len + FZ_PAGE - 1) / FZ_PAGE;
-	uint64_t run, slot_end = (s->offset + s->size) / FZ_PAGE;
-
-	while (p < e && !mf->priv[p])
-		p++;
-	if (p == e)
-		return 0;
-	for (run = p; run < slot_end && mf->priv[run]; run++)
-		;
-	set_fault(f, s->gpa + p * FZ_PAGE - s->offset, (run - p) * FZ_PAGE,
-		  GMEM_FAULT_PRIVATE);
-	return -EFAULT;
-}
-
-/*
- * Plain memory is copied before file memory, span by span: the first span
- * over the hole faults, after the host spans before it were copied.
- * Returns its index, or -1.
- */
-static int hole_span(const struct span *sp, int n, struct gmem_fault *f)
-{
-	for (int i = 0; i < n; i++)
-		if (sp[i].s->kind == SLOT_HOLE) {
-			set_fault(f, sp[i].gpa, FZ_PAGE, GMEM_FAULT_UNBACKED);
-			return i;
-		}
-	return -1;
-}
-
-/*
- * *nsp is the spans of a successful access, or with *hole set, the spans
- * before the one that faulted on the hole.
- */
-static long access_want(const struct fz *z, int vmi, uint64_t gpa,
-			uint64_t len, struct span *sp, int *nsp,
-			struct gmem_fault *f, bool *hole)
-{
-	const struct fz_vm *v = &z->vm[vmi];
-	uint64_t cur = gpa, end = gpa + len;
-	int n = 0;
-
-	while (cur < end) {
-		int si = fz_gpa_to_slot(v, cur);
-		const struct fz_slot *s = &v->slot[si < 0 ? 0 : si];
-
-		if (si < 0 || s->kind == SLOT_DEAD) {
-			set_fault(f, cur, si < 0 ? hole_len(v, cur) :
-				  s->gpa + s->size - (cur & ~(FZ_PAGE - 1)),
-				  GMEM_FAULT_UNBACKED);
-			return -EFAULT;
-		}
-		if (n == 16)
-			return -E2BIG;
-		sp[n].s = s;
-		sp[n].gpa = cur;
-		sp[n].len = s->gpa + s->size - cur;
-		if (sp[n].len > end - cur)
-			sp[n].len = end - cur;
-		cur += sp[n++].len;
-	}
-	*nsp = n;
-	for (int i = 0; i < n; i++)
-		if (sp[i].s->kind == SLOT_FILE && private_want(z, &sp[i], f))
-			return -EFAULT;
-	n = hole_span(sp, n, f);
-	if (n < 0)
-		return 0;
-	*nsp = n;
-	*hole = true;
-	return -EFAULT;
-}
-
-/*
- * Whether the VM's hole is still unmapped. Something other than the
- * library may map there (the sanitizers, the fuzzer); the accesses over
- * it are then not predicted. The library never may: check_plain().
- */
-static bool hole_vacant(const struct fz_vm *v)
-{
-	unsigned char vec;
-
-	for (int p = 0; p < FZ_HOLE_PAGES; p++)
-		if (!mincore(v->hole + p * FZ_PAGE, FZ_PAGE, &vec) ||
-		    errno != ENOMEM)
-			return false;
-	return true;
-}
-
-/* After a fault on the hole: only the host spans before it were copied. */
-static void hole_done(struct fz *z, int vmi, uint8_t *buf, bool write,
-		      const struct span *sp, int n, const uint8_t *sentinel,
-		      uint64_t len)
-{
-	uint64_t at = 0;
-
-	for (int i = 0; i < n; i++) {
-		const uint8_t *m = z->vm[vmi].host_model + sp[i].s->offset +
-				   (sp[i].gpa - sp[i].s->gpa);
-
-		if (sp[i].s->kind == SLOT_HOST && write)
-			memcpy((uint8_t *)m, buf + at, sp[i].len);
-		else if (!write && memcmp(buf + at, sp[i].s->kind == SLOT_HOST ?
-					  m : sentinel + at, sp[i].len))
-			fz_fail(z, "gmem_vm_read at %#llx faulted on the hole: "
-				"bytes before it differ",
-				(unsigned long long)sp[i].gpa);
-		at += sp[i].len;
-	}
-	if (!write && memcmp(buf + at, sentinel + at, len - at))
-		fz_fail(z, "gmem_vm_read faulted on the hole: bytes from it on "
-			"were copied");
-}
-
-/* The model's bytes behind a span. */
-static uint8_t *span_model(struct fz *z, int vmi, const struct span *sp)
-{
-	const struct fz_slot *s = sp->s;
-	uint64_t rel = sp->gpa - s->gpa + s->offset;
-
-	if (s->kind == SLOT_HOST)
-		return z->vm[vmi].host_model + rel;
-	fz_touch(&z->file[s->file], rel, sp->len);
-	return z->file[s->file].data + rel;
-}
-
-static void access_done(struct fz *z, int vmi, uint8_t *buf, bool write,
-			const struct span *sp, int n)
-{
-	for (int i = 0; i < n; i++) {
-		uint8_t *m = span_model(z, vmi, &sp[i]);
-
-		if (write)
-			memcpy(m, buf, sp[i].len);
-		else if (memcmp(m, buf, sp[i].len))
-			fz_fail(z, "gmem_vm_read at %#llx: bytes differ from the "
-				"model", (unsigned long long)sp[i].gpa);
-		buf += sp[i].len;
-	}
-}
-
-static void check_fault(struct fz *z, const struct gmem_fault *got,
-			const struct gmem_fault *want, bool write)
-{
-	uint64_t flags = want->flags | (write ? GMEM_FAULT_WRITE :
-						GMEM_FAULT_READ);
-
-	if (got->gpa != want->gpa || got->size != want->size ||
-	    got->flags != flags)
-		fz_fail(z, "fault gpa %#llx size %#llx flags %#llx, model "
-			"says %#llx %#llx %#llx",
-			(unsigned long long)got->gpa,
-			(unsigned long long)got->size,
-			(unsigned long long)got->flags,
-			(unsigned long long)want->gpa,
-			(unsigned long long)want->size,
-			(unsigned long long)flags);
-}
-
-static void op_access(struct fz *z, struct fz_in *in, bool write)
-{
-	static uint8_t buf[FZ_MAX_ACCESS], sentinel[FZ_MAX_ACCESS];
-	int vmi = in_u8(in) & 1, n = 0;
-	uint64_t gpa = rd_gpa(z, vmi, in);
-	uint8_t k = in_u8(in);
-	uint64_t len = in_u16(in) % (3 * FZ_PAGE + 1);
-	struct gmem_fault f = { 0 }, wf = { 0 };
-	struct span sp[16];
-	long want = 0, r;
-	bool nullbuf = k == 0xff, hole = false;
-
-	z->op = write ? "gmem_vm_write" : "gmem_vm_read";
-	if ((k & 0xc0) == 0x80)
-		len = (k % 24) * FZ_PAGE;
-	else
-		gpa += (k & 0x3f) * 61;
-	if ((k & 0xc0) == 0xc0 && !nullbuf)
-		gpa = UINT64_MAX - (k & 0x3f);
-	if (nullbuf || gpa + len < gpa)
-		want = -EINVAL;
-	else if (len)
-		want = access_want(z, vmi, gpa, len, sp, &n, &wf, &hole);
-	if (hole && !hole_vacant(&z->vm[vmi]))
-		return;
-	memset(sentinel, 0xa5, len);
-	if (write)
-		fz_pattern(buf, len, in_u16(in) + (uint32_t)z->step);
-	else
-		memcpy(buf, sentinel, len);
-	r = write ? gmem_vm_write(z->vm[vmi].vm, gpa, nullbuf ? NULL : buf, len,
-			       &f) :
-		    gmem_vm_read(z->vm[vmi].vm, gpa, nullbuf ? NULL : buf, len,
-			      &f);
-	fz_expect_ret(z, z->op, r, want);
-	if (r == -EFAULT)
-		check_fault(z, &f, &wf, write);
-	if (hole)
-		hole_done(z, vmi, buf, write, sp, n, sentinel, len);
-	else if (!r)
-		access_done(z, vmi, buf, write, sp, n);
-	else if (!write && memcmp(buf, sentinel, len))
-		fz_fail(z, "failed gmem_vm_read copied bytes");
+		fz_convert_pages(&z->file[p[i].file], p[i].off / FZ_PAGE,
+				 (p[i].off + p[i].len) / FZ_PAGE, attrs,
+				 mode == GMEM_CONVERT_ZERO);
 }
 
 static void op_vm_config(struct fz *z, struct fz_in *in)
 {
-	uint8_t k = in_u8(in);
+	uint8_t k = fz_in_u8(in);
 	struct gmem_vm_config cfg = { 0 };
 	struct gmem_vm *vm = NULL;
 	long want = -EINVAL, r;
@@ -562,12 +332,6 @@ void fz_vm_step(struct fz *z, struct fz_in *in, unsigned int op)
 		break;
 	case 2:
 		op_vm_set_attributes(z, in);
-		break;
-	case 3:
-		op_access(z, in, false);
-		break;
-	case 4:
-		op_access(z, in, true);
 		break;
 	default:
 		op_vm_config(z, in);

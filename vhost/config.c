@@ -9,7 +9,7 @@
  * 0). Asking [0, offset + len) and copying from offset gives the same
  * bytes from a back-end that honours the offset.
  *
- * Lock order: dev->lock only (never inside a libgmem call).
+ * Locking: dev->lock only (the lock order in lib/locking.h).
  */
 #include <errno.h>
 #include <string.h>
@@ -34,7 +34,7 @@ static int get_config(struct gmem_vu_dev *d, uint32_t offset, void *buf,
 	m.request = VU_GET_CONFIG;
 	m.size = VU_CONFIG_HDR + size;
 	m.u.config.size = size;
-	ret = gm_vu_get(d, &m);
+	ret = vu_get(d, &m);
 	if (ret)
 		return ret;
 	/* The spec's refusal: an empty payload. */
@@ -43,7 +43,7 @@ static int get_config(struct gmem_vu_dev *d, uint32_t offset, void *buf,
 		return -EIO;
 	}
 	if (!well_formed(&m, size)) {
-		gm_vu_broken(d, NULL);
+		vu_broken(d, NULL);
 		return -EPROTO;
 	}
 	memcpy(buf, m.u.config.region + offset, len);

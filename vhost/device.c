@@ -9,8 +9,7 @@
  * an unmap returns only once the back-end acknowledged that it dropped
  * the run, which is what lets the conversion make it private.
  *
- * Lock order (outermost first): dev->attach_lock -> the file's invalidate
- * lock (held by libgmem around the callbacks) -> dev->lock.
+ * Locking: the lock order in lib/locking.h.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -23,39 +22,6 @@
 #include "proto.h"
 
 /*
- * gm_vu_fence - cut @t's regions at every vring's boundaries, with memory
- * slots. libvhost-user (qemu-storage-daemon 7.2) translates the ring
- * addresses when a ring is set up and when a region is added, but only
- * through regions it already had: a region holding a ring must never be
- * removed while the ring lives, so rings sit in regions of their own that
- * conversions elsewhere never touch. A whole-table back-end (DPDK)
- * translates the rings again after every table and needs no fences.
- * Return: 0; -ENOSPC.
- */
-int gm_vu_fence(const struct gmem_vu_dev *d, struct vu_table *t)
-{
-	unsigned int i, j, k;
-	int ret;
-
-	if (!d->mem_slots)
-		return 0;
-	for (i = 0; i < VU_MAX_VRINGS; i++) {
-		const struct vu_vring *vr = &d->vring[i];
-
-		if (!vr->fence[0][1])
-			continue;
-		for (j = 0; j < 3; j++) {
-			for (k = 0; k < 2; k++) {
-				ret = gm_vu_table_cut(t, vr->fence[j][k]);
-				if (ret)
-					return ret;
-			}
-		}
-	}
-	return 0;
-}
-
-/*
  * The table after taking [off, off+len) of range @rng out of dev->want.
  * Cutting a region in the middle needs one more slot: if that overflows,
  * merged neighbours (canonical form) may still fit.
@@ -64,11 +30,11 @@ static int without(struct gmem_vu_dev *d, unsigned int rng, uint64_t off,
 		   uint64_t len, struct vu_table *t)
 {
 	*t = d->want;
-	if (!gm_vu_table_sub(t, rng, off, len) && t->n <= d->max_regions)
+	if (!vu_table_sub(t, rng, off, len) && t->n <= d->max_regions)
 		return 0;
 	*t = d->want;
-	gm_vu_table_canon(t);
-	if (gm_vu_table_sub(t, rng, off, len) || gm_vu_fence(d, t) ||
+	vu_table_canon(t);
+	if (vu_table_sub(t, rng, off, len) || vu_table_fence(t, d) ||
 	    t->n > d->max_regions)
 		return -ENOSPC;
 	return 0;
@@ -85,16 +51,16 @@ static int with(struct gmem_vu_dev *d, const struct vu_region *r,
 	struct vu_table c;
 
 	*t = d->want;
-	if (!gm_vu_table_add(t, r) && d->mem_slots && !gm_vu_fence(d, t) &&
+	if (!vu_table_add(t, r) && d->mem_slots && !vu_table_fence(t, d) &&
 	    t->n <= d->max_regions)
 		return 0;
 	/* Canonical form of want + r, even when want alone is full. */
 	c = d->want;
-	gm_vu_table_canon(&c);
-	if (gm_vu_table_add(&c, r))
+	vu_table_canon(&c);
+	if (vu_table_add(&c, r))
 		return -ENOSPC;
-	gm_vu_table_canon(&c);
-	if (gm_vu_fence(d, &c) || c.n > d->max_regions)
+	vu_table_canon(&c);
+	if (vu_table_fence(&c, d) || c.n > d->max_regions)
 		return -ENOSPC;
 	*t = c;
 	return 0;
@@ -114,19 +80,19 @@ static int cb_unmap(void *opaque, uint64_t off, uint64_t len, uint32_t flags)
 	 * A back-end that broke the protocol confirms nothing: what it may
 	 * still map must not become private.
 	 */
-	if (!ret && gm_vu_reaches(d, rg->fidx, off))
+	if (!ret && vu_reaches(d, rg->fidx, off))
 		ret = -EPROTO;
 	else if (!ret)
-		ret = gm_vu_sync(d, &t);
+		ret = vu_push_table(d, &t);
 	/* Broken just now, by a message about memory it does not reach. */
-	if (ret == -EPROTO && !gm_vu_reaches(d, rg->fidx, off))
+	if (ret == -EPROTO && !vu_reaches(d, rg->fidx, off))
 		ret = 0;
 	/* A back-end that is gone has unmapped everything. */
 	if (ret == -ENOTCONN)
 		ret = 0;
 	/* Access must go even if the back-end cannot confirm it. */
 	if (ret && (flags & GMEM_UNMAP_FORCED)) {
-		gm_vu_dead(d);
+		vu_dead(d);
 		ret = 0;
 	}
 	if (!ret)
@@ -151,7 +117,7 @@ static int cb_map(void *opaque, uint64_t off, uint64_t len)
 	pthread_mutex_lock(&d->lock);
 	ret = with(d, &r, &t);
 	if (!ret)
-		ret = gm_vu_sync(d, &t);
+		ret = vu_push_table(d, &t);
 	/*
 	 * The run is shared: a back-end that maps it late does no harm, and
 	 * the next change waits for that ack first. A dead one maps nothing;
@@ -190,55 +156,109 @@ static bool zero(const uint64_t *p, size_t n)
 	return true;
 }
 
-int gmem_vu_connect(const char *path, const struct gmem_vu_config *cfg,
-		    struct gmem_vu_dev **out, char *err, size_t errlen)
+static int check_open(const char *path, const struct gmem_vu_config *cfg)
 {
 	struct sockaddr_un sa;
+
+	if (!path || strlen(path) >= sizeof(sa.sun_path) || !*path)
+		return -EINVAL;
+	if (cfg && (cfg->flags ||
+		    !zero(cfg->reserved, ARRAY_SIZE(cfg->reserved))))
+		return -EINVAL;
+	return 0;
+}
+
+static struct gmem_vu_dev *new_dev(const struct gmem_vu_config *cfg)
+{
 	struct gmem_vu_dev *d;
 	unsigned int i;
-	int ret, timeout;
 
-	if (err && errlen)
-		err[0] = '\0';
-	if (!path || !out || strlen(path) >= sizeof(sa.sun_path) || !*path)
-		return -EINVAL;
-	if (cfg && (cfg->flags || !zero(cfg->reserved, 4)))
-		return -EINVAL;
 	d = calloc(1, sizeof(*d));
 	if (!d)
-		return -ENOMEM;
+		return NULL;
 	pthread_mutex_init(&d->attach_lock, NULL);
 	pthread_mutex_init(&d->lock, NULL);
+	d->sock = -1;
 	for (i = 0; i < VU_MAX_VRINGS; i++)
 		d->vring[i].kick = d->vring[i].call = -1;
 	d->timeout_ms = cfg && cfg->timeout_ms ? cfg->timeout_ms :
 			GMEM_VU_TIMEOUT_MS;
-	snprintf(d->path, sizeof(d->path), "%s", path);
+	return d;
+}
+
+/* Connect and negotiate; on failure @d is disconnected and says why. */
+static int start(struct gmem_vu_dev *d, const char *path, uint64_t features)
+{
+	int ret, timeout;
+
 	d->sock = connect_unix(path);
 	if (d->sock < 0) {
 		ret = d->sock;
-		if (err && errlen)
-			snprintf(err, errlen, "cannot connect to %s: %s", path,
-				 strerror(-ret));
-		goto free;
+		d->sock = -1;
+		snprintf(d->last_error, sizeof(d->last_error),
+			 "cannot connect to %s: %s", path, strerror(-ret));
+		return ret;
 	}
 	/* A back-end still starting up answers late: be patient once. */
 	timeout = d->timeout_ms;
 	if (d->timeout_ms < GMEM_VU_CONNECT_TIMEOUT_MS)
 		d->timeout_ms = GMEM_VU_CONNECT_TIMEOUT_MS;
-	ret = gm_vu_negotiate(d, cfg ? cfg->features : 0, err, errlen);
+	ret = vu_negotiate(d, features);
 	d->timeout_ms = timeout;
 	if (ret)
-		goto close;
-	*out = d;
-	return 0;
-close:
-	gm_vu_dead(d);
-free:
-	pthread_mutex_destroy(&d->lock);
-	pthread_mutex_destroy(&d->attach_lock);
-	free(d);
+		vu_dead(d);
 	return ret;
+}
+
+int gmem_vu_open(const char *path, const struct gmem_vu_config *cfg,
+		 struct gmem_vu_dev **out)
+{
+	struct gmem_vu_dev *d;
+	int ret;
+
+	if (!out)
+		return -EINVAL;
+	*out = NULL;
+	ret = check_open(path, cfg);
+	if (ret)
+		return ret;
+	d = new_dev(cfg);
+	if (!d)
+		return -ENOMEM;
+	*out = d;
+	return start(d, path, cfg ? cfg->features : 0);
+}
+
+const char *gmem_vu_last_error(const struct gmem_vu_dev *d)
+{
+	return d ? d->last_error : "";
+}
+
+int gmem_vu_connect(const char *path, const struct gmem_vu_config *cfg,
+		    struct gmem_vu_dev **out, char *err, size_t errlen)
+{
+	struct gmem_vu_dev *d;
+	int ret;
+
+	if (err && errlen)
+		err[0] = '\0';
+	if (!out)
+		return -EINVAL;
+	ret = gmem_vu_open(path, cfg, &d);
+	if (!ret) {
+		*out = d;
+		return 0;
+	}
+	if (d && err && errlen)
+		snprintf(err, errlen, "%s", d->last_error);
+	gmem_vu_close(d);
+	return ret;
+}
+
+/* The range's listener, NULL once it is gone (see struct vu_range). */
+static struct gmem_listener *listener_of(const struct vu_range *r)
+{
+	return atomic_load_explicit(&r->listener, memory_order_acquire);
 }
 
 /*
@@ -248,8 +268,7 @@ free:
 static int unlisten_first(struct gmem_vu_dev *d)
 {
 	for (unsigned int i = 0; i < d->nranges; i++) {
-		struct gmem_listener *l = __atomic_load_n(&d->range[i].listener,
-							  __ATOMIC_ACQUIRE);
+		struct gmem_listener *l = listener_of(&d->range[i]);
 		int ret;
 
 		if (!l)
@@ -257,8 +276,8 @@ static int unlisten_first(struct gmem_vu_dev *d)
 		ret = gmem_unlisten(d->range[i].file, l);
 		if (ret)
 			return ret;
-		__atomic_store_n(&d->range[i].listener, NULL,
-				 __ATOMIC_RELEASE);
+		atomic_store_explicit(&d->range[i].listener, NULL,
+				      memory_order_release);
 		return 0;
 	}
 	return 0;
@@ -282,12 +301,11 @@ int gmem_vu_close(struct gmem_vu_dev *d)
 	 * disconnect: the forced unmaps below find nothing.
 	 */
 	pthread_mutex_lock(&d->lock);
-	gm_vu_vring_stop_all(d);
-	gm_vu_dead(d);
+	vu_vring_stop_all(d);
+	vu_dead(d);
 	pthread_mutex_unlock(&d->lock);
 	for (i = 0; i < d->nranges; i++) {
-		struct gmem_listener *l = __atomic_load_n(&d->range[i].listener,
-							  __ATOMIC_ACQUIRE);
+		struct gmem_listener *l = listener_of(&d->range[i]);
 
 		if (l)
 			gmem_unlisten(d->range[i].file, l);
@@ -358,8 +376,8 @@ static int check_range(struct gmem_vu_dev *d, uint64_t offset, uint64_t len,
 	for (i = 0; i < d->nranges; i++) {
 		const struct vu_range *r = &d->range[i];
 
-		if (__atomic_load_n(&r->listener, __ATOMIC_ACQUIRE) &&
-		    gpa < r->gpa + r->len && r->gpa < gpa + len)
+		if (listener_of(r) && gpa < r->gpa + r->len &&
+		    r->gpa < gpa + len)
 			return -EINVAL;
 	}
 	if (d->nranges == VU_MAX_RANGES)
@@ -373,7 +391,7 @@ static bool file_in_use(const struct gmem_vu_dev *d, int fidx,
 {
 	for (unsigned int i = 0; i < d->nranges; i++)
 		if (&d->range[i] != except && d->range[i].fidx == fidx &&
-		    __atomic_load_n(&d->range[i].listener, __ATOMIC_ACQUIRE))
+		    listener_of(&d->range[i]))
 			return true;
 	return false;
 }
@@ -392,11 +410,11 @@ static void cb_release(void *opaque)
 	unsigned int rng = rg - d->range, i = 0;
 
 	pthread_mutex_lock(&d->lock);
-	__atomic_store_n(&rg->listener, NULL, __ATOMIC_RELEASE);
+	atomic_store_explicit(&rg->listener, NULL, memory_order_release);
 	/* What a back-end that broke the protocol held of it is forgotten. */
 	while (i < d->have.n) {
 		if (d->have.r[i].rng == rng)
-			gm_vu_table_del(&d->have, &d->have.r[i]);
+			vu_table_del(&d->have, &d->have.r[i]);
 		else
 			i++;
 	}
@@ -446,7 +464,7 @@ int gmem_vu_attach(struct gmem_vu_dev *d, struct gmem_file *file,
 			drop_new_file(d);
 		goto out;
 	}
-	__atomic_store_n(&rg->listener, l, __ATOMIC_RELEASE);
+	atomic_store_explicit(&rg->listener, l, memory_order_release);
 	d->nranges++;
 out:
 	pthread_mutex_unlock(&d->attach_lock);

@@ -8,8 +8,8 @@
  * below a region in the same file is therefore mapped too. For each file
  * the count is the private bytes of [0, highest region end).
  *
- * Lock order: dev->lock is dropped before libgmem is queried (a
- * conversion holds the invalidate lock and then takes dev->lock).
+ * Locking: dev->lock is dropped before libgmem is queried
+ * (the lock order in lib/locking.h).
  */
 #include <errno.h>
 #include <string.h>

@@ -5,7 +5,7 @@
  * with a deadline, so that a stopped back-end costs a timeout, not a hang.
  * Exactly one request is in flight at a time, and a reply is read to its
  * end and no further: whatever is waiting on the socket before a request
- * is sent cannot be the reply to it (gm_vu_unsolicited()).
+ * is sent cannot be the reply to it (vu_unsolicited()).
  *
  * No locks: the caller (device.c) serialises a device's socket.
  */
@@ -21,10 +21,10 @@
 #define VU_MAX_FDS	VU_BASELINE_REGIONS
 
 /*
- * gm_vu_send - write @m (header and m->size payload bytes) and @nfds
+ * vu_send - write @m (header and m->size payload bytes) and @nfds
  * descriptors. MSG_NOSIGNAL: a back-end that died is -EPIPE, not SIGPIPE.
  */
-int gm_vu_send(int sock, const struct vu_msg *m, const int *fds, int nfds)
+int vu_send(int sock, const struct vu_msg *m, const int *fds, int nfds)
 {
 	char ctl[CMSG_SPACE(VU_MAX_FDS * sizeof(int))];
 	size_t total = VU_HDR_SIZE + m->size, done = 0;
@@ -115,13 +115,13 @@ static int read_full(int sock, void *buf, size_t len, int64_t deadline,
 }
 
 /*
- * gm_vu_recv - read one reply within @timeout_ms. A reply with descriptors is
+ * vu_recv - read one reply within @timeout_ms. A reply with descriptors is
  * not expected from any request this front-end sends: they are dropped by
  * recv() (the kernel closes descriptors nobody receives).
  * Return: 0; -ETIMEDOUT; -ECONNRESET at EOF; -EPROTO for a malformed
  * header (no REPLY flag, wrong version, oversized payload).
  */
-int gm_vu_recv(int sock, struct vu_msg *m, int timeout_ms)
+int vu_recv(int sock, struct vu_msg *m, int timeout_ms)
 {
 	int64_t deadline = now_ms() + timeout_ms;
 	int ret;
@@ -138,13 +138,13 @@ int gm_vu_recv(int sock, struct vu_msg *m, int timeout_ms)
 }
 
 /*
- * gm_vu_unsolicited - whether the back-end sent anything nobody asked for:
+ * vu_unsolicited - whether the back-end sent anything nobody asked for:
  * called with no request in flight (just before a send), when the socket
  * must be empty. One non-blocking peek, no poll().
  * Return: 0 (nothing waiting); -EPROTO (bytes waiting: a duplicated,
  * late or unsolicited reply); -ECONNRESET at EOF; recv()'s errors.
  */
-int gm_vu_unsolicited(int sock)
+int vu_unsolicited(int sock)
 {
 	char c;
 	ssize_t n;

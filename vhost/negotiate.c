@@ -8,7 +8,7 @@
  * private, so such a back-end is refused here, before any memory is
  * shared with it.
  *
- * Lock order: runs before the device is published; takes no lock.
+ * Locking: runs before the device is handed out; takes no lock.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -17,15 +17,14 @@
 
 #include "proto.h"
 
-static int fail(char *err, size_t errlen, int ret, const char *fmt, ...)
+/* Keep why the connection failed for gmem_vu_last_error(); return @ret. */
+static int fail(struct gmem_vu_dev *d, int ret, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
+	va_start(ap, fmt);
+	vsnprintf(d->last_error, sizeof(d->last_error), fmt, ap);
+	va_end(ap);
 	return ret;
 }
 
@@ -45,7 +44,7 @@ static int get_u64(struct gmem_vu_dev *d, uint32_t request, uint64_t *val)
 
 	memset(&m, 0, sizeof(m));
 	m.request = request;
-	ret = gm_vu_call(d, &m, NULL, 0, true);
+	ret = vu_call(d, &m, NULL, 0, true);
 	if (ret)
 		return ret;
 	/* A u64 of another size is not the reply asked for. */
@@ -63,20 +62,20 @@ static int set_u64(struct gmem_vu_dev *d, uint32_t request, uint64_t val)
 	m.request = request;
 	m.size = val == UINT64_MAX ? 0 : sizeof(uint64_t);
 	m.u.u64 = val;
-	return gm_vu_call(d, &m, NULL, 0, false);
+	return vu_call(d, &m, NULL, 0, false);
 }
 
-static int protocol(struct gmem_vu_dev *d, char *err, size_t errlen)
+static int protocol(struct gmem_vu_dev *d)
 {
 	uint64_t offered, slots;
 	int ret;
 
 	ret = get_u64(d, VU_GET_PROTOCOL_FEATURES, &offered);
 	if (ret)
-		return fail(err, errlen, ret,
-			    "GET_PROTOCOL_FEATURES failed: %s", why(ret));
+		return fail(d, ret, "GET_PROTOCOL_FEATURES failed: %s",
+			    why(ret));
 	if (!(offered & GMEM_VU_PF_REPLY_ACK))
-		return fail(err, errlen, -EPROTONOSUPPORT,
+		return fail(d, -EPROTONOSUPPORT,
 			    "back-end offers protocol features 0x%llx "
 			    "without REPLY_ACK: it could not confirm that it "
 			    "unmapped memory before a conversion to private",
@@ -88,8 +87,8 @@ static int protocol(struct gmem_vu_dev *d, char *err, size_t errlen)
 					   GMEM_VU_PF_CONFIG));
 	ret = set_u64(d, VU_SET_PROTOCOL_FEATURES, d->protocol_features);
 	if (ret)
-		return fail(err, errlen, ret,
-			    "SET_PROTOCOL_FEATURES failed: %s", why(ret));
+		return fail(d, ret, "SET_PROTOCOL_FEATURES failed: %s",
+			    why(ret));
 	/* From here on every request carries NEED_REPLY. */
 	d->acks = true;
 	d->mem_slots = offered & GMEM_VU_PF_CONFIGURE_MEM_SLOTS;
@@ -98,24 +97,23 @@ static int protocol(struct gmem_vu_dev *d, char *err, size_t errlen)
 		return 0;
 	ret = get_u64(d, VU_GET_MAX_MEM_SLOTS, &slots);
 	if (ret)
-		return fail(err, errlen, ret,
-			    "GET_MAX_MEM_SLOTS failed: %s", why(ret));
+		return fail(d, ret, "GET_MAX_MEM_SLOTS failed: %s",
+			    why(ret));
 	if (!slots)
-		return fail(err, errlen, -EPROTO,
+		return fail(d, -EPROTO,
 			    "back-end offers 0 memory slots");
 	d->max_regions = slots < VU_MAX_REGIONS ? slots : VU_MAX_REGIONS;
 	return 0;
 }
 
 /*
- * gm_vu_negotiate - GET_FEATURES, the protocol features, SET_OWNER,
+ * vu_negotiate - GET_FEATURES, the protocol features, SET_OWNER,
  * SET_FEATURES(@want & offered, plus VERSION_1 and PROTOCOL_FEATURES).
  * Return: 0; -EPROTONOSUPPORT for a back-end without protocol features,
  * VERSION_1 or REPLY_ACK; -EPROTO for a reply of the wrong size or 0
- * memory slots; the errors of gm_vu_call(). @err says why.
+ * memory slots; the errors of vu_call(). dev->last_error says why.
  */
-int gm_vu_negotiate(struct gmem_vu_dev *d, uint64_t want, char *err,
-		    size_t errlen)
+int vu_negotiate(struct gmem_vu_dev *d, uint64_t want)
 {
 	uint64_t need = GMEM_VU_F_VERSION_1 | GMEM_VU_F_PROTOCOL_FEATURES;
 	uint64_t offered;
@@ -123,26 +121,24 @@ int gm_vu_negotiate(struct gmem_vu_dev *d, uint64_t want, char *err,
 
 	ret = get_u64(d, VU_GET_FEATURES, &offered);
 	if (ret)
-		return fail(err, errlen, ret, "GET_FEATURES failed: %s",
-			    why(ret));
+		return fail(d, ret, "GET_FEATURES failed: %s", why(ret));
 	if ((offered & need) != need)
-		return fail(err, errlen, -EPROTONOSUPPORT,
+		return fail(d, -EPROTONOSUPPORT,
 			    "back-end features 0x%llx lack%s%s",
 			    (unsigned long long)offered,
 			    offered & GMEM_VU_F_VERSION_1 ? "" : " VERSION_1",
 			    offered & GMEM_VU_F_PROTOCOL_FEATURES ? "" :
 			    " PROTOCOL_FEATURES (so no REPLY_ACK)");
-	ret = protocol(d, err, errlen);
+	ret = protocol(d);
 	if (ret)
 		return ret;
 	ret = set_u64(d, VU_SET_OWNER, UINT64_MAX);
 	if (ret)
-		return fail(err, errlen, ret, "SET_OWNER failed: %s",
-			    why(ret));
+		return fail(d, ret, "SET_OWNER failed: %s", why(ret));
 	d->features = need | (want & offered);
 	ret = set_u64(d, VU_SET_FEATURES, d->features);
 	if (ret)
-		return fail(err, errlen, ret, "SET_FEATURES 0x%llx failed: %s",
+		return fail(d, ret, "SET_FEATURES 0x%llx failed: %s",
 			    (unsigned long long)d->features, why(ret));
 	return 0;
 }

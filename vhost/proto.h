@@ -3,18 +3,21 @@
  * proto.h - the vhost-user wire format and the front-end's internal state,
  * shared by the files of libgmemvu (docs/vhost-user.md). Not installed.
  *
- * Lock order (outermost first): dev->attach_lock -> a file's invalidate
- * lock (libgmem holds it around listener callbacks) -> dev->lock. Nothing
- * calls into libgmem with dev->lock held.
+ * The device's two locks, dev->attach_lock and dev->lock, take their
+ * places in the lock order in lib/locking.h.
  */
 #ifndef GMEM_VU_PROTO_H
 #define GMEM_VU_PROTO_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "vhost-user.h"
+
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 
 /* Requests, front-end -> back-end. */
 enum {
@@ -73,7 +76,7 @@ struct vu_wire_config {
 	uint8_t region[GMEM_VU_MAX_CONFIG_SIZE];
 };
 
-#define VU_CONFIG_HDR	12u
+#define VU_CONFIG_HDR	12u	/* offset, size, flags */
 
 struct vu_msg {
 	uint32_t request;
@@ -99,12 +102,19 @@ struct vu_msg {
 	} u;
 } __attribute__((packed));
 
-#define VU_HDR_SIZE	12u
+#define VU_HDR_SIZE	12u	/* request, flags, size */
+#define VU_MEM_TABLE_HDR	8u	/* nregions, padding */
+
+_Static_assert(offsetof(struct vu_msg, u) == VU_HDR_SIZE, "header");
+_Static_assert(offsetof(struct vu_wire_config, region) == VU_CONFIG_HDR,
+	       "config header");
+_Static_assert(offsetof(struct vu_msg, u.table.r) - VU_HDR_SIZE ==
+	       VU_MEM_TABLE_HDR, "memory table header");
 
 /* msg.c */
-int gm_vu_send(int sock, const struct vu_msg *m, const int *fds, int nfds);
-int gm_vu_recv(int sock, struct vu_msg *m, int timeout_ms);
-int gm_vu_unsolicited(int sock);
+int vu_send(int sock, const struct vu_msg *m, const int *fds, int nfds);
+int vu_recv(int sock, struct vu_msg *m, int timeout_ms);
+int vu_unsolicited(int sock);
 
 /* A region of the back-end's table: which attached range, and where. */
 struct vu_region {
@@ -120,35 +130,46 @@ struct vu_table {
 };
 
 /* table.c */
-void gm_vu_table_canon(struct vu_table *t);
-int gm_vu_table_add(struct vu_table *t, const struct vu_region *r);
-int gm_vu_table_sub(struct vu_table *t, unsigned int rng, uint64_t off,
-		    uint64_t len);
-bool gm_vu_table_has(const struct vu_table *t, const struct vu_region *r);
-int gm_vu_table_del(struct vu_table *t, const struct vu_region *r);
-bool gm_vu_table_equal(const struct vu_table *a, const struct vu_table *b);
-int gm_vu_table_cut(struct vu_table *t, uint64_t gpa);
+void vu_table_canon(struct vu_table *t);
+int vu_table_add(struct vu_table *t, const struct vu_region *r);
+int vu_table_sub(struct vu_table *t, unsigned int rng, uint64_t off,
+		 uint64_t len);
+bool vu_table_has(const struct vu_table *t, const struct vu_region *r);
+int vu_table_del(struct vu_table *t, const struct vu_region *r);
+bool vu_table_equal(const struct vu_table *a, const struct vu_table *b);
+int vu_table_cut(struct vu_table *t, uint64_t gpa);
+int vu_table_fence(struct vu_table *t, const struct gmem_vu_dev *d);
 
 /* A range of a guest-memory file attached to the device. */
 struct vu_range {
 	struct gmem_vu_dev *dev;
 	struct gmem_file *file;
-	struct gmem_listener *listener;
+	/*
+	 * NULL once the listener is gone: the release callback clears it in
+	 * whichever thread closes the file, while attach and close read it.
+	 */
+	struct gmem_listener *_Atomic listener;
 	uint64_t offset;
 	uint64_t len;
 	uint64_t gpa;
 	int fidx;
 };
 
+#define VU_LAST_ERROR_SIZE	256
 #define VU_MAX_RANGES	16
 #define VU_MAX_VRINGS	8
+/* A split ring's parts: descriptor table, available ring, used ring. */
+#define VU_VRING_PARTS	3
 
 struct vu_vring {
 	int kick;		/* eventfds, -1 until set up */
 	int call;
 	bool ready;
-	/* Page-aligned gpa hulls of desc, avail, used: region boundaries. */
-	uint64_t fence[3][2];
+	/*
+	 * Page-aligned gpa hulls [start, end) of desc, avail, used: region
+	 * boundaries.
+	 */
+	uint64_t fence[VU_VRING_PARTS][2];
 };
 
 /* A message sent whose ack (or reply) has not arrived in time. */
@@ -160,10 +181,10 @@ struct vu_pending {
 };
 
 struct gmem_vu_dev {
-	pthread_mutex_t attach_lock;	/* outermost: attach, close */
-	pthread_mutex_t lock;
+	/* See the lock order in lib/locking.h. */
+	pthread_mutex_t attach_lock;	/* attach, close */
+	pthread_mutex_t lock;		/* all below; no libgmem call inside */
 	int sock;		/* -1 once the back-end is gone */
-	char path[108];
 	int timeout_ms;
 	uint64_t features;
 	uint64_t protocol_features;
@@ -197,26 +218,24 @@ struct gmem_vu_dev {
 	uint64_t msgs;		/* table messages sent */
 	uint64_t nacks;
 	uint64_t timeouts;
+	/* Why gmem_vu_open() failed, for gmem_vu_last_error(); "" if not. */
+	char last_error[VU_LAST_ERROR_SIZE];
 };
 
-/* device.c */
-int gm_vu_fence(const struct gmem_vu_dev *d, struct vu_table *t);
-
 /* sync.c */
-int gm_vu_call(struct gmem_vu_dev *d, struct vu_msg *m, const int *fds,
-	       int nfds, bool reply);
-int gm_vu_get(struct gmem_vu_dev *d, struct vu_msg *m);
-void gm_vu_dead(struct gmem_vu_dev *d);
-void gm_vu_broken(struct gmem_vu_dev *d, const struct vu_table *sent);
-bool gm_vu_reaches(const struct gmem_vu_dev *d, int fidx, uint64_t off);
-int gm_vu_drain(struct gmem_vu_dev *d);
-int gm_vu_sync(struct gmem_vu_dev *d, const struct vu_table *target);
+int vu_call(struct gmem_vu_dev *d, struct vu_msg *m, const int *fds,
+	    int nfds, bool reply);
+int vu_get(struct gmem_vu_dev *d, struct vu_msg *m);
+void vu_dead(struct gmem_vu_dev *d);
+void vu_broken(struct gmem_vu_dev *d, const struct vu_table *sent);
+bool vu_reaches(const struct gmem_vu_dev *d, int fidx, uint64_t off);
+int vu_drain(struct gmem_vu_dev *d);
+int vu_push_table(struct gmem_vu_dev *d, const struct vu_table *target);
 
 /* vring.c */
-void gm_vu_vring_stop_all(struct gmem_vu_dev *d);
+void vu_vring_stop_all(struct gmem_vu_dev *d);
 
 /* negotiate.c */
-int gm_vu_negotiate(struct gmem_vu_dev *d, uint64_t want, char *err,
-		    size_t errlen);
+int vu_negotiate(struct gmem_vu_dev *d, uint64_t want);
 
 #endif /* GMEM_VU_PROTO_H */

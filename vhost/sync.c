@@ -9,9 +9,9 @@
  * first waits for that late ack (a back-end resumed after SIGSTOP), so
  * replies never get out of step with requests. A back-end that sends what
  * was not asked for would put them out of step: that is a protocol error,
- * never an ack (gm_vu_broken()).
+ * never an ack (vu_broken()).
  *
- * Lock order: the caller holds dev->lock (see proto.h).
+ * Locking: the caller holds dev->lock (the lock order in lib/locking.h).
  */
 #include <errno.h>
 #include <string.h>
@@ -20,12 +20,12 @@
 #include "proto.h"
 
 /*
- * gm_vu_dead - the back-end is gone or must lose access: close the socket.
+ * vu_dead - the back-end is gone or must lose access: close the socket.
  * A back-end unmaps its whole table when its connection ends, so the
  * table is empty from here on, unless the back-end broke the protocol
- * first (gm_vu_broken()): then what it held stays counted.
+ * first (vu_broken()): then what it held stays counted.
  */
-void gm_vu_dead(struct gmem_vu_dev *d)
+void vu_dead(struct gmem_vu_dev *d)
 {
 	if (d->sock >= 0)
 		close(d->sock);
@@ -48,16 +48,16 @@ static void reach_table(struct gmem_vu_dev *d, const struct vu_table *t)
 }
 
 /*
- * gm_vu_broken - the back-end broke the protocol: a reply nobody asked for
+ * vu_broken - the back-end broke the protocol: a reply nobody asked for
  * (a duplicated or late ack, an unsolicited message), one that is not the
  * reply to the request in flight, or a malformed one. Its acks can no
  * longer be matched to requests, so none of them proves anything: the
  * connection ends, and whatever it may hold stays counted as mapped (the
  * acknowledged table, a table whose ack is missing, and @sent, the table
  * of the message in flight if any) for the exposure and for
- * gm_vu_reaches(), which refuses conversions to private below it.
+ * vu_reaches(), which refuses conversions to private below it.
  */
-void gm_vu_broken(struct gmem_vu_dev *d, const struct vu_table *sent)
+void vu_broken(struct gmem_vu_dev *d, const struct vu_table *sent)
 {
 	reach_table(d, &d->have);
 	if (d->pending.busy)
@@ -65,15 +65,15 @@ void gm_vu_broken(struct gmem_vu_dev *d, const struct vu_table *sent)
 	if (sent)
 		reach_table(d, sent);
 	d->broken = true;
-	gm_vu_dead(d);
+	vu_dead(d);
 }
 
 /*
- * gm_vu_reaches - whether a back-end that broke the protocol may map file
+ * vu_reaches - whether a back-end that broke the protocol may map file
  * offset @off of file slot @fidx: back-ends map a region's file from
  * offset 0 (exposure.c).
  */
-bool gm_vu_reaches(const struct gmem_vu_dev *d, int fidx, uint64_t off)
+bool vu_reaches(const struct gmem_vu_dev *d, int fidx, uint64_t off)
 {
 	return d->broken && off < d->reach[fidx];
 }
@@ -85,11 +85,11 @@ bool gm_vu_reaches(const struct gmem_vu_dev *d, int fidx, uint64_t off)
 static int lost(struct gmem_vu_dev *d, int err, const struct vu_table *sent)
 {
 	if (err == -EPROTO) {
-		gm_vu_broken(d, sent);
+		vu_broken(d, sent);
 		return err;
 	}
 	if (err == -EPIPE || err == -ECONNRESET || err == -ENOTCONN) {
-		gm_vu_dead(d);
+		vu_dead(d);
 		return -ENOTCONN;
 	}
 	return err;
@@ -101,7 +101,7 @@ static int wait_reply(struct gmem_vu_dev *d, uint32_t request,
 {
 	int ret;
 
-	ret = gm_vu_recv(d->sock, reply, d->timeout_ms);
+	ret = vu_recv(d->sock, reply, d->timeout_ms);
 	if (ret == -ETIMEDOUT)
 		d->timeouts++;
 	if (ret)
@@ -112,13 +112,13 @@ static int wait_reply(struct gmem_vu_dev *d, uint32_t request,
 }
 
 /*
- * gm_vu_drain - collect the ack of the message that timed out before.
+ * vu_drain - collect the ack of the message that timed out before.
  * Return: 0 (nothing outstanding any more); -ETIMEDOUT (still
  * outstanding); -ENOTCONN when the back-end is gone (or broke the
  * protocol earlier); -EPROTO when the late reply is not the one asked for
  * (the device is broken now).
  */
-int gm_vu_drain(struct gmem_vu_dev *d)
+int vu_drain(struct gmem_vu_dev *d)
 {
 	struct vu_msg reply;
 	int ret;
@@ -157,7 +157,7 @@ int gm_vu_drain(struct gmem_vu_dev *d)
  * request numbers match (vhost-user replies carry no sequence number).
  * Return: 0; -EIO for a refusal (non-zero ack); -ETIMEDOUT (the message is
  * then pending: its reply is collected first next time); -ENOTCONN when
- * the back-end is gone; -EPROTO for a protocol error (gm_vu_broken());
+ * the back-end is gone; -EPROTO for a protocol error (vu_broken());
  * the socket's other errors.
  */
 static int exchange(struct gmem_vu_dev *d, struct vu_msg *m, const int *fds,
@@ -166,17 +166,17 @@ static int exchange(struct gmem_vu_dev *d, struct vu_msg *m, const int *fds,
 	uint32_t request = m->request;
 	int ret;
 
-	ret = gm_vu_drain(d);
+	ret = vu_drain(d);
 	if (ret)
 		return ret;
-	ret = gm_vu_unsolicited(d->sock);
+	ret = vu_unsolicited(d->sock);
 	if (ret)
 		return lost(d, ret, NULL);
 	m->flags = VU_FLAG_VERSION;
 	/* A GET_* has a reply of its own: no NEED_REPLY (the spec's rule). */
 	if (!reply && d->acks)
 		m->flags |= VU_FLAG_NEED_REPLY;
-	ret = gm_vu_send(d->sock, m, fds, nfds);
+	ret = vu_send(d->sock, m, fds, nfds);
 	if (ret)
 		return lost(d, ret, d->next);
 	if (!reply && !d->acks)
@@ -203,26 +203,26 @@ static int exchange(struct gmem_vu_dev *d, struct vu_msg *m, const int *fds,
 }
 
 /*
- * gm_vu_call - send one request. With @reply it is a GET_* and the reply is
+ * vu_call - send one request. With @reply it is a GET_* and the reply is
  * stored in @m; otherwise, once REPLY_ACK is negotiated, the request asks
  * for an ack and waits for it.
  * Return: 0; -EIO for a refusal (non-zero ack); -ETIMEDOUT; -ENOTCONN when
  * the back-end is gone; -EPROTO when it broke the protocol (the device is
  * dead from then on after both).
  */
-int gm_vu_call(struct gmem_vu_dev *d, struct vu_msg *m, const int *fds,
-	       int nfds, bool reply)
+int vu_call(struct gmem_vu_dev *d, struct vu_msg *m, const int *fds,
+	    int nfds, bool reply)
 {
 	return exchange(d, m, fds, nfds, reply);
 }
 
 /*
- * gm_vu_get - a GET_* after connect, its reply in @m for the caller to
- * check (and to call gm_vu_broken() and return -EPROTO if it is wrong).
- * Return: as gm_vu_call(); -ETIMEDOUT: the late reply is dropped when it
+ * vu_get - a GET_* after connect, its reply in @m for the caller to
+ * check (and to call vu_broken() and return -EPROTO if it is wrong).
+ * Return: as vu_call(); -ETIMEDOUT: the late reply is dropped when it
  * comes.
  */
-int gm_vu_get(struct gmem_vu_dev *d, struct vu_msg *m)
+int vu_get(struct gmem_vu_dev *d, struct vu_msg *m)
 {
 	return exchange(d, m, NULL, 0, true);
 }
@@ -244,7 +244,7 @@ static int table_call(struct gmem_vu_dev *d, struct vu_msg *m, const int *fds,
 	d->msgs++;
 	/* Counted as mapped should the back-end break the protocol. */
 	d->next = after;
-	ret = gm_vu_call(d, m, fds, nfds, false);
+	ret = vu_call(d, m, fds, nfds, false);
 	d->next = NULL;
 	if (!ret)
 		d->have = *after;
@@ -260,7 +260,7 @@ static int send_table(struct gmem_vu_dev *d, const struct vu_table *t)
 
 	memset(&m, 0, sizeof(m));
 	m.request = VU_SET_MEM_TABLE;
-	m.size = 8 + t->n * sizeof(struct vu_wire_region);
+	m.size = VU_MEM_TABLE_HDR + t->n * sizeof(struct vu_wire_region);
 	m.u.table.nregions = t->n;
 	for (unsigned int i = 0; i < t->n; i++) {
 		m.u.table.r[i] = wire_region(&t->r[i]);
@@ -290,12 +290,12 @@ static int rem_extra(struct gmem_vu_dev *d, const struct vu_table *target)
 	int ret;
 
 	for (i = 0; i < d->have.n; ) {
-		if (gm_vu_table_has(target, &d->have.r[i])) {
+		if (vu_table_has(target, &d->have.r[i])) {
 			i++;
 			continue;
 		}
 		after = d->have;
-		gm_vu_table_del(&after, &d->have.r[i]);
+		vu_table_del(&after, &d->have.r[i]);
 		ret = send_one(d, VU_REM_MEM_REG, &d->have.r[i], &after);
 		if (ret)
 			return ret;
@@ -310,10 +310,10 @@ static int add_missing(struct gmem_vu_dev *d, const struct vu_table *target)
 	int ret;
 
 	for (i = 0; i < target->n; i++) {
-		if (gm_vu_table_has(&d->have, &target->r[i]))
+		if (vu_table_has(&d->have, &target->r[i]))
 			continue;
 		after = d->have;
-		ret = gm_vu_table_add(&after, &target->r[i]);
+		ret = vu_table_add(&after, &target->r[i]);
 		if (!ret)
 			ret = send_one(d, VU_ADD_MEM_REG, &target->r[i],
 				       &after);
@@ -337,7 +337,7 @@ static int sync_slots(struct gmem_vu_dev *d, const struct vu_table *target)
 	int ret;
 
 	for (i = 0; i < target->n; i++)
-		adds += !gm_vu_table_has(&d->have, &target->r[i]);
+		adds += !vu_table_has(&d->have, &target->r[i]);
 	if (d->have.n + adds <= d->max_regions) {
 		ret = add_missing(d, target);
 		return ret ? ret : rem_extra(d, target);
@@ -347,22 +347,22 @@ static int sync_slots(struct gmem_vu_dev *d, const struct vu_table *target)
 }
 
 /*
- * gm_vu_sync - make the back-end's table equal @target.
+ * vu_push_table - make the back-end's table equal @target.
  * Return: 0; -ENOSPC when @target exceeds the back-end's limit (nothing
- * sent); -ETIMEDOUT, -EIO as gm_vu_call(); -ENOTCONN when the back-end is
+ * sent); -ETIMEDOUT, -EIO as vu_call(); -ENOTCONN when the back-end is
  * gone (it holds nothing then, unless it broke the protocol before);
  * -EPROTO when it breaks the protocol now.
  */
-int gm_vu_sync(struct gmem_vu_dev *d, const struct vu_table *target)
+int vu_push_table(struct gmem_vu_dev *d, const struct vu_table *target)
 {
 	int ret;
 
-	ret = gm_vu_drain(d);
+	ret = vu_drain(d);
 	if (ret)
 		return ret;
 	if (target->n > d->max_regions)
 		return -ENOSPC;
-	if (gm_vu_table_equal(&d->have, target))
+	if (vu_table_equal(&d->have, target))
 		return 0;
 	if (d->mem_slots)
 		return sync_slots(d, target);

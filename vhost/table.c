@@ -3,7 +3,8 @@
  * table.c - a vhost-user memory table as a set of regions, kept sorted by
  * gpa: what the device may use (dev->want) and what the back-end holds
  * (dev->have). Conversions edit a copy (sub for runs going away, add for
- * runs coming back); sync.c sends the difference.
+ * runs coming back, fence to keep the rings in regions of their own);
+ * sync.c sends the difference.
  *
  * Regions never overlap: every region is a piece of exactly one attached
  * range, and attached ranges do not overlap in gpa. No locks: the caller
@@ -42,10 +43,10 @@ static bool joins(const struct vu_region *a, const struct vu_region *b)
 }
 
 /*
- * gm_vu_table_cut - make @gpa a region boundary: a region holding it on both
+ * vu_table_cut - make @gpa a region boundary: a region holding it on both
  * sides becomes two. Return: 0; -ENOSPC when the table is full.
  */
-int gm_vu_table_cut(struct vu_table *t, uint64_t gpa)
+int vu_table_cut(struct vu_table *t, uint64_t gpa)
 {
 	struct vu_region tail;
 	uint64_t cut;
@@ -69,11 +70,11 @@ int gm_vu_table_cut(struct vu_table *t, uint64_t gpa)
 }
 
 /*
- * gm_vu_table_canon - merge neighbours into maximal regions: the fewest
+ * vu_table_canon - merge neighbours into maximal regions: the fewest
  * regions that hold the same memory (a full table is always sent this way
  * to a back-end without memory slots).
  */
-void gm_vu_table_canon(struct vu_table *t)
+void vu_table_canon(struct vu_table *t)
 {
 	unsigned int i = 0;
 
@@ -87,20 +88,20 @@ void gm_vu_table_canon(struct vu_table *t)
 	}
 }
 
-/* gm_vu_table_add - insert @r as a region of its own. -ENOSPC when full. */
-int gm_vu_table_add(struct vu_table *t, const struct vu_region *r)
+/* vu_table_add - insert @r as a region of its own. -ENOSPC when full. */
+int vu_table_add(struct vu_table *t, const struct vu_region *r)
 {
 	return insert_sorted(t, r);
 }
 
 /*
- * gm_vu_table_sub - take the file range [@off, @off+@len) of range @rng out of
+ * vu_table_sub - take the file range [@off, @off+@len) of range @rng out of
  * every region holding part of it; a region cut in the middle becomes two.
  * Return: 0; -ENOSPC when a split needs a slot the table does not have
  * (@t is unchanged then).
  */
-int gm_vu_table_sub(struct vu_table *t, unsigned int rng, uint64_t off,
-		    uint64_t len)
+int vu_table_sub(struct vu_table *t, unsigned int rng, uint64_t off,
+		 uint64_t len)
 {
 	uint64_t end = off + len, rend, cut;
 	struct vu_table save = *t;
@@ -145,8 +146,8 @@ static bool same(const struct vu_region *a, const struct vu_region *b)
 	       a->offset == b->offset && a->rng == b->rng;
 }
 
-/* gm_vu_table_has - whether @t holds a region exactly like @r. */
-bool gm_vu_table_has(const struct vu_table *t, const struct vu_region *r)
+/* vu_table_has - whether @t holds a region exactly like @r. */
+bool vu_table_has(const struct vu_table *t, const struct vu_region *r)
 {
 	for (unsigned int i = 0; i < t->n; i++)
 		if (same(&t->r[i], r))
@@ -154,8 +155,8 @@ bool gm_vu_table_has(const struct vu_table *t, const struct vu_region *r)
 	return false;
 }
 
-/* gm_vu_table_del - remove the region exactly like @r; -ENOENT if none. */
-int gm_vu_table_del(struct vu_table *t, const struct vu_region *r)
+/* vu_table_del - remove the region exactly like @r; -ENOENT if none. */
+int vu_table_del(struct vu_table *t, const struct vu_region *r)
 {
 	for (unsigned int i = 0; i < t->n; i++) {
 		if (same(&t->r[i], r)) {
@@ -166,8 +167,8 @@ int gm_vu_table_del(struct vu_table *t, const struct vu_region *r)
 	return -ENOENT;
 }
 
-/* gm_vu_table_equal - the same regions (both are sorted by gpa). */
-bool gm_vu_table_equal(const struct vu_table *a, const struct vu_table *b)
+/* vu_table_equal - the same regions (both are sorted by gpa). */
+bool vu_table_equal(const struct vu_table *a, const struct vu_table *b)
 {
 	if (a->n != b->n)
 		return false;
@@ -175,4 +176,37 @@ bool gm_vu_table_equal(const struct vu_table *a, const struct vu_table *b)
 		if (!same(&a->r[i], &b->r[i]))
 			return false;
 	return true;
+}
+
+/*
+ * vu_table_fence - cut @t's regions at every vring's boundaries, with memory
+ * slots. libvhost-user (qemu-storage-daemon 7.2) translates the ring
+ * addresses when a ring is set up and when a region is added, but only
+ * through regions it already had: a region holding a ring must never be
+ * removed while the ring lives, so rings sit in regions of their own that
+ * conversions elsewhere never touch. A whole-table back-end (DPDK)
+ * translates the rings again after every table and needs no fences.
+ * Return: 0; -ENOSPC.
+ */
+int vu_table_fence(struct vu_table *t, const struct gmem_vu_dev *d)
+{
+	unsigned int i, j, k;
+	int ret;
+
+	if (!d->mem_slots)
+		return 0;
+	for (i = 0; i < ARRAY_SIZE(d->vring); i++) {
+		const struct vu_vring *vr = &d->vring[i];
+
+		if (!vr->fence[0][1])
+			continue;
+		for (j = 0; j < ARRAY_SIZE(vr->fence); j++) {
+			for (k = 0; k < ARRAY_SIZE(vr->fence[j]); k++) {
+				ret = vu_table_cut(t, vr->fence[j][k]);
+				if (ret)
+					return ret;
+			}
+		}
+	}
+	return 0;
 }

@@ -10,8 +10,10 @@
  * private (or be punched) is removed and the conversion waits for the
  * back-end's acknowledgement; a run that became shared is added.
  *
- * Every call returns 0 (or a count) or a negative errno. Calls on one
- * device are thread-safe; conversions of any file may run meanwhile.
+ * Every call returns 0 (or a count) or a negative errno, and writes no
+ * message; a device that failed to connect keeps a sentence saying why,
+ * for the caller's report (gmem_vu_last_error()). Calls on one device are
+ * thread-safe; conversions of any file may run meanwhile.
  *
  * Errnos a conversion sees from a device (the listener's refusal):
  *  -ETIMEDOUT  no acknowledgement within the timeout: nothing changed;
@@ -80,21 +82,42 @@ struct gmem_vu_config {
 };
 
 /*
- * gmem_vu_connect - connect to the back-end listening on @path and
+ * gmem_vu_open - connect to the back-end listening on @path and
  * negotiate: SET_OWNER, features, protocol features (REPLY_ACK required,
  * CONFIGURE_MEM_SLOTS and CONFIG used when offered), the region limit
  * (GET_MAX_MEM_SLOTS with memory slots, 8 otherwise).
  * @cfg: NULL for the defaults.
- * @err, @errlen: may be NULL/0; receives a sentence saying why on failure.
+ * Unless the arguments are bad or memory runs out, *@out is a device
+ * whatever this returns: on failure it is disconnected (every call
+ * behaves as after the back-end is gone), gmem_vu_last_error() says why,
+ * and gmem_vu_close() frees it.
  * Return: 0 and *out; -EINVAL for NULL @path/@out, a path too long for a
- * unix socket, non-zero flags or reserved fields; -EPROTONOSUPPORT when
- * the back-end offers no REPLY_ACK (or no protocol features, or no
- * VERSION_1); connect(2)'s errors (-ENOENT, -ECONNREFUSED, ...);
- * -ETIMEDOUT during negotiation; -ENOTCONN when the back-end closes the
- * connection; -EPROTO when it breaks the protocol: a reply that is not the
- * one asked for (another request's number, no reply flag or another
- * version, a payload of the wrong size, an oversized message), bytes
- * before a request, or 0 memory slots; -ENOMEM.
+ * unix socket, non-zero flags or reserved fields, and -ENOMEM (*@out is
+ * NULL after both, when @out is not); -EPROTONOSUPPORT when the back-end
+ * offers no REPLY_ACK (or no protocol features, or no VERSION_1);
+ * connect(2)'s errors (-ENOENT, -ECONNREFUSED, ...); -ETIMEDOUT during
+ * negotiation; -ENOTCONN when the back-end closes the connection; -EPROTO
+ * when it breaks the protocol: a reply that is not the one asked for
+ * (another request's number, no reply flag or another version, a payload
+ * of the wrong size, an oversized message), bytes before a request, or 0
+ * memory slots.
+ */
+int gmem_vu_open(const char *path, const struct gmem_vu_config *cfg,
+		 struct gmem_vu_dev **out);
+
+/*
+ * gmem_vu_last_error - why gmem_vu_open() failed on @d, a sentence for
+ * the caller's report (which step, what the back-end offered or answered);
+ * "" when it did not fail, or for NULL. Valid until gmem_vu_close(@d).
+ */
+const char *gmem_vu_last_error(const struct gmem_vu_dev *d);
+
+/*
+ * gmem_vu_connect - deprecated: gmem_vu_open() and gmem_vu_last_error()
+ * do the same without a string buffer. This is gmem_vu_open() that frees
+ * the device when it fails (*@out is written only on success) and copies
+ * gmem_vu_last_error() into @err (@errlen bytes; @err may be NULL).
+ * Return: as gmem_vu_open().
  */
 int gmem_vu_connect(const char *path, const struct gmem_vu_config *cfg,
 		    struct gmem_vu_dev **out, char *err, size_t errlen);

@@ -4,7 +4,7 @@
  * (GET_VRING_BASE), and notifications: a kick eventfd the front-end
  * writes and a call eventfd the back-end writes, one pair per ring.
  *
- * Lock order: dev->lock only (never inside a libgmem call).
+ * Locking: dev->lock only (the lock order in lib/locking.h).
  */
 #include <errno.h>
 #include <stdint.h>
@@ -13,6 +13,22 @@
 #include <unistd.h>
 
 #include "proto.h"
+
+/*
+ * The split virtqueue's layout (virtio 1.x, "Split Virtqueues"): a
+ * descriptor table of 16-byte entries; an available ring of flags, idx,
+ * 2-byte entries and used_event; a used ring of flags, idx, 8-byte
+ * entries (id, len) and avail_event. Each part has its own alignment.
+ */
+#define VU_VRING_MAX_NUM	32768u
+#define VU_DESC_SIZE		16ull	/* struct virtq_desc */
+#define VU_RING_HDR_SIZE	4ull	/* flags, idx (avail and used) */
+#define VU_RING_EVENT_SIZE	2ull	/* used_event, avail_event */
+#define VU_AVAIL_ELEM_SIZE	2ull
+#define VU_USED_ELEM_SIZE	8ull	/* struct virtq_used_elem */
+#define VU_DESC_ALIGN		16u
+#define VU_AVAIL_ALIGN		2u
+#define VU_USED_ALIGN		4u
 
 static int state(struct gmem_vu_dev *d, uint32_t request, uint32_t index,
 		 uint32_t num)
@@ -24,7 +40,7 @@ static int state(struct gmem_vu_dev *d, uint32_t request, uint32_t index,
 	m.size = sizeof(m.u.state);
 	m.u.state.index = index;
 	m.u.state.num = num;
-	return gm_vu_call(d, &m, NULL, 0, false);
+	return vu_call(d, &m, NULL, 0, false);
 }
 
 static int ring_fd(struct gmem_vu_dev *d, uint32_t request, uint32_t index,
@@ -36,7 +52,7 @@ static int ring_fd(struct gmem_vu_dev *d, uint32_t request, uint32_t index,
 	m.request = request;
 	m.size = sizeof(uint64_t);
 	m.u.u64 = index;
-	return gm_vu_call(d, &m, &fd, 1, false);
+	return vu_call(d, &m, &fd, 1, false);
 }
 
 static int addr(struct gmem_vu_dev *d, const struct gmem_vu_vring *v)
@@ -51,15 +67,16 @@ static int addr(struct gmem_vu_dev *d, const struct gmem_vu_vring *v)
 	m.u.addr.desc = v->desc;
 	m.u.addr.avail = v->avail;
 	m.u.addr.used = v->used;
-	return gm_vu_call(d, &m, NULL, 0, false);
+	return vu_call(d, &m, NULL, 0, false);
 }
 
 static int check(const struct gmem_vu_vring *v)
 {
-	if (v->index >= VU_MAX_VRINGS || !v->num || v->num > 32768 ||
-	    (v->num & (v->num - 1)) || v->desc % 16 || v->avail % 2 ||
-	    v->used % 4 || v->flags || v->reserved16 || v->reserved[0] ||
-	    v->reserved[1])
+	if (v->index >= VU_MAX_VRINGS || !v->num ||
+	    v->num > VU_VRING_MAX_NUM || (v->num & (v->num - 1)) ||
+	    v->desc % VU_DESC_ALIGN || v->avail % VU_AVAIL_ALIGN ||
+	    v->used % VU_USED_ALIGN || v->flags || v->reserved16 ||
+	    v->reserved[0] || v->reserved[1])
 		return -EINVAL;
 	return 0;
 }
@@ -96,28 +113,32 @@ static uint64_t up(uint64_t a)
 
 /*
  * Give the ring's pages regions of their own before the back-end learns
- * its addresses (see gm_vu_fence() in device.c).
+ * its addresses (see vu_table_fence() in table.c).
  */
 static int fence(struct gmem_vu_dev *d, const struct gmem_vu_vring *v)
 {
 	struct vu_vring *vr = &d->vring[v->index];
-	uint64_t ends[3] = { v->desc + 16ull * v->num,
-			     v->avail + 6 + 2ull * v->num,
-			     v->used + 6 + 8ull * v->num };
-	uint64_t starts[3] = { v->desc, v->avail, v->used };
+	uint64_t starts[VU_VRING_PARTS] = { v->desc, v->avail, v->used };
+	uint64_t ends[VU_VRING_PARTS] = {
+		v->desc + VU_DESC_SIZE * v->num,
+		v->avail + VU_RING_HDR_SIZE + VU_AVAIL_ELEM_SIZE * v->num +
+			VU_RING_EVENT_SIZE,
+		v->used + VU_RING_HDR_SIZE + VU_USED_ELEM_SIZE * v->num +
+			VU_RING_EVENT_SIZE,
+	};
 	struct vu_table t;
 	int ret;
 
-	for (int j = 0; j < 3; j++) {
+	for (unsigned int j = 0; j < VU_VRING_PARTS; j++) {
 		vr->fence[j][0] = down(starts[j]);
 		vr->fence[j][1] = up(ends[j]);
 	}
 	t = d->want;
-	ret = gm_vu_fence(d, &t);
+	ret = vu_table_fence(&t, d);
 	if (!ret && t.n > d->max_regions)
 		ret = -ENOSPC;
 	if (!ret)
-		ret = gm_vu_sync(d, &t);
+		ret = vu_push_table(d, &t);
 	if (!ret)
 		d->want = t;
 	else
@@ -182,7 +203,7 @@ static void release(struct vu_vring *vr)
 /*
  * GET_VRING_BASE. The fences stay: libvhost-user keeps the ring's
  * addresses after the stop and translates them again whenever a region
- * is added (see gm_vu_fence() in device.c).
+ * is added (see vu_table_fence() in table.c).
  */
 static int stop(struct gmem_vu_dev *d, unsigned int index, uint32_t *base)
 {
@@ -194,7 +215,7 @@ static int stop(struct gmem_vu_dev *d, unsigned int index, uint32_t *base)
 	 * on, which the caller must be able to tell from a stop that timed
 	 * out (the ring is stopped then).
 	 */
-	ret = gm_vu_drain(d);
+	ret = vu_drain(d);
 	if (ret == -ETIMEDOUT)
 		return -EAGAIN;
 	memset(&m, 0, sizeof(m));
@@ -202,7 +223,7 @@ static int stop(struct gmem_vu_dev *d, unsigned int index, uint32_t *base)
 	m.size = sizeof(m.u.state);
 	m.u.state.index = index;
 	if (!ret)
-		ret = gm_vu_get(d, &m);
+		ret = vu_get(d, &m);
 	/* Sent (or the back-end gone): the ring is not to be kicked again. */
 	release(&d->vring[index]);
 	if (ret)
@@ -210,7 +231,7 @@ static int stop(struct gmem_vu_dev *d, unsigned int index, uint32_t *base)
 	/* A split ring's avail index has 16 bits. */
 	if (m.size != sizeof(m.u.state) || m.u.state.index != index ||
 	    m.u.state.num > UINT16_MAX) {
-		gm_vu_broken(d, NULL);
+		vu_broken(d, NULL);
 		return -EPROTO;
 	}
 	*base = m.u.state.num;
@@ -241,13 +262,13 @@ int gmem_vu_vring_stop(struct gmem_vu_dev *d, unsigned int index,
 }
 
 /*
- * gm_vu_vring_stop_all - at close, stop every ring set up, best effort
+ * vu_vring_stop_all - at close, stop every ring set up, best effort
  * and within one ack timeout: a back-end with an ack still missing is
  * not asked (collecting it first would cost a timeout), and the first
  * stop that fails ends it. The caller holds dev->lock and disconnects
  * next, which stops the rest.
  */
-void gm_vu_vring_stop_all(struct gmem_vu_dev *d)
+void vu_vring_stop_all(struct gmem_vu_dev *d)
 {
 	uint32_t base;
 
@@ -268,8 +289,8 @@ static void resync(struct gmem_vu_dev *d)
 {
 	if (d->sock < 0)
 		return;
-	if (d->pending.busy || !gm_vu_table_equal(&d->have, &d->want))
-		gm_vu_sync(d, &d->want);
+	if (d->pending.busy || !vu_table_equal(&d->have, &d->want))
+		vu_push_table(d, &d->want);
 }
 
 int gmem_vu_sync(struct gmem_vu_dev *d)
@@ -281,8 +302,8 @@ int gmem_vu_sync(struct gmem_vu_dev *d)
 	pthread_mutex_lock(&d->lock);
 	if (d->sock < 0)
 		ret = -ENOTCONN;
-	else if (d->pending.busy || !gm_vu_table_equal(&d->have, &d->want))
-		ret = gm_vu_sync(d, &d->want);
+	else if (d->pending.busy || !vu_table_equal(&d->have, &d->want))
+		ret = vu_push_table(d, &d->want);
 	pthread_mutex_unlock(&d->lock);
 	return ret;
 }

@@ -7,18 +7,8 @@ set -euo pipefail
 
 build=$1
 san=${2:-none}
-sanflags=()
-[ "$san" = none ] || sanflags=(-fsanitize="$san")
-dest=$(mktemp -d)
-trap 'rm -rf "$dest"' EXIT
-
-DESTDIR=$dest meson install -C "$build" --quiet --no-rebuild >/dev/null
-pc=$(find "$dest" -name libgmem.pc | head -n 1)
-[ -n "$pc" ] || { echo "FAIL: no libgmem.pc installed"; exit 1; }
-prefix=$(sed -n 's/^prefix=//p' "$pc")
-export PKG_CONFIG_PATH=$(dirname "$pc")
-export PKG_CONFIG_SYSROOT_DIR=$dest
-libdir=$(dirname "$(dirname "$pc")")	# the installed lib dir, with DESTDIR
+# shellcheck source-path=SCRIPTDIR source=scratch-install.sh
+. "$(dirname "$0")/scratch-install.sh"
 
 # The library exports exactly the functions the installed header declares.
 hdr=$(find "$dest" -name gmem.h | head -n 1)

@@ -29,14 +29,14 @@ static const struct {
 	{ "not a socket", "/dev/null", false, {}, -ECONNREFUSED },
 };
 
+/* The deprecated call: no device unless it succeeds. */
 static void bad_connect(void)
 {
 	struct gmem_vu_dev *d = (void *)&d;
 	char err[128];
 	unsigned int i;
 
-	memset(long_path, 'a', sizeof(long_path) - 1);
-	for (i = 0; i < sizeof(connect_cases) / sizeof(connect_cases[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(connect_cases); i++) {
 		int ret = gmem_vu_connect(connect_cases[i].path,
 					  &connect_cases[i].cfg,
 					  connect_cases[i].null_out ? NULL : &d,
@@ -49,6 +49,47 @@ static void bad_connect(void)
 			    connect_cases[i].name);
 	}
 	gmem_vu_close(NULL);
+}
+
+/*
+ * Bad arguments leave no device (*out NULL); a socket that cannot be
+ * reached leaves a disconnected one that says why.
+ */
+static void bad_open(void)
+{
+	struct gmem_vu_dev *d;
+	struct gmem_vu_info info;
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(connect_cases); i++) {
+		int want = connect_cases[i].want;
+		int ret;
+
+		d = (void *)&d;
+		ret = gmem_vu_open(connect_cases[i].path,
+				   &connect_cases[i].cfg,
+				   connect_cases[i].null_out ? NULL : &d);
+		TEST_ASSERT(ret == want, "open, %s: %d, want %d",
+			    connect_cases[i].name, ret, want);
+		if (connect_cases[i].null_out)
+			TEST_ASSERT(d == (void *)&d, "open, %s: *out written",
+				    connect_cases[i].name);
+		else if (want == -EINVAL)
+			TEST_ASSERT(!d, "open, %s: a device",
+				    connect_cases[i].name);
+		if (want == -EINVAL)
+			continue;
+		TEST_ASSERT(d && strstr(gmem_vu_last_error(d),
+					connect_cases[i].path),
+			    "open, %s: the reason does not name the socket",
+			    connect_cases[i].name);
+		TEST_RET(gmem_vu_info(d, &info), 0);
+		TEST_ASSERT(!info.connected, "open, %s: connected",
+			    connect_cases[i].name);
+		TEST_RET(gmem_vu_close(d), 0);
+	}
+	TEST_ASSERT(!strcmp(gmem_vu_last_error(NULL), ""),
+		    "last_error(NULL)");
 }
 
 #define BIG	(1ULL << 62)
@@ -81,7 +122,7 @@ static void bad_attach(struct rig *r)
 	struct gmem_vu_info before, after;
 	unsigned int i;
 
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
 		TEST_RET(gmem_vu_info(r->d, &before), 0);
 		int ret = gmem_vu_attach(cases[i].null_dev ? NULL : r->d,
 					 cases[i].null_file ? NULL : r->g.file,
@@ -207,7 +248,7 @@ static void close_in_callback(struct rig *r)
 static void too_many(struct rig *r)
 {
 	struct guest g;
-	struct gmem_vu_dev *d = vu_connect(&r->b, 0);
+	struct gmem_vu_dev *d = backend_connect(&r->b, 0);
 	unsigned int i;
 
 	guest_init(&g, 32 * PG);
@@ -254,7 +295,7 @@ static void bad_vring(struct rig *r)
 	cases[10].v.index = 0;
 	TEST_RET(gmem_vu_vring_setup(NULL, &ok), -EINVAL);
 	TEST_RET(gmem_vu_vring_setup(r->d, NULL), -EINVAL);
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
 		TEST_RET(gmem_vu_info(r->d, &before), 0);
 		int ret = gmem_vu_vring_setup(r->d, &cases[i].v);
 
@@ -286,7 +327,7 @@ static void bad_config(struct rig *r)
 	uint8_t buf[GMEM_VU_MAX_CONFIG_SIZE + 1];
 	unsigned int i;
 
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
 		memset(buf, 0x5a, sizeof(buf));
 		int ret = gmem_vu_get_config(cases[i].null_dev ? NULL : r->d,
 					     cases[i].offset,
@@ -319,7 +360,7 @@ static void bad_stop(struct rig *r)
 	uint32_t base;
 	unsigned int i;
 
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
 		base = 0xdead;
 		int ret = gmem_vu_vring_stop(cases[i].null_dev ? NULL : r->d,
 					     cases[i].index, &base);
@@ -358,7 +399,9 @@ int main(void)
 {
 	struct rig r;
 
+	memset(long_path, 'a', sizeof(long_path) - 1);
 	bad_connect();
+	bad_open();
 	rig_up(&r, BACKEND_QSD, 10000);
 	bad_attach(&r);
 	not_exported(&r);

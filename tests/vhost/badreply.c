@@ -6,7 +6,7 @@
  * do (fake.h): it offers REPLY_ACK and CONFIG (and memory slots for the
  * slot cases), acks every request that asks for it, and answers the GET
  * with a reply spoilt the case's way. A protocol violation is -EPROTO:
- * gmem_vu_connect() fails with it (a short GET_FEATURES payload, a reply
+ * gmem_vu_open() fails with it (a short GET_FEATURES payload, a reply
  * to another request, a message before any request, 0 memory slots), a
  * device is disconnected with it. An empty config reply is the spec's
  * refusal (-EIO, the device goes on); a back-end that closes instead is
@@ -203,24 +203,33 @@ static const struct {
 	{ "base: back-end hangs up", HANG_UP, STOP, -ENOTCONN, NULL },
 };
 
-/* Connect: the errno, a message saying where, and no device. */
+/*
+ * Connect: the errno, a message saying where, and a device that is
+ * disconnected.
+ */
 static int run_connect(const char *path, unsigned int i)
 {
 	struct gmem_vu_config cfg = { .timeout_ms = 5000 };
 	struct gmem_vu_dev *d = NULL;
 	struct gmem_vu_info info;
-	char err[256] = "";
+	const char *err;
 	int ret;
 
-	ret = gmem_vu_connect(path, &cfg, &d, err, sizeof(err));
+	ret = gmem_vu_open(path, &cfg, &d);
+	TEST_ASSERT(d, "%s: no device", cases[i].name);
 	if (ret) {
-		TEST_ASSERT(!d, "%s: *out written", cases[i].name);
+		err = gmem_vu_last_error(d);
 		TEST_ASSERT(strstr(err, cases[i].says),
 			    "%s: the message does not say %s: \"%s\"",
 			    cases[i].name, cases[i].says, err);
 		printf("%s: %s\n", cases[i].name, err);
+		TEST_RET(gmem_vu_info(d, &info), 0);
+		TEST_ASSERT(!info.connected, "%s: connected", cases[i].name);
+		TEST_RET(gmem_vu_close(d), 0);
 		return ret;
 	}
+	TEST_ASSERT(!*gmem_vu_last_error(d), "%s: an error on success",
+		    cases[i].name);
 	TEST_RET(gmem_vu_info(d, &info), 0);
 	TEST_ASSERT(info.connected && info.mem_slots == slots(cases[i].spoil) &&
 		    info.max_regions == (slots(cases[i].spoil) ? 32 : 8),
@@ -277,7 +286,7 @@ int main(void)
 	int ret;
 
 	fake_listen(&f.s);
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
 		f.spoil = cases[i].spoil;
 		TEST_ASSERT(!pthread_create(&t, NULL, serve, &f), "thread");
 		ret = run(f.s.path, i);

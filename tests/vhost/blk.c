@@ -57,7 +57,7 @@ int main(void)
 
 	backend_start(&b, BACKEND_QSD);
 	guest_init(&g, SIZE);
-	d = vu_connect(&b, 10000);
+	d = backend_connect(&b, 10000);
 	TEST_RET(gmem_vu_info(d, &info), 0);
 	TEST_ASSERT(info.mem_slots && info.max_regions >= 3,
 		    "qemu-storage-daemon offers memory slots (max %u)",

@@ -46,7 +46,7 @@ int main(void)
 	int ret;
 
 	rig_up(&r, BACKEND_QSD, 10000);
-	for (i = 0; i < sizeof(reqs) / sizeof(reqs[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(reqs); i++) {
 		ret = blk_rw(&r.k, reqs[i].type, reqs[i].sector, src,
 			     reqs[i].len, 5000);
 		TEST_ASSERT(ret == reqs[i].status, "%s (sector %llu): status "

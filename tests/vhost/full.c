@@ -56,7 +56,7 @@ int main(void)
 
 	/* The forced unmap: a stopped second device. */
 	backend_start(&b2, BACKEND_QSD);
-	d2 = vu_connect(&b2, 200);
+	d2 = backend_connect(&b2, 200);
 	TEST_RET(gmem_vu_attach(d2, r.g.file, 0, RIG_SIZE, GUEST_GPA), 0);
 	backend_freeze(&b2);
 	TEST_RET(gmem_vm_convert(r.g.vm, page(49), PG, 0, NULL), -ENOSPC);

@@ -24,7 +24,7 @@ int main(void)
 
 	backend_start(&b, BACKEND_DPDK);
 	guest_init(&g, SIZE);
-	d = vu_connect(&b, 10000);
+	d = backend_connect(&b, 10000);
 	TEST_RET(gmem_vu_info(d, &info), 0);
 	TEST_ASSERT(!info.mem_slots && info.max_regions == 8,
 		    "testpmd: whole tables of 8 regions (slots %u, max %u)",

@@ -2,8 +2,10 @@
 /*
  * noack: a back-end that offers no REPLY_ACK cannot confirm that it
  * unmapped a range before the range becomes private: gmem_vu_connect()
- * refuses it with -EPROTONOSUPPORT and says why. The back-end here is a
- * few lines of fake (fake.h): every real back-end offers REPLY_ACK.
+ * refuses it with -EPROTONOSUPPORT and says why (in its string buffer:
+ * badreply reads gmem_vu_open()'s reasons through gmem_vu_last_error()).
+ * The back-end here is a few lines of fake (fake.h): every real back-end
+ * offers REPLY_ACK.
  */
 #include <pthread.h>
 #include <sys/socket.h>
@@ -66,13 +68,14 @@ int main(void)
 	unsigned int i;
 
 	fake_listen(&f.s);
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
 		f.features = cases[i].features;
 		f.protocol = cases[i].protocol;
 		TEST_ASSERT(!pthread_create(&t, NULL, serve, &f), "thread");
 		err[0] = '\0';
 		TEST_RET(gmem_vu_connect(f.s.path, NULL, &d, err,
 					 sizeof(err)), -EPROTONOSUPPORT);
+		TEST_ASSERT(!d, "%s: *out written", cases[i].name);
 		TEST_ASSERT(strstr(err, cases[i].says),
 			    "%s: the message does not say %s: \"%s\"",
 			    cases[i].name, cases[i].says, err);

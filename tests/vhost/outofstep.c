@@ -19,6 +19,7 @@
  */
 #include <pthread.h>
 #include <semaphore.h>
+#include <stdatomic.h>
 #include <sys/socket.h>
 
 #include "fake.h"
@@ -41,7 +42,7 @@ struct fake {
 	bool slots;
 	enum act act;
 	unsigned int nth;	/* which table message after arming (1, 2) */
-	int armed;		/* atomic: table messages since armed + 1 */
+	atomic_int armed;	/* table messages since armed + 1 */
 	sem_t sent;		/* the misbehaviour is on the wire */
 	sem_t gate;		/* LATE_DUP: reply now */
 };
@@ -112,10 +113,9 @@ static bool misbehave(struct fake *f, int fd, struct fake_msg *m)
 /* Whether this table message is the armed one. */
 static bool now(struct fake *f)
 {
-	if (!__atomic_load_n(&f->armed, __ATOMIC_SEQ_CST))
+	if (!atomic_load(&f->armed))
 		return false;
-	return __atomic_add_fetch(&f->armed, 1, __ATOMIC_SEQ_CST) ==
-	       (int)f->nth + 1;
+	return atomic_fetch_add(&f->armed, 1) + 1 == (int)f->nth + 1;
 }
 
 static uint64_t answer(const struct fake *f, uint32_t req)
@@ -235,7 +235,7 @@ static void run(struct fake *f, const struct row *r)
 	TEST_ASSERT(exp == 2 * PG, "%s: exposure %llu before", r->name,
 		    (unsigned long long)exp);
 
-	__atomic_store_n(&f->armed, 1, __ATOMIC_SEQ_CST);
+	atomic_store(&f->armed, 1);
 	TEST_RET(gmem_vm_convert(g.vm, gpa_of(12), PG, 0, NULL), 0);
 	if (r->nth == 1)
 		sem_wait(&f->sent);
@@ -275,7 +275,7 @@ static void run(struct fake *f, const struct row *r)
 /* test-vhost-outofstep [ROW]: one row (from 0), for a look. */
 int main(int argc, char **argv)
 {
-	unsigned int i, n = sizeof(rows) / sizeof(rows[0]);
+	unsigned int i, n = ARRAY_SIZE(rows);
 	struct fake f;
 	pthread_t t;
 

@@ -26,7 +26,7 @@ void rig_up_split(struct rig *r, enum backend_kind kind,
 	memset(r, 0, sizeof(*r));
 	backend_start(&r->b, kind);
 	guest_init(&r->g, RIG_SIZE);
-	r->d = vu_connect(&r->b, timeout_ms);
+	r->d = backend_connect(&r->b, timeout_ms);
 	attach_split(&r->g, r->d, split);
 	if (kind == BACKEND_QSD)
 		blk_init(&r->k, &r->g, r->d, GUEST_GPA, GUEST_GPA + 3 * PG);

@@ -131,7 +131,7 @@ int main(int argc, char **argv)
 	 */
 	rig_up_split(&r, BACKEND_QSD, 10000, DMA_PAGES * PG);
 	backend_start(&nb, BACKEND_DPDK);
-	net = vu_connect(&nb, 10000);
+	net = backend_connect(&nb, 10000);
 	attach_split(&r.g, net, DMA_PAGES * PG);
 	net_init(&n, &r.g, net, GUEST_GPA + 8 * PG);
 	/* The last 4 pages of the disk: the 5th round wraps to sector 0. */

@@ -288,22 +288,23 @@ void backend_stop(struct backend *b)
 	b->dir[0] = b->prefix[0] = '\0';
 }
 
-struct gmem_vu_dev *vu_connect(struct backend *b, unsigned int timeout_ms)
+struct gmem_vu_dev *backend_connect(struct backend *b,
+				    unsigned int timeout_ms)
 {
 	struct gmem_vu_config cfg = { .timeout_ms = timeout_ms };
 	struct gmem_vu_dev *d = NULL;
-	char err[256];
 	int ret, i;
 
 	/* The socket exists a moment before the back-end listens on it. */
-	for (i = 0; i < 100; i++) {
-		ret = gmem_vu_connect(b->sock, &cfg, &d, err, sizeof(err));
-		if (ret != -ECONNREFUSED)
+	for (i = 0;; i++) {
+		ret = gmem_vu_open(b->sock, &cfg, &d);
+		if (ret != -ECONNREFUSED || i == 99)
 			break;
+		gmem_vu_close(d);
 		sleep_ms(20);
 	}
-	TEST_ASSERT(!ret, "gmem_vu_connect(%s): %s: %s", b->sock,
-		    strerror(-ret), err);
+	TEST_ASSERT(!ret, "gmem_vu_open(%s): %s: %s", b->sock,
+		    strerror(-ret), gmem_vu_last_error(d));
 	return d;
 }
 

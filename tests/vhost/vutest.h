@@ -16,6 +16,10 @@
 #include "harness.h"
 #include "vhost-user.h"
 
+#ifndef ARRAY_SIZE
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+#endif
+
 #define PG		GMEM_PAGE_SIZE
 #define VQ_NUM		64
 /* qemu-storage-daemon's disk: an image file of this many bytes. */
@@ -105,7 +109,9 @@ void check_table_shared(struct gmem_vu_dev *d);
 void check_exposure(struct backend *b, struct gmem_vu_dev *d,
 		    struct gmem_file *file, uint64_t want_exposure);
 
-struct gmem_vu_dev *vu_connect(struct backend *b, unsigned int timeout_ms);
+/* gmem_vu_open() on @b's socket, once it listens; fails the test on error. */
+struct gmem_vu_dev *backend_connect(struct backend *b,
+				    unsigned int timeout_ms);
 
 
 /*

@@ -117,7 +117,7 @@ void vt_up_timeout(struct vtest *t, enum backend_kind kind,
 	memset(t, 0, sizeof(*t));
 	backend_start(&t->b, kind);
 	guest_init(&t->g, VT_SIZE);
-	t->vu = vu_connect(&t->b, timeout_ms);
+	t->vu = backend_connect(&t->b, timeout_ms);
 	TEST_RET(gmem_vu_attach(t->vu, t->g.file, 0, VT_SIZE, GUEST_GPA), 0);
 	TEST_RET(gmem_map(t->g.file, 0, VT_SIZE, PROT_READ | PROT_WRITE, &map),
 		 0);
