@@ -191,7 +191,6 @@ int vmm_vu_device_create(enum vmm_vu_kind kind, const char *path,
 		.timeout_ms = VMM_VU_ACK_TIMEOUT_MS,
 	};
 	struct vu_device *v;
-	char why[VMM_ERR_LEN] = "";
 	int ret;
 
 	if (kind >= VMM_VU_NR || !path || !out)
@@ -201,9 +200,13 @@ int vmm_vu_device_create(enum vmm_vu_kind kind, const char *path,
 		snprintf(err, errlen, "%s", strerror(ENOMEM));
 		return -ENOMEM;
 	}
-	ret = gmem_vu_connect(path, &vc, &v->vu, why, sizeof(why));
+	ret = gmem_vu_open(path, &vc, &v->vu);
 	if (ret) {
+		const char *why = gmem_vu_last_error(v->vu);
+
 		snprintf(err, errlen, "%s", why[0] ? why : strerror(-ret));
+		if (v->vu)
+			gmem_vu_close(v->vu);
 		free(v);
 		return ret;
 	}
