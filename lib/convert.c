@@ -36,20 +36,18 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "internal.h"
-
-static uint64_t pg(uint64_t bytes)
-{
-	return bytes >> GM_PAGE_SHIFT;
-}
+#include "convert.h"
+#include "file.h"
+#include "listener.h"
+#include "mapping.h"
 
 /* Whether the policy says ZERO at @gpa, and where that run ends (<= @end). */
 static bool policy_zero(const struct gmem_vm *vm, uint64_t gpa, uint64_t end,
 			uint64_t *run_end)
 {
-	uint64_t next, mode = sm_lookup(&vm->policy, pg(gpa), &next);
+	uint64_t next, mode = sm_lookup(&vm->policy, gm_pg(gpa), &next);
 
-	*run_end = next > pg(end) ? end : next << GM_PAGE_SHIFT;
+	*run_end = next > gm_pg(end) ? end : next << GM_PAGE_SHIFT;
 	return (mode ? mode : gm_default_mode(vm)) == GMEM_CONVERT_ZERO;
 }
 
@@ -97,7 +95,7 @@ static int zero_run(struct gm_conv *c, struct gm_piece *p, uint64_t off,
 
 	if (!zero)
 		return 0;
-	return sm_walk(&p->f->sm, pg(off), pg(off + len), punch_run, &pu);
+	return sm_walk(&p->f->sm, gm_pg(off), gm_pg(off + len), punch_run, &pu);
 }
 
 static struct gm_range range_of(const struct gm_piece *p)
@@ -171,7 +169,7 @@ static int shared_piece(struct gm_conv *c, struct gm_piece *p)
  */
 static int check_populate(struct gm_piece *p)
 {
-	uint64_t s = pg(p->off), e = pg(p->off + p->len), bad, v, end;
+	uint64_t s = gm_pg(p->off), e = gm_pg(p->off + p->len), bad, v, end;
 
 	bad = sm_first(&p->f->sm, s, e, SM_PRIVATE | SM_POPULATED |
 		       SM_PIN_MASK, 0);
@@ -187,7 +185,7 @@ static int check_populate(struct gm_piece *p)
 
 static int check_piece(struct gm_conv *c, struct gm_piece *p, int *vmas)
 {
-	uint64_t s = pg(p->off), e = pg(p->off + p->len);
+	uint64_t s = gm_pg(p->off), e = gm_pg(p->off + p->len);
 	uint64_t want = c->private ? SM_PRIVATE : 0;
 
 	if (c->req && c->req->populate) {
@@ -195,7 +193,7 @@ static int check_piece(struct gm_conv *c, struct gm_piece *p, int *vmas)
 
 		if (ret)
 			return ret;
-		e = pg(p->off + p->len);
+		e = gm_pg(p->off + p->len);
 	}
 	p->change = sm_first(&p->f->sm, s, e, SM_PRIVATE, want) < e;
 	if (!p->change)
@@ -212,7 +210,7 @@ static int check_pins(struct gm_conv *c)
 {
 	for (unsigned int i = 0; i < c->n; i++) {
 		struct gm_piece *p = &c->p[i];
-		uint64_t s = pg(p->off), e = pg(p->off + p->len), pin;
+		uint64_t s = gm_pg(p->off), e = gm_pg(p->off + p->len), pin;
 
 		if (!p->change)
 			continue;
@@ -280,7 +278,7 @@ static int apply_run(struct gm_conv *c, struct gm_piece *p, uint64_t off,
 			 (zero ? SM_ALLOC | SM_POPULATED : 0),
 	};
 
-	sm_apply(&p->f->sm, pg(off), pg(off + len), &op, p->pp);
+	sm_apply(&p->f->sm, gm_pg(off), gm_pg(off + len), &op, p->pp);
 	return 0;
 }
 
@@ -322,7 +320,7 @@ static int prepare_file(struct gm_conv *c, unsigned int first)
 		hi = q->off + q->len > hi ? q->off + q->len : hi;
 		q->pp = &p->prep;
 	}
-	return sm_prepare_n(&p->f->sm, pg(lo), pg(hi), c->napply, &p->prep);
+	return sm_prepare_n(&p->f->sm, gm_pg(lo), gm_pg(hi), c->napply, &p->prep);
 }
 
 /* Whether @i is the first changing piece of its file. */

@@ -10,7 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "file.h"
+#include "kvm.h"
+#include "listener.h"
+#include "mapping.h"
 
 #define GM_FILE_FLAGS (GMEM_FLAG_MMAP | GMEM_FLAG_INIT_SHARED | GMEM_FLAG_EXPORT)
 

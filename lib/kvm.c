@@ -9,7 +9,8 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "file.h"
+#include "kvm.h"
 #include "kvm-gmem-compat.h"
 
 static int xioctl(int fd, unsigned long req, void *arg)

@@ -22,13 +22,8 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "internal.h"
-
-static bool range_ok(uint64_t gpa, uint64_t size)
-{
-	return size && gm_aligned(gpa) && gm_aligned(size) &&
-	       gpa + size > gpa;
-}
+#include "convert.h"
+#include "file.h"
 
 int gmem_vm_set_policy(struct gmem_vm *vm, uint64_t gpa, uint64_t size,
 		       uint64_t mode)
@@ -41,7 +36,7 @@ int gmem_vm_set_policy(struct gmem_vm *vm, uint64_t gpa, uint64_t size,
 	ret = gm_vm_check_locking(vm);
 	if (ret)
 		return ret;
-	if (!range_ok(gpa, size))
+	if (!gm_gpa_range_ok(gpa, size))
 		return -EINVAL;
 	if (mode != GMEM_CONVERT_PRESERVE && mode != GMEM_CONVERT_ZERO)
 		return -EINVAL;
@@ -74,7 +69,7 @@ int gmem_vm_convert(struct gmem_vm *vm, uint64_t gpa, uint64_t size,
 	ret = gm_vm_check_locking(vm);
 	if (ret)
 		return ret;
-	if (!range_ok(gpa, size) || (attrs & ~GMEM_ATTR_PRIVATE))
+	if (!gm_gpa_range_ok(gpa, size) || (attrs & ~GMEM_ATTR_PRIVATE))
 		return -EINVAL;
 	return gm_convert_gpa(vm, &req, error_gpa);
 }

@@ -18,7 +18,7 @@
  */
 #include <errno.h>
 
-#include "internal.h"
+#include "file.h"
 
 struct pin_check {
 	bool any_private;

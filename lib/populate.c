@@ -34,7 +34,9 @@
 
 #include <openssl/evp.h>
 
-#include "internal.h"
+#include "convert.h"
+#include "file.h"
+#include "registry.h"
 
 #define GM_POPULATE_CHUNK	256	/* pages read and locked at a time */
 #define GM_POPULATE_TYPES	(1U << GMEM_POPULATE_NORMAL |		\

@@ -10,7 +10,8 @@
 #include <errno.h>
 #include <sys/mman.h>
 
-#include "internal.h"
+#include "file.h"
+#include "listener.h"
 
 /* Pages mincore() is asked about at once. */
 #define GM_CORE_BATCH	4096

@@ -19,7 +19,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "file.h"
+#include "kvm.h"
+#include "registry.h"
+#include "vm.h"
 
 int gm_slots_init(struct gmem_vm *vm)
 {

@@ -33,10 +33,13 @@
  * invalidate lock or vm->slots_lock.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <urcu-bp.h>
 
-#include "internal.h"
+#include "base.h"
+#include "registry.h"
 
 struct range {
 	uintptr_t lo;

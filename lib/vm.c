@@ -15,9 +15,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "kvm.h"
+#include "vm.h"
 
-#define GM_CONVERT_MODES (GMEM_CONVERT_PRESERVE | GMEM_CONVERT_ZERO)
 
 pid_t gm_self_pid;
 
@@ -48,7 +48,7 @@ static int check_config(const struct gmem_vm_config *cfg)
 		return -EINVAL;
 	if (cfg->convert_modes & ~GM_CONVERT_MODES)
 		return -EINVAL;
-	for (unsigned i = 0; i < sizeof(cfg->reserved) / sizeof(cfg->reserved[0]); i++)
+	for (unsigned i = 0; i < ARRAY_SIZE(cfg->reserved); i++)
 		if (cfg->reserved[i])
 			return -EINVAL;
 	if (!(cfg->flags & GMEM_VM_KVM) && cfg->vm_type)
