@@ -198,7 +198,7 @@ static uint64_t first_private(const struct statemap *m, uint64_t s,
 	uint64_t end;
 
 	while (s < e) {
-		if (sm_lookup(m, s, &end) & SM_PRIVATE)
+		if (gm_sm_lookup(m, s, &end) & SM_PRIVATE)
 			return s;
 		s = end;
 	}
@@ -221,8 +221,8 @@ static int check_private(struct access *a, const struct span *sp,
 		priv = first_private(&s->file->sm, s_pg, e_pg);
 		if (priv == e_pg)
 			continue;
-		run = sm_first(&s->file->sm, priv, (s->offset + s->size) >>
-			       GM_PAGE_SHIFT, SM_PRIVATE, SM_PRIVATE);
+		run = gm_sm_first(&s->file->sm, priv, (s->offset + s->size) >>
+				  GM_PAGE_SHIFT, SM_PRIVATE, SM_PRIVATE);
 		return fail(a, s->gpa + (priv << GM_PAGE_SHIFT) - s->offset,
 			    (run - priv) << GM_PAGE_SHIFT, GMEM_FAULT_PRIVATE);
 	}
@@ -432,7 +432,7 @@ static int access_one(struct access *a, const struct gm_slots *ss)
 	off = s->offset + (a->gpa - s->gpa);
 	pg = off >> GM_PAGE_SHIFT;
 	if (!run_cached(f, seq, off, a->len) &&
-	    !(sm_lookup(&f->sm, pg, &run_end) & SM_PRIVATE)) {
+	    !(gm_sm_lookup(&f->sm, pg, &run_end) & SM_PRIVATE)) {
 		/* Inside the gate the map is the one of sequence @seq. */
 		hint = (struct hint){ hint.slot, f->gate.id, seq, pg, run_end };
 	}

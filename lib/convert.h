@@ -51,8 +51,8 @@ struct gm_piece {
 	bool zero;		/* content mode ZERO, else PRESERVE */
 	bool mixed;		/* the mode follows the VM's policy map */
 	bool change;
-	struct sm_prep prep;	/* for every changing piece of its file */
-	struct sm_prep *pp;	/* the prep this piece applies from */
+	struct gm_sm_prep prep;	/* for every changing piece of its file */
+	struct gm_sm_prep *pp;	/* the prep this piece applies from */
 };
 
 struct gm_conv {
@@ -62,7 +62,7 @@ struct gm_conv {
 	bool private;
 	bool by_gpa;
 	const struct gm_convert_req *req;	/* by gpa only */
-	uint64_t napply;	/* sm_apply() calls one file's pieces make */
+	uint64_t napply;	/* gm_sm_apply() calls one file's pieces make */
 	uint64_t err;		/* first pinned page or hole, offset or gpa */
 	bool have_err;		/* err is meaningful for the returned error */
 };

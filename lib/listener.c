@@ -83,12 +83,12 @@ static int tell(const struct gm_cb_ctx *ctx, struct gmem_listener *l,
 		return 0;
 	if (stop < hi)
 		hi = stop;
-	/* sm_first() finds the first page whose bits are not @want. */
+	/* gm_sm_first() finds the first page whose bits are not @want. */
 	for (s = gm_pg(lo), e = gm_pg(hi); s < e; s = b) {
-		a = sm_first(sm, s, e, SM_PRIVATE, sel ^ SM_PRIVATE);
+		a = gm_sm_first(sm, s, e, SM_PRIVATE, sel ^ SM_PRIVATE);
 		if (a == e)
 			break;
-		b = sm_first(sm, a, e, SM_PRIVATE, sel);
+		b = gm_sm_first(sm, a, e, SM_PRIVATE, sel);
 		ret = call(ctx, l, map, a << GM_PAGE_SHIFT, b << GM_PAGE_SHIFT,
 			   flags);
 		if (ret) {

@@ -28,9 +28,9 @@
 int gmem_vm_set_policy(struct gmem_vm *vm, uint64_t gpa, uint64_t size,
 		       uint64_t mode)
 {
-	struct sm_op op = { .clear = ~0ULL };
+	struct gm_sm_op op = { .clear = ~0ULL };
 	uint64_t s = gpa >> GM_PAGE_SHIFT, e = (gpa + size) >> GM_PAGE_SHIFT;
-	struct sm_prep prep;
+	struct gm_sm_prep prep;
 	int ret;
 
 	ret = gm_vm_check_locking(vm);
@@ -45,10 +45,10 @@ int gmem_vm_set_policy(struct gmem_vm *vm, uint64_t gpa, uint64_t size,
 	op.set = mode == gm_default_mode(vm) ? 0 : mode;
 
 	pthread_mutex_lock(&vm->policy_lock);
-	ret = sm_prepare(&vm->policy, s, e, &prep);
+	ret = gm_sm_prepare(&vm->policy, s, e, &prep);
 	if (!ret) {
-		sm_apply(&vm->policy, s, e, &op, &prep);
-		sm_prep_release(&prep);
+		gm_sm_apply(&vm->policy, s, e, &op, &prep);
+		gm_sm_prep_release(&prep);
 	}
 	pthread_mutex_unlock(&vm->policy_lock);
 	return ret;

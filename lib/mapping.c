@@ -171,8 +171,8 @@ static int each_private(struct gmem_file *f, struct gm_mapping *m,
 {
 	struct runs r = { m, skip_lo, skip_hi, fn, 0 };
 
-	sm_walk(&f->sm, gm_pg(m->offset), gm_pg(m->offset + m->len), private_run,
-		&r);
+	gm_sm_walk(&f->sm, gm_pg(m->offset), gm_pg(m->offset + m->len),
+		   private_run, &r);
 	return r.err;
 }
 
@@ -290,7 +290,7 @@ static int sync_all(struct gmem_file *f, uint64_t off, uint64_t len)
 
 		if (m->dead || !clip(m, off, len, &sy.lo, &sy.hi))
 			continue;
-		sm_walk(&f->sm, gm_pg(sy.lo), gm_pg(sy.hi), sync_run, &sy);
+		gm_sm_walk(&f->sm, gm_pg(sy.lo), gm_pg(sy.hi), sync_run, &sy);
 		if (sy.err && !err)
 			err = sy.err;
 	}
@@ -451,8 +451,8 @@ static int protect_new(struct gmem_file *f, struct gm_mapping *m)
 
 	if (m->guards_ok)
 		return each_private(f, m, 0, 0, guard_on);
-	if (sm_first(&f->sm, gm_pg(m->offset), gm_pg(end), SM_PRIVATE,
-		     SM_PRIVATE) == gm_pg(end))
+	if (gm_sm_first(&f->sm, gm_pg(m->offset), gm_pg(end), SM_PRIVATE,
+			SM_PRIVATE) == gm_pg(end))
 		return xmprotect(m, m->offset, end, PROT_NONE);
 	ret = gm_vma_budget_check(2 * (int)f->sm.nr);
 	if (ret)
