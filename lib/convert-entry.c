@@ -8,9 +8,9 @@
  * gm_convert_run() (convert.c), which converts every piece or none
  * (docs/library.md, "Conversion").
  *
- * Lock order: vm->slots_lock -> vm->policy_lock (conversions that follow
- * the policy map: it stays the policy the pieces were built from) -> the
- * files' invalidate locks and gates, which gm_convert_run() takes.
+ * Locks (order: lib/locking.h): vm->slots_lock, and vm->policy_lock for
+ * conversions that follow the policy map (it stays the policy the pieces
+ * were built from); gm_convert_run() takes the rest.
  */
 #include <errno.h>
 

@@ -26,12 +26,9 @@
  * first error. Host mappings come back only after every device agreed:
  * no window onto a page a device then refused.
  *
- * Lock order: vm->slots_lock -> invalidate_lock of each file in ascending
- * file->id -> the files' gates in the same order. The manager's
- * conversions hold vm->policy_lock between slots_lock and the invalidate
- * locks, so the policy cannot change between prepare and commit. The
- * entry points (convert-entry.c) take slots_lock and policy_lock; this
- * file takes the invalidate locks and closes the gates.
+ * Locks (order: lib/locking.h): this file takes the files' invalidate
+ * locks and closes their gates; the entry points (convert-entry.c) take
+ * slots_lock and policy_lock first.
  */
 #include <errno.h>
 #include <stdlib.h>

@@ -3,7 +3,8 @@
  * Guest memory files: creation, close, fallocate, and the read-only
  * queries (attributes, stat).
  *
- * Lock order: vm->slots_lock -> file->invalidate_lock -> file->gate.
+ * Locks (order: lib/locking.h): vm->slots_lock, file->invalidate_lock,
+ * file->gate.
  */
 #include <errno.h>
 #include <fcntl.h>

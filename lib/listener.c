@@ -26,8 +26,8 @@
  * the queries and gmem_unpin() on those files go lockless, every other
  * lock-taking call on those VMs fails with -EDEADLK.
  *
- * Lock order: the list is changed and walked only with the file's
- * invalidate lock held for writing (vm->slots_lock -> invalidate_lock).
+ * Locks (order: lib/locking.h): the list is changed and walked only with
+ * the file's invalidate lock held for writing.
  */
 #include <errno.h>
 #include <stdlib.h>

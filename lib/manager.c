@@ -15,9 +15,8 @@
  * from the VM's default, so a VM with one policy for all of its memory
  * stores nothing, whatever its size.
  *
- * Lock order: vm->slots_lock -> vm->policy_lock -> the files' invalidate
- * locks: a conversion holds the policy lock from reading the policy to
- * committing with it.
+ * Locks (order: lib/locking.h): a conversion holds vm->policy_lock from
+ * reading the policy to committing with it.
  */
 #include <errno.h>
 #include <stdlib.h>

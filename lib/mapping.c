@@ -27,9 +27,9 @@
  * the parent later makes private (guards and PROT_NONE are inherited by
  * fork, but nothing the parent changes afterwards reaches the child).
  *
- * Lock order: file->invalidate_lock (held for writing by every caller that
- * changes the list or a protection) -> the registry lock (registry.c) or
- * the budget lock (leaves).
+ * Locks (order: lib/locking.h): file->invalidate_lock, held for writing
+ * by every caller that changes the list or a protection; then the
+ * registry lock or the VMA budget lock.
  */
 #include <errno.h>
 #include <fcntl.h>

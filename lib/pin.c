@@ -14,7 +14,7 @@
  * and its apply; the conversion sees that the state map changed and
  * reserves again (convert.c, prepare_again).
  *
- * Lock order: file->invalidate_lock -> file->gate.
+ * Locks (order: lib/locking.h): file->invalidate_lock, file->gate.
  */
 #include <errno.h>
 

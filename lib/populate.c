@@ -21,10 +21,10 @@
  * type as 1 byte || SHA-256(the page's 4096 bytes)). UNMEASURED pages are
  * copied but leave the chain alone.
  *
- * Lock order: vm->slots_lock (held for the whole call, so populations of a
- * VM are serialised and the chain is deterministic) -> the source file's
- * invalidate lock (pin, released before) | the target file's invalidate
- * lock -> its gate.
+ * Locks (order: lib/locking.h): vm->slots_lock for the whole call, so
+ * populations of a VM are serialised and the chain is deterministic; the
+ * source file's invalidate lock only to pin it (released before), then
+ * the target file's.
  */
 #include <errno.h>
 #include <stdlib.h>

@@ -3,9 +3,8 @@
  * Read-only queries of a file: attributes, runs of state (for pictures of
  * memory), sizes, and what backs it.
  *
- * Lock order: file->invalidate_lock, taken for reading. Inside a listener
- * callback the caller already holds it for writing (gm_cb_holds), so the
- * queries then read without taking it.
+ * Locks (order: lib/locking.h): file->invalidate_lock for reading, or
+ * none inside a listener callback whose caller holds it (gm_cb_holds).
  */
 #include <errno.h>
 #include <sys/mman.h>
