@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * libgmem's lock order: the one statement of it. Files say which of these
- * locks they take and point here.
+ * The lock order of libgmem, and where libgmemvu's device locks sit in
+ * it: the one statement of it. Files say which of these locks they take
+ * and point here.
  *
  * Outermost first; a thread holding a lock takes only locks below it:
  *
@@ -20,10 +21,20 @@
  *
  * Callbacks: a device listener's map/unmap/release runs on the thread
  * that changed the file, with that file's invalidate lock held for
- * writing (and vm->slots_lock when the change came by gpa). A call back
+ * writing (and vm->slots_lock for a change by gpa, or on a VM that
+ * mirrors to KVM). A call back
  * into the library that would take one of those locks returns -EDEADLK
  * (gm_cb_check); queries inside a callback read under the caller's lock
  * (gm_cb_holds).
+ *
+ * libgmemvu (vhost/) places a device's two locks around these:
+ *
+ *   dev->attach_lock -> [the locks above] -> dev->lock
+ *
+ * attach_lock is held across gmem_listen()/gmem_unlisten() (attach,
+ * close), so it is never taken inside a listener callback; dev->lock is
+ * taken inside the callbacks, under the invalidate lock, and no libgmem
+ * call is made while it is held.
  *
  * RCU (liburcu-bp): vm->slots is an RCU-published array, replaced whole
  * under slots_lock, read in read-side sections that take none of these
