@@ -22,10 +22,9 @@
  * Callbacks: a device listener's map/unmap/release runs on the thread
  * that changed the file, with that file's invalidate lock held for
  * writing (and vm->slots_lock for a change by gpa, or on a VM that
- * mirrors to KVM). A call back
- * into the library that would take one of those locks returns -EDEADLK
- * (gm_cb_check); queries inside a callback read under the caller's lock
- * (gm_cb_holds).
+ * mirrors to KVM). A call back into the library that would take one of
+ * those locks returns -EDEADLK (gm_cb_check); queries inside a callback
+ * read under the caller's lock (gm_cb_holds).
  *
  * libgmemvu (vhost/) places a device's two locks around these:
  *
