@@ -29,14 +29,16 @@
  * mapping) would need a grace period before every placement to be
  * race-free, and could not cover KVM reaching the memory directly.
  *
- * Lock order: the registry lock is a leaf; callers may hold a file's
- * invalidate lock or vm->slots_lock.
+ * Locks (order: lib/locking.h): the registry lock, a leaf.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <urcu-bp.h>
 
-#include "internal.h"
+#include "base.h"
+#include "registry.h"
 
 struct range {
 	uintptr_t lo;

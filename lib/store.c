@@ -23,7 +23,10 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "file.h"
+#include "kvm.h"
+#include "mapping.h"
+#include "registry.h"
 #include "kvm-gmem-compat.h"
 
 #define GM_GMEM_FLAGS (GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED)
