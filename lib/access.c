@@ -133,15 +133,22 @@ static uint8_t *host_ptr(const struct span *sp)
 	return (uint8_t *)s->host_addr + rel;
 }
 
-/* Length of the run without memory from @gpa, for the fault report. */
+/*
+ * Length of the run without memory from @gpa, for the fault report: up to
+ * the next memslot, or to the end of the address space (2^64, computed
+ * modulo 2^64: only a run from gpa 0 would be 2^64 long, and it ends a
+ * page short of it). Slot gpas are page aligned, so none is UINT64_MAX.
+ */
 static uint64_t hole_len(const struct gm_slots *ss, uint64_t gpa)
 {
-	uint64_t next = UINT64_MAX;
+	uint64_t next = UINT64_MAX, page = gpa & ~(GM_PAGE_SIZE - 1);
 
 	for (unsigned int i = 0; i < ss->n; i++)
 		if (ss->s[i].gpa > gpa && ss->s[i].gpa < next)
 			next = ss->s[i].gpa;
-	return (next & ~(GM_PAGE_SIZE - 1)) - (gpa & ~(GM_PAGE_SIZE - 1));
+	if (next != UINT64_MAX)
+		return next - page;
+	return page ? 0 - page : UINT64_MAX & ~(GM_PAGE_SIZE - 1);
 }
 
 static void leave(struct span *sp, unsigned int n)
