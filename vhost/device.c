@@ -171,12 +171,18 @@ static int connect_unix(const char *path)
 	int fd, ret;
 
 	memcpy(sa.sun_path, path, strlen(path) + 1);
+	ret = gm_vu_fd_begin(1);
+	if (ret)
+		return ret;
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
+	ret = fd < 0 ? -errno : 0;
+	gm_vu_fd_add(fd);
+	gm_vu_fd_end();
+	if (ret)
+		return ret;
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
 		ret = -errno;
-		close(fd);
+		gm_vu_fd_close(fd);
 		return ret;
 	}
 	return fd;
@@ -207,6 +213,7 @@ int gmem_vu_connect(const char *path, const struct gmem_vu_config *cfg,
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		return -ENOMEM;
+	d->pid = gm_vu_self();
 	pthread_mutex_init(&d->attach_lock, NULL);
 	pthread_mutex_init(&d->lock, NULL);
 	for (i = 0; i < VU_MAX_VRINGS; i++)
@@ -269,6 +276,8 @@ int gmem_vu_close(struct gmem_vu_dev *d)
 	unsigned int i;
 	int ret;
 
+	if (d && gm_vu_foreign(d))
+		return -EIO;
 	if (!d)
 		return 0;
 	pthread_mutex_lock(&d->attach_lock);
@@ -293,13 +302,10 @@ int gmem_vu_close(struct gmem_vu_dev *d)
 			gmem_unlisten(d->range[i].file, l);
 	}
 	for (i = 0; i < d->nfiles; i++)
-		if (d->file_fd[i] >= 0)
-			close(d->file_fd[i]);
+		gm_vu_fd_close(d->file_fd[i]);
 	for (i = 0; i < VU_MAX_VRINGS; i++) {
-		if (d->vring[i].kick >= 0)
-			close(d->vring[i].kick);
-		if (d->vring[i].call >= 0)
-			close(d->vring[i].call);
+		gm_vu_fd_close(d->vring[i].kick);
+		gm_vu_fd_close(d->vring[i].call);
 	}
 	pthread_mutex_unlock(&d->attach_lock);
 	pthread_mutex_destroy(&d->lock);
@@ -316,7 +322,7 @@ static int file_index(struct gmem_vu_dev *d, struct gmem_file *file,
 		      bool *added)
 {
 	unsigned int i;
-	int fd;
+	int fd, ret;
 
 	*added = false;
 	for (i = 0; i < d->nfiles; i++)
@@ -324,7 +330,12 @@ static int file_index(struct gmem_vu_dev *d, struct gmem_file *file,
 			return i;
 	if (d->nfiles == VU_MAX_RANGES)
 		return -E2BIG;
-	fd = gmem_export_fd(file);
+	/* Listed (fds.c): a forked child must not keep it. */
+	ret = gm_vu_fd_begin(1);
+	if (ret)
+		return ret;
+	fd = gm_vu_fd_add(gmem_export_fd(file));
+	gm_vu_fd_end();
 	if (fd < 0)
 		return fd;
 	pthread_mutex_lock(&d->lock);
@@ -341,7 +352,7 @@ static void drop_new_file(struct gmem_vu_dev *d)
 {
 	pthread_mutex_lock(&d->lock);
 	d->nfiles--;
-	close(d->file_fd[d->nfiles]);
+	gm_vu_fd_close(d->file_fd[d->nfiles]);
 	d->file[d->nfiles] = NULL;
 	pthread_mutex_unlock(&d->lock);
 }
@@ -401,7 +412,7 @@ static void cb_release(void *opaque)
 			i++;
 	}
 	if (!file_in_use(d, rg->fidx, rg) && d->file[rg->fidx]) {
-		close(d->file_fd[rg->fidx]);
+		gm_vu_fd_close(d->file_fd[rg->fidx]);
 		d->file_fd[rg->fidx] = -1;
 		d->file[rg->fidx] = NULL;
 		d->reach[rg->fidx] = 0;
@@ -418,6 +429,8 @@ int gmem_vu_attach(struct gmem_vu_dev *d, struct gmem_file *file,
 	bool added;
 	int ret, fidx;
 
+	if (d && gm_vu_foreign(d))
+		return -EIO;
 	if (!d || !file)
 		return -EINVAL;
 	pthread_mutex_lock(&d->attach_lock);
@@ -455,6 +468,8 @@ out:
 
 int gmem_vu_info(struct gmem_vu_dev *d, struct gmem_vu_info *info)
 {
+	if (d && gm_vu_foreign(d))
+		return -EIO;
 	if (!d || !info)
 		return -EINVAL;
 	memset(info, 0, sizeof(*info));
@@ -479,6 +494,8 @@ int gmem_vu_table(struct gmem_vu_dev *d, struct gmem_vu_region *r,
 {
 	unsigned int i, n;
 
+	if (d && gm_vu_foreign(d))
+		return -EIO;
 	if (!d || (!r && max))
 		return -EINVAL;
 	pthread_mutex_lock(&d->lock);

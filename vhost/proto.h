@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "vhost-user.h"
 
@@ -160,6 +161,7 @@ struct vu_pending {
 };
 
 struct gmem_vu_dev {
+	pid_t pid;		/* the process that connected it (fds.c) */
 	pthread_mutex_t attach_lock;	/* outermost: attach, close */
 	pthread_mutex_t lock;
 	int sock;		/* -1 once the back-end is gone */
@@ -198,6 +200,19 @@ struct gmem_vu_dev {
 	uint64_t nacks;
 	uint64_t timeouts;
 };
+
+/* fds.c */
+pid_t gm_vu_self(void);
+int gm_vu_fd_begin(unsigned int n);
+int gm_vu_fd_add(int fd);
+void gm_vu_fd_end(void);
+void gm_vu_fd_close(int fd);
+
+/* A device used from a process other than the one that connected it. */
+static inline bool gm_vu_foreign(const struct gmem_vu_dev *d)
+{
+	return d->pid != gm_vu_self();
+}
 
 /* device.c */
 int gm_vu_fence(const struct gmem_vu_dev *d, struct vu_table *t);
