@@ -80,16 +80,33 @@ static int add_locked(const void *addr, uint64_t len, struct gmem_file *f,
 	return 0;
 }
 
-void gm_registry_del(const void *addr)
+/*
+ * munmap() one of the library's ranges and unregister it, in one step
+ * under the lock: between the two, the kernel could hand the address to
+ * another placement (another thread's gmem_create or gmem_map), whose
+ * range this deletion, matching by address, could then take for this
+ * one's, leaving part of a live mapping unregistered (a plain slot could
+ * then be made over it) and this stale one naming a freed file. 0, or
+ * munmap's -errno with the range still registered.
+ */
+int gm_registry_unmap(void *addr, uint64_t len)
 {
+	int ret = 0;
+
 	pthread_mutex_lock(&lock);
+	if (munmap(addr, len) < 0) {
+		ret = -errno;
+		goto out;
+	}
 	for (size_t i = 0; i < nr; i++) {
 		if (ranges[i].lo != (uintptr_t)addr)
 			continue;
 		ranges[i] = ranges[--nr];
 		break;
 	}
+out:
 	pthread_mutex_unlock(&lock);
+	return ret;
 }
 
 static bool lib_meets(uintptr_t lo, uintptr_t hi)
@@ -226,11 +243,12 @@ int gm_registry_place(uint64_t len, int prot, int flags, int fd, off_t off,
 		p = mmap((void *)at, len, prot, MAP_SHARED | MAP_FIXED | flags,
 			 fd, off);
 		ret = p == MAP_FAILED ? -errno : add_locked(p, len, f, foff);
-		pthread_mutex_unlock(&lock);
-		if (ret) {
+		/* Unregistered: gone before a plain slot can be made there. */
+		if (ret)
 			munmap(r, size);
+		pthread_mutex_unlock(&lock);
+		if (ret)
 			return ret;
-		}
 		if (at > (uintptr_t)r)
 			munmap(r, at - (uintptr_t)r);
 		if (r + size > (uint8_t *)at + len)
