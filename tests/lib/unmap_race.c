@@ -32,19 +32,24 @@
 #define SEED	0xa11a5
 #define WAIT_S	2	/* the helper's bounded wait (fixed code: runs out) */
 
-/* The registry's reservation: the only mmap() steered. */
+/*
+ * The registry's reservation (of exactly the mapping's size below 2 MiB):
+ * the only mmap() steered. glibc maps a thread's malloc arena with the
+ * same flags, hence the size too.
+ */
 #define RESV_FLAGS	(MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE)
 
 static void *steer_to;		/* the next reservation goes here */
+static size_t steer_len;	/* of this size (not a malloc arena's) */
 static void *armed;		/* munmap() of this range lets the helper in */
-static sem_t go, done;
+static sem_t ready, go, done;
 
 void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
 	void *at = __atomic_exchange_n(&steer_to, NULL, __ATOMIC_SEQ_CST);
 
 	if (at && !addr && prot == PROT_NONE && flags == RESV_FLAGS &&
-	    fd == -1) {
+	    fd == -1 && len == steer_len) {
 		addr = at;
 		flags |= MAP_FIXED_NOREPLACE;
 	} else if (at) {
@@ -79,7 +84,11 @@ static void *helper(void *arg)
 {
 	struct helper *h = arg;
 
+	/* Its malloc arena now, not in the hole at T later. */
+	free(malloc(64));
+	sem_post(&ready);
 	sem_wait(&go);
+	steer_len = 2 * L;
 	__atomic_store_n(&steer_to, h->t, __ATOMIC_SEQ_CST);
 	h->map_ret = gmem_map(h->y, 0, 2 * L, PROT_READ | PROT_WRITE, &h->n);
 	h->unmap_ret = gmem_unmap(h->z, h->m0, L);
@@ -87,15 +96,21 @@ static void *helper(void *arg)
 	return NULL;
 }
 
-/* A free address with room for 2 * L around it. */
-static void *free_spot(void)
+#define AROUND	(64 << 20)
+
+/*
+ * A hole of 2 * L in the middle of an inaccessible reservation of our own
+ * (*@around), so that no other mapping lands next to it meanwhile.
+ */
+static void *free_spot(uint8_t **around)
 {
-	uint8_t *p = mmap(NULL, 64 << 20, PROT_NONE,
+	uint8_t *p = mmap(NULL, AROUND, PROT_NONE,
 			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
 	TEST_ASSERT(p != MAP_FAILED, "mmap: %s", strerror(errno));
-	TEST_RET(munmap(p, 64 << 20), 0);
-	return p + (32 << 20);
+	TEST_RET(munmap(p + AROUND / 2, 2 * L), 0);
+	*around = p;
+	return p + AROUND / 2;
 }
 
 static void body(struct gmem_vm *vm, int kvm)
@@ -104,11 +119,13 @@ static void body(struct gmem_vm *vm, int kvm)
 	static uint8_t want[L], got[L];
 	struct helper h = { 0 };
 	struct gmem_file *x;
+	uint8_t *around;
 	pthread_t t;
 	void *m1;
 	int r;
 
 	(void)kvm;
+	sem_init(&ready, 0, 0);
 	sem_init(&go, 0, 0);
 	sem_init(&done, 0, 0);
 	/* Threads first: glibc maps their stacks PROT_NONE too. */
@@ -117,7 +134,9 @@ static void body(struct gmem_vm *vm, int kvm)
 	h.y = new_file(vm, 2 * L, fl);
 	h.z = new_file(vm, 2 * L, fl);
 	TEST_RET(gmem_map(h.z, 0, L, PROT_READ, &h.m0), 0);
-	h.t = free_spot();
+	sem_wait(&ready);
+	h.t = free_spot(&around);
+	steer_len = L;
 	__atomic_store_n(&steer_to, h.t, __ATOMIC_SEQ_CST);
 	TEST_RET(gmem_map(x, 0, L, PROT_READ, &m1), 0);
 	TEST_ASSERT(m1 == h.t, "X's mapping at %p, not at %p", m1, h.t);
@@ -148,6 +167,8 @@ static void body(struct gmem_vm *vm, int kvm)
 	TEST_RET(gmem_close(x), 0);
 	TEST_RET(gmem_close(h.y), 0);
 	TEST_RET(gmem_close(h.z), 0);
+	TEST_RET(munmap(around, AROUND), 0);
+	sem_destroy(&ready);
 	sem_destroy(&go);
 	sem_destroy(&done);
 }
