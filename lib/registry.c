@@ -59,6 +59,49 @@ static struct range *ranges;	/* unsorted; the count stays small */
 static size_t nr, cap;
 static struct gm_plain plains = { .next = &plains, .prev = &plains };
 
+/*
+ * fork(): the lock is held across it, or a child could inherit it locked
+ * by another thread (placement holds it across mmap() calls) and hang in
+ * its first gmem_create(). In the child the library's ranges are
+ * forgotten: none is mapped there (every one is MADV_DONTFORK) and their
+ * owners answer -EIO, so the child's own memory may land where they were.
+ * The plain ranges stay: a pending deletion (call_rcu) may still unlink
+ * one, and they only keep the child's mappings out of the parent's slots.
+ */
+static void fork_prepare(void)
+{
+	pthread_mutex_lock(&lock);
+}
+
+static void fork_parent(void)
+{
+	pthread_mutex_unlock(&lock);
+}
+
+static void fork_child(void)
+{
+	nr = 0;
+	pthread_mutex_unlock(&lock);
+}
+
+/*
+ * One constructor for the handlers whose order matters: prepare handlers
+ * run in reverse order of registration, so call_rcu's threads are paused
+ * first (a callback may take the registry lock, and their grace periods
+ * urcu's locks), then liburcu-bp's locks are taken (urcu-bp.h asks for
+ * these handlers around a fork() not followed by exec(); without them a
+ * child hung in its first call_rcu()), then the registry lock.
+ */
+__attribute__((constructor)) static void registry_init(void)
+{
+	pthread_atfork(fork_prepare, fork_parent, fork_child);
+	pthread_atfork(urcu_bp_before_fork, urcu_bp_after_fork_parent,
+		       urcu_bp_after_fork_child);
+	pthread_atfork(urcu_bp_call_rcu_before_fork,
+		       urcu_bp_call_rcu_after_fork_parent,
+		       urcu_bp_call_rcu_after_fork_child);
+}
+
 /* Under the lock: append a library range. */
 static int add_locked(const void *addr, uint64_t len, struct gmem_file *f,
 		      uint64_t off)
