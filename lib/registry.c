@@ -86,20 +86,21 @@ static void fork_child(void)
 
 /*
  * One constructor for the handlers whose order matters: prepare handlers
- * run in reverse order of registration, so call_rcu's threads are paused
- * first (a callback may take the registry lock, and their grace periods
- * urcu's locks), then liburcu-bp's locks are taken (urcu-bp.h asks for
- * these handlers around a fork() not followed by exec(); without them a
- * child hung in its first call_rcu()), then the registry lock.
+ * run in reverse order of registration, so liburcu-bp's locks are taken
+ * before the registry lock (urcu-bp.h asks for its handlers around a
+ * fork() not followed by exec(); without them a child hung in its first
+ * call_rcu(), every signal blocked, on urcu's registry lock). call_rcu's
+ * own handlers are left out: the child's would start a new call_rcu
+ * thread, and the parent's callbacks with it. Without them a child's
+ * call_rcu() only queues (the enqueue takes no lock), and what it defers
+ * (old memslot arrays, deleted plain ranges) is never freed there: a
+ * small leak per memslot change in a forked child.
  */
 __attribute__((constructor)) static void registry_init(void)
 {
 	pthread_atfork(fork_prepare, fork_parent, fork_child);
 	pthread_atfork(urcu_bp_before_fork, urcu_bp_after_fork_parent,
 		       urcu_bp_after_fork_child);
-	pthread_atfork(urcu_bp_call_rcu_before_fork,
-		       urcu_bp_call_rcu_after_fork_parent,
-		       urcu_bp_call_rcu_after_fork_child);
 }
 
 /* Under the lock: append a library range. */
