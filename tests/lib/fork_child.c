@@ -28,7 +28,7 @@
 
 #define NP	16
 #define FORKS	100
-#define WAIT_MS	20000	/* a child hangs, or it is done long before */
+#define WAIT_MS	20000	/* a child hangs, or is done long before */
 #define FLAGS	(GMEM_FLAG_MMAP | GMEM_FLAG_INIT_SHARED)
 
 static atomic_bool stop;

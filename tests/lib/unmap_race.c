@@ -30,7 +30,7 @@
 #define GPA_P	0x500000000ULL
 #define SLOT_P	5
 #define SEED	0xa11a5
-#define WAIT_S	2	/* the helper's bounded wait (fixed code: runs out) */
+#define WAIT_S	2	/* the helper's bounded wait (runs out when fixed) */
 
 /*
  * The registry's reservation (of exactly the mapping's size below 2 MiB):
@@ -41,7 +41,7 @@
 
 static void *steer_to;		/* the next reservation goes here */
 static size_t steer_len;	/* of this size (not a malloc arena's) */
-static void *armed;		/* munmap() of this range lets the helper in */
+static void *armed;		/* its munmap() lets the helper in */
 static sem_t ready, go, done;
 
 void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
