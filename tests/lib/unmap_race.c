@@ -30,7 +30,7 @@
 #define GPA_P	0x500000000ULL
 #define SLOT_P	5
 #define SEED	0xa11a5
-#define WAIT_S	2	/* the helper's bounded wait (runs out when fixed) */
+#define WAIT_S	2	/* the helper's wait: runs out when fixed */
 
 /*
  * The registry's reservation (of exactly the mapping's size below 2 MiB):
