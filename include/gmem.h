@@ -28,7 +28,8 @@
  *    gmem_export_fd() (inherited like any fd), and /proc/<pid>/fd/ of this
  *    process, through which another process of the same user can open a
  *    memfd-backed file again unless this one is not dumpable
- *    (prctl(PR_SET_DUMPABLE, 0));
+ *    (prctl(PR_SET_DUMPABLE, 0)). A forked child may create and use VMs
+ *    of its own: no library lock is inherited held;
  *  - all calls are thread-safe (the library's lock order: lib/locking.h).
  *    gpa translation and the accessors take no lock:
  *    memslots are RCU-published and each file has a reader gate (a

@@ -115,12 +115,13 @@ static int guard(struct gm_mapping *m, uint64_t lo, uint64_t hi, bool on)
  */
 static void kill_mapping(struct gm_mapping *m)
 {
-	if (munmap(m->addr, m->len) < 0) {
+	int ret = gm_registry_unmap(m->addr, m->len);
+
+	if (ret < 0) {
 		fprintf(stderr, "libgmem: cannot revoke a mapping of private "
-			"guest memory (%d); aborting\n", errno);
+			"guest memory (%d); aborting\n", -ret);
 		abort();
 	}
-	gm_registry_del(m->addr);
 	m->dead = true;
 }
 
@@ -416,10 +417,8 @@ void gm_mappings_drop(struct gmem_file *f, uint64_t off, uint64_t len)
 
 static void free_mapping(struct gm_mapping *m)
 {
-	if (!m->dead) {
-		munmap(m->addr, m->len);
-		gm_registry_del(m->addr);
-	}
+	if (!m->dead)
+		gm_registry_unmap(m->addr, m->len);
 	free(m);
 }
 
@@ -506,8 +505,7 @@ int gmem_map(struct gmem_file *f, uint64_t off, uint64_t len, int prot,
 	return 0;
 
 err_unmap:
-	munmap(p, len);
-	gm_registry_del(p);
+	gm_registry_unmap(p, len);
 err_unlock:
 	pthread_rwlock_unlock(&f->invalidate_lock);
 	free(m);

@@ -20,7 +20,7 @@ struct gm_registry_hit {
 	uint64_t len;
 };
 
-void gm_registry_del(const void *addr);
+int gm_registry_unmap(void *addr, uint64_t len);
 bool gm_registry_overlaps(const void *addr, uint64_t len);
 bool gm_registry_find(const void *addr, struct gm_registry_hit *hit);
 int gm_registry_plain_add(const void *addr, uint64_t len,
