@@ -44,7 +44,7 @@ int gmem_vu_exposure(struct gmem_vu_dev *d, uint64_t *bytes)
 	unsigned int i, nfiles;
 	int ret;
 
-	if (d && gm_vu_foreign(d))
+	if (d && vu_foreign(d))
 		return -EIO;
 	if (!d || !bytes)
 		return -EINVAL;

@@ -54,13 +54,13 @@ __attribute__((constructor)) static void fds_init(void)
 	pthread_atfork(fds_prepare, fds_parent, fds_child);
 }
 
-pid_t gm_vu_self(void)
+pid_t vu_self(void)
 {
 	return self;
 }
 
 /* Before making fds: the lock, and room for @n more. 0 or -ENOMEM. */
-int gm_vu_fd_begin(unsigned int n)
+int vu_fd_begin(unsigned int n)
 {
 	pthread_mutex_lock(&fds_lock);
 	if (nr_fds + n > cap_fds) {
@@ -78,20 +78,20 @@ int gm_vu_fd_begin(unsigned int n)
 }
 
 /* After making one: list @fd unless it is an error; returns @fd. */
-int gm_vu_fd_add(int fd)
+int vu_fd_add(int fd)
 {
 	if (fd >= 0)
 		fds[nr_fds++] = fd;
 	return fd;
 }
 
-void gm_vu_fd_end(void)
+void vu_fd_end(void)
 {
 	pthread_mutex_unlock(&fds_lock);
 }
 
 /* Unlist and close @fd (if >= 0) in one step: the number may be reused. */
-void gm_vu_fd_close(int fd)
+void vu_fd_close(int fd)
 {
 	if (fd < 0)
 		return;

@@ -151,7 +151,7 @@ int gmem_vu_vring_setup(struct gmem_vu_dev *d, const struct gmem_vu_vring *v)
 	struct vu_vring *vr;
 	int kick = -1, call = -1, ret;
 
-	if (d && gm_vu_foreign(d))
+	if (d && vu_foreign(d))
 		return -EIO;
 	if (!d || !v)
 		return -EINVAL;
@@ -169,14 +169,14 @@ int gmem_vu_vring_setup(struct gmem_vu_dev *d, const struct gmem_vu_vring *v)
 	ret = fence(d, v);
 	if (ret)
 		goto out;
-	ret = gm_vu_fd_begin(2);
+	ret = vu_fd_begin(2);
 	if (ret)
 		goto out;
-	kick = gm_vu_fd_add(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+	kick = vu_fd_add(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
 	ret = kick < 0 ? -errno : 0;
-	call = gm_vu_fd_add(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+	call = vu_fd_add(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
 	ret = ret ? ret : call < 0 ? -errno : 0;
-	gm_vu_fd_end();
+	vu_fd_end();
 	if (ret)
 		goto out;
 	ret = program(d, v, kick, call);
@@ -187,8 +187,8 @@ int gmem_vu_vring_setup(struct gmem_vu_dev *d, const struct gmem_vu_vring *v)
 	vr->ready = true;
 	kick = call = -1;
 out:
-	gm_vu_fd_close(kick);
-	gm_vu_fd_close(call);
+	vu_fd_close(kick);
+	vu_fd_close(call);
 	pthread_mutex_unlock(&d->lock);
 	return ret;
 }
@@ -196,8 +196,8 @@ out:
 /* The ring is the back-end's no more: as if never set up (fences aside). */
 static void release(struct vu_vring *vr)
 {
-	gm_vu_fd_close(vr->kick);
-	gm_vu_fd_close(vr->call);
+	vu_fd_close(vr->kick);
+	vu_fd_close(vr->call);
 	vr->kick = vr->call = -1;
 	vr->ready = false;
 }
@@ -246,7 +246,7 @@ int gmem_vu_vring_stop(struct gmem_vu_dev *d, unsigned int index,
 	uint32_t base = 0;
 	int ret;
 
-	if (d && gm_vu_foreign(d))
+	if (d && vu_foreign(d))
 		return -EIO;
 	if (!d || index >= VU_MAX_VRINGS)
 		return -EINVAL;
@@ -301,7 +301,7 @@ int gmem_vu_sync(struct gmem_vu_dev *d)
 {
 	int ret = 0;
 
-	if (d && gm_vu_foreign(d))
+	if (d && vu_foreign(d))
 		return -EIO;
 	if (!d)
 		return -EINVAL;
@@ -318,7 +318,7 @@ int gmem_vu_kick(struct gmem_vu_dev *d, unsigned int index)
 {
 	int ret = 0;
 
-	if (d && gm_vu_foreign(d))
+	if (d && vu_foreign(d))
 		return -EIO;
 	if (!d || index >= VU_MAX_VRINGS)
 		return -EINVAL;
@@ -340,7 +340,7 @@ int gmem_vu_call_fd(struct gmem_vu_dev *d, unsigned int index)
 {
 	int ret;
 
-	if (d && gm_vu_foreign(d))
+	if (d && vu_foreign(d))
 		return -EIO;
 	if (!d || index >= VU_MAX_VRINGS)
 		return -EINVAL;
