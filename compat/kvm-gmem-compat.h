@@ -9,6 +9,8 @@
 #ifndef GMEM_KVM_COMPAT_H
 #define GMEM_KVM_COMPAT_H
 
+#include <stddef.h>
+
 #include <linux/kvm.h>
 #include <linux/types.h>
 
@@ -99,9 +101,10 @@ struct gmem_kvm_memory_attributes {
 };
 
 /*
- * kvm_run's memory_fault member: the union starts at byte 32 of struct
- * kvm_run on x86, so flags@32, gpa@40, size@48. 6.1's struct kvm_run has
- * the union padded to 256 bytes, so we overlay it.
+ * kvm_run's memory_fault member: the per-exit union starts at byte 32 of
+ * struct kvm_run on x86 (GMEM_KVM_RUN_EXIT_OFFSET), so flags@32, gpa@40,
+ * size@48. 6.1's struct kvm_run has the union padded to 256 bytes, so we
+ * overlay it (gmem_kvm_memory_fault()).
  */
 struct gmem_kvm_memory_fault {
 	__u64 flags;
@@ -109,12 +112,26 @@ struct gmem_kvm_memory_fault {
 	__u64 size;
 };
 
-#define GMEM_KVM_CREATE_GUEST_MEMFD		0xC040AED4UL
-#define GMEM_KVM_SET_USER_MEMORY_REGION2	0x40A0AE49UL
-#define GMEM_KVM_SET_MEMORY_ATTRIBUTES		0x4020AED2UL
+/* Where kvm_run's per-exit union (memory_fault is one member) starts. */
+#define GMEM_KVM_RUN_EXIT_OFFSET	32
+
+static inline struct gmem_kvm_memory_fault *
+gmem_kvm_memory_fault(struct kvm_run *run)
+{
+	return (void *)((__u8 *)run + GMEM_KVM_RUN_EXIT_OFFSET);
+}
+
+#define GMEM_KVM_CREATE_GUEST_MEMFD \
+	_IOWR(KVMIO, 0xd4, struct gmem_kvm_create_guest_memfd)
+#define GMEM_KVM_SET_USER_MEMORY_REGION2 \
+	_IOW(KVMIO, 0x49, struct gmem_kvm_userspace_memory_region2)
+#define GMEM_KVM_SET_MEMORY_ATTRIBUTES \
+	_IOW(KVMIO, 0xd2, struct gmem_kvm_memory_attributes)
 
 _Static_assert(sizeof(struct gmem_kvm_create_guest_memfd) == 64, "abi");
 _Static_assert(sizeof(struct gmem_kvm_userspace_memory_region2) == 160, "abi");
 _Static_assert(sizeof(struct gmem_kvm_memory_attributes) == 32, "abi");
+_Static_assert(offsetof(struct kvm_run, hw) == GMEM_KVM_RUN_EXIT_OFFSET,
+	       "abi");
 
 #endif /* GMEM_KVM_COMPAT_H */

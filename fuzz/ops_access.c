@@ -16,8 +16,7 @@
  *    (the header does not rank it against -EFAULT: either is taken then).
  * How the library splits or orders its copies is not assumed: where two
  * plain memslots alias the same host bytes, any of the bytes written to
- * them is taken. Any other failure copies nothing. One known deviation of
- * the library from the header is tolerated by name: known_deviation().
+ * them is taken. Any other failure copies nothing.
  */
 #include <errno.h>
 #include <string.h>
@@ -170,18 +169,6 @@ static bool faults_as(const struct fz *z, int vmi, uint64_t gpa, uint64_t why,
 }
 
 /*
- * A deviation of the library from the header, known and reported (fuzz
- * report of issue 19): a page without memory in the last page of the
- * address space, with no memslot above it, is reported with a run of
- * size 0 (lib/access.c's hole_len()). Drop this when the library is fixed.
- */
-static bool known_deviation(const struct gmem_fault *f, uint64_t why)
-{
-	return why == GMEM_FAULT_UNBACKED && !f->size &&
-	       f->gpa == (UINT64_MAX & ~(FZ_PAGE - 1));
-}
-
-/*
  * struct gmem_fault as the header describes it: the access's direction
  * and one reason; the first faulting gpa, page aligned, a page of the
  * range that faults for that reason; a run of at least one page, every
@@ -193,8 +180,6 @@ static void check_fault(struct fz *z, int vmi, const struct access *a,
 	uint64_t rw = a->write ? GMEM_FAULT_WRITE : GMEM_FAULT_READ;
 	uint64_t why = f->flags & ~rw, gpa = f->gpa, left = f->size, step;
 
-	if (known_deviation(f, why))
-		left = FZ_PAGE;
 	if ((f->flags & (GMEM_FAULT_READ | GMEM_FAULT_WRITE)) != rw ||
 	    (why != GMEM_FAULT_PRIVATE && why != GMEM_FAULT_UNBACKED) ||
 	    f->gpa % FZ_PAGE || f->gpa < (a->gpa & ~(FZ_PAGE - 1)) ||

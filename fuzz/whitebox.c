@@ -5,7 +5,7 @@
  * out private bytes, by design) and the address range a plain memslot must
  * never meet. Everything else the fuzzer does goes through include/gmem.h.
  */
-#include "internal.h"
+#include "file.h"
 #include "model.h"
 
 uint8_t *fz_file_base(const struct fz *z, int i)

@@ -28,10 +28,10 @@
  *    gmem_export_fd() (inherited like any fd), and /proc/<pid>/fd/ of this
  *    process, through which another process of the same user can open a
  *    memfd-backed file again unless this one is not dumpable
- *    (prctl(PR_SET_DUMPABLE, 0));
- *  - all calls are thread-safe. Lock order (outermost first):
- *    vm->slots_lock -> vm->policy_lock -> file->invalidate_lock -> short
- *    internal locks. gpa translation and the accessors take no lock:
+ *    (prctl(PR_SET_DUMPABLE, 0)). A forked child may create and use VMs
+ *    of its own: no library lock is inherited held;
+ *  - all calls are thread-safe (the library's lock order: lib/locking.h).
+ *    gpa translation and the accessors take no lock:
  *    memslots are RCU-published and each file has a reader gate (a
  *    sequence and per-CPU reader counts) that a conversion shuts and
  *    drains before it changes any page. From inside a listener callback,

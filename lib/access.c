@@ -39,7 +39,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "file.h"
 
 #define GM_ACCESS_PIECES 16
 
@@ -133,15 +133,22 @@ static uint8_t *host_ptr(const struct span *sp)
 	return (uint8_t *)s->host_addr + rel;
 }
 
-/* Length of the run without memory from @gpa, for the fault report. */
+/*
+ * Length of the run without memory from @gpa, for the fault report: up to
+ * the next memslot, or to the end of the address space (2^64, computed
+ * modulo 2^64: only a run from gpa 0 would be 2^64 long, and it ends a
+ * page short of it). Slot gpas are page aligned, so none is UINT64_MAX.
+ */
 static uint64_t hole_len(const struct gm_slots *ss, uint64_t gpa)
 {
-	uint64_t next = UINT64_MAX;
+	uint64_t next = UINT64_MAX, page = gpa & ~(GM_PAGE_SIZE - 1);
 
 	for (unsigned int i = 0; i < ss->n; i++)
 		if (ss->s[i].gpa > gpa && ss->s[i].gpa < next)
 			next = ss->s[i].gpa;
-	return (next & ~(GM_PAGE_SIZE - 1)) - (gpa & ~(GM_PAGE_SIZE - 1));
+	if (next != UINT64_MAX)
+		return next - page;
+	return page ? 0 - page : UINT64_MAX & ~(GM_PAGE_SIZE - 1);
 }
 
 static void leave(struct span *sp, unsigned int n)
@@ -198,7 +205,7 @@ static uint64_t first_private(const struct statemap *m, uint64_t s,
 	uint64_t end;
 
 	while (s < e) {
-		if (sm_lookup(m, s, &end) & SM_PRIVATE)
+		if (gm_sm_lookup(m, s, &end) & SM_PRIVATE)
 			return s;
 		s = end;
 	}
@@ -221,8 +228,8 @@ static int check_private(struct access *a, const struct span *sp,
 		priv = first_private(&s->file->sm, s_pg, e_pg);
 		if (priv == e_pg)
 			continue;
-		run = sm_first(&s->file->sm, priv, (s->offset + s->size) >>
-			       GM_PAGE_SHIFT, SM_PRIVATE, SM_PRIVATE);
+		run = gm_sm_first(&s->file->sm, priv, (s->offset + s->size) >>
+				  GM_PAGE_SHIFT, SM_PRIVATE, SM_PRIVATE);
 		return fail(a, s->gpa + (priv << GM_PAGE_SHIFT) - s->offset,
 			    (run - priv) << GM_PAGE_SHIFT, GMEM_FAULT_PRIVATE);
 	}
@@ -294,8 +301,8 @@ static int copy(struct access *a, const struct span *sp, uint8_t *buf)
  */
 typedef uint8_t v16 __attribute__((vector_size(16), aligned(1)));
 
-#define LOAD(v, p)	__builtin_memcpy(&(v), (p), sizeof(v))
-#define STORE(p, v)	__builtin_memcpy((p), &(v), sizeof(v))
+#define VLOAD(v, p)	__builtin_memcpy(&(v), (p), sizeof(v))
+#define VSTORE(p, v)	__builtin_memcpy((p), &(v), sizeof(v))
 
 /*
  * After the loads: did the copy see one state? The loads may race a writer
@@ -318,64 +325,64 @@ static bool copy_validated(uint8_t *d, const uint8_t *s, size_t len,
 	if (len >= 64) {
 		v16 a0, a1, a2, a3, b0, b1, b2, b3;
 
-		LOAD(a0, s);
-		LOAD(a1, s + 16);
-		LOAD(a2, s + 32);
-		LOAD(a3, s + 48);
-		LOAD(b0, se - 64);
-		LOAD(b1, se - 48);
-		LOAD(b2, se - 32);
-		LOAD(b3, se - 16);
+		VLOAD(a0, s);
+		VLOAD(a1, s + 16);
+		VLOAD(a2, s + 32);
+		VLOAD(a3, s + 48);
+		VLOAD(b0, se - 64);
+		VLOAD(b1, se - 48);
+		VLOAD(b2, se - 32);
+		VLOAD(b3, se - 16);
 		if (!loads_valid(g, seq))
 			return false;
-		STORE(d, a0);
-		STORE(d + 16, a1);
-		STORE(d + 32, a2);
-		STORE(d + 48, a3);
-		STORE(de - 64, b0);
-		STORE(de - 48, b1);
-		STORE(de - 32, b2);
-		STORE(de - 16, b3);
+		VSTORE(d, a0);
+		VSTORE(d + 16, a1);
+		VSTORE(d + 32, a2);
+		VSTORE(d + 48, a3);
+		VSTORE(de - 64, b0);
+		VSTORE(de - 48, b1);
+		VSTORE(de - 32, b2);
+		VSTORE(de - 16, b3);
 	} else if (len >= 32) {
 		v16 a0, a1, b0, b1;
 
-		LOAD(a0, s);
-		LOAD(a1, s + 16);
-		LOAD(b0, se - 32);
-		LOAD(b1, se - 16);
+		VLOAD(a0, s);
+		VLOAD(a1, s + 16);
+		VLOAD(b0, se - 32);
+		VLOAD(b1, se - 16);
 		if (!loads_valid(g, seq))
 			return false;
-		STORE(d, a0);
-		STORE(d + 16, a1);
-		STORE(de - 32, b0);
-		STORE(de - 16, b1);
+		VSTORE(d, a0);
+		VSTORE(d + 16, a1);
+		VSTORE(de - 32, b0);
+		VSTORE(de - 16, b1);
 	} else if (len >= 16) {
 		v16 a, b;
 
-		LOAD(a, s);
-		LOAD(b, se - 16);
+		VLOAD(a, s);
+		VLOAD(b, se - 16);
 		if (!loads_valid(g, seq))
 			return false;
-		STORE(d, a);
-		STORE(de - 16, b);
+		VSTORE(d, a);
+		VSTORE(de - 16, b);
 	} else if (len >= 8) {
 		uint64_t a, b;
 
-		LOAD(a, s);
-		LOAD(b, se - 8);
+		VLOAD(a, s);
+		VLOAD(b, se - 8);
 		if (!loads_valid(g, seq))
 			return false;
-		STORE(d, a);
-		STORE(de - 8, b);
+		VSTORE(d, a);
+		VSTORE(de - 8, b);
 	} else if (len >= 4) {
 		uint32_t a, b;
 
-		LOAD(a, s);
-		LOAD(b, se - 4);
+		VLOAD(a, s);
+		VLOAD(b, se - 4);
 		if (!loads_valid(g, seq))
 			return false;
-		STORE(d, a);
-		STORE(de - 4, b);
+		VSTORE(d, a);
+		VSTORE(de - 4, b);
 	} else {
 		uint8_t a = s[0], b = s[len / 2], c = se[-1];
 
@@ -432,7 +439,7 @@ static int access_one(struct access *a, const struct gm_slots *ss)
 	off = s->offset + (a->gpa - s->gpa);
 	pg = off >> GM_PAGE_SHIFT;
 	if (!run_cached(f, seq, off, a->len) &&
-	    !(sm_lookup(&f->sm, pg, &run_end) & SM_PRIVATE)) {
+	    !(gm_sm_lookup(&f->sm, pg, &run_end) & SM_PRIVATE)) {
 		/* Inside the gate the map is the one of sequence @seq. */
 		hint = (struct hint){ hint.slot, f->gate.id, seq, pg, run_end };
 	}

@@ -8,21 +8,20 @@
  * gm_convert_run() (convert.c), which converts every piece or none
  * (docs/library.md, "Conversion").
  *
- * Lock order: vm->slots_lock -> vm->policy_lock (conversions that follow
- * the policy map: it stays the policy the pieces were built from) -> the
- * files' invalidate locks and gates, which gm_convert_run() takes.
+ * Locks (order: lib/locking.h): vm->slots_lock, and vm->policy_lock for
+ * conversions that follow the policy map (it stays the policy the pieces
+ * were built from); gm_convert_run() takes the rest.
  */
 #include <errno.h>
 
-#include "internal.h"
-
-#define GM_MODES (GMEM_CONVERT_PRESERVE | GMEM_CONVERT_ZERO)
+#include "convert.h"
+#include "file.h"
 
 static int check_args(uint64_t attrs, uint64_t flags, const struct gmem_vm *vm)
 {
 	if (attrs & ~GMEM_ATTR_PRIVATE)
 		return -EINVAL;
-	if ((flags & ~GM_MODES) || (flags != GMEM_CONVERT_PRESERVE &&
+	if ((flags & ~GM_CONVERT_MODES) || (flags != GMEM_CONVERT_PRESERVE &&
 				    flags != GMEM_CONVERT_ZERO))
 		return -EINVAL;
 	if (!(vm->convert_modes & flags))
@@ -145,8 +144,7 @@ int gmem_vm_set_attributes(struct gmem_vm *vm, uint64_t gpa, uint64_t size,
 	ret = gm_vm_check_locking(vm);
 	if (ret)
 		return ret;
-	if (!size || !gm_aligned(gpa) || !gm_aligned(size) ||
-	    gpa + size < gpa)
+	if (!gm_gpa_range_ok(gpa, size))
 		return -EINVAL;
 	ret = check_args(attrs, flags, vm);
 	if (ret)

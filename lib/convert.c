@@ -26,30 +26,25 @@
  * first error. Host mappings come back only after every device agreed:
  * no window onto a page a device then refused.
  *
- * Lock order: vm->slots_lock -> invalidate_lock of each file in ascending
- * file->id -> the files' gates in the same order. The manager's
- * conversions hold vm->policy_lock between slots_lock and the invalidate
- * locks, so the policy cannot change between prepare and commit. The
- * entry points (convert-entry.c) take slots_lock and policy_lock; this
- * file takes the invalidate locks and closes the gates.
+ * Locks (order: lib/locking.h): this file takes the files' invalidate
+ * locks and closes their gates; the entry points (convert-entry.c) take
+ * slots_lock and policy_lock first.
  */
 #include <errno.h>
 #include <stdlib.h>
 
-#include "internal.h"
-
-static uint64_t pg(uint64_t bytes)
-{
-	return bytes >> GM_PAGE_SHIFT;
-}
+#include "convert.h"
+#include "file.h"
+#include "listener.h"
+#include "mapping.h"
 
 /* Whether the policy says ZERO at @gpa, and where that run ends (<= @end). */
 static bool policy_zero(const struct gmem_vm *vm, uint64_t gpa, uint64_t end,
 			uint64_t *run_end)
 {
-	uint64_t next, mode = sm_lookup(&vm->policy, pg(gpa), &next);
+	uint64_t next, mode = gm_sm_lookup(&vm->policy, gm_pg(gpa), &next);
 
-	*run_end = next > pg(end) ? end : next << GM_PAGE_SHIFT;
+	*run_end = next > gm_pg(end) ? end : next << GM_PAGE_SHIFT;
 	return (mode ? mode : gm_default_mode(vm)) == GMEM_CONVERT_ZERO;
 }
 
@@ -97,7 +92,8 @@ static int zero_run(struct gm_conv *c, struct gm_piece *p, uint64_t off,
 
 	if (!zero)
 		return 0;
-	return sm_walk(&p->f->sm, pg(off), pg(off + len), punch_run, &pu);
+	return gm_sm_walk(&p->f->sm, gm_pg(off), gm_pg(off + len), punch_run,
+			  &pu);
 }
 
 static struct gm_range range_of(const struct gm_piece *p)
@@ -171,15 +167,15 @@ static int shared_piece(struct gm_conv *c, struct gm_piece *p)
  */
 static int check_populate(struct gm_piece *p)
 {
-	uint64_t s = pg(p->off), e = pg(p->off + p->len), bad, v, end;
+	uint64_t s = gm_pg(p->off), e = gm_pg(p->off + p->len), bad, v, end;
 
-	bad = sm_first(&p->f->sm, s, e, SM_PRIVATE | SM_POPULATED |
-		       SM_PIN_MASK, 0);
+	bad = gm_sm_first(&p->f->sm, s, e, SM_PRIVATE | SM_POPULATED |
+			  SM_PIN_MASK, 0);
 	if (bad > s) {
 		p->len = (bad - s) << GM_PAGE_SHIFT;
 		return 0;
 	}
-	v = sm_lookup(&p->f->sm, bad, &end);
+	v = gm_sm_lookup(&p->f->sm, bad, &end);
 	if (v & SM_POPULATED)
 		return -EEXIST;
 	return v & SM_PRIVATE ? -EINVAL : -EAGAIN;
@@ -187,7 +183,7 @@ static int check_populate(struct gm_piece *p)
 
 static int check_piece(struct gm_conv *c, struct gm_piece *p, int *vmas)
 {
-	uint64_t s = pg(p->off), e = pg(p->off + p->len);
+	uint64_t s = gm_pg(p->off), e = gm_pg(p->off + p->len);
 	uint64_t want = c->private ? SM_PRIVATE : 0;
 
 	if (c->req && c->req->populate) {
@@ -195,9 +191,9 @@ static int check_piece(struct gm_conv *c, struct gm_piece *p, int *vmas)
 
 		if (ret)
 			return ret;
-		e = pg(p->off + p->len);
+		e = gm_pg(p->off + p->len);
 	}
-	p->change = sm_first(&p->f->sm, s, e, SM_PRIVATE, want) < e;
+	p->change = gm_sm_first(&p->f->sm, s, e, SM_PRIVATE, want) < e;
 	if (!p->change)
 		return 0;
 	*vmas += gm_mappings_budget(p->f, p->off, p->len);
@@ -212,11 +208,11 @@ static int check_pins(struct gm_conv *c)
 {
 	for (unsigned int i = 0; i < c->n; i++) {
 		struct gm_piece *p = &c->p[i];
-		uint64_t s = pg(p->off), e = pg(p->off + p->len), pin;
+		uint64_t s = gm_pg(p->off), e = gm_pg(p->off + p->len), pin;
 
 		if (!p->change)
 			continue;
-		pin = sm_first(&p->f->sm, s, e, SM_PIN_MASK, 0);
+		pin = gm_sm_first(&p->f->sm, s, e, SM_PIN_MASK, 0);
 		if (pin == e)
 			continue;
 		c->err = ((pin - s) << GM_PAGE_SHIFT) +
@@ -271,7 +267,7 @@ static int check_all(struct gm_conv *c)
 static int apply_run(struct gm_conv *c, struct gm_piece *p, uint64_t off,
 		     uint64_t len, bool zero)
 {
-	const struct sm_op op = {
+	const struct gm_sm_op op = {
 		.match_mask = SM_PRIVATE,
 		.match_val = c->private ? 0 : SM_PRIVATE,
 		.set = (c->private ? SM_PRIVATE : 0) |
@@ -280,7 +276,7 @@ static int apply_run(struct gm_conv *c, struct gm_piece *p, uint64_t off,
 			 (zero ? SM_ALLOC | SM_POPULATED : 0),
 	};
 
-	sm_apply(&p->f->sm, pg(off), pg(off + len), &op, p->pp);
+	gm_sm_apply(&p->f->sm, gm_pg(off), gm_pg(off + len), &op, p->pp);
 	return 0;
 }
 
@@ -322,7 +318,8 @@ static int prepare_file(struct gm_conv *c, unsigned int first)
 		hi = q->off + q->len > hi ? q->off + q->len : hi;
 		q->pp = &p->prep;
 	}
-	return sm_prepare_n(&p->f->sm, pg(lo), pg(hi), c->napply, &p->prep);
+	return gm_sm_prepare_n(&p->f->sm, gm_pg(lo), gm_pg(hi), c->napply,
+			       &p->prep);
 }
 
 /* Whether @i is the first changing piece of its file. */
@@ -380,7 +377,7 @@ static void release_all(struct gm_conv *c, unsigned int prepared)
 {
 	for (unsigned int i = 0; i < prepared; i++)
 		if (owns_prep(c, i))
-			sm_prep_release(&c->p[i].prep);
+			gm_sm_prep_release(&c->p[i].prep);
 }
 
 /*
@@ -397,7 +394,8 @@ static int prepare_again(struct gm_conv *c, unsigned int *prepared)
 
 	for (unsigned int i = 0; i < *prepared; i++)
 		if (owns_prep(c, i))
-			stale |= sm_prep_stale(&c->p[i].f->sm, &c->p[i].prep);
+			stale |= gm_sm_prep_stale(&c->p[i].f->sm,
+						  &c->p[i].prep);
 	if (!stale)
 		return 0;
 	release_all(c, *prepared);

@@ -3,14 +3,18 @@
  * Guest memory files: creation, close, fallocate, and the read-only
  * queries (attributes, stat).
  *
- * Lock order: vm->slots_lock -> file->invalidate_lock -> file->gate.
+ * Locks (order: lib/locking.h): vm->slots_lock, file->invalidate_lock,
+ * file->gate.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "file.h"
+#include "kvm.h"
+#include "listener.h"
+#include "mapping.h"
 
 #define GM_FILE_FLAGS (GMEM_FLAG_MMAP | GMEM_FLAG_INIT_SHARED | GMEM_FLAG_EXPORT)
 
@@ -40,8 +44,8 @@ int gmem_create(struct gmem_vm *vm, uint64_t size, uint64_t flags,
 	f->size = size;
 	f->flags = flags;
 	f->fd = -1;
-	ret = sm_init(&f->sm, size >> GM_PAGE_SHIFT,
-		      flags & GMEM_FLAG_INIT_SHARED ? 0 : SM_PRIVATE);
+	ret = gm_sm_init(&f->sm, size >> GM_PAGE_SHIFT,
+			 flags & GMEM_FLAG_INIT_SHARED ? 0 : SM_PRIVATE);
 	if (ret)
 		goto err_free;
 	ret = gm_store_create(f);
@@ -61,7 +65,7 @@ int gmem_create(struct gmem_vm *vm, uint64_t size, uint64_t flags,
 	return 0;
 
 err_sm:
-	sm_destroy(&f->sm);
+	gm_sm_destroy(&f->sm);
 err_free:
 	free(f);
 	return ret;
@@ -91,7 +95,7 @@ int gmem_close(struct gmem_file *f)
 	pthread_mutex_unlock(&vm->slots_lock);
 
 	pthread_rwlock_destroy(&f->invalidate_lock);
-	sm_destroy(&f->sm);
+	gm_sm_destroy(&f->sm);
 	free(f);
 	gmem_vm_put(vm);
 	return 0;
@@ -119,19 +123,18 @@ static int check_fallocate(const struct gmem_file *f, int mode,
  * the state map from the nodes @prep reserved. Releases @prep.
  */
 static int store_apply(struct gmem_file *f, uint64_t off, uint64_t end,
-		       const struct sm_op *op,
+		       const struct gm_sm_op *op,
 		       int (*fn)(struct gmem_file *, uint64_t, uint64_t),
-		       struct sm_prep *prep)
+		       struct gm_sm_prep *prep)
 {
 	int ret;
 
 	gm_gate_close((struct gate *[]){ &f->gate }, 1);
 	ret = fn(f, off, end - off);
 	if (!ret)
-		sm_apply(&f->sm, off >> GM_PAGE_SHIFT, end >> GM_PAGE_SHIFT, op,
-			 prep);
+		gm_sm_apply(&f->sm, gm_pg(off), gm_pg(end), op, prep);
 	gm_gate_open(&f->gate);
-	sm_prep_release(prep);
+	gm_sm_prep_release(prep);
 	return ret;
 }
 
@@ -142,9 +145,9 @@ static int store_apply(struct gmem_file *f, uint64_t off, uint64_t end,
  * the listeners told to map the new, zero pages.
  */
 static int punch(struct gmem_file *f, uint64_t off, uint64_t end,
-		 struct sm_prep *prep)
+		 struct gm_sm_prep *prep)
 {
-	const struct sm_op op = { .clear = SM_ALLOC | SM_POPULATED };
+	const struct gm_sm_op op = { .clear = SM_ALLOC | SM_POPULATED };
 	struct gm_range r = { f, off, end - off };
 	uint64_t s = off >> GM_PAGE_SHIFT, e = end >> GM_PAGE_SHIFT;
 	int ret, mret;
@@ -153,10 +156,10 @@ static int punch(struct gmem_file *f, uint64_t off, uint64_t end,
 	if (ret)
 		return ret;
 	/* A pinned page is in use by a device: refuse, as conversions do. */
-	if (sm_first(&f->sm, s, e, SM_PIN_MASK, 0) < e)
+	if (gm_sm_first(&f->sm, s, e, SM_PIN_MASK, 0) < e)
 		ret = -EAGAIN;
 	if (!ret)
-		ret = sm_prepare(&f->sm, s, e, prep);
+		ret = gm_sm_prepare(&f->sm, s, e, prep);
 	if (ret) {
 		gm_listeners_undo(&r, 1, 0, false);
 		return ret;
@@ -171,20 +174,20 @@ static int punch(struct gmem_file *f, uint64_t off, uint64_t end,
 }
 
 static int allocate(struct gmem_file *f, uint64_t off, uint64_t end,
-		    struct sm_prep *prep)
+		    struct gm_sm_prep *prep)
 {
-	const struct sm_op op = { .set = SM_ALLOC };
+	const struct gm_sm_op op = { .set = SM_ALLOC };
 	int ret;
 
-	ret = sm_prepare(&f->sm, off >> GM_PAGE_SHIFT, end >> GM_PAGE_SHIFT,
-			 prep);
+	ret = gm_sm_prepare(&f->sm, off >> GM_PAGE_SHIFT, end >> GM_PAGE_SHIFT,
+			    prep);
 	return ret ? ret : store_apply(f, off, end, &op, gm_store_allocate,
 				       prep);
 }
 
 int gmem_fallocate(struct gmem_file *f, int mode, uint64_t off, uint64_t len)
 {
-	struct sm_prep prep;
+	struct gm_sm_prep prep;
 	uint64_t end;
 	int ret;
 

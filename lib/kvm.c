@@ -9,7 +9,8 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "file.h"
+#include "kvm.h"
 #include "kvm-gmem-compat.h"
 
 static int xioctl(int fd, unsigned long req, void *arg)
@@ -199,8 +200,8 @@ static int mirror_sync(struct gmem_file *f, uint64_t off, uint64_t len)
 {
 	struct resync r = { f, 0 };
 
-	sm_walk(&f->sm, off >> GM_PAGE_SHIFT, (off + len) >> GM_PAGE_SHIFT,
-		resync_run, &r);
+	gm_sm_walk(&f->sm, off >> GM_PAGE_SHIFT, (off + len) >> GM_PAGE_SHIFT,
+		   resync_run, &r);
 	return r.err;
 }
 

@@ -26,27 +26,25 @@
  * the queries and gmem_unpin() on those files go lockless, every other
  * lock-taking call on those VMs fails with -EDEADLK.
  *
- * Lock order: the list is changed and walked only with the file's
- * invalidate lock held for writing (vm->slots_lock -> invalidate_lock).
+ * Locks (order: lib/locking.h): the list is changed and walked only with
+ * the file's invalidate lock held for writing.
  */
 #include <errno.h>
 #include <stdlib.h>
 
-#include "internal.h"
+#include "file.h"
+#include "listener.h"
 
 __thread const struct gm_cb_ctx *gm_cb;
-
-static uint64_t pg(uint64_t bytes)
-{
-	return bytes >> GM_PAGE_SHIFT;
-}
 
 /* The part of [off, off+len) that @l covers; false when none. */
 static bool clip(const struct gmem_listener *l, uint64_t off, uint64_t len,
 		 uint64_t *lo, uint64_t *hi)
 {
-	*lo = off > l->offset ? off : l->offset;
-	*hi = off + len < l->offset + l->len ? off + len : l->offset + l->len;
+	uint64_t end = l->cfg.offset + l->cfg.len;
+
+	*lo = off > l->cfg.offset ? off : l->cfg.offset;
+	*hi = off + len < end ? off + len : end;
 	return *lo < *hi;
 }
 
@@ -58,9 +56,9 @@ static int call(const struct gm_cb_ctx *ctx, struct gmem_listener *l,
 
 	gm_cb = ctx;
 	if (map)
-		ret = l->map(l->opaque, lo, hi - lo);
+		ret = l->cfg.map(l->cfg.opaque, lo, hi - lo);
 	else
-		ret = l->unmap(l->opaque, lo, hi - lo, flags);
+		ret = l->cfg.unmap(l->cfg.opaque, lo, hi - lo, flags);
 	gm_cb = saved;
 	if (flags & GMEM_UNMAP_FORCED)
 		return 0;
@@ -85,12 +83,12 @@ static int tell(const struct gm_cb_ctx *ctx, struct gmem_listener *l,
 		return 0;
 	if (stop < hi)
 		hi = stop;
-	/* sm_first() finds the first page whose bits are not @want. */
-	for (s = pg(lo), e = pg(hi); s < e; s = b) {
-		a = sm_first(sm, s, e, SM_PRIVATE, sel ^ SM_PRIVATE);
+	/* gm_sm_first() finds the first page whose bits are not @want. */
+	for (s = gm_pg(lo), e = gm_pg(hi); s < e; s = b) {
+		a = gm_sm_first(sm, s, e, SM_PRIVATE, sel ^ SM_PRIVATE);
 		if (a == e)
 			break;
-		b = sm_first(sm, a, e, SM_PRIVATE, sel);
+		b = gm_sm_first(sm, a, e, SM_PRIVATE, sel);
 		ret = call(ctx, l, map, a << GM_PAGE_SHIFT, b << GM_PAGE_SHIFT,
 			   flags);
 		if (ret) {
@@ -239,7 +237,7 @@ static void unlink_one(struct gmem_file *f, struct gmem_listener *l)
 void gm_listeners_add_host(struct gmem_file *f, struct gmem_listener *l,
 			   const struct gm_host_ops *ops)
 {
-	*l = (struct gmem_listener){ .offset = 0, .len = f->size, .host = ops };
+	*l = (struct gmem_listener){ .cfg.len = f->size, .host = ops };
 	link_tail(f, l);
 }
 
@@ -248,8 +246,7 @@ static int check_config(const struct gmem_file *f,
 {
 	if (!c || !c->map || !c->unmap || c->flags || c->reserved32)
 		return -EINVAL;
-	for (unsigned int i = 0; i < sizeof(c->reserved) / sizeof(c->reserved[0]);
-	     i++)
+	for (unsigned int i = 0; i < ARRAY_SIZE(c->reserved); i++)
 		if (c->reserved[i])
 			return -EINVAL;
 	return gm_range_ok(c->offset, c->len, f->size) ? 0 : -EINVAL;
@@ -272,13 +269,8 @@ int gmem_listen(struct gmem_file *f, const struct gmem_listener_config *cfg,
 	l = calloc(1, sizeof(*l));
 	if (!l)
 		return -ENOMEM;
-	l->offset = cfg->offset;
-	l->len = cfg->len;
-	l->map = cfg->map;
-	l->unmap = cfg->unmap;
-	l->release = cfg->release;
-	l->opaque = cfg->opaque;
-	r = (struct gm_range){ f, l->offset, l->len };
+	l->cfg = *cfg;
+	r = (struct gm_range){ f, l->cfg.offset, l->cfg.len };
 
 	pthread_rwlock_wrlock(&f->invalidate_lock);
 	link_tail(f, l);
@@ -324,15 +316,15 @@ static bool on_list(const struct gmem_file *f, const struct gmem_listener *l)
  */
 static void drop(struct gmem_file *f, struct gmem_listener *l)
 {
-	struct gm_range r = { f, l->offset, l->len };
+	struct gm_range r = { f, l->cfg.offset, l->cfg.len };
 	struct gm_cb_ctx ctx = { &r, 1, gm_cb };
 	const struct gm_cb_ctx *saved = gm_cb;
 
 	gm_listeners_notify_one(&r, l, false);
 	unlink_one(f, l);
-	if (l->release) {
+	if (l->cfg.release) {
 		gm_cb = &ctx;
-		l->release(l->opaque);
+		l->cfg.release(l->cfg.opaque);
 		gm_cb = saved;
 	}
 	free(l);
@@ -376,15 +368,15 @@ uint32_t gm_listeners_cover(const struct gmem_file *f, uint64_t p,
 	uint32_t n = 0;
 
 	for (const struct gmem_listener *l = f->listeners; l; l = l->next) {
-		uint64_t lend = l->offset + l->len;
+		uint64_t lend = l->cfg.offset + l->cfg.len;
 
 		if (!is_device(l))
 			continue;
-		if (off >= l->offset && off < lend) {
+		if (off >= l->cfg.offset && off < lend) {
 			n++;
 			stop = lend < stop ? lend : stop;
-		} else if (l->offset > off && l->offset < stop) {
-			stop = l->offset;
+		} else if (l->cfg.offset > off && l->cfg.offset < stop) {
+			stop = l->cfg.offset;
 		}
 	}
 	*run_end = stop >> GM_PAGE_SHIFT;

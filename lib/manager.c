@@ -15,33 +15,27 @@
  * from the VM's default, so a VM with one policy for all of its memory
  * stores nothing, whatever its size.
  *
- * Lock order: vm->slots_lock -> vm->policy_lock -> the files' invalidate
- * locks: a conversion holds the policy lock from reading the policy to
- * committing with it.
+ * Locks (order: lib/locking.h): a conversion holds vm->policy_lock from
+ * reading the policy to committing with it.
  */
 #include <errno.h>
 #include <stdlib.h>
 
-#include "internal.h"
-
-static bool range_ok(uint64_t gpa, uint64_t size)
-{
-	return size && gm_aligned(gpa) && gm_aligned(size) &&
-	       gpa + size > gpa;
-}
+#include "convert.h"
+#include "file.h"
 
 int gmem_vm_set_policy(struct gmem_vm *vm, uint64_t gpa, uint64_t size,
 		       uint64_t mode)
 {
-	struct sm_op op = { .clear = ~0ULL };
+	struct gm_sm_op op = { .clear = ~0ULL };
 	uint64_t s = gpa >> GM_PAGE_SHIFT, e = (gpa + size) >> GM_PAGE_SHIFT;
-	struct sm_prep prep;
+	struct gm_sm_prep prep;
 	int ret;
 
 	ret = gm_vm_check_locking(vm);
 	if (ret)
 		return ret;
-	if (!range_ok(gpa, size))
+	if (!gm_gpa_range_ok(gpa, size))
 		return -EINVAL;
 	if (mode != GMEM_CONVERT_PRESERVE && mode != GMEM_CONVERT_ZERO)
 		return -EINVAL;
@@ -50,10 +44,10 @@ int gmem_vm_set_policy(struct gmem_vm *vm, uint64_t gpa, uint64_t size,
 	op.set = mode == gm_default_mode(vm) ? 0 : mode;
 
 	pthread_mutex_lock(&vm->policy_lock);
-	ret = sm_prepare(&vm->policy, s, e, &prep);
+	ret = gm_sm_prepare(&vm->policy, s, e, &prep);
 	if (!ret) {
-		sm_apply(&vm->policy, s, e, &op, &prep);
-		sm_prep_release(&prep);
+		gm_sm_apply(&vm->policy, s, e, &op, &prep);
+		gm_sm_prep_release(&prep);
 	}
 	pthread_mutex_unlock(&vm->policy_lock);
 	return ret;
@@ -74,7 +68,7 @@ int gmem_vm_convert(struct gmem_vm *vm, uint64_t gpa, uint64_t size,
 	ret = gm_vm_check_locking(vm);
 	if (ret)
 		return ret;
-	if (!range_ok(gpa, size) || (attrs & ~GMEM_ATTR_PRIVATE))
+	if (!gm_gpa_range_ok(gpa, size) || (attrs & ~GMEM_ATTR_PRIVATE))
 		return -EINVAL;
 	return gm_convert_gpa(vm, &req, error_gpa);
 }

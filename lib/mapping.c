@@ -27,9 +27,9 @@
  * the parent later makes private (guards and PROT_NONE are inherited by
  * fork, but nothing the parent changes afterwards reaches the child).
  *
- * Lock order: file->invalidate_lock (held for writing by every caller that
- * changes the list or a protection) -> the registry lock (registry.c) or
- * the budget lock (leaves).
+ * Locks (order: lib/locking.h): file->invalidate_lock, held for writing
+ * by every caller that changes the list or a protection; then the
+ * registry lock or the VMA budget lock.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -39,7 +39,26 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "file.h"
+#include "mapping.h"
+#include "registry.h"
+
+/*
+ * A mapping made by gmem_map(); the list and every field are under the
+ * file's invalidate lock. How private pages are kept out:
+ * guard regions (MADV_GUARD_INSTALL) on private runs while the VMA keeps
+ * @prot; without them (!guards_ok), PROT_NONE on private runs.
+ */
+struct gm_mapping {
+	struct gm_mapping *next;
+	uint8_t *addr;
+	uint64_t offset;
+	uint64_t len;
+	int prot;
+	bool guards_ok;		/* the kernel takes guard regions here */
+	bool guarded;		/* guards may be installed somewhere in it */
+	bool dead;		/* unmapped after a failed revocation */
+};
 
 #ifndef MADV_GUARD_INSTALL
 #define MADV_GUARD_INSTALL	102
@@ -57,11 +76,6 @@
  */
 #define GM_VMA_REUSE_NS		1000000
 #define GM_VMA_REUSE_FACTOR	20
-
-static uint64_t pg(uint64_t bytes)
-{
-	return bytes >> GM_PAGE_SHIFT;
-}
 
 /* [*lo, *hi) = [off, off+len) clipped to @m; false if they do not meet. */
 static bool clip(const struct gm_mapping *m, uint64_t off, uint64_t len,
@@ -101,12 +115,13 @@ static int guard(struct gm_mapping *m, uint64_t lo, uint64_t hi, bool on)
  */
 static void kill_mapping(struct gm_mapping *m)
 {
-	if (munmap(m->addr, m->len) < 0) {
+	int ret = gm_registry_unmap(m->addr, m->len);
+
+	if (ret < 0) {
 		fprintf(stderr, "libgmem: cannot revoke a mapping of private "
-			"guest memory (%d); aborting\n", errno);
+			"guest memory (%d); aborting\n", -ret);
 		abort();
 	}
-	gm_registry_del(m->addr);
 	m->dead = true;
 }
 
@@ -157,8 +172,8 @@ static int each_private(struct gmem_file *f, struct gm_mapping *m,
 {
 	struct runs r = { m, skip_lo, skip_hi, fn, 0 };
 
-	sm_walk(&f->sm, pg(m->offset), pg(m->offset + m->len), private_run,
-		&r);
+	gm_sm_walk(&f->sm, gm_pg(m->offset), gm_pg(m->offset + m->len),
+		   private_run, &r);
 	return r.err;
 }
 
@@ -276,7 +291,7 @@ static int sync_all(struct gmem_file *f, uint64_t off, uint64_t len)
 
 		if (m->dead || !clip(m, off, len, &sy.lo, &sy.hi))
 			continue;
-		sm_walk(&f->sm, pg(sy.lo), pg(sy.hi), sync_run, &sy);
+		gm_sm_walk(&f->sm, gm_pg(sy.lo), gm_pg(sy.hi), sync_run, &sy);
 		if (sy.err && !err)
 			err = sy.err;
 	}
@@ -402,10 +417,8 @@ void gm_mappings_drop(struct gmem_file *f, uint64_t off, uint64_t len)
 
 static void free_mapping(struct gm_mapping *m)
 {
-	if (!m->dead) {
-		munmap(m->addr, m->len);
-		gm_registry_del(m->addr);
-	}
+	if (!m->dead)
+		gm_registry_unmap(m->addr, m->len);
 	free(m);
 }
 
@@ -437,8 +450,8 @@ static int protect_new(struct gmem_file *f, struct gm_mapping *m)
 
 	if (m->guards_ok)
 		return each_private(f, m, 0, 0, guard_on);
-	if (sm_first(&f->sm, pg(m->offset), pg(end), SM_PRIVATE,
-		     SM_PRIVATE) == pg(end))
+	if (gm_sm_first(&f->sm, gm_pg(m->offset), gm_pg(end), SM_PRIVATE,
+			SM_PRIVATE) == gm_pg(end))
 		return xmprotect(m, m->offset, end, PROT_NONE);
 	ret = gm_vma_budget_check(2 * (int)f->sm.nr);
 	if (ret)
@@ -492,8 +505,7 @@ int gmem_map(struct gmem_file *f, uint64_t off, uint64_t len, int prot,
 	return 0;
 
 err_unmap:
-	munmap(p, len);
-	gm_registry_del(p);
+	gm_registry_unmap(p, len);
 err_unlock:
 	pthread_rwlock_unlock(&f->invalidate_lock);
 	free(m);

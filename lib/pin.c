@@ -14,11 +14,11 @@
  * and its apply; the conversion sees that the state map changed and
  * reserves again (convert.c, prepare_again).
  *
- * Lock order: file->invalidate_lock -> file->gate.
+ * Locks (order: lib/locking.h): file->invalidate_lock, file->gate.
  */
 #include <errno.h>
 
-#include "internal.h"
+#include "file.h"
 
 struct pin_check {
 	bool any_private;
@@ -42,16 +42,16 @@ static int check_fn(uint64_t s, uint64_t e, uint64_t v, void *arg)
 static int apply_pins(struct gmem_file *f, uint64_t s, uint64_t e,
 		      int64_t delta)
 {
-	const struct sm_op op = { .pin_delta = delta };
-	struct sm_prep prep;
-	int ret = sm_prepare(&f->sm, s, e, &prep);
+	const struct gm_sm_op op = { .pin_delta = delta };
+	struct gm_sm_prep prep;
+	int ret = gm_sm_prepare(&f->sm, s, e, &prep);
 
 	if (ret)
 		return ret;
 	gm_gate_close((struct gate *[]){ &f->gate }, 1);
-	sm_apply(&f->sm, s, e, &op, &prep);
+	gm_sm_apply(&f->sm, s, e, &op, &prep);
 	gm_gate_open(&f->gate);
-	sm_prep_release(&prep);
+	gm_sm_prep_release(&prep);
 	return 0;
 }
 
@@ -86,7 +86,7 @@ static int change_pins(struct gmem_file *f, uint64_t off, uint64_t len,
 		return held;
 	if (!held)
 		pthread_rwlock_wrlock(&f->invalidate_lock);
-	sm_walk(&f->sm, s, e, check_fn, &c);
+	gm_sm_walk(&f->sm, s, e, check_fn, &c);
 	if (delta > 0 && c.any_private)
 		ret = -EFAULT;
 	else if (delta > 0 && c.any_saturated)
@@ -138,9 +138,9 @@ long gm_pin_prefix(struct gmem_file *f, uint64_t off, uint64_t len)
 	if (ret < 0)
 		return ret;
 	pthread_rwlock_wrlock(&f->invalidate_lock);
-	sm_walk(&f->sm, s, e, pinnable_fn, &stop);
+	gm_sm_walk(&f->sm, s, e, pinnable_fn, &stop);
 	if (stop == s) {
-		v = sm_lookup(&f->sm, s, &end);
+		v = gm_sm_lookup(&f->sm, s, &end);
 		ret = v & SM_PRIVATE ? -EFAULT : -EOVERFLOW;
 	} else {
 		ret = apply_pins(f, s, stop, 1);

@@ -21,10 +21,10 @@
  * type as 1 byte || SHA-256(the page's 4096 bytes)). UNMEASURED pages are
  * copied but leave the chain alone.
  *
- * Lock order: vm->slots_lock (held for the whole call, so populations of a
- * VM are serialised and the chain is deterministic) -> the source file's
- * invalidate lock (pin, released before) | the target file's invalidate
- * lock -> its gate.
+ * Locks (order: lib/locking.h): vm->slots_lock for the whole call, so
+ * populations of a VM are serialised and the chain is deterministic; the
+ * source file's invalidate lock only to pin it (released before), then
+ * the target file's.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -34,7 +34,9 @@
 
 #include <openssl/evp.h>
 
-#include "internal.h"
+#include "convert.h"
+#include "file.h"
+#include "registry.h"
 
 #define GM_POPULATE_CHUNK	256	/* pages read and locked at a time */
 #define GM_POPULATE_TYPES	(1U << GMEM_POPULATE_NORMAL |		\
@@ -161,11 +163,11 @@ static long usable(struct gmem_file *f, uint64_t s, uint64_t n)
 {
 	uint64_t bad, v, end;
 
-	bad = sm_first(&f->sm, s, s + n, SM_PRIVATE | SM_POPULATED,
-		       SM_PRIVATE);
+	bad = gm_sm_first(&f->sm, s, s + n, SM_PRIVATE | SM_POPULATED,
+			  SM_PRIVATE);
 	if (bad > s)
 		return bad - s;
-	v = sm_lookup(&f->sm, bad, &end);
+	v = gm_sm_lookup(&f->sm, bad, &end);
 	return v & SM_POPULATED ? -EEXIST : -EINVAL;
 }
 
@@ -173,13 +175,13 @@ static long usable(struct gmem_file *f, uint64_t s, uint64_t n)
 static long chunk_copy(struct pop *p, uint64_t n)
 {
 	static const uint8_t zero_page[GM_PAGE_SIZE];
-	const struct sm_op op = {
+	const struct gm_sm_op op = {
 		.set = SM_POPULATED,
 		.clear = p->type == GMEM_POPULATE_ZERO ? SM_ALLOC : 0,
 	};
 	uint64_t s = p->off >> GM_PAGE_SHIFT;
 	uint8_t d[32];
-	struct sm_prep prep;
+	struct gm_sm_prep prep;
 	long k;
 	int ret;
 
@@ -193,7 +195,7 @@ static long chunk_copy(struct pop *p, uint64_t n)
 	k = usable(p->f, s, n);
 	if (k < 0)
 		goto unlock;
-	ret = sm_prepare(&p->f->sm, s, s + k, &prep);
+	ret = gm_sm_prepare(&p->f->sm, s, s + k, &prep);
 	if (ret) {
 		k = ret;
 		goto unlock;
@@ -221,11 +223,11 @@ static long chunk_copy(struct pop *p, uint64_t n)
 		memcpy(p->f->base + p->off, p->bounce, k << GM_PAGE_SHIFT);
 	}
 	gm_gate_close((struct gate *[]){ &p->f->gate }, 1);
-	sm_apply(&p->f->sm, s, s + k, &op, &prep);
+	gm_sm_apply(&p->f->sm, s, s + k, &op, &prep);
 	gm_gate_open(&p->f->gate);
 	memcpy(p->vm->measurement, d, 32);
 release:
-	sm_prep_release(&prep);
+	gm_sm_prep_release(&prep);
 unlock:
 	pthread_rwlock_unlock(&p->f->invalidate_lock);
 	return k;

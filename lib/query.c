@@ -3,14 +3,14 @@
  * Read-only queries of a file: attributes, runs of state (for pictures of
  * memory), sizes, and what backs it.
  *
- * Lock order: file->invalidate_lock, taken for reading. Inside a listener
- * callback the caller already holds it for writing (gm_cb_holds), so the
- * queries then read without taking it.
+ * Locks (order: lib/locking.h): file->invalidate_lock for reading, or
+ * none inside a listener callback whose caller holds it (gm_cb_holds).
  */
 #include <errno.h>
 #include <sys/mman.h>
 
-#include "internal.h"
+#include "file.h"
+#include "listener.h"
 
 /* Pages mincore() is asked about at once. */
 #define GM_CORE_BATCH	4096
@@ -65,10 +65,10 @@ int gmem_get_attributes(struct gmem_file *f, uint64_t off, uint64_t *attrs,
 	taken = read_lock(f);
 	if (taken < 0)
 		return taken;
-	r.attrs = sm_first(&f->sm, pg, pg + 1, SM_PRIVATE, 0) == pg ?
+	r.attrs = gm_sm_first(&f->sm, pg, pg + 1, SM_PRIVATE, 0) == pg ?
 		  GMEM_ATTR_PRIVATE : 0;
 	r.end = pg;
-	sm_walk(&f->sm, pg, f->size >> GM_PAGE_SHIFT, run_fn, &r);
+	gm_sm_walk(&f->sm, pg, f->size >> GM_PAGE_SHIFT, run_fn, &r);
 	read_unlock(f, taken);
 	*attrs = r.attrs;
 	*run_len = (r.end - pg) << GM_PAGE_SHIFT;
@@ -87,13 +87,13 @@ static uint64_t run_flags(uint64_t v)
 static uint64_t sm_run_end(const struct statemap *sm, uint64_t p,
 			   uint64_t end, uint64_t *flags)
 {
-	uint64_t next, v = sm_lookup(sm, p, &next);
+	uint64_t next, v = gm_sm_lookup(sm, p, &next);
 
 	*flags = run_flags(v);
 	while (next < end) {
 		uint64_t n2;
 
-		if (run_flags(sm_lookup(sm, next, &n2)) != *flags)
+		if (run_flags(gm_sm_lookup(sm, next, &n2)) != *flags)
 			break;
 		next = n2;
 	}
@@ -184,9 +184,9 @@ int gmem_stat(struct gmem_file *f, struct gmem_stat *st)
 	taken = read_lock(f);
 	if (taken < 0)
 		return taken;
-	sm_walk(&f->sm, 0, f->size >> GM_PAGE_SHIFT, stat_fn, &s);
+	gm_sm_walk(&f->sm, 0, f->size >> GM_PAGE_SHIFT, stat_fn, &s);
 	s.ranges = f->sm.nr;
-	s.map_bytes = sizeof(f->sm) + sm_bytes(&f->sm);
+	s.map_bytes = sizeof(f->sm) + gm_sm_bytes(&f->sm);
 	read_unlock(f, taken);
 	*st = s;
 	return 0;

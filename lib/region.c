@@ -12,14 +12,17 @@
  * gm_span_next() is the one walk from a gpa range to the memory behind it;
  * conversions, the manager and the KVM mirror all use it.
  *
- * Lock order: vm->slots_lock -> the address registry's lock (callers may
- * hold slots_lock for file->... locks taken later, never the reverse).
+ * Locks (order: lib/locking.h): vm->slots_lock, and the registry's lock
+ * for plain slots.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "file.h"
+#include "kvm.h"
+#include "registry.h"
+#include "vm.h"
 
 int gm_slots_init(struct gmem_vm *vm)
 {

@@ -29,14 +29,16 @@
  * mapping) would need a grace period before every placement to be
  * race-free, and could not cover KVM reaching the memory directly.
  *
- * Lock order: the registry lock is a leaf; callers may hold a file's
- * invalidate lock or vm->slots_lock.
+ * Locks (order: lib/locking.h): the registry lock, a leaf.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <urcu-bp.h>
 
-#include "internal.h"
+#include "base.h"
+#include "registry.h"
 
 struct range {
 	uintptr_t lo;
@@ -59,6 +61,50 @@ static struct range *ranges;	/* unsorted; the count stays small */
 static size_t nr, cap;
 static struct gm_plain plains = { .next = &plains, .prev = &plains };
 
+/*
+ * fork(): the lock is held across it, or a child could inherit it locked
+ * by another thread (placement holds it across mmap() calls) and hang in
+ * its first gmem_create(). In the child the library's ranges are
+ * forgotten: none is mapped there (every one is MADV_DONTFORK) and their
+ * owners answer -EIO, so the child's own memory may land where they were.
+ * The plain ranges stay: a pending deletion (call_rcu) may still unlink
+ * one, and they only keep the child's mappings out of the parent's slots.
+ */
+static void fork_prepare(void)
+{
+	pthread_mutex_lock(&lock);
+}
+
+static void fork_parent(void)
+{
+	pthread_mutex_unlock(&lock);
+}
+
+static void fork_child(void)
+{
+	nr = 0;
+	pthread_mutex_unlock(&lock);
+}
+
+/*
+ * One constructor for the handlers whose order matters: prepare handlers
+ * run in reverse order of registration, so liburcu-bp's locks are taken
+ * before the registry lock (urcu-bp.h asks for its handlers around a
+ * fork() not followed by exec(); without them a child hung in its first
+ * call_rcu(), every signal blocked, on urcu's registry lock). call_rcu's
+ * own handlers are left out: the child's would start a new call_rcu
+ * thread, and the parent's callbacks with it. Without them a child's
+ * call_rcu() only queues (the enqueue takes no lock), and what it defers
+ * (old memslot arrays, deleted plain ranges) is never freed there: a
+ * small leak per memslot change in a forked child.
+ */
+__attribute__((constructor)) static void registry_init(void)
+{
+	pthread_atfork(fork_prepare, fork_parent, fork_child);
+	pthread_atfork(urcu_bp_before_fork, urcu_bp_after_fork_parent,
+		       urcu_bp_after_fork_child);
+}
+
 /* Under the lock: append a library range. */
 static int add_locked(const void *addr, uint64_t len, struct gmem_file *f,
 		      uint64_t off)
@@ -80,16 +126,33 @@ static int add_locked(const void *addr, uint64_t len, struct gmem_file *f,
 	return 0;
 }
 
-void gm_registry_del(const void *addr)
+/*
+ * munmap() one of the library's ranges and unregister it, in one step
+ * under the lock: between the two, the kernel could hand the address to
+ * another placement (another thread's gmem_create or gmem_map), whose
+ * range this deletion, matching by address, could then take for this
+ * one's, leaving part of a live mapping unregistered (a plain slot could
+ * then be made over it) and this stale one naming a freed file. 0, or
+ * munmap's -errno with the range still registered.
+ */
+int gm_registry_unmap(void *addr, uint64_t len)
 {
+	int ret = 0;
+
 	pthread_mutex_lock(&lock);
+	if (munmap(addr, len) < 0) {
+		ret = -errno;
+		goto out;
+	}
 	for (size_t i = 0; i < nr; i++) {
 		if (ranges[i].lo != (uintptr_t)addr)
 			continue;
 		ranges[i] = ranges[--nr];
 		break;
 	}
+out:
 	pthread_mutex_unlock(&lock);
+	return ret;
 }
 
 static bool lib_meets(uintptr_t lo, uintptr_t hi)
@@ -226,11 +289,12 @@ int gm_registry_place(uint64_t len, int prot, int flags, int fd, off_t off,
 		p = mmap((void *)at, len, prot, MAP_SHARED | MAP_FIXED | flags,
 			 fd, off);
 		ret = p == MAP_FAILED ? -errno : add_locked(p, len, f, foff);
-		pthread_mutex_unlock(&lock);
-		if (ret) {
+		/* Unregistered: gone before a plain slot can be made there. */
+		if (ret)
 			munmap(r, size);
+		pthread_mutex_unlock(&lock);
+		if (ret)
 			return ret;
-		}
 		if (at > (uintptr_t)r)
 			munmap(r, at - (uintptr_t)r);
 		if (r + size > (uint8_t *)at + len)

@@ -98,23 +98,24 @@ static inline uint64_t chunk_up(uint64_t pg)
 }
 
 /* statemap-read.c: every run, not merged across entries */
-int sm_raw_walk(const struct statemap *m, uint64_t start, uint64_t end,
-		sm_walk_fn fn, void *arg);
+int gm_sm_raw_walk(const struct statemap *m, uint64_t start, uint64_t end,
+		   gm_sm_walk_fn fn, void *arg);
 
 /* statemap-leaf.c */
-unsigned int sm_cap_for(uint64_t n);
-uint64_t sm_block_bytes(struct sm_leaf *b);
-unsigned int sm_leaf_run_end(const struct sm_leaf *b, unsigned int i,
-			     unsigned int lim);
-void sm_pal_put(struct palb *pb, unsigned int i, uint64_t v);
-struct sm_leaf *sm_leaf_fill(struct sm_leaf *b, unsigned int cap,
-			     const struct palb *pb);
-struct sm_leaf **sm_next_block(struct sm_leaf *b);
-struct sm_leaf *sm_take_block(struct sm_prep *p, unsigned int cap);
-int sm_reserve_block(struct sm_prep *p, unsigned int cap);
-void sm_drop_leaf(struct statemap *m, struct sm_node *n);
-uint64_t sm_op_value(const struct sm_op *op, uint64_t v);
-void sm_leaf_apply(struct statemap *m, struct sm_node *n, unsigned int lo,
-		   unsigned int hi, const struct sm_op *op, struct sm_prep *p);
+unsigned int gm_sm_cap_for(uint64_t n);
+uint64_t gm_sm_block_bytes(struct sm_leaf *b);
+unsigned int gm_sm_leaf_run_end(const struct sm_leaf *b, unsigned int i,
+				unsigned int lim);
+void gm_sm_pal_put(struct palb *pb, unsigned int i, uint64_t v);
+struct sm_leaf *gm_sm_leaf_fill(struct sm_leaf *b, unsigned int cap,
+				   const struct palb *pb);
+struct sm_leaf **gm_sm_next_block(struct sm_leaf *b);
+struct sm_leaf *gm_sm_take_block(struct gm_sm_prep *p, unsigned int cap);
+int gm_sm_reserve_block(struct gm_sm_prep *p, unsigned int cap);
+void gm_sm_drop_leaf(struct statemap *m, struct sm_node *n);
+uint64_t gm_sm_op_value(const struct gm_sm_op *op, uint64_t v);
+void gm_sm_leaf_apply(struct statemap *m, struct sm_node *n,
+		      unsigned int lo, unsigned int hi,
+		      const struct gm_sm_op *op, struct gm_sm_prep *p);
 
 #endif /* GMEM_STATEMAP_INT_H */

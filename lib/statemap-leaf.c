@@ -14,7 +14,7 @@
 #include "statemap-int.h"
 
 
-unsigned int sm_cap_for(uint64_t n)
+unsigned int gm_sm_cap_for(uint64_t n)
 {
 	unsigned int c = 2;
 
@@ -29,7 +29,7 @@ static size_t leaf_size(unsigned int cap)
 	       (size_t)ilog2(cap) * WORDS * sizeof(uint64_t);
 }
 
-uint64_t sm_block_bytes(struct sm_leaf *b)
+uint64_t gm_sm_block_bytes(struct sm_leaf *b)
 {
 	return malloc_usable_size(b) + sizeof(size_t);
 }
@@ -53,8 +53,8 @@ static void set_idx(struct sm_leaf *b, unsigned int i, unsigned int x)
  * looking no further than @lim: the walks ask for short spans, and a
  * lookup only needs the run up to the chunk's end.
  */
-unsigned int sm_leaf_run_end(const struct sm_leaf *b, unsigned int i,
-			     unsigned int lim)
+unsigned int gm_sm_leaf_run_end(const struct sm_leaf *b, unsigned int i,
+				unsigned int lim)
 {
 	const uint64_t *p = planes(b);
 	const unsigned int last = (lim - 1) / 64;
@@ -98,7 +98,7 @@ static bool leaf_uniform(const struct sm_leaf *b)
 }
 
 
-void sm_pal_put(struct palb *pb, unsigned int i, uint64_t v)
+void gm_sm_pal_put(struct palb *pb, unsigned int i, uint64_t v)
 {
 	unsigned int j;
 
@@ -118,8 +118,8 @@ void sm_pal_put(struct palb *pb, unsigned int i, uint64_t v)
  * Write a palette and indices into block @b (big enough for @cap slots),
  * then give back what the block has beyond that.
  */
-struct sm_leaf *sm_leaf_fill(struct sm_leaf *b, unsigned int cap,
-			     const struct palb *pb)
+struct sm_leaf *gm_sm_leaf_fill(struct sm_leaf *b, unsigned int cap,
+				   const struct palb *pb)
 {
 	const uint64_t *pal = pb->pal;
 	const uint16_t *idx = pb->idx;
@@ -146,47 +146,47 @@ struct sm_leaf *sm_leaf_fill(struct sm_leaf *b, unsigned int cap,
 }
 
 /* Reserved blocks are linked through their first palette slot. */
-struct sm_leaf **sm_next_block(struct sm_leaf *b)
+struct sm_leaf **gm_sm_next_block(struct sm_leaf *b)
 {
 	return (struct sm_leaf **)(void *)b->pal;
 }
 
 /* A reserved block with at least @cap slots: the smallest that fits. */
-struct sm_leaf *sm_take_block(struct sm_prep *p, unsigned int cap)
+struct sm_leaf *gm_sm_take_block(struct gm_sm_prep *p, unsigned int cap)
 {
 	struct sm_leaf **pp, **best = NULL, *b;
 
-	for (pp = &p->blocks; *pp; pp = sm_next_block(*pp))
+	for (pp = &p->blocks; *pp; pp = gm_sm_next_block(*pp))
 		if ((*pp)->cap >= cap && (!best || (*pp)->cap < (*best)->cap))
 			best = pp;
-	/* sm_prepare() reserved enough: running dry is a bug, not OOM. */
+	/* gm_sm_prepare() reserved enough: running dry is a bug, not OOM. */
 	if (!best)
 		abort();
 	b = *best;
-	*best = *sm_next_block(b);
+	*best = *gm_sm_next_block(b);
 	return b;
 }
 
-int sm_reserve_block(struct sm_prep *p, unsigned int cap)
+int gm_sm_reserve_block(struct gm_sm_prep *p, unsigned int cap)
 {
 	struct sm_leaf *b = malloc(leaf_size(cap));
 
 	if (!b)
 		return -ENOMEM;
 	b->cap = cap;
-	*sm_next_block(b) = p->blocks;
+	*gm_sm_next_block(b) = p->blocks;
 	p->blocks = b;
 	return 0;
 }
 
-void sm_drop_leaf(struct statemap *m, struct sm_node *n)
+void gm_sm_drop_leaf(struct statemap *m, struct sm_node *n)
 {
-	m->leaf_bytes -= sm_block_bytes(n->leaf);
+	m->leaf_bytes -= gm_sm_block_bytes(n->leaf);
 	free(n->leaf);
 	n->leaf = NULL;
 }
 
-uint64_t sm_op_value(const struct sm_op *op, uint64_t v)
+uint64_t gm_sm_op_value(const struct gm_sm_op *op, uint64_t v)
 {
 	if ((v & op->match_mask) != op->match_val)
 		return v;
@@ -201,7 +201,7 @@ uint64_t sm_op_value(const struct sm_op *op, uint64_t v)
  */
 static void leaf_rebuild(struct statemap *m, struct sm_node *n,
 			 unsigned int lo, unsigned int hi,
-			 const struct sm_op *op, struct sm_prep *p)
+			 const struct gm_sm_op *op, struct gm_sm_prep *p)
 {
 	struct palb pb;	/* not zeroed: written before read */
 	struct sm_leaf *b = n->leaf;
@@ -211,17 +211,19 @@ static void leaf_rebuild(struct statemap *m, struct sm_node *n,
 	for (unsigned int i = 0; i < CHUNK; i++) {
 		uint64_t v = b->pal[get_idx(b, i)];
 
-		sm_pal_put(&pb, i, op && i >= lo && i < hi ? sm_op_value(op, v) : v);
+		if (op && i >= lo && i < hi)
+			v = gm_sm_op_value(op, v);
+		gm_sm_pal_put(&pb, i, v);
 	}
-	cap = sm_cap_for(pb.n);
-	m->leaf_bytes -= sm_block_bytes(b);
+	cap = gm_sm_cap_for(pb.n);
+	m->leaf_bytes -= gm_sm_block_bytes(b);
 	if (cap > b->cap) {
 		free(b);
-		b = sm_take_block(p, cap);
+		b = gm_sm_take_block(p, cap);
 	}
-	b = sm_leaf_fill(b, cap, &pb);
+	b = gm_sm_leaf_fill(b, cap, &pb);
 	n->leaf = b;
-	m->leaf_bytes += sm_block_bytes(b);
+	m->leaf_bytes += gm_sm_block_bytes(b);
 }
 
 static int find_pal(const struct sm_leaf *b, uint64_t v)
@@ -259,12 +261,13 @@ static void leaf_settle(struct statemap *m, struct sm_node *n)
 	if (!pal_all_equal(b) && !leaf_uniform(b))
 		return;
 	n->val = b->pal[get_idx(b, 0)];
-	sm_drop_leaf(m, n);
+	gm_sm_drop_leaf(m, n);
 }
 
 /* Apply @op to pages [lo, hi) of leaf @n (leaf-relative). */
-void sm_leaf_apply(struct statemap *m, struct sm_node *n, unsigned int lo,
-		   unsigned int hi, const struct sm_op *op, struct sm_prep *p)
+void gm_sm_leaf_apply(struct statemap *m, struct sm_node *n,
+		      unsigned int lo, unsigned int hi,
+		      const struct gm_sm_op *op, struct gm_sm_prep *p)
 {
 	struct sm_leaf *b = n->leaf;
 	uint16_t map[CHUNK];
@@ -274,14 +277,14 @@ void sm_leaf_apply(struct statemap *m, struct sm_node *n, unsigned int lo,
 	if (lo == 0 && hi == CHUNK) {
 		/* Every page: the palette is the whole change. */
 		for (unsigned int j = 0; j < npal; j++)
-			b->pal[j] = sm_op_value(op, b->pal[j]);
+			b->pal[j] = gm_sm_op_value(op, b->pal[j]);
 		if (!pal_all_equal(b) && pal_dups(b))
 			leaf_rebuild(m, n, 0, 0, NULL, p);
 		leaf_settle(m, n);
 		return;
 	}
 	for (unsigned int j = 0; j < npal; j++) {
-		int x = find_pal(b, sm_op_value(op, b->pal[j]));
+		int x = find_pal(b, gm_sm_op_value(op, b->pal[j]));
 
 		if (x < 0) {
 			if (b->npal == b->cap) {
@@ -290,7 +293,7 @@ void sm_leaf_apply(struct statemap *m, struct sm_node *n, unsigned int lo,
 				leaf_settle(m, n);
 				return;
 			}
-			b->pal[b->npal] = sm_op_value(op, b->pal[j]);
+			b->pal[b->npal] = gm_sm_op_value(op, b->pal[j]);
 			x = (int)b->npal++;
 		}
 		map[j] = (uint16_t)x;

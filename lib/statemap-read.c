@@ -4,7 +4,7 @@
  * page that differs, over ranges and dense chunks alike (statemap.c holds
  * the treap and its updates, statemap-leaf.c the chunks). Readers only
  * read: they run inside the file's reader gate or under its invalidate
- * lock, never beside sm_apply().
+ * lock, never beside gm_sm_apply().
  */
 #include "statemap-int.h"
 
@@ -12,7 +12,7 @@ struct walk {
 	uint64_t cursor;
 	uint64_t start;
 	uint64_t end;
-	sm_walk_fn fn;
+	gm_sm_walk_fn fn;
 	void *arg;
 };
 
@@ -26,7 +26,7 @@ static int leaf_walk(const struct sm_node *t, uint64_t s, uint64_t e,
 	int ret;
 
 	while (i < hi) {
-		unsigned int re = sm_leaf_run_end(b, i, hi);
+		unsigned int re = gm_sm_leaf_run_end(b, i, hi);
 
 		if (re > hi)
 			re = hi;
@@ -71,8 +71,8 @@ static int walk(const struct sm_node *t, struct walk *w)
 	return 0;
 }
 
-int sm_raw_walk(const struct statemap *m, uint64_t start, uint64_t end,
-		sm_walk_fn fn, void *arg)
+int gm_sm_raw_walk(const struct statemap *m, uint64_t start, uint64_t end,
+		   gm_sm_walk_fn fn, void *arg)
 {
 	struct walk w = { start, start, end, fn, arg };
 	int ret;
@@ -85,9 +85,9 @@ int sm_raw_walk(const struct statemap *m, uint64_t start, uint64_t end,
 	return fn(w.cursor, end, 0, arg);
 }
 
-/* sm_walk() hands out maximal runs, as when everything was a range. */
+/* gm_sm_walk() hands out maximal runs, as when everything was a range. */
 struct coalesce {
-	sm_walk_fn fn;
+	gm_sm_walk_fn fn;
 	void *arg;
 	uint64_t s, e, v;
 };
@@ -109,11 +109,11 @@ static int coalesce_fn(uint64_t s, uint64_t e, uint64_t v, void *arg)
 	return ret;
 }
 
-int sm_walk(const struct statemap *m, uint64_t start, uint64_t end,
-	    sm_walk_fn fn, void *arg)
+int gm_sm_walk(const struct statemap *m, uint64_t start, uint64_t end,
+	       gm_sm_walk_fn fn, void *arg)
 {
 	struct coalesce c = { fn, arg, 0, 0, 0 };
-	int ret = sm_raw_walk(m, start, end, coalesce_fn, &c);
+	int ret = gm_sm_raw_walk(m, start, end, coalesce_fn, &c);
 
 	if (ret || c.e <= c.s)
 		return ret;
@@ -132,11 +132,11 @@ leaf_lookup(const struct sm_node *t, uint64_t pg, uint64_t *run_end)
 {
 	unsigned int i = (unsigned int)(pg - t->start);
 
-	*run_end = t->start + sm_leaf_run_end(t->leaf, i, CHUNK);
+	*run_end = t->start + gm_sm_leaf_run_end(t->leaf, i, CHUNK);
 	return t->leaf->pal[get_idx(t->leaf, i)];
 }
 
-uint64_t sm_lookup(const struct statemap *m, uint64_t pg, uint64_t *run_end)
+uint64_t gm_sm_lookup(const struct statemap *m, uint64_t pg, uint64_t *run_end)
 {
 	const struct sm_node *t = m->root;
 	uint64_t next = UINT64_MAX;
@@ -175,12 +175,12 @@ static int first_fn(uint64_t s, uint64_t e, uint64_t v, void *arg)
 	return 1;
 }
 
-uint64_t sm_first(const struct statemap *m, uint64_t start, uint64_t end,
-		  uint64_t mask, uint64_t want)
+uint64_t gm_sm_first(const struct statemap *m, uint64_t start, uint64_t end,
+		     uint64_t mask, uint64_t want)
 {
 	struct first f = { mask, want, end };
 
-	sm_raw_walk(m, start, end, first_fn, &f);
+	gm_sm_raw_walk(m, start, end, first_fn, &f);
 	return f.found;
 }
 

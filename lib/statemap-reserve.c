@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
- * State map, reservation: before an update, sm_prepare() counts the
- * entries and the dense-chunk bitmaps it may need (sm_prepare_n(): several
+ * State map, reservation: before an update, gm_sm_prepare() counts the
+ * entries and the dense-chunk bitmaps it may need (gm_sm_prepare_n(): several
  * updates on disjoint parts of one range) and allocates them, so that
- * sm_apply() (statemap.c) cannot fail half-way; sm_prep_release() frees
+ * gm_sm_apply() (statemap.c) cannot fail half-way; gm_sm_prep_release() frees
  * what the update did not use. This reads the map and changes nothing in
  * it. No locks: see statemap.h.
  */
@@ -46,9 +46,9 @@ static uint64_t count(const struct sm_node *t, uint64_t start, uint64_t end)
 	return c;
 }
 
-/* The bitmap an edge chunk at @c0 may need in one sm_apply(). */
+/* The bitmap an edge chunk at @c0 may need in one gm_sm_apply(). */
 static int reserve_edge(const struct statemap *m, uint64_t c0,
-			struct sm_prep *p)
+			struct gm_sm_prep *p)
 {
 	const struct sm_node *n = sm_find(m->root, c0);
 	struct bounds b = { c0, 0, 0 };
@@ -57,13 +57,13 @@ static int reserve_edge(const struct statemap *m, uint64_t c0,
 		/* A partial change can at most double the values. */
 		if (2 * n->leaf->npal <= n->leaf->cap)
 			return 0;
-		return sm_reserve_block(p, sm_cap_for(2 * n->leaf->npal));
+		return gm_sm_reserve_block(p, gm_sm_cap_for(2 * n->leaf->npal));
 	}
-	sm_raw_walk(m, c0, c0 + CHUNK, bounds_fn, &b);
+	gm_sm_raw_walk(m, c0, c0 + CHUNK, bounds_fn, &b);
 	if (b.n + 2 <= MAX_BOUNDS)
 		return 0;
 	/* At most b.n + 1 values, doubled by the change. */
-	return sm_reserve_block(p, sm_cap_for(2 * ((uint64_t)b.n + 1)));
+	return gm_sm_reserve_block(p, gm_sm_cap_for(2 * ((uint64_t)b.n + 1)));
 }
 
 /* The largest palette among the leaves of [start, end). */
@@ -87,7 +87,7 @@ static unsigned int max_npal(const struct sm_node *t, uint64_t start,
 }
 
 static int reserve_blocks(const struct statemap *m, uint64_t start,
-			  uint64_t end, uint64_t napply, struct sm_prep *p)
+			  uint64_t end, uint64_t napply, struct gm_sm_prep *p)
 {
 	uint64_t v;
 	int ret = 0;
@@ -110,17 +110,17 @@ static int reserve_blocks(const struct statemap *m, uint64_t start,
 		v = MAX_BOUNDS + 1;
 	v = napply > SM_CHUNK_SHIFT ? CHUNK : v << napply;
 	for (uint64_t i = 0; i < 2 * napply && !ret; i++)
-		ret = sm_reserve_block(p, sm_cap_for(v));
+		ret = gm_sm_reserve_block(p, gm_sm_cap_for(v));
 	return ret;
 }
 
-int sm_prepare(const struct statemap *m, uint64_t start, uint64_t end,
-	       struct sm_prep *p)
+int gm_sm_prepare(const struct statemap *m, uint64_t start, uint64_t end,
+		  struct gm_sm_prep *p)
 {
-	return sm_prepare_n(m, start, end, 1, p);
+	return gm_sm_prepare_n(m, start, end, 1, p);
 }
 
-/* Ranges that sm_apply() must cut: those straddling its four cut points. */
+/* Ranges that gm_sm_apply() must cut: those straddling its four cut points. */
 static uint64_t cuts(const struct statemap *m, uint64_t start, uint64_t end)
 {
 	const uint64_t at[4] = { chunk_of(start), start, end, chunk_up(end) };
@@ -137,7 +137,7 @@ static uint64_t cuts(const struct statemap *m, uint64_t start, uint64_t end)
 }
 
 /*
- * For @napply successive sm_apply() calls on disjoint parts of [start,
+ * For @napply successive gm_sm_apply() calls on disjoint parts of [start,
  * end). One call reuses the k entries it touches, cuts the ranges
  * straddling its edges and the edges of their chunks, and may fill each gap
  * between the entries of [start, end) (k + 1); making a chunk dense gives
@@ -145,8 +145,8 @@ static uint64_t cuts(const struct statemap *m, uint64_t start, uint64_t end)
  * call may cut and fill anywhere: 2k + 8 per call is ample. Edge chunks
  * also get the bitmaps they may need.
  */
-int sm_prepare_n(const struct statemap *m, uint64_t start, uint64_t end,
-		 uint64_t napply, struct sm_prep *p)
+int gm_sm_prepare_n(const struct statemap *m, uint64_t start, uint64_t end,
+		    uint64_t napply, struct gm_sm_prep *p)
 {
 	uint64_t need;
 
@@ -174,17 +174,17 @@ int sm_prepare_n(const struct statemap *m, uint64_t start, uint64_t end,
 		goto nomem;
 	return 0;
 nomem:
-	sm_prep_release(p);
+	gm_sm_prep_release(p);
 	return -ENOMEM;
 }
 
 /* Whether the map changed since @p was counted, by another reservation. */
-bool sm_prep_stale(const struct statemap *m, const struct sm_prep *p)
+bool gm_sm_prep_stale(const struct statemap *m, const struct gm_sm_prep *p)
 {
 	return p->gen != m->gen;
 }
 
-void sm_prep_release(struct sm_prep *p)
+void gm_sm_prep_release(struct gm_sm_prep *p)
 {
 	while (p->pool) {
 		struct sm_node *n = p->pool;
@@ -195,7 +195,7 @@ void sm_prep_release(struct sm_prep *p)
 	while (p->blocks) {
 		struct sm_leaf *b = p->blocks;
 
-		p->blocks = *sm_next_block(b);
+		p->blocks = *gm_sm_next_block(b);
 		free(b);
 	}
 	p->n = 0;

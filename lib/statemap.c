@@ -18,19 +18,19 @@
  * conversions or lookups cheaper. A leaf that becomes uniform turns back
  * into a range and merges with its neighbours.
  *
- * Updates never fail half-way: sm_prepare() (statemap-reserve.c) reserves
- * every entry and every leaf bitmap an update can need, so sm_apply() only
+ * Updates never fail half-way: gm_sm_prepare() (statemap-reserve.c) reserves
+ * every entry and every leaf bitmap an update can need, so gm_sm_apply() only
  * moves pointers and bits (and may give memory back: free() and a
  * shrinking realloc() whose failure keeps the larger block). The counts
  * are for the map as it was: an update from another reservation in
- * between makes them stale, which sm_apply() refuses outright (abort)
- * rather than run dry somewhere later, and sm_prep_stale() lets a caller
- * that runs code between its sm_prepare() and sm_apply() prepare again.
+ * between makes them stale, which gm_sm_apply() refuses outright (abort)
+ * rather than run dry somewhere later, and gm_sm_prep_stale() lets a caller
+ * that runs code between its gm_sm_prepare() and gm_sm_apply() prepare again.
  *
- * Readers (sm_lookup, sm_walk, sm_first: statemap-read.c) only read; they
- * run inside the file's reader gate or under the invalidate lock, never
- * beside sm_apply(). The leaves' encoding is statemap-leaf.c; this file is
- * the treap and updates.
+ * Readers (gm_sm_lookup, gm_sm_walk, gm_sm_first: statemap-read.c) only
+ * read; they run inside the file's reader gate or under the invalidate
+ * lock, never beside gm_sm_apply(). The leaves' encoding is
+ * statemap-leaf.c; this file is the treap and updates.
  */
 #include <errno.h>
 #include <malloc.h>
@@ -41,7 +41,7 @@
 #include "statemap-int.h"
 
 /* What an entry really costs: the node plus malloc's chunk header. */
-uint64_t sm_bytes_per_range(void)
+uint64_t gm_sm_bytes_per_range(void)
 {
 	static uint64_t bytes;
 	void *n;
@@ -54,9 +54,9 @@ uint64_t sm_bytes_per_range(void)
 }
 
 /* Heap bytes of the map's entries and bitmaps (not of struct statemap). */
-uint64_t sm_bytes(const struct statemap *m)
+uint64_t gm_sm_bytes(const struct statemap *m)
 {
-	return m->nodes * sm_bytes_per_range() + m->leaf_bytes;
+	return m->nodes * gm_sm_bytes_per_range() + m->leaf_bytes;
 }
 
 static uint32_t sm_rand(struct statemap *m)
@@ -116,11 +116,11 @@ static struct sm_node *rightmost(struct sm_node *t)
 	return t;
 }
 
-static struct sm_node *take(struct statemap *m, struct sm_prep *p)
+static struct sm_node *take(struct statemap *m, struct gm_sm_prep *p)
 {
 	struct sm_node *n = p->pool;
 
-	/* sm_prepare() reserved enough: running dry is a bug, not OOM. */
+	/* gm_sm_prepare() reserved enough: running dry is a bug, not OOM. */
 	if (!n)
 		abort();
 	p->pool = n->r;
@@ -132,18 +132,18 @@ static struct sm_node *take(struct statemap *m, struct sm_prep *p)
 	return n;
 }
 
-static void give_back(struct statemap *m, struct sm_prep *p,
+static void give_back(struct statemap *m, struct gm_sm_prep *p,
 		      struct sm_node *n)
 {
 	if (n->leaf)
-		sm_drop_leaf(m, n);
+		gm_sm_drop_leaf(m, n);
 	n->r = p->pool;
 	p->pool = n;
 	p->n++;
 	m->nodes--;
 }
 
-int sm_init(struct statemap *m, uint64_t npages, uint64_t val)
+int gm_sm_init(struct statemap *m, uint64_t npages, uint64_t val)
 {
 	m->root = NULL;
 	m->nr = 0;
@@ -176,7 +176,7 @@ static void free_tree(struct sm_node *t)
 	}
 }
 
-void sm_destroy(struct statemap *m)
+void gm_sm_destroy(struct statemap *m)
 {
 	free_tree(m->root);
 	m->root = NULL;
@@ -206,7 +206,7 @@ static int starts_fn(uint64_t s, uint64_t e, uint64_t v, void *arg)
 /* ---- updates ---- */
 
 /* Make @pg an entry boundary by splitting the range that straddles it. */
-static void cut(struct statemap *m, uint64_t pg, struct sm_prep *p)
+static void cut(struct statemap *m, uint64_t pg, struct gm_sm_prep *p)
 {
 	struct sm_node *n = sm_find(m->root, pg), *nn, *l, *r;
 
@@ -238,7 +238,7 @@ static void flatten(struct sm_node *t, struct sm_node ***tail)
 
 struct rebuild {
 	struct statemap *m;
-	struct sm_prep *p;
+	struct gm_sm_prep *p;
 	struct sm_node *head;	/* the rewritten entries, in order */
 	struct sm_node **tail;
 	struct sm_node *last;
@@ -275,14 +275,14 @@ static void emit(struct rebuild *b, uint64_t s, uint64_t e, uint64_t v,
 
 /* A gap [s, e): the part inside [start, end) takes op(0). */
 static void fill_gap(struct rebuild *b, uint64_t s, uint64_t e,
-		     uint64_t start, uint64_t end, const struct sm_op *op)
+		     uint64_t start, uint64_t end, const struct gm_sm_op *op)
 {
 	if (s < start)
 		s = start;
 	if (e > end)
 		e = end;
 	if (s < e)
-		emit(b, s, e, sm_op_value(op, 0), NULL);
+		emit(b, s, e, gm_sm_op_value(op, 0), NULL);
 }
 
 /* The pages of the chunk at @c0 of list @n (from @n on) into @pb. */
@@ -292,7 +292,7 @@ static void chunk_values(const struct sm_node *n, uint64_t c0,
 	for (unsigned int i = 0; i < CHUNK; i++) {
 		while (n && n->end <= c0 + i)
 			n = n->r;
-		sm_pal_put(pb, i, n && n->start <= c0 + i ? n->val : 0);
+		gm_sm_pal_put(pb, i, n && n->start <= c0 + i ? n->val : 0);
 	}
 }
 
@@ -307,6 +307,7 @@ static __attribute__((noinline)) void densify(struct rebuild *b,
 	const uint64_t c1 = c0 + CHUNK;
 	struct palb pb;	/* not zeroed: written before read */
 	struct sm_node *q, *n;
+	unsigned int cap;
 
 	pb.n = pb.last = 0;
 	chunk_values(*pp, c0, &pb);
@@ -327,9 +328,9 @@ static __attribute__((noinline)) void densify(struct rebuild *b,
 	n->start = c0;
 	n->end = c1;
 	n->val = 0;
-	n->leaf = sm_leaf_fill(sm_take_block(b->p, sm_cap_for(pb.n)), sm_cap_for(pb.n),
-			    &pb);
-	b->m->leaf_bytes += sm_block_bytes(n->leaf);
+	cap = gm_sm_cap_for(pb.n);
+	n->leaf = gm_sm_leaf_fill(gm_sm_take_block(b->p, cap), cap, &pb);
+	b->m->leaf_bytes += gm_sm_block_bytes(n->leaf);
 	n->r = *pp;
 	*pp = n;
 }
@@ -357,7 +358,7 @@ static void maybe_densify(struct rebuild *b, uint64_t c0)
 
 /* Rewrite one entry of the list being rebuilt. */
 static void rewrite(struct rebuild *b, struct sm_node *n, uint64_t start,
-		    uint64_t end, const struct sm_op *op)
+		    uint64_t end, const struct gm_sm_op *op)
 {
 	uint64_t v = n->val;
 
@@ -366,7 +367,7 @@ static void rewrite(struct rebuild *b, struct sm_node *n, uint64_t start,
 		uint64_t hi = end < n->end ? end : n->end;
 
 		if (lo < hi)
-			sm_leaf_apply(b->m, n, (unsigned int)(lo - n->start),
+			gm_sm_leaf_apply(b->m, n, (unsigned int)(lo - n->start),
 				   (unsigned int)(hi - n->start), op, b->p);
 		if (n->leaf) {
 			append(b, n);
@@ -374,13 +375,13 @@ static void rewrite(struct rebuild *b, struct sm_node *n, uint64_t start,
 		}
 		v = n->val;	/* uniform now: a range */
 	} else if (n->start >= start && n->end <= end) {
-		v = sm_op_value(op, v);
+		v = gm_sm_op_value(op, v);
 	}
 	emit(b, n->start, n->end, v, n);
 }
 
 /* Merge the rebuilt middle back between @l and @r, joining equal ranges. */
-static void rejoin(struct statemap *m, struct sm_prep *p, struct sm_node *l,
+static void rejoin(struct statemap *m, struct gm_sm_prep *p, struct sm_node *l,
 		   struct sm_node *mid, struct sm_node *r)
 {
 	struct sm_node *a = rightmost(l), *c = leftmost(mid), *x, *last;
@@ -458,8 +459,8 @@ static uint64_t first_value(const struct sm_node *n, uint64_t pg)
 	return n->leaf ? n->leaf->pal[get_idx(n->leaf, 0)] : n->val;
 }
 
-void sm_apply(struct statemap *m, uint64_t start, uint64_t end,
-	      const struct sm_op *op, struct sm_prep *p)
+void gm_sm_apply(struct statemap *m, uint64_t start, uint64_t end,
+		 const struct gm_sm_op *op, struct gm_sm_prep *p)
 {
 	const uint64_t cs = chunk_of(start), ce = chunk_up(end);
 	struct sm_node *l, *x, *mid, *r, *list = NULL, **tail = &list;
@@ -469,7 +470,7 @@ void sm_apply(struct statemap *m, uint64_t start, uint64_t end,
 	if (start >= end)
 		return;
 	/* Counted before another update: it could run dry. A bug: stop. */
-	if (sm_prep_stale(m, p))
+	if (gm_sm_prep_stale(m, p))
 		abort();
 	p->gen = ++m->gen;
 	if (cs != start)

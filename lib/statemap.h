@@ -35,7 +35,7 @@ struct statemap {
 	uint64_t nodes;		/* entries: ranges and dense chunks */
 	uint64_t leaf_bytes;	/* heap bytes of the dense chunks' bitmaps */
 	uint32_t rnd;		/* treap priority generator */
-	uint64_t gen;		/* sm_apply() calls so far */
+	uint64_t gen;		/* gm_sm_apply() calls so far */
 };
 
 /*
@@ -43,7 +43,7 @@ struct statemap {
  * (value & match_mask) == match_val: value = (value & ~clear) | set, then
  * the pin count moves by pin_delta. Callers check pin underflow first.
  */
-struct sm_op {
+struct gm_sm_op {
 	uint64_t match_mask;
 	uint64_t match_val;
 	uint64_t clear;
@@ -52,40 +52,40 @@ struct sm_op {
 };
 
 /*
- * Memory reserved by sm_prepare() so that sm_apply() cannot fail. The
+ * Memory reserved by gm_sm_prepare() so that gm_sm_apply() cannot fail. The
  * counts hold for the map as it was when they were made: an update from
  * another reservation in between (a listener's gmem_unpin() inside a
- * conversion) makes them stale, and sm_apply() from a stale reservation
- * is a bug (it aborts). sm_prep_stale() tells the caller to prepare again.
+ * conversion) makes them stale, and gm_sm_apply() from a stale reservation
+ * is a bug (it aborts). gm_sm_prep_stale() tells the caller to prepare again.
  */
-struct sm_prep {
+struct gm_sm_prep {
 	struct sm_node *pool;	/* entries */
 	uint64_t n;
 	struct sm_leaf *blocks;	/* dense-chunk bitmaps */
 	uint64_t gen;		/* the map's gen the counts were made for */
 };
 
-typedef int (*sm_walk_fn)(uint64_t start, uint64_t end, uint64_t val,
-			  void *arg);
+typedef int (*gm_sm_walk_fn)(uint64_t start, uint64_t end, uint64_t val,
+			     void *arg);
 
-int sm_init(struct statemap *m, uint64_t npages, uint64_t val);
-void sm_destroy(struct statemap *m);
+int gm_sm_init(struct statemap *m, uint64_t npages, uint64_t val);
+void gm_sm_destroy(struct statemap *m);
 
-int sm_prepare(const struct statemap *m, uint64_t start, uint64_t end,
-	       struct sm_prep *p);
-int sm_prepare_n(const struct statemap *m, uint64_t start, uint64_t end,
-		 uint64_t napply, struct sm_prep *p);
-void sm_apply(struct statemap *m, uint64_t start, uint64_t end,
-	      const struct sm_op *op, struct sm_prep *p);
-void sm_prep_release(struct sm_prep *p);
-bool sm_prep_stale(const struct statemap *m, const struct sm_prep *p);
+int gm_sm_prepare(const struct statemap *m, uint64_t start, uint64_t end,
+		  struct gm_sm_prep *p);
+int gm_sm_prepare_n(const struct statemap *m, uint64_t start, uint64_t end,
+		    uint64_t napply, struct gm_sm_prep *p);
+void gm_sm_apply(struct statemap *m, uint64_t start, uint64_t end,
+		 const struct gm_sm_op *op, struct gm_sm_prep *p);
+void gm_sm_prep_release(struct gm_sm_prep *p);
+bool gm_sm_prep_stale(const struct statemap *m, const struct gm_sm_prep *p);
 
-int sm_walk(const struct statemap *m, uint64_t start, uint64_t end,
-	    sm_walk_fn fn, void *arg);
-uint64_t sm_first(const struct statemap *m, uint64_t start, uint64_t end,
-		  uint64_t mask, uint64_t want);
-uint64_t sm_lookup(const struct statemap *m, uint64_t pg, uint64_t *run_end);
-uint64_t sm_bytes_per_range(void);
-uint64_t sm_bytes(const struct statemap *m);
+int gm_sm_walk(const struct statemap *m, uint64_t start, uint64_t end,
+	       gm_sm_walk_fn fn, void *arg);
+uint64_t gm_sm_first(const struct statemap *m, uint64_t start, uint64_t end,
+		     uint64_t mask, uint64_t want);
+uint64_t gm_sm_lookup(const struct statemap *m, uint64_t pg, uint64_t *run_end);
+uint64_t gm_sm_bytes_per_range(void);
+uint64_t gm_sm_bytes(const struct statemap *m);
 
 #endif /* GMEM_STATEMAP_H */

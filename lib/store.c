@@ -23,7 +23,10 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "file.h"
+#include "kvm.h"
+#include "mapping.h"
+#include "registry.h"
 #include "kvm-gmem-compat.h"
 
 #define GM_GMEM_FLAGS (GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED)
@@ -161,8 +164,7 @@ int gm_store_create(struct gmem_file *f)
 	return 0;
 
 err_unmap:
-	munmap(p, f->size);
-	gm_registry_del(p);
+	gm_registry_unmap(p, f->size);
 err_close:
 	gm_fd_close(f->fd);
 	f->fd = -1;
@@ -171,10 +173,8 @@ err_close:
 
 void gm_store_destroy(struct gmem_file *f)
 {
-	if (f->base) {
-		munmap(f->base, f->size);
-		gm_registry_del(f->base);
-	}
+	if (f->base)
+		gm_registry_unmap(f->base, f->size);
 	gm_fd_close(f->fd);
 	f->base = NULL;
 	f->fd = -1;

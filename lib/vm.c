@@ -15,9 +15,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "kvm.h"
+#include "vm.h"
 
-#define GM_CONVERT_MODES (GMEM_CONVERT_PRESERVE | GMEM_CONVERT_ZERO)
 
 pid_t gm_self_pid;
 
@@ -48,7 +48,7 @@ static int check_config(const struct gmem_vm_config *cfg)
 		return -EINVAL;
 	if (cfg->convert_modes & ~GM_CONVERT_MODES)
 		return -EINVAL;
-	for (unsigned i = 0; i < sizeof(cfg->reserved) / sizeof(cfg->reserved[0]); i++)
+	for (unsigned i = 0; i < ARRAY_SIZE(cfg->reserved); i++)
 		if (cfg->reserved[i])
 			return -EINVAL;
 	if (!(cfg->flags & GMEM_VM_KVM) && cfg->vm_type)
@@ -86,7 +86,7 @@ int gmem_vm_create(const struct gmem_vm_config *cfg, struct gmem_vm **out)
 						 GM_CONVERT_MODES;
 	pthread_mutex_init(&vm->slots_lock, NULL);
 	pthread_mutex_init(&vm->policy_lock, NULL);
-	sm_init(&vm->policy, 0, 0);	/* empty: cannot fail */
+	gm_sm_init(&vm->policy, 0, 0);	/* empty: cannot fail */
 	if (cfg->flags & GMEM_VM_KVM) {
 		ret = gm_kvm_open(vm, cfg->vm_type);
 		if (ret)
@@ -116,7 +116,7 @@ void gmem_vm_put(struct gmem_vm *vm)
 	/* No file is left, so no slot points at one: nothing to unbind. */
 	gm_kvm_close(vm);
 	gm_slots_fini(vm);
-	sm_destroy(&vm->policy);
+	gm_sm_destroy(&vm->policy);
 	pthread_mutex_destroy(&vm->policy_lock);
 	pthread_mutex_destroy(&vm->slots_lock);
 	free(vm);

@@ -55,6 +55,8 @@ int gmem_vu_get_config(struct gmem_vu_dev *d, uint32_t offset, void *buf,
 {
 	int ret;
 
+	if (d && vu_foreign(d))
+		return -EIO;
 	if (!d || !buf || !len || len > GMEM_VU_MAX_CONFIG_SIZE ||
 	    offset > GMEM_VU_MAX_CONFIG_SIZE - len)
 		return -EINVAL;

@@ -137,12 +137,18 @@ static int connect_unix(const char *path)
 	int fd, ret;
 
 	memcpy(sa.sun_path, path, strlen(path) + 1);
+	ret = vu_fd_begin(1);
+	if (ret)
+		return ret;
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
+	ret = fd < 0 ? -errno : 0;
+	vu_fd_add(fd);
+	vu_fd_end();
+	if (ret)
+		return ret;
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
 		ret = -errno;
-		close(fd);
+		vu_fd_close(fd);
 		return ret;
 	}
 	return fd;
@@ -176,6 +182,7 @@ static struct gmem_vu_dev *new_dev(const struct gmem_vu_config *cfg)
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		return NULL;
+	d->pid = vu_self();
 	pthread_mutex_init(&d->attach_lock, NULL);
 	pthread_mutex_init(&d->lock, NULL);
 	d->sock = -1;
@@ -288,6 +295,8 @@ int gmem_vu_close(struct gmem_vu_dev *d)
 	unsigned int i;
 	int ret;
 
+	if (d && vu_foreign(d))
+		return -EIO;
 	if (!d)
 		return 0;
 	pthread_mutex_lock(&d->attach_lock);
@@ -311,13 +320,10 @@ int gmem_vu_close(struct gmem_vu_dev *d)
 			gmem_unlisten(d->range[i].file, l);
 	}
 	for (i = 0; i < d->nfiles; i++)
-		if (d->file_fd[i] >= 0)
-			close(d->file_fd[i]);
+		vu_fd_close(d->file_fd[i]);
 	for (i = 0; i < VU_MAX_VRINGS; i++) {
-		if (d->vring[i].kick >= 0)
-			close(d->vring[i].kick);
-		if (d->vring[i].call >= 0)
-			close(d->vring[i].call);
+		vu_fd_close(d->vring[i].kick);
+		vu_fd_close(d->vring[i].call);
 	}
 	pthread_mutex_unlock(&d->attach_lock);
 	pthread_mutex_destroy(&d->lock);
@@ -334,7 +340,7 @@ static int file_index(struct gmem_vu_dev *d, struct gmem_file *file,
 		      bool *added)
 {
 	unsigned int i;
-	int fd;
+	int fd, ret;
 
 	*added = false;
 	for (i = 0; i < d->nfiles; i++)
@@ -342,7 +348,12 @@ static int file_index(struct gmem_vu_dev *d, struct gmem_file *file,
 			return i;
 	if (d->nfiles == VU_MAX_RANGES)
 		return -E2BIG;
-	fd = gmem_export_fd(file);
+	/* Listed (fds.c): a forked child must not keep it. */
+	ret = vu_fd_begin(1);
+	if (ret)
+		return ret;
+	fd = vu_fd_add(gmem_export_fd(file));
+	vu_fd_end();
 	if (fd < 0)
 		return fd;
 	pthread_mutex_lock(&d->lock);
@@ -359,7 +370,7 @@ static void drop_new_file(struct gmem_vu_dev *d)
 {
 	pthread_mutex_lock(&d->lock);
 	d->nfiles--;
-	close(d->file_fd[d->nfiles]);
+	vu_fd_close(d->file_fd[d->nfiles]);
 	d->file[d->nfiles] = NULL;
 	pthread_mutex_unlock(&d->lock);
 }
@@ -419,7 +430,7 @@ static void cb_release(void *opaque)
 			i++;
 	}
 	if (!file_in_use(d, rg->fidx, rg) && d->file[rg->fidx]) {
-		close(d->file_fd[rg->fidx]);
+		vu_fd_close(d->file_fd[rg->fidx]);
 		d->file_fd[rg->fidx] = -1;
 		d->file[rg->fidx] = NULL;
 		d->reach[rg->fidx] = 0;
@@ -436,6 +447,8 @@ int gmem_vu_attach(struct gmem_vu_dev *d, struct gmem_file *file,
 	bool added;
 	int ret, fidx;
 
+	if (d && vu_foreign(d))
+		return -EIO;
 	if (!d || !file)
 		return -EINVAL;
 	pthread_mutex_lock(&d->attach_lock);
@@ -473,6 +486,8 @@ out:
 
 int gmem_vu_info(struct gmem_vu_dev *d, struct gmem_vu_info *info)
 {
+	if (d && vu_foreign(d))
+		return -EIO;
 	if (!d || !info)
 		return -EINVAL;
 	memset(info, 0, sizeof(*info));
@@ -497,6 +512,8 @@ int gmem_vu_table(struct gmem_vu_dev *d, struct gmem_vu_region *r,
 {
 	unsigned int i, n;
 
+	if (d && vu_foreign(d))
+		return -EIO;
 	if (!d || (!r && max))
 		return -EINVAL;
 	pthread_mutex_lock(&d->lock);

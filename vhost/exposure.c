@@ -44,6 +44,8 @@ int gmem_vu_exposure(struct gmem_vu_dev *d, uint64_t *bytes)
 	unsigned int i, nfiles;
 	int ret;
 
+	if (d && vu_foreign(d))
+		return -EIO;
 	if (!d || !bytes)
 		return -EINVAL;
 	pthread_mutex_lock(&d->lock);

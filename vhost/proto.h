@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "vhost-user.h"
 
@@ -181,6 +182,7 @@ struct vu_pending {
 };
 
 struct gmem_vu_dev {
+	pid_t pid;		/* the process that connected it (fds.c) */
 	/* See the lock order in lib/locking.h. */
 	pthread_mutex_t attach_lock;	/* attach, close */
 	pthread_mutex_t lock;		/* all below; no libgmem call inside */
@@ -221,6 +223,19 @@ struct gmem_vu_dev {
 	/* Why gmem_vu_open() failed, for gmem_vu_last_error(); "" if not. */
 	char last_error[VU_LAST_ERROR_SIZE];
 };
+
+/* fds.c */
+pid_t vu_self(void);
+int vu_fd_begin(unsigned int n);
+int vu_fd_add(int fd);
+void vu_fd_end(void);
+void vu_fd_close(int fd);
+
+/* A device used from a process other than the one that connected it. */
+static inline bool vu_foreign(const struct gmem_vu_dev *d)
+{
+	return d->pid != vu_self();
+}
 
 /* sync.c */
 int vu_call(struct gmem_vu_dev *d, struct vu_msg *m, const int *fds,

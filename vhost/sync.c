@@ -27,8 +27,7 @@
  */
 void vu_dead(struct gmem_vu_dev *d)
 {
-	if (d->sock >= 0)
-		close(d->sock);
+	vu_fd_close(d->sock);
 	d->sock = -1;
 	if (!d->broken)
 		d->have.n = 0;

@@ -15,6 +15,13 @@
  * for the caller's report (gmem_vu_last_error()). Calls on one device are
  * thread-safe; conversions of any file may run meanwhile.
  *
+ * A device belongs to the process that connected it. A child made by
+ * fork() keeps none of its fds (the attached files' exported fds, through
+ * which every page could be mapped, private ones included; the socket; the
+ * rings' eventfds): a pthread_atfork() child hook closes them all, and
+ * every call on the device there is -EIO and touches no fd. A child of
+ * vfork() or a raw clone() runs no hook and keeps them until it execs.
+ *
  * Errnos a conversion sees from a device (the listener's refusal):
  *  -ETIMEDOUT  no acknowledgement within the timeout: nothing changed;
  *  -EIO        the back-end refused (a non-zero ack);

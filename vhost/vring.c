@@ -151,6 +151,8 @@ int gmem_vu_vring_setup(struct gmem_vu_dev *d, const struct gmem_vu_vring *v)
 	struct vu_vring *vr;
 	int kick = -1, call = -1, ret;
 
+	if (d && vu_foreign(d))
+		return -EIO;
 	if (!d || !v)
 		return -EINVAL;
 	ret = check(v);
@@ -167,12 +169,16 @@ int gmem_vu_vring_setup(struct gmem_vu_dev *d, const struct gmem_vu_vring *v)
 	ret = fence(d, v);
 	if (ret)
 		goto out;
-	kick = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	call = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (kick < 0 || call < 0) {
-		ret = -errno;
+	ret = vu_fd_begin(2);
+	if (ret)
 		goto out;
-	}
+	kick = vu_fd_add(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+	ret = kick < 0 ? -errno : 0;
+	call = vu_fd_add(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+	ret = ret ? ret : call < 0 ? -errno : 0;
+	vu_fd_end();
+	if (ret)
+		goto out;
 	ret = program(d, v, kick, call);
 	if (ret)
 		goto out;
@@ -181,10 +187,8 @@ int gmem_vu_vring_setup(struct gmem_vu_dev *d, const struct gmem_vu_vring *v)
 	vr->ready = true;
 	kick = call = -1;
 out:
-	if (kick >= 0)
-		close(kick);
-	if (call >= 0)
-		close(call);
+	vu_fd_close(kick);
+	vu_fd_close(call);
 	pthread_mutex_unlock(&d->lock);
 	return ret;
 }
@@ -192,10 +196,8 @@ out:
 /* The ring is the back-end's no more: as if never set up (fences aside). */
 static void release(struct vu_vring *vr)
 {
-	if (vr->kick >= 0)
-		close(vr->kick);
-	if (vr->call >= 0)
-		close(vr->call);
+	vu_fd_close(vr->kick);
+	vu_fd_close(vr->call);
 	vr->kick = vr->call = -1;
 	vr->ready = false;
 }
@@ -244,6 +246,8 @@ int gmem_vu_vring_stop(struct gmem_vu_dev *d, unsigned int index,
 	uint32_t base = 0;
 	int ret;
 
+	if (d && vu_foreign(d))
+		return -EIO;
 	if (!d || index >= VU_MAX_VRINGS)
 		return -EINVAL;
 	pthread_mutex_lock(&d->lock);
@@ -297,6 +301,8 @@ int gmem_vu_sync(struct gmem_vu_dev *d)
 {
 	int ret = 0;
 
+	if (d && vu_foreign(d))
+		return -EIO;
 	if (!d)
 		return -EINVAL;
 	pthread_mutex_lock(&d->lock);
@@ -312,6 +318,8 @@ int gmem_vu_kick(struct gmem_vu_dev *d, unsigned int index)
 {
 	int ret = 0;
 
+	if (d && vu_foreign(d))
+		return -EIO;
 	if (!d || index >= VU_MAX_VRINGS)
 		return -EINVAL;
 	pthread_mutex_lock(&d->lock);
@@ -332,6 +340,8 @@ int gmem_vu_call_fd(struct gmem_vu_dev *d, unsigned int index)
 {
 	int ret;
 
+	if (d && vu_foreign(d))
+		return -EIO;
 	if (!d || index >= VU_MAX_VRINGS)
 		return -EINVAL;
 	pthread_mutex_lock(&d->lock);

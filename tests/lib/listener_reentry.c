@@ -13,7 +13,7 @@
  * pin is dropped at the end, then none may be left).
  *
  * Issue 18: pages 0-3 pinned twice, 4-7 private, 5-6 converted to shared,
- * the map callback unpins page 1: abort in sm_take_block() (the layout
+ * the map callback unpins page 1: abort in gm_sm_take_block() (the layout
  * "issue 18", kind "to shared, map", call "unpin").
  */
 #include <stdbool.h>

@@ -188,6 +188,21 @@ static void test_host_memory(struct gmem_vm *vm, int kvm)
 		    (unsigned long long)fault.gpa,
 		    (unsigned long long)fault.flags);
 	TEST_ASSERT(buf[0] == 0x5a && buf[PG] == 0x5a, "a fault copied");
+	/*
+	 * Above the last slot the run reaches the end of the address space,
+	 * at least one page even in its last page (it was 0 there).
+	 */
+	TEST_RET(gmem_vm_read(vm, GPA + 4 * PG, buf, 1, &fault), -EFAULT);
+	TEST_ASSERT(fault.gpa == GPA + 4 * PG &&
+		    fault.size == 0 - (GPA + 4 * PG), "fault %#llx+%#llx",
+		    (unsigned long long)fault.gpa,
+		    (unsigned long long)fault.size);
+	TEST_RET(gmem_vm_read(vm, UINT64_MAX - 1, buf, 1, &fault), -EFAULT);
+	TEST_ASSERT(fault.gpa == (UINT64_MAX & ~(uint64_t)(PG - 1)) &&
+		    fault.size == PG && (fault.flags & GMEM_FAULT_UNBACKED),
+		    "last page: fault %#llx+%#llx",
+		    (unsigned long long)fault.gpa,
+		    (unsigned long long)fault.size);
 	/* Plain memory cannot be converted: no guest memory there. */
 	TEST_RET(gmem_vm_set_attributes(vm, GPA + 2 * PG, PG,
 					GMEM_ATTR_PRIVATE,
