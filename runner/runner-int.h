@@ -7,8 +7,7 @@
  * console_lock and may only read atomics and print). Everything else a
  * vCPU thread touches is its own struct rvcpu, or atomics. Device windows'
  * handlers (runner_config.mmio) run on vCPU threads with no runner lock
- * held and take their own (the virtio-mmio transport's, then the
- * vhost-user device's).
+ * held and take their own (vmm/'s, in the order vmm/vmm-int.h states).
  */
 #ifndef GMEM_RUNNER_INT_H
 #define GMEM_RUNNER_INT_H

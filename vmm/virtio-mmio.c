@@ -14,8 +14,9 @@
  * free: until it is taken back, Status keeps DEVICE_NEEDS_RESET, the
  * queue's QueueReady reads 1 and setting it up is refused.
  *
- * Lock order: d->lock, then the vhost-user device's lock (inside
- * gmem_vu_vring_setup, gmem_vu_vring_stop, gmem_vu_sync). d->lock is held
+ * Locks (the order is in vmm/vmm-int.h): d->lock, and inside it the
+ * vhost-user device's (gmem_vu_vring_setup, gmem_vu_vring_stop,
+ * gmem_vu_sync). d->lock is held
  * across their round trips to the back-end (at most about one ack timeout
  * per reset, see take_back_all()): a reset must look atomic to the other
  * vCPUs, with no QueueReady or Status write between the registers' reset

@@ -11,9 +11,8 @@
  * vmm_vmmio_access() with the offset inside the window. No interrupts:
  * guests poll the used ring.
  *
- * Lock order: vmm_vmmio.lock, then the vhost-user device's own lock (taken
- * inside gmem_vu_*). The lock is held across a queue's setup and a
- * reset's stops (round trips to the back-end), never across a kick.
+ * Locks: the transport's own, before libgmemvu's (the order is in
+ * vmm/vmm-int.h).
  */
 #ifndef GMEM_VIRTIO_MMIO_H
 #define GMEM_VIRTIO_MMIO_H
