@@ -130,7 +130,7 @@ static void print_notes(const struct outcome *out)
 	unsigned int n = 0;
 
 	for (size_t i = 0; i < NR_MEASURES; i++) {
-		const struct measure *m = &bench_measures[i];
+		const struct measure *m = &cli_bench_measures[i];
 		const struct bench_row *r;
 		bool seen = false;
 
@@ -143,7 +143,7 @@ static void print_notes(const struct outcome *out)
 			seen |= !strcmp(done[k], r->note);
 		if (seen)
 			continue;
-		if (n < sizeof(done) / sizeof(done[0]))
+		if (n < ARRAY_SIZE(done))
 			done[n++] = r->note;
 		printf("note: %s: %s\n", m->base_label, r->note);
 	}
@@ -155,7 +155,7 @@ static const char *backing(const struct outcome *out)
 	return out->guest_memfd ? "guest_memfd" : "memfd";
 }
 
-void bench_print_text(const struct outcome *out)
+void cli_bench_print_text(const struct outcome *out)
 {
 	printf("gmem bench: level 1 on %s (%s VMs): %s; runner: %s; %s%s\n",
 	       backing(out), out->kvm_backing ? "KVM" : "detached",
@@ -164,7 +164,7 @@ void bench_print_text(const struct outcome *out)
 	printf(LINE_FMT, "measurement", "gmem", "unit", "competitor",
 	       "competitor", "ratio", "target", "mark", "limit");
 	for (size_t i = 0; i < NR_MEASURES; i++) {
-		struct line l = make_line(out, &bench_measures[i]);
+		struct line l = make_line(out, &cli_bench_measures[i]);
 
 		if (shown(out, l.m))
 			print_text_line(out, &l);
@@ -196,9 +196,9 @@ static void print_json_limit(const struct outcome *out, const struct line *l)
 	printf("{\"name\": \"%s\", \"value\": ", r->key);
 	json_num(l->limit);
 	printf(", \"unit\": ");
-	json_str(stdout, r->unit);
+	cli_json_str(stdout, r->unit);
 	printf(", \"text\": ");
-	json_str(stdout, l->m->limit_text);
+	cli_json_str(stdout, l->m->limit_text);
 	printf("}");
 }
 
@@ -208,16 +208,16 @@ static void print_json_line(const struct outcome *out, const struct line *l)
 	static const char *const ops[] = { "", "<", "<=", ">=" };
 
 	printf("    {\"name\": \"%s\", \"part\": \"%s\", \"label\": ",
-	       name_of(m), bench_part_names[m->part]);
-	json_str(stdout, m->label);
+	       name_of(m), cli_bench_part_names[m->part]);
+	cli_json_str(stdout, m->label);
 	printf(", \"value\": ");
 	json_num(l->value);
 	printf(", \"unit\": ");
-	json_str(stdout, unit_of(out, m));
+	cli_json_str(stdout, unit_of(out, m));
 	printf(", \"kernel\": ");
 	if (m->base_key) {
 		printf("{\"name\": \"%s\", \"label\": ", m->base_key);
-		json_str(stdout, m->base_label);
+		cli_json_str(stdout, m->base_label);
 		printf(", \"value\": ");
 		json_num(l->base);
 		printf("}");
@@ -231,7 +231,7 @@ static void print_json_line(const struct outcome *out, const struct line *l)
 		printf(", \"target\": {\"op\": \"%s\", \"value\": %g, "
 		       "\"on\": \"%s\", \"text\": ", ops[m->goal], m->target,
 		       m->on_ratio ? "ratio" : "value");
-		json_str(stdout, m->target_text);
+		cli_json_str(stdout, m->target_text);
 		printf("}, \"met\": %s}", l->met < 0 ? "null" :
 		       l->met ? "true" : "false");
 	} else {
@@ -246,7 +246,7 @@ static void print_json_raw(const struct outcome *out)
 	for (int p = 0; p < NR_PARTS; p++) {
 		const struct bench_table *t = &out->t[p];
 
-		printf("%s\n    \"%s\": {", p ? "," : "", bench_part_names[p]);
+		printf("%s\n    \"%s\": {", p ? "," : "", cli_bench_part_names[p]);
 		for (unsigned int i = 0; i < t->n; i++) {
 			printf("%s\"%s\": ", i ? ", " : "", t->row[i].key);
 			json_num(t->row[i].value);
@@ -256,36 +256,36 @@ static void print_json_raw(const struct outcome *out)
 	printf("\n  }\n");
 }
 
-void bench_print_json(const struct outcome *out)
+void cli_bench_print_json(const struct outcome *out)
 {
 	const char *sep = "";
 
 	printf("{\n  \"backing\": \"%s\",\n  \"vm\": \"%s\",\n  \"quick\": %s,\n  \"pvm\": %s,\n",
 	       backing(out), out->kvm_backing ? "kvm" : "detached",
 	       out->quick ? "true" : "false",
-	       out->machine == CLI_MACHINE_PVM_HOST ? "true" : "false");
+	       out->machine == VMM_MACHINE_PVM_HOST ? "true" : "false");
 	printf("  \"machine\": \"%s\",\n  \"machine_text\": ",
-	       cli_machine_name(out->machine));
-	json_str(stdout, out->machine_text);
+	       vmm_machine_name(out->machine));
+	cli_json_str(stdout, out->machine_text);
 	printf(",\n");
 	printf("  \"filter\": ");
 	if (out->filter)
-		json_str(stdout, out->filter);
+		cli_json_str(stdout, out->filter);
 	else
 		printf("null");
 	printf(",\n  \"parts\": {");
 	for (int p = 0; p < NR_PARTS; p++) {
 		printf("%s\"%s\": {\"state\": \"%s\", \"error\": ", p ? ", " : "",
-		       bench_part_names[p], out->state[p]);
+		       cli_bench_part_names[p], out->state[p]);
 		if (out->t[p].error[0])
-			json_str(stdout, out->t[p].error);
+			cli_json_str(stdout, out->t[p].error);
 		else
 			printf("null");
 		printf("}");
 	}
 	printf("},\n  \"results\": [");
 	for (size_t i = 0; i < NR_MEASURES; i++) {
-		struct line l = make_line(out, &bench_measures[i]);
+		struct line l = make_line(out, &cli_bench_measures[i]);
 
 		if (!shown(out, l.m))
 			continue;

@@ -10,19 +10,18 @@
 
 #include "bench-rows.h"
 #include "cli.h"
+#include "vmm.h"
 #include "table.h"
 
-#define NR_MEASURES bench_nr_measures
+#define NR_MEASURES cli_bench_nr_measures
 
 /* The parts' names: --only's values and the JSON's keys (bench.c). */
-extern const char *const bench_part_names[NR_PARTS];
-
 struct outcome {
 	struct bench_table t[NR_PARTS];
 	const char *state[NR_PARTS];	/* "ok", "failed", "not run" */
 	bool kvm_backing;		/* level 1 on KVM VMs (else detached) */
 	bool guest_memfd;		/* ... whose files are guest_memfd */
-	enum cli_machine machine;	/* cli_machine(): what this machine is */
+	enum vmm_machine machine;	/* vmm_machine(): what this machine is */
 	char machine_text[160];		/* ... in words */
 	bool quick;
 	const char *filter;
@@ -30,7 +29,7 @@ struct outcome {
 	const char *vu_net;
 };
 
-void bench_print_text(const struct outcome *out);
-void bench_print_json(const struct outcome *out);
+void cli_bench_print_text(const struct outcome *out);
+void cli_bench_print_json(const struct outcome *out);
 
 #endif /* GMEM_CLI_BENCH_REPORT_H */

@@ -8,7 +8,7 @@
 #include "bench-rows.h"
 
 #define TWOB		"two backings: zap+punch+alloc"
-#define STORE		"per-page store (stand-in)"
+#define PAGESTORE	"per-page store (stand-in)"
 #define BARE		"sorted slots + memcpy"
 #define BARE_LOADED	"same, two-backing converter"
 #define NOLS		"the same with no listener"
@@ -24,7 +24,9 @@
 #define L1(lbl, k)	.part = PART_LEVEL1, .label = lbl, .key = k
 #define RN(lbl, k)	.part = PART_RUNNER, .label = lbl, .key = k
 
-const struct measure bench_measures[] = {
+const char *const cli_bench_part_names[NR_PARTS] = { "level1", "runner" };
+
+const struct measure cli_bench_measures[] = {
 	{ L1("1 GiB -> private, mapped", "contig_1g_to_private_us"),
 	  .base_key = "contig_1g_mprotect_none_us",
 	  .base_label = "mprotect 1 GiB PROT_NONE" },
@@ -81,10 +83,10 @@ const struct measure bench_measures[] = {
 	  .base_key = "conv_4k_untouched_twob_us", .base_label = TWOB,
 	  .base_note = true },
 	{ L1("64 GiB guest private at boot", "boot_64g_gmem_us"),
-	  .base_key = "boot_64g_pagestore_us", .base_label = STORE,
+	  .base_key = "boot_64g_pagestore_us", .base_label = PAGESTORE,
 	  .base_note = true },
 	{ L1("1 TiB guest private at boot", "boot_1t_gmem_us"),
-	  .base_key = "boot_1t_pagestore_us", .base_label = STORE,
+	  .base_key = "boot_1t_pagestore_us", .base_label = PAGESTORE,
 	  .base_note = true },
 	{ L1("read 64 B, 1 slot, no range", "slots_1_unfragmented_gmem_read_ns"),
 	  .base_key = "slots_1_bare_ns", .base_label = BARE },
@@ -187,5 +189,5 @@ const struct measure bench_measures[] = {
 	  .base_label = MEMFD, .rate = true, .optional = true },
 };
 
-const size_t bench_nr_measures = sizeof(bench_measures) /
-				  sizeof(bench_measures[0]);
+const size_t cli_bench_nr_measures = sizeof(cli_bench_measures) /
+				  sizeof(cli_bench_measures[0]);

@@ -33,7 +33,8 @@ struct measure {
 	bool optional;			/* shown only when measured */
 };
 
-extern const struct measure bench_measures[];
-extern const size_t bench_nr_measures;
+extern const char *const cli_bench_part_names[NR_PARTS];
+extern const struct measure cli_bench_measures[];
+extern const size_t cli_bench_nr_measures;
 
 #endif /* GMEM_CLI_BENCH_ROWS_H */

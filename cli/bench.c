@@ -12,7 +12,6 @@
  * bench-rows.c.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -25,8 +24,6 @@
 #include "measure.h"
 
 enum backing { BACK_AUTO, BACK_KVM, BACK_DETACHED };
-
-const char *const bench_part_names[NR_PARTS] = { "level1", "runner" };
 
 struct bench_opts_cli {
 	bool json;
@@ -101,7 +98,7 @@ static int check_plot_dir(const char *dir)
 static int parse_only(const char *arg, struct bench_opts_cli *o)
 {
 	for (int p = 0; p < NR_PARTS; p++) {
-		if (!strcmp(arg, bench_part_names[p])) {
+		if (!strcmp(arg, cli_bench_part_names[p])) {
 			o->only[p] = true;
 			return 0;
 		}
@@ -119,81 +116,64 @@ static int set_backing(struct bench_opts_cli *o, enum backing b)
 	return 0;
 }
 
+static int bench_opt(int c, const char *arg, void *opts)
+{
+	struct bench_opts_cli *o = opts;
+
+	switch (c) {
+	case 'o':
+		return parse_only(arg, o);
+	case 'k':
+		return set_backing(o, BACK_KVM);
+	case 'd':
+		return set_backing(o, BACK_DETACHED);
+	case 'q':
+		o->quick = true;
+		return 0;
+	case 'j':
+		o->json = true;
+		return 0;
+	case 'f':
+		o->filter = arg;
+		return *arg ? 0 : cli_bad_value("bench", "--filter",
+						FILTER_RULE, arg);
+	case 'p':
+		o->plot = arg;
+		return check_plot_dir(arg);
+	default: /* 'B', 'N' */
+		*(c == 'B' ? &o->vu_blk : &o->vu_net) = arg;
+		return cli_opt_socket("bench", c == 'B' ? "--vhost-user-blk" :
+					       "--vhost-user-net", arg);
+	}
+}
+
+static const struct option bench_longopts[] = {
+	{ "only", required_argument, NULL, 'o' },
+	{ "kvm", no_argument, NULL, 'k' },
+	{ "detached", no_argument, NULL, 'd' },
+	{ "quick", no_argument, NULL, 'q' },
+	{ "json", no_argument, NULL, 'j' },
+	{ "filter", required_argument, NULL, 'f' },
+	{ "plot", required_argument, NULL, 'p' },
+	{ "vhost-user-blk", required_argument, NULL, 'B' },
+	{ "vhost-user-net", required_argument, NULL, 'N' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static const struct cli_cmd bench_cmd = {
+	.name = "bench", .longopts = bench_longopts, .usage = bench_usage,
+	.opt = bench_opt,
+};
+
 static int parse_opts(int argc, char **argv, struct bench_opts_cli *o)
 {
-	static const struct option longopts[] = {
-		{ "only", required_argument, NULL, 'o' },
-		{ "kvm", no_argument, NULL, 'k' },
-		{ "detached", no_argument, NULL, 'd' },
-		{ "quick", no_argument, NULL, 'q' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "filter", required_argument, NULL, 'f' },
-		{ "plot", required_argument, NULL, 'p' },
-		{ "vhost-user-blk", required_argument, NULL, 'B' },
-		{ "vhost-user-net", required_argument, NULL, 'N' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int c;
+	int ret;
 
 	*o = (struct bench_opts_cli){ .backing = BACK_AUTO };
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-		int ret = 0;
-
-		switch (c) {
-		case 'o':
-			ret = parse_only(optarg, o);
-			break;
-		case 'k':
-			ret = set_backing(o, BACK_KVM);
-			break;
-		case 'd':
-			ret = set_backing(o, BACK_DETACHED);
-			break;
-		case 'q':
-			o->quick = true;
-			break;
-		case 'j':
-			o->json = true;
-			break;
-		case 'f':
-			if (!*optarg)
-				ret = cli_bad_value("bench", "--filter",
-						    FILTER_RULE, optarg);
-			o->filter = optarg;
-			break;
-		case 'p':
-			ret = check_plot_dir(optarg);
-			o->plot = optarg;
-			break;
-		case 'B':
-		case 'N':
-			ret = cli_opt_socket("bench", c == 'B' ?
-					     "--vhost-user-blk" :
-					     "--vhost-user-net", optarg);
-			*(c == 'B' ? &o->vu_blk : &o->vu_net) = optarg;
-			break;
-		case 'h':
-			bench_usage(stdout);
-			return 1;
-		case ':':
-			fprintf(stderr, "gmem bench: option '%s' needs a value (try 'gmem bench --help')\n",
-				argv[optind - 1]);
-			return -1;
-		default:
-			cli_bad_option("bench", argv);
-			return -1;
-		}
-		if (ret)
-			return ret;
-	}
-	if (optind < argc) {
-		fprintf(stderr, "gmem bench: unexpected argument '%s' (try 'gmem bench --help')\n",
-			argv[optind]);
-		return -1;
-	}
+	ret = cli_getopt(&bench_cmd, argc, argv, o);
+	if (ret)
+		return ret;
 	if (!o->only[PART_LEVEL1] && !o->only[PART_RUNNER])
 		o->only[PART_LEVEL1] = o->only[PART_RUNNER] = true;
 	return 0;
@@ -234,7 +214,7 @@ static int run_part(struct outcome *out, enum part p, bool kvm, bool tty)
 	out->state[p] = ret ? "failed" : "ok";
 	if (ret)
 		fprintf(stderr, "gmem bench: the %s benchmark failed: %s\n",
-			bench_part_names[p], out->t[p].error);
+			cli_bench_part_names[p], out->t[p].error);
 	return ret ? CLI_FAIL : CLI_OK;
 }
 
@@ -254,10 +234,10 @@ static bool part_wanted(const struct bench_opts_cli *o, enum part p)
 		return false;
 	}
 	for (size_t i = 0; i < NR_MEASURES; i++)
-		if (bench_measures[i].part == p &&
-		    (bench_match(o->filter, bench_measures[i].key) ||
-		     (bench_measures[i].base_key &&
-		      bench_match(o->filter, bench_measures[i].base_key))))
+		if (cli_bench_measures[i].part == p &&
+		    (bench_match(o->filter, cli_bench_measures[i].key) ||
+		     (cli_bench_measures[i].base_key &&
+		      bench_match(o->filter, cli_bench_measures[i].base_key))))
 			return true;
 	return false;
 }
@@ -292,9 +272,9 @@ static int run_all(const struct bench_opts_cli *o, struct outcome *out)
 {
 	bool tty = !o->json && isatty(STDERR_FILENO);
 	bool want[NR_PARTS];
-	enum cli_machine m = cli_machine(out->machine_text,
+	enum vmm_machine m = vmm_machine(out->machine_text,
 					 sizeof(out->machine_text));
-	bool kvm = m == CLI_MACHINE_KVM_HOST || m == CLI_MACHINE_PVM_HOST;
+	bool kvm = m == VMM_MACHINE_KVM_HOST || m == VMM_MACHINE_PVM_HOST;
 	int ret = CLI_OK;
 
 	out->machine = m;
@@ -351,9 +331,9 @@ int cmd_bench(int argc, char **argv)
 	if (strcmp(out->state[PART_LEVEL1], "not run") ||
 	    strcmp(out->state[PART_RUNNER], "not run")) {
 		if (o.json)
-			bench_print_json(out);
+			cli_bench_print_json(out);
 		else
-			bench_print_text(out);
+			cli_bench_print_text(out);
 		if (o.plot && bench_plot_scaling(out->t, NR_PARTS, o.plot))
 			ret = CLI_FAIL;
 	}

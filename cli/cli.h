@@ -3,6 +3,7 @@
 #ifndef GMEM_CLI_H
 #define GMEM_CLI_H
 
+#include <getopt.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -15,14 +16,13 @@
 #define CLI_USAGE	2
 #define CLI_NOKVM	3
 
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+
 int cmd_run(int argc, char **argv);
 int cmd_host(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_measure(int argc, char **argv);
 int cmd_map(int argc, char **argv);
-
-/* Pages per conversion request to private in the built-in guest. */
-#define RUN_CHUNK_PAGES	512
 
 /* Where a memory map goes (gmem map, gmem run --map / --map-svg). */
 struct map_out {
@@ -37,20 +37,21 @@ int cli_open_svg(const char *cmd, const char *opt, const char *path,
 /* --color[=WHEN]: NULL means always; 0, or -1 after one line. */
 int cli_parse_color(const char *cmd, const char *arg, enum mm_color *c);
 /* Whether the terminal map gets colour. */
-bool map_color(const struct map_out *out);
+bool cli_map_color(const struct map_out *out);
 /*
  * Collect the map of @vm into @m and write the SVG (@title on top) if
  * asked. CLI_OK, or CLI_FAIL after one line on stderr; the caller frees
  * @m with memmap_free() either way.
  */
-int map_collect(const char *cmd, struct gmem_vm *vm, const struct map_out *out,
-		const char *title, struct memmap *m);
+int cli_map_collect(const char *cmd, struct gmem_vm *vm,
+		    const struct map_out *out, const char *title,
+		    struct memmap *m);
 /* gmem map on KVM: gmem run with --map (cli/run.c). */
-int run_for_map(unsigned long vcpus, uint64_t mem, unsigned long rounds,
-		const struct map_out *out);
+int cli_run_for_map(unsigned long vcpus, uint64_t mem, unsigned long rounds,
+		    const struct map_out *out);
 
 /*
- * guest-opts.c: the built-in guest's shape for run and map. Each returns 0,
+ * opts.c: the built-in guest's shape for run and map. Each returns 0,
  * or -1 after one line on stderr that states the rule.
  */
 /* 3 GiB: the identity map ends at 4 GiB and guest RAM starts at 1 GiB. */
@@ -65,10 +66,10 @@ int cli_check_slice(const char *cmd, uint64_t mem, unsigned long vcpus);
 
 /*
  * "64M", "2G", "4096", "0x1000", "1k": bytes; -1 on anything else (a
- * space, a sign, octal, overflow). parse_uint: decimal digits only.
+ * space, a sign, octal, overflow). cli_parse_uint: decimal digits only.
  */
-int parse_size(const char *s, uint64_t *out);
-int parse_uint(const char *s, unsigned long max, unsigned long *out);
+int cli_parse_size(const char *s, uint64_t *out);
+int cli_parse_uint(const char *s, unsigned long max, unsigned long *out);
 
 /*
  * --vhost-user-blk/-net PATH: a unix socket that exists. 0, or -1 after
@@ -77,23 +78,12 @@ int parse_uint(const char *s, unsigned long max, unsigned long *out);
 int cli_opt_socket(const char *cmd, const char *opt, const char *path);
 /* A SHA-256 digest as 64 lowercase hex digits and a NUL. */
 void cli_digest_hex(const uint8_t d[32], char hex[65]);
-/* machine.c: whether /dev/kvm opens and is KVM; if not, why. */
-bool cli_kvm_usable(char *why, size_t len);
 /*
- * The same, saying "gmem CMD: /dev/kvm is not available (why)" if not,
- * and that this kernel is a PVM guest when it is one.
+ * machine.c: whether /dev/kvm is usable (vmm_kvm_usable()); if not, say
+ * "gmem CMD: /dev/kvm is not available (why)", and that this kernel is a
+ * PVM guest when it is one.
  */
 bool cli_have_kvm(const char *cmd);
-/* What this machine is for gmem; @desc gets it in words. */
-enum cli_machine {
-	CLI_MACHINE_KVM_HOST,	/* /dev/kvm usable, no kvm_pvm */
-	CLI_MACHINE_PVM_HOST,	/* /dev/kvm usable, kvm_pvm in the kernel */
-	CLI_MACHINE_PVM_GUEST,	/* no usable /dev/kvm: a PVM guest */
-	CLI_MACHINE_NO_KVM,	/* no usable /dev/kvm, another reason */
-};
-enum cli_machine cli_machine(char *desc, size_t len);
-/* "kvm-host", "pvm-host", "pvm-guest", "no-kvm": the JSON's words. */
-const char *cli_machine_name(enum cli_machine m);
 
 /*
  * Open @path to read it whole: a regular file (a directory, /dev/zero, a
@@ -106,9 +96,28 @@ FILE *cli_open_regular(const char *path, uint64_t *size, const char **why);
  * "64 KiB", "3 GiB", the largest unit that holds them whole.
  */
 
-void json_str(FILE *f, const char *s);
+void cli_json_str(FILE *f, const char *s);
 
 /* After getopt_long() returned '?': one line naming the bad option. */
 void cli_bad_option(const char *cmd, char *const *argv);
+
+/*
+ * A subcommand's options in one place: getopt's table, the usage text
+ * (-h, --help), and what each option does (@opt: 0, or -1 after one line
+ * that states the rule, or 1 to stop as after --help).
+ */
+struct cli_cmd {
+	const char *name;		/* "run" */
+	const struct option *longopts;	/* 'h' is --help, handled here */
+	void (*usage)(FILE *f);
+	int (*opt)(int c, const char *arg, void *o);
+	bool any_args;			/* the command checks its arguments */
+};
+/*
+ * Every option of @argv through @cmd->opt, with @o. 0 to go on (optind at
+ * the first argument), 1 after --help, -1 after one line on stderr (an
+ * unknown option, a missing value, an argument where none is taken).
+ */
+int cli_getopt(const struct cli_cmd *cmd, int argc, char **argv, void *o);
 
 #endif /* GMEM_CLI_H */

@@ -2,21 +2,17 @@
 /*
  * gmem map: the memory map of a VM as a terminal bar, an SVG and JSON
  * (docs/map.md). With --detached the VM is built here without KVM
- * (cli/map-detached.c); otherwise gmem run's VM runs its built-in guest
- * and the map is drawn when its vCPUs stop (cli/run.c, run_for_map()).
+ * (vmm/detached.c, its words in cli/map-detached.c); otherwise gmem run's
+ * VM runs its built-in guest and the map is drawn when its vCPUs stop
+ * (cli/run.c, cli_run_for_map()).
  */
-#include <errno.h>
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "map-detached.h"
-#include "run-guest.h"
 #include "runner.h"
-
-#define COLOR_RULE	"auto, always or never"
 
 struct map_opts {
 	bool detached;
@@ -56,136 +52,57 @@ static void map_usage(FILE *f)
 		GUEST_MAX_VCPUS, CLI_MAX_ROUNDS);
 }
 
-/* --svg FILE is opened now, so a bad path costs no VM. */
-int cli_open_svg(const char *cmd, const char *opt, const char *path,
-		 FILE **out)
+static int map_opt(int c, const char *arg, void *opts)
 {
-	FILE *f = *path ? fopen(path, "w") : NULL;
+	struct map_opts *o = opts;
 
-	if (!f) {
-		fprintf(stderr, "gmem %s: %s must name a file that can be "
-			"written, not '%s' (%s)\n", cmd, opt, path,
-			*path ? strerror(errno) : "empty");
-		return -1;
-	}
-	if (*out)
-		fclose(*out);
-	*out = f;
-	return 0;
-}
-
-int cli_parse_color(const char *cmd, const char *arg, enum mm_color *c)
-{
-	if (!arg || !strcmp(arg, "always"))
-		*c = MM_COLOR_ALWAYS;
-	else if (!strcmp(arg, "auto"))
-		*c = MM_COLOR_AUTO;
-	else if (!strcmp(arg, "never"))
-		*c = MM_COLOR_NEVER;
-	else {
-		fprintf(stderr, "gmem %s: --color must be %s, not '%s'\n",
-			cmd, COLOR_RULE, arg);
-		return -1;
-	}
-	return 0;
-}
-
-static int parse_one(int c, struct map_opts *o, char **argv)
-{
 	switch (c) {
 	case 'd':
 		o->detached = true;
 		return 0;
 	case 'c':
-		return cli_opt_vcpus("map", optarg, &o->vcpus);
+		return cli_opt_vcpus("map", arg, &o->vcpus);
 	case 'm':
-		return cli_opt_mem("map", optarg, &o->mem);
+		return cli_opt_mem("map", arg, &o->mem);
 	case 'r':
-		return cli_opt_rounds("map", optarg, &o->rounds);
+		return cli_opt_rounds("map", arg, &o->rounds);
 	case 's':
-		return cli_open_svg("map", "--svg", optarg, &o->out.svg);
+		return cli_open_svg("map", "--svg", arg, &o->out.svg);
 	case 'j':
 		o->out.json = true;
 		return 0;
-	case 'C':
-		return cli_parse_color("map", optarg, &o->out.color);
-	case 'h':
-		map_usage(stdout);
-		return 1;
-	case ':':
-		fprintf(stderr, "gmem map: option '%s' needs a value (try 'gmem map --help')\n",
-			argv[optind - 1]);
-		return -1;
+	default: /* 'C' */
+		return cli_parse_color("map", arg, &o->out.color);
 	}
-	cli_bad_option("map", argv);
-	return -1;
 }
 
-/* 0 to draw, 1 when --help was printed, -1 after a one-line error. */
-static int parse_opts(int argc, char **argv, struct map_opts *o)
-{
-	static const struct option longopts[] = {
-		{ "detached", no_argument, NULL, 'd' },
-		{ "vcpus", required_argument, NULL, 'c' },
-		{ "mem", required_argument, NULL, 'm' },
-		{ "rounds", required_argument, NULL, 'r' },
-		{ "svg", required_argument, NULL, 's' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "color", optional_argument, NULL, 'C' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int c, ret;
+static const struct option map_longopts[] = {
+	{ "detached", no_argument, NULL, 'd' },
+	{ "vcpus", required_argument, NULL, 'c' },
+	{ "mem", required_argument, NULL, 'm' },
+	{ "rounds", required_argument, NULL, 'r' },
+	{ "svg", required_argument, NULL, 's' },
+	{ "json", no_argument, NULL, 'j' },
+	{ "color", optional_argument, NULL, 'C' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
 
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-		ret = parse_one(c, o, argv);
-		if (ret)
-			return ret;
-	}
-	if (optind < argc) {
-		fprintf(stderr, "gmem map: unexpected argument '%s' (try 'gmem map --help')\n",
-			argv[optind]);
-		return -1;
-	}
-	return cli_check_slice("map", o->mem, o->vcpus);
-}
-
-bool map_color(const struct map_out *out)
-{
-	return out->color == MM_COLOR_ALWAYS ||
-	       (out->color == MM_COLOR_AUTO && isatty(STDOUT_FILENO) &&
-		!getenv("NO_COLOR"));
-}
-
-int map_collect(const char *cmd, struct gmem_vm *vm, const struct map_out *out,
-		const char *title, struct memmap *m)
-{
-	int ret = memmap_collect(vm, m);
-
-	if (ret) {
-		fprintf(stderr, "gmem %s: cannot read the memory map: %s\n",
-			cmd, strerror(-ret));
-		return CLI_FAIL;
-	}
-	if (out->svg && memmap_svg(out->svg, m, title)) {
-		fprintf(stderr, "gmem %s: writing the SVG failed\n", cmd);
-		return CLI_FAIL;
-	}
-	return CLI_OK;
-}
+static const struct cli_cmd map_cmd = {
+	.name = "map", .longopts = map_longopts, .usage = map_usage,
+	.opt = map_opt,
+};
 
 /* Nothing reaches stdout before the map and its checks are complete. */
 static int map_detached(struct map_opts *o)
 {
-	struct md_opts mo = { o->vcpus, o->mem, o->rounds };
 	struct memmap m;
-	char err[256], title[160], sz[32];
-	struct md *d;
+	char err[VMM_ERR_LEN], title[160], sz[32];
+	struct vmm_detached *d;
 	int ret;
 
-	ret = md_create(&mo, &d, err, sizeof(err));
+	ret = vmm_detached_create(o->vcpus, o->mem, o->rounds, &d, err,
+				  sizeof(err));
 	if (ret) {
 		fprintf(stderr, "gmem map: %s\n", err);
 		return CLI_FAIL;
@@ -193,24 +110,24 @@ static int map_detached(struct map_opts *o)
 	snprintf(title, sizeof(title), "gmem map --detached: %lu vCPUs, %s "
 		 "RAM, %lu round%s", o->vcpus, mm_size(o->mem, sz, sizeof(sz)),
 		 o->rounds, o->rounds == 1 ? "" : "s");
-	ret = map_collect("map", md_vm(d), &o->out, title, &m);
-	if (!ret && md_check(d, &m, err, sizeof(err))) {
+	ret = cli_map_collect("map", vmm_detached_vm(d), &o->out, title, &m);
+	if (!ret && cli_detached_check(d, &m, err, sizeof(err))) {
 		fprintf(stderr, "gmem map: the device models disagree with "
 			"the map: %s\n", err);
 		ret = CLI_FAIL;
 	}
 	if (!ret && o->out.json) {
 		printf("{\"source\": \"detached\", \"detached\": ");
-		md_json(stdout, d);
+		cli_detached_json(stdout, d);
 		printf(",\n \"map\": ");
 		memmap_json(stdout, &m);
 		printf("}\n");
 	} else if (!ret) {
-		md_describe(stdout, d);
-		memmap_text(stdout, &m, map_color(&o->out));
+		cli_detached_describe(stdout, d);
+		memmap_text(stdout, &m, cli_map_color(&o->out));
 	}
 	memmap_free(&m);
-	md_destroy(d);
+	vmm_detached_destroy(d);
 	return ret;
 }
 
@@ -219,8 +136,10 @@ int cmd_map(int argc, char **argv)
 	struct map_opts o = {
 		.vcpus = 4, .mem = 64ULL << 20, .rounds = 2,
 	};
-	int ret = parse_opts(argc, argv, &o);
+	int ret = cli_getopt(&map_cmd, argc, argv, &o);
 
+	if (!ret)
+		ret = cli_check_slice("map", o.mem, o.vcpus);
 	if (ret)
 		ret = ret > 0 ? CLI_OK : CLI_USAGE;
 	else if (o.detached)
@@ -228,7 +147,7 @@ int cmd_map(int argc, char **argv)
 	else if (!cli_have_kvm("map"))
 		ret = CLI_NOKVM;
 	else
-		ret = run_for_map(o.vcpus, o.mem, o.rounds, &o.out);
+		ret = cli_run_for_map(o.vcpus, o.mem, o.rounds, &o.out);
 	if (o.out.svg && fclose(o.out.svg) && !ret) {
 		fprintf(stderr, "gmem map: writing the SVG failed\n");
 		ret = CLI_FAIL;

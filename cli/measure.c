@@ -7,7 +7,6 @@
  * tests/launch checks the two against a third one in Python.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -106,53 +105,54 @@ static void print(const char *image, uint64_t gpa, uint64_t pages,
 		return;
 	}
 	printf("{\"image\": ");
-	json_str(stdout, image);
+	cli_json_str(stdout, image);
 	printf(", \"gpa\": %llu, \"pages\": %llu, \"digest\": \"%s\"}\n",
 	       (unsigned long long)gpa, (unsigned long long)pages, hex);
 }
 
+struct measure_opts {
+	uint64_t gpa;
+	const char *gpa_arg;		/* as given, for the rule */
+	bool json;
+};
+
+static int measure_opt(int c, const char *arg, void *opts)
+{
+	struct measure_opts *o = opts;
+
+	if (c == 'j') {
+		o->json = true;
+		return 0;
+	}
+	o->gpa_arg = arg;	/* 'g' */
+	if (cli_parse_size(arg, &o->gpa) || o->gpa % GMEM_PAGE_SIZE)
+		return cli_bad_value("measure", "--gpa", GPA_RULE, arg);
+	return 0;
+}
+
+static const struct option measure_longopts[] = {
+	{ "gpa", required_argument, NULL, 'g' },
+	{ "json", no_argument, NULL, 'j' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static const struct cli_cmd measure_cmd = {
+	.name = "measure", .longopts = measure_longopts, .usage = usage,
+	.opt = measure_opt, .any_args = true,
+};
+
 int cmd_measure(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "gpa", required_argument, NULL, 'g' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
-	uint64_t gpa = DEFAULT_GPA, pages, size;
-	const char *gpa_arg = NULL, *why;
-	bool json = false;
+	struct measure_opts o = { .gpa = DEFAULT_GPA };
+	uint64_t pages, size;
+	const char *why;
 	uint8_t d[32];
 	FILE *f;
-	int c;
+	int ret = cli_getopt(&measure_cmd, argc, argv, &o);
 
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'g':
-			gpa_arg = optarg;
-			if (parse_size(optarg, &gpa) || gpa % GMEM_PAGE_SIZE) {
-				cli_bad_value("measure", "--gpa", GPA_RULE,
-					      optarg);
-				return CLI_USAGE;
-			}
-			break;
-		case 'j':
-			json = true;
-			break;
-		case 'h':
-			usage(stdout);
-			return CLI_OK;
-		case ':':
-			fprintf(stderr, "gmem measure: option '%s' needs a "
-				"value (try 'gmem measure --help')\n",
-				argv[optind - 1]);
-			return CLI_USAGE;
-		default:
-			cli_bad_option("measure", argv);
-			return CLI_USAGE;
-		}
-	}
+	if (ret)
+		return ret > 0 ? CLI_OK : CLI_USAGE;
 	if (argc - optind != 1) {
 		fprintf(stderr, "gmem measure: expected one IMAGE file, not "
 			"%d (try 'gmem measure --help')\n", argc - optind);
@@ -164,18 +164,18 @@ int cmd_measure(int argc, char **argv)
 			"file, not '%s' (%s)\n", argv[optind], why);
 		return CLI_USAGE;
 	}
-	if (!fits(gpa, size)) {
+	if (!fits(o.gpa, size)) {
 		fclose(f);
-		cli_bad_value("measure", "--gpa", GPA_RULE, gpa_arg);
+		cli_bad_value("measure", "--gpa", GPA_RULE, o.gpa_arg);
 		return CLI_USAGE;
 	}
-	if (measure_file(f, gpa, d, &pages)) {
+	if (measure_file(f, o.gpa, d, &pages)) {
 		fprintf(stderr, "gmem measure: cannot read '%s' (or it runs "
 			"past the end of the address space)\n", argv[optind]);
 		fclose(f);
 		return CLI_FAIL;
 	}
 	fclose(f);
-	print(argv[optind], gpa, pages, d, json);
+	print(argv[optind], o.gpa, pages, d, o.json);
 	return CLI_OK;
 }

@@ -5,7 +5,6 @@
  * runs on a terminal. Reads counters only; no lock (the runner serializes
  * the progress line with guest text).
  */
-#include <stdatomic.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -41,6 +40,63 @@ static unsigned int memory_map(struct runner *r, struct map_run *m,
 	return n;
 }
 
+/* The built-in guest's host side: its counters (zeros for another). */
+static struct vmm_scenario_stats scenario(const struct run_ctx *c)
+{
+	struct vmm_scenario_stats st = { 0 };
+
+	if (c->vm && vmm_scenario(c->vm))
+		vmm_scenario_stats(vmm_scenario(c->vm), &st);
+	return st;
+}
+
+static void devices_text(struct vmm_devices *d)
+{
+	struct vmm_pool_stats ps;
+	char sz[32];
+
+	for (unsigned int i = 0; i < vmm_devices_count(d); i++) {
+		struct vmm_device_info in;
+
+		vmm_device_report(vmm_devices_get(d, i), &in);
+		printf("  device:       %s %s: %llu table messages, %llu timeouts, %u regions now%s\n",
+		       in.kind, in.path, (unsigned long long)in.messages,
+		       (unsigned long long)in.timeouts, in.regions,
+		       in.connected ? "" : ", back-end gone");
+	}
+	vmm_devices_stats(d, &ps);
+	printf("  DMA pool:     %s in its own file; %lu DMA rounds; %lu conversions to private checked, %lu left a page in a table; exposure at most %llu bytes\n",
+	       mm_size(ps.size, sz, sizeof(sz)), ps.rounds, ps.checked,
+	       ps.leaks, (unsigned long long)ps.max_exposure);
+}
+
+/* Two JSON members: "devices" (one object each) and "dma_pool". */
+static void devices_json(struct vmm_devices *d)
+{
+	struct vmm_pool_stats ps;
+
+	fputs("\"devices\": [", stdout);
+	for (unsigned int i = 0; i < vmm_devices_count(d); i++) {
+		struct vmm_device_info in;
+
+		vmm_device_report(vmm_devices_get(d, i), &in);
+		printf("%s{\"kind\": \"%s\", \"socket\": ", i ? ", " : "",
+		       in.kind);
+		cli_json_str(stdout, in.path);
+		printf(", \"table_messages\": %llu, \"timeouts\": %llu, "
+		       "\"regions\": %u, \"connected\": %s}",
+		       (unsigned long long)in.messages,
+		       (unsigned long long)in.timeouts, in.regions,
+		       in.connected ? "true" : "false");
+	}
+	vmm_devices_stats(d, &ps);
+	printf("], \"dma_pool\": {\"size\": %llu, \"dma_rounds\": %lu, "
+	       "\"conversions_checked\": %lu, \"left_in_table\": %lu, "
+	       "\"max_exposure\": %llu}",
+	       (unsigned long long)ps.size, ps.rounds, ps.checked, ps.leaks,
+	       (unsigned long long)ps.max_exposure);
+}
+
 static const char *protection(struct runner *r)
 {
 	return gmem_vm_private_mirrored(runner_vm(r)) == 1 ?
@@ -48,7 +104,7 @@ static const char *protection(struct runner *r)
 }
 
 /* Printed before the VM starts, so a long run says what it is at once. */
-void run_report_header(struct runner *r, struct run_ctx *c)
+void cli_run_report_header(struct runner *r, struct run_ctx *c)
 {
 	uint8_t d[32];
 	char hex[65], mem[32];
@@ -86,7 +142,7 @@ static void report_text(struct runner *r, struct run_ctx *c,
 		       c->o.rounds);
 	else
 		printf("  rounds:       %lu of %lu per vCPU\n",
-		       atomic_load(&c->rounds_done) / c->o.vcpus, c->o.rounds);
+		       scenario(c).rounds_done / c->o.vcpus, c->o.rounds);
 	printf("  conversions:  %llu requests, %llu pages (%s), %llu refused\n",
 	       (unsigned long long)st->conversions,
 	       (unsigned long long)st->conv_pages,
@@ -104,9 +160,9 @@ static void report_text(struct runner *r, struct run_ctx *c,
 			printf(" %s %llu", runner_exit_name(i),
 			       (unsigned long long)st->exits[i]);
 	printf("\n  heartbeats:   %llu\n", (unsigned long long)st->heartbeats);
-	printf("  host checks:  %lu held\n", atomic_load(&c->checks));
+	printf("  host checks:  %lu held\n", scenario(c).checks);
 	if (c->devs)
-		run_devices_report_text(c->devs, stdout);
+		devices_text(c->devs);
 	printf("  memory map:   %llu run%s\n", (unsigned long long)total,
 	       total == 1 ? "" : "s");
 	for (unsigned int i = 0; i < n; i++)
@@ -136,8 +192,8 @@ static void report_json(struct runner *r, struct run_ctx *c,
 	printf("{\"vcpus\": %lu, \"mem\": %llu, \"rounds\": %lu, ", c->o.vcpus,
 	       (unsigned long long)c->o.mem, c->o.rounds);
 	printf("\"rounds_done\": %lu, \"guest\": ",
-	       (unsigned long)atomic_load(&c->rounds_done));
-	json_str(stdout, c->o.guest ? c->o.guest : "built-in");
+	       scenario(c).rounds_done);
+	cli_json_str(stdout, c->o.guest ? c->o.guest : "built-in");
 	runner_launch_digest(r, d);
 	cli_digest_hex(d, hex);
 	printf(", \"launch_digest\": \"%s\", \"protection\": \"%s\", ", hex,
@@ -156,7 +212,7 @@ static void report_json(struct runner *r, struct run_ctx *c,
 	       (unsigned long long)st->conversions,
 	       (unsigned long long)st->conv_pages,
 	       (unsigned long long)st->conv_errors, st->conversions / secs,
-	       st->run_seconds, atomic_load(&c->checks),
+	       st->run_seconds, scenario(c).checks,
 	       (unsigned long long)st->heartbeats);
 	for (unsigned int i = 0; i < RUNNER_NR_EXITS; i++) {
 		if (!st->exits[i])
@@ -167,7 +223,7 @@ static void report_json(struct runner *r, struct run_ctx *c,
 	}
 	printf("}, ");
 	if (c->devs) {
-		run_devices_report_json(c->devs, stdout);
+		devices_json(c->devs);
 		printf(", ");
 	}
 	printf("\"memory_runs\": %llu, \"memory_map\": [",
@@ -179,7 +235,7 @@ static void report_json(struct runner *r, struct run_ctx *c,
 		       m[i].private ? "private" : "shared");
 	printf("], \"result\": \"%s\", \"error\": ", result ? "fail" : "pass");
 	if (result)
-		json_str(stdout, runner_error(r));
+		cli_json_str(stdout, runner_error(r));
 	else
 		printf("null");
 	if (map) {
@@ -189,8 +245,8 @@ static void report_json(struct runner *r, struct run_ctx *c,
 	printf("}\n");
 }
 
-void run_report(struct runner *r, struct run_ctx *c, int result,
-		       const struct memmap *map)
+void cli_run_report(struct runner *r, struct run_ctx *c, int result,
+		    const struct memmap *map)
 {
 	struct runner_stats st;
 
@@ -201,7 +257,7 @@ void run_report(struct runner *r, struct run_ctx *c, int result,
 		report_text(r, c, &st, result);
 	if (map && !c->o.json) {
 		putchar('\n');
-		memmap_text(stdout, map, map_color(&c->o.out));
+		memmap_text(stdout, map, cli_map_color(&c->o.out));
 	}
 	fflush(stdout);
 	if (result && c->o.json)
@@ -212,7 +268,8 @@ void run_report(struct runner *r, struct run_ctx *c, int result,
  * The progress line (a terminal only): stderr, redrawn in place, erased
  * when the run ends; the runner serializes calls with guest text.
  */
-void run_progress(struct runner *r, bool clear, double seconds, void *arg)
+void cli_run_progress(struct runner *r, bool clear, double seconds,
+		      void *arg)
 {
 	struct run_ctx *c = arg;
 	struct runner_stats st;
@@ -225,7 +282,7 @@ void run_progress(struct runner *r, bool clear, double seconds, void *arg)
 	fputs("\r", stderr);
 	if (!c->o.guest)
 		fprintf(stderr, "  progress: %lu of %lu rounds, ",
-			atomic_load(&c->rounds_done), c->o.rounds * c->o.vcpus);
+			scenario(c).rounds_done, c->o.rounds * c->o.vcpus);
 	else
 		fprintf(stderr, "  progress: %llu heartbeats, ",
 			(unsigned long long)st.heartbeats);

@@ -2,23 +2,17 @@
 /*
  * gmem run: a real KVM VM whose RAM is guest_memfd converts its own pages
  * between shared and private while the host proves it cannot read the
- * private ones. The guest is guests/run.c; this file is its host side: at
- * every sync it checks what the host can and cannot see, sets the content
- * policy for the coming conversion back, and writes data the guest checks.
- *
- * Sync handlers of different vCPUs run concurrently; each touches only its
- * own vCPU's slice and buffer, and the counters are atomic. No lock.
+ * private ones. The guest is guests/run.c; its host side is vmm/'s
+ * (vmm/scenario.c), and so are the devices (vmm/devices.c). This file is
+ * the command: its options, the checks before the vCPUs start, and the
+ * exit status.
  */
 #include <errno.h>
-#include <getopt.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
 
-#include "images.h"
-#include "run-guest.h"
 #include "run.h"
 
 #define MAX_WATCHDOG_S	3600
@@ -116,7 +110,7 @@ static int parse_conv(const char *arg, enum run_conv *conv)
 		[RUN_CONV_HYPERCALL] = "hypercall",
 	};
 
-	for (unsigned int i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+	for (unsigned int i = 0; i < ARRAY_SIZE(names); i++) {
 		if (!strcmp(arg, names[i])) {
 			*conv = i;
 			return 0;
@@ -125,23 +119,69 @@ static int parse_conv(const char *arg, enum run_conv *conv)
 	return cli_bad_value("run", "--conversions", CONV_RULE, arg);
 }
 
-static int parse_one(int c, struct run_opts *o, char **argv)
+static const char *const dev_opt_name[VMM_VU_NR] = {
+	"--vhost-user-blk", "--vhost-user-net",
+};
+
+/* --vhost-user-blk/-net PATH: a unix socket that exists, given once. */
+static int dev_opt(enum vmm_vu_kind kind, const char *path,
+		   const char *paths[VMM_VU_NR])
 {
+	if (paths[kind]) {
+		fprintf(stderr, "gmem run: %s given twice\n", dev_opt_name[kind]);
+		return -1;
+	}
+	if (cli_opt_socket("run", dev_opt_name[kind], path))
+		return -1;
+	paths[kind] = path;
+	return 0;
+}
+
+/* Connect to the back-ends asked for: 0, or -1 after one line. */
+static int connect_devices(struct run_ctx *c)
+{
+	char why[VMM_ERR_LEN];
+	int ret;
+
+	if (!c->o.dev[VMM_VU_BLK] && !c->o.dev[VMM_VU_NET])
+		return 0;
+	if (vmm_devices_new(&c->devs)) {
+		fprintf(stderr, "gmem run: no memory for the devices\n");
+		return -1;
+	}
+	for (unsigned int k = 0; k < VMM_VU_NR; k++) {
+		if (!c->o.dev[k])
+			continue;
+		ret = vmm_devices_add_vu(c->devs, k, c->o.dev[k],
+					 dev_opt_name[k], why, sizeof(why));
+		if (ret) {
+			fprintf(stderr, "gmem run: %s '%s': %s\n",
+				dev_opt_name[k], c->o.dev[k], why);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int run_opt(int c, const char *arg, void *opts)
+{
+	struct run_opts *o = opts;
+
 	switch (c) {
 	case 'c':
-		return cli_opt_vcpus("run", optarg, &o->vcpus);
+		return cli_opt_vcpus("run", arg, &o->vcpus);
 	case 'm':
-		return cli_opt_mem("run", optarg, &o->mem);
+		return cli_opt_mem("run", arg, &o->mem);
 	case 'r':
-		return cli_opt_rounds("run", optarg, &o->rounds);
+		return cli_opt_rounds("run", arg, &o->rounds);
 	case 'w':
-		if (parse_uint(optarg, MAX_WATCHDOG_S, &o->watchdog_s) ||
+		if (cli_parse_uint(arg, MAX_WATCHDOG_S, &o->watchdog_s) ||
 		    !o->watchdog_s)
 			return cli_bad_value("run", "--watchdog", WATCHDOG_RULE,
-					     optarg);
+					     arg);
 		return 0;
 	case 'g':
-		return load_guest(o, optarg);
+		return load_guest(o, arg);
 	case 'j':
 		o->json = true;
 		return 0;
@@ -149,250 +189,65 @@ static int parse_one(int c, struct run_opts *o, char **argv)
 		o->map = true;
 		return 0;
 	case 'S':
-		return cli_open_svg("run", "--map-svg", optarg, &o->out.svg);
+		return cli_open_svg("run", "--map-svg", arg, &o->out.svg);
 	case 'C':
-		return cli_parse_color("run", optarg, &o->out.color);
+		return cli_parse_color("run", arg, &o->out.color);
 	case 'D':
-		if (strlen(optarg) != 64 ||
-		    strspn(optarg, "0123456789abcdefABCDEF") != 64)
+		if (strlen(arg) != 64 || strspn(arg, "0123456789abcdefABCDEF") != 64)
 			return cli_bad_value("run", "--expect-digest",
 					     "64 hex digits (a SHA-256 launch digest)",
-					     optarg);
-		o->expect_digest = optarg;
+					     arg);
+		o->expect_digest = arg;
 		return 0;
 	case 'X':
-		return parse_conv(optarg, &o->conv);
+		return parse_conv(arg, &o->conv);
 	case 'B':
-		return run_dev_opt(RUN_DEV_BLK, optarg, o->dev);
-	case 'N':
-		return run_dev_opt(RUN_DEV_NET, optarg, o->dev);
-	case 'h':
-		run_usage(stdout);
-		return 1;
-	case ':':
-		fprintf(stderr, "gmem run: option '%s' needs a value (try 'gmem run --help')\n",
-			argv[optind - 1]);
-		return -1;
+		return dev_opt(VMM_VU_BLK, arg, o->dev);
+	default: /* 'N' */
+		return dev_opt(VMM_VU_NET, arg, o->dev);
 	}
-	cli_bad_option("run", argv);
-	return -1;
 }
+
+static const struct option run_longopts[] = {
+	{ "vcpus", required_argument, NULL, 'c' },
+	{ "mem", required_argument, NULL, 'm' },
+	{ "rounds", required_argument, NULL, 'r' },
+	{ "watchdog", required_argument, NULL, 'w' },
+	{ "guest", required_argument, NULL, 'g' },
+	{ "json", no_argument, NULL, 'j' },
+	{ "map", no_argument, NULL, 'M' },
+	{ "map-svg", required_argument, NULL, 'S' },
+	{ "color", optional_argument, NULL, 'C' },
+	{ "expect-digest", required_argument, NULL, 'D' },
+	{ "conversions", required_argument, NULL, 'X' },
+	{ "vhost-user-blk", required_argument, NULL, 'B' },
+	{ "vhost-user-net", required_argument, NULL, 'N' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static const struct cli_cmd run_cmd = {
+	.name = "run", .longopts = run_longopts, .usage = run_usage,
+	.opt = run_opt,
+};
 
 /* 0 to run, 1 when --help was printed, -1 after a one-line error. */
 static int parse_opts(int argc, char **argv, struct run_opts *o)
 {
-	static const struct option longopts[] = {
-		{ "vcpus", required_argument, NULL, 'c' },
-		{ "mem", required_argument, NULL, 'm' },
-		{ "rounds", required_argument, NULL, 'r' },
-		{ "watchdog", required_argument, NULL, 'w' },
-		{ "guest", required_argument, NULL, 'g' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "map", no_argument, NULL, 'M' },
-		{ "map-svg", required_argument, NULL, 'S' },
-		{ "color", optional_argument, NULL, 'C' },
-		{ "expect-digest", required_argument, NULL, 'D' },
-		{ "conversions", required_argument, NULL, 'X' },
-		{ "vhost-user-blk", required_argument, NULL, 'B' },
-		{ "vhost-user-net", required_argument, NULL, 'N' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int c, ret;
+	int ret;
 
 	*o = (struct run_opts){
 		.vcpus = 2, .mem = 64ULL << 20, .rounds = 8,
 		.watchdog_s = RUNNER_WATCHDOG_MS / 1000,
 	};
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-		ret = parse_one(c, o, argv);
-		if (ret)
-			return ret;
-	}
-	if (optind < argc) {
-		fprintf(stderr, "gmem run: unexpected argument '%s' (try 'gmem run --help')\n",
-			argv[optind]);
-		return -1;
-	}
-	if (o->guest && (o->dev[RUN_DEV_BLK] || o->dev[RUN_DEV_NET])) {
+	ret = cli_getopt(&run_cmd, argc, argv, o);
+	if (ret)
+		return ret;
+	if (o->guest && (o->dev[VMM_VU_BLK] || o->dev[VMM_VU_NET])) {
 		fprintf(stderr, "gmem run: --vhost-user-blk and --vhost-user-net drive devices from the built-in guest: not with --guest\n");
 		return -1;
 	}
 	return cli_check_slice("run", o->mem, o->vcpus);
-}
-
-static int check_pattern(struct runner *r, unsigned int id, const uint8_t *b,
-			 uint64_t gpa, uint64_t len, uint64_t seed,
-			 const char *what)
-{
-	for (uint64_t i = 0; i < len; i += 8) {
-		uint64_t w;
-
-		memcpy(&w, b + i, 8);
-		if (w != guest_pattern(seed, gpa + i)) {
-			runner_stop(r, "vcpu %u: host check failed: %s at gpa 0x%llx",
-				    id, what, (unsigned long long)(gpa + i));
-			return -1;
-		}
-	}
-	return 0;
-}
-
-static int check_zero(struct runner *r, unsigned int id, const uint8_t *b,
-		      uint64_t gpa, uint64_t len)
-{
-	for (uint64_t i = 0; i < len; i++) {
-		if (b[i]) {
-			runner_stop(r, "vcpu %u: host check failed: ZERO half not zero at gpa 0x%llx",
-				    id, (unsigned long long)(gpa + i));
-			return -1;
-		}
-	}
-	return 0;
-}
-
-static int host_read(struct runner *r, unsigned int id, uint64_t gpa,
-		     void *buf, uint64_t len)
-{
-	struct gmem_fault f;
-	int ret = gmem_vm_read(runner_vm(r), gpa, buf, len, &f);
-
-	if (ret)
-		runner_stop(r, "vcpu %u: host read of shared gpa 0x%llx failed: %s",
-			    id, (unsigned long long)gpa, strerror(-ret));
-	return ret;
-}
-
-/* Private memory: the whole slice, and its first, middle and last page. */
-static int must_fault(struct runner *r, unsigned int id, uint64_t base,
-		      uint64_t size, uint8_t *buf)
-{
-	const uint64_t at[] = {
-		0, run_half(size), size - GMEM_PAGE_SIZE,
-	};
-	struct gmem_fault f;
-	int ret = gmem_vm_read(runner_vm(r), base, buf, size, &f);
-
-	if (ret != -EFAULT || !(f.flags & GMEM_FAULT_PRIVATE) || f.gpa != base)
-		goto leak;
-	for (unsigned int i = 0; i < 3; i++) {
-		ret = gmem_vm_read(runner_vm(r), base + at[i], buf,
-				GMEM_PAGE_SIZE, &f);
-		if (ret != -EFAULT || !(f.flags & GMEM_FAULT_PRIVATE))
-			goto leak;
-	}
-	return 0;
-leak:
-	runner_stop(r, "vcpu %u: host check failed: read of private memory at 0x%llx returned %d",
-		    id, (unsigned long long)base, ret);
-	return -1;
-}
-
-/*
- * The content policy of the slice: all PRESERVE (for the conversion to
- * private), or for the conversion back one half ZERO, the other PRESERVE.
- */
-static int set_policy(struct runner *r, uint64_t base, uint64_t size,
-		      bool zero_first, bool all_preserve)
-{
-	uint64_t half = run_half(size);
-	struct gmem_vm *vm = runner_vm(r);
-	int ret;
-
-	if (all_preserve)
-		ret = gmem_vm_set_policy(vm, base, size, GMEM_CONVERT_PRESERVE);
-	else
-		ret = gmem_vm_set_policy(vm, base, half, zero_first ?
-					 GMEM_CONVERT_ZERO :
-					 GMEM_CONVERT_PRESERVE);
-	if (!ret && !all_preserve)
-		ret = gmem_vm_set_policy(vm, base + half, size - half,
-					 zero_first ? GMEM_CONVERT_PRESERVE :
-						      GMEM_CONVERT_ZERO);
-	if (ret)
-		runner_stop(r, "gmem_vm_set_policy: %s", strerror(-ret));
-	return ret;
-}
-
-static int stage_back(struct runner *r, struct run_ctx *c, unsigned int id,
-		      uint64_t round, uint64_t base, uint64_t size)
-{
-	uint64_t half = run_half(size);
-	uint64_t secret = run_seed(round, id, RUN_SEED_SECRET);
-	bool zero_first = !(round & 1);
-	uint8_t *b = c->buf[id];
-	int ret;
-
-	if (host_read(r, id, base, b, size))
-		return -1;
-	if (zero_first)
-		ret = check_zero(r, id, b, base, half) ?:
-		      check_pattern(r, id, b + half, base + half, size - half,
-				    secret, "PRESERVE half lost the secret");
-	else
-		ret = check_pattern(r, id, b, base, half, secret,
-				    "PRESERVE half lost the secret") ?:
-		      check_zero(r, id, b + half, base + half, size - half);
-	if (ret)
-		return -1;
-	for (uint64_t i = 0; i < size; i += 8) {
-		uint64_t w = guest_pattern(run_seed(round, id, RUN_SEED_HOST),
-					   base + i);
-
-		memcpy(b + i, &w, 8);
-	}
-	ret = gmem_vm_write(runner_vm(r), base, b, size, NULL);
-	if (ret)
-		runner_stop(r, "vcpu %u: host write to shared memory failed: %s",
-			    id, strerror(-ret));
-	return ret ? -1 : 0;
-}
-
-static int on_sync(struct runner *r, unsigned int id, struct guest_mailbox *mb,
-		   void *arg)
-{
-	struct run_ctx *c = arg;
-	uint64_t round = mb->args[0], base = mb->args[1], size = mb->args[2];
-	int ret = 0;
-
-	if (mb->stage == RUN_STAGE_DMA)
-		return run_devices_sync(c->devs, r, mb) ? -1 : 0;
-	if (size != c->slice || round >= c->o.rounds + (mb->stage == RUN_STAGE_END)) {
-		runner_stop(r, "vcpu %u: sync %u with bad arguments", id, mb->stage);
-		return -1;
-	}
-	switch (mb->stage) {
-	case RUN_STAGE_SHARED:
-		ret = host_read(r, id, base, c->buf[id], size) ?:
-		      check_pattern(r, id, c->buf[id], base, size,
-				    run_seed(round, id, RUN_SEED_SHARED),
-				    "shared pattern not seen");
-		/* The coming conversion to private preserves. */
-		if (!ret)
-			ret = set_policy(r, base, size, false, true);
-		break;
-	case RUN_STAGE_PRIVATE:
-		ret = must_fault(r, id, base, size, c->buf[id]) ?:
-		      set_policy(r, base, size, !(round & 1), false);
-		mb->ret = !(round & 1);
-		break;
-	case RUN_STAGE_BACK:
-		ret = stage_back(r, c, id, round, base, size);
-		if (!ret)
-			atomic_fetch_add(&c->rounds_done, 1);
-		break;
-	case RUN_STAGE_END:
-		return 0;
-	default:
-		runner_stop(r, "vcpu %u: unknown sync stage %u", id, mb->stage);
-		return -1;
-	}
-	if (ret)
-		return -1;
-	atomic_fetch_add(&c->checks, 1);
-	return 0;
 }
 
 static int map_after_run(struct runner *r, struct run_ctx *c,
@@ -405,7 +260,7 @@ static int map_after_run(struct runner *r, struct run_ctx *c,
 	snprintf(title, sizeof(title), "gmem run: %lu vCPUs, %s RAM, "
 		 "%lu rounds, %s", c->o.vcpus, mm_size(c->o.mem, mem, sizeof(mem)),
 		 c->o.rounds, c->o.guest ? c->o.guest : "built-in guest");
-	return map_collect("run", runner_vm(r), &c->o.out, title, m);
+	return cli_map_collect("run", runner_vm(r), &c->o.out, title, m);
 }
 
 /* --expect-digest: the vCPUs start only if the image measured as said. */
@@ -447,96 +302,67 @@ static bool hypercall_arrives(struct runner *r, struct run_ctx *c)
 	return false;
 }
 
+/* The VM, its checks before the vCPUs start, the run and the report. */
 static int run_vm(struct run_ctx *c)
 {
 	bool tty = !c->o.json && isatty(STDOUT_FILENO) &&
 		   isatty(STDERR_FILENO);
-	struct runner_config cfg = {
-		.nr_vcpus = c->o.vcpus,
-		.ram_size = c->o.mem,
-		.image = c->o.guest ? c->o.image : guest_run,
-		.image_size = c->o.guest ? c->o.image_size : guest_run_size,
+	const struct vmm_config cfg = {
+		.vcpus = c->o.vcpus,
+		.mem = c->o.mem,
+		.rounds = c->o.rounds,
+		.image = c->o.guest ? c->o.image : NULL,
+		.image_size = c->o.image_size,
 		.conv_channel = c->o.conv == RUN_CONV_DOORBELL ?
 				GUEST_CONV_DOORBELL :
 				c->o.conv == RUN_CONV_HYPERCALL ?
 				GUEST_CONV_HYPERCALL : RUNNER_CONV_AUTO,
 		.watchdog_ms = c->o.watchdog_s * 1000,
-		.param = {
-			[RUN_P_ROUNDS] = c->o.rounds,
-			[RUN_P_CHUNK] = c->o.guest ? 0 : RUN_CHUNK_PAGES,
-		},
-		.on_sync = c->o.guest ? NULL : on_sync,
-		.on_progress = tty ? run_progress : NULL,
+		.devs = c->devs,
+		.on_progress = tty ? cli_run_progress : NULL,
+		.arg = c,
 		/* stdout holds one JSON document: guest text goes beside it */
 		.console = c->o.json ? stderr : NULL,
-		.arg = c,
 	};
 	struct memmap map = { 0 };
+	char err[VMM_ERR_LEN];
 	struct runner *r;
 	int ret, mret;
 
-	if (c->devs)
-		run_devices_configure(c->devs, &cfg);
-	ret = runner_create(&cfg, &r);
+	ret = vmm_create(&cfg, &c->vm);
 	if (ret) {
 		fprintf(stderr, "gmem run: cannot create the VM: %s\n",
 			strerror(-ret));
 		return CLI_FAIL;
 	}
+	r = vmm_runner(c->vm);
 	if (!hypercall_arrives(r, c)) {
-		runner_destroy(r);
+		vmm_destroy(c->vm);
 		return CLI_NOKVM;
 	}
-	if (!digest_expected(r, c) ||
-	    (c->devs && run_devices_start(c->devs, r))) {
-		run_devices_stop(c->devs);
-		runner_destroy(r);
+	ret = digest_expected(r, c) ? vmm_start(c->vm, err, sizeof(err)) : 1;
+	if (ret) {
+		if (ret < 0)
+			fprintf(stderr, "gmem run: %s\n", err);
+		vmm_destroy(c->vm);
 		return CLI_FAIL;
 	}
 	if (!c->o.json)
-		run_report_header(r, c);
-	ret = runner_run(r);
-	if (!ret && c->devs && run_devices_failed(c->devs, r))
-		ret = -1;
+		cli_run_report_header(r, c);
+	ret = vmm_run(c->vm);
 	mret = map_after_run(r, c, &map);
-	run_report(r, c, ret, !mret && c->o.map ? &map : NULL);
+	cli_run_report(r, c, ret, !mret && c->o.map ? &map : NULL);
 	memmap_free(&map);
-	run_devices_stop(c->devs);
-	runner_destroy(r);
+	vmm_destroy(c->vm);
 	return ret || mret ? CLI_FAIL : CLI_OK;
 }
 
-/* Buffers, the VM, the report; frees what the options hold. */
+/* The devices, the VM, the report; frees what the options hold. */
 static int run_main(struct run_ctx *c)
 {
-	int ret = 0;
+	int ret = connect_devices(c) ? CLI_FAIL : run_vm(c);
 
-	c->slice = run_slice(c->o.mem, c->o.vcpus);
-	c->buf = calloc(c->o.vcpus, sizeof(*c->buf));
-	for (unsigned long i = 0; c->buf && !c->o.guest && i < c->o.vcpus; i++) {
-		char sz[32];
-
-		c->buf[i] = malloc(c->slice);
-		if (!c->buf[i]) {
-			fprintf(stderr, "gmem run: no memory for the host's %s of buffers\n",
-				mm_size(c->slice * c->o.vcpus, sz, sizeof(sz)));
-			ret = CLI_FAIL;
-			break;
-		}
-	}
-	if (!c->buf) {
-		fprintf(stderr, "gmem run: no memory for %lu buffer pointers\n",
-			c->o.vcpus);
-		ret = CLI_FAIL;
-	}
-	if (!ret && run_devices_connect(c->o.dev, &c->devs))
-		ret = CLI_FAIL;
-	if (!ret)
-		ret = run_vm(c);
-	run_devices_close(c->devs);
-	for (unsigned long i = 0; c->buf && i < c->o.vcpus; i++)
-		free(c->buf[i]);
-	free(c->buf);
+	vmm_devices_close(c->devs);
 	free(c->o.image);
 	return ret;
 }
@@ -570,8 +396,8 @@ int cmd_run(int argc, char **argv)
 	return close_svg(&c.o, ret);
 }
 
-int run_for_map(unsigned long vcpus, uint64_t mem, unsigned long rounds,
-		const struct map_out *out)
+int cli_run_for_map(unsigned long vcpus, uint64_t mem, unsigned long rounds,
+		    const struct map_out *out)
 {
 	struct run_ctx c = {
 		.o = {

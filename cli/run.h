@@ -6,13 +6,12 @@
 #ifndef GMEM_CLI_RUN_H
 #define GMEM_CLI_RUN_H
 
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "cli.h"
-#include "run-devices.h"
 #include "runner.h"
+#include "vmm.h"
 
 /* --conversions: how the guest asks for conversions. */
 enum run_conv {
@@ -32,26 +31,24 @@ struct run_opts {
 	bool json;
 	bool map;			/* --map */
 	struct map_out out;		/* --map's and --map-svg's */
-	const char *dev[RUN_DEV_NR];	/* --vhost-user-blk/-net sockets */
+	const char *dev[VMM_VU_NR];	/* --vhost-user-blk/-net sockets */
 	const char *expect_digest;	/* --expect-digest: 64 hex digits */
 	enum run_conv conv;		/* --conversions */
 };
 
 struct run_ctx {
 	struct run_opts o;
-	uint64_t slice;
-	uint8_t **buf;			/* one slice-sized buffer per vCPU */
-	atomic_ulong checks;		/* host checks that held */
-	atomic_ulong rounds_done;
-	struct run_devices *devs;	/* NULL: no devices */
+	struct vmm_devices *devs;	/* NULL: no devices */
+	struct vmm *vm;			/* while it exists */
 };
 
 /* Printed before the VM starts, so a long run says what it is at once. */
-void run_report_header(struct runner *r, struct run_ctx *c);
+void cli_run_report_header(struct runner *r, struct run_ctx *c);
 /* The summary, text or JSON (with @map under "map" when given). */
-void run_report(struct runner *r, struct run_ctx *c, int result,
-		const struct memmap *map);
+void cli_run_report(struct runner *r, struct run_ctx *c, int result,
+		    const struct memmap *map);
 /* runner_progress_fn: the progress line on a terminal. */
-void run_progress(struct runner *r, bool clear, double seconds, void *arg);
+void cli_run_progress(struct runner *r, bool clear, double seconds,
+		      void *arg);
 
 #endif /* GMEM_CLI_RUN_H */

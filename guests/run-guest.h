@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* What the `gmem run` guest (guests/run.c) and its host (cli/run.c) share. */
+/* What the `gmem run` guest (guests/run.c) and its host (vmm/scenario.c) share. */
 #ifndef GMEM_RUN_GUEST_H
 #define GMEM_RUN_GUEST_H
 

@@ -7,7 +7,7 @@
  *   convert back (the host's policy zeroes one half),
  *   check zeros vs the secret                         -> RUN_STAGE_BACK
  *   check the data the host wrote meanwhile.
- * The host checks its side at each stage (cli/run.c).
+ * The host checks its side at each stage (vmm/scenario.c).
  *
  * With devices (a virtio-blk or virtio-net window in the params), vCPU 0
  * also moves data through them after each of its rounds, converting a

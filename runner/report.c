@@ -46,7 +46,7 @@ static const char *const exit_names[] = {
 
 const char *runner_exit_name(unsigned int reason)
 {
-	if (reason < sizeof(exit_names) / sizeof(exit_names[0]) &&
+	if (reason < ARRAY_SIZE(exit_names) &&
 	    exit_names[reason])
 		return exit_names[reason];
 	return "KVM_EXIT_(unknown)";

@@ -7,17 +7,27 @@
  * console_lock and may only read atomics and print). Everything else a
  * vCPU thread touches is its own struct rvcpu, or atomics. Device windows'
  * handlers (runner_config.mmio) run on vCPU threads with no runner lock
- * held and take their own (the virtio-mmio transport's, then the
- * vhost-user device's).
+ * held and take their own (vmm/'s, in the order vmm/vmm-int.h states).
  */
 #ifndef GMEM_RUNNER_INT_H
 #define GMEM_RUNNER_INT_H
 
 #include <linux/kvm.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdatomic.h>
 
 #include "runner.h"
+
+/*
+ * Where kvm_run's exit union begins: every exit's details (mmio, io,
+ * hypercall, memory_fault) start here, also on kernels whose headers lack
+ * memory_fault (kvm-gmem-compat.h's struct gmem_kvm_memory_fault).
+ */
+#define RN_KVM_RUN_EXIT_INFO	offsetof(struct kvm_run, mmio)
+_Static_assert(RN_KVM_RUN_EXIT_INFO == 32, "the exit union of the KVM ABI");
+
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 
 struct rvcpu {
 	struct runner *r;
@@ -90,6 +100,9 @@ bool rn_memory_fault(struct rvcpu *v);
 /* watchdog.c */
 int rn_watchdog_start(struct runner *r);
 void rn_watchdog_stop(struct runner *r);
+
+/* stop.c: calls no other runner file (runner_stop is in runner.h) */
+void rn_kick(struct rvcpu *v);
 void rn_kick_all(struct runner *r);
 uint64_t rn_now_ns(void);
 int rn_signal_setup(void);

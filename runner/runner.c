@@ -355,38 +355,6 @@ int runner_run(struct runner *r)
 	return runner_error(r) ? -1 : 0;
 }
 
-void runner_stop(struct runner *r, const char *fmt, ...)
-{
-	va_list ap;
-	char *msg = NULL;
-
-	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		msg = NULL;
-	va_end(ap);
-	pthread_mutex_lock(&r->err_lock);
-	if (!r->error && msg) {
-		r->error = msg;
-		msg = NULL;
-	} else if (!r->error) {
-		r->error = strdup("VM stopped");
-	}
-	pthread_mutex_unlock(&r->err_lock);
-	free(msg);
-	atomic_store(&r->stopping, true);
-	rn_kick_all(r);
-}
-
-const char *runner_error(const struct runner *r)
-{
-	const char *e;
-
-	pthread_mutex_lock((pthread_mutex_t *)&r->err_lock);
-	e = r->error;
-	pthread_mutex_unlock((pthread_mutex_t *)&r->err_lock);
-	return e;
-}
-
 struct gmem_vm *runner_vm(const struct runner *r)
 {
 	return r->vm;

@@ -205,7 +205,7 @@ static bool fault_stop(struct rvcpu *v, const struct gmem_kvm_memory_fault *mf,
 bool rn_memory_fault(struct rvcpu *v)
 {
 	const struct gmem_kvm_memory_fault *mf =
-		(const void *)((uint8_t *)v->run + 32);
+		(const void *)((uint8_t *)v->run + RN_KVM_RUN_EXIT_INFO);
 	uint64_t gpa = mf->gpa / GMEM_PAGE_SIZE * GMEM_PAGE_SIZE;
 	uint64_t end = mf->gpa + mf->size;
 	bool private = mf->flags & KVM_MEMORY_EXIT_FLAG_PRIVATE;

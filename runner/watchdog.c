@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * The watchdog, kicking vCPUs out of KVM_RUN, and the progress ticks.
+ * The watchdog and the progress ticks (kicking a vCPU out of KVM_RUN is
+ * stop.c's).
  *
  * A vCPU spinning on an instruction the host never sees (a VMCALL under
  * PVM, a tight loop) makes no exit, so nothing on its thread can stop it.
@@ -15,53 +16,9 @@
  *
  * Lock order: only r->console_lock (rn_progress), a leaf.
  */
-#include <errno.h>
-#include <signal.h>
-#include <string.h>
 #include <time.h>
 
 #include "runner-int.h"
-
-#define RN_KICK_SIGNAL	SIGUSR1
-
-uint64_t rn_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
-
-static void kick_handler(int sig)
-{
-	(void)sig;	/* only here to interrupt KVM_RUN */
-}
-
-/* No SA_RESTART: the point of the signal is KVM_RUN failing with EINTR. */
-int rn_signal_setup(void)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = kick_handler;
-	sigemptyset(&sa.sa_mask);
-	return sigaction(RN_KICK_SIGNAL, &sa, NULL) ? -errno : 0;
-}
-
-static void kick(struct rvcpu *v)
-{
-	__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
-	/* A vCPU not started yet sees immediate_exit or r->stopping. */
-	if (atomic_load(&v->started))
-		pthread_kill(v->self, RN_KICK_SIGNAL);
-}
-
-void rn_kick_all(struct runner *r)
-{
-	for (unsigned int i = 0; r->vcpus && i < r->cfg.nr_vcpus; i++)
-		kick(&r->vcpus[i]);
-}
-
 static void check_vcpus(struct runner *r, uint64_t limit_ns)
 {
 	uint64_t now = rn_now_ns();
@@ -75,7 +32,7 @@ static void check_vcpus(struct runner *r, uint64_t limit_ns)
 		    atomic_load(&v->watchdog_fired))
 			continue;
 		atomic_store(&v->watchdog_fired, true);
-		kick(v);
+		rn_kick(v);
 	}
 }
 

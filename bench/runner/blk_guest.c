@@ -19,15 +19,13 @@
 #include "images.h"
 #include "measure.h"
 #include "runner.h"
-#include "vhost-user.h"
-#include "virtio-mmio.h"
+#include "vmm.h"
 
 #define POOL		DMA_AREA_MIN
 #define REQUESTS	2048
 #define REQUESTS_QUICK	256
 
 struct blk_run {
-	struct rn_vmmio *dev;
 	_Atomic uint64_t t[3];		/* BEGIN, MID, END */
 };
 
@@ -53,33 +51,6 @@ static int on_sync(struct runner *r, unsigned int id, struct guest_mailbox *mb,
 	return 0;
 }
 
-static int window(void *opaque, uint64_t off, void *data, unsigned int len,
-		  bool write)
-{
-	struct blk_run *b = opaque;
-
-	return rn_vmmio_access(b->dev, off, data, len, write);
-}
-
-/* The device on the VM's pool, once the VM exists. */
-static int plug(struct gmem_vu_dev *vu, struct runner *r, struct blk_run *b)
-{
-	uint64_t capacity;
-	struct rn_vmmio_config mc = {
-		.device_id = RN_VIRTIO_ID_BLOCK, .num_queues = 1,
-		.queue_num_max = 2 * VIO_VQ_NUM,
-		.config = &capacity, .config_len = sizeof(capacity),
-	};
-	int ret;
-
-	ret = gmem_vu_attach(vu, runner_dma_file(r), 0, POOL, RUNNER_DMA_GPA);
-	if (!ret)
-		ret = gmem_vu_get_config(vu, 0, &capacity, sizeof(capacity));
-	if (!ret)
-		ret = rn_vmmio_create(vu, &mc, &b->dev);
-	return ret;
-}
-
 /* One VM: write and read MB/s, or a negative errno with t->error set. */
 static int one(const char *sock, bool memfd, uint64_t n, double mbs[2],
 	       struct bench_table *t)
@@ -89,8 +60,6 @@ static int one(const char *sock, bool memfd, uint64_t n, double mbs[2],
 		.nr_vcpus = 1,
 		.image = guest_dma, .image_size = guest_dma_size,
 		.dma_size = POOL, .memfd_backing = memfd,
-		.mmio = { { .gpa = RUNNER_MMIO_GPA, .size = GMEM_PAGE_SIZE,
-			    .access = window, .opaque = &b } },
 		.nr_mmio = 1,
 		.param = {
 			[DMA_P_BLK] = RUNNER_MMIO_GPA,
@@ -101,33 +70,38 @@ static int one(const char *sock, bool memfd, uint64_t n, double mbs[2],
 		.on_sync = on_sync, .arg = &b, .quiet = true,
 	};
 	const char *what = memfd ? "memfd" : "guest_memfd";
-	struct gmem_vu_dev *vu;
+	struct vmm_device *dev;
 	struct runner *r = NULL;
-	char why[160] = "";
+	char why[VMM_ERR_LEN] = "";
 	int ret;
 
-	ret = gmem_vu_connect(sock, NULL, &vu, why, sizeof(why));
+	ret = vmm_vu_device_create(VMM_VU_BLK, sock, "blk guest",
+				   RUNNER_MMIO_GPA, &dev, why, sizeof(why));
 	if (ret)
-		return bench_fail(t, ret, "blk guest: %s: %s", sock,
-				  why[0] ? why : strerror(-ret));
+		return bench_fail(t, ret, "blk guest: %s: %s", sock, why);
+	/* the device's window reaches it through vmm/'s one handler */
+	cfg.mmio[0] = vmm_device_window(dev);
 	ret = runner_create(&cfg, &r);
 	if (!ret)
-		ret = plug(vu, r, &b);
+		ret = vmm_device_attach(dev, runner_dma_file(r), 0, POOL,
+					RUNNER_DMA_GPA);
 	if (!ret && runner_run(r))
 		ret = bench_fail(t, -EIO, "blk guest (%s): %s", what,
 				 runner_error(r));
 	else if (ret)
 		bench_fail(t, ret, "blk guest (%s): set-up: %s", what,
-			   strerror(-ret));
+			   vmm_device_error(dev)[0] ? vmm_device_error(dev) :
+						      strerror(-ret));
 	if (!ret && b.t[1] > b.t[0] && b.t[2] > b.t[1]) {
 		mbs[0] = n * 4096.0 / ((b.t[1] - b.t[0]) / 1e3);
 		mbs[1] = n * 4096.0 / ((b.t[2] - b.t[1]) / 1e3);
 	} else if (!ret) {
 		ret = bench_fail(t, -EIO, "blk guest (%s): no timestamps", what);
 	}
-	rn_vmmio_destroy(b.dev);
-	runner_destroy(r);
-	gmem_vu_close(vu);
+	vmm_device_stop(dev);
+	if (r)
+		runner_destroy(r);
+	vmm_device_destroy(dev);
 	return ret;
 }
 

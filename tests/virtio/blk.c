@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * blk: the guest's virtio-blk driver (guests/virtio-blk.c, built for the
- * host) through the runner's virtio-mmio transport to qemu-storage-daemon
+ * host) through vmm's virtio-mmio transport to qemu-storage-daemon
  * (docs/virtio.md).
  *
  * 1. Sectors written from shared buffers, read back into others, compared.

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * net: the guest's virtio-net driver (guests/virtio-net.c, built for the
- * host) through the runner's virtio-mmio transport to dpdk-testpmd in io
+ * host) through vmm's virtio-mmio transport to dpdk-testpmd in io
  * forwarding, which sends every frame back (docs/virtio.md).
  *
  * 1. Frames sent from shared buffers come back into others, compared.

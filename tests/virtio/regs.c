@@ -4,7 +4,7 @@
  * table-driven (docs/virtio.md), on a virtio-blk device in front of
  * qemu-storage-daemon. The table is one device's life in order: each row
  * is an access, the errno it must get and, for a read, the value (a
- * refused read reads as zeros). Then rn_vmmio_create()'s bad inputs.
+ * refused read reads as zeros). Then vmm_vmmio_create()'s bad inputs.
  */
 #include "vtest.h"
 
@@ -27,8 +27,8 @@ struct row {
 static const struct row rows[] = {
 	{ "magic", 0x000, 4, R, 0x74726976, 0 },
 	{ "version 2", 0x004, 4, R, 2, 0 },
-	{ "device id", 0x008, 4, R, RN_VIRTIO_ID_BLOCK, 0 },
-	{ "vendor", 0x00c, 4, R, RN_VMMIO_VENDOR, 0 },
+	{ "device id", 0x008, 4, R, VMM_VIRTIO_ID_BLOCK, 0 },
+	{ "vendor", 0x00c, 4, R, VMM_VMMIO_VENDOR, 0 },
 	{ "config generation", 0x0fc, 4, R, 0, 0 },
 	{ "interrupt status", 0x060, 4, R, 0, 0 },
 	{ "status after creation", 0x070, 4, R, 0, 0 },
@@ -41,7 +41,7 @@ static const struct row rows[] = {
 	{ "16 bytes", 0x000, 16, R, 0, -EINVAL },
 	{ "unaligned register read", 0x002, 4, R, 0, -EINVAL },
 	{ "unaligned register write", 0x071, 4, W, 0, -EINVAL },
-	{ "past the window", RN_VMMIO_SIZE, 4, R, 0, -EINVAL },
+	{ "past the window", VMM_VMMIO_SIZE, 4, R, 0, -EINVAL },
 	{ "far past the window", 1ULL << 40, 4, R, 0, -EINVAL },
 	{ "wrapping offset", ~3ULL, 4, R, 0, -EINVAL },
 	{ "reserved register read", 0x018, 4, R, 0, -EINVAL },
@@ -180,7 +180,7 @@ static void check_refused(const struct row *r, unsigned int i,
 	}
 }
 
-static void run_rows(struct rn_vmmio *d)
+static void run_rows(struct vmm_vmmio *d)
 {
 	for (unsigned int i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		const struct row *r = &rows[i];
@@ -191,7 +191,7 @@ static void run_rows(struct rn_vmmio *d)
 		memset(buf, 0xa5, sizeof(buf));
 		if (r->dir == W)
 			memcpy(buf, &r->val, 8);
-		ret = rn_vmmio_access(d, r->off, buf, r->len, r->dir == W);
+		ret = vmm_vmmio_access(d, r->off, buf, r->len, r->dir == W);
 		TEST_ASSERT(ret == r->ret,
 			    "row %u (%s): returned %d (%s), want %d",
 			    i, r->what, ret, strerror(-ret), r->ret);
@@ -211,40 +211,40 @@ static void run_rows(struct rn_vmmio *d)
 
 static void bad_create(struct gmem_vu_dev *vu)
 {
-	uint8_t cfgbuf[RN_VMMIO_CONFIG_MAX + 1] = { 0 };
-	const struct rn_vmmio_config good = {
+	uint8_t cfgbuf[VMM_VMMIO_CONFIG_MAX + 1] = { 0 };
+	const struct vmm_vmmio_config good = {
 		.device_id = 2, .num_queues = 1, .queue_num_max = 64,
 	};
 	struct {
 		const char *what;
-		struct rn_vmmio_config cfg;
+		struct vmm_vmmio_config cfg;
 	} bad[] = {
 		{ "device id 0", { 0, 1, 64, 0, NULL } },
 		{ "no queues", { 2, 0, 64, 0, NULL } },
-		{ "9 queues", { 2, RN_VMMIO_MAX_QUEUES + 1, 64, 0, NULL } },
+		{ "9 queues", { 2, VMM_VMMIO_MAX_QUEUES + 1, 64, 0, NULL } },
 		{ "num max 0", { 2, 1, 0, 0, NULL } },
 		{ "num max 48", { 2, 1, 48, 0, NULL } },
 		{ "num max 65536", { 2, 1, 65536, 0, NULL } },
-		{ "config too long", { 2, 1, 64, RN_VMMIO_CONFIG_MAX + 1,
+		{ "config too long", { 2, 1, 64, VMM_VMMIO_CONFIG_MAX + 1,
 				       cfgbuf } },
 		{ "config length, no config", { 2, 1, 64, 4, NULL } },
 	};
-	struct rn_vmmio *d = (void *)1;
+	struct vmm_vmmio *d = (void *)1;
 	uint8_t b[4];
 
 	for (unsigned int i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		TEST_ASSERT(rn_vmmio_create(vu, &bad[i].cfg, &d) == -EINVAL,
+		TEST_ASSERT(vmm_vmmio_create(vu, &bad[i].cfg, &d) == -EINVAL,
 			    "create with %s accepted", bad[i].what);
 		TEST_ASSERT(d == (void *)1, "%s: *out written", bad[i].what);
 	}
-	TEST_RET(rn_vmmio_create(NULL, &good, &d), -EINVAL);
-	TEST_RET(rn_vmmio_create(vu, NULL, &d), -EINVAL);
-	TEST_RET(rn_vmmio_create(vu, &good, NULL), -EINVAL);
-	TEST_RET(rn_vmmio_access(NULL, 0, b, 4, false), -EINVAL);
-	TEST_RET(rn_vmmio_create(vu, &good, &d), 0);
-	TEST_RET(rn_vmmio_access(d, 0, NULL, 4, false), -EINVAL);
-	rn_vmmio_destroy(d);
-	rn_vmmio_destroy(NULL);
+	TEST_RET(vmm_vmmio_create(NULL, &good, &d), -EINVAL);
+	TEST_RET(vmm_vmmio_create(vu, NULL, &d), -EINVAL);
+	TEST_RET(vmm_vmmio_create(vu, &good, NULL), -EINVAL);
+	TEST_RET(vmm_vmmio_access(NULL, 0, b, 4, false), -EINVAL);
+	TEST_RET(vmm_vmmio_create(vu, &good, &d), 0);
+	TEST_RET(vmm_vmmio_access(d, 0, NULL, 4, false), -EINVAL);
+	vmm_vmmio_destroy(d);
+	vmm_vmmio_destroy(NULL);
 }
 
 int main(void)

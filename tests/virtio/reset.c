@@ -48,13 +48,13 @@ static uint32_t rd(struct vtest *t, uint64_t off)
 {
 	uint32_t val = 0;
 
-	TEST_RET(rn_vmmio_access(t->dev, off, &val, 4, false), 0);
+	TEST_RET(vmm_vmmio_access(t->dev, off, &val, 4, false), 0);
 	return val;
 }
 
 static int wr(struct vtest *t, uint64_t off, uint32_t val)
 {
-	return rn_vmmio_access(t->dev, off, &val, 4, true);
+	return vmm_vmmio_access(t->dev, off, &val, 4, true);
 }
 
 /* The driver's reset, timed. Return: its errno. */

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * threads: vCPU threads reach the transport at once (the runner calls
- * rn_vmmio_access() from every vCPU's thread). Two threads read registers
+ * vmm_vmmio_access() from every vCPU's thread). Two threads read registers
  * and the config space, select feature words and kick the live queue
  * while the main thread drives virtio-blk requests through the guest's
  * driver; every value read must be right and every request must complete
@@ -24,19 +24,19 @@
 static atomic_bool quit;
 
 struct reader {
-	struct rn_vmmio *d;
+	struct vmm_vmmio *d;
 	pthread_t thread;
 	uint32_t sel;		/* the feature word it selects */
 	uint64_t accesses;
 	const char *bad;	/* what read wrong, NULL when nothing did */
 };
 
-static bool reads(struct rn_vmmio *d, uint64_t off, unsigned int len,
+static bool reads(struct vmm_vmmio *d, uint64_t off, unsigned int len,
 		  uint64_t want)
 {
 	uint64_t val = 0;
 
-	return !rn_vmmio_access(d, off, &val, len, false) && val == want;
+	return !vmm_vmmio_access(d, off, &val, len, false) && val == want;
 }
 
 /*
@@ -44,12 +44,12 @@ static bool reads(struct rn_vmmio *d, uint64_t off, unsigned int len,
  * selecting, a read gives either half (VERSION_1 is bit 32), never
  * anything else, and the transport's lock keeps the two from racing.
  */
-static bool features(struct rn_vmmio *d, uint32_t sel)
+static bool features(struct vmm_vmmio *d, uint32_t sel)
 {
 	uint64_t val = ~0ULL;
 
-	if (rn_vmmio_access(d, 0x014, &sel, 4, true) ||
-	    rn_vmmio_access(d, 0x010, &val, 4, false))
+	if (vmm_vmmio_access(d, 0x014, &sel, 4, true) ||
+	    vmm_vmmio_access(d, 0x010, &val, 4, false))
 		return false;
 	return (uint32_t)val == 0 || (uint32_t)val == 1;
 }
@@ -71,7 +71,7 @@ static void *hammer(void *arg)
 		else if (!features(r->d, r->sel))
 			r->bad = "feature word";
 		/* A spurious kick: the back-end finds nothing new, or work. */
-		else if (rn_vmmio_access(r->d, 0x050, &zero, 4, true))
+		else if (vmm_vmmio_access(r->d, 0x050, &zero, 4, true))
 			r->bad = "notify";
 		r->accesses += 7;
 	}
@@ -95,16 +95,16 @@ static void *watch(void *arg)
 
 	while (!atomic_load(&quit) && !r->bad) {
 		val = ~0U;
-		if (rn_vmmio_access(r->d, 0x070, &val, 4, false))
+		if (vmm_vmmio_access(r->d, 0x070, &val, 4, false))
 			r->bad = "status read";
 		for (k = 0; k < 4 && val != steps[k]; k++)
 			;
 		if (k == 4)
 			r->bad = "status";
 		val = ~0U;
-		if (rn_vmmio_access(r->d, 0x044, &val, 4, false) || val > 1)
+		if (vmm_vmmio_access(r->d, 0x044, &val, 4, false) || val > 1)
 			r->bad = "queue ready";
-		ret = rn_vmmio_access(r->d, 0x050, &zero, 4, true);
+		ret = vmm_vmmio_access(r->d, 0x050, &zero, 4, true);
 		if (ret && ret != -EINVAL)
 			r->bad = "notify";
 		r->accesses += 3;

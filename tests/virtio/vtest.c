@@ -12,10 +12,10 @@
 
 static struct vtest *cur;
 
-static struct rn_vmmio *window(uint64_t addr, uint64_t *off)
+static struct vmm_vmmio *window(uint64_t addr, uint64_t *off)
 {
 	TEST_ASSERT(cur && addr >= VT_WINDOW &&
-		    addr < VT_WINDOW + RN_VMMIO_SIZE,
+		    addr < VT_WINDOW + VMM_VMMIO_SIZE,
 		    "MMIO at 0x%llx, outside the device's window",
 		    (unsigned long long)addr);
 	*off = addr - VT_WINDOW;
@@ -36,19 +36,19 @@ static void refused(int ret, uint64_t off, bool write)
 uint32_t vio_hal_read32(uint64_t addr)
 {
 	uint64_t off;
-	struct rn_vmmio *d = window(addr, &off);
+	struct vmm_vmmio *d = window(addr, &off);
 	uint32_t val;
 
-	refused(rn_vmmio_access(d, off, &val, 4, false), off, false);
+	refused(vmm_vmmio_access(d, off, &val, 4, false), off, false);
 	return val;
 }
 
 void vio_hal_write32(uint64_t addr, uint32_t val)
 {
 	uint64_t off;
-	struct rn_vmmio *d = window(addr, &off);
+	struct vmm_vmmio *d = window(addr, &off);
 
-	refused(rn_vmmio_access(d, off, &val, 4, true), off, true);
+	refused(vmm_vmmio_access(d, off, &val, 4, true), off, true);
 }
 
 void *vio_hal_ptr(uint64_t gpa)
@@ -111,7 +111,7 @@ void vt_up_timeout(struct vtest *t, enum backend_kind kind,
 {
 	uint64_t blk_config = VT_DISK / 512;	/* capacity in sectors */
 	const uint8_t net_config[8] = { 0x52, 0x54, 0, 0x12, 0x34, 0x56, 1 };
-	struct rn_vmmio_config cfg = { .queue_num_max = VIO_VQ_NUM };
+	struct vmm_vmmio_config cfg = { .queue_num_max = VIO_VQ_NUM };
 	void *map;
 
 	memset(t, 0, sizeof(*t));
@@ -123,24 +123,24 @@ void vt_up_timeout(struct vtest *t, enum backend_kind kind,
 		 0);
 	t->map = map;
 	if (kind == BACKEND_QSD) {
-		cfg.device_id = RN_VIRTIO_ID_BLOCK;
+		cfg.device_id = VMM_VIRTIO_ID_BLOCK;
 		cfg.num_queues = 1;
 		cfg.config = &blk_config;
 		cfg.config_len = sizeof(blk_config);
 	} else {
-		cfg.device_id = RN_VIRTIO_ID_NET;
+		cfg.device_id = VMM_VIRTIO_ID_NET;
 		cfg.num_queues = 2;
 		cfg.config = net_config;
 		cfg.config_len = sizeof(net_config);
 	}
-	TEST_RET(rn_vmmio_create(t->vu, &cfg, &t->dev), 0);
+	TEST_RET(vmm_vmmio_create(t->vu, &cfg, &t->dev), 0);
 	cur = t;
 }
 
 void vt_down(struct vtest *t)
 {
 	cur = NULL;
-	rn_vmmio_destroy(t->dev);
+	vmm_vmmio_destroy(t->dev);
 	gmem_vu_close(t->vu);
 	TEST_RET(gmem_unmap(t->g.file, t->map, VT_SIZE), 0);
 	guest_fini(&t->g);

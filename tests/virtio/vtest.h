@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * vtest.h - the virtio tests' rig: a real back-end (tests/vhost's), a
- * detached VM, the runner's virtio-mmio transport in front of the
+ * detached VM, vmm's virtio-mmio transport in front of the
  * back-end, and the HAL on which the guest's drivers (guests/virtio.h)
- * run in this process: an MMIO access is a call to rn_vmmio_access(),
+ * run in this process: an MMIO access is a call to vmm_vmmio_access(),
  * a gpa is found in a gmem_map() mapping of the guest-memory file.
  *
  * White-box, like tests/runner/test_memory_fault.c: it includes the
@@ -26,7 +26,7 @@ struct vtest {
 	struct backend b;
 	struct guest g;
 	struct gmem_vu_dev *vu;
-	struct rn_vmmio *dev;
+	struct vmm_vmmio *dev;
 	uint8_t *map;		/* the whole file, for vio_hal_ptr() */
 	uint64_t refused;	/* accesses the transport refused */
 	bool may_refuse;	/* a refused access does not fail the test */

@@ -14,8 +14,9 @@
  * free: until it is taken back, Status keeps DEVICE_NEEDS_RESET, the
  * queue's QueueReady reads 1 and setting it up is refused.
  *
- * Lock order: d->lock, then the vhost-user device's lock (inside
- * gmem_vu_vring_setup, gmem_vu_vring_stop, gmem_vu_sync). d->lock is held
+ * Locks (the order is in vmm/vmm-int.h): d->lock, and inside it the
+ * vhost-user device's (gmem_vu_vring_setup, gmem_vu_vring_stop,
+ * gmem_vu_sync). d->lock is held
  * across their round trips to the back-end (at most about one ack timeout
  * per reset, see take_back_all()): a reset must look atomic to the other
  * vCPUs, with no QueueReady or Status write between the registers' reset
@@ -50,7 +51,7 @@ enum {
 	REG_QUEUE_NOTIFY = 0x050,
 	REG_INTERRUPT_STATUS = 0x060,
 	REG_INTERRUPT_ACK = 0x064,
-	REG_STATUS = 0x070,
+	REG_STATUS = VMM_VMMIO_REG_STATUS,
 	REG_QUEUE_DESC_LOW = 0x080,
 	REG_QUEUE_DESC_HIGH = 0x084,
 	REG_QUEUE_DRIVER_LOW = 0x090,
@@ -97,20 +98,20 @@ struct vqueue {
 	enum owner owner;	/* survives a reset until taken back */
 };
 
-struct rn_vmmio {
+struct vmm_vmmio {
 	pthread_mutex_t lock;
 	struct gmem_vu_dev *vu;
 	uint32_t device_id;
 	uint32_t num_queues;
 	uint32_t num_max;
 	uint32_t config_len;
-	uint8_t config[RN_VMMIO_CONFIG_MAX];
+	uint8_t config[VMM_VMMIO_CONFIG_MAX];
 	uint64_t dev_features;
 	uint64_t drv_features;
 	uint32_t dev_sel, drv_sel;
 	uint32_t queue_sel;
 	uint32_t status;
-	struct vqueue q[RN_VMMIO_MAX_QUEUES];
+	struct vqueue q[VMM_VMMIO_MAX_QUEUES];
 };
 
 static bool pow2(uint32_t v)
@@ -118,17 +119,17 @@ static bool pow2(uint32_t v)
 	return v && !(v & (v - 1));
 }
 
-int rn_vmmio_create(struct gmem_vu_dev *vu, const struct rn_vmmio_config *cfg,
-		    struct rn_vmmio **out)
+int vmm_vmmio_create(struct gmem_vu_dev *vu, const struct vmm_vmmio_config *cfg,
+		    struct vmm_vmmio **out)
 {
 	struct gmem_vu_info info;
-	struct rn_vmmio *d;
+	struct vmm_vmmio *d;
 	int ret;
 
 	if (!vu || !cfg || !out || !cfg->device_id || !cfg->num_queues ||
-	    cfg->num_queues > RN_VMMIO_MAX_QUEUES ||
+	    cfg->num_queues > VMM_VMMIO_MAX_QUEUES ||
 	    !pow2(cfg->queue_num_max) || cfg->queue_num_max > 32768 ||
-	    cfg->config_len > RN_VMMIO_CONFIG_MAX ||
+	    cfg->config_len > VMM_VMMIO_CONFIG_MAX ||
 	    (cfg->config_len && !cfg->config))
 		return -EINVAL;
 	ret = gmem_vu_info(vu, &info);
@@ -157,7 +158,7 @@ int rn_vmmio_create(struct gmem_vu_dev *vu, const struct rn_vmmio_config *cfg,
 	return 0;
 }
 
-void rn_vmmio_destroy(struct rn_vmmio *d)
+void vmm_vmmio_destroy(struct vmm_vmmio *d)
 {
 	if (!d)
 		return;
@@ -166,7 +167,7 @@ void rn_vmmio_destroy(struct rn_vmmio *d)
 }
 
 /* The errno of a lost queue: whether the back-end is gone. */
-static int lost(struct rn_vmmio *d)
+static int lost(struct vmm_vmmio *d)
 {
 	struct gmem_vu_info info;
 
@@ -183,7 +184,7 @@ static int lost(struct rn_vmmio *d)
  * reset, so the next setup starts at 0.
  * Return: 0 (free); the errno that keeps it.
  */
-static int take_back(struct rn_vmmio *d, unsigned int i)
+static int take_back(struct vmm_vmmio *d, unsigned int i)
 {
 	struct vqueue *q = &d->q[i];
 	int ret;
@@ -222,7 +223,7 @@ static int take_back(struct rn_vmmio *d, unsigned int i)
  * and the next reset asks again.
  * Return: 0 when every queue is free; the first errno otherwise.
  */
-static int take_back_all(struct rn_vmmio *d)
+static int take_back_all(struct vmm_vmmio *d)
 {
 	int ret, first = 0;
 
@@ -236,7 +237,7 @@ static int take_back_all(struct rn_vmmio *d)
 	return first;
 }
 
-static bool queues_free(const struct rn_vmmio *d)
+static bool queues_free(const struct vmm_vmmio *d)
 {
 	for (unsigned int i = 0; i < d->num_queues; i++)
 		if (d->q[i].owner != OWN_DRIVER)
@@ -250,13 +251,13 @@ static bool queues_free(const struct rn_vmmio *d)
  * Status reads DEVICE_NEEDS_RESET instead of 0 (the reset did not
  * complete): the driver writes 0 again to retry.
  */
-static int reset(struct rn_vmmio *d)
+static int reset(struct vmm_vmmio *d)
 {
 	int ret = take_back_all(d);
 
 	d->drv_features = 0;
 	d->dev_sel = d->drv_sel = d->queue_sel = 0;
-	for (unsigned int i = 0; i < RN_VMMIO_MAX_QUEUES; i++) {
+	for (unsigned int i = 0; i < VMM_VMMIO_MAX_QUEUES; i++) {
 		enum owner owner = d->q[i].owner;
 
 		memset(&d->q[i], 0, sizeof(d->q[i]));
@@ -274,13 +275,13 @@ static int reset(struct rn_vmmio *d)
  * driver that left a bit out would disagree with the back-end about the
  * ring layout or the headers.
  */
-static bool features_ok(const struct rn_vmmio *d)
+static bool features_ok(const struct vmm_vmmio *d)
 {
 	return d->drv_features == d->dev_features &&
 	       (d->drv_features & GMEM_VU_F_VERSION_1);
 }
 
-static int write_status(struct rn_vmmio *d, uint32_t val)
+static int write_status(struct vmm_vmmio *d, uint32_t val)
 {
 	uint32_t set = val & ~d->status;
 
@@ -300,7 +301,7 @@ static int write_status(struct rn_vmmio *d, uint32_t val)
 	return 0;
 }
 
-static struct vqueue *sel_queue(struct rn_vmmio *d)
+static struct vqueue *sel_queue(struct vmm_vmmio *d)
 {
 	return d->queue_sel < d->num_queues ? &d->q[d->queue_sel] : NULL;
 }
@@ -330,7 +331,7 @@ static enum owner setup_failed(int err)
 }
 
 /* QueueReady = 1: hand the queue to the back-end. */
-static int queue_ready(struct rn_vmmio *d, struct vqueue *q)
+static int queue_ready(struct vmm_vmmio *d, struct vqueue *q)
 {
 	struct gmem_vu_vring v = {
 		.index = d->queue_sel, .num = q->num,
@@ -380,7 +381,7 @@ static void set_half(uint64_t *v, uint32_t val, bool high)
 		*v = (*v & ~0xffffffffULL) | val;
 }
 
-static int write_queue(struct rn_vmmio *d, uint64_t off, uint32_t val)
+static int write_queue(struct vmm_vmmio *d, uint64_t off, uint32_t val)
 {
 	struct vqueue *q = sel_queue(d);
 
@@ -420,7 +421,7 @@ static int write_queue(struct rn_vmmio *d, uint64_t off, uint32_t val)
 	return 0;
 }
 
-static int write_features(struct rn_vmmio *d, uint32_t val)
+static int write_features(struct vmm_vmmio *d, uint32_t val)
 {
 	if (d->status & ST_FEATURES_OK)
 		return -EBUSY;
@@ -431,7 +432,7 @@ static int write_features(struct rn_vmmio *d, uint32_t val)
 	return 0;
 }
 
-static int read_reg(struct rn_vmmio *d, uint64_t off, uint32_t *val)
+static int read_reg(struct vmm_vmmio *d, uint64_t off, uint32_t *val)
 {
 	struct vqueue *q = sel_queue(d);
 
@@ -446,7 +447,7 @@ static int read_reg(struct rn_vmmio *d, uint64_t off, uint32_t *val)
 		*val = d->device_id;
 		return 0;
 	case REG_VENDOR_ID:
-		*val = RN_VMMIO_VENDOR;
+		*val = VMM_VMMIO_VENDOR;
 		return 0;
 	case REG_DEVICE_FEATURES:
 		*val = d->dev_sel < 2 ? d->dev_features >> (32 * d->dev_sel) :
@@ -470,7 +471,7 @@ static int read_reg(struct rn_vmmio *d, uint64_t off, uint32_t *val)
 	return -EINVAL;
 }
 
-static int write_reg(struct rn_vmmio *d, uint64_t off, uint32_t val)
+static int write_reg(struct vmm_vmmio *d, uint64_t off, uint32_t val)
 {
 	switch (off) {
 	case REG_DEVICE_FEATURES_SEL:
@@ -540,7 +541,7 @@ static bool write_only(uint64_t off)
 }
 
 /* QueueNotify: the value is the queue index (no NOTIFICATION_DATA). */
-static int notify(struct rn_vmmio *d, uint32_t index)
+static int notify(struct vmm_vmmio *d, uint32_t index)
 {
 	bool ready;
 
@@ -550,10 +551,10 @@ static int notify(struct rn_vmmio *d, uint32_t index)
 	return ready ? gmem_vu_kick(d->vu, index) : -EINVAL;
 }
 
-static int config_access(struct rn_vmmio *d, uint64_t off, void *data,
+static int config_access(struct vmm_vmmio *d, uint64_t off, void *data,
 			 unsigned int len, bool write)
 {
-	off -= RN_VMMIO_CONFIG;
+	off -= VMM_VMMIO_CONFIG;
 	if ((len != 1 && len != 2 && len != 4 && len != 8) || off % len ||
 	    off + len > d->config_len)
 		return -EINVAL;
@@ -563,7 +564,7 @@ static int config_access(struct rn_vmmio *d, uint64_t off, void *data,
 	return 0;
 }
 
-static int reg_access(struct rn_vmmio *d, uint64_t off, uint32_t *val,
+static int reg_access(struct vmm_vmmio *d, uint64_t off, uint32_t *val,
 		      bool write)
 {
 	int ret;
@@ -580,7 +581,7 @@ static int reg_access(struct rn_vmmio *d, uint64_t off, uint32_t *val,
 	return ret;
 }
 
-int rn_vmmio_access(struct rn_vmmio *d, uint64_t off, void *data,
+int vmm_vmmio_access(struct vmm_vmmio *d, uint64_t off, void *data,
 		    unsigned int len, bool write)
 {
 	uint32_t val = 0;
@@ -588,9 +589,9 @@ int rn_vmmio_access(struct rn_vmmio *d, uint64_t off, void *data,
 
 	if (!d || !data || !len || len > 8)
 		return -EINVAL;
-	if (off >= RN_VMMIO_CONFIG && off < RN_VMMIO_SIZE) {
+	if (off >= VMM_VMMIO_CONFIG && off < VMM_VMMIO_SIZE) {
 		ret = config_access(d, off, data, len, write);
-	} else if (off >= RN_VMMIO_SIZE || len != 4 || off % 4) {
+	} else if (off >= VMM_VMMIO_SIZE || len != 4 || off % 4) {
 		ret = -EINVAL;
 	} else {
 		if (write)

@@ -4,15 +4,15 @@
  * virtqueues) whose queues are served by a vhost-user back-end through
  * libgmemvu (docs/virtio.md).
  *
- * The runner owns a window of RN_VMMIO_SIZE bytes of guest physical
+ * The VMM owns a window of VMM_VMMIO_SIZE bytes of guest physical
  * address space per device, with no memslot behind it, so that every
- * access exits to the runner (KVM_EXIT_MMIO); it passes the access to
- * rn_vmmio_access() with the offset inside the window. No interrupts:
+ * access exits to the runner (KVM_EXIT_MMIO), which hands it to vmm/ (one
+ * registered handler); vmm/ passes it to
+ * vmm_vmmio_access() with the offset inside the window. No interrupts:
  * guests poll the used ring.
  *
- * Lock order: rn_vmmio.lock, then the vhost-user device's own lock (taken
- * inside gmem_vu_*). The lock is held across a queue's setup and a
- * reset's stops (round trips to the back-end), never across a kick.
+ * Locks: the transport's own, before libgmemvu's (the order is in
+ * vmm/vmm-int.h).
  */
 #ifndef GMEM_VIRTIO_MMIO_H
 #define GMEM_VIRTIO_MMIO_H
@@ -22,40 +22,41 @@
 
 #include "vhost-user.h"
 
-#define RN_VMMIO_SIZE		0x200	/* registers + 256 bytes of config */
-#define RN_VMMIO_CONFIG		0x100	/* config space offset */
-#define RN_VMMIO_CONFIG_MAX	0x100
-#define RN_VMMIO_MAX_QUEUES	8	/* libgmemvu's vrings */
-#define RN_VMMIO_VENDOR		0x4d454d47	/* "GMEM" */
+#define VMM_VMMIO_SIZE		0x200	/* registers + 256 bytes of config */
+#define VMM_VMMIO_CONFIG		0x100	/* config space offset */
+#define VMM_VMMIO_CONFIG_MAX	0x100
+#define VMM_VMMIO_MAX_QUEUES	8	/* libgmemvu's vrings */
+#define VMM_VMMIO_REG_STATUS	0x070	/* Status: writing 0 resets */
+#define VMM_VMMIO_VENDOR		0x4d454d47	/* "GMEM" */
 
 /* Device ids (virtio 1.x, 5 "Device Types"). */
-#define RN_VIRTIO_ID_NET	1
-#define RN_VIRTIO_ID_BLOCK	2
+#define VMM_VIRTIO_ID_NET	1
+#define VMM_VIRTIO_ID_BLOCK	2
 
-struct rn_vmmio;
+struct vmm_vmmio;
 
-struct rn_vmmio_config {
-	uint32_t device_id;	/* RN_VIRTIO_ID_* (any non-zero id) */
-	uint32_t num_queues;	/* 1..RN_VMMIO_MAX_QUEUES */
+struct vmm_vmmio_config {
+	uint32_t device_id;	/* VMM_VIRTIO_ID_* (any non-zero id) */
+	uint32_t num_queues;	/* 1..VMM_VMMIO_MAX_QUEUES */
 	uint32_t queue_num_max;	/* a power of two, 1..32768 */
-	uint32_t config_len;	/* bytes of @config, <= RN_VMMIO_CONFIG_MAX */
+	uint32_t config_len;	/* bytes of @config, <= VMM_VMMIO_CONFIG_MAX */
 	const void *config;	/* the device config space (copied) */
 };
 
 /*
- * rn_vmmio_create - a device on @vu (connected, memory attached). The
+ * vmm_vmmio_create - a device on @vu (connected, memory attached). The
  * device offers exactly the features @vu negotiated with the back-end,
  * minus the vhost-user-only PROTOCOL_FEATURES bit; VERSION_1 is required.
- * The caller keeps @vu and closes it after rn_vmmio_destroy().
+ * The caller keeps @vu and closes it after vmm_vmmio_destroy().
  * Return: 0 and *@out; -EINVAL for NULL, a bad config, or a @vu without
  * VERSION_1; gmem_vu_info()'s errors; -ENOMEM.
  */
-int rn_vmmio_create(struct gmem_vu_dev *vu, const struct rn_vmmio_config *cfg,
-		    struct rn_vmmio **out);
-void rn_vmmio_destroy(struct rn_vmmio *d);
+int vmm_vmmio_create(struct gmem_vu_dev *vu, const struct vmm_vmmio_config *cfg,
+		    struct vmm_vmmio **out);
+void vmm_vmmio_destroy(struct vmm_vmmio *d);
 
 /*
- * rn_vmmio_access - one guest access of @len bytes at offset @off of the
+ * vmm_vmmio_access - one guest access of @len bytes at offset @off of the
  * device's window; @data is the value written, or receives the value read
  * (little-endian, as in kvm_run.mmio.data). Thread-safe.
  *
@@ -83,7 +84,7 @@ void rn_vmmio_destroy(struct rn_vmmio *d);
  * back-end is gone: for good), -EIO (a setup failed half-way earlier:
  * for good).
  */
-int rn_vmmio_access(struct rn_vmmio *d, uint64_t off, void *data,
+int vmm_vmmio_access(struct vmm_vmmio *d, uint64_t off, void *data,
 		    unsigned int len, bool write);
 
 #endif /* GMEM_VIRTIO_MMIO_H */

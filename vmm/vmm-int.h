@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: MIT */
+/* What vmm/'s files share and do not export (vmm.h is the interface). */
+#ifndef GMEM_VMM_INT_H
+#define GMEM_VMM_INT_H
+
+/*
+ * Lock order in vmm/, the one statement of it: a virtio-mmio transport's
+ * lock (struct vmm_vmmio, virtio-mmio.c), then the vhost-user device's own
+ * (taken inside gmem_vu_*; where that one stands among libgmem's is
+ * lib/locking.h's). The transport's lock is held across a queue's setup
+ * and a reset's stops (round trips to the back-end), never across a kick.
+ * The devices' host check (devices.c) and the scenario (scenario.c) take
+ * no lock of their own; they run on vCPU threads with no runner lock held
+ * (runner/runner-int.h) and in the library's listener callbacks.
+ */
+
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+
+#endif /* GMEM_VMM_INT_H */
