@@ -28,14 +28,14 @@ int cmd_map(int argc, char **argv);
 struct map_out {
 	bool json;		/* the map inside the command's JSON object */
 	FILE *svg;		/* an SVG, or NULL */
-	enum mm_color color;	/* of the terminal map */
+	enum memmap_color color;	/* of the terminal map */
 };
 
 /* --svg FILE: open it for writing, or one line naming @opt; 0 or -1. */
 int cli_open_svg(const char *cmd, const char *opt, const char *path,
 		 FILE **out);
 /* --color[=WHEN]: NULL means always; 0, or -1 after one line. */
-int cli_parse_color(const char *cmd, const char *arg, enum mm_color *c);
+int cli_parse_color(const char *cmd, const char *arg, enum memmap_color *c);
 /* Whether the terminal map gets colour. */
 bool cli_map_color(const struct map_out *out);
 /*
@@ -92,7 +92,7 @@ bool cli_have_kvm(const char *cmd);
  */
 FILE *cli_open_regular(const char *path, uint64_t *size, const char **why);
 /*
- * Sizes are printed with mm_size() (memmap.h), everywhere in the CLI:
+ * Sizes are printed with memmap_size() (memmap.h), everywhere in the CLI:
  * "64 KiB", "3 GiB", the largest unit that holds them whole.
  */
 

@@ -8,7 +8,7 @@
 
 #include "map-detached.h"
 
-static const struct mm_file *ram_of(const struct vmm_detached *d,
+static const struct memmap_file *ram_of(const struct vmm_detached *d,
 				    const struct memmap *m)
 {
 	for (size_t i = 0; i < m->nr_files; i++)
@@ -20,7 +20,7 @@ static const struct mm_file *ram_of(const struct vmm_detached *d,
 /* Pages of @r device @i holds that it must not, or lacks that it must. */
 static uint64_t dev_mismatch(const struct vmm_detached *d, unsigned int i,
 			     const struct vmm_dma_model *dv,
-			     const struct mm_run *r)
+			     const struct memmap_run *r)
 {
 	uint64_t lo = r->offset > dv->off ? r->offset : dv->off;
 	uint64_t hi = r->offset + r->len < dv->off + dv->len ?
@@ -47,7 +47,8 @@ static unsigned int windows_at(const struct vmm_detached_info *in,
 
 /* One run of the map against every device model: 0, or -1 and @err. */
 static int check_run(const struct vmm_detached *d,
-		     const struct vmm_detached_info *in, const struct mm_run *r,
+		     const struct vmm_detached_info *in,
+		     const struct memmap_run *r,
 		     char *err, size_t errlen)
 {
 	if (r->listeners != windows_at(in, r->offset)) {
@@ -76,7 +77,7 @@ static int check_run(const struct vmm_detached *d,
 int cli_detached_check(const struct vmm_detached *d, const struct memmap *m,
 		       char *err, size_t errlen)
 {
-	const struct mm_file *f = ram_of(d, m);
+	const struct memmap_file *f = ram_of(d, m);
 	struct vmm_detached_info in;
 
 	if (!f) {
@@ -106,7 +107,7 @@ void cli_detached_describe(FILE *f, const struct vmm_detached *d)
 	vmm_detached_info(d, &in);
 	fprintf(f, "gmem map --detached: %lu vCPU slices of %s, %lu round%s of "
 		"the built-in guest's requests (%llu conversions, %llu "
-		"policies)\n", in.vcpus, mm_size(in.slice, a, sizeof(a)),
+		"policies)\n", in.vcpus, memmap_size(in.slice, a, sizeof(a)),
 		in.rounds, in.rounds == 1 ? "" : "s",
 		(unsigned long long)in.conversions,
 		(unsigned long long)in.policies);
@@ -127,7 +128,8 @@ void cli_detached_describe(FILE *f, const struct vmm_detached *d)
 				      " from the start",
 			(unsigned long long)dv->maps,
 			(unsigned long long)dv->unmaps,
-			mm_size(vmm_detached_held_bytes(d, i), b, sizeof(b)));
+			memmap_size(vmm_detached_held_bytes(d, i), b,
+				    sizeof(b)));
 	}
 	if (in.ring_len)
 		fprintf(f, "  ring: RAM [+0x%llx, +0x%llx) pinned\n",

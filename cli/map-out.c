@@ -31,14 +31,14 @@ int cli_open_svg(const char *cmd, const char *opt, const char *path,
 	return 0;
 }
 
-int cli_parse_color(const char *cmd, const char *arg, enum mm_color *c)
+int cli_parse_color(const char *cmd, const char *arg, enum memmap_color *c)
 {
 	if (!arg || !strcmp(arg, "always"))
-		*c = MM_COLOR_ALWAYS;
+		*c = MEMMAP_COLOR_ALWAYS;
 	else if (!strcmp(arg, "auto"))
-		*c = MM_COLOR_AUTO;
+		*c = MEMMAP_COLOR_AUTO;
 	else if (!strcmp(arg, "never"))
-		*c = MM_COLOR_NEVER;
+		*c = MEMMAP_COLOR_NEVER;
 	else {
 		fprintf(stderr, "gmem %s: --color must be %s, not '%s'\n",
 			cmd, COLOR_RULE, arg);
@@ -49,8 +49,8 @@ int cli_parse_color(const char *cmd, const char *arg, enum mm_color *c)
 
 bool cli_map_color(const struct map_out *out)
 {
-	return out->color == MM_COLOR_ALWAYS ||
-	       (out->color == MM_COLOR_AUTO && isatty(STDOUT_FILENO) &&
+	return out->color == MEMMAP_COLOR_ALWAYS ||
+	       (out->color == MEMMAP_COLOR_AUTO && isatty(STDOUT_FILENO) &&
 		!getenv("NO_COLOR"));
 }
 

@@ -108,7 +108,8 @@ static int map_detached(struct map_opts *o)
 		return CLI_FAIL;
 	}
 	snprintf(title, sizeof(title), "gmem map --detached: %lu vCPUs, %s "
-		 "RAM, %lu round%s", o->vcpus, mm_size(o->mem, sz, sizeof(sz)),
+		 "RAM, %lu round%s", o->vcpus, memmap_size(o->mem, sz,
+							   sizeof(sz)),
 		 o->rounds, o->rounds == 1 ? "" : "s");
 	ret = cli_map_collect("map", vmm_detached_vm(d), &o->out, title, &m);
 	if (!ret && cli_detached_check(d, &m, err, sizeof(err))) {

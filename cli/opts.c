@@ -64,7 +64,7 @@ int cli_check_slice(const char *cmd, uint64_t mem, unsigned long vcpus)
 	if (run_slice(mem, vcpus) >= 2 * GMEM_PAGE_SIZE)
 		return 0;
 	snprintf(what, sizeof(what), "%s for %lu vCPUs",
-		 mm_size(mem, sz, sizeof(sz)), vcpus);
+		 memmap_size(mem, sz, sizeof(sz)), vcpus);
 	return cli_bad_value(cmd, "--mem", MEM_RULE, what);
 }
 

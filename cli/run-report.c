@@ -66,7 +66,7 @@ static void devices_text(struct vmm_devices *d)
 	}
 	vmm_devices_stats(d, &ps);
 	printf("  DMA pool:     %s in its own file; %lu DMA rounds; %lu conversions to private checked, %lu left a page in a table; exposure at most %llu bytes\n",
-	       mm_size(ps.size, sz, sizeof(sz)), ps.rounds, ps.checked,
+	       memmap_size(ps.size, sz, sizeof(sz)), ps.rounds, ps.checked,
 	       ps.leaks, (unsigned long long)ps.max_exposure);
 }
 
@@ -113,7 +113,7 @@ void cli_run_report_header(struct runner *r, struct run_ctx *c)
 	cli_digest_hex(d, hex);
 	printf("gmem run: %lu vCPU%s, %s guest RAM (%s, %s), %s\n",
 	       c->o.vcpus, c->o.vcpus == 1 ? "" : "s",
-	       mm_size(c->o.mem, mem, sizeof(mem)),
+	       memmap_size(c->o.mem, mem, sizeof(mem)),
 	       gmem_backing(runner_ram_file(r)) == 1 ? "guest_memfd" : "memfd",
 	       protection(r),
 	       c->o.guest ? c->o.guest : "built-in guest");
@@ -146,7 +146,7 @@ static void report_text(struct runner *r, struct run_ctx *c,
 	printf("  conversions:  %llu requests, %llu pages (%s), %llu refused\n",
 	       (unsigned long long)st->conversions,
 	       (unsigned long long)st->conv_pages,
-	       mm_size(st->conv_pages * GMEM_PAGE_SIZE, sz, sizeof(sz)),
+	       memmap_size(st->conv_pages * GMEM_PAGE_SIZE, sz, sizeof(sz)),
 	       (unsigned long long)st->conv_errors);
 	printf("  mechanism:    %s: %llu KVM_EXIT_HYPERCALL, %llu doorbell KVM_EXIT_IO, %llu KVM_EXIT_MEMORY_FAULT\n",
 	       mechanism(r), (unsigned long long)st->hypercalls,
@@ -170,7 +170,7 @@ static void report_text(struct runner *r, struct run_ctx *c,
 		       (unsigned long long)m[i].gpa,
 		       (unsigned long long)(m[i].gpa + m[i].size),
 		       m[i].private ? "private" : "shared",
-		       mm_size(m[i].size, sz, sizeof(sz)));
+		       memmap_size(m[i].size, sz, sizeof(sz)));
 	if (result)
 		printf("FAIL: %s\n", runner_error(r));
 	else

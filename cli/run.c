@@ -258,7 +258,8 @@ static int map_after_run(struct runner *r, struct run_ctx *c,
 	if (!c->o.map && !c->o.out.svg)
 		return 0;
 	snprintf(title, sizeof(title), "gmem run: %lu vCPUs, %s RAM, "
-		 "%lu rounds, %s", c->o.vcpus, mm_size(c->o.mem, mem, sizeof(mem)),
+		 "%lu rounds, %s", c->o.vcpus, memmap_size(c->o.mem, mem,
+							   sizeof(mem)),
 		 c->o.rounds, c->o.guest ? c->o.guest : "built-in guest");
 	return cli_map_collect("run", runner_vm(r), &c->o.out, title, m);
 }

@@ -15,12 +15,13 @@ static void json_u64_or_null(FILE *f, uint64_t v, bool null)
 		fprintf(f, "%llu", (unsigned long long)v);
 }
 
-static void json_run(FILE *f, const struct memmap *m, const struct mm_run *r)
+static void json_run(FILE *f, const struct memmap *m,
+		     const struct memmap_run *r)
 {
 	char st[96];
 
 	fprintf(f, "{\"gpa\": ");
-	json_u64_or_null(f, r->gpa, r->gpa == MM_NO_GPA);
+	json_u64_or_null(f, r->gpa, r->gpa == MEMMAP_NO_GPA);
 	fprintf(f, ", \"memslot\": ");
 	json_u64_or_null(f, r->slot >= 0 ? m->slots[r->slot].slot : 0,
 			 r->slot < 0);
@@ -28,14 +29,14 @@ static void json_run(FILE *f, const struct memmap *m, const struct mm_run *r)
 		"\"private\": %s, \"pinned\": %s, \"populated\": %s, "
 		"\"resident\": %s, \"listeners\": %u}",
 		(unsigned long long)r->offset, (unsigned long long)r->len,
-		mm_run_state(r, st, sizeof(st)),
+		memmap_run_state(r, st, sizeof(st)),
 		r->flags & GMEM_RUN_PRIVATE ? "true" : "false",
 		r->flags & GMEM_RUN_PINNED ? "true" : "false",
 		r->flags & GMEM_RUN_POPULATED ? "true" : "false",
-		mm_run_resident(r) ? "true" : "false", r->listeners);
+		memmap_run_resident(r) ? "true" : "false", r->listeners);
 }
 
-static void json_slot(FILE *f, const struct mm_slot *s)
+static void json_slot(FILE *f, const struct memmap_slot *s)
 {
 	const char *kind = s->file >= 0 ? "guest_memory" :
 			   s->flags & GMEM_REGION_CLOSED ? "closed" : "plain";
@@ -51,7 +52,7 @@ static void json_slot(FILE *f, const struct mm_slot *s)
 
 static void json_file(FILE *f, const struct memmap *m, int fi)
 {
-	const struct mm_file *mf = &m->files[fi];
+	const struct memmap_file *mf = &m->files[fi];
 	const char *sep = "";
 
 	fprintf(f, "{\"file\": %d, \"size\": %llu, \"backing\": \"%s\", "
@@ -71,7 +72,7 @@ static void json_file(FILE *f, const struct memmap *m, int fi)
 	fprintf(f, "]}");
 }
 
-static void json_totals(FILE *f, const struct mm_totals *t)
+static void json_totals(FILE *f, const struct memmap_totals *t)
 {
 	fprintf(f, "{\"guest\": %llu, \"shared\": %llu, \"private\": %llu, "
 		"\"listener_mapped\": %llu, \"pinned\": %llu, "

@@ -11,7 +11,7 @@
  * would overprint: those boundaries keep their line, lose the label, and
  * the band says how many it did not label. Every rectangle carries
  * data-gpa, data-offset, data-len and data-state (the words of
- * mm_run_state, or "mixed"), so a program can read the picture back
+ * memmap_run_state, or "mixed"), so a program can read the picture back
  * exactly (tests/map does).
  */
 #include <errno.h>
@@ -35,26 +35,27 @@ static const struct {
 	const char *fill;	/* resident */
 	const char *tint;	/* unallocated: the hatch's background */
 	const char *what;
-} cls[MM_NR_CLASSES] = {
-	[MM_SHARED]	= { "#43a047", "#c8e6c9", "shared" },
-	[MM_LISTENER]	= { "#1e88e5", "#bbdefb", "shared, held by a listener" },
-	[MM_PINNED]	= { "#f9a825", "#fff3c4", "shared, pinned" },
-	[MM_PRIVATE]	= { "#e53935", "#ffcdd2", "private" },
-	[MM_PLAIN]	= { "#9e9e9e", NULL, "plain memory" },
-	[MM_CLOSED]	= { "#424242", NULL, "closed file" },
+} cls[MEMMAP_NR_CLASSES] = {
+	[MEMMAP_SHARED]	= { "#43a047", "#c8e6c9", "shared" },
+	[MEMMAP_LISTENER]	= { "#1e88e5", "#bbdefb",
+				    "shared, held by a listener" },
+	[MEMMAP_PINNED]	= { "#f9a825", "#fff3c4", "shared, pinned" },
+	[MEMMAP_PRIVATE]	= { "#e53935", "#ffcdd2", "private" },
+	[MEMMAP_PLAIN]	= { "#9e9e9e", NULL, "plain memory" },
+	[MEMMAP_CLOSED]	= { "#424242", NULL, "closed file" },
 };
 
 /* One band: a memslot by gpa, or a file by offset. */
 struct band {
 	const struct memmap *m;
 	int file;			/* -1: a plain or closed memslot */
-	const struct mm_run *runs;
+	const struct memmap_run *runs;
 	size_t nr_runs;
 	uint64_t base;			/* address of the band's first byte */
 	uint64_t off0;			/* file offset at base */
 	uint64_t size;
 	bool by_gpa;
-	enum mm_class fill;		/* for plain and closed memslots */
+	enum memmap_class fill;		/* for plain and closed memslots */
 };
 
 static void esc(FILE *f, const char *s)
@@ -78,7 +79,7 @@ static double px(const struct band *b, uint64_t rel)
 static void defs(FILE *f)
 {
 	fprintf(f, "<defs>\n");
-	for (int c = 0; c < MM_PLAIN; c++)
+	for (int c = 0; c < MEMMAP_PLAIN; c++)
 		fprintf(f, "<pattern id=\"u%d\" width=\"6\" height=\"6\" "
 			"patternUnits=\"userSpaceOnUse\" "
 			"patternTransform=\"rotate(45)\"><rect width=\"6\" "
@@ -87,13 +88,13 @@ static void defs(FILE *f)
 	fprintf(f, "<pattern id=\"mixed\" width=\"4\" height=\"4\" "
 		"patternUnits=\"userSpaceOnUse\"><rect width=\"2\" height=\"4\" "
 		"fill=\"%s\"/><rect x=\"2\" width=\"2\" height=\"4\" "
-		"fill=\"%s\"/></pattern>\n</defs>\n", cls[MM_SHARED].fill,
-		cls[MM_PRIVATE].fill);
+		"fill=\"%s\"/></pattern>\n</defs>\n", cls[MEMMAP_SHARED].fill,
+		cls[MEMMAP_PRIVATE].fill);
 }
 
-static void fill_of(char *buf, size_t size, enum mm_class c, bool resident)
+static void fill_of(char *buf, size_t size, enum memmap_class c, bool resident)
 {
-	if (resident || c >= MM_PLAIN)
+	if (resident || c >= MEMMAP_PLAIN)
 		snprintf(buf, size, "%s", cls[c].fill);
 	else
 		snprintf(buf, size, "url(#u%d)", c);
@@ -120,7 +121,7 @@ static void legend(FILE *f)
 	char fill[32];
 	double x = X0;
 
-	for (int c = 0; c < MM_NR_CLASSES; c++) {
+	for (int c = 0; c < MEMMAP_NR_CLASSES; c++) {
 		fill_of(fill, sizeof(fill), c, true);
 		swatch(f, x, 84, fill, cls[c].what);
 		x += 34 + 6.6 * strlen(cls[c].what);
@@ -133,12 +134,12 @@ static void legend(FILE *f)
 	fprintf(f, "<path d=\"M%.1f,107 l10,0 l-5,8 z\" fill=\"%s\" "
 		"stroke=\"#222\" stroke-width=\"0.6\"/><text x=\"%.1f\" "
 		"y=\"117.5\" font-size=\"12\">marks a run under %.0f px"
-		"</text>\n", x + 2, cls[MM_PINNED].fill, x + 19, MARK_W);
+		"</text>\n", x + 2, cls[MEMMAP_PINNED].fill, x + 19, MARK_W);
 }
 
 static void header(FILE *f, const struct memmap *m, const char *title)
 {
-	const struct mm_totals *t = &m->t;
+	const struct memmap_totals *t = &m->t;
 	char sum[128], a[32], b[32], c[32], d[32], e[32];
 
 	fprintf(f, "<text x=\"%.0f\" y=\"26\" font-size=\"17\" "
@@ -147,17 +148,18 @@ static void header(FILE *f, const struct memmap *m, const char *title)
 	fprintf(f, "</text>\n<text x=\"%.0f\" y=\"47\" font-size=\"13\">",
 		X0);
 	fprintf(f, "%s: %zu memslot%s, %zu file%s, %s of guest memory in "
-		"%llu run%s</text>\n", mm_vm_summary(m, sum, sizeof(sum)),
+		"%llu run%s</text>\n", memmap_vm_summary(m, sum, sizeof(sum)),
 		m->nr_slots, m->nr_slots == 1 ? "" : "s", m->nr_files,
-		m->nr_files == 1 ? "" : "s", mm_size(t->guest, a, sizeof(a)),
+		m->nr_files == 1 ? "" : "s", memmap_size(t->guest, a,
+							 sizeof(a)),
 		(unsigned long long)t->runs, t->runs == 1 ? "" : "s");
 	fprintf(f, "<text x=\"%.0f\" y=\"66\" font-size=\"13\">%s shared "
 		"(%s listener-mapped, %s pinned), %s private; %s unallocated"
-		"</text>\n", X0, mm_size(t->shared, a, sizeof(a)),
-		mm_size(t->listener, b, sizeof(b)),
-		mm_size(t->pinned, c, sizeof(c)),
-		mm_size(t->private_, d, sizeof(d)),
-		mm_size(t->unallocated, e, sizeof(e)));
+		"</text>\n", X0, memmap_size(t->shared, a, sizeof(a)),
+		memmap_size(t->listener, b, sizeof(b)),
+		memmap_size(t->pinned, c, sizeof(c)),
+		memmap_size(t->private_, d, sizeof(d)),
+		memmap_size(t->unallocated, e, sizeof(e)));
 }
 
 /* The largest unit in which every tick is a number with <= 2 decimals. */
@@ -225,7 +227,8 @@ static void axis(FILE *f, const struct band *b, double y)
 		"stroke=\"#333\"/>\n", X0, y, X0 + BAR_W, y);
 	for (uint64_t v = first; v <= last && v >= first; v += step) {
 		if (rel && !v) {
-			tick(f, X0, y, mm_size(b->base, label, sizeof(label)));
+			tick(f, X0, y, memmap_size(b->base, label,
+						   sizeof(label)));
 			continue;
 		}
 		axis_num(num, sizeof(num), v, u);
@@ -236,7 +239,7 @@ static void axis(FILE *f, const struct band *b, double y)
 }
 
 static void addr_hex(char *buf, size_t size, const struct band *b,
-		     const struct mm_run *r)
+		     const struct memmap_run *r)
 {
 	if (b->by_gpa)
 		snprintf(buf, size, "0x%09llx", (unsigned long long)r->gpa);
@@ -260,37 +263,41 @@ static void attr_addr(FILE *f, const char *name, uint64_t v, bool none)
 static void run_rect(FILE *f, const struct band *b, size_t i, size_t n,
 		     double y, double h)
 {
-	const struct mm_run *r = &b->runs[i];
+	const struct memmap_run *r = &b->runs[i];
 	uint64_t start = r->offset - b->off0, len = 0;
 	char fill[32], st[96], sz[32];
 	bool same = true;
 
 	for (size_t j = i; j < i + n; j++) {
 		len += b->runs[j].len;
-		same &= mm_run_class(&b->runs[j]) == mm_run_class(r) &&
-			mm_run_resident(&b->runs[j]) == mm_run_resident(r);
+		same &= memmap_run_class(&b->runs[j]) == memmap_run_class(r) &&
+			memmap_run_resident(&b->runs[j]) ==
+			memmap_run_resident(r);
 	}
 	if (same)
-		fill_of(fill, sizeof(fill), mm_run_class(r), mm_run_resident(r));
+		fill_of(fill, sizeof(fill), memmap_run_class(r),
+			memmap_run_resident(r));
 	else
 		snprintf(fill, sizeof(fill), "url(#mixed)");
 	fprintf(f, "<rect class=\"%s\"", n > 1 ? "run agg" : "run");
-	attr_addr(f, "data-gpa", r->gpa, r->gpa == MM_NO_GPA);
+	attr_addr(f, "data-gpa", r->gpa, r->gpa == MEMMAP_NO_GPA);
 	attr_addr(f, "data-offset", r->offset, false);
 	fprintf(f, " data-len=\"%llu\" data-state=\"%s\" data-listeners=\"%u\""
 		" data-runs=\"%zu\" x=\"%.2f\" y=\"%.1f\" width=\"%.2f\" "
 		"height=\"%.1f\" fill=\"%s\"><title>", (unsigned long long)len,
-		n > 1 ? "mixed" : mm_run_state(r, st, sizeof(st)),
+		n > 1 ? "mixed" : memmap_run_state(r, st, sizeof(st)),
 		n > 1 ? 0 : r->listeners, n, px(b, start), y,
 		px(b, start + len) - px(b, start), h, fill);
-	if (r->gpa != MM_NO_GPA)
+	if (r->gpa != MEMMAP_NO_GPA)
 		fprintf(f, "gpa 0x%llx, ", (unsigned long long)r->gpa);
 	fprintf(f, "file %d +0x%llx, %s: ", b->file,
-		(unsigned long long)r->offset, mm_size(len, sz, sizeof(sz)));
+		(unsigned long long)r->offset, memmap_size(len, sz,
+							   sizeof(sz)));
 	if (n > 1)
 		fprintf(f, "%zu runs", n);
 	else
-		fprintf(f, "%s, %u listener%s", mm_run_state(r, st, sizeof(st)),
+		fprintf(f, "%s, %u listener%s", memmap_run_state(r, st,
+								 sizeof(st)),
 			r->listeners, r->listeners == 1 ? "" : "s");
 	fprintf(f, "</title></rect>\n");
 	/* A narrow run (a pin, a page) would vanish: point at it. */
@@ -304,7 +311,7 @@ static void run_rect(FILE *f, const struct band *b, size_t i, size_t n,
 static bool boundary(FILE *f, const struct band *b, size_t i, double y,
 		     double *last_label)
 {
-	const struct mm_run *r = &b->runs[i];
+	const struct memmap_run *r = &b->runs[i];
 	double x = px(b, r->offset - b->off0);
 	bool label = x - *last_label >= LABEL_GAP;
 	char a[32];
@@ -317,7 +324,7 @@ static bool boundary(FILE *f, const struct band *b, size_t i, double y,
 	*last_label = x;
 	addr_hex(a, sizeof(a), b, r);
 	fprintf(f, "<text class=\"boundary\"");
-	attr_addr(f, "data-gpa", r->gpa, r->gpa == MM_NO_GPA);
+	attr_addr(f, "data-gpa", r->gpa, r->gpa == MEMMAP_NO_GPA);
 	attr_addr(f, "data-offset", r->offset, false);
 	fprintf(f, " transform=\"translate(%.2f,%.1f) rotate(-90)\" "
 		"font-size=\"10\" " MONO ">%s</text>\n", x + 3.5, y + 84, a);
@@ -337,7 +344,7 @@ static void runs(FILE *f, const struct band *b, double y, size_t *bounds,
 		n = 1;
 		for (double acc = w; w < 1.0 && acc < 1.0 &&
 		     i + n < b->nr_runs; n++) {
-			const struct mm_run *r = &b->runs[i + n];
+			const struct memmap_run *r = &b->runs[i + n];
 
 			w = px(b, r->offset - b->off0 + r->len) -
 			    px(b, r->offset - b->off0);
@@ -358,7 +365,8 @@ static void runs(FILE *f, const struct band *b, double y, size_t *bounds,
 	}
 }
 
-static void band_title(FILE *f, const struct band *b, const struct mm_slot *s,
+static void band_title(FILE *f, const struct band *b,
+		       const struct memmap_slot *s,
 		       double y)
 {
 	const struct memmap *m = b->m;
@@ -370,11 +378,11 @@ static void band_title(FILE *f, const struct band *b, const struct mm_slot *s,
 		fprintf(f, "memslot %u</tspan>: gpa [0x%llx, 0x%llx), %s, ",
 			s->slot, (unsigned long long)s->gpa,
 			(unsigned long long)(s->gpa + s->size),
-			mm_size(s->size, sz, sizeof(sz)));
+			memmap_size(s->size, sz, sizeof(sz)));
 	else
 		fprintf(f, "file %d</tspan> by offset: [0, 0x%llx), %s, ",
 			b->file, (unsigned long long)b->size,
-			mm_size(b->size, sz, sizeof(sz)));
+			memmap_size(b->size, sz, sizeof(sz)));
 	if (s && b->file < 0)
 		fprintf(f, "%s", s->flags & GMEM_REGION_CLOSED ?
 			"its file was closed" : "plain host memory");
@@ -395,7 +403,7 @@ static void slot_strip(FILE *f, const struct band *b, double y)
 	const struct memmap *m = b->m;
 
 	for (size_t i = 0; i < m->nr_slots; i++) {
-		const struct mm_slot *s = &m->slots[i];
+		const struct memmap_slot *s = &m->slots[i];
 		double x = px(b, s->offset);
 
 		if (s->file != b->file)
@@ -407,7 +415,7 @@ static void slot_strip(FILE *f, const struct band *b, double y)
 	}
 }
 
-static void band(FILE *f, const struct band *b, const struct mm_slot *s,
+static void band(FILE *f, const struct band *b, const struct memmap_slot *s,
 		 double y)
 {
 	size_t bounds = 0, unlabelled = 0;
@@ -428,8 +436,8 @@ static void band(FILE *f, const struct band *b, const struct mm_slot *s,
 			"data-listeners=\"0\" data-runs=\"1\" x=\"%.1f\" "
 			"y=\"%.1f\" width=\"%.1f\" height=\"36\" fill=\"%s\"/>\n",
 			(unsigned long long)s->gpa, (unsigned long long)s->size,
-			b->fill == MM_CLOSED ? "closed" : "plain", X0, y + 94,
-			BAR_W, cls[b->fill].fill);
+			b->fill == MEMMAP_CLOSED ? "closed" : "plain", X0,
+			y + 94, BAR_W, cls[b->fill].fill);
 	}
 	fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"36\" "
 		"fill=\"none\" stroke=\"#222\"/>\n", X0, y + 94, BAR_W);
@@ -446,13 +454,15 @@ static void band(FILE *f, const struct band *b, const struct mm_slot *s,
 	fprintf(f, "</g>\n");
 }
 
-static void slot_band(FILE *f, const struct memmap *m, const struct mm_slot *s,
+static void slot_band(FILE *f, const struct memmap *m,
+		      const struct memmap_slot *s,
 		      double y)
 {
 	struct band b = {
 		.m = m, .file = s->file, .base = s->gpa, .off0 = s->offset,
 		.size = s->size, .by_gpa = true,
-		.fill = s->flags & GMEM_REGION_CLOSED ? MM_CLOSED : MM_PLAIN,
+		.fill = s->flags & GMEM_REGION_CLOSED ? MEMMAP_CLOSED :
+							 MEMMAP_PLAIN,
 	};
 
 	if (s->file >= 0) {

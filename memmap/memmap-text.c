@@ -26,21 +26,21 @@ static const struct {
 	char glyph;
 	const char *sgr;	/* ANSI colour */
 } kinds[NR_KINDS] = {
-	[2 * MM_SHARED]		= { 'S', "30;42" },
-	[2 * MM_SHARED + 1]	= { 's', "32" },
-	[2 * MM_LISTENER]	= { 'L', "97;44" },
-	[2 * MM_LISTENER + 1]	= { 'l', "34" },
-	[2 * MM_PINNED]		= { '#', "30;43" },
-	[2 * MM_PINNED + 1]	= { '+', "33" },
-	[2 * MM_PRIVATE]	= { 'P', "97;41" },
-	[2 * MM_PRIVATE + 1]	= { 'p', "31" },
+	[2 * MEMMAP_SHARED]		= { 'S', "30;42" },
+	[2 * MEMMAP_SHARED + 1]	= { 's', "32" },
+	[2 * MEMMAP_LISTENER]	= { 'L', "97;44" },
+	[2 * MEMMAP_LISTENER + 1]	= { 'l', "34" },
+	[2 * MEMMAP_PINNED]		= { '#', "30;43" },
+	[2 * MEMMAP_PINNED + 1]	= { '+', "33" },
+	[2 * MEMMAP_PRIVATE]	= { 'P', "97;41" },
+	[2 * MEMMAP_PRIVATE + 1]	= { 'p', "31" },
 	[KIND_PLAIN]		= { '-', "30;47" },
 	[KIND_CLOSED]		= { 'x', "31" },
 };
 
-static unsigned int run_kind(const struct mm_run *r)
+static unsigned int run_kind(const struct memmap_run *r)
 {
-	return 2 * mm_run_class(r) + !mm_run_resident(r);
+	return 2 * memmap_run_class(r) + !memmap_run_resident(r);
 }
 
 /* The first byte of cell @c of a bar of @size bytes. */
@@ -108,7 +108,7 @@ static void bar_print(FILE *f, const struct bar *b, bool color)
 }
 
 /* The bar of runs [first, first+n) of a file, from address @base. */
-static void runs_bar(FILE *f, const struct mm_run *runs, size_t n,
+static void runs_bar(FILE *f, const struct memmap_run *runs, size_t n,
 		     uint64_t base, uint64_t size, bool color)
 {
 	struct bar b;
@@ -121,14 +121,15 @@ static void runs_bar(FILE *f, const struct mm_run *runs, size_t n,
 	bar_print(f, &b, color);
 }
 
-static void slot_line(FILE *f, const struct memmap *m, const struct mm_slot *s,
+static void slot_line(FILE *f, const struct memmap *m,
+		      const struct memmap_slot *s,
 		      bool color)
 {
 	char sz[32];
 
 	fprintf(f, "  slot %-4u [0x%09llx, 0x%09llx) %9s  ", s->slot,
 		(unsigned long long)s->gpa,
-		(unsigned long long)(s->gpa + s->size), mm_size(s->size, sz,
+		(unsigned long long)(s->gpa + s->size), memmap_size(s->size, sz,
 								 sizeof(sz)));
 	if (s->file >= 0) {
 		runs_bar(f, m->files[s->file].runs + s->first, s->nr_runs,
@@ -151,11 +152,12 @@ static void slot_line(FILE *f, const struct memmap *m, const struct mm_slot *s,
 /* A file no single memslot maps whole: by offset, and where it is mapped. */
 static void file_line(FILE *f, const struct memmap *m, int fi, bool color)
 {
-	const struct mm_file *mf = &m->files[fi];
+	const struct memmap_file *mf = &m->files[fi];
 	char sz[32];
 
 	fprintf(f, "  file %-4d [0x%09llx, 0x%09llx) %9s  ", fi, 0ULL,
-		(unsigned long long)mf->size, mm_size(mf->size, sz, sizeof(sz)));
+		(unsigned long long)mf->size, memmap_size(mf->size, sz,
+							  sizeof(sz)));
 	runs_bar(f, mf->runs, mf->nr_runs, 0, mf->size, color);
 	fprintf(f, " in");
 	for (size_t i = 0; i < m->nr_slots; i++)
@@ -191,37 +193,39 @@ static void legend(FILE *f, bool color)
 
 static void totals(FILE *f, const struct memmap *m)
 {
-	const struct mm_totals *t = &m->t;
+	const struct memmap_totals *t = &m->t;
 	char a[32], b[32], c[32], d[32], e[32], g[32];
 
 	fprintf(f, "totals: %s guest memory: %s shared, %s private; "
 		"%s listener-mapped, %s pinned; %s unallocated\n",
-		mm_size(t->guest, a, sizeof(a)), mm_size(t->shared, b, sizeof(b)),
-		mm_size(t->private_, c, sizeof(c)),
-		mm_size(t->listener, d, sizeof(d)),
-		mm_size(t->pinned, e, sizeof(e)),
-		mm_size(t->unallocated, g, sizeof(g)));
+		memmap_size(t->guest, a, sizeof(a)), memmap_size(t->shared, b,
+								 sizeof(b)),
+		memmap_size(t->private_, c, sizeof(c)),
+		memmap_size(t->listener, d, sizeof(d)),
+		memmap_size(t->pinned, e, sizeof(e)),
+		memmap_size(t->unallocated, g, sizeof(g)));
 	if (t->populated || t->unmapped || t->plain || t->closed)
 		fprintf(f, "        %s populated, %s in no memslot, %s plain "
 			"memory, %s of closed files\n",
-			mm_size(t->populated, a, sizeof(a)),
-			mm_size(t->unmapped, b, sizeof(b)),
-			mm_size(t->plain, c, sizeof(c)),
-			mm_size(t->closed, d, sizeof(d)));
+			memmap_size(t->populated, a, sizeof(a)),
+			memmap_size(t->unmapped, b, sizeof(b)),
+			memmap_size(t->plain, c, sizeof(c)),
+			memmap_size(t->closed, d, sizeof(d)));
 }
 
-static void run_line(FILE *f, int fi, const struct mm_run *r)
+static void run_line(FILE *f, int fi, const struct memmap_run *r)
 {
 	char sz[32], st[96];
 
-	if (r->gpa == MM_NO_GPA)
+	if (r->gpa == MEMMAP_NO_GPA)
 		fprintf(f, "  %-28s", "(no memslot)");
 	else
 		fprintf(f, "  [0x%09llx, 0x%09llx)", (unsigned long long)r->gpa,
 			(unsigned long long)(r->gpa + r->len));
 	fprintf(f, " file %d +0x%09llx %9s  %s", fi,
-		(unsigned long long)r->offset, mm_size(r->len, sz, sizeof(sz)),
-		mm_run_state(r, st, sizeof(st)));
+		(unsigned long long)r->offset, memmap_size(r->len, sz,
+							   sizeof(sz)),
+		memmap_run_state(r, st, sizeof(st)));
 	if (r->listeners)
 		fprintf(f, " (%u listener%s)", r->listeners,
 			r->listeners == 1 ? "" : "s");
@@ -236,7 +240,7 @@ static void runs(FILE *f, const struct memmap *m)
 	fprintf(f, "runs: %llu (gpa, file offset, size, state)\n",
 		(unsigned long long)m->t.runs);
 	for (size_t i = 0; i < m->nr_slots; i++) {
-		const struct mm_slot *s = &m->slots[i];
+		const struct memmap_slot *s = &m->slots[i];
 
 		for (size_t j = 0; s->file >= 0 && j < s->nr_runs; j++, n++)
 			if (n < TEXT_RUNS)
@@ -245,7 +249,7 @@ static void runs(FILE *f, const struct memmap *m)
 	}
 	for (size_t i = 0; i < m->nr_files; i++)
 		for (size_t j = 0; j < m->files[i].nr_runs; j++)
-			if (m->files[i].runs[j].gpa == MM_NO_GPA &&
+			if (m->files[i].runs[j].gpa == MEMMAP_NO_GPA &&
 			    n++ < TEXT_RUNS)
 				run_line(f, i, &m->files[i].runs[j]);
 	if (n > TEXT_RUNS)
@@ -258,10 +262,11 @@ void memmap_text(FILE *f, const struct memmap *m, bool color)
 	char sum[128], sz[32];
 	bool by_file = false;
 
-	fprintf(f, "memory map: %s\n", mm_vm_summary(m, sum, sizeof(sum)));
+	fprintf(f, "memory map: %s\n", memmap_vm_summary(m, sum, sizeof(sum)));
 	fprintf(f, "  %zu memslot%s, %zu file%s, %s of guest memory in %llu run%s\n",
 		m->nr_slots, m->nr_slots == 1 ? "" : "s", m->nr_files,
-		m->nr_files == 1 ? "" : "s", mm_size(m->t.guest, sz, sizeof(sz)),
+		m->nr_files == 1 ? "" : "s", memmap_size(m->t.guest, sz,
+							 sizeof(sz)),
 		(unsigned long long)m->t.runs, m->t.runs == 1 ? "" : "s");
 	fprintf(f, "by gpa (one bar per memslot, %u cells each):\n", BAR_CELLS);
 	for (size_t i = 0; i < m->nr_slots; i++)

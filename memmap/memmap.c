@@ -46,7 +46,7 @@ static int find_or_add_file(struct memmap *m, size_t *cap,
 		return ret;
 	if (GROW(m->files, m->nr_files, *cap))
 		return -ENOMEM;
-	m->files[m->nr_files] = (struct mm_file){
+	m->files[m->nr_files] = (struct memmap_file){
 		.file = file, .size = st.size, .backing = gmem_backing(file),
 	};
 	return m->nr_files++;
@@ -55,7 +55,7 @@ static int find_or_add_file(struct memmap *m, size_t *cap,
 static int add_slot(struct memmap *m, size_t *cap, size_t *fcap,
 		    const struct gmem_region *r)
 {
-	struct mm_slot *s;
+	struct memmap_slot *s;
 	int file = -1;
 
 	if (r->file) {
@@ -67,7 +67,7 @@ static int add_slot(struct memmap *m, size_t *cap, size_t *fcap,
 	if (GROW(m->slots, m->nr_slots, *cap))
 		return -ENOMEM;
 	s = &m->slots[m->nr_slots++];
-	*s = (struct mm_slot){
+	*s = (struct memmap_slot){
 		.slot = r->slot, .flags = r->flags, .gpa = r->gpa,
 		.size = r->size, .offset = r->offset, .file = file,
 	};
@@ -105,7 +105,8 @@ static int walk_slots(struct gmem_vm *vm, struct memmap *m)
 	}
 }
 
-static int add_run(struct mm_file *f, size_t *cap, const struct mm_run *r)
+static int add_run(struct memmap_file *f, size_t *cap,
+		   const struct memmap_run *r)
 {
 	if (GROW(f->runs, f->nr_runs, *cap))
 		return -ENOMEM;
@@ -114,14 +115,14 @@ static int add_run(struct mm_file *f, size_t *cap, const struct mm_run *r)
 }
 
 /* The runs of [start, end) of a file, which memslot @slot maps (or none). */
-static int walk_runs(struct memmap *m, struct mm_file *f, size_t *cap,
+static int walk_runs(struct memmap *m, struct memmap_file *f, size_t *cap,
 		     uint64_t start, uint64_t end, int slot)
 {
-	const struct mm_slot *s = slot >= 0 ? &m->slots[slot] : NULL;
+	const struct memmap_slot *s = slot >= 0 ? &m->slots[slot] : NULL;
 
 	for (uint64_t off = start; off < end;) {
 		struct gmem_run run;
-		struct mm_run mr;
+		struct memmap_run mr;
 		int ret;
 
 		memset(&run, 0, sizeof(run));
@@ -130,10 +131,10 @@ static int walk_runs(struct memmap *m, struct mm_file *f, size_t *cap,
 			return ret;
 		if (!run.len || run.offset != off)
 			return -EIO;
-		mr = (struct mm_run){
+		mr = (struct memmap_run){
 			.offset = off,
 			.len = run.len < end - off ? run.len : end - off,
-			.gpa = s ? s->gpa + (off - s->offset) : MM_NO_GPA,
+			.gpa = s ? s->gpa + (off - s->offset) : MEMMAP_NO_GPA,
 			.flags = run.flags, .listeners = run.listeners,
 			.slot = slot,
 		};
@@ -151,7 +152,7 @@ static int next_slot(const struct memmap *m, int fi, uint64_t off)
 	int best = -1;
 
 	for (size_t i = 0; i < m->nr_slots; i++) {
-		const struct mm_slot *s = &m->slots[i];
+		const struct memmap_slot *s = &m->slots[i];
 
 		if (s->file != fi || s->offset < off)
 			continue;
@@ -164,14 +165,14 @@ static int next_slot(const struct memmap *m, int fi, uint64_t off)
 /* A file by offset: the stretches memslots map, and those none maps. */
 static int walk_file(struct memmap *m, int fi)
 {
-	struct mm_file *f = &m->files[fi];
+	struct memmap_file *f = &m->files[fi];
 	uint64_t off = 0;
 	size_t cap = 0;
 	int ret;
 
 	while (off < f->size) {
 		int si = next_slot(m, fi, off);
-		struct mm_slot *s = si >= 0 ? &m->slots[si] : NULL;
+		struct memmap_slot *s = si >= 0 ? &m->slots[si] : NULL;
 		uint64_t end = s ? s->offset : f->size;
 
 		if (off < end) {
@@ -193,12 +194,12 @@ static int walk_file(struct memmap *m, int fi)
 	return 0;
 }
 
-static void add_totals(struct mm_totals *t, const struct mm_file *f)
+static void add_totals(struct memmap_totals *t, const struct memmap_file *f)
 {
 	t->guest += f->size;
 	t->runs += f->nr_runs;
 	for (size_t i = 0; i < f->nr_runs; i++) {
-		const struct mm_run *r = &f->runs[i];
+		const struct memmap_run *r = &f->runs[i];
 
 		if (r->flags & GMEM_RUN_PRIVATE) {
 			t->private_ += r->len;
@@ -211,9 +212,9 @@ static void add_totals(struct mm_totals *t, const struct mm_file *f)
 			t->pinned += r->len;
 		if (r->flags & GMEM_RUN_POPULATED)
 			t->populated += r->len;
-		if (!mm_run_resident(r))
+		if (!memmap_run_resident(r))
 			t->unallocated += r->len;
-		if (r->gpa == MM_NO_GPA)
+		if (r->gpa == MEMMAP_NO_GPA)
 			t->unmapped += r->len;
 	}
 }
@@ -247,21 +248,21 @@ void memmap_free(struct memmap *m)
 	memset(m, 0, sizeof(*m));
 }
 
-bool mm_run_resident(const struct mm_run *r)
+bool memmap_run_resident(const struct memmap_run *r)
 {
 	return r->flags & GMEM_RUN_RESIDENT;
 }
 
-enum mm_class mm_run_class(const struct mm_run *r)
+enum memmap_class memmap_run_class(const struct memmap_run *r)
 {
 	if (r->flags & GMEM_RUN_PRIVATE)
-		return MM_PRIVATE;
+		return MEMMAP_PRIVATE;
 	if (r->flags & GMEM_RUN_PINNED)
-		return MM_PINNED;
-	return r->listeners ? MM_LISTENER : MM_SHARED;
+		return MEMMAP_PINNED;
+	return r->listeners ? MEMMAP_LISTENER : MEMMAP_SHARED;
 }
 
-const char *mm_run_state(const struct mm_run *r, char *buf, size_t size)
+const char *memmap_run_state(const struct memmap_run *r, char *buf, size_t size)
 {
 	bool shared = !(r->flags & GMEM_RUN_PRIVATE);
 
@@ -269,11 +270,11 @@ const char *mm_run_state(const struct mm_run *r, char *buf, size_t size)
 		 shared && r->listeners ? " listener" : "",
 		 r->flags & GMEM_RUN_PINNED ? " pinned" : "",
 		 r->flags & GMEM_RUN_POPULATED ? " populated" : "",
-		 mm_run_resident(r) ? "" : " unallocated");
+		 memmap_run_resident(r) ? "" : " unallocated");
 	return buf;
 }
 
-const char *mm_size(uint64_t bytes, char *buf, size_t size)
+const char *memmap_size(uint64_t bytes, char *buf, size_t size)
 {
 	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
 	unsigned int u = 0;
@@ -287,7 +288,7 @@ const char *mm_size(uint64_t bytes, char *buf, size_t size)
 	return buf;
 }
 
-const char *mm_vm_summary(const struct memmap *m, char *buf, size_t size)
+const char *memmap_vm_summary(const struct memmap *m, char *buf, size_t size)
 {
 	int backing = m->nr_files ? m->files[0].backing : -1;
 

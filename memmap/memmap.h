@@ -21,39 +21,39 @@
 
 #include "gmem.h"
 
-#define MM_NO_GPA	UINT64_MAX	/* a file range no memslot maps */
+#define MEMMAP_NO_GPA	UINT64_MAX	/* a file range no memslot maps */
 
 /* What one glyph, colour or rectangle shows: a run's class. */
-enum mm_class {
-	MM_SHARED,
-	MM_LISTENER,		/* shared, held by >= 1 listener */
-	MM_PINNED,		/* shared, >= 1 long-term pin */
-	MM_PRIVATE,
-	MM_PLAIN,		/* a memslot of plain host memory */
-	MM_CLOSED,		/* a memslot whose file was closed */
-	MM_NR_CLASSES,
+enum memmap_class {
+	MEMMAP_SHARED,
+	MEMMAP_LISTENER,		/* shared, held by >= 1 listener */
+	MEMMAP_PINNED,		/* shared, >= 1 long-term pin */
+	MEMMAP_PRIVATE,
+	MEMMAP_PLAIN,		/* a memslot of plain host memory */
+	MEMMAP_CLOSED,		/* a memslot whose file was closed */
+	MEMMAP_NR_CLASSES,
 };
 
-struct mm_run {
+struct memmap_run {
 	uint64_t offset;	/* file offset */
 	uint64_t len;
-	uint64_t gpa;		/* MM_NO_GPA where no memslot maps it */
+	uint64_t gpa;		/* MEMMAP_NO_GPA where no memslot maps it */
 	uint64_t flags;		/* GMEM_RUN_* */
 	uint32_t listeners;
 	int slot;		/* index in memmap.slots, -1 if unmapped */
 };
 
-struct mm_file {
+struct memmap_file {
 	struct gmem_file *file;
 	uint64_t size;
 	int backing;		/* gmem_backing(): 1 guest_memfd, 0 memfd */
 	unsigned int nr_slots;	/* memslots mapping part of it */
 	bool whole;		/* exactly one memslot maps all of it */
-	struct mm_run *runs;
+	struct memmap_run *runs;
 	size_t nr_runs;
 };
 
-struct mm_slot {
+struct memmap_slot {
 	uint32_t slot;
 	uint32_t flags;		/* GMEM_REGION_CLOSED */
 	uint64_t gpa;
@@ -63,7 +63,7 @@ struct mm_slot {
 	size_t first, nr_runs;	/* its runs: files[file].runs[first..] */
 };
 
-struct mm_totals {
+struct memmap_totals {
 	uint64_t guest;		/* bytes of guest memory files */
 	uint64_t shared, private_, pinned, listener, unallocated, populated;
 	uint64_t unmapped;	/* file bytes no memslot maps */
@@ -74,31 +74,36 @@ struct mm_totals {
 struct memmap {
 	bool kvm;		/* a real KVM VM, not a detached one */
 	bool mirrored;		/* kernel-enforced (gmem_vm_private_mirrored) */
-	struct mm_slot *slots;
+	struct memmap_slot *slots;
 	size_t nr_slots;
-	struct mm_file *files;
+	struct memmap_file *files;
 	size_t nr_files;
-	struct mm_totals t;
+	struct memmap_totals t;
 };
 
 /* Collect the map of @vm; 0 or -errno (a library call's error). */
 int memmap_collect(struct gmem_vm *vm, struct memmap *m);
 void memmap_free(struct memmap *m);
 
-enum mm_class mm_run_class(const struct mm_run *r);
-bool mm_run_resident(const struct mm_run *r);
+enum memmap_class memmap_run_class(const struct memmap_run *r);
+bool memmap_run_resident(const struct memmap_run *r);
 /*
  * A run's state as words, the same in all three outputs: "shared" or
  * "private", then any of "listener" (shared and held by a listener),
  * "pinned", "populated", "unallocated" (no memory allocated).
  */
-const char *mm_run_state(const struct mm_run *r, char *buf, size_t size);
+const char *memmap_run_state(const struct memmap_run *r, char *buf,
+			     size_t size);
 /* "64 MiB", "4 KiB", "1028 KiB": the largest unit that divides. */
-const char *mm_size(uint64_t bytes, char *buf, size_t size);
+const char *memmap_size(uint64_t bytes, char *buf, size_t size);
 /* "detached VM, memfd backing, software-protected": for titles. */
-const char *mm_vm_summary(const struct memmap *m, char *buf, size_t size);
+const char *memmap_vm_summary(const struct memmap *m, char *buf, size_t size);
 
-enum mm_color { MM_COLOR_AUTO, MM_COLOR_ALWAYS, MM_COLOR_NEVER };
+enum memmap_color {
+	MEMMAP_COLOR_AUTO,
+	MEMMAP_COLOR_ALWAYS,
+	MEMMAP_COLOR_NEVER,
+};
 
 void memmap_text(FILE *f, const struct memmap *m, bool color);
 /* One JSON object, no newline after it: it may be a value in another. */

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * A detached VM with known runs of every kind, drawn by the memory-map
- * renderers (cli/memmap*.c) into a directory, beside the truth read
+ * renderers (memmap/memmap*.c) into a directory, beside the truth read
  * straight from the library, for check_map.py to compare:
  *   map.txt, map-color.txt   memmap_text() without and with colour
  *   map.json                 memmap_json()
