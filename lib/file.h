@@ -82,9 +82,6 @@ static inline int gm_file_check_locking(const struct gmem_file *f)
 }
 
 /* store.c */
-int gm_fd_begin(void);
-int gm_fd_end(int fd);
-void gm_fd_close(int fd);
 int gm_store_create(struct gmem_file *f);
 void gm_store_destroy(struct gmem_file *f);
 int gm_store_allocate(struct gmem_file *f, uint64_t off, uint64_t len);

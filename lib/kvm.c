@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "file.h"
+#include "fork.h"
 #include "kvm.h"
 #include "kvm-gmem-compat.h"
 

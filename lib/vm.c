@@ -19,19 +19,6 @@
 #include "vm.h"
 
 
-pid_t gm_self_pid;
-
-static void refresh_pid(void)
-{
-	gm_self_pid = getpid();
-}
-
-__attribute__((constructor)) static void vm_init(void)
-{
-	refresh_pid();
-	pthread_atfork(NULL, NULL, refresh_pid);
-}
-
 /* GMEM_REVOKE=mprotect: keep private pages out without guard regions. */
 static bool want_mprotect(void)
 {

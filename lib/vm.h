@@ -17,6 +17,7 @@
 
 #include "gmem.h"
 #include "base.h"
+#include "fork.h"
 #include "statemap.h"
 
 #define GM_MAX_SLOTS	32764U	/* x86 KVM_USER_MEM_SLOTS */
@@ -65,7 +66,6 @@ struct gmem_vm {
 };
 
 /* vm.c */
-extern pid_t gm_self_pid;	/* this process, kept by a pthread_atfork hook */
 void gm_vm_get(struct gmem_vm *vm);
 
 /*
