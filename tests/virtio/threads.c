@@ -12,6 +12,7 @@
  * back from the back-end with the transport's lock held.
  */
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 
 #include "vtest.h"
@@ -29,6 +30,7 @@ struct reader {
 	uint32_t sel;		/* the feature word it selects */
 	uint64_t accesses;
 	const char *bad;	/* what read wrong, NULL when nothing did */
+	atomic_bool started;	/* one round done: it runs */
 };
 
 static bool reads(struct vmm_vmmio *d, uint64_t off, unsigned int len,
@@ -74,6 +76,7 @@ static void *hammer(void *arg)
 		else if (vmm_vmmio_access(r->d, 0x050, &zero, 4, true))
 			r->bad = "notify";
 		r->accesses += 7;
+		atomic_store_explicit(&r->started, true, memory_order_release);
 	}
 	return NULL;
 }
@@ -108,6 +111,7 @@ static void *watch(void *arg)
 		if (ret && ret != -EINVAL)
 			r->bad = "notify";
 		r->accesses += 3;
+		atomic_store_explicit(&r->started, true, memory_order_release);
 	}
 	return NULL;
 }
@@ -122,6 +126,18 @@ static void blk_io(struct dma_io *io, unsigned int i)
 	TEST_RET(vio_blk_rw(&io->blk, true, sector, io->a, PG), 0);
 	TEST_RET(vio_blk_rw(&io->blk, false, sector, io->b, PG), 0);
 	TEST_ASSERT(!memcmp(a, b, PG), "request %u: data differ", i);
+}
+
+/*
+ * Wait until both readers have made a round, so that they do race the
+ * work that follows, however late a loaded machine schedules them.
+ */
+static void wait_readers(struct reader rd[2])
+{
+	for (unsigned int k = 0; k < 2; k++)
+		while (!atomic_load_explicit(&rd[k].started,
+					     memory_order_acquire))
+			sched_yield();
 }
 
 /* Stop the two readers and check what they saw while @n @what ran. */
@@ -151,6 +167,7 @@ static void resets(struct vtest *t, struct dma_io *d)
 		TEST_ASSERT(!pthread_create(&rd[k].thread, NULL, watch,
 					    &rd[k]), "pthread_create");
 	}
+	wait_readers(rd);
 	for (i = 0; i < RESETS; i++) {
 		TEST_RET(dma_setup(d, VT_WINDOW, 0, VT_AREA, VT_AREA_SIZE), 0);
 		blk_io(d, i);
@@ -172,6 +189,7 @@ int main(void)
 		TEST_ASSERT(!pthread_create(&rd[k].thread, NULL, hammer,
 					    &rd[k]), "pthread_create");
 	}
+	wait_readers(rd);
 	for (i = 0; i < REQUESTS; i++)
 		blk_io(&io, i);
 	join_readers(rd, REQUESTS, "requests");
