@@ -37,7 +37,7 @@ static const char *const op_names[] = {
 };
 
 /* The memslots as a VMM without gmem would keep them. */
-static struct bare_slot bare[] = {
+static struct bench_bare_slot bare[] = {
 	{ 0, 1 << 20, NULL }, { GPA, SIZE, NULL }, { GPA + SIZE, 1 << 20, NULL },
 };
 
@@ -67,7 +67,7 @@ static double run(enum op op, struct gmem_vm *vm, uint8_t *buf, size_t len,
 					  NULL);
 			break;
 		case OP_BARE:
-			memcpy(buf, bare_lookup(bare, 3, gpa), len);
+			memcpy(buf, bench_bare_lookup(bare, 3, gpa), len);
 			__asm__ volatile("" ::: "memory");
 			break;
 		}

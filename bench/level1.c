@@ -264,7 +264,7 @@ static int bench_uniform(struct l1 *c)
 static double time_reads(struct l1 *c, const struct gmem_region *rg,
 			 const uint8_t *map, int bare)
 {
-	const struct bare_slot slots[] = {
+	const struct bench_bare_slot slots[] = {
 		{ 0, 1 << 20, map }, { rg->gpa, rg->size, map },
 		{ rg->gpa + rg->size, 1 << 20, map },
 	};
@@ -280,7 +280,7 @@ static double time_reads(struct l1 *c, const struct gmem_region *rg,
 		if (!bare) {
 			gmem_vm_read(c->vm, gpa, buf, sizeof(buf), NULL);
 		} else {
-			const uint8_t *p = bare_lookup(slots, 3, gpa);
+			const uint8_t *p = bench_bare_lookup(slots, 3, gpa);
 
 			if (p)
 				memcpy(buf, p, sizeof(buf));

@@ -55,7 +55,7 @@ static struct node *node_alloc(struct pagestore *s, unsigned int shift)
 	return n;
 }
 
-struct pagestore *pagestore_new(unsigned int bits)
+struct pagestore *bench_pagestore_new(unsigned int bits)
 {
 	struct pagestore *s = calloc(1, sizeof(*s));
 
@@ -93,7 +93,7 @@ static void **walk(struct pagestore *s, uint64_t index, int alloc)
 	}
 }
 
-int pagestore_set_range(struct pagestore *s, uint64_t first, uint64_t n,
+int bench_pagestore_set_range(struct pagestore *s, uint64_t first, uint64_t n,
 			uint64_t attrs)
 {
 	void *entry = (void *)(uintptr_t)(attrs << 2 | 2);
@@ -106,19 +106,19 @@ int pagestore_set_range(struct pagestore *s, uint64_t first, uint64_t n,
 	return 0;
 }
 
-uint64_t pagestore_get(const struct pagestore *s, uint64_t index)
+uint64_t bench_pagestore_get(const struct pagestore *s, uint64_t index)
 {
 	void **slot = walk((struct pagestore *)s, index, 0);
 
 	return slot && *slot ? (uintptr_t)*slot >> 2 : 0;
 }
 
-uint64_t pagestore_bytes(const struct pagestore *s)
+uint64_t bench_pagestore_bytes(const struct pagestore *s)
 {
 	return s->bytes;
 }
 
-void pagestore_free(struct pagestore *s)
+void bench_pagestore_free(struct pagestore *s)
 {
 	while (s && s->chunks) {
 		struct chunk *c = s->chunks;

@@ -14,17 +14,17 @@
 struct pagestore;
 
 /* A store for indices below 2^@bits. Return: NULL when out of memory. */
-struct pagestore *pagestore_new(unsigned int bits);
+struct pagestore *bench_pagestore_new(unsigned int bits);
 /*
  * Set [first, first + n) to @attrs as kvm_vm_set_mem_attributes() does:
  * reserve every entry, then store every entry.
  * Return: 0, or -ENOMEM (the entries stored so far stay).
  */
-int pagestore_set_range(struct pagestore *s, uint64_t first, uint64_t n,
+int bench_pagestore_set_range(struct pagestore *s, uint64_t first, uint64_t n,
 			uint64_t attrs);
-uint64_t pagestore_get(const struct pagestore *s, uint64_t index);
+uint64_t bench_pagestore_get(const struct pagestore *s, uint64_t index);
 /* Bytes of nodes allocated. */
-uint64_t pagestore_bytes(const struct pagestore *s);
-void pagestore_free(struct pagestore *s);
+uint64_t bench_pagestore_bytes(const struct pagestore *s);
+void bench_pagestore_free(struct pagestore *s);
 
 #endif /* BENCH_PAGESTORE_H */

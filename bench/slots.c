@@ -36,7 +36,7 @@ struct slots {
 	struct gmem_vm *vm;
 	struct gmem_file *f;
 	struct twob b;
-	struct bare_slot *bare;
+	struct bench_bare_slot *bare;
 	unsigned int n;			/* memslots now */
 	uint64_t gpa[READ_PAGES];	/* the read set, by gpa */
 	/* the converter thread */
@@ -72,7 +72,7 @@ static int set_slots(struct slots *s, unsigned int n, bool on)
 		};
 
 		r = gmem_vm_set_region(s->vm, &rg);
-		s->bare[k] = (struct bare_slot){ rg.gpa, slot_size(s),
+		s->bare[k] = (struct bench_bare_slot){ rg.gpa, slot_size(s),
 						 s->b.map + rg.offset };
 	}
 	for (uint64_t i = 0; i < READ_PAGES; i++) {
@@ -100,7 +100,8 @@ static double time_reads(struct slots *s, bool bare)
 			if (r)
 				return r;
 		} else {
-			const uint8_t *p = bare_lookup(s->bare, s->n, gpa);
+			const uint8_t *p = bench_bare_lookup(s->bare, s->n,
+							     gpa);
 
 			if (!p)
 				return -EFAULT;
@@ -124,8 +125,8 @@ static void *converter(void *arg)
 		uint64_t off = (CONV_FIRST + (n / 2 % 512) * 64 + 1) * PAGE;
 
 		if (s->conv_bare)
-			r = twob_to_private(&s->b, off, PAGE) ?:
-			    twob_to_shared(&s->b, off, PAGE);
+			r = bench_twob_to_private(&s->b, off, PAGE) ?:
+			    bench_twob_to_shared(&s->b, off, PAGE);
 		else
 			r = gmem_set_attributes(s->f, off, PAGE,
 						GMEM_ATTR_PRIVATE,
@@ -260,7 +261,7 @@ int bench_slots(const struct bench_opts *o, struct bench_table *t)
 	s->bare = calloc(512, sizeof(*s->bare));
 	/* The bare side's converter is two memfds: no guest_memfd needed. */
 	bo.kvm = false;
-	r = s->bare ? twob_open(&bo, SIZE, &s->b) : -ENOMEM;
+	r = s->bare ? bench_twob_open(&bo, SIZE, &s->b) : -ENOMEM;
 	r = r ?: gmem_vm_create(&cfg, &s->vm);
 	r = r ?: gmem_create(s->vm, SIZE, GMEM_FLAG_MMAP | GMEM_FLAG_INIT_SHARED,
 			     &s->f);
@@ -272,7 +273,7 @@ int bench_slots(const struct bench_opts *o, struct bench_table *t)
 	if (s->f)
 		gmem_close(s->f);
 	gmem_vm_put(s->vm);
-	twob_close(&s->b);
+	bench_twob_close(&s->b);
 	free(s->bare);
 	free(s);
 	return r;

@@ -63,13 +63,13 @@ double bench_now(void);
  * What a VMM without gmem does to find guest memory: a binary search over
  * its memslots, sorted by gpa. The competitor of every accessor row.
  */
-struct bare_slot {
+struct bench_bare_slot {
 	uint64_t gpa;
 	uint64_t size;
 	const uint8_t *host;
 };
 
-static inline const uint8_t *bare_lookup(const struct bare_slot *s,
+static inline const uint8_t *bench_bare_lookup(const struct bench_bare_slot *s,
 					 unsigned int n, uint64_t gpa)
 {
 	unsigned int lo = 0, hi = n;

@@ -38,7 +38,7 @@ static int kvm_guest_memfd(uint64_t size, int *vm)
 	return fd;
 }
 
-int twob_open(const struct bench_opts *o, uint64_t size, struct twob *b)
+int bench_twob_open(const struct bench_opts *o, uint64_t size, struct twob *b)
 {
 	*b = (struct twob){ .shared = -1, .priv = -1, .vm = -1,
 			    .size = size };
@@ -65,7 +65,7 @@ int twob_open(const struct bench_opts *o, uint64_t size, struct twob *b)
 	return 0;
 }
 
-void twob_close(struct twob *b)
+void bench_twob_close(struct twob *b)
 {
 	if (b->map)
 		munmap(b->map, b->size);
@@ -78,7 +78,7 @@ void twob_close(struct twob *b)
 }
 
 /* What QEMU's ram_block_discard_range() and the allocation amount to. */
-int twob_to_private(struct twob *b, uint64_t off, uint64_t len)
+int bench_twob_to_private(struct twob *b, uint64_t off, uint64_t len)
 {
 	if (madvise(b->map + off, len, MADV_DONTNEED) ||
 	    fallocate(b->shared, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
@@ -88,7 +88,7 @@ int twob_to_private(struct twob *b, uint64_t off, uint64_t len)
 	return 0;
 }
 
-int twob_to_shared(struct twob *b, uint64_t off, uint64_t len)
+int bench_twob_to_shared(struct twob *b, uint64_t off, uint64_t len)
 {
 	if (fallocate(b->priv, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
 		      off, len))

@@ -27,13 +27,13 @@ struct twob {
 /*
  * Open both backings of @size bytes and map the shared one. With o->kvm the private backing is a guest_memfd
  * when KVM gives one, else a memfd; b->note says which.
- * Return: 0 or -errno; twob_close() in either case.
+ * Return: 0 or -errno; bench_twob_close() in either case.
  */
-int twob_open(const struct bench_opts *o, uint64_t size, struct twob *b);
-void twob_close(struct twob *b);
+int bench_twob_open(const struct bench_opts *o, uint64_t size, struct twob *b);
+void bench_twob_close(struct twob *b);
 /* Convert [off, off + len) to private. Return: 0 or -errno. */
-int twob_to_private(struct twob *b, uint64_t off, uint64_t len);
+int bench_twob_to_private(struct twob *b, uint64_t off, uint64_t len);
 /* And back: punch the private backing; the shared memfd refaults. */
-int twob_to_shared(struct twob *b, uint64_t off, uint64_t len);
+int bench_twob_to_shared(struct twob *b, uint64_t off, uint64_t len);
 
 #endif /* BENCH_TWOB_H */

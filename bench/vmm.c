@@ -31,32 +31,32 @@
 #define GIB		(1ULL << 30)
 #define PAGES_4K	16384ULL	/* one by one: 64 MiB */
 
-static int twob_rows(const struct bench_opts *o, struct bench_table *t)
+static int bench_twob_rows(const struct bench_opts *o, struct bench_table *t)
 {
 	double t1g, t4k, u4k;
 	struct twob b;
-	int r = twob_open(o, GIB, &b);
+	int r = bench_twob_open(o, GIB, &b);
 
 	if (r)
 		goto out;
 	memset(b.map, 0x5a, GIB);	/* the guest touched all of it */
 	t1g = bench_now();
-	r = twob_to_private(&b, 0, GIB);
+	r = bench_twob_to_private(&b, 0, GIB);
 	t1g = bench_now() - t1g;
 	if (r)
 		goto out;
 	/* Page by page over a fresh, touched 64 MiB of the shared memfd. */
-	r = twob_to_shared(&b, 0, GIB);
+	r = bench_twob_to_shared(&b, 0, GIB);
 	memset(b.map, 0x5a, PAGES_4K * PAGE);
 	t4k = bench_now();
 	for (uint64_t p = 0; !r && p < PAGES_4K; p++)
-		r = twob_to_private(&b, p * PAGE, PAGE);
+		r = bench_twob_to_private(&b, p * PAGE, PAGE);
 	t4k = (bench_now() - t4k) / PAGES_4K;
 	/* And over 64 MiB never touched: no page table entries to zap. */
-	r = r ?: twob_to_shared(&b, 0, GIB);
+	r = r ?: bench_twob_to_shared(&b, 0, GIB);
 	u4k = bench_now();
 	for (uint64_t p = PAGES_4K; !r && p < 2 * PAGES_4K; p++)
-		r = twob_to_private(&b, p * PAGE, PAGE);
+		r = bench_twob_to_private(&b, p * PAGE, PAGE);
 	u4k = (bench_now() - u4k) / PAGES_4K;
 	if (r)
 		goto out;
@@ -64,7 +64,7 @@ static int twob_rows(const struct bench_opts *o, struct bench_table *t)
 	bench_add(t, "conv_4k_twob_us", t4k * 1e6, "us", b.note);
 	bench_add(t, "conv_4k_untouched_twob_us", u4k * 1e6, "us", b.note);
 out:
-	twob_close(&b);
+	bench_twob_close(&b);
 	return r ? bench_fail(t, r, "two-backing conversion: %s",
 			      strerror(-r)) : 0;
 }
@@ -177,7 +177,7 @@ out:
 
 int bench_vmm_convert(const struct bench_opts *o, struct bench_table *t)
 {
-	return inplace_rows(o, t) ?: twob_rows(o, t);
+	return inplace_rows(o, t) ?: bench_twob_rows(o, t);
 }
 
 static int boot_gmem(const struct bench_opts *o, uint64_t size, double *secs)
@@ -204,18 +204,19 @@ static int boot_gmem(const struct bench_opts *o, uint64_t size, double *secs)
 
 static int boot_store(unsigned int bits, double *secs, uint64_t *bytes)
 {
-	struct pagestore *s = pagestore_new(bits);
+	struct pagestore *s = bench_pagestore_new(bits);
 	int r;
 
 	if (!s)
 		return -ENOMEM;
 	*secs = bench_now();
-	r = pagestore_set_range(s, 0, 1ULL << bits, GMEM_ATTR_PRIVATE);
+	r = bench_pagestore_set_range(s, 0, 1ULL << bits, GMEM_ATTR_PRIVATE);
 	*secs = bench_now() - *secs;
-	if (!r && pagestore_get(s, (1ULL << bits) - 1) != GMEM_ATTR_PRIVATE)
+	if (!r && bench_pagestore_get(s,
+				      (1ULL << bits) - 1) != GMEM_ATTR_PRIVATE)
 		r = -EIO;
-	*bytes = pagestore_bytes(s);
-	pagestore_free(s);
+	*bytes = bench_pagestore_bytes(s);
+	bench_pagestore_free(s);
 	return r;
 }
 

@@ -308,7 +308,7 @@ static int run_all(const struct bench_opts_cli *o, struct outcome *out)
 	return ret;
 }
 
-int cmd_bench(int argc, char **argv)
+int cli_cmd_bench(int argc, char **argv)
 {
 	struct bench_opts_cli o;
 	struct outcome *out;

@@ -18,11 +18,11 @@
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 
-int cmd_run(int argc, char **argv);
-int cmd_host(int argc, char **argv);
-int cmd_bench(int argc, char **argv);
-int cmd_measure(int argc, char **argv);
-int cmd_map(int argc, char **argv);
+int cli_cmd_run(int argc, char **argv);
+int cli_cmd_host(int argc, char **argv);
+int cli_cmd_bench(int argc, char **argv);
+int cli_cmd_measure(int argc, char **argv);
+int cli_cmd_map(int argc, char **argv);
 
 /* Where a memory map goes (gmem map, gmem run --map / --map-svg). */
 struct map_out {

@@ -151,7 +151,7 @@ static const struct cli_cmd host_cmd = {
 	.opt = host_opt,
 };
 
-int cmd_host(int argc, char **argv)
+int cli_cmd_host(int argc, char **argv)
 {
 	struct vmm_host_info h = { 0 };
 	bool json = false;

@@ -16,11 +16,12 @@ static const struct {
 	int (*fn)(int argc, char **argv);
 	const char *help;
 } commands[] = {
-	{ "run", cmd_run, "run a VM that converts its own memory" },
-	{ "host", cmd_host, "what this kernel offers, and what gmem uses" },
-	{ "bench", cmd_bench, "benchmarks beside what they compete with" },
-	{ "measure", cmd_measure, "the launch digest of an image, without KVM" },
-	{ "map", cmd_map, "the memory map of a VM: bars, SVG or JSON" },
+	{ "run", cli_cmd_run, "run a VM that converts its own memory" },
+	{ "host", cli_cmd_host, "what this kernel offers, and what gmem uses" },
+	{ "bench", cli_cmd_bench, "benchmarks beside what they compete with" },
+	{ "measure", cli_cmd_measure,
+	  "the launch digest of an image, without KVM" },
+	{ "map", cli_cmd_map, "the memory map of a VM: bars, SVG or JSON" },
 };
 
 static void usage(FILE *f)

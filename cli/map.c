@@ -132,7 +132,7 @@ static int map_detached(struct map_opts *o)
 	return ret;
 }
 
-int cmd_map(int argc, char **argv)
+int cli_cmd_map(int argc, char **argv)
 {
 	struct map_opts o = {
 		.vcpus = 4, .mem = 64ULL << 20, .rounds = 2,

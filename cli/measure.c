@@ -142,7 +142,7 @@ static const struct cli_cmd measure_cmd = {
 	.opt = measure_opt, .any_args = true,
 };
 
-int cmd_measure(int argc, char **argv)
+int cli_cmd_measure(int argc, char **argv)
 {
 	struct measure_opts o = { .gpa = DEFAULT_GPA };
 	uint64_t pages, size;

@@ -379,7 +379,7 @@ static int close_svg(struct run_opts *o, int ret)
 	return ret;
 }
 
-int cmd_run(int argc, char **argv)
+int cli_cmd_run(int argc, char **argv)
 {
 	struct run_ctx c = { 0 };
 	int ret;

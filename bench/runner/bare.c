@@ -45,7 +45,7 @@ static uint64_t now_ns(void)
 	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
-void bare_destroy(struct bare *b)
+void bench_bare_destroy(struct bare *b)
 {
 	if (!b)
 		return;
@@ -154,7 +154,7 @@ static int anon_slot(struct bare *b, uint64_t size, bool thp)
 	return 0;
 }
 
-static int ram(struct bare *b, const struct bare_config *c)
+static int ram(struct bare *b, const struct bench_bare_config *c)
 {
 	switch (c->ram) {
 	case BARE_RAM_NONE:
@@ -170,7 +170,7 @@ static int ram(struct bare *b, const struct bare_config *c)
 	return -EINVAL;
 }
 
-static int memory(struct bare *b, const struct bare_config *c)
+static int memory(struct bare *b, const struct bench_bare_config *c)
 {
 	uint64_t *pml4, *pdpt, *pd, *gdt;
 	struct guest_boot *boot;
@@ -242,7 +242,7 @@ static int vcpu_state(struct bare *b, bool user)
 	return 0;
 }
 
-static int build(struct bare *b, const struct bare_config *c)
+static int build(struct bare *b, const struct bench_bare_config *c)
 {
 	int ret;
 
@@ -267,7 +267,7 @@ static int build(struct bare *b, const struct bare_config *c)
 	return vcpu_state(b, c->user);
 }
 
-int bare_create(const struct bare_config *c, struct bare **out)
+int bench_bare_create(const struct bench_bare_config *c, struct bare **out)
 {
 	struct bare *b;
 	int ret;
@@ -282,7 +282,7 @@ int bare_create(const struct bare_config *c, struct bare **out)
 	b->kvm = b->vm = b->gmem = b->ram_gmem = b->vcpu = -1;
 	ret = build(b, c);
 	if (ret) {
-		bare_destroy(b);
+		bench_bare_destroy(b);
 		return ret;
 	}
 	*out = b;
@@ -309,7 +309,7 @@ static int port_io(struct bare *b)
 	return -EIO;
 }
 
-int bare_run(struct bare *b, uint64_t *sync_ns, unsigned int nr_sync)
+int bench_bare_run(struct bare *b, uint64_t *sync_ns, unsigned int nr_sync)
 {
 	unsigned int syncs = 0;
 
@@ -334,21 +334,21 @@ int bare_run(struct bare *b, uint64_t *sync_ns, unsigned int nr_sync)
 	return 0;
 }
 
-int bare_start(const void *img, size_t img_size, bool user, uint64_t *ns)
+int bench_bare_start(const void *img, size_t img_size, bool user, uint64_t *ns)
 {
-	struct bare_config c = {
+	struct bench_bare_config c = {
 		.img = img, .img_size = img_size, .user = user,
 	};
 	uint64_t t0 = now_ns(), t;
 	struct bare *b;
 	int ret;
 
-	ret = bare_create(&c, &b);
+	ret = bench_bare_create(&c, &b);
 	if (ret)
 		return ret;
-	ret = bare_run(b, &t, 1);	/* the first sync: started */
+	ret = bench_bare_run(b, &t, 1);	/* the first sync: started */
 	if (!ret)
 		*ns = t - t0;
-	bare_destroy(b);
+	bench_bare_destroy(b);
 	return ret;
 }

@@ -11,7 +11,7 @@
 #include "images.h"
 #include "job.h"
 
-uint64_t job_now_ns(void)
+uint64_t bench_job_now_ns(void)
 {
 	struct timespec ts;
 
@@ -19,7 +19,7 @@ uint64_t job_now_ns(void)
 	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
-int job_cmp_u64(const void *a, const void *b)
+int bench_job_cmp_u64(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
 
@@ -30,7 +30,7 @@ static int on_sync(struct runner *r, unsigned int id, struct guest_mailbox *mb,
 		   void *arg)
 {
 	struct span *s = arg;
-	uint64_t t = job_now_ns(), zero = 0;
+	uint64_t t = bench_job_now_ns(), zero = 0;
 
 	(void)r;
 	(void)id;
@@ -46,7 +46,7 @@ static int on_sync(struct runner *r, unsigned int id, struct guest_mailbox *mb,
 	return 0;
 }
 
-void job_config(struct job *j, struct runner_config *cfg)
+void bench_job_config(struct job *j, struct runner_config *cfg)
 {
 	uint64_t ram = j->ram_size ? j->ram_size : 1 << 20;
 
@@ -61,15 +61,15 @@ void job_config(struct job *j, struct runner_config *cfg)
 	};
 }
 
-int job_start(struct bench_table *t, struct job *j, struct runner **out)
+int bench_job_start(struct bench_table *t, struct job *j, struct runner **out)
 {
 	struct runner_config cfg;
 	struct runner *r;
 	int ret;
 
 	memset(&j->s, 0, sizeof(j->s));
-	job_config(j, &cfg);
-	j->s.t0 = job_now_ns();
+	bench_job_config(j, &cfg);
+	j->s.t0 = bench_job_now_ns();
 	ret = runner_create(&cfg, &r);
 	if (ret)
 		return bench_fail(t, ret, "runner_create: %s", strerror(-ret));
@@ -85,10 +85,10 @@ int job_start(struct bench_table *t, struct job *j, struct runner **out)
 	return 0;
 }
 
-int job_run(struct bench_table *t, struct job *j)
+int bench_job_run(struct bench_table *t, struct job *j)
 {
 	struct runner *r;
-	int ret = job_start(t, j, &r);
+	int ret = bench_job_start(t, j, &r);
 
 	if (!ret)
 		runner_destroy(r);

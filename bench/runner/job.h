@@ -34,19 +34,19 @@ struct job {
 	struct runner_stats st;
 };
 
-uint64_t job_now_ns(void);
-int job_cmp_u64(const void *a, const void *b);
+uint64_t bench_job_now_ns(void);
+int bench_job_cmp_u64(const void *a, const void *b);
 
 /* The runner's configuration for @j, its syncs timed into j->s. */
-void job_config(struct job *j, struct runner_config *cfg);
+void bench_job_config(struct job *j, struct runner_config *cfg);
 
 /* Create, run and destroy a VM for @j; a failure says why in @t. */
-int job_run(struct bench_table *t, struct job *j);
+int bench_job_run(struct bench_table *t, struct job *j);
 
 /*
  * Create and run a VM for @j and leave it alive in *@out (runner_destroy()
  * it); j->start_ns is set.
  */
-int job_start(struct bench_table *t, struct job *j, struct runner **out);
+int bench_job_start(struct bench_table *t, struct job *j, struct runner **out);
 
 #endif /* BENCH_RUNNER_JOB_H */

@@ -42,19 +42,19 @@ static int vm_start(const struct bench_opts *o, struct bench_table *t)
 	struct job j = { .kind = BENCH_START, .vcpus = 1 };
 
 	for (int i = 0; i < starts; i++) {
-		int ret = bare_start(guest_bench, guest_bench_size, user,
+		int ret = bench_bare_start(guest_bench, guest_bench_size, user,
 				     &bare[i]);
 
 		if (ret)
 			return bench_fail(t, ret, "bare start: %s",
 					  strerror(-ret));
-		ret = job_run(t, &j);
+		ret = bench_job_run(t, &j);
 		if (ret)
 			return ret;
 		lib[i] = j.start_ns;
 	}
-	qsort(lib, starts, sizeof(lib[0]), job_cmp_u64);
-	qsort(bare, starts, sizeof(bare[0]), job_cmp_u64);
+	qsort(lib, starts, sizeof(lib[0]), bench_job_cmp_u64);
+	qsort(bare, starts, sizeof(bare[0]), bench_job_cmp_u64);
 	bench_add(t, "vm_start_samples", starts, "runs", "");
 	bench_add(t, "vm_start_runner_us", lib[starts / 2] / 1e3, "us", "");
 	bench_add(t, "vm_start_bare_us", bare[starts / 2] / 1e3, "us",
@@ -73,7 +73,7 @@ static int round_trips(const struct bench_opts *o, struct bench_table *t)
 	double exit_us, trip_us;
 	int ret;
 
-	ret = job_run(t, &nop) ?: job_run(t, &conv);
+	ret = bench_job_run(t, &nop) ?: bench_job_run(t, &conv);
 	if (ret)
 		return ret;
 	exit_us = nop.ns / 1e3 / nops;
@@ -112,7 +112,7 @@ static int vcpus(const struct bench_opts *o, struct bench_table *t)
 		struct job conv = { .kind = BENCH_CONVERT, .vcpus = n,
 				    .n = convs };
 		struct job nop = { .kind = BENCH_NOP, .vcpus = n, .n = nops };
-		int ret = job_run(t, &nop) ?: job_run(t, &conv);
+		int ret = bench_job_run(t, &nop) ?: bench_job_run(t, &conv);
 
 		if (ret)
 			return ret;

@@ -86,19 +86,20 @@ struct batch {
 
 static int start_bare(struct bench_table *t, uint64_t *ns, struct bare **out)
 {
-	struct bare_config c = {
+	struct bench_bare_config c = {
 		.img = guest_bench, .img_size = guest_bench_size,
 		.user = runner_host_is_pvm(), .ram = BARE_RAM_GMEM,
 		.ram_size = VM_RAM, .param = { BENCH_START, 0 },
 	};
-	uint64_t t0 = job_now_ns(), t1;
-	int ret = bare_create(&c, out);
+	uint64_t t0 = bench_job_now_ns(), t1;
+	int ret = bench_bare_create(&c, out);
 
 	if (ret)
 		return bench_fail(t, ret, "bare VM: %s", strerror(-ret));
-	ret = bare_run(*out, &t1, 1) ?: bare_run(*out, NULL, UINT_MAX);
+	ret = bench_bare_run(*out, &t1, 1) ?: bench_bare_run(*out, NULL,
+							     UINT_MAX);
 	if (ret) {
-		bare_destroy(*out);
+		bench_bare_destroy(*out);
 		return bench_fail(t, ret, "bare VM: %s", strerror(-ret));
 	}
 	*ns = t1 - t0;
@@ -112,7 +113,7 @@ static int start_one(struct bench_table *t, int kind, struct batch *b)
 
 	if (kind == BARE)
 		return start_bare(t, &b->start_ns[b->n], &b->b[b->n]);
-	ret = job_start(t, &j, &b->r[b->n]);
+	ret = bench_job_start(t, &j, &b->r[b->n]);
 	if (!ret)
 		b->start_ns[b->n] = j.start_ns;
 	return ret;
@@ -122,7 +123,7 @@ static void put_batch(struct batch *b)
 {
 	for (unsigned int i = 0; i < b->n; i++) {
 		runner_destroy(b->r[i]);
-		bare_destroy(b->b[i]);
+		bench_bare_destroy(b->b[i]);
 	}
 	b->n = 0;
 }
@@ -184,7 +185,8 @@ static int step(struct bench_table *t, unsigned int n, int rounds,
 			ret = batch(t, k, n, starts + k * all + (size_t)i * n,
 				    &rss[k][i], &pss[k][i]);
 	for (int k = 0; !ret && k < NR_KINDS; k++) {
-		qsort(starts + k * all, all, sizeof(*starts), job_cmp_u64);
+		qsort(starts + k * all, all, sizeof(*starts),
+		      bench_job_cmp_u64);
 		qsort(rss[k], rounds, sizeof(double), cmp_double);
 		qsort(pss[k], rounds, sizeof(double), cmp_double);
 		v[k][START] = starts[k * all + all / 2] / 1e3;

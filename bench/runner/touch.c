@@ -65,7 +65,7 @@ static int on_runner(struct bench_table *t, uint64_t *ns)
 	struct job j = { .kind = BENCH_TOUCH, .vcpus = 1,
 			 .ram_size = TOUCH_SIZE };
 	uint64_t sync[4];
-	int ret = job_run(t, &j);
+	int ret = bench_job_run(t, &j);
 
 	if (ret)
 		return ret;
@@ -77,22 +77,23 @@ static int on_runner(struct bench_table *t, uint64_t *ns)
 	return 0;
 }
 
-static int on_bare(struct bench_table *t, enum bare_ram kind, uint64_t *ns)
+static int on_bare(struct bench_table *t, enum bench_bare_ram kind,
+		   uint64_t *ns)
 {
-	struct bare_config c = {
+	struct bench_bare_config c = {
 		.img = guest_bench, .img_size = guest_bench_size,
 		.user = runner_host_is_pvm(), .ram = kind,
 		.ram_size = TOUCH_SIZE, .param = { BENCH_TOUCH, 0 },
 	};
 	uint64_t sync[4];
 	struct bare *b;
-	int ret = bare_create(&c, &b);
+	int ret = bench_bare_create(&c, &b);
 
 	if (ret)
 		return bench_fail(t, ret, "bare VM, anonymous RAM: %s",
 				  strerror(-ret));
-	ret = bare_run(b, sync, 4);
-	bare_destroy(b);
+	ret = bench_bare_run(b, sync, 4);
+	bench_bare_destroy(b);
 	if (ret)
 		return bench_fail(t, ret, "bare VM, anonymous RAM: the guest "
 				  "failed: %s", strerror(-ret));
@@ -102,7 +103,7 @@ static int on_bare(struct bench_table *t, enum bare_ram kind, uint64_t *ns)
 
 static double median(uint64_t *v, int n)
 {
-	qsort(v, n, sizeof(v[0]), job_cmp_u64);
+	qsort(v, n, sizeof(v[0]), bench_job_cmp_u64);
 	return v[n / 2];
 }
 
