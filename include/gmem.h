@@ -29,7 +29,9 @@
  *    process, through which another process of the same user can open a
  *    memfd-backed file again unless this one is not dumpable
  *    (prctl(PR_SET_DUMPABLE, 0)). A forked child may create and use VMs
- *    of its own: no library lock is inherited held;
+ *    of its own: no library lock is inherited held (in the child of a
+ *    threaded process POSIX promises only async-signal-safe calls: this
+ *    holds with glibc's allocator, not under ASan's);
  *  - all calls are thread-safe (the library's lock order: lib/locking.h).
  *    gpa translation and the accessors take no lock:
  *    memslots are RCU-published and each file has a reader gate (a
