@@ -141,11 +141,9 @@ int gmem_vm_set_attributes(struct gmem_vm *vm, uint64_t gpa, uint64_t size,
 	};
 	int ret;
 
-	ret = gm_vm_check_locking(vm);
+	ret = gm_vm_check_gpa(vm, gpa, size);
 	if (ret)
 		return ret;
-	if (!gm_gpa_range_ok(gpa, size))
-		return -EINVAL;
 	ret = check_args(attrs, flags, vm);
 	if (ret)
 		return ret;

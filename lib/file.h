@@ -74,6 +74,17 @@ static inline int gm_vm_check_locking(const struct gmem_vm *vm)
 	return ret ? ret : gm_cb_check(vm);
 }
 
+/* ... and a valid guest-physical range [gpa, gpa + size) (-EINVAL). */
+static inline int gm_vm_check_gpa(const struct gmem_vm *vm, uint64_t gpa,
+				  uint64_t size)
+{
+	int ret = gm_vm_check_locking(vm);
+
+	if (ret)
+		return ret;
+	return gm_gpa_range_ok(gpa, size) ? 0 : -EINVAL;
+}
+
 static inline int gm_file_check_locking(const struct gmem_file *f)
 {
 	int ret = gm_file_check(f);

@@ -14,41 +14,25 @@
  *
  * This file calls no other file of the library.
  */
-#include <errno.h>
 #include <pthread.h>
-#include <stdlib.h>
 #include <unistd.h>
 
+#include "fdlist.h"
 #include "fork.h"
 
 pid_t gm_self_pid;
 
-/*
- * The library's fds. The lock is held from before an fd is made until it
- * is listed, and from unlisting it until it is closed, and the fork hook
- * holds it across fork(): a child's list is exactly the fds it inherited.
- */
-static pthread_mutex_t fds_lock = PTHREAD_MUTEX_INITIALIZER;
-static int *fds;
-static unsigned int nr_fds, cap_fds;
+/* The library's fds (common/fdlist.h). */
+static struct fdlist fds = FDLIST_INIT;
 
 static void fds_prepare(void)
 {
-	pthread_mutex_lock(&fds_lock);
+	fdlist_lock(&fds);
 }
 
 static void fds_parent(void)
 {
-	pthread_mutex_unlock(&fds_lock);
-}
-
-/* The child is single-threaded here, and close() is async-signal-safe. */
-static void fds_child(void)
-{
-	for (unsigned int i = 0; i < nr_fds; i++)
-		close(fds[i]);
-	nr_fds = 0;
-	pthread_mutex_unlock(&fds_lock);
+	fdlist_unlock(&fds);
 }
 
 /*
@@ -57,50 +41,27 @@ static void fds_child(void)
  */
 int gm_fd_begin(void)
 {
-	pthread_mutex_lock(&fds_lock);
-	if (nr_fds == cap_fds) {
-		unsigned int cap = cap_fds ? 2 * cap_fds : 16;
-		int *p = realloc(fds, cap * sizeof(*fds));
-
-		if (!p) {
-			pthread_mutex_unlock(&fds_lock);
-			return -ENOMEM;
-		}
-		fds = p;
-		cap_fds = cap;
-	}
-	return 0;
+	return fdlist_begin(&fds, 1);
 }
 
 /* After making it: list @fd unless it is an error; returns @fd. */
 int gm_fd_end(int fd)
 {
-	if (fd >= 0)
-		fds[nr_fds++] = fd;
-	pthread_mutex_unlock(&fds_lock);
+	fdlist_add(&fds, fd);
+	fdlist_unlock(&fds);
 	return fd;
 }
 
 /* Unlist and close @fd (if >= 0) in one step: the number may be reused. */
 void gm_fd_close(int fd)
 {
-	if (fd < 0)
-		return;
-	pthread_mutex_lock(&fds_lock);
-	for (unsigned int i = 0; i < nr_fds; i++) {
-		if (fds[i] == fd) {
-			fds[i] = fds[--nr_fds];
-			break;
-		}
-	}
-	close(fd);
-	pthread_mutex_unlock(&fds_lock);
+	fdlist_close(&fds, fd);
 }
 
 static void fork_child(void)
 {
 	gm_self_pid = getpid();
-	fds_child();
+	fdlist_child(&fds);
 }
 
 __attribute__((constructor)) static void fork_init(void)

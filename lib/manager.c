@@ -32,11 +32,9 @@ int gmem_vm_set_policy(struct gmem_vm *vm, uint64_t gpa, uint64_t size,
 	struct gm_sm_prep prep;
 	int ret;
 
-	ret = gm_vm_check_locking(vm);
+	ret = gm_vm_check_gpa(vm, gpa, size);
 	if (ret)
 		return ret;
-	if (!gm_gpa_range_ok(gpa, size))
-		return -EINVAL;
 	if (mode != GMEM_CONVERT_PRESERVE && mode != GMEM_CONVERT_ZERO)
 		return -EINVAL;
 	if (!(vm->convert_modes & mode))
@@ -65,10 +63,10 @@ int gmem_vm_convert(struct gmem_vm *vm, uint64_t gpa, uint64_t size,
 	};
 	int ret;
 
-	ret = gm_vm_check_locking(vm);
+	ret = gm_vm_check_gpa(vm, gpa, size);
 	if (ret)
 		return ret;
-	if (!gm_gpa_range_ok(gpa, size) || (attrs & ~GMEM_ATTR_PRIVATE))
+	if (attrs & ~GMEM_ATTR_PRIVATE)
 		return -EINVAL;
 	return gm_convert_gpa(vm, &req, error_gpa);
 }

@@ -459,6 +459,16 @@ static int protect_new(struct gmem_file *f, struct gm_mapping *m)
 	return each_private(f, m, 0, 0, none_on);
 }
 
+/* The checks gmem_map() and gmem_unmap() share: the file, then @addr. */
+static int check_call(const struct gmem_file *f, const void *addr)
+{
+	int ret = gm_file_check_locking(f);
+
+	if (ret)
+		return ret;
+	return addr ? 0 : -EINVAL;
+}
+
 int gmem_map(struct gmem_file *f, uint64_t off, uint64_t len, int prot,
 	     void **addr)
 {
@@ -466,11 +476,9 @@ int gmem_map(struct gmem_file *f, uint64_t off, uint64_t len, int prot,
 	void *p;
 	int ret;
 
-	ret = gm_file_check_locking(f);
+	ret = check_call(f, addr);
 	if (ret)
 		return ret;
-	if (!addr)
-		return -EINVAL;
 	if (!(f->flags & GMEM_FLAG_MMAP))
 		return -ENODEV;
 	if (!prot || (prot & ~(PROT_READ | PROT_WRITE)))
@@ -517,11 +525,9 @@ int gmem_unmap(struct gmem_file *f, void *addr, uint64_t len)
 	struct gm_mapping **pp, *m;
 	int ret;
 
-	ret = gm_file_check_locking(f);
+	ret = check_call(f, addr);
 	if (ret)
 		return ret;
-	if (!addr)
-		return -EINVAL;
 	ret = -EINVAL;
 	pthread_rwlock_wrlock(&f->invalidate_lock);
 	for (pp = &f->mappings; (m = *pp); pp = &m->next) {

@@ -240,17 +240,29 @@ static int stop(struct gmem_vu_dev *d, unsigned int index, uint32_t *base)
 	return 0;
 }
 
+/*
+ * The checks of a call on vring @index (-EIO in another process than the
+ * device's, -EINVAL for a bad one); on success the device lock is held.
+ */
+static int lock_vring(struct gmem_vu_dev *d, unsigned int index)
+{
+	if (d && vu_foreign(d))
+		return -EIO;
+	if (!d || index >= VU_MAX_VRINGS)
+		return -EINVAL;
+	pthread_mutex_lock(&d->lock);
+	return 0;
+}
+
 int gmem_vu_vring_stop(struct gmem_vu_dev *d, unsigned int index,
 		       uint32_t *last_avail)
 {
 	uint32_t base = 0;
 	int ret;
 
-	if (d && vu_foreign(d))
-		return -EIO;
-	if (!d || index >= VU_MAX_VRINGS)
-		return -EINVAL;
-	pthread_mutex_lock(&d->lock);
+	ret = lock_vring(d, index);
+	if (ret)
+		return ret;
 	if (!d->vring[index].ready) {
 		ret = -EINVAL;
 	} else if (d->sock < 0) {
@@ -318,11 +330,9 @@ int gmem_vu_kick(struct gmem_vu_dev *d, unsigned int index)
 {
 	int ret = 0;
 
-	if (d && vu_foreign(d))
-		return -EIO;
-	if (!d || index >= VU_MAX_VRINGS)
-		return -EINVAL;
-	pthread_mutex_lock(&d->lock);
+	ret = lock_vring(d, index);
+	if (ret)
+		return ret;
 	if (!d->vring[index].ready)
 		ret = -EINVAL;
 	else if (d->sock < 0)
@@ -340,11 +350,9 @@ int gmem_vu_call_fd(struct gmem_vu_dev *d, unsigned int index)
 {
 	int ret;
 
-	if (d && vu_foreign(d))
-		return -EIO;
-	if (!d || index >= VU_MAX_VRINGS)
-		return -EINVAL;
-	pthread_mutex_lock(&d->lock);
+	ret = lock_vring(d, index);
+	if (ret)
+		return ret;
 	ret = d->vring[index].ready ? d->vring[index].call : -EINVAL;
 	pthread_mutex_unlock(&d->lock);
 	return ret;

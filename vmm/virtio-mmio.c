@@ -502,42 +502,40 @@ static int write_reg(struct vmm_vmmio *d, uint64_t off, uint32_t val)
 	return -EINVAL;
 }
 
-/* Registers that exist but only the other way: -EPERM, not -EINVAL. */
-static bool read_only(uint64_t off)
-{
-	switch (off) {
-	case REG_MAGIC:
-	case REG_VERSION:
-	case REG_DEVICE_ID:
-	case REG_VENDOR_ID:
-	case REG_DEVICE_FEATURES:
-	case REG_QUEUE_NUM_MAX:
-	case REG_INTERRUPT_STATUS:
-	case REG_CONFIG_GENERATION:
-		return true;
-	}
-	return false;
-}
+/*
+ * Registers that exist but only one way: an access the other way is
+ * -EPERM, not -EINVAL.
+ */
+enum { RO = 1, WO };
+static const unsigned char reg_way[REG_CONFIG_GENERATION / 4 + 1] = {
+	[REG_MAGIC / 4] = RO,
+	[REG_VERSION / 4] = RO,
+	[REG_DEVICE_ID / 4] = RO,
+	[REG_VENDOR_ID / 4] = RO,
+	[REG_DEVICE_FEATURES / 4] = RO,
+	[REG_QUEUE_NUM_MAX / 4] = RO,
+	[REG_INTERRUPT_STATUS / 4] = RO,
+	[REG_CONFIG_GENERATION / 4] = RO,
+	[REG_DEVICE_FEATURES_SEL / 4] = WO,
+	[REG_DRIVER_FEATURES / 4] = WO,
+	[REG_DRIVER_FEATURES_SEL / 4] = WO,
+	[REG_QUEUE_SEL / 4] = WO,
+	[REG_QUEUE_NUM / 4] = WO,
+	[REG_QUEUE_NOTIFY / 4] = WO,
+	[REG_INTERRUPT_ACK / 4] = WO,
+	[REG_QUEUE_DESC_LOW / 4] = WO,
+	[REG_QUEUE_DESC_HIGH / 4] = WO,
+	[REG_QUEUE_DRIVER_LOW / 4] = WO,
+	[REG_QUEUE_DRIVER_HIGH / 4] = WO,
+	[REG_QUEUE_DEVICE_LOW / 4] = WO,
+	[REG_QUEUE_DEVICE_HIGH / 4] = WO,
+};
 
-static bool write_only(uint64_t off)
+static bool wrong_way(uint64_t off, bool write)
 {
-	switch (off) {
-	case REG_DEVICE_FEATURES_SEL:
-	case REG_DRIVER_FEATURES:
-	case REG_DRIVER_FEATURES_SEL:
-	case REG_QUEUE_SEL:
-	case REG_QUEUE_NUM:
-	case REG_QUEUE_NOTIFY:
-	case REG_INTERRUPT_ACK:
-	case REG_QUEUE_DESC_LOW:
-	case REG_QUEUE_DESC_HIGH:
-	case REG_QUEUE_DRIVER_LOW:
-	case REG_QUEUE_DRIVER_HIGH:
-	case REG_QUEUE_DEVICE_LOW:
-	case REG_QUEUE_DEVICE_HIGH:
-		return true;
-	}
-	return false;
+	unsigned int way = off / 4 < sizeof(reg_way) ? reg_way[off / 4] : 0;
+
+	return way == (write ? RO : WO);
 }
 
 /* QueueNotify: the value is the queue index (no NOTIFICATION_DATA). */
@@ -571,9 +569,7 @@ static int reg_access(struct vmm_vmmio *d, uint64_t off, uint32_t *val,
 
 	if (write && off == REG_QUEUE_NOTIFY)
 		return notify(d, *val);
-	if (write && read_only(off))
-		return -EPERM;
-	if (!write && write_only(off))
+	if (wrong_way(off, write))
 		return -EPERM;
 	pthread_mutex_lock(&d->lock);
 	ret = write ? write_reg(d, off, *val) : read_reg(d, off, val);
