@@ -563,6 +563,17 @@ int gmem_listen(struct gmem_file *file, const struct gmem_listener_config *cfg,
  */
 int gmem_unlisten(struct gmem_file *file, struct gmem_listener *l);
 
+/*
+ * gmem_in_callback - whether the calling thread is inside a listener
+ * callback (of any file, any VM). A layer with locks of its own that it
+ * holds across calls into the library (a device front-end: attach, close)
+ * asks first and refuses with -EDEADLK: inside a callback the library
+ * holds invalidate locks that such a call may wait for while another
+ * thread, holding the layer's lock, waits for them too.
+ * Return: 1 inside a callback, else 0.
+ */
+int gmem_in_callback(void);
+
 /* struct gmem_run.flags */
 #define GMEM_RUN_PRIVATE	(1ULL << 3)	/* == GMEM_ATTR_PRIVATE */
 #define GMEM_RUN_PINNED		(1ULL << 4)	/* >= 1 long-term pin */

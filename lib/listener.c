@@ -37,6 +37,11 @@
 
 __thread const struct gm_cb_ctx *gm_cb;
 
+int gmem_in_callback(void)
+{
+	return gm_cb != NULL;
+}
+
 /* The part of [off, off+len) that @l covers; false when none. */
 static bool clip(const struct gmem_listener *l, uint64_t off, uint64_t len,
 		 uint64_t *lo, uint64_t *hi)

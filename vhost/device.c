@@ -299,6 +299,9 @@ int gmem_vu_close(struct gmem_vu_dev *d)
 		return -EIO;
 	if (!d)
 		return 0;
+	/* attach_lock is held across gmem_listen(): see gmem_in_callback() */
+	if (gmem_in_callback())
+		return -EDEADLK;
 	pthread_mutex_lock(&d->attach_lock);
 	ret = unlisten_first(d);
 	if (ret) {
@@ -451,6 +454,8 @@ int gmem_vu_attach(struct gmem_vu_dev *d, struct gmem_file *file,
 		return -EIO;
 	if (!d || !file)
 		return -EINVAL;
+	if (gmem_in_callback())
+		return -EDEADLK;
 	pthread_mutex_lock(&d->attach_lock);
 	ret = check_range(d, offset, len, gpa);
 	if (ret)

@@ -139,8 +139,9 @@ int gmem_vu_connect(const char *path, const struct gmem_vu_config *cfg,
  * anything: conversions of what it held are no longer refused once @d is
  * closed, so end the back-end first.
  * Return: 0 (also for NULL); -EDEADLK when called from inside a libgmem
- * listener callback, where listeners cannot be unregistered: nothing has
- * changed then, and @d stays valid.
+ * listener callback (gmem_in_callback()), where listeners cannot be
+ * unregistered: refused before any lock is taken, nothing has changed,
+ * and @d stays valid.
  */
 int gmem_vu_close(struct gmem_vu_dev *d);
 
@@ -155,7 +156,9 @@ int gmem_vu_close(struct gmem_vu_dev *d);
  * a gpa range overlapping another attached range; -EPERM for a file
  * without GMEM_FLAG_EXPORT; -E2BIG beyond 16 ranges or files; -ENOSPC
  * when the shared runs do not fit the back-end's table; -EIO when the
- * back-end refuses them; gmem_listen()'s errors. A back-end that does
+ * back-end refuses them; -EDEADLK from inside a libgmem listener callback
+ * (gmem_in_callback(): refused before any lock is taken); gmem_listen()'s
+ * errors. A back-end that does
  * not ack in time gets them late (they are shared: no harm).
  * A file may be closed before the device: gmem_close() unmaps its runs
  * (forced) and releases the device's listener on it, and the device then

@@ -91,6 +91,7 @@ static struct {
 	const struct action *a;
 	bool armed, refuse;
 	unsigned int fired, replayed;
+	unsigned int callbacks, not_in_cb;	/* gmem_in_callback() != 1 */
 	long got;
 	uint8_t *lmap;		/* a gmem_map() of the file's first 64 pages */
 	void *out;		/* what a refused constructor handed out */
@@ -221,6 +222,8 @@ static const struct layout layouts[] = {
 
 static void fire(enum cbt t)
 {
+	T.callbacks++;
+	T.not_in_cb += gmem_in_callback() != 1;
 	if (!T.armed || t != T.k->cb || T.fired)
 		return;
 	T.fired++;
@@ -914,6 +917,10 @@ static void body(struct gmem_vm *vm, int kvm)
 		}
 	}
 	fprintf(stderr, "%u cells\n", n);
+	TEST_ASSERT(T.callbacks && !T.not_in_cb,
+		    "gmem_in_callback() was not 1 in %u of %u callbacks",
+		    T.not_in_cb, T.callbacks);
+	TEST_ASSERT(gmem_in_callback() == 0, "gmem_in_callback() outside");
 	TEST_RET(gmem_close(T.fb), 0);
 	gmem_vm_put(T.vb);
 }

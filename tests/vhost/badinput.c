@@ -201,10 +201,15 @@ static void failed_attach(struct rig *r)
 		TEST_RET(gmem_close(f[i]), 0);
 }
 
-/* gmem_vu_close() from inside a listener callback: refused, no change. */
+/*
+ * gmem_vu_close() and gmem_vu_attach() from inside a listener callback:
+ * refused before the device lock (another thread may hold it, waiting for
+ * the invalidate lock this callback runs under), no change.
+ */
 static struct {
 	struct gmem_vu_dev *d;
-	int ret;
+	struct gmem_file *f;
+	int ret, attach_ret;
 	unsigned int calls;
 } inner;
 
@@ -220,6 +225,8 @@ static int inner_unmap(void *opaque, uint64_t off, uint64_t len,
 	(void)opaque, (void)off, (void)len;
 	if (!(fl & GMEM_UNMAP_FORCED)) {
 		inner.ret = gmem_vu_close(inner.d);
+		inner.attach_ret = gmem_vu_attach(inner.d, inner.f, 0, PG,
+						  1ULL << 41);
 		inner.calls++;
 	}
 	return 0;
@@ -234,11 +241,13 @@ static void close_in_callback(struct rig *r)
 	struct gmem_listener *l;
 
 	inner.d = r->d;
+	inner.f = r->g.file;
 	TEST_RET(gmem_listen(r->g.file, &c, &l), 0);
 	TEST_RET(gmem_vm_convert(r->g.vm, GUEST_GPA + 100 * PG, PG,
 				 GMEM_ATTR_PRIVATE, NULL), 0);
 	TEST_ASSERT(inner.calls == 1, "%u unmap calls", inner.calls);
 	TEST_RET(inner.ret, -EDEADLK);
+	TEST_RET(inner.attach_ret, -EDEADLK);
 	TEST_RET(gmem_vm_convert(r->g.vm, GUEST_GPA + 100 * PG, PG, 0, NULL),
 		 0);
 	TEST_RET(gmem_unlisten(r->g.file, l), 0);
