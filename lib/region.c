@@ -159,6 +159,13 @@ static bool overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
 }
 
 /*
+ * The end of user space on x86-64 with five-level paging (four levels end
+ * lower, at 2^47 - 4 KiB: KVM refuses a slot between the two, -EINVAL or
+ * -EFAULT). No host memory a process can map lies above it.
+ */
+#define GM_USER_TOP	((1ULL << 56) - GM_PAGE_SIZE)
+
+/*
  * Plain host memory. The kernel ignores the offset of a slot without
  * guest_memfd; here it must be 0, like any field that means nothing. The
  * memory may not be one of the library's own mappings (registry.c): asked
@@ -169,7 +176,8 @@ static int check_host(const struct gmem_region *r)
 {
 	uintptr_t a = (uintptr_t)r->host_addr;
 
-	if (r->offset || !gm_aligned(a) || a + r->size < a)
+	if (r->offset || !gm_aligned(a) || a >= GM_USER_TOP ||
+	    r->size > GM_USER_TOP - a)
 		return -EINVAL;
 	return gm_registry_overlaps(r->host_addr, r->size) ? -EINVAL : 0;
 }

@@ -322,6 +322,13 @@ static void bad_set_region(struct fx *x)
 		    .host_addr = x->host }, -EINVAL },
 		{ { .slot = 5, .gpa = 0, .size = PG,
 		    .host_addr = x->host + 8 }, -EINVAL },
+		/* Plain host memory must be user space (x86-64: below 2^56). */
+		{ { .slot = 5, .gpa = 0, .size = 1ULL << 63,
+		    .host_addr = x->host }, -EINVAL },
+		{ { .slot = 5, .gpa = 0, .size = PG,
+		    .host_addr = (void *)(1ULL << 56) }, -EINVAL },
+		{ { .slot = 5, .gpa = 0, .size = PG,
+		    .host_addr = (void *)-PG }, -EINVAL },
 		/* Plain host memory has no file offset: any non-zero one. */
 		{ { .slot = 5, .gpa = 0, .size = PG, .host_addr = x->host,
 		    .offset = PG }, -EINVAL },
