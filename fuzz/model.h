@@ -16,6 +16,7 @@
 #include "gmem.h"
 
 #define FZ_PAGE		GMEM_PAGE_SIZE
+#define FZ_USER_TOP	((1ULL << 56) - FZ_PAGE)	/* gmem.h: plain slots end below */
 #define FZ_VMS		2	/* [0] detached (memfd), [1] KVM (guest_memfd) */
 #define FZ_FILES	4
 #define FZ_SLOTS	12	/* slot ids 0..FZ_SLOTS-1 are modelled */

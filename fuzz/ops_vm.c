@@ -60,10 +60,13 @@ static long region_check(const struct fz *z, int vmi,
 		return -EINVAL;
 	/*
 	 * Plain host memory has no file offset: any non-zero one is bad. It
-	 * may not lie in any library mapping, of either VM.
+	 * must be user space (gmem.h: up to 2^56 - 4 KiB) and may not lie in
+	 * any library mapping, of either VM.
 	 */
 	if (!r->file)
 		return (uintptr_t)r->host_addr % FZ_PAGE || r->offset ||
+		       (uintptr_t)r->host_addr >= FZ_USER_TOP ||
+		       r->size > FZ_USER_TOP - (uintptr_t)r->host_addr ||
 		       fz_meets_library(z, r->host_addr, r->size) ?
 		       -EINVAL : 0;
 	if (mf->vm != vmi || r->offset % FZ_PAGE)

@@ -265,8 +265,8 @@ int gmem_fallocate(struct gmem_file *file, int mode, uint64_t offset,
  * Return: 0; -EINVAL for NULL, non-zero flags or reserved fields, slot id out
  * of range, unaligned gpa/size/offset/host_addr, gpa overflow, both or
  * neither of file and host_addr, another VM's file, a file range past EOF,
- * a plain-memory slot with a non-zero offset or overlapping a library
- * mapping, deleting a slot that does not exist, or changing an existing
+ * a plain-memory slot with a non-zero offset, ending above user space
+ * (2^56 - 4 KiB, the x86-64 limit) or overlapping a library mapping, deleting a slot that does not exist, or changing an existing
  * slot (only deletion is allowed); -EEXIST when the gpa range overlaps
  * another slot or the file range overlaps another slot of the same file;
  * KVM's errors.

@@ -204,12 +204,27 @@ static int memory(struct bare *b, const struct bench_bare_config *c)
 	return ram(b, c);
 }
 
+#define CPUID_ENTRIES	256
+
+/* KVM's supported CPUID, as the vCPU's. */
+static int set_cpuid(struct bare *b)
+{
+	struct kvm_cpuid2 *c;
+	int ret = 0;
+
+	c = calloc(1, sizeof(*c) + CPUID_ENTRIES * sizeof(c->entries[0]));
+	if (!c)
+		return -ENOMEM;
+	c->nent = CPUID_ENTRIES;
+	if (ioctl(b->kvm, KVM_GET_SUPPORTED_CPUID, c) < 0 ||
+	    ioctl(b->vcpu, KVM_SET_CPUID2, c) < 0)
+		ret = -errno;
+	free(c);
+	return ret;
+}
+
 static int vcpu_state(struct bare *b, bool user)
 {
-	struct {
-		struct kvm_cpuid2 c;
-		struct kvm_cpuid_entry2 e[256];
-	} cpuid = { .c.nent = 256 };
 	struct kvm_segment cs = {
 		.limit = 0xffffffff, .selector = user ? 0x1b : 0x08, .type = 11,
 		.present = 1, .dpl = user ? 3 : 0, .s = 1, .l = 1, .g = 1,
@@ -223,10 +238,11 @@ static int vcpu_state(struct bare *b, bool user)
 		.rflags = 0x3002, .rsi = GUEST_BOOT_GPA,
 	};
 	struct kvm_sregs s;
+	int ret = set_cpuid(b);
 
-	if (ioctl(b->kvm, KVM_GET_SUPPORTED_CPUID, &cpuid) < 0 ||
-	    ioctl(b->vcpu, KVM_SET_CPUID2, &cpuid) < 0 ||
-	    ioctl(b->vcpu, KVM_GET_SREGS, &s) < 0)
+	if (ret)
+		return ret;
+	if (ioctl(b->vcpu, KVM_GET_SREGS, &s) < 0)
 		return -errno;
 	s.cs = cs;
 	s.ds = s.es = s.fs = s.gs = s.ss = ds;
