@@ -84,12 +84,17 @@ static int median(struct vfix *x, uint64_t gpa, uint64_t len,
 static int connect_dev(struct vfix *x, const char *sock,
 		       struct gmem_vu_dev **d)
 {
-	char why[256] = "";
-	int r = gmem_vu_connect(sock, NULL, d, why, sizeof(why));
+	int r = gmem_vu_open(sock, NULL, d);
 
-	if (r)
-		return bench_fail(x->t, r, "vhost-user %s: %s", sock,
-				  *why ? why : strerror(-r));
+	if (r) {
+		const char *why = gmem_vu_last_error(*d);
+
+		r = bench_fail(x->t, r, "vhost-user %s: %s", sock,
+			       *why ? why : strerror(-r));
+		gmem_vu_close(*d);
+		*d = NULL;
+		return r;
+	}
 	r = gmem_vu_attach(*d, x->ram, 0, RAM, RAM_GPA) ?:
 	    gmem_vu_attach(*d, x->big, 0, BIG, BIG_GPA);
 	if (r) {
