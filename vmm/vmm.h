@@ -6,9 +6,10 @@
  *  - the device interface (struct vmm_device_ops): a device is created,
  *    attached to a VM's memory, sees the guest's accesses to its MMIO
  *    window, is reset, stopped and reported on. virtio-mmio over
- *    vhost-user implements it (vmm/device-vu.c); an assigned (VFIO)
- *    device is the next implementation: its window is a BAR, its table
- *    the IOMMU's mappings, its attach the DMA map of the shared runs;
+ *    vhost-user implements it (vmm/device-vu.c), and so does an
+ *    assigned PCI device over VFIO (vmm/device-vfio.c, docs/vfio.md):
+ *    its window is BAR0, its table the IOMMU's mappings, its attach the
+ *    DMA map of the shared runs;
  *  - the DMA pool the devices get and the host check listening on it,
  *    with the exposure measurement (vmm/devices.c);
  *  - the built-in scenario's host side, once (vmm/scenario.c): what the
