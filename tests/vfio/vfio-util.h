@@ -163,10 +163,16 @@ static inline void edu_alive(struct vmm_device *d)
 	TEST_ASSERT(r == ~v, "edu liveness: %#x, want %#x", r, ~v);
 }
 
-/* A VM with guest_memfd where KVM offers it (scripts/kvm-vm), else memfd. */
+/*
+ * A KVM VM (guest_memfd where KVM offers it, as in scripts/kvm-vm), or a
+ * detached VM (memfd, software-protected) with GMEM_TEST_BACKING=detached
+ * or without /dev/kvm: the device needs no KVM.
+ */
 static inline struct gmem_vm *vfio_vm(void)
 {
-	return test_vm(test_have_kvm());
+	const char *b = getenv("GMEM_TEST_BACKING");
+
+	return test_vm(!(b && !strcmp(b, "detached")) && test_have_kvm());
 }
 
 static inline struct gmem_file *vfio_file(struct gmem_vm *vm, uint64_t size)
