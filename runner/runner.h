@@ -28,6 +28,7 @@
 #define RUNNER_DMA_MAX		(64ULL << 20)
 #define RUNNER_MMIO_GPA		0x3f000000ULL	/* suggested device windows */
 #define RUNNER_MAX_MMIO		8
+#define RUNNER_MAX_DEV_SLOTS	2
 #define RUNNER_MAX_RAM_SLOTS	1024
 
 /* runner_config.conv_channel: choose for this host (not a guest value). */
@@ -72,6 +73,17 @@ struct runner_mmio {
 	int (*access)(void *opaque, uint64_t off, void *data,
 		      unsigned int len, bool write);
 	void *opaque;
+};
+
+/*
+ * Plain host memory the guest reaches at @gpa with no exit: a device's
+ * registers its driver mapped (an assigned device's BAR, say), in a
+ * memslot of its own that is never converted. The runner does not touch
+ * it; the mapping must outlive the runner.
+ */
+struct runner_slot {
+	void *hva;			/* page-aligned */
+	uint64_t gpa, size;		/* page-aligned, below 4 GiB */
 };
 
 /* The ring guests run in; see runner/setup.c. */
@@ -124,6 +136,9 @@ struct runner_config {
 	bool memfd_backing;
 	struct runner_mmio mmio[RUNNER_MAX_MMIO];
 	unsigned int nr_mmio;
+	/* memslots after the DMA pool's, clear of everything above */
+	struct runner_slot dev_slot[RUNNER_MAX_DEV_SLOTS];
+	unsigned int nr_dev_slots;
 };
 
 struct runner_stats {
