@@ -127,6 +127,51 @@ int vmm_vu_device_create(enum vmm_vu_kind kind, const char *path,
 			 const char *label, uint64_t window,
 			 struct vmm_device **out, char *err, size_t errlen);
 
+/* ---- an assigned PCI device over VFIO type1 (vmm/device-vfio.c) ---- */
+
+enum vmm_vfio_kind {
+	VMM_VFIO_EDU,		/* QEMU's edu, 1234:11e8 */
+	VMM_VFIO_NVME,		/* class 01:08:02 */
+	VMM_VFIO_OTHER,
+};
+/*
+ * Open the device at @bdf (DDDD:BB:DD.F or BB:DD.F; bound to vfio-pci if
+ * needed, given back at destroy); BAR0 is seen by the guest at @window
+ * (window_size = BAR0's size). 0 and *@out, or -errno with the reason in
+ * @err: -EINVAL a malformed address, -ENODEV no such device or no IOMMU
+ * group, -EBUSY a group that is not viable, the kernel's errors.
+ * Its attach needs a file created with GMEM_FLAG_EXPORT (the device maps
+ * the file's exported fd itself: -EPERM otherwise); the file's shared runs
+ * are mapped at IOVA = gpa, one IOMMU mapping per maximal shared run, and
+ * follow every conversion (docs/vfio.md). A conversion that would pass
+ * type1's dma_entry_limit is refused with -ENOSPC.
+ */
+int vmm_vfio_device_create(const char *bdf, const char *label, uint64_t window,
+			   struct vmm_device **out, char *err, size_t errlen);
+enum vmm_vfio_kind vmm_vfio_kind(const struct vmm_device *d);
+/* BAR0 mmap-able whole: its host mapping, for a memslot; -ENODEV if it
+ * must be trapped (then the mmio op forwards each access). */
+int vmm_vfio_bar_map(struct vmm_device *d, void **hva, uint64_t *size);
+struct vmm_vfio_stats {
+	uint64_t mappings, max_mappings;   /* IOMMU mappings now / at most */
+	uint64_t maps, unmaps;             /* ioctls */
+	uint64_t mapped_bytes;             /* now */
+	uint64_t private_mapped;           /* bytes found private inside a mapping, ever (must be 0) */
+	uint64_t refused;                  /* conversions refused (ENOSPC, ENOMEM, unmap) */
+	uint64_t limit, avail;             /* dma_entry_limit, dma_avail at open */
+};
+void vmm_vfio_stats(struct vmm_device *d, struct vmm_vfio_stats *st);
+/* For `gmem host`: IOMMU groups, vfio modules, dma_entry_limit, devices. */
+struct vmm_vfio_host {
+	unsigned int groups;		/* /sys/kernel/iommu_groups entries */
+	bool vfio, type1, iommufd;	/* modules (or built in), /dev/iommu */
+	uint64_t limit;			/* dma_entry_limit; 0 unknown */
+	unsigned int devices;		/* PCI devices in an IOMMU group */
+	unsigned int bound;		/* ... of them bound to vfio-pci */
+};
+/* 0 (fields 0/false for what is absent), or -errno. */
+int vmm_vfio_host_probe(struct vmm_vfio_host *h);
+
 /* ---- the devices of a run, on a DMA pool, with the host check ---- */
 
 struct vmm_devices;
