@@ -193,7 +193,8 @@ static int setup_memory(struct runner *r)
 	}
 	if (!r->cfg.ram_size)
 		return 0;
-	ret = gmem_create(r->vm, r->cfg.ram_size, GMEM_FLAGS, &r->ram);
+	ret = gmem_create(r->vm, r->cfg.ram_size, GMEM_FLAGS |
+			  (r->cfg.ram_export ? GMEM_FLAG_EXPORT : 0), &r->ram);
 	if (ret)
 		return ret;
 	per = r->cfg.ram_size / r->cfg.ram_slots;

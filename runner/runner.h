@@ -130,6 +130,11 @@ struct runner_config {
 	 */
 	uint64_t dma_size;
 	/*
+	 * Create the RAM file with GMEM_FLAG_EXPORT too: for a device that
+	 * maps RAM's exported fd itself (an assigned one, for its IOMMU).
+	 */
+	bool ram_export;
+	/*
 	 * Back every file with a memfd and plain memslots (GMEM_VM_MEMFD),
 	 * the way VMMs back RAM today: the baseline of comparisons.
 	 */
