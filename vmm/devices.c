@@ -21,6 +21,7 @@
  * own, only the devices' (inside their table op), and keeps its counters
  * atomic.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdatomic.h>
@@ -30,6 +31,7 @@
 
 #include "dma-guest.h"
 #include "run-guest.h"
+#include "vfio.h"
 #include "vmm.h"
 
 /*
@@ -116,6 +118,42 @@ int vmm_devices_add_vu(struct vmm_devices *d, enum vmm_vu_kind kind,
 	v->param = kind == VMM_VU_BLK ? RUN_P_BLK : RUN_P_NET;
 	v->whole_file = true;
 	d->nr++;
+	return 0;
+}
+
+/* Whether /sys/kernel/iommu_groups has an entry. */
+static bool have_iommu(void)
+{
+	DIR *dir = opendir(VMM_IOMMU_GROUPS);
+	struct dirent *e;
+	bool any = false;
+
+	while (dir && !any && (e = readdir(dir)))
+		any = e->d_name[0] != '.';
+	if (dir)
+		closedir(dir);
+	return any;
+}
+
+int vmm_devices_vfio_check(const char *bdf, char *err, size_t errlen)
+{
+	char norm[VMM_VFIO_BDF_LEN], path[64];
+
+	if (vmm_vfio_bdf_parse(bdf, norm)) {
+		snprintf(err, errlen, "%s", VMM_BDF_RULE);
+		return -EINVAL;
+	}
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s", norm);
+	if (access(path, F_OK)) {
+		snprintf(err, errlen, "no such PCI device (nothing at %s)",
+			 path);
+		return -ENODEV;
+	}
+	if (!have_iommu()) {
+		snprintf(err, errlen, "no IOMMU here (%s is empty), and VFIO assigns only devices in an IOMMU group",
+			 VMM_IOMMU_GROUPS);
+		return -ENXIO;
+	}
 	return 0;
 }
 

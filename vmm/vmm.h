@@ -193,6 +193,15 @@ int vmm_devices_new(struct vmm_devices **out);
 int vmm_devices_add_vu(struct vmm_devices *d, enum vmm_vu_kind kind,
 		       const char *path, const char *label, char *err,
 		       size_t errlen);
+#define VMM_IOMMU_GROUPS	"/sys/kernel/iommu_groups"
+#define VMM_BDF_RULE \
+	"a PCI address DDDD:BB:DD.F or BB:DD.F (hex; device 00-1f, function 0-7)"
+/*
+ * Before anything is opened: @bdf is well-formed (-EINVAL), names a PCI
+ * device (-ENODEV) and this machine has an IOMMU (-ENXIO); the reason in
+ * @err.
+ */
+int vmm_devices_vfio_check(const char *bdf, char *err, size_t errlen);
 /*
  * Assign the PCI device at @bdf (vmm_vfio_device_create()): an edu or an
  * NVMe controller, which the built-in guest drives; it reaches the pool
