@@ -417,6 +417,18 @@ static void open_kmsg(struct vmm_devices *d)
 	}
 }
 
+/*
+ * VFIO_DEVICE_RESET is -EINVAL for a device with no reset method (the
+ * kernel's vfio-pci: no FLR, no PM or bus reset; edu is one): it starts
+ * as it was found. Any other failure is the run's.
+ */
+static int reset(struct vmm_devices *d, struct vmm_device *v)
+{
+	int ret = vmm_device_reset(v);
+
+	return ret == -EINVAL && v == d->vfio ? 0 : ret;
+}
+
 /* Attach every device to what it reaches, then reset it. */
 static int attach(struct vmm_devices *d, struct runner *r, char *err,
 		  size_t errlen)
@@ -434,7 +446,7 @@ static int attach(struct vmm_devices *d, struct runner *r, char *err,
 						runner_ram_gpa(r));
 		/* the device starts from its reset state, whatever it held */
 		if (!ret)
-			ret = vmm_device_reset(v);
+			ret = reset(d, v);
 		if (ret) {
 			snprintf(err, errlen, "%s", vmm_device_error(v));
 			return ret;
