@@ -187,7 +187,8 @@ static int assign_device(struct run_ctx *c)
 				   sizeof(why));
 	if (!ret)
 		return CLI_OK;
-	fprintf(stderr, "gmem run: --vfio '%s': %s\n", c->o.vfio, why);
+	/* the reason names the device */
+	fprintf(stderr, "gmem run: --vfio: %s\n", why);
 	/* a device the guest has no driver for is the user's choice */
 	return ret == -ENOTSUP ? CLI_USAGE : CLI_FAIL;
 }

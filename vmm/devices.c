@@ -166,14 +166,14 @@ static void dmar_name(char *out, size_t len, const char *bdf)
 }
 
 /* A BAR0 the guest reaches with no exit, or its trapped window. */
-static int vfio_bar(struct vmm_devices *d, struct vmm_device *v, char *err,
-		    size_t errlen)
+static int vfio_bar(struct vmm_devices *d, struct vmm_device *v,
+		    const char *bdf, char *err, size_t errlen)
 {
 	int ret;
 
 	if (v->window_size > VFIO_WINDOW_MAX) {
-		snprintf(err, errlen, "its BAR0 of %llu KiB is larger than the %llu KiB window gmem run has for it",
-			 (unsigned long long)v->window_size >> 10,
+		snprintf(err, errlen, "%s: its BAR0 of %llu KiB is larger than the %llu KiB window gmem run has for it",
+			 bdf, (unsigned long long)v->window_size >> 10,
 			 (unsigned long long)VFIO_WINDOW_MAX >> 10);
 		return -EFBIG;
 	}
@@ -183,7 +183,7 @@ static int vfio_bar(struct vmm_devices *d, struct vmm_device *v, char *err,
 		return 0;
 	}
 	if (ret)
-		snprintf(err, errlen, "cannot map its BAR0: %s",
+		snprintf(err, errlen, "%s: cannot map its BAR0: %s", bdf,
 			 vmm_device_error(v));
 	return ret;
 }
@@ -208,11 +208,12 @@ int vmm_devices_add_vfio(struct vmm_devices *d, const char *bdf,
 		d->vfio_kind = DMA_PCI_NVME;
 		break;
 	default:
-		snprintf(err, errlen, "neither QEMU's edu (1234:11e8) nor an NVMe controller: the built-in guest has no driver for it");
+		snprintf(err, errlen, "%s: neither QEMU's edu (1234:11e8) nor an NVMe controller: the built-in guest has no driver for it",
+			 bdf);
 		ret = -ENOTSUP;
 	}
 	if (!ret)
-		ret = vfio_bar(d, v, err, errlen);
+		ret = vfio_bar(d, v, bdf, err, errlen);
 	if (ret) {
 		vmm_device_destroy(v);
 		return ret;
