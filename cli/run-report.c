@@ -105,10 +105,10 @@ static void vfio_text(struct run_ctx *c, const struct vmm_pool_stats *ps)
 	       "a memslot (no exit per access)" :
 	       "trapped (each access forwarded to the device)");
 	if (ps->dmar < 0)
-		printf("  DMAR faults:  the kernel log is not readable here; %llu DMAs into private memory tried, each blocked (the page kept its contents)\n",
+		printf("  DMAR faults:  the kernel log is not readable here; %llu DMAs into private memory blocked (the guest's page kept its contents)\n",
 		       (unsigned long long)ps->blocked);
 	else
-		printf("  DMAR faults:  %ld in the kernel log for %llu DMAs into private memory, each blocked (the page kept its contents)\n",
+		printf("  DMAR faults:  %ld in the kernel log; %llu DMAs into private memory blocked (the guest's page kept its contents)\n",
 		       ps->dmar, (unsigned long long)ps->blocked);
 	vfio_refused(c, v, &st, ps->size);
 }
@@ -136,7 +136,7 @@ static void devices_text(struct run_ctx *c)
 	vfio_text(c, &ps);
 }
 
-/* The assigned device's member of "dma_pool", "vfio", or nothing. */
+/* The assigned device's member "vfio", or nothing. */
 static void vfio_json(struct vmm_devices *d, const struct vmm_pool_stats *ps)
 {
 	struct vmm_device *v = vmm_devices_vfio(d);
