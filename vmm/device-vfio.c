@@ -85,6 +85,12 @@ struct vfio_device {
 	unsigned int nat;
 	struct span *tab;
 	size_t n, cap;
+	/*
+	 * Runs handed over by map callbacks whose conversion may not be
+	 * recorded yet (a conversion of a mixed range maps run by run).
+	 */
+	struct span *pend;
+	size_t npend, cappend;
 	struct vmm_vfio_stats st;
 	bool broken;			/* access dropped by force */
 };
@@ -165,25 +171,52 @@ static uint64_t file_off(const struct attach *a, uint64_t iova)
 }
 
 /*
- * Private bytes of @s outside [@ex, @ex + @exlen), the run in transition
- * (whose state the library records only after every listener agreed).
+ * Where the check of a map skips from @at on: to *@skip_end if @at is in
+ * [@ex, @ex + @exlen) or in a pending run; else the next such start.
  */
-static uint64_t private_in(const struct span *s, uint64_t ex, uint64_t exlen)
+static bool skipped(const struct vfio_device *d, uint64_t at, uint64_t ex,
+		    uint64_t exlen, uint64_t *next)
+{
+	*next = at >= ex ? UINT64_MAX : ex;
+	if (at >= ex && at < ex + exlen) {
+		*next = ex + exlen;
+		return true;
+	}
+	for (size_t i = 0; i < d->npend; i++) {
+		const struct span *p = &d->pend[i];
+
+		if (at >= p->iova && at < p->iova + p->len) {
+			*next = p->iova + p->len;
+			return true;
+		}
+		if (p->iova > at && p->iova < *next)
+			*next = p->iova;
+	}
+	return false;
+}
+
+/*
+ * Private bytes of @s, but for the run in transition [@ex, @ex + @exlen)
+ * and the runs earlier maps of the same conversion handed over (pending):
+ * the library records their state only after every listener agreed.
+ */
+static uint64_t private_in(const struct vfio_device *d, const struct span *s,
+			   uint64_t ex, uint64_t exlen)
 {
 	uint64_t at = s->iova, end = s->iova + s->len, bytes = 0;
 
 	while (at < end) {
-		uint64_t attrs, run;
+		uint64_t attrs, run, next;
 
-		if (at >= ex && at < ex + exlen) {
-			at = ex + exlen;
+		if (skipped(d, at, ex, exlen, &next)) {
+			at = next;
 			continue;
 		}
 		if (gmem_get_attributes(s->a->f, file_off(s->a, at), &attrs,
 					&run) || !run)
 			return end - at;	/* unknown: not mapped */
-		if (at < ex && at + run > ex)
-			run = ex - at;
+		if (run > next - at)
+			run = next - at;
 		if (run > end - at)
 			run = end - at;
 		if (attrs & GMEM_ATTR_PRIVATE)
@@ -191,6 +224,59 @@ static uint64_t private_in(const struct span *s, uint64_t ex, uint64_t exlen)
 		at += run;
 	}
 	return bytes;
+}
+
+/* ---- pending runs (lock held, inside callbacks) ---- */
+
+static bool all_shared(const struct span *p)
+{
+	uint64_t at = p->iova, end = p->iova + p->len;
+
+	while (at < end) {
+		uint64_t attrs, run;
+
+		if (gmem_get_attributes(p->a->f, file_off(p->a, at), &attrs,
+					&run) || !run ||
+		    (attrs & GMEM_ATTR_PRIVATE))
+			return false;
+		at += run;
+	}
+	return true;
+}
+
+/* Runs whose conversion was recorded are pending no more. */
+static void pend_prune(struct vfio_device *d)
+{
+	for (size_t i = 0; i < d->npend;)
+		if (all_shared(&d->pend[i]))
+			d->pend[i] = d->pend[--d->npend];
+		else
+			i++;
+}
+
+/* A failed add only makes a later check stricter (a refusal). */
+static void pend_add(struct vfio_device *d, struct span s)
+{
+	if (d->npend == d->cappend) {
+		size_t cap = d->cappend ? d->cappend * 2 : 16;
+		struct span *t = realloc(d->pend, cap * sizeof(*t));
+
+		if (!t)
+			return;
+		d->pend = t;
+		d->cappend = cap;
+	}
+	d->pend[d->npend++] = s;
+}
+
+/* An unmap of [s, e): runs there are no longer handed over. */
+static void pend_drop(struct vfio_device *d, uint64_t s, uint64_t e)
+{
+	for (size_t i = 0; i < d->npend;)
+		if (d->pend[i].iova < e && s < d->pend[i].iova + d->pend[i].len)
+			d->pend[i] = d->pend[--d->npend];
+		else
+			i++;
 }
 
 static int hw_map(struct vfio_device *d, struct span s, uint64_t ex,
@@ -205,7 +291,7 @@ static int hw_map(struct vfio_device *d, struct span s, uint64_t ex,
 #endif
 	if (d->n >= d->st.avail)
 		return -ENOSPC;	/* type1's dma_entry_limit, before the kernel */
-	priv = private_in(&s, ex, exlen);
+	priv = private_in(d, &s, ex, exlen);
 	if (priv) {
 		d->st.private_mapped += priv;
 		return -EPERM;
@@ -367,6 +453,7 @@ static int on_unmap(void *opaque, uint64_t offset, uint64_t len,
 		return 0;	/* planted bug (tests only): stale mappings stay */
 #endif
 	pthread_mutex_lock(&d->lock);
+	pend_drop(d, s, s + len);
 	if (flags & GMEM_UNMAP_FORCED) {
 		unmap_forced(d, s, s + len);
 	} else if ((ret = unmap_range(d, s, s + len, &u))) {
@@ -415,10 +502,13 @@ static int on_map(void *opaque, uint64_t offset, uint64_t len)
 	int ret;
 
 	pthread_mutex_lock(&d->lock);
+	pend_prune(d);
 	ret = map_range(d, a, s, s + len, &u);
 	if (ret) {
 		undo(d, &u);
 		d->st.refused++;
+	} else {
+		pend_add(d, (struct span){ s, len, a });
 	}
 	pthread_mutex_unlock(&d->lock);
 	return ret;
@@ -584,7 +674,27 @@ static void vfio_report(struct vmm_device *d, struct vmm_device_info *info)
 	pthread_mutex_unlock(&v->lock);
 }
 
-/* Every listener off (forced unmaps empty the table), the files unmapped. */
+/* Every mapping of @a, from the table's end (no entry moves). */
+static void unmap_all(struct vfio_device *v, const struct attach *a)
+{
+	pthread_mutex_lock(&v->lock);
+	for (size_t i = v->n; i-- > 0;) {
+		struct span s = v->tab[i];
+
+		if (s.a != a || !hw_unmap(v, i))
+			continue;
+		drop_access(v);
+		tab_remove(v, i);
+		v->st.mapped_bytes -= s.len;
+	}
+	pthread_mutex_unlock(&v->lock);
+}
+
+/*
+ * Every mapping gone, then every listener off (its forced unmaps find
+ * nothing left, or what a conversion mapped in between), the files
+ * unmapped.
+ */
 static void vfio_stop(struct vmm_device *d)
 {
 	struct vfio_device *v = vfio_of(d);
@@ -593,14 +703,14 @@ static void vfio_stop(struct vmm_device *d)
 	for (unsigned int i = 0; i < v->nat; i++) {
 		struct attach *a = &v->at[i];
 
+		unmap_all(v, a);
 		if (a->l)
 			gmem_unlisten(a->f, a->l);
-		pthread_mutex_lock(&v->lock);
-		unmap_forced(v, a->gpa, a->gpa + a->size);
-		pthread_mutex_unlock(&v->lock);
+		unmap_all(v, a);
 		unmap_file(a);
 	}
 	v->nat = 0;
+	v->npend = 0;
 	pthread_mutex_unlock(&v->attach_lock);
 }
 
@@ -613,6 +723,7 @@ static void vfio_destroy(struct vmm_device *d)
 	pthread_mutex_destroy(&v->lock);
 	pthread_mutex_destroy(&v->attach_lock);
 	free(v->tab);
+	free(v->pend);
 	free(v);
 }
 
