@@ -46,7 +46,8 @@
 /* An assigned device's BAR0: the last 8 MiB below guest RAM. */
 #define VFIO_WINDOW_GPA	(RUNNER_MMIO_GPA + (8ULL << 20))
 #define VFIO_WINDOW_MAX	(RUNNER_RAM_GPA - VFIO_WINDOW_GPA)
-#define TABLE_MAX	4096	/* regions of a table read at once */
+#define TABLE_FIRST	256		/* regions a table read starts with */
+#define TABLE_MAX	(1U << 20)	/* ... and grows to, at most */
 #define KMSG_RECORD	8192	/* bytes of one /dev/kmsg record, at most */
 
 _Static_assert(DMA_BUF_C == POOL_SIZE - GMEM_PAGE_SIZE, "c is the last page");
@@ -310,12 +311,24 @@ static bool reaches(const struct dev *v, unsigned int which)
 	return which == CHECK_POOL || v->ram;
 }
 
-/* @v's table: its regions, or -errno (-E2BIG: more than we read). */
-static int read_table(struct dev *v, struct vmm_dma_region *reg)
+/*
+ * @v's table into *@reg (grown as needed; the caller frees it): the
+ * number of regions, or -errno.
+ */
+static int read_table(struct dev *v, struct vmm_dma_region **reg)
 {
-	int n = vmm_device_table(v->d, reg, TABLE_MAX);
+	for (unsigned int cap = TABLE_FIRST; cap <= TABLE_MAX; cap *= 4) {
+		struct vmm_dma_region *r = realloc(*reg, cap * sizeof(*r));
+		int n;
 
-	return n == TABLE_MAX ? -E2BIG : n;
+		if (!r)
+			return -ENOMEM;
+		*reg = r;
+		n = vmm_device_table(v->d, r, cap);
+		if (n < 0 || (unsigned int)n < cap)
+			return n;
+	}
+	return -E2BIG;
 }
 
 /*
@@ -325,17 +338,19 @@ static int read_table(struct dev *v, struct vmm_dma_region *reg)
  * still holds part of the range.
  */
 static uint64_t check_device(struct file_check *fc, struct dev *v,
-			     struct vmm_dma_region *reg, uint64_t off,
+			     struct vmm_dma_region **regp, uint64_t off,
 			     uint64_t len, bool *leak)
 {
 	struct vmm_devices *d = fc->d;
 	uint64_t end = 0, bytes = 0;
-	int n = read_table(v, reg);
+	int n = read_table(v, regp);
+	struct vmm_dma_region one = { .file = fc->f, .offset = off,
+				      .size = len };
+	const struct vmm_dma_region *reg = *regp;
 
 	if (n < 0) {
 		/* unreadable: it may still hold the range */
-		reg[0] = (struct vmm_dma_region){ .file = fc->f,
-						  .offset = off, .size = len };
+		reg = &one;
 		n = 1;
 	}
 	for (int i = 0; i < n; i++) {
@@ -372,19 +387,16 @@ static int checker_unmap(void *opaque, uint64_t off, uint64_t len,
 {
 	struct file_check *fc = opaque;
 	struct vmm_devices *d = fc->d;
-	struct vmm_dma_region *reg;
+	struct vmm_dma_region *reg = NULL;
 	bool leak = false;
 
 	/* forced: the file is being closed, nothing becomes private */
 	if (flags & GMEM_UNMAP_FORCED)
 		return 0;
-	reg = malloc(TABLE_MAX * sizeof(*reg));
-	if (!reg)
-		return -ENOMEM;
 	for (unsigned int i = 0; i < d->nr; i++)
 		if (reaches(&d->dev[i], fc->which))
 			note_max(&d->max_exposure,
-				 check_device(fc, &d->dev[i], reg, off, len,
+				 check_device(fc, &d->dev[i], &reg, off, len,
 					      &leak));
 	free(reg);
 	atomic_fetch_add(&d->checked, 1);
@@ -518,7 +530,7 @@ static void table_vs_state(struct gmem_file *f,
  * DMA sync: the pool, and vCPU 0's slice of RAM.
  */
 static int sync_device(struct vmm_devices *d, struct runner *r,
-		       struct dev *v, struct vmm_dma_region *reg,
+		       struct dev *v, struct vmm_dma_region **reg,
 		       uint64_t round)
 {
 	const struct runner_config *cfg = runner_config(r);
@@ -539,7 +551,7 @@ static int sync_device(struct vmm_devices *d, struct runner *r,
 
 		if (!reaches(v, i))
 			continue;
-		table_vs_state(d->check[i].f, reg, n, 0, hi[i], &priv,
+		table_vs_state(d->check[i].f, *reg, n, 0, hi[i], &priv,
 			       &missing);
 		if (!priv && !missing)
 			continue;
@@ -556,7 +568,7 @@ int vmm_devices_sync(struct vmm_devices *d, struct runner *r,
 		     const struct guest_mailbox *mb)
 {
 	uint64_t c = mb->args[1];
-	struct vmm_dma_region *reg;
+	struct vmm_dma_region *reg = NULL;
 	int ret = 0;
 
 	if (!d || c < RUNNER_DMA_GPA || c - RUNNER_DMA_GPA >= POOL_SIZE ||
@@ -566,17 +578,13 @@ int vmm_devices_sync(struct vmm_devices *d, struct runner *r,
 	}
 	if (vmm_devices_failed(d, r))
 		return -1;
-	reg = malloc(TABLE_MAX * sizeof(*reg));
-	if (!reg) {
-		runner_stop(r, "host check: no memory for the device tables");
-		return -1;
-	}
 	for (unsigned int i = 0; !ret && i < d->nr; i++) {
 		if (vmm_device_poll(d->dev[i].d)) {
 			runner_stop(r, "%s", vmm_device_error(d->dev[i].d));
 			ret = -1;
 		} else {
-			ret = sync_device(d, r, &d->dev[i], reg, mb->args[0]);
+			ret = sync_device(d, r, &d->dev[i], &reg,
+					  mb->args[0]);
 		}
 	}
 	free(reg);
