@@ -47,27 +47,11 @@
 #define NVME_ID_NS_FLBAS	26
 #define NVME_ID_NS_LBAF		128	/* u32 each: LBADS in 23:16 */
 
-static uint32_t reg(struct nvme_dev *n, uint32_t off)
-{
-	return vio_hal_read32(n->bar + off);
-}
-
-static void set_reg(struct nvme_dev *n, uint32_t off, uint32_t val)
-{
-	vio_hal_write32(n->bar + off, val);
-}
-
-static void set_reg64(struct nvme_dev *n, uint32_t off, uint64_t val)
-{
-	set_reg(n, off, (uint32_t)val);
-	set_reg(n, off + 4, (uint32_t)(val >> 32));
-}
-
 /* CSTS.RDY becomes @rdy; a fatal status is an error. */
 static int wait_ready(struct nvme_dev *n, uint32_t rdy)
 {
 	for (uint64_t spins = 0;; spins++) {
-		uint32_t csts = reg(n, NVME_REG_CSTS);
+		uint32_t csts = vio_hal_read32(n->bar + NVME_REG_CSTS);
 
 		if (csts & NVME_CSTS_CFS && rdy)
 			return -VIO_EIO;
@@ -109,7 +93,7 @@ static int submit(struct nvme_dev *n, struct nvme_queue *q, uint32_t *cmd)
 	q->tail = (q->tail + 1) % NVME_Q_ENTRIES;
 	/* the entry in memory before the controller is told */
 	__asm__ volatile("mfence" : : : "memory");
-	set_reg(n, q->sq_db, q->tail);
+	vio_hal_write32(n->bar + q->sq_db, q->tail);
 	for (uint64_t spins = 0; NVME_CQE_PHASE(cqe[3]) != q->phase; spins++)
 		if (vio_hal_relax(spins))
 			return -VIO_ETIMEDOUT;
@@ -118,7 +102,7 @@ static int submit(struct nvme_dev *n, struct nvme_queue *q, uint32_t *cmd)
 		q->head = 0;
 		q->phase ^= 1;
 	}
-	set_reg(n, q->cq_db, q->head);
+	vio_hal_write32(n->bar + q->cq_db, q->head);
 	if ((dw3 & 0xffffU) != cid)
 		return -VIO_EIO;
 	n->status = NVME_CQE_STATUS(dw3);
@@ -174,17 +158,18 @@ static int identify(struct nvme_dev *n)
 static int enable(struct nvme_dev *n, uint64_t mem, uint32_t stride)
 {
 	const uint32_t entries = NVME_Q_ENTRIES - 1;
+	const uint64_t cc = n->bar + NVME_REG_CC;
 	int ret;
 
-	set_reg(n, NVME_REG_CC, reg(n, NVME_REG_CC) & ~NVME_CC_EN);
+	vio_hal_write32(cc, vio_hal_read32(cc) & ~NVME_CC_EN);
 	ret = wait_ready(n, 0);
 	if (ret)
 		return ret;
 	queue_init(&n->admin, mem, mem + VIO_PAGE, 0, stride);
-	set_reg(n, NVME_REG_AQA, entries << 16 | entries);
-	set_reg64(n, NVME_REG_ASQ, n->admin.sq);
-	set_reg64(n, NVME_REG_ACQ, n->admin.cq);
-	set_reg(n, NVME_REG_CC, NVME_CC_EN | NVME_CC_IOSQES | NVME_CC_IOCQES);
+	vio_hal_write32(n->bar + NVME_REG_AQA, entries << 16 | entries);
+	vio_hal_write64(n->bar + NVME_REG_ASQ, n->admin.sq);
+	vio_hal_write64(n->bar + NVME_REG_ACQ, n->admin.cq);
+	vio_hal_write32(cc, NVME_CC_EN | NVME_CC_IOSQES | NVME_CC_IOCQES);
 	return wait_ready(n, NVME_CSTS_RDY);
 }
 
@@ -199,8 +184,8 @@ int nvme_init(struct nvme_dev *n, uint64_t bar, uint64_t mem)
 	n->ident = mem + 4 * VIO_PAGE;
 	if (mem % VIO_PAGE)
 		return -VIO_EINVAL;
-	lo = reg(n, NVME_REG_CAP);
-	hi = reg(n, NVME_REG_CAP + 4);
+	lo = vio_hal_read32(n->bar + NVME_REG_CAP);
+	hi = vio_hal_read32(n->bar + NVME_REG_CAP + 4);
 	if (lo == ~0U || !NVME_CAP_CSS_NVM(hi) || NVME_CAP_MPSMIN(hi) ||
 	    NVME_CAP_MQES(lo) < NVME_Q_ENTRIES - 1)
 		return -VIO_ENODEV;
