@@ -31,10 +31,8 @@
  * library call made is gmem_get_attributes() inside a callback, which
  * reads under the caller's lock.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,17 +102,6 @@ static const char *const kind_name[] = {
 static struct vfio_device *vfio_of(struct vmm_device *d)
 {
 	return (struct vfio_device *)d;
-}
-
-__attribute__((format(printf, 3, 4)))
-static int fail(struct vmm_device *d, int ret, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(d->err, sizeof(d->err), fmt, ap);
-	va_end(ap);
-	return ret;
 }
 
 /* ---- the table (lock held) ---- */
@@ -531,19 +518,22 @@ static int check_attach(struct vfio_device *v, uint64_t off, uint64_t size,
 	struct vmm_device *d = &v->dev;
 
 	if ((off | size | gpa) % GMEM_PAGE_SIZE || !size || gpa + size < gpa)
-		return fail(d, -EINVAL, "attach: unaligned or empty range");
+		return vmm_device_fail(d, -EINVAL,
+				       "attach: unaligned or empty range");
 	if (v->nat == MAX_ATTACH)
-		return fail(d, -ENOSPC, "attach: at most %d files", MAX_ATTACH);
+		return vmm_device_fail(d, -ENOSPC, "attach: at most %d files",
+				       MAX_ATTACH);
 	if (!vmm_vfio_iova_ok(v->vf, gpa, size))
-		return fail(d, -ERANGE,
-			    "attach: gpa %#llx+%#llx is outside the IOMMU's IOVA ranges",
-			    (unsigned long long)gpa, (unsigned long long)size);
+		return vmm_device_fail(d, -ERANGE,
+			"attach: gpa %#llx+%#llx is outside the IOMMU's IOVA ranges",
+			(unsigned long long)gpa, (unsigned long long)size);
 	for (unsigned int i = 0; i < v->nat; i++) {
 		const struct attach *o = &v->at[i];
 
 		if (gpa < o->gpa + o->size && o->gpa < gpa + size)
-			return fail(d, -EEXIST, "attach: gpa %#llx overlaps an earlier attach",
-				    (unsigned long long)gpa);
+			return vmm_device_fail(d, -EEXIST,
+				"attach: gpa %#llx overlaps an earlier attach",
+				(unsigned long long)gpa);
 	}
 	return 0;
 }
@@ -553,17 +543,19 @@ static int map_file(struct vfio_device *v, struct attach *a)
 {
 	a->fd = gmem_export_fd(a->f);
 	if (a->fd < 0)
-		return fail(&v->dev, a->fd, "attach: the file cannot be handed to a device (%s%s)",
-			    strerror(-a->fd), a->fd == -EPERM ?
-			    ": created without GMEM_FLAG_EXPORT" : "");
+		return vmm_device_fail(&v->dev, a->fd,
+			"attach: the file cannot be handed to a device (%s%s)",
+			strerror(-a->fd), a->fd == -EPERM ?
+			": created without GMEM_FLAG_EXPORT" : "");
 	a->hva = mmap(NULL, a->size, PROT_READ | PROT_WRITE, MAP_SHARED,
 		      a->fd, (off_t)a->off);
 	if (a->hva == MAP_FAILED) {
 		int ret = -errno;
 
 		close(a->fd);
-		return fail(&v->dev, ret, "attach: mmap of the file: %s",
-			    strerror(-ret));
+		return vmm_device_fail(&v->dev, ret,
+				       "attach: mmap of the file: %s",
+				       strerror(-ret));
 	}
 	madvise(a->hva, a->size, MADV_DONTFORK);
 	return 0;
@@ -589,7 +581,7 @@ static int vfio_attach(struct vmm_device *d, struct gmem_file *f,
 	int ret;
 
 	if (!f)
-		return fail(d, -EINVAL, "attach: no file");
+		return vmm_device_fail(d, -EINVAL, "attach: no file");
 	pthread_mutex_lock(&v->attach_lock);
 	ret = check_attach(v, off, size, gpa);
 	a = &v->at[v->nat];
@@ -603,9 +595,11 @@ static int vfio_attach(struct vmm_device *d, struct gmem_file *f,
 		ret = gmem_listen(f, &lc, &a->l);
 		if (ret) {
 			unmap_file(a);
-			fail(d, ret, "attach: mapping the shared runs for DMA: %s%s",
-			     strerror(-ret), ret == -ENOSPC ?
-			     " (vfio_iommu_type1 dma_entry_limit reached)" : "");
+			vmm_device_fail(d, ret,
+				"attach: mapping the shared runs for DMA: %s%s",
+				strerror(-ret), ret == -ENOSPC ?
+				" (vfio_iommu_type1 dma_entry_limit reached)" :
+				"");
 		}
 	}
 	if (!ret)
@@ -628,7 +622,7 @@ static int vfio_reset(struct vmm_device *d)
 	pthread_mutex_lock(&v->lock);
 	ret = v->broken ? -EIO : vmm_vfio_reset(v->vf);
 	pthread_mutex_unlock(&v->lock);
-	return ret ? fail(d, ret, "reset: %s", strerror(-ret)) : 0;
+	return ret ? vmm_device_fail(d, ret, "reset: %s", strerror(-ret)) : 0;
 }
 
 static int vfio_poll(struct vmm_device *d)
@@ -636,8 +630,9 @@ static int vfio_poll(struct vmm_device *d)
 	struct vfio_device *v = vfio_of(d);
 
 	if (v->broken)
-		return fail(d, -EIO, "%s: an unmap failed; DMA was switched off",
-			    v->label);
+		return vmm_device_fail(d, -EIO,
+				       "%s: an unmap failed; DMA was switched off",
+				       v->label);
 	return 0;
 }
 

@@ -46,46 +46,32 @@ static unsigned int kmsg_faults(int fd)
 
 int main(void)
 {
-	char bdf[64];
-	struct gmem_vm *vm;
-	struct gmem_file *f;
-	struct vmm_device *d;
+	struct edu_env e;
 	struct vmm_vfio_stats st;
-	uint8_t *map, want[EDU_XFER];
-	void *addr;
+	uint8_t want[EDU_XFER];
 	int kmsg, ret;
 
-	find_edu(bdf, sizeof(bdf));
-	vm = vfio_vm();
-	f = vfio_file(vm, FILE_PAGES * PG);
-	d = edu_open(bdf);
-	TEST_RET(vmm_device_attach(d, f, 0, FILE_PAGES * PG, TEST_GPA), 0);
-	TEST_RET(gmem_map(f, 0, FILE_PAGES * PG, PROT_READ | PROT_WRITE, &addr),
-		 0);
-	map = addr;
-	for (unsigned int i = 0; i < EDU_XFER; i++)
-		want[i] = (uint8_t)(i * 5 + 1);
-	memcpy(map + SRC, want, sizeof(want));
-	memset(map + P, 0x33, PG);
-	memset(map + Q, 0x44, PG);
-	edu_dma(d, TEST_GPA + SRC, EDU_XFER, false);	/* into edu's buffer */
+	edu_env_open(&e, FILE_PAGES);
+	memset(e.map + P, 0x33, PG);
+	memset(e.map + Q, 0x44, PG);
+	edu_load(&e, SRC, want, 5);
 
-	ret = gmem_set_attributes(f, P, PG, GMEM_ATTR_PRIVATE,
+	ret = gmem_set_attributes(e.f, P, PG, GMEM_ATTR_PRIVATE,
 				  GMEM_CONVERT_PRESERVE, NULL);
 	PLANT_CHECK(!ret, "conversion to private refused (%s): the device still pins the page",
 		    strerror(-ret));
 	kmsg = kmsg_open();
-	edu_dma(d, TEST_GPA + P, EDU_XFER, true);	/* write: blocked */
-	edu_dma(d, TEST_GPA + P, EDU_XFER, false);	/* read: zeros */
-	convert(f, P, PG, false);
+	edu_dma(e.d, TEST_GPA + P, EDU_XFER, true);	/* write: blocked */
+	edu_dma(e.d, TEST_GPA + P, EDU_XFER, false);	/* read: zeros */
+	convert(e.f, P, PG, false);
 	for (unsigned int i = 0; i < PG; i++)
-		PLANT_CHECK(map[P + i] == 0x33,
+		PLANT_CHECK(e.map[P + i] == 0x33,
 			    "the device's DMA changed the private page at byte %u (%#x)",
-			    i, map[P + i]);
-	edu_dma(d, TEST_GPA + Q, EDU_XFER, true);
+			    i, e.map[P + i]);
+	edu_dma(e.d, TEST_GPA + Q, EDU_XFER, true);
 	for (unsigned int i = 0; i < EDU_XFER; i++)
-		TEST_ASSERT(map[Q + i] == 0, "the device read %#x at byte %u of a private page",
-			    map[Q + i], i);
+		TEST_ASSERT(e.map[Q + i] == 0, "the device read %#x at byte %u of a private page",
+			    e.map[Q + i], i);
 	if (kmsg >= 0) {
 		unsigned int n = kmsg_faults(kmsg);
 
@@ -95,14 +81,10 @@ int main(void)
 	} else {
 		fprintf(stderr, "/dev/kmsg not readable: DMAR lines not counted\n");
 	}
-	vmm_vfio_stats(d, &st);
+	vmm_vfio_stats(e.d, &st);
 	TEST_ASSERT(st.private_mapped == 0, "%llu private bytes mapped",
 		    (unsigned long long)st.private_mapped);
-	check_table(d, f, FILE_PAGES * PG);
-
-	TEST_RET(gmem_unmap(f, addr, FILE_PAGES * PG), 0);
-	vmm_device_destroy(d);
-	TEST_RET(gmem_close(f), 0);
-	gmem_vm_put(vm);
+	check_table(e.d, e.f, e.size);
+	edu_env_close(&e);
 	return test_done("blocked");
 }

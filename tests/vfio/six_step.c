@@ -18,43 +18,25 @@
 
 int main(void)
 {
-	char bdf[64];
-	struct gmem_vm *vm;
-	struct gmem_file *f;
-	struct vmm_device *d;
-	uint8_t *map, want[EDU_XFER];
-	void *addr;
+	struct edu_env e;
+	uint8_t want[EDU_XFER];
 
-	find_edu(bdf, sizeof(bdf));
-	vm = vfio_vm();
-	f = vfio_file(vm, FILE_PAGES * PG);
-	d = edu_open(bdf);
-	TEST_RET(vmm_device_attach(d, f, 0, FILE_PAGES * PG, TEST_GPA), 0);
-	TEST_RET(gmem_map(f, 0, FILE_PAGES * PG, PROT_READ | PROT_WRITE, &addr),
-		 0);
-	map = addr;
-	for (unsigned int i = 0; i < EDU_XFER; i++)
-		want[i] = (uint8_t)(i * 7 + 3);
-	memcpy(map + SRC, want, sizeof(want));
-	edu_dma(d, TEST_GPA + SRC, EDU_XFER, false);	/* into edu's buffer */
+	edu_env_open(&e, FILE_PAGES);
+	edu_load(&e, SRC, want, 7);
 
-	memset(map + X, 0x11, PG);			/* 1 */
-	convert(f, X, PG, true);			/* 2 */
-	TEST_RET(gmem_fallocate(f, GMEM_FALLOC_KEEP_SIZE |
+	memset(e.map + X, 0x11, PG);			/* 1 */
+	convert(e.f, X, PG, true);			/* 2 */
+	TEST_RET(gmem_fallocate(e.f, GMEM_FALLOC_KEEP_SIZE |
 				GMEM_FALLOC_PUNCH_HOLE, X, PG), 0);	/* 3 */
-	convert(f, X, PG, false);			/* 4 */
-	memset(map + X, 0x22, PG);			/* 5 */
-	edu_dma(d, TEST_GPA + X, EDU_XFER, true);	/* 6 */
+	convert(e.f, X, PG, false);			/* 4 */
+	memset(e.map + X, 0x22, PG);			/* 5 */
+	edu_dma(e.d, TEST_GPA + X, EDU_XFER, true);	/* 6 */
 
-	PLANT_CHECK(!memcmp(map + X, want, EDU_XFER),
+	PLANT_CHECK(!memcmp(e.map + X, want, EDU_XFER),
 		    "after step 6 the DMA's data is not in the new page (first byte %#x)",
-		    map[X]);
-	TEST_ASSERT(map[X + EDU_XFER] == 0x22, "DMA wrote past its count");
-	check_table(d, f, FILE_PAGES * PG);
-
-	TEST_RET(gmem_unmap(f, addr, FILE_PAGES * PG), 0);
-	vmm_device_destroy(d);
-	TEST_RET(gmem_close(f), 0);
-	gmem_vm_put(vm);
+		    e.map[X]);
+	TEST_ASSERT(e.map[X + EDU_XFER] == 0x22, "DMA wrote past its count");
+	check_table(e.d, e.f, e.size);
+	edu_env_close(&e);
 	return test_done("six-step");
 }

@@ -191,6 +191,48 @@ static inline struct vmm_device *edu_open(const char *bdf)
 	return d;
 }
 
+/* An edu device attached to a new file at TEST_GPA, the file mapped here. */
+struct edu_env {
+	char bdf[64];
+	struct gmem_vm *vm;
+	struct gmem_file *f;
+	struct vmm_device *d;
+	uint8_t *map;
+	uint64_t size;
+};
+
+static inline void edu_env_open(struct edu_env *e, uint64_t pages)
+{
+	void *addr;
+
+	find_edu(e->bdf, sizeof(e->bdf));
+	e->size = pages * PG;
+	e->vm = vfio_vm();
+	e->f = vfio_file(e->vm, e->size);
+	e->d = edu_open(e->bdf);
+	TEST_RET(vmm_device_attach(e->d, e->f, 0, e->size, TEST_GPA), 0);
+	TEST_RET(gmem_map(e->f, 0, e->size, PROT_READ | PROT_WRITE, &addr), 0);
+	e->map = addr;
+}
+
+static inline void edu_env_close(struct edu_env *e)
+{
+	TEST_RET(gmem_unmap(e->f, e->map, e->size), 0);
+	vmm_device_destroy(e->d);
+	TEST_RET(gmem_close(e->f), 0);
+	gmem_vm_put(e->vm);
+}
+
+/* A pattern into edu's buffer, by DMA from page offset @src. */
+static inline void edu_load(struct edu_env *e, uint64_t src,
+			    uint8_t want[EDU_XFER], unsigned int seed)
+{
+	for (unsigned int i = 0; i < EDU_XFER; i++)
+		want[i] = (uint8_t)(i * seed + 3);
+	memcpy(e->map + src, want, EDU_XFER);
+	edu_dma(e->d, TEST_GPA + src, EDU_XFER, false);
+}
+
 static inline void convert(struct gmem_file *f, uint64_t off, uint64_t len,
 			   bool priv)
 {
