@@ -183,6 +183,10 @@ struct vmm_pool_stats {
 	unsigned long checked;		/* conversions to private checked */
 	unsigned long leaks;		/* ... still in a device's table */
 	uint64_t max_exposure;		/* private bytes a device maps */
+	uint64_t blocked;		/* DMAs into private memory tried */
+	long dmar;			/* DMAR fault lines of the assigned
+					 * device in the kernel log; -1: the
+					 * log is not readable */
 };
 
 int vmm_devices_new(struct vmm_devices **out);
@@ -190,9 +194,30 @@ int vmm_devices_new(struct vmm_devices **out);
 int vmm_devices_add_vu(struct vmm_devices *d, enum vmm_vu_kind kind,
 		       const char *path, const char *label, char *err,
 		       size_t errlen);
+#define VMM_IOMMU_GROUPS	"/sys/kernel/iommu_groups"
+#define VMM_BDF_RULE \
+	"a PCI address DDDD:BB:DD.F or BB:DD.F (hex; device 00-1f, function 0-7)"
+/*
+ * Before anything is opened: @bdf is well-formed (-EINVAL), names a PCI
+ * device (-ENODEV) and this machine has an IOMMU (-ENXIO); the reason in
+ * @err.
+ */
+int vmm_devices_vfio_check(const char *bdf, char *err, size_t errlen);
+/*
+ * Assign the PCI device at @bdf (vmm_vfio_device_create()): an edu or an
+ * NVMe controller, which the built-in guest drives; it reaches the pool
+ * and guest RAM, its BAR0 is a memslot where it can be mapped. At most
+ * one (-EBUSY); -ENOTSUP for another kind; -errno with the reason in @err.
+ */
+int vmm_devices_add_vfio(struct vmm_devices *d, const char *bdf,
+			 const char *label, char *err, size_t errlen);
+/* The assigned device, or NULL (also for @d NULL). */
+struct vmm_device *vmm_devices_vfio(struct vmm_devices *d);
+/* Whether its BAR0 is a memslot (else every access is trapped). */
+bool vmm_devices_vfio_bar_mapped(const struct vmm_devices *d);
 unsigned int vmm_devices_count(const struct vmm_devices *d);
 struct vmm_device *vmm_devices_get(struct vmm_devices *d, unsigned int i);
-/* The DMA pool, the device windows and the built-in guest's params. */
+/* The DMA pool, the device windows and slots, the built-in guest's params. */
 void vmm_devices_configure(struct vmm_devices *d, struct runner_config *cfg);
 /*
  * Once the VM exists: attach the devices to the pool and start checking
@@ -200,7 +225,10 @@ void vmm_devices_configure(struct vmm_devices *d, struct runner_config *cfg);
  */
 int vmm_devices_start(struct vmm_devices *d, struct runner *r, char *err,
 		      size_t errlen);
-/* The guest's DMA sync: check the tables. 0, or -1 (VM stopped). */
+/*
+ * The guest's DMA sync: every table against the state map over the pool
+ * and vCPU 0's slice of RAM. 0, or -1 (VM stopped).
+ */
 int vmm_devices_sync(struct vmm_devices *d, struct runner *r,
 		     const struct guest_mailbox *mb);
 /* Whether a check failed since the start (then the VM is stopped). */
