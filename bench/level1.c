@@ -534,6 +534,12 @@ static const struct group groups[] = {
 	  .keys = KEYS("vhost_none_4k_us", "vhost_blk_4k_us", "vhost_net_4k_us",
 		       "vhost_none_1g_us", "vhost_blk_1g_us", "vhost_net_1g_us",
 		       "vhost_blk_1g_messages", "vhost_net_1g_messages") },
+	{ "vfio", NULL, bench_vfio,
+	  .keys = KEYS("vfio_none_4k_us", "vfio_dev_4k_us", "vfio_vu_4k_us",
+		       "vfio_none_64m_us", "vfio_dev_64m_us", "vfio_vu_64m_us",
+		       "vfio_maps_conversions", "vfio_maps_gmem",
+		       "vfio_maps_page", "vfio_maps_gmem_ms",
+		       "vfio_maps_page_ms") },
 };
 
 #define NR_GROUPS	(sizeof(groups) / sizeof(groups[0]))

@@ -37,4 +37,23 @@ int bench_launch(const struct bench_opts *o, struct bench_table *t);
 int bench_listeners(const struct bench_opts *o, struct bench_table *t);
 int bench_vhost(const struct bench_opts *o, struct bench_table *t);
 
+/* The device rows' shared set-up (vhost.c): rounds of a median, at most. */
+#define BENCH_MAX_ROUNDS	64
+struct gmem_vm;
+struct gmem_vu_dev;
+int bench_median_convert(struct gmem_vm *vm, struct bench_table *t,
+			 uint64_t gpa, uint64_t len, unsigned int n,
+			 double *us);
+int bench_vu_open(struct bench_table *t, const char *sock,
+		  struct gmem_vu_dev **d);
+
+/*
+ * Conversions with an assigned VFIO device beside none and a vhost-user
+ * one, and its IOMMU mappings beside one per 4 KiB page (vfio.c). Without
+ * an IOMMU and an edu or NVMe device it adds no row, and
+ * bench_vfio_absent() says why ("" when measured or not asked for).
+ */
+int bench_vfio(const struct bench_opts *o, struct bench_table *t);
+const char *bench_vfio_absent(void);
+
 #endif /* BENCH_LEVEL1_H */

@@ -22,7 +22,6 @@
 #define RAM_GPA		(1ULL << 30)
 #define BIG		(1ULL << 30)
 #define BIG_GPA		(4ULL << 30)
-#define MAX_ROUNDS	64
 
 struct vfix {
 	struct gmem_vm *vm;
@@ -57,44 +56,66 @@ static uint64_t messages(struct gmem_vu_dev *d)
 	return info.messages;
 }
 
-/* Median µs of converting [gpa, +len) to private (and back, untimed). */
-static int median(struct vfix *x, uint64_t gpa, uint64_t len,
-		  unsigned int n, double *us)
+/*
+ * Median µs of converting [gpa, +len) to private (and back, untimed),
+ * over at most BENCH_MAX_ROUNDS rounds (level1.h; vfio.c shares it).
+ */
+int bench_median_convert(struct gmem_vm *vm, struct bench_table *t,
+			 uint64_t gpa, uint64_t len, unsigned int n,
+			 double *us)
 {
-	double t[MAX_ROUNDS];
+	double s[BENCH_MAX_ROUNDS];
 	int r;
 
+	if (n > BENCH_MAX_ROUNDS)
+		n = BENCH_MAX_ROUNDS;
 	for (unsigned int i = 0; i < n; i++) {
 		double t0 = bench_now();
 
-		r = gmem_vm_set_attributes(x->vm, gpa, len, GMEM_ATTR_PRIVATE,
+		r = gmem_vm_set_attributes(vm, gpa, len, GMEM_ATTR_PRIVATE,
 					   GMEM_CONVERT_PRESERVE, NULL);
-		t[i] = (bench_now() - t0) * 1e6;
-		r = r ?: gmem_vm_set_attributes(x->vm, gpa, len, 0,
+		s[i] = (bench_now() - t0) * 1e6;
+		r = r ?: gmem_vm_set_attributes(vm, gpa, len, 0,
 						GMEM_CONVERT_PRESERVE, NULL);
 		if (r)
-			return bench_fail(x->t, r, "conversion: %s",
+			return bench_fail(t, r, "conversion: %s",
 					  strerror(-r));
 	}
-	qsort(t, n, sizeof(t[0]), cmp);
-	*us = t[n / 2];
+	qsort(s, n, sizeof(s[0]), cmp);
+	*us = s[n / 2];
 	return 0;
 }
 
-static int connect_dev(struct vfix *x, const char *sock,
-		       struct gmem_vu_dev **d)
+static int median(struct vfix *x, uint64_t gpa, uint64_t len,
+		  unsigned int n, double *us)
+{
+	return bench_median_convert(x->vm, x->t, gpa, len, n, us);
+}
+
+/* Connect to the back-end on @sock; its failure is the table's error. */
+int bench_vu_open(struct bench_table *t, const char *sock,
+		  struct gmem_vu_dev **d)
 {
 	int r = gmem_vu_open(sock, NULL, d);
 
 	if (r) {
 		const char *why = gmem_vu_last_error(*d);
 
-		r = bench_fail(x->t, r, "vhost-user %s: %s", sock,
+		r = bench_fail(t, r, "vhost-user %s: %s", sock,
 			       *why ? why : strerror(-r));
 		gmem_vu_close(*d);
 		*d = NULL;
-		return r;
 	}
+	return r;
+}
+
+static int connect_dev(struct vfix *x, const char *sock,
+		       struct gmem_vu_dev **d)
+{
+	int r = bench_vu_open(x->t, sock, d);
+
+	if (r)
+		return r;
 	r = gmem_vu_attach(*d, x->ram, 0, RAM, RAM_GPA) ?:
 	    gmem_vu_attach(*d, x->big, 0, BIG, BIG_GPA);
 	if (r) {
@@ -160,7 +181,7 @@ static int files(struct vfix *x)
 int bench_vhost(const struct bench_opts *o, struct bench_table *t)
 {
 	struct gmem_vm_config cfg = { .flags = o->kvm ? GMEM_VM_KVM : 0 };
-	struct vfix x = { .t = t, .rounds = o->quick ? 8 : MAX_ROUNDS };
+	struct vfix x = { .t = t, .rounds = o->quick ? 8 : BENCH_MAX_ROUNDS };
 	int r;
 
 	if (!o->vu_blk && !o->vu_net)

@@ -15,6 +15,8 @@
 #define NODEV		"the same, no device"
 #define NOLS_ALT	"the same, no listener"
 #define MEMFD		"the same on a memfd (VMMs today)"
+#define VU_BLK		"the same, vhost-user-blk"
+#define PER_PAGE	"one per 4 KiB page (QEMU)"
 #define ANON		"anonymous RAM, 4 KiB pages"
 #define THP		"anonymous RAM, MADV_HUGEPAGE"
 #define BARE_VM		"bare KVM VM, same RAM"
@@ -141,6 +143,24 @@ const struct measure cli_bench_measures[] = {
 	  .optional = true },
 	{ L1("net table messages, 1 GiB", "vhost_net_1g_messages"),
 	  .goal = GOAL_LE, .target = 1, .target_text = "1 per device",
+	  .optional = true },
+	{ L1("4 KiB -> private, VFIO device", "vfio_dev_4k_us"),
+	  .base_key = "vfio_none_4k_us", .base_label = NODEV,
+	  .optional = true },
+	{ L1("4 KiB -> private, VFIO device", "vfio_dev_4k_us"),
+	  .name = "vfio_dev_4k_vs_vhost", .base_key = "vfio_vu_4k_us",
+	  .base_label = VU_BLK, .optional = true },
+	{ L1("64 MiB -> private, VFIO device", "vfio_dev_64m_us"),
+	  .base_key = "vfio_none_64m_us", .base_label = NODEV,
+	  .optional = true },
+	{ L1("64 MiB -> private, VFIO device", "vfio_dev_64m_us"),
+	  .name = "vfio_dev_64m_vs_vhost", .base_key = "vfio_vu_64m_us",
+	  .base_label = VU_BLK, .optional = true },
+	{ L1("IOMMU mappings, alternating pages", "vfio_maps_gmem"),
+	  .base_key = "vfio_maps_page", .base_label = PER_PAGE,
+	  .optional = true },
+	{ L1("time to make those mappings", "vfio_maps_gmem_ms"),
+	  .base_key = "vfio_maps_page_ms", .base_label = PER_PAGE,
 	  .optional = true },
 	{ RN("VM start to first sync", "vm_start_runner_us"),
 	  .base_key = "vm_start_bare_us",

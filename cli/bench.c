@@ -303,6 +303,10 @@ static int run_all(const struct bench_opts_cli *o, struct outcome *out)
 	if (want[PART_LEVEL1] &&
 	    run_part(out, PART_LEVEL1, out->kvm_backing, tty))
 		ret = CLI_FAIL;
+	/* Like the runner part without KVM: absent rows say why. */
+	if (*bench_vfio_absent())
+		fprintf(stderr, "gmem bench: VFIO rows not measured: %s\n",
+			bench_vfio_absent());
 	if (kvm && want[PART_RUNNER] && run_part(out, PART_RUNNER, true, tty))
 		ret = CLI_FAIL;
 	return ret;
