@@ -39,7 +39,6 @@
 #define RAM_GPA		(1ULL << 30)	/* IOVA = gpa: inside the IOMMU's ranges */
 #define MAPS_GPA	(2ULL << 30)
 #define PCI_DEVICES	"/sys/bus/pci/devices"
-#define IOMMU_GROUPS	"/sys/kernel/iommu_groups"
 #define LIMIT_PARAM	"/sys/module/vfio_iommu_type1/parameters/dma_entry_limit"
 #define EDU_ID		0x123411e8u
 #define NVME_CLASS	0x010802u
@@ -96,22 +95,16 @@ static bool find_device(char *bdf, size_t len)
 
 static bool have_iommu(void)
 {
-	DIR *d = opendir(IOMMU_GROUPS);
-	struct dirent *e;
-	bool yes = false;
+	struct vmm_vfio_host h = { 0 };
 
-	while (d && !yes && (e = readdir(d)))
-		yes = e->d_name[0] != '.';
-	if (d)
-		closedir(d);
-	return yes;
+	return !vmm_vfio_host_probe(&h) && h.groups;
 }
 
 /* Why the rows cannot be measured here, or NULL. */
 static const char *why_not(char *bdf, size_t len)
 {
 	if (!have_iommu())
-		return "no IOMMU (" IOMMU_GROUPS " is empty): they run inside scripts/kvm-vm";
+		return "no IOMMU (" VMM_IOMMU_GROUPS " is empty): they run inside scripts/kvm-vm";
 	if (!find_device(bdf, len))
 		return "no edu (1234:11e8) or NVMe device to assign: they run inside scripts/kvm-vm";
 	if (geteuid())
@@ -153,6 +146,15 @@ static int conv_rows(struct vbench *x, const char *k4, const char *k64,
 	return 0;
 }
 
+/* The rows of a device attached to the file (@r: the attach's result). */
+static int attached_rows(struct vbench *x, int r, const char *what,
+			 const char *k4, const char *k64, const char *note)
+{
+	if (r)
+		return bench_fail(x->t, r, "%s attach: %s", what, strerror(-r));
+	return conv_rows(x, k4, k64, note);
+}
+
 static int conv_vfio(struct vbench *x, struct gmem_file *ram)
 {
 	struct vmm_device *d;
@@ -160,11 +162,9 @@ static int conv_vfio(struct vbench *x, struct gmem_file *ram)
 
 	if (r)
 		return r;
-	r = vmm_device_attach(d, ram, 0, RAM, RAM_GPA);
-	if (r)
-		r = bench_fail(x->t, r, "VFIO attach: %s", strerror(-r));
-	r = r ?: conv_rows(x, "vfio_dev_4k_us", "vfio_dev_64m_us",
-			   "an assigned VFIO device, 4 KiB / 64 MiB");
+	r = attached_rows(x, vmm_device_attach(d, ram, 0, RAM, RAM_GPA),
+			  "VFIO", "vfio_dev_4k_us", "vfio_dev_64m_us",
+			  "an assigned VFIO device, 4 KiB / 64 MiB");
 	vmm_device_destroy(d);
 	return r;
 }
@@ -179,11 +179,9 @@ static int conv_vu(struct vbench *x, struct gmem_file *ram)
 	r = bench_vu_open(x->t, x->o->vu_blk, &d);
 	if (r)
 		return r;
-	r = gmem_vu_attach(d, ram, 0, RAM, RAM_GPA);
-	if (r)
-		r = bench_fail(x->t, r, "vhost-user attach: %s", strerror(-r));
-	r = r ?: conv_rows(x, "vfio_vu_4k_us", "vfio_vu_64m_us",
-			   "vhost-user-blk on the same file");
+	r = attached_rows(x, gmem_vu_attach(d, ram, 0, RAM, RAM_GPA),
+			  "vhost-user", "vfio_vu_4k_us", "vfio_vu_64m_us",
+			  "vhost-user-blk on the same file");
 	gmem_vu_close(d);
 	return r;
 }
@@ -269,8 +267,8 @@ static int per_page(struct vbench *x, uint8_t *hva, uint64_t pages,
 	}
 	*ms = (bench_now() - t0) * 1e3;
 	vmm_vfio_close(v);	/* the container's mappings go with it */
-	return r ? bench_fail(x->t, r, "VFIO_IOMMU_MAP_DMA, page %llu: %s",
-			      (unsigned long long)*count, err) : 0;
+	return r ? bench_fail(x->t, r, "VFIO_IOMMU_MAP_DMA after %llu mappings: %s",
+			      (unsigned long long)*count, strerror(-r)) : 0;
 }
 
 /* gmem: the same guest, its attach replaying one mapping per shared run. */
