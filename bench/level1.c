@@ -539,7 +539,9 @@ static const struct group groups[] = {
 		       "vfio_none_64m_us", "vfio_dev_64m_us", "vfio_vu_64m_us",
 		       "vfio_maps_conversions", "vfio_maps_gmem",
 		       "vfio_maps_page", "vfio_maps_gmem_ms",
-		       "vfio_maps_page_ms") },
+		       "vfio_maps_page_ms", "vfio_nvme_write_mbs",
+		       "vfio_nvme_read_mbs", "vfio_nvme_write_memfd_mbs",
+		       "vfio_nvme_read_memfd_mbs") },
 };
 
 #define NR_GROUPS	(sizeof(groups) / sizeof(groups[0]))

@@ -3,7 +3,8 @@
 # QEMU's edu and nvme) every row is there beside its competitor, with the
 # vhost-user-blk one measured in the same run, the mapping counts are
 # those of the conversions (one per shared run; one per shared page for
-# the competitor), and dma_entry_limit is as it was. Without an IOMMU the
+# the competitor), the NVMe rows (guest_memfd beside memfd, the data read
+# back checked by the bench) are there, and dma_entry_limit is as it was. Without an IOMMU the
 # rows are absent, the bench still exits 0 and says why; then it skips
 # (77): the rows are measured in scripts/kvm-vm. Never the speed.
 # Usage: test_bench_cli.sh GMEM
@@ -40,7 +41,8 @@ j = json.load(open(sys.argv[1]))
 assert j["parts"]["level1"]["state"] == "ok", j["parts"]
 rows = {r["name"]: r for r in j["results"]}
 want = {"vfio_dev_4k_us", "vfio_dev_4k_vs_vhost", "vfio_dev_64m_us",
-        "vfio_dev_64m_vs_vhost", "vfio_maps_gmem", "vfio_maps_gmem_ms"}
+        "vfio_dev_64m_vs_vhost", "vfio_maps_gmem", "vfio_maps_gmem_ms",
+        "vfio_nvme_write_mbs", "vfio_nvme_read_mbs"}
 assert want <= set(rows), want - set(rows)
 for n in want:
     assert rows[n]["value"] > 0 and rows[n]["kernel"]["value"] > 0, rows[n]
