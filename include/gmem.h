@@ -469,11 +469,13 @@ long gmem_vm_populate(struct gmem_vm *vm, uint64_t gpa, const void *src,
  *	before that vCPU runs or on its thread: KVM waits for a running
  *	vCPU to leave KVM_RUN. With -1 only the host side is done.
  *
- * For each shared run: the backing pages are allocated (fallocate, so
- * the kernel zeroes them now); on a memfd-backed file the mapping KVM's
- * memslot points at gets its page table entries (MADV_POPULATE_WRITE), so
- * KVM's fault finds the page at once (a guest_memfd memslot needs none);
- * then, with a vCPU, KVM_PRE_FAULT_MEMORY. Private pages are skipped at
+ * For each shared run: the backing pages are allocated (fallocate); on a
+ * memfd-backed file the mapping KVM's memslot points at gets its page
+ * table entries (MADV_POPULATE_WRITE), so KVM's fault finds the page at
+ * once; then, with a vCPU, KVM_PRE_FAULT_MEMORY. A guest_memfd memslot
+ * needs no host mapping: without a vCPU the library's own mapping of it
+ * is filled instead, as guest_memfd zeroes a page only at its first
+ * fault. Private pages are skipped at
  * every step: never put into a host view, never decided for the guest.
  * Contents and attributes do not change; pre-faulted pages count as
  * touched, not as gmem_fallocate()'s (gmem_stat().allocated), and show

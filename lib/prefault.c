@@ -2,11 +2,14 @@
 /*
  * gmem_vm_prefault(): make a guest's first touch of its RAM cheap by doing
  * the work of that touch up front, for the shared pages of a gpa range:
- *   1. allocate the backing pages (fallocate: the kernel zeroes them now);
+ *   1. allocate the backing pages (fallocate; a memfd zeroes them now,
+ *      guest_memfd only at a page's first fault, when it marks it
+ *      up to date);
  *   2. on a memfd-backed file, fill the host page tables of the mapping
  *      KVM's memslot points at (MADV_POPULATE_WRITE), so that KVM's own
- *      fault finds the page through the fast GUP path; a guest_memfd
- *      memslot is faulted from the file itself and needs no host view;
+ *      fault finds the page through the fast GUP path. A guest_memfd
+ *      memslot is faulted from the file itself: its library mapping is
+ *      filled only without a vCPU, the one way left to zero the pages;
  *   3. with a vCPU fd, KVM_PRE_FAULT_MEMORY: KVM maps the pages into that
  *      vCPU's view of guest memory (its TDP page tables, shared by every
  *      vCPU in the same address space and mode).
@@ -76,7 +79,7 @@ static int shared_run(uint64_t s, uint64_t e, uint64_t v, void *arg)
 	if (v & SM_PRIVATE)
 		return 0;
 	ret = gm_store_allocate(f, off, len);
-	if (!ret && !f->is_gmem &&
+	if (!ret && (!f->is_gmem || pf->vcpu_fd < 0) &&
 	    madvise(f->base + off, len, MADV_POPULATE_WRITE) < 0)
 		ret = -errno;
 	if (!ret && pf->vcpu_fd >= 0)
