@@ -34,6 +34,7 @@ struct run_opts {
 	const char *dev[VMM_VU_NR];	/* --vhost-user-blk/-net sockets */
 	const char *expect_digest;	/* --expect-digest: 64 hex digits */
 	enum run_conv conv;		/* --conversions */
+	bool prefault;			/* --prefault */
 };
 
 struct run_ctx {
