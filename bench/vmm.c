@@ -200,8 +200,11 @@ static int gib_rows(const struct bench_opts *o, struct inplace *c,
 	int rounds = o->quick ? 1 : GIB_ROUNDS, r = 0;
 	double v[NR_G][GIB_ROUNDS];
 
-	/* ZERO with and without the listener swap places every round: the
-	 * one run right after PRESERVE is the slower. */
+	/*
+	 * ZERO with and without the listener swap places every round, so
+	 * that neither is always the one right after PRESERVE (the order
+	 * alone moved the difference by tens of ms here).
+	 */
 	for (int i = 0; !r && i < rounds; i++) {
 		r = inplace_convert(c, GIB, GIB, GMEM_CONVERT_PRESERVE, true,
 				    &v[G_PRE][i]);
