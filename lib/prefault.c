@@ -24,11 +24,10 @@
  * no page turns private between the state-map walk and the kernel calls.
  */
 #include <errno.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
 
 #include "file.h"
-#include "kvm-gmem-compat.h"
+#include "kvm.h"
 
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE	23
@@ -40,33 +39,6 @@ struct prefault {
 	int vcpu_fd;
 	int err;
 };
-
-static int xioctl(int fd, unsigned long req, void *arg)
-{
-	int ret;
-
-	do {
-		ret = ioctl(fd, req, arg);
-	} while (ret < 0 && errno == EINTR);
-	return ret < 0 ? -errno : ret;
-}
-
-/*
- * KVM advances gpa and size as it goes and may stop early (-EAGAIN for a
- * pending signal or a contended MMU lock): go on until size reaches 0.
- */
-static int kvm_prefault(int vcpu_fd, uint64_t gpa, uint64_t len)
-{
-	struct gmem_kvm_pre_fault_memory p = { .gpa = gpa, .size = len };
-	int ret = 0;
-
-	while (p.size) {
-		ret = xioctl(vcpu_fd, GMEM_KVM_PRE_FAULT_MEMORY, &p);
-		if (ret < 0 && ret != -EAGAIN)
-			return ret;
-	}
-	return 0;
-}
 
 /* One shared run of file pages [s, e) (state-map walk). */
 static int shared_run(uint64_t s, uint64_t e, uint64_t v, void *arg)
@@ -83,7 +55,7 @@ static int shared_run(uint64_t s, uint64_t e, uint64_t v, void *arg)
 	    madvise(f->base + off, len, MADV_POPULATE_WRITE) < 0)
 		ret = -errno;
 	if (!ret && pf->vcpu_fd >= 0)
-		ret = kvm_prefault(pf->vcpu_fd,
+		ret = gm_kvm_pre_fault(pf->vcpu_fd,
 				   pf->slot->gpa + (off - pf->slot->offset),
 				   len);
 	pf->err = ret;
@@ -122,8 +94,7 @@ static int check_vcpu(const struct gmem_vm *vm, int vcpu_fd)
 		return -EINVAL;
 	if (vcpu_fd == -1)
 		return 0;
-	if (!gm_vm_is_kvm(vm) ||
-	    ioctl(vm->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_PRE_FAULT_MEMORY) <= 0)
+	if (!gm_vm_is_kvm(vm) || !gm_kvm_can_pre_fault(vm))
 		return -EOPNOTSUPP;
 	return 0;
 }
