@@ -475,8 +475,8 @@ long gmem_vm_populate(struct gmem_vm *vm, uint64_t gpa, const void *src,
  * once; then, with a vCPU, KVM_PRE_FAULT_MEMORY. A guest_memfd memslot
  * needs no host mapping: without a vCPU the library's own mapping of it
  * is filled instead, as guest_memfd zeroes a page only at its first
- * fault. Private pages are skipped at
- * every step: never put into a host view, never decided for the guest.
+ * fault. Private pages are skipped at every step: never put into a host
+ * view, never decided for the guest.
  * Contents and attributes do not change; pre-faulted pages count as
  * touched, not as gmem_fallocate()'s (gmem_stat().allocated), and show
  * GMEM_RUN_RESIDENT. KVM offers the ioctl only with two-dimensional paging
