@@ -59,7 +59,27 @@ static const char *probe_name(enum vmm_probe_result p)
 	return n[p];
 }
 
-static void print_text(const struct vmm_host_info *h)
+static const char *yes(bool b)
+{
+	return b ? "yes" : "no";
+}
+
+/* The IOMMU, for an assigned device (gmem run --vfio). */
+static void iommu_text(const struct vmm_vfio_host *v)
+{
+	printf("IOMMU:                 %u groups, %u PCI devices in one, %u bound to vfio-pci\n",
+	       v->groups, v->devices, v->bound);
+	printf("VFIO:                  vfio %s, type1 %s, iommufd %s\n",
+	       yes(v->vfio), yes(v->type1), yes(v->iommufd));
+	if (v->limit)
+		printf("dma_entry_limit:       %llu IOMMU mappings per container (one per shared run; /sys/module/vfio_iommu_type1/parameters/dma_entry_limit)\n",
+		       (unsigned long long)v->limit);
+	else
+		printf("dma_entry_limit:       unknown (vfio_iommu_type1 is not loaded)\n");
+}
+
+static void print_text(const struct vmm_host_info *h,
+		       const struct vmm_vfio_host *v)
 {
 	char types[128];
 
@@ -90,9 +110,11 @@ static void print_text(const struct vmm_host_info *h)
 	printf("gmem conversions:      %s (%s)\n", channel(h),
 	       h->probe == VMM_PROBE_EXIT ? "KVM_HC_MAP_GPA_RANGE exits arrive" :
 	       "hypercall exits do not arrive here; port-I/O exits do");
+	iommu_text(v);
 }
 
-static void print_json(const struct vmm_host_info *h)
+static void print_json(const struct vmm_host_info *h,
+		       const struct vmm_vfio_host *v)
 {
 	char types[128];
 
@@ -118,14 +140,20 @@ static void print_json(const struct vmm_host_info *h)
 	       h->backing == 1 ? "guest_memfd" : h->backing == 0 ? "memfd" : "none",
 	       protection(h));
 	cli_json_str(stdout, protection_why(h));
-	printf(", \"conversion_channel\": \"%s\"}\n", channel(h));
+	printf(", \"conversion_channel\": \"%s\", ", channel(h));
+	printf("\"iommu\": {\"groups\": %u, \"devices\": %u, \"bound_vfio\": %u, "
+	       "\"vfio\": %s, \"type1\": %s, \"iommufd\": %s, "
+	       "\"dma_entry_limit\": %llu}}\n", v->groups, v->devices, v->bound,
+	       v->vfio ? "true" : "false", v->type1 ? "true" : "false",
+	       v->iommufd ? "true" : "false", (unsigned long long)v->limit);
 }
 
 static void host_usage(FILE *f)
 {
 	fprintf(f, "usage: gmem host [--json]\n"
 		"What this kernel's KVM offers for guest-first memory, and which\n"
-		"protection mode and conversion channel gmem uses here and why.\n\n"
+		"protection mode and conversion channel gmem uses here and why;\n"
+		"then the IOMMU and VFIO state (for gmem run --vfio).\n\n"
 		"  --json       print it as one JSON object\n"
 		"  -h, --help   this text\n"
 		"Exit status: 0, 1 when /dev/kvm cannot be queried, 2 for bad\n"
@@ -154,6 +182,7 @@ static const struct cli_cmd host_cmd = {
 int cli_cmd_host(int argc, char **argv)
 {
 	struct vmm_host_info h = { 0 };
+	struct vmm_vfio_host v = { 0 };
 	bool json = false;
 	int ret = cli_getopt(&host_cmd, argc, argv, &json);
 
@@ -165,9 +194,11 @@ int cli_cmd_host(int argc, char **argv)
 		fprintf(stderr, "gmem host: cannot query /dev/kvm: %s\n", strerror(errno));
 		return CLI_FAIL;
 	}
+	/* all zeros where there is no IOMMU: nothing to fail on */
+	vmm_vfio_host_probe(&v);
 	if (json)
-		print_json(&h);
+		print_json(&h, &v);
 	else
-		print_text(&h);
+		print_text(&h, &v);
 	return CLI_OK;
 }

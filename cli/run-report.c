@@ -50,8 +50,73 @@ static struct vmm_scenario_stats scenario(const struct run_ctx *c)
 	return st;
 }
 
-static void devices_text(struct vmm_devices *d)
+#define DMA_ENTRY_LIMIT	"/sys/module/vfio_iommu_type1/parameters/dma_entry_limit"
+
+/*
+ * IOMMU mappings a guest of @mem bytes with the pool may need at most:
+ * one per shared run, every other page shared in each file.
+ */
+static uint64_t mappings_needed(uint64_t mem, uint64_t pool)
 {
+	return (mem / GMEM_PAGE_SIZE + 1) / 2 + (pool / GMEM_PAGE_SIZE + 1) / 2;
+}
+
+/* Conversions the assigned device refused: why, and for the limit, how. */
+static void vfio_refused(struct run_ctx *c, struct vmm_device *v,
+			 const struct vmm_vfio_stats *st, uint64_t pool)
+{
+	uint64_t avail = st->avail ? st->avail : st->limit;
+
+	if (!st->refused)
+		return;
+	if (avail && st->max_mappings + 1 >= avail)
+		printf("  IOMMU limit:  %llu conversion%s refused at type1's dma_entry_limit of %llu mappings (one per shared run); raise it as root before the run (it is read when a container opens): echo %llu > %s\n",
+		       (unsigned long long)st->refused,
+		       st->refused == 1 ? "" : "s",
+		       (unsigned long long)st->limit,
+		       (unsigned long long)mappings_needed(c->o.mem, pool),
+		       DMA_ENTRY_LIMIT);
+	else
+		printf("  IOMMU:        %llu conversion%s refused: %s\n",
+		       (unsigned long long)st->refused,
+		       st->refused == 1 ? "" : "s", vmm_device_error(v));
+}
+
+/* The assigned device's IOMMU, BAR0 and DMAR lines. */
+static void vfio_text(struct run_ctx *c, const struct vmm_pool_stats *ps)
+{
+	struct vmm_device *v = vmm_devices_vfio(c->devs);
+	struct vmm_vfio_stats st;
+
+	if (!v)
+		return;
+	vmm_vfio_stats(v, &st);
+	printf("  IOMMU:        %llu mappings now, %llu at most (dma_entry_limit %llu); %llu map and %llu unmap ioctls; private bytes ever mapped: %llu; conversions refused: %llu\n",
+	       (unsigned long long)st.mappings,
+	       (unsigned long long)st.max_mappings,
+	       (unsigned long long)st.limit, (unsigned long long)st.maps,
+	       (unsigned long long)st.unmaps,
+	       (unsigned long long)st.private_mapped,
+	       (unsigned long long)st.refused);
+	printf("  BAR0:         %llu KiB at 0x%llx, %s\n",
+	       (unsigned long long)v->window_size >> 10,
+	       (unsigned long long)v->window,
+	       vmm_devices_vfio_bar_mapped(c->devs) ?
+	       "a memslot (no exit per access)" :
+	       "trapped (each access forwarded to the device)");
+	if (ps->dmar < 0)
+		printf("  DMAR faults:  the kernel log is not readable here; %llu DMAs into private memory blocked (the guest's page kept its contents)\n",
+		       (unsigned long long)ps->blocked);
+	else
+		printf("  DMAR faults:  %ld in the kernel log; %llu DMAs into private memory blocked (the guest's page kept its contents)\n",
+		       ps->dmar, (unsigned long long)ps->blocked);
+	vfio_refused(c, v, &st, ps->size);
+}
+
+static void devices_text(struct run_ctx *c)
+{
+	struct vmm_devices *d = c->devs;
+
 	struct vmm_pool_stats ps;
 	char sz[32];
 
@@ -68,6 +133,31 @@ static void devices_text(struct vmm_devices *d)
 	printf("  DMA pool:     %s in its own file; %lu DMA rounds; %lu conversions to private checked, %lu left a page in a table; exposure at most %llu bytes\n",
 	       memmap_size(ps.size, sz, sizeof(sz)), ps.rounds, ps.checked,
 	       ps.leaks, (unsigned long long)ps.max_exposure);
+	vfio_text(c, &ps);
+}
+
+/* The assigned device's member "vfio", or nothing. */
+static void vfio_json(struct vmm_devices *d, const struct vmm_pool_stats *ps)
+{
+	struct vmm_device *v = vmm_devices_vfio(d);
+	struct vmm_vfio_stats st;
+
+	if (!v)
+		return;
+	vmm_vfio_stats(v, &st);
+	printf(", \"vfio\": {\"mappings\": %llu, \"max_mappings\": %llu, "
+	       "\"maps\": %llu, \"unmaps\": %llu, \"mapped_bytes\": %llu, "
+	       "\"private_mapped\": %llu, \"refused\": %llu, "
+	       "\"dma_entry_limit\": %llu, \"bar_memslot\": %s, "
+	       "\"blocked_dmas\": %llu, \"dmar_faults\": %ld}",
+	       (unsigned long long)st.mappings,
+	       (unsigned long long)st.max_mappings,
+	       (unsigned long long)st.maps, (unsigned long long)st.unmaps,
+	       (unsigned long long)st.mapped_bytes,
+	       (unsigned long long)st.private_mapped,
+	       (unsigned long long)st.refused, (unsigned long long)st.limit,
+	       vmm_devices_vfio_bar_mapped(d) ? "true" : "false",
+	       (unsigned long long)ps->blocked, ps->dmar);
 }
 
 /* Two JSON members: "devices" (one object each) and "dma_pool". */
@@ -95,6 +185,7 @@ static void devices_json(struct vmm_devices *d)
 	       "\"max_exposure\": %llu}",
 	       (unsigned long long)ps.size, ps.rounds, ps.checked, ps.leaks,
 	       (unsigned long long)ps.max_exposure);
+	vfio_json(d, &ps);
 }
 
 static const char *protection(struct runner *r)
@@ -162,7 +253,7 @@ static void report_text(struct runner *r, struct run_ctx *c,
 	printf("\n  heartbeats:   %llu\n", (unsigned long long)st->heartbeats);
 	printf("  host checks:  %lu held\n", scenario(c).checks);
 	if (c->devs)
-		devices_text(c->devs);
+		devices_text(c);
 	printf("  memory map:   %llu run%s\n", (unsigned long long)total,
 	       total == 1 ? "" : "s");
 	for (unsigned int i = 0; i < n; i++)

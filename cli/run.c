@@ -43,6 +43,11 @@ static void run_usage(FILE *f)
 "                     qemu-storage-daemon, DPDK testpmd); vCPU 0 then moves\n"
 "                     data through it after each round, converting a DMA\n"
 "                     buffer private and back (docs/virtio.md)\n"
+"  --vfio BDF         assign the PCI device at BDF (DDDD:BB:DD.F or BB:DD.F,\n"
+"                     QEMU's edu or an NVMe controller; bound to vfio-pci\n"
+"                     for the run if it is not): vCPU 0 drives it the same\n"
+"                     way, its IOMMU mappings follow every conversion\n"
+"                     (docs/vfio.md); needs an IOMMU and root\n"
 "  --expect-digest HEX\n"
 "                     start the vCPUs only if the image's launch digest (it\n"
 "                     is populated private and measured: docs/launch.md;\n"
@@ -140,17 +145,68 @@ static int dev_opt(enum vmm_vu_kind kind, const char *path,
 	return 0;
 }
 
-/* Connect to the back-ends asked for: 0, or -1 after one line. */
+/* --vfio BDF, given once; the address is checked after the options. */
+static int vfio_opt(const char *bdf, struct run_opts *o)
+{
+	if (o->vfio) {
+		fprintf(stderr, "gmem run: --vfio given twice (one assigned device per run)\n");
+		return -1;
+	}
+	o->vfio = bdf;
+	return 0;
+}
+
+/*
+ * --vfio's device before KVM is asked for: a well-formed address (exit 2)
+ * of a device that is there (2), on a machine with an IOMMU (1: the
+ * system's answer). CLI_OK or the exit status after one line.
+ */
+static int vfio_check(const struct run_opts *o)
+{
+	char why[VMM_ERR_LEN];
+	int ret;
+
+	if (!o->vfio)
+		return CLI_OK;
+	ret = vmm_devices_vfio_check(o->vfio, why, sizeof(why));
+	if (ret == -EINVAL) {
+		cli_bad_value("run", "--vfio", VMM_BDF_RULE, o->vfio);
+		return CLI_USAGE;
+	}
+	if (ret)
+		fprintf(stderr, "gmem run: --vfio '%s': %s\n", o->vfio, why);
+	return !ret ? CLI_OK : ret == -ENODEV ? CLI_USAGE : CLI_FAIL;
+}
+
+/* The assigned device: CLI_OK, or the exit status after one line. */
+static int assign_device(struct run_ctx *c)
+{
+	char why[VMM_ERR_LEN];
+	int ret;
+
+	if (!c->o.vfio)
+		return CLI_OK;
+	ret = vmm_devices_add_vfio(c->devs, c->o.vfio, "--vfio", why,
+				   sizeof(why));
+	if (!ret)
+		return CLI_OK;
+	/* the reason names the device */
+	fprintf(stderr, "gmem run: --vfio: %s\n", why);
+	/* a device the guest has no driver for is the user's choice */
+	return ret == -ENOTSUP ? CLI_USAGE : CLI_FAIL;
+}
+
+/* Connect to the back-ends asked for: CLI_OK, or the exit status. */
 static int connect_devices(struct run_ctx *c)
 {
 	char why[VMM_ERR_LEN];
 	int ret;
 
-	if (!c->o.dev[VMM_VU_BLK] && !c->o.dev[VMM_VU_NET])
-		return 0;
+	if (!c->o.dev[VMM_VU_BLK] && !c->o.dev[VMM_VU_NET] && !c->o.vfio)
+		return CLI_OK;
 	if (vmm_devices_new(&c->devs)) {
 		fprintf(stderr, "gmem run: no memory for the devices\n");
-		return -1;
+		return CLI_FAIL;
 	}
 	for (unsigned int k = 0; k < VMM_VU_NR; k++) {
 		if (!c->o.dev[k])
@@ -160,10 +216,10 @@ static int connect_devices(struct run_ctx *c)
 		if (ret) {
 			fprintf(stderr, "gmem run: %s '%s': %s\n",
 				dev_opt_name[k], c->o.dev[k], why);
-			return -1;
+			return CLI_FAIL;
 		}
 	}
-	return 0;
+	return assign_device(c);
 }
 
 static int run_opt(int c, const char *arg, void *opts)
@@ -209,6 +265,8 @@ static int run_opt(int c, const char *arg, void *opts)
 		return 0;
 	case 'B':
 		return dev_opt(VMM_VU_BLK, arg, o->dev);
+	case 'V':
+		return vfio_opt(arg, o);
 	default: /* 'N' */
 		return dev_opt(VMM_VU_NET, arg, o->dev);
 	}
@@ -228,6 +286,7 @@ static const struct option run_longopts[] = {
 	{ "conversions", required_argument, NULL, 'X' },
 	{ "vhost-user-blk", required_argument, NULL, 'B' },
 	{ "vhost-user-net", required_argument, NULL, 'N' },
+	{ "vfio", required_argument, NULL, 'V' },
 	{ "prefault", no_argument, NULL, 'P' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -250,8 +309,8 @@ static int parse_opts(int argc, char **argv, struct run_opts *o)
 	ret = cli_getopt(&run_cmd, argc, argv, o);
 	if (ret)
 		return ret;
-	if (o->guest && (o->dev[VMM_VU_BLK] || o->dev[VMM_VU_NET])) {
-		fprintf(stderr, "gmem run: --vhost-user-blk and --vhost-user-net drive devices from the built-in guest: not with --guest\n");
+	if (o->guest && (o->dev[VMM_VU_BLK] || o->dev[VMM_VU_NET] || o->vfio)) {
+		fprintf(stderr, "gmem run: --vhost-user-blk, --vhost-user-net and --vfio drive devices from the built-in guest: not with --guest\n");
 		return -1;
 	}
 	return cli_check_slice("run", o->mem, o->vcpus);
@@ -382,8 +441,10 @@ static int run_vm(struct run_ctx *c)
 /* The devices, the VM, the report; frees what the options hold. */
 static int run_main(struct run_ctx *c)
 {
-	int ret = connect_devices(c) ? CLI_FAIL : run_vm(c);
+	int ret = connect_devices(c);
 
+	if (ret == CLI_OK)
+		ret = run_vm(c);
 	vmm_devices_close(c->devs);
 	free(c->o.image);
 	return ret;
@@ -409,6 +470,11 @@ int cli_cmd_run(int argc, char **argv)
 	if (ret) {
 		free(c.o.image);
 		return close_svg(&c.o, ret > 0 ? CLI_OK : CLI_USAGE);
+	}
+	ret = vfio_check(&c.o);
+	if (ret) {
+		free(c.o.image);
+		return close_svg(&c.o, ret);
 	}
 	if (!cli_have_kvm("run")) {
 		free(c.o.image);

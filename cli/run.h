@@ -32,6 +32,7 @@ struct run_opts {
 	bool map;			/* --map */
 	struct map_out out;		/* --map's and --map-svg's */
 	const char *dev[VMM_VU_NR];	/* --vhost-user-blk/-net sockets */
+	const char *vfio;		/* --vfio BDF */
 	const char *expect_digest;	/* --expect-digest: 64 hex digits */
 	enum run_conv conv;		/* --conversions */
 	bool prefault;			/* --prefault */

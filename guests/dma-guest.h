@@ -4,14 +4,18 @@
  * the layout of its DMA area, and its rounds (guests/dma-rounds.c), which
  * the host tests also run on their own HAL (docs/virtio.md).
  *
- * The DMA area is guest RAM attached to both devices, page-aligned:
+ * The DMA area is guest RAM attached to every device, page-aligned:
  *	+0	blk rings		+2 pages	blk request slot
- *	+3	net rings (rx, tx)	+7		buffers a, b, c
- * Buffer c is converted private and back in every round.
+ *	+3	net rings (rx, tx)	+7		NVMe queues, identify page
+ *	+12	buffers a, b, c
+ * Buffer c is converted private and back in every round. An assigned PCI
+ * device (edu, NVMe: pci-dev.h) also tries a DMA into c while it is
+ * private, which the IOMMU must block.
  */
 #ifndef GMEM_DMA_GUEST_H
 #define GMEM_DMA_GUEST_H
 
+#include "pci-dev.h"
 #include "virtio.h"
 
 /* guest_boot.param[] */
@@ -35,20 +39,37 @@ enum dma_stage {
 #define DMA_BLK_RING	(0 * VIO_PAGE)
 #define DMA_BLK_REQ	(2 * VIO_PAGE)
 #define DMA_NET_RING	(3 * VIO_PAGE)
-#define DMA_BUF_A	(7 * VIO_PAGE)
-#define DMA_BUF_B	(8 * VIO_PAGE)
-#define DMA_BUF_C	(9 * VIO_PAGE)
-#define DMA_AREA_MIN	(10 * VIO_PAGE)
+#define DMA_NVME	(7 * VIO_PAGE)
+#define DMA_BUF_A	((7 + NVME_QUEUE_PAGES) * VIO_PAGE)
+#define DMA_BUF_B	(DMA_BUF_A + VIO_PAGE)
+#define DMA_BUF_C	(DMA_BUF_A + 2 * VIO_PAGE)
+#define DMA_AREA_MIN	(DMA_BUF_A + 3 * VIO_PAGE)
 #define DMA_NET_LEN	1024	/* bytes per frame, header included */
 #define DMA_NET_SKIP	16	/* the header, rounded to a word */
 
 /* Provided by the build: make pages private (@private) or shared. */
 int64_t dma_hal_convert(uint64_t gpa, uint64_t npages, int private);
 
+/* The kind of assigned PCI device (run-guest.h's RUN_P_VFIO_KIND). */
+enum dma_pci_kind {
+	DMA_PCI_NONE,
+	DMA_PCI_EDU,
+	DMA_PCI_NVME,
+};
+
+/* The devices' windows (gpas, 0: none). */
+struct dma_devs {
+	uint64_t blk, net, pci;
+	enum dma_pci_kind pci_kind;
+};
+
 struct dma_io {
 	struct vio_blk blk;
 	struct vio_net net;
-	bool has_blk, has_net;
+	struct edu_dev edu;
+	struct nvme_dev nvme;
+	bool has_blk, has_net, has_edu, has_nvme;
+	uint64_t blocked;	/* DMAs into private c tried, all rounds */
 	uint64_t a, b, c;	/* gpas of the buffers */
 	uint64_t capacity;	/* sectors the rounds use */
 	const char *what;	/* the step that failed */
@@ -56,11 +77,15 @@ struct dma_io {
 };
 
 /* Initialise the devices whose window is non-zero. Return: 0; errors. */
+int dma_setup_devs(struct dma_io *io, const struct dma_devs *devs,
+		   uint64_t area, uint64_t size);
+/* The same for the virtio devices alone. */
 int dma_setup(struct dma_io *io, uint64_t blk, uint64_t net, uint64_t area,
 	      uint64_t size);
 /*
  * One round: DMA through every device with c shared, then with c private
- * (c untouched), then into and out of c again once it is shared.
+ * (c untouched; a PCI device's DMA into c is blocked), then into and out
+ * of c again once it is shared.
  * Return: 0; a negative errno or -1 for data that did not land, with
  * io->what and io->err saying where.
  */

@@ -5,8 +5,9 @@
  *
  * Each transfer fills a source buffer with a pattern, poisons the
  * destination, moves the data through the device (blk: write a sector,
- * read it back; net: send a frame, testpmd's io forwarding returns it) and
- * checks that every word arrived in the page the driver reads.
+ * read it back; net: send a frame, testpmd's io forwarding returns it;
+ * edu: into its buffer and out again; NVMe: write a block, read it back)
+ * and checks that every word arrived in the page the driver reads.
  */
 #include "abi.h"
 #include "dma-guest.h"
@@ -38,20 +39,15 @@ static int64_t check(uint64_t gpa, uint64_t from, uint64_t len,
 	return -1;
 }
 
-static int blk_move(struct dma_io *io, uint64_t src, uint64_t dst,
-		    uint64_t sector, uint64_t seed, const char *step)
+/* Checks the first @len bytes of @dst, poisoned first, against @seed. */
+static int landed(struct dma_io *io, int ret, uint64_t dst, uint64_t len,
+		  uint64_t seed, const char *step)
 {
 	int64_t bad;
-	int ret;
 
-	fill(src, 0, VIO_PAGE, seed);
-	__builtin_memset(vio_hal_ptr(dst), 0xee, VIO_PAGE);
-	ret = vio_blk_rw(&io->blk, true, sector, src, VIO_PAGE);
-	if (!ret)
-		ret = vio_blk_rw(&io->blk, false, sector, dst, VIO_PAGE);
 	if (ret)
 		FAIL(io, step, ret);
-	bad = check(dst, 0, VIO_PAGE, seed);
+	bad = check(dst, 0, len, seed);
 	if (bad >= 0)
 		FAIL(io, step, bad);
 	return 0;
@@ -76,12 +72,59 @@ static int net_move(struct dma_io *io, uint64_t src, uint64_t dst,
 	return 0;
 }
 
+static int blk_move(struct dma_io *io, uint64_t src, uint64_t dst,
+		    uint64_t sector, uint64_t seed, const char *step)
+{
+	int ret;
+
+	fill(src, 0, VIO_PAGE, seed);
+	__builtin_memset(vio_hal_ptr(dst), 0xee, VIO_PAGE);
+	ret = vio_blk_rw(&io->blk, true, sector, src, VIO_PAGE);
+	if (!ret)
+		ret = vio_blk_rw(&io->blk, false, sector, dst, VIO_PAGE);
+	return landed(io, ret, dst, VIO_PAGE, seed, step);
+}
+
+static int edu_move(struct dma_io *io, uint64_t src, uint64_t dst,
+		    uint64_t seed, const char *step)
+{
+	int ret;
+
+	fill(src, 0, EDU_XFER_MAX, seed);
+	__builtin_memset(vio_hal_ptr(dst), 0xee, EDU_XFER_MAX);
+	ret = edu_dma(&io->edu, src, 0, EDU_XFER_MAX, false);
+	if (!ret)
+		ret = edu_dma(&io->edu, dst, 0, EDU_XFER_MAX, true);
+	return landed(io, ret, dst, EDU_XFER_MAX, seed, step);
+}
+
+static int nvme_move(struct dma_io *io, uint64_t src, uint64_t dst,
+		     uint64_t block, uint64_t seed, const char *step)
+{
+	int ret;
+
+	fill(src, 0, VIO_PAGE, seed);
+	__builtin_memset(vio_hal_ptr(dst), 0xee, VIO_PAGE);
+	ret = nvme_rw(&io->nvme, true, block, src);
+	if (!ret)
+		ret = nvme_rw(&io->nvme, false, block, dst);
+	return landed(io, ret, dst, VIO_PAGE, seed, step);
+}
+
 /* Every device moves @src to @dst; sectors are the round's own. */
 static int move(struct dma_io *io, uint64_t round, unsigned int k,
 		uint64_t src, uint64_t dst, const char *step)
 {
 	uint64_t seed = round * 16 + k, sector;
 	int ret = 0;
+
+	if (io->has_edu)
+		ret = edu_move(io, src, dst, seed + 4, step);
+	if (!ret && io->has_nvme)
+		ret = nvme_move(io, src, dst, (round * 4 + k) %
+				nvme_pages(&io->nvme), seed + 12, step);
+	if (ret)
+		return ret;
 
 	if (io->has_blk) {
 		sector = (round * 4 + k) * (VIO_PAGE / VIO_BLK_SECTOR) %
@@ -93,13 +136,43 @@ static int move(struct dma_io *io, uint64_t round, unsigned int k,
 	return ret;
 }
 
-int dma_setup(struct dma_io *io, uint64_t blk, uint64_t net, uint64_t area,
-	      uint64_t size)
+/* The assigned PCI device at @bar. */
+static int pci_setup(struct dma_io *io, enum dma_pci_kind kind, uint64_t bar,
+		     uint64_t area)
 {
 	int ret;
 
+	switch (kind) {
+	case DMA_PCI_EDU:
+		ret = edu_init(&io->edu, bar);
+		io->has_edu = !ret;
+		return ret;
+	case DMA_PCI_NVME:
+		ret = nvme_init(&io->nvme, bar, area + DMA_NVME);
+		io->has_nvme = !ret;
+		return ret;
+	default:
+		return -VIO_ENOTSUP;
+	}
+}
+
+int dma_setup(struct dma_io *io, uint64_t blk, uint64_t net, uint64_t area,
+	      uint64_t size)
+{
+	const struct dma_devs devs = { .blk = blk, .net = net };
+
+	return dma_setup_devs(io, &devs, area, size);
+}
+
+int dma_setup_devs(struct dma_io *io, const struct dma_devs *devs,
+		   uint64_t area, uint64_t size)
+{
+	uint64_t blk = devs->blk, net = devs->net;
+	int ret;
+
 	__builtin_memset(io, 0, sizeof(*io));
-	if (area % VIO_PAGE || size < DMA_AREA_MIN || (!blk && !net))
+	if (area % VIO_PAGE || size < DMA_AREA_MIN ||
+	    (!blk && !net && !devs->pci))
 		return -VIO_EINVAL;
 	io->a = area + DMA_BUF_A;
 	io->b = area + DMA_BUF_B;
@@ -121,7 +194,37 @@ int dma_setup(struct dma_io *io, uint64_t blk, uint64_t net, uint64_t area,
 			return ret;
 		io->has_net = true;
 	}
-	return 0;
+	return devs->pci ? pci_setup(io, devs->pci_kind, devs->pci, area) : 0;
+}
+
+/*
+ * c is private: an assigned device's DMA into it must not arrive (the
+ * IOMMU no longer maps it), so c keeps the secret the guest wrote. NVMe
+ * may report the failed transfer or not: only c's contents count.
+ */
+static int blocked(struct dma_io *io, uint64_t round)
+{
+	uint64_t seed = round * 16 + 9;
+	int ret;
+
+	if (!io->has_edu && !io->has_nvme)
+		return 0;
+	fill(io->c, 0, VIO_PAGE, seed);
+	if (io->has_edu) {
+		ret = edu_dma(&io->edu, io->c, 0, EDU_XFER_MAX, true);
+		if (ret)
+			FAIL(io, "c private: edu -> c", ret);
+		io->blocked++;
+	}
+	if (io->has_nvme) {
+		ret = nvme_rw(&io->nvme, false, round % nvme_pages(&io->nvme),
+			      io->c);
+		if (ret && ret != -VIO_EIO)
+			FAIL(io, "c private: nvme -> c", ret);
+		io->blocked++;
+	}
+	return landed(io, 0, io->c, VIO_PAGE, seed,
+		      "c private: a blocked DMA changed c");
 }
 
 int dma_round(struct dma_io *io, uint64_t round)
@@ -135,7 +238,8 @@ int dma_round(struct dma_io *io, uint64_t round)
 	if (ret)
 		FAIL(io, "c to private", ret);
 	/* The devices keep working while c is private; c is not touched. */
-	if (move(io, round, 2, io->a, io->b, "c private: a -> b"))
+	if (blocked(io, round) ||
+	    move(io, round, 2, io->a, io->b, "c private: a -> b"))
 		return -1;
 	ret = dma_hal_convert(io->c, 1, 0);
 	if (ret)

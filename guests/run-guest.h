@@ -13,6 +13,8 @@ enum run_param {
 	RUN_P_NET,		/* gpa of a virtio-net window, 0: none */
 	RUN_P_DMA,		/* gpa of the DMA area (dma-guest.h) */
 	RUN_P_DMA_SIZE,		/* its bytes */
+	RUN_P_VFIO,		/* gpa of an assigned device's BAR0, 0: none */
+	RUN_P_VFIO_KIND,	/* its enum dma_pci_kind (dma-guest.h) */
 };
 
 enum run_stage {
@@ -20,7 +22,8 @@ enum run_stage {
 	RUN_STAGE_PRIVATE,	/* slice private, holds the secret; ret: zero_first */
 	RUN_STAGE_BACK,		/* slice shared again; host writes its pattern */
 	RUN_STAGE_END,
-	RUN_STAGE_DMA,		/* vCPU 0, after its round's DMA; args: round, gpa of c */
+	RUN_STAGE_DMA,		/* vCPU 0, after its round's DMA; args: round,
+				 * gpa of c, DMAs into private c tried so far */
 };
 
 enum run_seed {

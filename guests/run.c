@@ -9,10 +9,11 @@
  *   check the data the host wrote meanwhile.
  * The host checks its side at each stage (vmm/scenario.c).
  *
- * With devices (a virtio-blk or virtio-net window in the params), vCPU 0
- * also moves data through them after each of its rounds, converting a
- * buffer of the DMA area private and back (guests/dma-rounds.c), while the
- * other vCPUs convert their slices.
+ * With devices (a virtio-blk or virtio-net window, or an assigned edu or
+ * NVMe device's BAR0, in the params), vCPU 0 also moves data through them
+ * after each of its rounds, converting a buffer of the DMA area private
+ * and back (guests/dma-rounds.c), while the other vCPUs convert their
+ * slices.
  *
  * Params: enum run_param.
  */
@@ -77,7 +78,7 @@ static void dma(struct dma_io *io, uint64_t round)
 	int ret = dma_round(io, round);
 
 	GUEST_ASSERT(!ret, "dma round %lu: %s: %ld", round, io->what, io->err);
-	guest_sync(RUN_STAGE_DMA, round, io->c, 0);
+	guest_sync(RUN_STAGE_DMA, round, io->c, io->blocked);
 }
 
 void guest_main(unsigned int id, const struct guest_boot *boot)
@@ -86,15 +87,19 @@ void guest_main(unsigned int id, const struct guest_boot *boot)
 	uint64_t size = run_slice(boot->ram_size, boot->nr_vcpus);
 	uint64_t base = boot->ram_gpa + id * size;
 	uint64_t chunk = p[RUN_P_CHUNK] * GUEST_PAGE_SIZE;
-	bool devices = !id && (p[RUN_P_BLK] || p[RUN_P_NET]);
+	bool devices = !id && (p[RUN_P_BLK] || p[RUN_P_NET] || p[RUN_P_VFIO]);
+	const struct dma_devs devs = {
+		.blk = p[RUN_P_BLK], .net = p[RUN_P_NET], .pci = p[RUN_P_VFIO],
+		.pci_kind = p[RUN_P_VFIO_KIND],
+	};
 	struct dma_io io;
 
 	if (!chunk)
 		chunk = size;
 	GUEST_ASSERT(size >= 2 * GUEST_PAGE_SIZE, "slice of %lu bytes", size);
 	if (devices) {
-		int ret = dma_setup(&io, p[RUN_P_BLK], p[RUN_P_NET],
-				    p[RUN_P_DMA], p[RUN_P_DMA_SIZE]);
+		int ret = dma_setup_devs(&io, &devs, p[RUN_P_DMA],
+					 p[RUN_P_DMA_SIZE]);
 
 		GUEST_ASSERT(!ret, "device setup: %d", ret);
 	}

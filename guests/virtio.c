@@ -57,8 +57,7 @@ static void wr(struct vio_dev *d, uint32_t reg, uint32_t val)
 
 static void wr64(struct vio_dev *d, uint32_t reg, uint64_t val)
 {
-	wr(d, reg, (uint32_t)val);
-	wr(d, reg + 4, (uint32_t)(val >> 32));
+	vio_hal_write64(d->base + reg, val);
 }
 
 static void add_status(struct vio_dev *d, uint32_t bits)

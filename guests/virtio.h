@@ -30,6 +30,13 @@ void *vio_hal_ptr(uint64_t gpa);
  */
 int vio_hal_relax(uint64_t spins);
 
+/* A 64-bit register as two 32-bit writes, low half first. */
+static inline void vio_hal_write64(uint64_t addr, uint64_t val)
+{
+	vio_hal_write32(addr, (uint32_t)val);
+	vio_hal_write32(addr + 4, (uint32_t)(val >> 32));
+}
+
 /* Linux errno values: no errno.h in a guest. */
 #define VIO_EIO		5
 #define VIO_EAGAIN	11

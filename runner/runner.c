@@ -7,7 +7,8 @@
  * and "RAM" (what guests convert; memslots 1..ram_slots, contiguous from
  * ram_gpa, over the one file), and a third, the DMA pool, when asked for
  * (memslot ram_slots + 1 at RUNNER_DMA_GPA). Device windows have no
- * memory behind them.
+ * memory behind them; device slots (a BAR a driver mapped) are plain host
+ * memory, memslots ram_slots + 2 and up.
  *
  * Lock order: see runner-int.h.
  */
@@ -34,34 +35,66 @@ static bool overlap(uint64_t a, uint64_t as, uint64_t b, uint64_t bs)
 }
 
 /*
- * The DMA pool and device windows: page-aligned, inside the identity map,
- * clear of system memory, RAM and each other.
+ * A device window or slot: page-aligned, inside the identity map, clear of
+ * system memory, RAM and the DMA pool.
  */
-static int check_devices(const struct runner_config *c)
+static bool window_ok(const struct runner_config *c, uint64_t gpa,
+		      uint64_t size)
 {
 	uint64_t ram = c->ram_size ? c->ram_size : 1;
 
+	return size && !(gpa % GMEM_PAGE_SIZE) && !(size % GMEM_PAGE_SIZE) &&
+	       gpa >= GUEST_SYSTEM_SIZE && size <= GUEST_MAPPED_TOP &&
+	       gpa <= GUEST_MAPPED_TOP - size &&
+	       !overlap(gpa, size, c->ram_gpa, ram) &&
+	       !(c->dma_size && overlap(gpa, size, RUNNER_DMA_GPA,
+					c->dma_size));
+}
+
+/* The @i-th of the windows, then the slots. */
+static void window(const struct runner_config *c, unsigned int i,
+		   uint64_t *gpa, uint64_t *size)
+{
+	if (i < c->nr_mmio) {
+		*gpa = c->mmio[i].gpa;
+		*size = c->mmio[i].size;
+	} else {
+		*gpa = c->dev_slot[i - c->nr_mmio].gpa;
+		*size = c->dev_slot[i - c->nr_mmio].size;
+	}
+}
+
+/* The DMA pool, device windows and slots: valid and clear of each other. */
+static int check_devices(const struct runner_config *c)
+{
+	uint64_t ram = c->ram_size ? c->ram_size : 1;
+	unsigned int n = c->nr_mmio + c->nr_dev_slots;
+
 	if (c->dma_size % GMEM_PAGE_SIZE || c->dma_size > RUNNER_DMA_MAX ||
-	    c->nr_mmio > RUNNER_MAX_MMIO)
+	    c->nr_mmio > RUNNER_MAX_MMIO ||
+	    c->nr_dev_slots > RUNNER_MAX_DEV_SLOTS)
 		return -EINVAL;
 	if (c->dma_size && overlap(RUNNER_DMA_GPA, c->dma_size,
 				   c->ram_gpa, ram))
 		return -EINVAL;
-	for (unsigned int i = 0; i < c->nr_mmio; i++) {
-		const struct runner_mmio *m = &c->mmio[i];
-
-		if (!m->access || !m->size || m->gpa % GMEM_PAGE_SIZE ||
-		    m->size % GMEM_PAGE_SIZE || m->gpa < GUEST_SYSTEM_SIZE ||
-		    m->size > GUEST_MAPPED_TOP ||
-		    m->gpa > GUEST_MAPPED_TOP - m->size ||
-		    overlap(m->gpa, m->size, c->ram_gpa, ram) ||
-		    (c->dma_size && overlap(m->gpa, m->size, RUNNER_DMA_GPA,
-					    c->dma_size)))
+	for (unsigned int i = 0; i < c->nr_mmio; i++)
+		if (!c->mmio[i].access)
 			return -EINVAL;
-		for (unsigned int j = 0; j < i; j++)
-			if (overlap(m->gpa, m->size, c->mmio[j].gpa,
-				    c->mmio[j].size))
+	for (unsigned int i = 0; i < c->nr_dev_slots; i++)
+		if ((uintptr_t)c->dev_slot[i].hva % GMEM_PAGE_SIZE ||
+		    !c->dev_slot[i].hva)
+			return -EINVAL;
+	for (unsigned int i = 0; i < n; i++) {
+		uint64_t gpa, size, g2, s2;
+
+		window(c, i, &gpa, &size);
+		if (!window_ok(c, gpa, size))
+			return -EINVAL;
+		for (unsigned int j = 0; j < i; j++) {
+			window(c, j, &g2, &s2);
+			if (overlap(gpa, size, g2, s2))
 				return -EINVAL;
+		}
 	}
 	return 0;
 }
@@ -147,9 +180,21 @@ static int setup_memory(struct runner *r)
 		if (ret)
 			return ret;
 	}
+	for (unsigned int i = 0; i < r->cfg.nr_dev_slots; i++) {
+		const struct runner_slot *d = &r->cfg.dev_slot[i];
+		struct gmem_region rg = {
+			.slot = r->cfg.ram_slots + 2 + i, .gpa = d->gpa,
+			.size = d->size, .host_addr = d->hva,
+		};
+
+		ret = gmem_vm_set_region(r->vm, &rg);
+		if (ret)
+			return ret;
+	}
 	if (!r->cfg.ram_size)
 		return 0;
-	ret = gmem_create(r->vm, r->cfg.ram_size, GMEM_FLAGS, &r->ram);
+	ret = gmem_create(r->vm, r->cfg.ram_size, GMEM_FLAGS |
+			  (r->cfg.ram_export ? GMEM_FLAG_EXPORT : 0), &r->ram);
 	if (ret)
 		return ret;
 	per = r->cfg.ram_size / r->cfg.ram_slots;

@@ -28,6 +28,7 @@
 #define RUNNER_DMA_MAX		(64ULL << 20)
 #define RUNNER_MMIO_GPA		0x3f000000ULL	/* suggested device windows */
 #define RUNNER_MAX_MMIO		8
+#define RUNNER_MAX_DEV_SLOTS	2
 #define RUNNER_MAX_RAM_SLOTS	1024
 
 /* runner_config.conv_channel: choose for this host (not a guest value). */
@@ -74,6 +75,17 @@ struct runner_mmio {
 	void *opaque;
 };
 
+/*
+ * Plain host memory the guest reaches at @gpa with no exit: a device's
+ * registers its driver mapped (an assigned device's BAR, say), in a
+ * memslot of its own that is never converted. The runner does not touch
+ * it; the mapping must outlive the runner.
+ */
+struct runner_slot {
+	void *hva;			/* page-aligned */
+	uint64_t gpa, size;		/* page-aligned, below 4 GiB */
+};
+
 /* The ring guests run in; see runner/setup.c. */
 enum runner_ring {
 	RUNNER_RING_AUTO,	/* ring 3 on PVM, else ring 0 */
@@ -118,6 +130,11 @@ struct runner_config {
 	 */
 	uint64_t dma_size;
 	/*
+	 * Create the RAM file with GMEM_FLAG_EXPORT too: for a device that
+	 * maps RAM's exported fd itself (an assigned one, for its IOMMU).
+	 */
+	bool ram_export;
+	/*
 	 * Back every file with a memfd and plain memslots (GMEM_VM_MEMFD),
 	 * the way VMMs back RAM today: the baseline of comparisons.
 	 */
@@ -130,6 +147,9 @@ struct runner_config {
 	bool prefault;
 	struct runner_mmio mmio[RUNNER_MAX_MMIO];
 	unsigned int nr_mmio;
+	/* memslots after the DMA pool's, clear of everything above */
+	struct runner_slot dev_slot[RUNNER_MAX_DEV_SLOTS];
+	unsigned int nr_dev_slots;
 };
 
 struct runner_stats {

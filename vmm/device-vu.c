@@ -6,7 +6,6 @@
  * libgmemvu keeps to the shared runs of what the device is attached to.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +13,7 @@
 #include "dma-guest.h"
 #include "vhost-user.h"
 #include "virtio-mmio.h"
+#include "vmm-int.h"
 #include "vmm.h"
 
 #define BLK_CONFIG_LEN		60	/* virtio_blk_config, up to discard */
@@ -34,17 +34,6 @@ static const char *const kind_name[VMM_VU_NR] = {
 static struct vu_device *vu_of(struct vmm_device *d)
 {
 	return (struct vu_device *)d;
-}
-
-__attribute__((format(printf, 3, 4)))
-static int fail(struct vmm_device *d, int ret, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(d->err, sizeof(d->err), fmt, ap);
-	va_end(ap);
-	return ret;
 }
 
 /* The device's config space: blk's from the back-end, net's our own. */
@@ -92,8 +81,8 @@ static int vu_attach(struct vmm_device *d, struct gmem_file *f, uint64_t off,
 		ret = vmm_vmmio_create(v->vu, &mc, &v->mmio);
 	}
 	if (ret)
-		return fail(d, ret, "%s '%s': %s: %s", v->label, v->path, what,
-			    strerror(-ret));
+		return vmm_device_fail(d, ret, "%s '%s': %s: %s", v->label,
+				       v->path, what, strerror(-ret));
 	return 0;
 }
 
@@ -109,7 +98,7 @@ static int vu_reset(struct vmm_device *d)
 	int ret = vmm_vmmio_access(vu_of(d)->mmio, VMM_VMMIO_REG_STATUS, &zero,
 				   sizeof(zero), true);
 
-	return ret ? fail(d, ret, "reset: %s", strerror(-ret)) : 0;
+	return ret ? vmm_device_fail(d, ret, "reset: %s", strerror(-ret)) : 0;
 }
 
 static int vu_poll(struct vmm_device *d)
@@ -121,8 +110,9 @@ static int vu_poll(struct vmm_device *d)
 	gmem_vu_sync(v->vu);
 	gmem_vu_info(v->vu, &in);
 	if (!in.connected)
-		return fail(d, -ENOTCONN, "%s '%s': the back-end is gone",
-			    v->label, v->path);
+		return vmm_device_fail(d, -ENOTCONN,
+				       "%s '%s': the back-end is gone",
+				       v->label, v->path);
 	return 0;
 }
 

@@ -4,9 +4,22 @@
  * callers never see which kind of device they hold.
  */
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 
+#include "vmm-int.h"
 #include "vmm.h"
+
+int vmm_device_fail(struct vmm_device *d, int ret, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(d->err, sizeof(d->err), fmt, ap);
+	va_end(ap);
+	return ret;
+}
 
 int vmm_device_attach(struct vmm_device *d, struct gmem_file *f,
 		      uint64_t off, uint64_t size, uint64_t gpa)

@@ -16,4 +16,10 @@
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 
+struct vmm_device;
+
+/* Keep the reason in @d's last error (vmm_device_error()); returns @ret. */
+__attribute__((format(printf, 3, 4)))
+int vmm_device_fail(struct vmm_device *d, int ret, const char *fmt, ...);
+
 #endif /* GMEM_VMM_INT_H */

@@ -6,9 +6,10 @@
  *  - the device interface (struct vmm_device_ops): a device is created,
  *    attached to a VM's memory, sees the guest's accesses to its MMIO
  *    window, is reset, stopped and reported on. virtio-mmio over
- *    vhost-user implements it (vmm/device-vu.c); an assigned (VFIO)
- *    device is the next implementation: its window is a BAR, its table
- *    the IOMMU's mappings, its attach the DMA map of the shared runs;
+ *    vhost-user implements it (vmm/device-vu.c), and so does an
+ *    assigned PCI device over VFIO (vmm/device-vfio.c, docs/vfio.md):
+ *    its window is BAR0, its table the IOMMU's mappings, its attach the
+ *    DMA map of the shared runs;
  *  - the DMA pool the devices get and the host check listening on it,
  *    with the exposure measurement (vmm/devices.c);
  *  - the built-in scenario's host side, once (vmm/scenario.c): what the
@@ -127,6 +128,51 @@ int vmm_vu_device_create(enum vmm_vu_kind kind, const char *path,
 			 const char *label, uint64_t window,
 			 struct vmm_device **out, char *err, size_t errlen);
 
+/* ---- an assigned PCI device over VFIO type1 (vmm/device-vfio.c) ---- */
+
+enum vmm_vfio_kind {
+	VMM_VFIO_EDU,		/* QEMU's edu, 1234:11e8 */
+	VMM_VFIO_NVME,		/* class 01:08:02 */
+	VMM_VFIO_OTHER,
+};
+/*
+ * Open the device at @bdf (DDDD:BB:DD.F or BB:DD.F; bound to vfio-pci if
+ * needed, given back at destroy); BAR0 is seen by the guest at @window
+ * (window_size = BAR0's size). 0 and *@out, or -errno with the reason in
+ * @err: -EINVAL a malformed address, -ENODEV no such device or no IOMMU
+ * group, -EBUSY a group that is not viable, the kernel's errors.
+ * Its attach needs a file created with GMEM_FLAG_EXPORT (the device maps
+ * the file's exported fd itself: -EPERM otherwise); the file's shared runs
+ * are mapped at IOVA = gpa, one IOMMU mapping per maximal shared run, and
+ * follow every conversion (docs/vfio.md). A conversion that would pass
+ * type1's dma_entry_limit is refused with -ENOSPC.
+ */
+int vmm_vfio_device_create(const char *bdf, const char *label, uint64_t window,
+			   struct vmm_device **out, char *err, size_t errlen);
+enum vmm_vfio_kind vmm_vfio_kind(const struct vmm_device *d);
+/* BAR0 mmap-able whole: its host mapping, for a memslot; -ENODEV if it
+ * must be trapped (then the mmio op forwards each access). */
+int vmm_vfio_bar_map(struct vmm_device *d, void **hva, uint64_t *size);
+struct vmm_vfio_stats {
+	uint64_t mappings, max_mappings;   /* IOMMU mappings now / at most */
+	uint64_t maps, unmaps;             /* ioctls */
+	uint64_t mapped_bytes;             /* now */
+	uint64_t private_mapped;           /* bytes found private inside a mapping, ever (must be 0) */
+	uint64_t refused;                  /* conversions refused (ENOSPC, ENOMEM, unmap) */
+	uint64_t limit, avail;             /* dma_entry_limit, dma_avail at open */
+};
+void vmm_vfio_stats(struct vmm_device *d, struct vmm_vfio_stats *st);
+/* For `gmem host`: IOMMU groups, vfio modules, dma_entry_limit, devices. */
+struct vmm_vfio_host {
+	unsigned int groups;		/* /sys/kernel/iommu_groups entries */
+	bool vfio, type1, iommufd;	/* modules (or built in), /dev/iommu */
+	uint64_t limit;			/* dma_entry_limit; 0 unknown */
+	unsigned int devices;		/* PCI devices in an IOMMU group */
+	unsigned int bound;		/* ... of them bound to vfio-pci */
+};
+/* 0 (fields 0/false for what is absent), or -errno. */
+int vmm_vfio_host_probe(struct vmm_vfio_host *h);
+
 /* ---- the devices of a run, on a DMA pool, with the host check ---- */
 
 struct vmm_devices;
@@ -137,6 +183,10 @@ struct vmm_pool_stats {
 	unsigned long checked;		/* conversions to private checked */
 	unsigned long leaks;		/* ... still in a device's table */
 	uint64_t max_exposure;		/* private bytes a device maps */
+	uint64_t blocked;		/* DMAs into private memory tried */
+	long dmar;			/* DMAR fault lines of the assigned
+					 * device in the kernel log; -1: the
+					 * log is not readable */
 };
 
 int vmm_devices_new(struct vmm_devices **out);
@@ -144,9 +194,30 @@ int vmm_devices_new(struct vmm_devices **out);
 int vmm_devices_add_vu(struct vmm_devices *d, enum vmm_vu_kind kind,
 		       const char *path, const char *label, char *err,
 		       size_t errlen);
+#define VMM_IOMMU_GROUPS	"/sys/kernel/iommu_groups"
+#define VMM_BDF_RULE \
+	"a PCI address DDDD:BB:DD.F or BB:DD.F (hex; device 00-1f, function 0-7)"
+/*
+ * Before anything is opened: @bdf is well-formed (-EINVAL), names a PCI
+ * device (-ENODEV) and this machine has an IOMMU (-ENXIO); the reason in
+ * @err.
+ */
+int vmm_devices_vfio_check(const char *bdf, char *err, size_t errlen);
+/*
+ * Assign the PCI device at @bdf (vmm_vfio_device_create()): an edu or an
+ * NVMe controller, which the built-in guest drives; it reaches the pool
+ * and guest RAM, its BAR0 is a memslot where it can be mapped. At most
+ * one (-EBUSY); -ENOTSUP for another kind; -errno with the reason in @err.
+ */
+int vmm_devices_add_vfio(struct vmm_devices *d, const char *bdf,
+			 const char *label, char *err, size_t errlen);
+/* The assigned device, or NULL (also for @d NULL). */
+struct vmm_device *vmm_devices_vfio(struct vmm_devices *d);
+/* Whether its BAR0 is a memslot (else every access is trapped). */
+bool vmm_devices_vfio_bar_mapped(const struct vmm_devices *d);
 unsigned int vmm_devices_count(const struct vmm_devices *d);
 struct vmm_device *vmm_devices_get(struct vmm_devices *d, unsigned int i);
-/* The DMA pool, the device windows and the built-in guest's params. */
+/* The DMA pool, the device windows and slots, the built-in guest's params. */
 void vmm_devices_configure(struct vmm_devices *d, struct runner_config *cfg);
 /*
  * Once the VM exists: attach the devices to the pool and start checking
@@ -154,7 +225,10 @@ void vmm_devices_configure(struct vmm_devices *d, struct runner_config *cfg);
  */
 int vmm_devices_start(struct vmm_devices *d, struct runner *r, char *err,
 		      size_t errlen);
-/* The guest's DMA sync: check the tables. 0, or -1 (VM stopped). */
+/*
+ * The guest's DMA sync: every table against the state map over the pool
+ * and vCPU 0's slice of RAM. 0, or -1 (VM stopped).
+ */
 int vmm_devices_sync(struct vmm_devices *d, struct runner *r,
 		     const struct guest_mailbox *mb);
 /* Whether a check failed since the start (then the VM is stopped). */

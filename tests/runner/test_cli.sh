@@ -41,6 +41,7 @@ head -c 8192 /dev/urandom >"$tmp/img.bin"	# two pages
 image_rule="IMAGE must be a readable regular file"
 gpa_rule="--gpa must be a page-aligned address (a multiple of 4 KiB) with the whole image below 2^64"
 plot_rule="--plot must name a directory that can be written (made if it is not there)"
+bdf_rule="--vfio must be a PCI address DDDD:BB:DD.F or BB:DD.F (hex; device 00-1f, function 0-7)"
 rules=$tmp/rules
 cat >"$rules" <<EOF
 2 | --vcpus must be a whole number from 1 to 64, not '0'        | run --vcpus 0
@@ -119,6 +120,15 @@ cat >"$rules" <<EOF
 2 | --vhost-user-blk $sock_rule, not '$(printf 'x%.0s' {1..108})' (longer than a unix socket path can be) | run --vhost-user-blk $(printf 'x%.0s' {1..108})
 2 | --vhost-user-blk given twice                                | run --vhost-user-blk $tmp/s.sock --vhost-user-blk $tmp/s.sock
 2 | drive devices from the built-in guest: not with --guest     | run --guest $example_bin --vhost-user-net $tmp/s.sock
+2 | $bdf_rule, not 'zz:00.0'                                    | run --vfio zz:00.0
+2 | $bdf_rule, not '0000:00:1f.9'                               | run --vfio 0000:00:1f.9
+2 | $bdf_rule, not '00:20.0'                                    | run --vfio 00:20.0
+2 | $bdf_rule, not '000:00:01.0'                                | run --vfio 000:00:01.0
+2 | $bdf_rule, not ''                                           | run --vfio ''
+2 | option '--vfio' needs a value                               | run --vfio
+2 | --vfio given twice (one assigned device per run)            | run --vfio ff:1f.7 --vfio ff:1f.7
+2 | --vfio 'ff:1f.7': no such PCI device (nothing at /sys/bus/pci/devices/0000:ff:1f.7) | run --vfio ff:1f.7
+2 | drive devices from the built-in guest: not with --guest     | run --guest $example_bin --vfio ff:1f.7
 2 | option '--guest' needs a value                              | run --guest
 2 | unknown option '--bogus'                                    | run --bogus
 2 | unknown option '-x'                                         | run -x
@@ -141,6 +151,13 @@ cat >"$rules" <<EOF
 2 | unknown command 'frobnicate'                                | frobnicate
 2 | missing command                                             |
 EOF
+# no IOMMU (the machine's answer, exit 1): a device that is there, where
+# /sys/kernel/iommu_groups is empty (test_run_vfio.sh has the cases that
+# need an IOMMU: a device that cannot be bound, a group that is not viable)
+dev=$(ls /sys/bus/pci/devices 2>/dev/null | head -n 1)
+if [ -n "$dev" ] && [ -z "$(ls -A /sys/kernel/iommu_groups 2>/dev/null)" ]; then
+	echo "1 | --vfio '$dev': no IOMMU here (/sys/kernel/iommu_groups is empty), and VFIO assigns only devices in an IOMMU group | run --vfio $dev" >>"$rules"
+fi
 expect_rules "$rules"
 
 # without KVM (/dev/null over /dev/kvm in a private mount namespace, or

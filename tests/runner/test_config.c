@@ -29,11 +29,17 @@ static int nop(void *opaque, uint64_t off, void *data, unsigned int len,
 struct row {
 	const char *what;
 	uint64_t ram_gpa, dma_size;
-	unsigned int ram_slots, nr_mmio;
+	unsigned int ram_slots, nr_mmio, nr_slots;
 	struct runner_mmio mmio[2];
+	struct runner_slot slot[RUNNER_MAX_DEV_SLOTS + 1];
 };
 
+/* A device slot's host memory: any page-aligned memory will do. */
+static uint8_t slot_mem[2 * PG] __attribute__((aligned(PG)));
+
+
 #define W(g, s)		{ .gpa = g, .size = s, .access = nop }
+#define S(g, s)		{ .hva = slot_mem, .gpa = g, .size = s }
 
 static const struct row bad[] = {
 	{ "pool not a page multiple", .dma_size = PG + 1 },
@@ -59,11 +65,30 @@ static const struct row bad[] = {
 	  .mmio = { W(RUNNER_DMA_GPA + 15 * PG, PG) } },
 	{ "windows overlapping", .nr_mmio = 2,
 	  .mmio = { W(WIN, 2 * PG), W(WIN + PG, PG) } },
+	{ "too many slots", .nr_slots = RUNNER_MAX_DEV_SLOTS + 1,
+	  .slot = { S(WIN, PG), S(WIN + PG, PG), S(WIN + 2 * PG, PG) } },
+	{ "slot without memory", .nr_slots = 1,
+	  .slot = { { .gpa = WIN, .size = PG } } },
+	{ "slot memory unaligned", .nr_slots = 1,
+	  .slot = { { .hva = slot_mem + 8, .gpa = WIN, .size = PG } } },
+	{ "empty slot", .nr_slots = 1, .slot = { S(WIN, 0) } },
+	{ "slot gpa unaligned", .nr_slots = 1, .slot = { S(WIN + 8, PG) } },
+	{ "slot in system memory", .nr_slots = 1,
+	  .slot = { S(GUEST_MAILBOX_GPA, PG) } },
+	{ "slot over RAM", .nr_slots = 1,
+	  .slot = { S(RUNNER_RAM_GPA + 4 * PG, PG) } },
+	{ "slot over the pool", .dma_size = 16 * PG, .nr_slots = 1,
+	  .slot = { S(RUNNER_DMA_GPA, PG) } },
+	{ "slot over a window", .nr_mmio = 1, .mmio = { W(WIN, PG) },
+	  .nr_slots = 1, .slot = { S(WIN, 2 * PG) } },
+	{ "slots overlapping", .nr_slots = 2,
+	  .slot = { S(WIN, 2 * PG), S(WIN + PG, PG) } },
 };
 
 static const struct row good = {
-	"pool and two windows", .dma_size = 16 * PG, .nr_mmio = 2,
+	"pool, two windows and a slot", .dma_size = 16 * PG, .nr_mmio = 2,
 	.mmio = { W(WIN, PG), W(WIN + PG, PG) },
+	.nr_slots = 1, .slot = { S(WIN + 2 * PG, 2 * PG) },
 };
 
 static int create(const struct row *row, struct runner **r)
@@ -76,10 +101,13 @@ static int create(const struct row *row, struct runner **r)
 		.dma_size = row->dma_size,
 		.nr_mmio = row->nr_mmio,
 		.mmio = { row->mmio[0], row->mmio[1] },
+		.nr_dev_slots = row->nr_slots,
 		.quiet = true,
 	};
 
 	*r = NULL;
+	for (unsigned int i = 0; i < RUNNER_MAX_DEV_SLOTS; i++)
+		cfg.dev_slot[i] = row->slot[i];
 	return runner_create(&cfg, r);
 }
 

@@ -47,7 +47,7 @@ PY
 "$gmem" run --vcpus 1 --mem 4M --rounds 2 --vhost-user-blk "$tmp/blk.sock" \
 	>"$tmp/blk.txt" 2>&1 || fail "blk alone exited $?: $(cat "$tmp/blk.txt")"
 grep -q "^  device:       vhost-user-blk $tmp/blk.sock: " "$tmp/blk.txt" &&
-	grep -q "^  DMA pool:     40 KiB in its own file; 2 DMA rounds; .*; exposure at most 0 bytes$" "$tmp/blk.txt" &&
+	grep -q "^  DMA pool:     60 KiB in its own file; 2 DMA rounds; .*; exposure at most 0 bytes$" "$tmp/blk.txt" &&
 	grep -q '^PASS' "$tmp/blk.txt" || fail "blk alone: $(cat "$tmp/blk.txt")"
 echo "ok: $(grep 'DMA pool' "$tmp/blk.txt")"
 

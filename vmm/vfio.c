@@ -1,0 +1,697 @@
+// SPDX-License-Identifier: MIT
+/*
+ * One PCI device over VFIO type1 (vfio.h): sysfs for the binding and the
+ * IOMMU group, the group and a type1v2 container for DMA, the device fd
+ * for its regions (config space, BAR0) and reset. iommufd is not used:
+ * the kernels these machines run have none (docs/vfio.md).
+ *
+ * Binding: a device not bound to vfio-pci is given to it with
+ * driver_override and drivers_probe, and given back at close (the old
+ * driver, or none). The group must then be viable: every device in it
+ * bound to vfio-pci (the kernel's own check, VFIO_GROUP_FLAGS_VIABLE, is
+ * asked too). No lock here: the device above serialises its calls.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <linux/pci_regs.h>
+#include <linux/vfio.h>
+
+#include "vfio.h"
+#include "vmm-int.h"
+#include "vmm.h"
+
+#define PCI_DEVICES	"/sys/bus/pci/devices"
+#define PCI_PROBE	"/sys/bus/pci/drivers_probe"
+#define VFIO_DRIVER	"vfio-pci"
+#define VFIO_CONTAINER	"/dev/vfio/vfio"
+#define TYPE1_LIMIT	"/sys/module/vfio_iommu_type1/parameters/dma_entry_limit"
+#define INFO_MAX	4096	/* bytes of an info reply with caps */
+
+struct vmm_vfio {
+	struct vmm_vfio_info info;
+	int container, group, device;
+	uint64_t bar_off;		/* BAR0's offset in the device fd */
+	uint64_t cfg_off;		/* the config region's */
+	void *bar_map;
+};
+
+__attribute__((format(printf, 4, 5)))
+static int say(char *err, size_t errlen, int ret, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err && errlen) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return ret;
+}
+
+static bool hex_field(const char *s, size_t n, unsigned int max,
+		      unsigned int *out)
+{
+	unsigned int v = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		unsigned int d;
+
+		if (c >= '0' && c <= '9')
+			d = c - '0';
+		else if (c >= 'a' && c <= 'f')
+			d = c - 'a' + 10;
+		else if (c >= 'A' && c <= 'F')
+			d = c - 'A' + 10;
+		else
+			return false;
+		v = v * 16 + d;
+	}
+	*out = v;
+	return v <= max;
+}
+
+int vmm_vfio_bdf_parse(const char *in, char out[VMM_VFIO_BDF_LEN])
+{
+	unsigned int dom = 0, bus, dev, fn;
+	size_t n;
+
+	if (!in || !out)
+		return -EINVAL;
+	n = strlen(in);
+	if (n == 12) {		/* dddd:bb:dd.f */
+		if (in[4] != ':' || !hex_field(in, 4, 0xffff, &dom))
+			return -EINVAL;
+		in += 5;
+		n -= 5;
+	}
+	if (n != 7 || in[2] != ':' || in[5] != '.' ||
+	    !hex_field(in, 2, 0xff, &bus) || !hex_field(in + 3, 2, 0x1f, &dev) ||
+	    !hex_field(in + 6, 1, 7, &fn))
+		return -EINVAL;
+	snprintf(out, VMM_VFIO_BDF_LEN, "%04x:%02x:%02x.%x", dom, bus, dev, fn);
+	return 0;
+}
+
+/* A sysfs file's first line, without its newline. */
+static int read_line(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "re");
+	int ret = 0;
+
+	if (!f)
+		return -errno;
+	if (!fgets(buf, (int)len, f))
+		ret = -EIO;
+	fclose(f);
+	buf[strcspn(buf, "\n")] = '\0';
+	return ret;
+}
+
+static int write_str(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC), ret = 0;
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, s, strlen(s));
+	if (n < 0)
+		ret = -errno;
+	else if ((size_t)n != strlen(s))
+		ret = -EIO;
+	close(fd);
+	return ret;
+}
+
+static int read_hex(const char *path, uint64_t *v)
+{
+	char buf[64];
+	int ret = read_line(path, buf, sizeof(buf));
+
+	if (!ret)
+		*v = strtoull(buf, NULL, 0);
+	return ret;
+}
+
+/* The last path element a sysfs link points to, "" when no link. */
+static void link_name(const char *path, char *out, size_t len)
+{
+	char buf[PATH_MAX];
+	ssize_t n = readlink(path, buf, sizeof(buf) - 1);
+	const char *slash, *name;
+	size_t nl;
+
+	out[0] = '\0';
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	slash = strrchr(buf, '/');
+	name = slash ? slash + 1 : buf;
+	nl = strnlen(name, len - 1);
+	memcpy(out, name, nl);
+	out[nl] = '\0';
+}
+
+static void dev_path(char *buf, size_t len, const char *bdf, const char *what)
+{
+	snprintf(buf, len, PCI_DEVICES "/%s/%s", bdf, what);
+}
+
+static void driver_of(const char *bdf, char *out, size_t len)
+{
+	char path[PATH_MAX];
+
+	dev_path(path, sizeof(path), bdf, "driver");
+	link_name(path, out, len);
+}
+
+/* Bind @bdf to vfio-pci, remembering the old driver. */
+static int bind_vfio(struct vmm_vfio_info *in, char *err, size_t errlen)
+{
+	char path[PATH_MAX], now[64];
+	int ret;
+
+	driver_of(in->bdf, in->old_driver, sizeof(in->old_driver));
+	if (!strcmp(in->old_driver, VFIO_DRIVER)) {
+		in->old_driver[0] = '\0';
+		return 0;
+	}
+	dev_path(path, sizeof(path), in->bdf, "driver_override");
+	ret = write_str(path, VFIO_DRIVER);
+	if (ret)
+		return say(err, errlen, ret, "%s: cannot set driver_override: %s",
+			   in->bdf, strerror(-ret));
+	in->rebound = true;
+	if (in->old_driver[0]) {
+		dev_path(path, sizeof(path), in->bdf, "driver/unbind");
+		ret = write_str(path, in->bdf);
+		if (ret)
+			return say(err, errlen, ret, "%s: cannot unbind it from %s: %s",
+				   in->bdf, in->old_driver, strerror(-ret));
+	}
+	ret = write_str(PCI_PROBE, in->bdf);
+	driver_of(in->bdf, now, sizeof(now));
+	if (strcmp(now, VFIO_DRIVER))
+		return say(err, errlen, ret ? ret : -ENODEV,
+			   "%s: not bound to vfio-pci and cannot be bound (is the vfio-pci module loaded?)",
+			   in->bdf);
+	return 0;
+}
+
+/* Give the device back as it was found. */
+static void unbind_vfio(struct vmm_vfio_info *in)
+{
+	char path[PATH_MAX], now[64];
+
+	if (!in->rebound)
+		return;
+	driver_of(in->bdf, now, sizeof(now));
+	if (!strcmp(now, VFIO_DRIVER)) {
+		dev_path(path, sizeof(path), in->bdf, "driver/unbind");
+		write_str(path, in->bdf);
+	}
+	dev_path(path, sizeof(path), in->bdf, "driver_override");
+	write_str(path, "\n");
+	if (in->old_driver[0]) {
+		snprintf(path, sizeof(path), "/sys/bus/pci/drivers/%s/bind",
+			 in->old_driver);
+		write_str(path, in->bdf);
+	}
+	in->rebound = false;
+}
+
+/* Every device of the group bound to vfio-pci. */
+static int group_viable(const struct vmm_vfio_info *in, char *err,
+			size_t errlen)
+{
+	char path[PATH_MAX], drv[64];
+	struct dirent *e;
+	DIR *d;
+	int ret = 0;
+
+	snprintf(path, sizeof(path), "/sys/kernel/iommu_groups/%u/devices",
+		 in->group);
+	d = opendir(path);
+	if (!d)
+		return say(err, errlen, -errno, "%s: cannot read IOMMU group %u",
+			   in->bdf, in->group);
+	while (!ret && (e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		driver_of(e->d_name, drv, sizeof(drv));
+		if (strcmp(drv, VFIO_DRIVER))
+			ret = say(err, errlen, -EBUSY,
+				  "%s: IOMMU group %u is not viable: %s is bound to %s, not vfio-pci",
+				  in->bdf, in->group, e->d_name,
+				  drv[0] ? drv : "no driver");
+	}
+	closedir(d);
+	return ret;
+}
+
+/* The device exists; its ids and IOMMU group. */
+static int find_device(struct vmm_vfio_info *in, char *err, size_t errlen)
+{
+	char path[PATH_MAX], grp[32];
+	uint64_t v;
+
+	dev_path(path, sizeof(path), in->bdf, "vendor");
+	if (read_hex(path, &v))
+		return say(err, errlen, -ENODEV, "%s: no such PCI device",
+			   in->bdf);
+	in->vendor = (uint16_t)v;
+	dev_path(path, sizeof(path), in->bdf, "device");
+	if (!read_hex(path, &v))
+		in->device = (uint16_t)v;
+	dev_path(path, sizeof(path), in->bdf, "class");
+	if (!read_hex(path, &v))
+		in->class_code = (uint32_t)v;
+	dev_path(path, sizeof(path), in->bdf, "iommu_group");
+	link_name(path, grp, sizeof(grp));
+	if (!grp[0])
+		return say(err, errlen, -ENODEV,
+			   "%s: in no IOMMU group (no IOMMU: /sys/kernel/iommu_groups is empty?)",
+			   in->bdf);
+	in->group = (unsigned int)strtoul(grp, NULL, 10);
+	return 0;
+}
+
+/* An info ioctl whose reply may grow with caps: *@buf is malloc'd. */
+static int info_caps(int fd, unsigned long req, void *first, size_t len,
+		     void **buf)
+{
+	uint32_t argsz;
+
+	if (ioctl(fd, req, first))
+		return -errno;
+	memcpy(&argsz, first, sizeof(argsz));
+	if (argsz < len)
+		argsz = (uint32_t)len;
+	if (argsz > INFO_MAX)
+		return -E2BIG;
+	*buf = calloc(1, argsz);
+	if (!*buf)
+		return -ENOMEM;
+	memcpy(*buf, first, len);
+	memcpy(*buf, &argsz, sizeof(argsz));
+	if (ioctl(fd, req, *buf)) {
+		int ret = -errno;
+
+		free(*buf);
+		*buf = NULL;
+		return ret;
+	}
+	return 0;
+}
+
+/* The cap with @id in an info reply, or NULL. */
+static const struct vfio_info_cap_header *find_cap(const void *buf,
+						   uint32_t argsz,
+						   uint32_t first, uint16_t id)
+{
+	uint32_t off = first;
+
+	for (int n = 0; off && n < 64; n++) {
+		const struct vfio_info_cap_header *h;
+
+		if (off + sizeof(*h) > argsz)
+			return NULL;
+		h = (const void *)((const char *)buf + off);
+		if (h->id == id)
+			return h;
+		off = h->next;
+	}
+	return NULL;
+}
+
+static void read_ranges(struct vmm_vfio_info *in, const void *buf,
+			uint32_t argsz, uint32_t first)
+{
+	const struct vfio_info_cap_header *h;
+	const struct vfio_iommu_type1_info_cap_iova_range *r;
+	const struct vfio_iommu_type1_info_dma_avail *a;
+
+	h = find_cap(buf, argsz, first, VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE);
+	r = (const void *)h;
+	for (uint32_t i = 0; r && i < r->nr_iovas &&
+	     in->nr_ranges < VMM_VFIO_MAX_RANGES; i++) {
+		if ((const char *)&r->iova_ranges[i + 1] >
+		    (const char *)buf + argsz)
+			break;
+		in->ranges[in->nr_ranges].start = r->iova_ranges[i].start;
+		in->ranges[in->nr_ranges++].end = r->iova_ranges[i].end;
+	}
+	h = find_cap(buf, argsz, first, VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL);
+	a = (const void *)h;
+	if (a)
+		in->avail = a->avail;
+}
+
+/* IOVA ranges, page sizes and dma_avail of the container's IOMMU. */
+static int iommu_info(struct vmm_vfio *v, char *err, size_t errlen)
+{
+	struct vfio_iommu_type1_info first = { .argsz = sizeof(first) };
+	struct vmm_vfio_info *in = &v->info;
+	struct vfio_iommu_type1_info *info;
+	void *buf = NULL;
+	int ret;
+
+	ret = info_caps(v->container, VFIO_IOMMU_GET_INFO, &first,
+			sizeof(first), &buf);
+	if (ret)
+		return say(err, errlen, ret, "%s: VFIO_IOMMU_GET_INFO: %s",
+			   in->bdf, strerror(-ret));
+	info = buf;
+	in->pgsizes = info->flags & VFIO_IOMMU_INFO_PGSIZES ?
+		      info->iova_pgsizes : 0;
+	if (info->flags & VFIO_IOMMU_INFO_CAPS)
+		read_ranges(in, buf, info->argsz, info->cap_offset);
+	free(buf);
+	if (!(in->pgsizes & 4096))
+		return say(err, errlen, -EOPNOTSUPP,
+			   "%s: the IOMMU does not map 4 KiB pages (page sizes %#llx)",
+			   in->bdf, (unsigned long long)in->pgsizes);
+	if (!in->nr_ranges) {	/* an old kernel: no ranges said */
+		in->ranges[0].end = UINT64_MAX;
+		in->nr_ranges = 1;
+	}
+	read_hex(TYPE1_LIMIT, &in->limit);
+	return 0;
+}
+
+static int open_container(struct vmm_vfio *v, char *err, size_t errlen)
+{
+	const char *bdf = v->info.bdf;
+	struct vfio_group_status st = { .argsz = sizeof(st) };
+	char path[64];
+
+	v->container = open(VFIO_CONTAINER, O_RDWR | O_CLOEXEC);
+	if (v->container < 0)
+		return say(err, errlen, -errno, "%s: cannot open %s: %s", bdf,
+			   VFIO_CONTAINER, strerror(errno));
+	if (ioctl(v->container, VFIO_GET_API_VERSION) != VFIO_API_VERSION ||
+	    ioctl(v->container, VFIO_CHECK_EXTENSION, VFIO_TYPE1v2_IOMMU) <= 0)
+		return say(err, errlen, -EOPNOTSUPP,
+			   "%s: the kernel's VFIO has no type1v2 IOMMU", bdf);
+	snprintf(path, sizeof(path), "/dev/vfio/%u", v->info.group);
+	v->group = open(path, O_RDWR | O_CLOEXEC);
+	if (v->group < 0)
+		return say(err, errlen, -errno, "%s: cannot open %s: %s", bdf,
+			   path, strerror(errno));
+	if (ioctl(v->group, VFIO_GROUP_GET_STATUS, &st))
+		return say(err, errlen, -errno, "%s: group status: %s", bdf,
+			   strerror(errno));
+	if (!(st.flags & VFIO_GROUP_FLAGS_VIABLE))
+		return say(err, errlen, -EBUSY,
+			   "%s: IOMMU group %u is not viable (a device in it is not bound to vfio-pci)",
+			   bdf, v->info.group);
+	if (ioctl(v->group, VFIO_GROUP_SET_CONTAINER, &v->container) ||
+	    ioctl(v->container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU))
+		return say(err, errlen, -errno, "%s: setting up the type1v2 container: %s",
+			   bdf, strerror(errno));
+	return iommu_info(v, err, errlen);
+}
+
+/* BAR0: size, offset, and whether one mmap covers it whole. */
+static int bar_info(struct vmm_vfio *v, char *err, size_t errlen)
+{
+	struct vfio_region_info first = {
+		.argsz = sizeof(first), .index = VFIO_PCI_BAR0_REGION_INDEX,
+	};
+	const struct vfio_region_info_cap_sparse_mmap *sp;
+	struct vfio_region_info *ri;
+	void *buf = NULL;
+	int ret;
+
+	ret = info_caps(v->device, VFIO_DEVICE_GET_REGION_INFO, &first,
+			sizeof(first), &buf);
+	if (ret)
+		return say(err, errlen, ret, "%s: BAR0 region info: %s",
+			   v->info.bdf, strerror(-ret));
+	ri = buf;
+	v->bar_off = ri->offset;
+	v->info.bar_size = ri->size;
+	v->info.bar_mmap = ri->flags & VFIO_REGION_INFO_FLAG_MMAP;
+	sp = (const void *)(ri->flags & VFIO_REGION_INFO_FLAG_CAPS ?
+		find_cap(buf, ri->argsz, ri->cap_offset,
+			 VFIO_REGION_INFO_CAP_SPARSE_MMAP) : NULL);
+	/* sparse: mmap-able whole only if one area is the whole BAR */
+	if (sp && !(sp->nr_areas == 1 && sp->areas[0].offset == 0 &&
+		    sp->areas[0].size == ri->size))
+		v->info.bar_mmap = false;
+	free(buf);
+	if (!v->info.bar_size || !(first.flags & VFIO_REGION_INFO_FLAG_READ))
+		return say(err, errlen, -ENODEV, "%s: BAR0 is not an MMIO BAR",
+			   v->info.bdf);
+	return 0;
+}
+
+static int cfg_info(struct vmm_vfio *v, char *err, size_t errlen)
+{
+	struct vfio_region_info ri = {
+		.argsz = sizeof(ri), .index = VFIO_PCI_CONFIG_REGION_INDEX,
+	};
+
+	if (ioctl(v->device, VFIO_DEVICE_GET_REGION_INFO, &ri))
+		return say(err, errlen, -errno, "%s: config region info: %s",
+			   v->info.bdf, strerror(errno));
+	v->cfg_off = ri.offset;
+	return 0;
+}
+
+static int open_device(struct vmm_vfio *v, char *err, size_t errlen)
+{
+	struct vfio_device_info di = { .argsz = sizeof(di) };
+	int ret;
+
+	v->device = ioctl(v->group, VFIO_GROUP_GET_DEVICE_FD, v->info.bdf);
+	if (v->device < 0)
+		return say(err, errlen, -errno, "%s: VFIO_GROUP_GET_DEVICE_FD: %s",
+			   v->info.bdf, strerror(errno));
+	if (ioctl(v->device, VFIO_DEVICE_GET_INFO, &di))
+		return say(err, errlen, -errno, "%s: device info: %s",
+			   v->info.bdf, strerror(errno));
+	if (!(di.flags & VFIO_DEVICE_FLAGS_PCI) ||
+	    di.num_regions <= VFIO_PCI_CONFIG_REGION_INDEX)
+		return say(err, errlen, -ENODEV, "%s: not a VFIO PCI device",
+			   v->info.bdf);
+	ret = bar_info(v, err, errlen);
+	if (!ret)
+		ret = cfg_info(v, err, errlen);
+	if (!ret && (ret = vmm_vfio_bus_master(v, true)))
+		say(err, errlen, ret, "%s: cannot enable bus mastering: %s",
+		    v->info.bdf, strerror(-ret));
+	return ret;
+}
+
+int vmm_vfio_open(const char *bdf, struct vmm_vfio **out, char *err,
+		  size_t errlen)
+{
+	struct vmm_vfio *v;
+	int ret;
+
+	if (!bdf || !out)
+		return say(err, errlen, -EINVAL, "no device given");
+	v = calloc(1, sizeof(*v));
+	if (!v)
+		return say(err, errlen, -ENOMEM, "%s", strerror(ENOMEM));
+	v->container = v->group = v->device = -1;
+	ret = vmm_vfio_bdf_parse(bdf, v->info.bdf);
+	if (ret)
+		say(err, errlen, ret,
+		    "'%s' is not a PCI address (DDDD:BB:DD.F or BB:DD.F, hex; device <= 1f, function <= 7)",
+		    bdf);
+	if (!ret)
+		ret = find_device(&v->info, err, errlen);
+	if (!ret)
+		ret = bind_vfio(&v->info, err, errlen);
+	if (!ret)
+		ret = group_viable(&v->info, err, errlen);
+	if (!ret)
+		ret = open_container(v, err, errlen);
+	if (!ret)
+		ret = open_device(v, err, errlen);
+	if (ret) {
+		vmm_vfio_close(v);
+		return ret;
+	}
+	*out = v;
+	return 0;
+}
+
+void vmm_vfio_close(struct vmm_vfio *v)
+{
+	if (!v)
+		return;
+	if (v->bar_map)
+		munmap(v->bar_map, v->info.bar_size);
+	if (v->device >= 0)
+		close(v->device);
+	if (v->group >= 0)
+		close(v->group);
+	if (v->container >= 0)
+		close(v->container);
+	unbind_vfio(&v->info);
+	free(v);
+}
+
+const struct vmm_vfio_info *vmm_vfio_info(const struct vmm_vfio *v)
+{
+	return &v->info;
+}
+
+static int region_rw(int fd, uint64_t at, void *data, size_t len, bool write)
+{
+	ssize_t n = write ? pwrite(fd, data, len, (off_t)at) :
+			    pread(fd, data, len, (off_t)at);
+
+	if (n < 0)
+		return -errno;
+	return (size_t)n == len ? 0 : -EIO;
+}
+
+int vmm_vfio_bar_rw(struct vmm_vfio *v, uint64_t off, void *data,
+		    unsigned int len, bool write)
+{
+	if (!v || !data || (len != 1 && len != 2 && len != 4 && len != 8) ||
+	    off >= v->info.bar_size || len > v->info.bar_size - off)
+		return -EINVAL;
+	return region_rw(v->device, v->bar_off + off, data, len, write);
+}
+
+int vmm_vfio_bar_mmap(struct vmm_vfio *v, void **hva)
+{
+	void *p;
+
+	if (!v || !hva)
+		return -EINVAL;
+	if (!v->info.bar_mmap)
+		return -ENODEV;
+	if (!v->bar_map) {
+		p = mmap(NULL, v->info.bar_size, PROT_READ | PROT_WRITE,
+			 MAP_SHARED, v->device, (off_t)v->bar_off);
+		if (p == MAP_FAILED)
+			return -errno;
+		v->bar_map = p;
+	}
+	*hva = v->bar_map;
+	return 0;
+}
+
+int vmm_vfio_bus_master(struct vmm_vfio *v, bool on)
+{
+	uint16_t cmd;
+	int ret = region_rw(v->device, v->cfg_off + PCI_COMMAND, &cmd,
+			    sizeof(cmd), false);
+
+	if (ret)
+		return ret;
+	if (on)
+		cmd |= PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER;
+	else
+		cmd &= (uint16_t)~PCI_COMMAND_MASTER;
+	return region_rw(v->device, v->cfg_off + PCI_COMMAND, &cmd,
+			 sizeof(cmd), true);
+}
+
+int vmm_vfio_reset(struct vmm_vfio *v)
+{
+	if (ioctl(v->device, VFIO_DEVICE_RESET))
+		return -errno;
+	return vmm_vfio_bus_master(v, true);
+}
+
+bool vmm_vfio_iova_ok(const struct vmm_vfio *v, uint64_t iova, uint64_t size)
+{
+	if (!size || iova + size < iova)
+		return false;
+	for (unsigned int i = 0; i < v->info.nr_ranges; i++)
+		if (iova >= v->info.ranges[i].start &&
+		    iova + size - 1 <= v->info.ranges[i].end)
+			return true;
+	return false;
+}
+
+int vmm_vfio_dma_map(struct vmm_vfio *v, uint64_t iova, void *vaddr,
+		     uint64_t size)
+{
+	struct vfio_iommu_type1_dma_map m = {
+		.argsz = sizeof(m),
+		.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
+		.vaddr = (uintptr_t)vaddr, .iova = iova, .size = size,
+	};
+
+	return ioctl(v->container, VFIO_IOMMU_MAP_DMA, &m) ? -errno : 0;
+}
+
+int vmm_vfio_dma_unmap(struct vmm_vfio *v, uint64_t iova, uint64_t size)
+{
+	struct vfio_iommu_type1_dma_unmap u = {
+		.argsz = sizeof(u), .iova = iova, .size = size,
+	};
+
+	if (ioctl(v->container, VFIO_IOMMU_UNMAP_DMA, &u))
+		return -errno;
+	return u.size == size ? 0 : -EIO;
+}
+
+/* Entries of directory @path whose name passes @keep (NULL: all). */
+static unsigned int count_dir(const char *path,
+			      bool (*keep)(const char *name))
+{
+	DIR *d = opendir(path);
+	struct dirent *e;
+	unsigned int n = 0;
+
+	if (!d)
+		return 0;
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.' && (!keep || keep(e->d_name)))
+			n++;
+	closedir(d);
+	return n;
+}
+
+static bool in_group(const char *bdf)
+{
+	char path[PATH_MAX], grp[32];
+
+	dev_path(path, sizeof(path), bdf, "iommu_group");
+	link_name(path, grp, sizeof(grp));
+	return grp[0];
+}
+
+static bool on_vfio(const char *bdf)
+{
+	char drv[64];
+
+	driver_of(bdf, drv, sizeof(drv));
+	return in_group(bdf) && !strcmp(drv, VFIO_DRIVER);
+}
+
+int vmm_vfio_host_probe(struct vmm_vfio_host *h)
+{
+	if (!h)
+		return -EINVAL;
+	*h = (struct vmm_vfio_host){
+		.groups = count_dir("/sys/kernel/iommu_groups", NULL),
+		.vfio = !access("/sys/module/vfio", F_OK),
+		.type1 = !access("/sys/module/vfio_iommu_type1", F_OK),
+		.iommufd = !access("/dev/iommu", F_OK),
+		.devices = count_dir(PCI_DEVICES, in_group),
+		.bound = count_dir(PCI_DEVICES, on_vfio),
+	};
+	read_hex(TYPE1_LIMIT, &h->limit);
+	return 0;
+}
