@@ -69,31 +69,60 @@ static int each_mode(struct gm_conv *c, struct gm_piece *p, mode_fn fn)
 	return 0;
 }
 
+/*
+ * The pages a ZERO conversion punches, gathered into maximal spans: the
+ * state map may cut one span into several runs (pins, population,
+ * allocation differ), but the backing store is punched once per span, so
+ * that a uniform range, whatever its history, is one fallocate() and the
+ * kernel frees its huge spans whole.
+ */
 struct punch {
 	struct gmem_file *f;
 	uint64_t skip;		/* runs already in the target state */
+	uint64_t start;		/* the span gathered so far, pages */
+	uint64_t end;
 };
+
+static int punch_flush(struct punch *pu)
+{
+	uint64_t s = pu->start, e = pu->end;
+
+	pu->start = pu->end = 0;
+	if (s == e)
+		return 0;
+	return gm_store_punch_revoked(pu->f, s << GM_PAGE_SHIFT,
+				      (e - s) << GM_PAGE_SHIFT);
+}
 
 static int punch_run(uint64_t s, uint64_t e, uint64_t v, void *arg)
 {
 	struct punch *pu = arg;
+	int ret;
 
 	if ((v & SM_PRIVATE) == pu->skip)
 		return 0;
-	return gm_store_punch(pu->f, s << GM_PAGE_SHIFT,
-			      (e - s) << GM_PAGE_SHIFT);
+	if (pu->end != pu->start && pu->end == s) {
+		pu->end = e;
+		return 0;
+	}
+	ret = punch_flush(pu);
+	pu->start = s;
+	pu->end = e;
+	return ret;
 }
 
 /* Content mode ZERO: punch the pages whose state changes, lazily zeroed. */
 static int zero_run(struct gm_conv *c, struct gm_piece *p, uint64_t off,
 		    uint64_t len, bool zero)
 {
-	struct punch pu = { p->f, c->private ? SM_PRIVATE : 0 };
+	struct punch pu = { p->f, c->private ? SM_PRIVATE : 0, 0, 0 };
+	int ret;
 
 	if (!zero)
 		return 0;
-	return gm_sm_walk(&p->f->sm, gm_pg(off), gm_pg(off + len), punch_run,
-			  &pu);
+	ret = gm_sm_walk(&p->f->sm, gm_pg(off), gm_pg(off + len), punch_run,
+			 &pu);
+	return ret ? ret : punch_flush(&pu);
 }
 
 static struct gm_range range_of(const struct gm_piece *p)

@@ -97,6 +97,7 @@ int gm_store_create(struct gmem_file *f);
 void gm_store_destroy(struct gmem_file *f);
 int gm_store_allocate(struct gmem_file *f, uint64_t off, uint64_t len);
 int gm_store_punch(struct gmem_file *f, uint64_t off, uint64_t len);
+int gm_store_punch_revoked(struct gmem_file *f, uint64_t off, uint64_t len);
 
 /* pin.c: pin the longest pinnable prefix; bytes pinned or -errno */
 long gm_pin_prefix(struct gmem_file *f, uint64_t off, uint64_t len);
