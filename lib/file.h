@@ -13,6 +13,7 @@
 
 #include "gate.h"
 #include "listener.h"
+#include "pindex.h"
 #include "statemap.h"
 #include "vm.h"
 
@@ -29,6 +30,7 @@ struct gmem_file {
 	pthread_rwlock_t invalidate_lock;
 	struct gate gate;
 	struct statemap sm;	/* pages; see statemap.h */
+	struct gm_pindex pi;	/* its private bit, for accessors; pindex.h */
 	struct gm_mapping *mappings;	/* mapping.c */
 	/* listener.c: registration order; under the invalidate lock */
 	struct gmem_listener *listeners;
