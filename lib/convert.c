@@ -296,6 +296,14 @@ static int count_run(struct gm_conv *c, struct gm_piece *p, uint64_t off,
 	return 0;
 }
 
+/* Children of the private index where an apply to come splits an entry. */
+static int index_run(struct gm_conv *c, struct gm_piece *p, uint64_t off,
+		     uint64_t len, bool zero)
+{
+	(void)c, (void)zero;
+	return gm_pi_prepare(&p->f->pi, gm_pg(off), gm_pg(off + len));
+}
+
 /*
  * Reserve the state-map nodes for every changing piece of @first's file
  * at once: applies in one file interact (two pieces may share a chunk of
@@ -309,17 +317,18 @@ static int prepare_file(struct gm_conv *c, unsigned int first)
 	uint64_t lo = p->off, hi = p->off + p->len;
 	int ret;
 
+	for (unsigned int i = first; i < c->n; i++) {
+		ret = c->p[i].change && c->p[i].f == p->f ?
+		      each_mode(c, &c->p[i], index_run) : 0;
+		if (ret)
+			return ret;
+	}
 	c->napply = 0;
 	for (unsigned int i = first; i < c->n; i++) {
 		struct gm_piece *q = &c->p[i];
 
 		if (!q->change || q->f != p->f)
 			continue;
-		/* Children where the change splits an index entry. */
-		ret = gm_pi_prepare(&q->f->pi, gm_pg(q->off),
-				    gm_pg(q->off + q->len));
-		if (ret)
-			return ret;
 		each_mode(c, q, count_run);
 		lo = q->off < lo ? q->off : lo;
 		hi = q->off + q->len > hi ? q->off + q->len : hi;
