@@ -70,12 +70,6 @@ struct access {
 	struct gmem_fault *fault;
 };
 
-/*
- * Per thread: the memslot index found last (checked against the current
- * array before use, so a stale one only costs the search).
- */
-static __thread unsigned int hint_slot
-	__attribute__((tls_model("initial-exec")));
 
 static int fail(struct access *a, uint64_t gpa, uint64_t size, uint64_t why)
 {
@@ -88,20 +82,38 @@ static int fail(struct access *a, uint64_t gpa, uint64_t size, uint64_t why)
 	return -EFAULT;
 }
 
-/* The slot containing @gpa: the hint first, then the binary search. */
+/*
+ * Per thread: the memslot index found last (checked against the current
+ * array before use, so a stale one only costs the search).
+ */
+static __thread unsigned int hint_slot
+	__attribute__((tls_model("initial-exec")));
+
+/*
+ * The slot containing @gpa: the hint first, then a binary search without
+ * branches on the data (the halving compiles to a conditional move), so
+ * reads spread over many memslots pay no mispredictions: the last slot
+ * starting at or below @gpa, if it reaches @gpa.
+ */
 static inline const struct gm_slot *slot_of(const struct gm_slots *ss,
 					    uint64_t gpa)
 {
-	const struct gm_slot *s;
+	const struct gm_slot *s = ss->s;
+	unsigned int n = ss->n;
 
-	if (hint_slot < ss->n) {
-		s = &ss->s[hint_slot];
-		if (gpa - s->gpa < s->size)	/* wraps when gpa < s->gpa */
-			return s;
+	if (hint_slot < n && gpa - s[hint_slot].gpa < s[hint_slot].size)
+		return &s[hint_slot];	/* the subtraction wraps below */
+	if (!n)
+		return NULL;
+	while (n > 1) {
+		unsigned int half = n / 2;
+
+		s = s[half].gpa <= gpa ? s + half : s;
+		n -= half;
 	}
-	s = gm_slot_find(ss, gpa);
-	if (s)
-		hint_slot = s - ss->s;
+	if (gpa - s->gpa >= s->size)
+		return NULL;
+	hint_slot = s - ss->s;
 	return s;
 }
 
