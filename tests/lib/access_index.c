@@ -11,9 +11,8 @@
  *    shared, and a refusal names the page.
  * 2. Race: readers make 1..128-byte reads of tracked pages while a writer
  *    converts the units holding them (single pages, a whole chunk, a whole
- *    upper entry) in both modes, and a slot comes and goes. threads.c's
- *    protocol (a phase per page, readers counted in before they read it)
- *    says what a read may return: a page private for the whole read must
+ *    upper entry) in both modes, and a slot comes and goes. The protocol
+ *    of phase-race.h says what a read may return: a page private for the whole read must
  *    be refused; a page shared when the read began must give that
  *    generation's bytes or a private fault. A ZERO conversion to private
  *    zeroes the page while the reader may be copying: only the index
@@ -21,13 +20,7 @@
  *    the index failed to invalidate.
  * No timing is asserted: the race runs about a second per backing.
  */
-#include <pthread.h>
-#include <sched.h>
-#include <stdatomic.h>
-#include <stdbool.h>
-#include <time.h>
-
-#include "lib-util.h"
+#include "phase-race.h"
 
 #define FILE_SIZE	(8ULL << 30)
 #define CHUNK_PG	2048ULL			/* pages of an index chunk */
@@ -126,24 +119,10 @@ static const struct unit units[] = {
 #define NUNITS		ARRAY_SIZE(units)
 #define NREADERS	2
 
-enum { PRIVATE, WRITING, SHARED, TO_PRIVATE };
-
-struct page {
-	atomic_uint_fast64_t seq;	/* 4 * generation + phase */
-	atomic_int inflight;
-};
-
 struct ctx {
-	struct gmem_vm *vm;
+	struct race r;
 	struct gmem_file *f;
 	struct page pages[NUNITS];
-	atomic_bool stop;
-};
-
-struct reader_stats {
-	struct ctx *c;
-	unsigned int seed;
-	uint64_t ok, faults, skipped;
 };
 
 static uint8_t byte_of(unsigned int u, uint64_t gen, uint64_t off)
@@ -151,48 +130,35 @@ static uint8_t byte_of(unsigned int u, uint64_t gen, uint64_t off)
 	return (uint8_t)((u * 131 + gen * 29 + off * 7 + (off >> 8)) | 1);
 }
 
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 static void make_shared(struct ctx *c, unsigned int u, uint64_t mode)
 {
-	struct page *p = &c->pages[u];
-	uint64_t seq = atomic_load(&p->seq), gen = seq / 4;
+	int64_t gen = phase_write(&c->pages[u]);
 	uint8_t buf[PG];
 
-	if (seq % 4 != PRIVATE)
+	if (gen < 0)
 		return;
-	atomic_store(&p->seq, gen * 4 + WRITING);
-	while (atomic_load(&p->inflight))
-		sched_yield();
 	convert(c->f, units[u].first * PG, units[u].n * PG, 0, mode);
 	for (uint64_t i = 0; i < PG; i++)
-		buf[i] = byte_of(u, gen, i);
-	TEST_RET(gmem_vm_write(c->vm, GPA + units[u].tracked * PG, buf, PG,
+		buf[i] = byte_of(u, (uint64_t)gen, i);
+	TEST_RET(gmem_vm_write(c->r.vm, GPA + units[u].tracked * PG, buf, PG,
 			       NULL), 0);
-	atomic_store(&p->seq, gen * 4 + SHARED);
+	phase_set(&c->pages[u], (uint64_t)gen, SHARED);
 }
 
 static void make_private(struct ctx *c, unsigned int u, uint64_t mode)
 {
-	struct page *p = &c->pages[u];
-	uint64_t seq = atomic_load(&p->seq), gen = seq / 4;
+	int64_t gen = phase_to_private(&c->pages[u]);
 
-	if (seq % 4 != SHARED)
+	if (gen < 0)
 		return;
-	atomic_store(&p->seq, gen * 4 + TO_PRIVATE);
 	convert(c->f, units[u].first * PG, units[u].n * PG, GMEM_ATTR_PRIVATE,
 		mode);
-	atomic_store(&p->seq, (gen + 1) * 4 + PRIVATE);
+	phase_set(&c->pages[u], (uint64_t)gen + 1, PRIVATE);
 }
 
-static uint64_t writer(struct ctx *c)
+static uint64_t writer(void *arg)
 {
+	struct ctx *c = arg;
 	int64_t end = now_ns() + RUN_NS;
 	uint64_t step;
 
@@ -204,7 +170,7 @@ static uint64_t writer(struct ctx *c)
 		make_shared(c, step % NUNITS, mode);
 		make_private(c, (step + NUNITS / 2) % NUNITS, mode);
 	}
-	atomic_store(&c->stop, true);
+	atomic_store(&c->r.stop, true);
 	return step;
 }
 
@@ -237,30 +203,25 @@ static void check_read(unsigned int u, uint64_t s1, uint64_t s2, uint64_t off,
 
 static void *reader(void *arg)
 {
-	struct reader_stats *rs = arg;
-	struct ctx *c = rs->c;
+	struct race_reader *rs = arg;
+	struct ctx *c = rs->ctx;
 	uint8_t buf[128];
 
-	while (!atomic_load(&c->stop)) {
+	while (!atomic_load(&c->r.stop)) {
 		unsigned int u = (unsigned int)rand_r(&rs->seed) % NUNITS;
 		size_t len = 1 + (unsigned int)rand_r(&rs->seed) % 128;
 		uint64_t off = (unsigned int)rand_r(&rs->seed) % (PG - len + 1);
-		struct page *p = &c->pages[u];
 		struct gmem_fault fault = { 0 };
 		uint64_t s1, s2;
 		int ret;
 
-		atomic_fetch_add(&p->inflight, 1);
-		s1 = atomic_load(&p->seq);
-		if (s1 % 4 == WRITING) {
-			atomic_fetch_sub(&p->inflight, 1);
+		if (!phase_enter(&c->pages[u], &s1)) {
 			rs->skipped++;
 			continue;
 		}
-		ret = gmem_vm_read(c->vm, GPA + units[u].tracked * PG + off,
+		ret = gmem_vm_read(c->r.vm, GPA + units[u].tracked * PG + off,
 				   buf, len, &fault);
-		s2 = atomic_load(&p->seq);
-		atomic_fetch_sub(&p->inflight, 1);
+		s2 = phase_leave(&c->pages[u]);
 		check_read(u, s1, s2, off, len, ret, buf, &fault);
 		if (ret)
 			rs->faults++;
@@ -270,43 +231,19 @@ static void *reader(void *arg)
 	return NULL;
 }
 
-/* A slot of another file comes and goes: the slot array is republished. */
-static void *churn(void *arg)
-{
-	struct ctx *c = arg;
-	struct gmem_file *g = new_file(c->vm, PG, GMEM_FLAG_INIT_SHARED);
-
-	while (!atomic_load(&c->stop)) {
-		TEST_RET(set_slot(c->vm, 1, GPA - 16 * PG, PG, g, 0), 0);
-		TEST_RET(del_slot(c->vm, 1), 0);
-	}
-	TEST_RET(gmem_close(g), 0);
-	return NULL;
-}
-
 static void test_race(struct gmem_vm *vm, struct gmem_file *f, int kvm)
 {
-	struct reader_stats rs[NREADERS];
-	pthread_t tid[NREADERS], churner;
-	struct ctx c = { .vm = vm, .f = f };
-	uint64_t steps_done, ok = 0, faults = 0;
+	struct race_reader rs[NREADERS];
+	struct ctx c = { .r = { .vm = vm, .churn_slot = 1,
+				.churn_gpa = GPA - 16 * PG }, .f = f };
+	uint64_t steps_done, ok, faults;
 
 	/* Every unit private at generation 0. */
 	convert(f, 0, FILE_SIZE, GMEM_ATTR_PRIVATE, GMEM_CONVERT_ZERO);
-	for (unsigned int i = 0; i < NREADERS; i++) {
-		rs[i] = (struct reader_stats){ .c = &c, .seed = i + 7 };
-		TEST_ASSERT(!pthread_create(&tid[i], NULL, reader, &rs[i]),
-			    "pthread_create");
-	}
-	TEST_ASSERT(!pthread_create(&churner, NULL, churn, &c),
-		    "pthread_create");
-	steps_done = writer(&c);
-	TEST_ASSERT(!pthread_join(churner, NULL), "pthread_join");
-	for (unsigned int i = 0; i < NREADERS; i++) {
-		TEST_ASSERT(!pthread_join(tid[i], NULL), "pthread_join");
-		ok += rs[i].ok;
-		faults += rs[i].faults;
-	}
+	for (unsigned int i = 0; i < NREADERS; i++)
+		rs[i] = (struct race_reader){ .ctx = &c, .seed = i + 7 };
+	steps_done = race_run(&c.r, rs, NREADERS, reader, writer, &c, &ok,
+			      &faults);
 	fprintf(stderr, "%s: %llu writer steps, %llu reads, %llu faults\n",
 		kvm ? "kvm" : "detached", (unsigned long long)steps_done,
 		(unsigned long long)ok, (unsigned long long)faults);
