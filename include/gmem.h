@@ -362,7 +362,9 @@ int gmem_unmap(struct gmem_file *file, void *addr, uint64_t len);
 /*
  * gmem_vm_read / gmem_vm_write - device-model accessors by gpa; may cross
  * memslots. Lock-free: small reads copy optimistically and check the
- * file's sequence before anything reaches @buf; other accesses wait only
+ * sequence of their pages' private-index entry before anything reaches
+ * @buf (a conversion elsewhere in the file does not disturb them); other
+ * accesses wait only
  * while a conversion of the same file is in flight, and no conversion to
  * private completes while they copy. No private byte ever reaches @buf.
  * Plain-memory memslots are copied with process_vm_readv/writev on this

@@ -306,6 +306,7 @@ static int apply_run(struct gm_conv *c, struct gm_piece *p, uint64_t off,
 	};
 
 	gm_sm_apply(&p->f->sm, gm_pg(off), gm_pg(off + len), &op, p->pp);
+	gm_pi_set(&p->f->pi, gm_pg(off), gm_pg(off + len), c->private);
 	return 0;
 }
 
@@ -324,6 +325,14 @@ static int count_run(struct gm_conv *c, struct gm_piece *p, uint64_t off,
 	return 0;
 }
 
+/* Children of the private index where an apply to come splits an entry. */
+static int index_run(struct gm_conv *c, struct gm_piece *p, uint64_t off,
+		     uint64_t len, bool zero)
+{
+	(void)c, (void)zero;
+	return gm_pi_prepare(&p->f->pi, gm_pg(off), gm_pg(off + len));
+}
+
 /*
  * Reserve the state-map nodes for every changing piece of @first's file
  * at once: applies in one file interact (two pieces may share a chunk of
@@ -335,7 +344,14 @@ static int prepare_file(struct gm_conv *c, unsigned int first)
 {
 	struct gm_piece *p = &c->p[first];
 	uint64_t lo = p->off, hi = p->off + p->len;
+	int ret;
 
+	for (unsigned int i = first; i < c->n; i++) {
+		ret = c->p[i].change && c->p[i].f == p->f ?
+		      each_mode(c, &c->p[i], index_run) : 0;
+		if (ret)
+			return ret;
+	}
 	c->napply = 0;
 	for (unsigned int i = first; i < c->n; i++) {
 		struct gm_piece *q = &c->p[i];
@@ -357,17 +373,35 @@ static bool owns_prep(const struct gm_conv *c, unsigned int i)
 	return c->p[i].change && c->p[i].pp == &c->p[i].prep;
 }
 
-static void close_gates(struct gmem_file **files, unsigned int nf)
+/* Every changing piece's index entries: begin or end their change. */
+static void mark_pieces(struct gm_conv *c, int how)
+{
+	for (unsigned int i = 0; i < c->n; i++)
+		if (c->p[i].change)
+			gm_pi_mark(&c->p[i].f->pi, gm_pg(c->p[i].off),
+				   gm_pg(c->p[i].off + c->p[i].len), how);
+}
+
+/*
+ * Shut the gates, then mark the index, before any page or state changes:
+ * gated accessors are drained, optimistic ones see the odd sequence of
+ * each entry the conversion touches (and only those).
+ */
+static void close_gates(struct gm_conv *c, struct gmem_file **files,
+			unsigned int nf)
 {
 	struct gate *gates[GM_MAX_PIECES];
 
 	for (unsigned int i = 0; i < nf; i++)
 		gates[i] = &files[i]->gate;
 	gm_gate_close(gates, nf);
+	mark_pieces(c, PI_BEGIN);
 }
 
-static void open_gates(struct gmem_file **files, unsigned int nf)
+static void open_gates(struct gm_conv *c, struct gmem_file **files,
+		       unsigned int nf)
 {
+	mark_pieces(c, PI_END);
 	for (unsigned int i = 0; i < nf; i++)
 		gm_gate_open(&files[i]->gate);
 }
@@ -449,11 +483,11 @@ static int to_private(struct gm_conv *c, struct gmem_file **files,
 	if (!ret)
 		ret = prepare_all(c, prepared);
 	if (!ret) {
-		close_gates(files, nf);
+		close_gates(c, files, nf);
 		ret = each_piece(c, private_piece);
 		if (!ret)
 			apply_all(c);
-		open_gates(files, nf);
+		open_gates(c, files, nf);
 	}
 	if (ret)
 		gm_listeners_undo(r, nr, 0, false);
@@ -487,9 +521,9 @@ static int to_shared(struct gm_conv *c, struct gmem_file **files,
 		gm_listeners_undo(r, nr, SM_PRIVATE, true);
 		return ret;
 	}
-	close_gates(files, nf);
+	close_gates(c, files, nf);
 	apply_all(c);
-	open_gates(files, nf);
+	open_gates(c, files, nf);
 	return 0;
 }
 
