@@ -7,11 +7,13 @@
  * mappings (vfio-dma.c), its attach a listener on a guest-memory file
  * whose shared runs it maps for DMA at IOVA = gpa (docs/vfio.md).
  *
- * The host's mapping of a file is its exported fd mmap'd by this device,
- * never handed out: the library's own mappings keep a page revoked until
- * every device listener has agreed to a conversion to shared, so they
- * cannot be pinned inside the listener's map (the file needs
- * GMEM_FLAG_EXPORT, as the DMA pool has).
+ * The pages are pinned through the file's exported fd, each run mapped
+ * for its VFIO_IOMMU_MAP_DMA only (vfio-dma.c): the library's own
+ * mappings keep a page revoked until every device listener has agreed to
+ * a conversion to shared, so they cannot be pinned inside the listener's
+ * map (the file needs GMEM_FLAG_EXPORT, as the DMA pool and, with a VFIO
+ * device, guest RAM have), and the process holds no view of private pages
+ * for the device.
  *
  * Locks, in lib/locking.h's order (the same shape as libgmemvu's device):
  * attach_lock is held across gmem_listen()/gmem_unlisten() and never
@@ -23,7 +25,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "vfio-dev.h"
@@ -67,7 +68,7 @@ static int check_attach(struct vmm_vfio_dev *v, uint64_t off, uint64_t size,
 	return 0;
 }
 
-/* The file range, mapped by this device only (see the top). */
+/* The file's exported fd: each run is mapped only to hand it to the IOMMU. */
 static int map_file(struct vmm_vfio_dev *v, struct vmm_vfio_attach *a)
 {
 	a->fd = gmem_export_fd(a->f);
@@ -76,25 +77,12 @@ static int map_file(struct vmm_vfio_dev *v, struct vmm_vfio_attach *a)
 			"attach: the file cannot be handed to a device (%s%s)",
 			strerror(-a->fd), a->fd == -EPERM ?
 			": created without GMEM_FLAG_EXPORT" : "");
-	a->hva = mmap(NULL, a->size, PROT_READ | PROT_WRITE, MAP_SHARED,
-		      a->fd, (off_t)a->off);
-	if (a->hva == MAP_FAILED) {
-		int ret = -errno;
-
-		close(a->fd);
-		return vmm_device_fail(&v->dev, ret,
-				       "attach: mmap of the file: %s",
-				       strerror(-ret));
-	}
-	madvise(a->hva, a->size, MADV_DONTFORK);
 	return 0;
 }
 
 static void unmap_file(struct vmm_vfio_attach *a)
 {
-	munmap(a->hva, a->size);
 	close(a->fd);
-	a->hva = NULL;
 	a->fd = -1;
 }
 

@@ -25,7 +25,6 @@ struct vmm_vfio_attach {
 	struct gmem_file *f;
 	uint64_t off, size, gpa;
 	struct gmem_listener *l;	/* NULL once released */
-	void *hva;			/* the file range, mapped here */
 	int fd;
 };
 

@@ -24,6 +24,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "vfio-dev.h"
 #include "vmm-int.h"
@@ -190,6 +191,26 @@ static void pend_drop(struct vmm_vfio_dev *d, uint64_t s, uint64_t e)
 			i++;
 }
 
+/*
+ * Map @s for DMA through a mapping of the run alone, made for the ioctl
+ * and gone after it: type1 pins the pages at map time and needs the
+ * address no more (one group per container, attached before any map), so
+ * the process never holds a view of pages that are, or may become,
+ * private.
+ */
+static int dma_map(struct vmm_vfio_dev *d, struct vmm_vfio_span s)
+{
+	void *p = mmap(NULL, s.len, PROT_READ | PROT_WRITE, MAP_SHARED,
+		       s.a->fd, (off_t)vmm_vfio_file_off(s.a, s.iova));
+	int ret;
+
+	if (p == MAP_FAILED)
+		return -errno;
+	ret = vmm_vfio_dma_map(d->vf, s.iova, p, s.len);
+	munmap(p, s.len);
+	return ret;
+}
+
 static int hw_map(struct vmm_vfio_dev *d, struct vmm_vfio_span s, uint64_t ex,
 		  uint64_t exlen)
 {
@@ -207,8 +228,7 @@ static int hw_map(struct vmm_vfio_dev *d, struct vmm_vfio_span s, uint64_t ex,
 		d->st.private_mapped += priv;
 		return -EPERM;
 	}
-	ret = vmm_vfio_dma_map(d->vf, s.iova, (char *)s.a->hva +
-			       (s.iova - s.a->gpa), s.len);
+	ret = dma_map(d, s);
 	if (!ret) {
 		ret = tab_insert(d, s);
 		if (ret)
