@@ -58,6 +58,9 @@ static void run_usage(FILE *f)
 "                     doorbell (a port-I/O exit), or auto (the default: the\n"
 "                     hypercall where its exits reach gmem, as `gmem host`\n"
 "                     shows, else the doorbell)\n"
+"  --prefault         pre-fault guest RAM before the vCPUs start\n"
+"                     (gmem_vm_prefault(): through vCPU 0 where KVM has\n"
+"                     KVM_PRE_FAULT_MEMORY, else the host side only)\n"
 "  --json             print the summary as one JSON object (guest text\n"
 "                     goes to stderr)\n"
 "  --map              then the memory map (docs/map.md): bars by gpa, legend,\n"
@@ -257,6 +260,9 @@ static int run_opt(int c, const char *arg, void *opts)
 		return 0;
 	case 'X':
 		return parse_conv(arg, &o->conv);
+	case 'P':
+		o->prefault = true;
+		return 0;
 	case 'B':
 		return dev_opt(VMM_VU_BLK, arg, o->dev);
 	case 'V':
@@ -281,6 +287,7 @@ static const struct option run_longopts[] = {
 	{ "vhost-user-blk", required_argument, NULL, 'B' },
 	{ "vhost-user-net", required_argument, NULL, 'N' },
 	{ "vfio", required_argument, NULL, 'V' },
+	{ "prefault", no_argument, NULL, 'P' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -362,6 +369,17 @@ static bool hypercall_arrives(struct runner *r, struct run_ctx *c)
 	return false;
 }
 
+static void print_prefault(struct runner *r)
+{
+	struct runner_stats st;
+
+	runner_get_stats(r, &st);
+	printf("  prefault:     guest RAM in %.1f ms (%s)\n",
+	       st.prefault_seconds * 1e3, st.prefault_vcpu ?
+	       "KVM_PRE_FAULT_MEMORY on vCPU 0" :
+	       "host side only: no KVM_PRE_FAULT_MEMORY here");
+}
+
 /* The VM, its checks before the vCPUs start, the run and the report. */
 static int run_vm(struct run_ctx *c)
 {
@@ -383,6 +401,7 @@ static int run_vm(struct run_ctx *c)
 		.arg = c,
 		/* stdout holds one JSON document: guest text goes beside it */
 		.console = c->o.json ? stderr : NULL,
+		.prefault = c->o.prefault,
 	};
 	struct memmap map = { 0 };
 	char err[VMM_ERR_LEN];
@@ -409,6 +428,8 @@ static int run_vm(struct run_ctx *c)
 	}
 	if (!c->o.json)
 		cli_run_report_header(r, c);
+	if (!c->o.json && c->o.prefault)
+		print_prefault(r);
 	ret = vmm_run(c->vm);
 	mret = map_after_run(r, c, &map);
 	cli_run_report(r, c, ret, !mret && c->o.map ? &map : NULL);

@@ -35,6 +35,7 @@ struct run_opts {
 	const char *vfio;		/* --vfio BDF */
 	const char *expect_digest;	/* --expect-digest: 64 hex digits */
 	enum run_conv conv;		/* --conversions */
+	bool prefault;			/* --prefault */
 };
 
 struct run_ctx {

@@ -29,6 +29,9 @@
 #ifndef KVM_CAP_VM_TYPES
 #define KVM_CAP_VM_TYPES		235
 #endif
+#ifndef KVM_CAP_PRE_FAULT_MEMORY
+#define KVM_CAP_PRE_FAULT_MEMORY	236
+#endif
 #ifndef KVM_CAP_GUEST_MEMFD_FLAGS
 #define KVM_CAP_GUEST_MEMFD_FLAGS	244
 #endif
@@ -100,6 +103,14 @@ struct gmem_kvm_memory_attributes {
 	__u64 flags;
 };
 
+/* struct kvm_pre_fault_memory (a vCPU ioctl): 64 bytes. */
+struct gmem_kvm_pre_fault_memory {
+	__u64 gpa;
+	__u64 size;
+	__u64 flags;
+	__u64 padding[5];
+};
+
 /*
  * kvm_run's memory_fault member: the per-exit union starts at byte 32 of
  * struct kvm_run on x86 (GMEM_KVM_RUN_EXIT_OFFSET), so flags@32, gpa@40,
@@ -127,10 +138,13 @@ gmem_kvm_memory_fault(struct kvm_run *run)
 	_IOW(KVMIO, 0x49, struct gmem_kvm_userspace_memory_region2)
 #define GMEM_KVM_SET_MEMORY_ATTRIBUTES \
 	_IOW(KVMIO, 0xd2, struct gmem_kvm_memory_attributes)
+#define GMEM_KVM_PRE_FAULT_MEMORY \
+	_IOWR(KVMIO, 0xd5, struct gmem_kvm_pre_fault_memory)
 
 _Static_assert(sizeof(struct gmem_kvm_create_guest_memfd) == 64, "abi");
 _Static_assert(sizeof(struct gmem_kvm_userspace_memory_region2) == 160, "abi");
 _Static_assert(sizeof(struct gmem_kvm_memory_attributes) == 32, "abi");
+_Static_assert(sizeof(struct gmem_kvm_pre_fault_memory) == 64, "abi");
 _Static_assert(offsetof(struct kvm_run, hw) == GMEM_KVM_RUN_EXIT_OFFSET,
 	       "abi");
 

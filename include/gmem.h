@@ -362,7 +362,9 @@ int gmem_unmap(struct gmem_file *file, void *addr, uint64_t len);
 /*
  * gmem_vm_read / gmem_vm_write - device-model accessors by gpa; may cross
  * memslots. Lock-free: small reads copy optimistically and check the
- * file's sequence before anything reaches @buf; other accesses wait only
+ * sequence of their pages' private-index entry before anything reaches
+ * @buf (a conversion elsewhere in the file does not disturb them); other
+ * accesses wait only
  * while a conversion of the same file is in flight, and no conversion to
  * private completes while they copy. No private byte ever reaches @buf.
  * Plain-memory memslots are copied with process_vm_readv/writev on this
@@ -458,6 +460,43 @@ int gmem_export_fd(struct gmem_file *file);
  */
 long gmem_vm_populate(struct gmem_vm *vm, uint64_t gpa, const void *src,
 		      uint64_t npages, uint32_t type);
+
+/*
+ * gmem_vm_prefault - do the work of the guest's first touch of the shared
+ * pages of [gpa, gpa+len) now, before the guest runs (start-up time).
+ * @vcpu_fd: a vCPU of @vm, or -1. KVM_PRE_FAULT_MEMORY is a vCPU ioctl
+ *	and the vCPUs are the VMM's, not the library's, so the VMM lends one:
+ *	KVM maps the pages into that vCPU's view of guest memory (its TDP page
+ *	tables, which the VM's other vCPUs in the same mode share). Call it
+ *	before that vCPU runs or on its thread: KVM waits for a running
+ *	vCPU to leave KVM_RUN. With -1 only the host side is done.
+ *
+ * For each shared run: the backing pages are allocated (fallocate); on a
+ * memfd-backed file the mapping KVM's memslot points at gets its page
+ * table entries (MADV_POPULATE_WRITE), so KVM's fault finds the page at
+ * once; then, with a vCPU, KVM_PRE_FAULT_MEMORY. A guest_memfd memslot
+ * needs no host mapping: without a vCPU the library's own mapping of it
+ * is filled instead, as guest_memfd zeroes a page only at its first
+ * fault. Private pages are skipped at every step: never put into a host
+ * view, never decided for the guest.
+ * Contents and attributes do not change; pre-faulted pages count as
+ * touched, not as gmem_fallocate()'s (gmem_stat().allocated), and show
+ * GMEM_RUN_RESIDENT. KVM offers the ioctl only with two-dimensional paging
+ * (KVM_CAP_PRE_FAULT_MEMORY): on a PVM host (shadow paging) pass -1.
+ * Takes vm->slots_lock, then each file's invalidate lock for reading.
+ *
+ * Return: 0; -EINVAL for NULL, unaligned, empty or wrapping ranges, or
+ * @vcpu_fd below -1; -ENOENT when a page of the range has no guest memory
+ * (no memslot, a plain-memory memslot, or a closed file), before anything
+ * is done; -EOPNOTSUPP for a vCPU fd on a VM whose KVM lacks
+ * KVM_CAP_PRE_FAULT_MEMORY (a detached VM too); -ENOSPC/-ENOMEM from
+ * allocation, or KVM's error (-EBADF, -ENOTTY for an fd that is not a
+ * vCPU; a vCPU of another VM is not detected: that VM's memory at those
+ * gpas is pre-faulted). A failure part-way leaves the pages before it
+ * allocated and faulted (the one thing a failed call may change).
+ */
+int gmem_vm_prefault(struct gmem_vm *vm, int vcpu_fd, uint64_t gpa,
+		     uint64_t len);
 
 /*
  * gmem_vm_launch_finish - close population and return the launch digest.

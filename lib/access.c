@@ -8,14 +8,15 @@
  * Small reads of one memslot of a file (up to GM_BOUNCE bytes) are
  * optimistic where the library enforces privacy itself (the VM's KVM does
  * not mirror private memory), because the library's own mapping of the
- * file then never loses access. The read copies into registers and keeps
- * the bytes only if the file's gate sequence (gate.h) did not move during
- * the copy and the pages were shared at that sequence, as a per-thread
- * cache of the last shared run seen inside the gate says. Nothing is
- * written to any shared line, and the caller's buffer receives only
- * validated bytes: a private byte never lands there, not even for a
- * moment. Anything else (a cache miss, a moved sequence) retries on the
- * gated path below, which also fills the cache.
+ * file then never loses access. The read finds its pages shared in the
+ * file's private index (pindex.h), which it reads without a lock, copies
+ * into registers and keeps the bytes only if the sequence of the index
+ * entry that said "shared" did not move during the copy: every change of
+ * those pages' bytes or state moves it. Nothing is written to any shared
+ * line, and the caller's buffer receives only validated bytes: a private
+ * byte never lands there, not even for a moment. Anything else (a private
+ * page, a moved sequence, pages of two chunks) retries on the gated path
+ * below.
  *
  * Writes and larger reads enter each file's reader gate before the state
  * map is read and leave it after the bytes are copied. A conversion shuts
@@ -69,22 +70,6 @@ struct access {
 	struct gmem_fault *fault;
 };
 
-/*
- * Per thread: the memslot index found last (checked against the current
- * array before use, so a stale one only costs the search), and the last
- * shared run read from a state map inside a gate: file pages [start, end)
- * were all shared while gate @gate_id had sequence @seq.
- */
-struct hint {
-	unsigned int slot;
-	uint64_t gate_id;
-	uint64_t seq;		/* even; 1 means "nothing cached" */
-	uint64_t start;
-	uint64_t end;
-};
-
-static __thread struct hint hint
-	__attribute__((tls_model("initial-exec"))) = { .seq = 1 };
 
 static int fail(struct access *a, uint64_t gpa, uint64_t size, uint64_t why)
 {
@@ -97,30 +82,48 @@ static int fail(struct access *a, uint64_t gpa, uint64_t size, uint64_t why)
 	return -EFAULT;
 }
 
-/* The slot containing @gpa: the hint first, then the binary search. */
+/*
+ * Per thread: the memslot index found last (checked against the current
+ * array before use, so a stale one only costs the search).
+ */
+static __thread unsigned int hint_slot
+	__attribute__((tls_model("initial-exec")));
+
+/*
+ * The slot containing @gpa: the hint first, then a binary search without
+ * branches on the data (the halving compiles to a conditional move), so
+ * reads spread over many memslots pay no mispredictions: the last slot
+ * starting at or below @gpa, if it reaches @gpa.
+ */
 static inline const struct gm_slot *slot_of(const struct gm_slots *ss,
 					    uint64_t gpa)
 {
-	const struct gm_slot *s;
+	const struct gm_slot *s = ss->s;
+	unsigned int n = ss->n;
 
-	if (hint.slot < ss->n) {
-		s = &ss->s[hint.slot];
-		if (gpa - s->gpa < s->size)	/* wraps when gpa < s->gpa */
-			return s;
+	if (hint_slot < n && gpa - s[hint_slot].gpa < s[hint_slot].size)
+		return &s[hint_slot];	/* the subtraction wraps below */
+	if (!n)
+		return NULL;
+	while (n > 1) {
+		unsigned int half = n / 2;
+
+		s = s[half].gpa <= gpa ? s + half : s;
+		n -= half;
 	}
-	s = gm_slot_find(ss, gpa);
-	if (s)
-		hint.slot = s - ss->s;
+	if (gpa - s->gpa >= s->size)
+		return NULL;
+	hint_slot = s - ss->s;
 	return s;
 }
 
-/* Are file bytes [off, off + len) in the cached shared run at @seq? */
-static bool run_cached(const struct gmem_file *f, uint64_t seq, uint64_t off,
-		       size_t len)
+/* The index entry saying file bytes [off, off + len) are shared, or NULL. */
+static inline const struct pi_ent *shared_in(const struct gmem_file *f,
+					     uint64_t off, size_t len,
+					     uint64_t *seq)
 {
-	return hint.seq == seq && hint.gate_id == f->gate.id &&
-	       off >> GM_PAGE_SHIFT >= hint.start &&
-	       (off + len - 1) >> GM_PAGE_SHIFT < hint.end;
+	return gm_pi_shared(&f->pi, off >> GM_PAGE_SHIFT,
+			    (off + len - 1) >> GM_PAGE_SHIFT, seq);
 }
 
 static uint8_t *host_ptr(const struct span *sp)
@@ -308,15 +311,15 @@ typedef uint8_t v16 __attribute__((vector_size(16), aligned(1)));
  * After the loads: did the copy see one state? The loads may race a writer
  * by design, so ThreadSanitizer looks away from them (see copy_validated).
  */
-static inline bool loads_valid(struct gate *g, uint64_t seq)
+static inline bool loads_valid(const struct pi_ent *g, uint64_t seq)
 {
 	gm_tsan_ignore_end();
-	return gm_gate_unchanged(g, seq);
+	return gm_pi_unchanged(g, seq);
 }
 
-/* Copy @len (1..GM_BOUNCE) bytes if the gate's sequence is still @seq. */
+/* Copy @len (1..GM_BOUNCE) bytes if the entry's sequence is still @seq. */
 static bool copy_validated(uint8_t *d, const uint8_t *s, size_t len,
-			   struct gate *g, uint64_t seq)
+			   const struct pi_ent *g, uint64_t seq)
 {
 	const uint8_t *se = s + len;
 	uint8_t *de = d + len;
@@ -396,13 +399,14 @@ static bool copy_validated(uint8_t *d, const uint8_t *s, size_t len,
 }
 
 /*
- * A small read of one memslot of a file whose pages are in the cached
- * shared run: copy, validate, copy out. 1 = done, 0 = take the gated path.
+ * A small read of one memslot of a file whose pages the index says are
+ * shared: copy, validate, copy out. 1 = done, 0 = take the gated path.
  */
 static bool read_optimistic(const struct gm_slots *ss, uint64_t gpa,
 			    uint8_t *buf, size_t len)
 {
 	const struct gm_slot *s = slot_of(ss, gpa);
+	const struct pi_ent *e;
 	struct gmem_file *f;
 	uint64_t off, seq;
 
@@ -410,23 +414,25 @@ static bool read_optimistic(const struct gm_slots *ss, uint64_t gpa,
 		return false;
 	f = s->file;
 	off = s->offset + (gpa - s->gpa);
-	seq = gm_gate_seq(&f->gate);
-	if (!run_cached(f, seq, off, len))
+	e = shared_in(f, off, len, &seq);
+	if (!e || (seq & 1))
 		return false;
-	return copy_validated(buf, f->base + off, len, &f->gate, seq);
+	return copy_validated(buf, f->base + off, len, e, seq);
 }
 
 /*
- * The common case, one memslot whose pages in range are one shared run:
- * one lookup, one gate, one copy. 1 = done, 0 = take the general path
- * (which also produces every fault report), or -EFAULT from plain memory.
+ * The common case, one memslot, pages of one chunk of the index, all
+ * shared: one lookup, one gate, one copy. 1 = done, 0 = take the general
+ * path (which also produces every fault report), or -EFAULT from plain
+ * memory. Inside the gate the index is exact, whatever its sequences say
+ * (a child added meanwhile says what its entry said).
  */
 static int access_one(struct access *a, const struct gm_slots *ss)
 {
 	const struct gm_slot *s = slot_of(ss, a->gpa);
 	struct span sp = { s, a->gpa, a->len, 0 };
-	uint64_t off, seq, pg, run_end;
 	struct gmem_file *f;
+	uint64_t seq;
 	int done = 0;
 
 	if (!s || a->len > s->gpa + s->size - a->gpa)
@@ -436,14 +442,7 @@ static int access_one(struct access *a, const struct gm_slots *ss)
 	f = s->file;
 	if (!gm_gate_enter(&f->gate, &sp.shard, &seq))
 		return 0;
-	off = s->offset + (a->gpa - s->gpa);
-	pg = off >> GM_PAGE_SHIFT;
-	if (!run_cached(f, seq, off, a->len) &&
-	    !(gm_sm_lookup(&f->sm, pg, &run_end) & SM_PRIVATE)) {
-		/* Inside the gate the map is the one of sequence @seq. */
-		hint = (struct hint){ hint.slot, f->gate.id, seq, pg, run_end };
-	}
-	if (run_cached(f, seq, off, a->len)) {
+	if (shared_in(f, s->offset + (a->gpa - s->gpa), a->len, &seq)) {
 		copy(a, &sp, a->buf);
 		done = 1;
 	}

@@ -69,31 +69,60 @@ static int each_mode(struct gm_conv *c, struct gm_piece *p, mode_fn fn)
 	return 0;
 }
 
+/*
+ * The pages a ZERO conversion punches, gathered into maximal spans: the
+ * state map may cut one span into several runs (pins, population,
+ * allocation differ), but the backing store is punched once per span, so
+ * that a uniform range, whatever its history, is one fallocate() and the
+ * kernel frees its huge spans whole.
+ */
 struct punch {
 	struct gmem_file *f;
 	uint64_t skip;		/* runs already in the target state */
+	uint64_t start;		/* the span gathered so far, pages */
+	uint64_t end;
 };
+
+static int punch_flush(struct punch *pu)
+{
+	uint64_t s = pu->start, e = pu->end;
+
+	pu->start = pu->end = 0;
+	if (s == e)
+		return 0;
+	return gm_store_punch_revoked(pu->f, s << GM_PAGE_SHIFT,
+				      (e - s) << GM_PAGE_SHIFT);
+}
 
 static int punch_run(uint64_t s, uint64_t e, uint64_t v, void *arg)
 {
 	struct punch *pu = arg;
+	int ret;
 
 	if ((v & SM_PRIVATE) == pu->skip)
 		return 0;
-	return gm_store_punch(pu->f, s << GM_PAGE_SHIFT,
-			      (e - s) << GM_PAGE_SHIFT);
+	if (pu->end != pu->start && pu->end == s) {
+		pu->end = e;
+		return 0;
+	}
+	ret = punch_flush(pu);
+	pu->start = s;
+	pu->end = e;
+	return ret;
 }
 
 /* Content mode ZERO: punch the pages whose state changes, lazily zeroed. */
 static int zero_run(struct gm_conv *c, struct gm_piece *p, uint64_t off,
 		    uint64_t len, bool zero)
 {
-	struct punch pu = { p->f, c->private ? SM_PRIVATE : 0 };
+	struct punch pu = { p->f, c->private ? SM_PRIVATE : 0, 0, 0 };
+	int ret;
 
 	if (!zero)
 		return 0;
-	return gm_sm_walk(&p->f->sm, gm_pg(off), gm_pg(off + len), punch_run,
-			  &pu);
+	ret = gm_sm_walk(&p->f->sm, gm_pg(off), gm_pg(off + len), punch_run,
+			 &pu);
+	return ret ? ret : punch_flush(&pu);
 }
 
 static struct gm_range range_of(const struct gm_piece *p)
@@ -277,6 +306,7 @@ static int apply_run(struct gm_conv *c, struct gm_piece *p, uint64_t off,
 	};
 
 	gm_sm_apply(&p->f->sm, gm_pg(off), gm_pg(off + len), &op, p->pp);
+	gm_pi_set(&p->f->pi, gm_pg(off), gm_pg(off + len), c->private);
 	return 0;
 }
 
@@ -295,6 +325,14 @@ static int count_run(struct gm_conv *c, struct gm_piece *p, uint64_t off,
 	return 0;
 }
 
+/* Children of the private index where an apply to come splits an entry. */
+static int index_run(struct gm_conv *c, struct gm_piece *p, uint64_t off,
+		     uint64_t len, bool zero)
+{
+	(void)c, (void)zero;
+	return gm_pi_prepare(&p->f->pi, gm_pg(off), gm_pg(off + len));
+}
+
 /*
  * Reserve the state-map nodes for every changing piece of @first's file
  * at once: applies in one file interact (two pieces may share a chunk of
@@ -306,7 +344,14 @@ static int prepare_file(struct gm_conv *c, unsigned int first)
 {
 	struct gm_piece *p = &c->p[first];
 	uint64_t lo = p->off, hi = p->off + p->len;
+	int ret;
 
+	for (unsigned int i = first; i < c->n; i++) {
+		ret = c->p[i].change && c->p[i].f == p->f ?
+		      each_mode(c, &c->p[i], index_run) : 0;
+		if (ret)
+			return ret;
+	}
 	c->napply = 0;
 	for (unsigned int i = first; i < c->n; i++) {
 		struct gm_piece *q = &c->p[i];
@@ -328,17 +373,35 @@ static bool owns_prep(const struct gm_conv *c, unsigned int i)
 	return c->p[i].change && c->p[i].pp == &c->p[i].prep;
 }
 
-static void close_gates(struct gmem_file **files, unsigned int nf)
+/* Every changing piece's index entries: begin or end their change. */
+static void mark_pieces(struct gm_conv *c, int how)
+{
+	for (unsigned int i = 0; i < c->n; i++)
+		if (c->p[i].change)
+			gm_pi_mark(&c->p[i].f->pi, gm_pg(c->p[i].off),
+				   gm_pg(c->p[i].off + c->p[i].len), how);
+}
+
+/*
+ * Shut the gates, then mark the index, before any page or state changes:
+ * gated accessors are drained, optimistic ones see the odd sequence of
+ * each entry the conversion touches (and only those).
+ */
+static void close_gates(struct gm_conv *c, struct gmem_file **files,
+			unsigned int nf)
 {
 	struct gate *gates[GM_MAX_PIECES];
 
 	for (unsigned int i = 0; i < nf; i++)
 		gates[i] = &files[i]->gate;
 	gm_gate_close(gates, nf);
+	mark_pieces(c, PI_BEGIN);
 }
 
-static void open_gates(struct gmem_file **files, unsigned int nf)
+static void open_gates(struct gm_conv *c, struct gmem_file **files,
+		       unsigned int nf)
 {
+	mark_pieces(c, PI_END);
 	for (unsigned int i = 0; i < nf; i++)
 		gm_gate_open(&files[i]->gate);
 }
@@ -420,11 +483,11 @@ static int to_private(struct gm_conv *c, struct gmem_file **files,
 	if (!ret)
 		ret = prepare_all(c, prepared);
 	if (!ret) {
-		close_gates(files, nf);
+		close_gates(c, files, nf);
 		ret = each_piece(c, private_piece);
 		if (!ret)
 			apply_all(c);
-		open_gates(files, nf);
+		open_gates(c, files, nf);
 	}
 	if (ret)
 		gm_listeners_undo(r, nr, 0, false);
@@ -458,9 +521,9 @@ static int to_shared(struct gm_conv *c, struct gmem_file **files,
 		gm_listeners_undo(r, nr, SM_PRIVATE, true);
 		return ret;
 	}
-	close_gates(files, nf);
+	close_gates(c, files, nf);
 	apply_all(c);
-	open_gates(files, nf);
+	open_gates(c, files, nf);
 	return 0;
 }
 

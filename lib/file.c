@@ -48,6 +48,10 @@ int gmem_create(struct gmem_vm *vm, uint64_t size, uint64_t flags,
 			 flags & GMEM_FLAG_INIT_SHARED ? 0 : SM_PRIVATE);
 	if (ret)
 		goto err_free;
+	ret = gm_pi_init(&f->pi, size >> GM_PAGE_SHIFT,
+			 !(flags & GMEM_FLAG_INIT_SHARED));
+	if (ret)
+		goto err_sm;
 	ret = gm_store_create(f);
 	if (ret)
 		goto err_sm;
@@ -65,6 +69,7 @@ int gmem_create(struct gmem_vm *vm, uint64_t size, uint64_t flags,
 	return 0;
 
 err_sm:
+	gm_pi_destroy(&f->pi);
 	gm_sm_destroy(&f->sm);
 err_free:
 	free(f);
@@ -95,6 +100,7 @@ int gmem_close(struct gmem_file *f)
 	pthread_mutex_unlock(&vm->slots_lock);
 
 	pthread_rwlock_destroy(&f->invalidate_lock);
+	gm_pi_destroy(&f->pi);
 	gm_sm_destroy(&f->sm);
 	free(f);
 	gmem_vm_put(vm);
@@ -130,9 +136,12 @@ static int store_apply(struct gmem_file *f, uint64_t off, uint64_t end,
 	int ret;
 
 	gm_gate_close((struct gate *[]){ &f->gate }, 1);
+	/* A punch zeroes shared pages: optimistic reads of them retry. */
+	gm_pi_mark(&f->pi, gm_pg(off), gm_pg(end), PI_BEGIN);
 	ret = fn(f, off, end - off);
 	if (!ret)
 		gm_sm_apply(&f->sm, gm_pg(off), gm_pg(end), op, prep);
+	gm_pi_mark(&f->pi, gm_pg(off), gm_pg(end), PI_END);
 	gm_gate_open(&f->gate);
 	gm_sm_prep_release(prep);
 	return ret;

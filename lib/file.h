@@ -13,6 +13,7 @@
 
 #include "gate.h"
 #include "listener.h"
+#include "pindex.h"
 #include "statemap.h"
 #include "vm.h"
 
@@ -26,6 +27,12 @@ struct gmem_file {
 	int fd;
 	bool is_gmem;		/* kernel guest_memfd, else memfd */
 	uint8_t *base;		/* library mapping of the whole file */
+	/*
+	 * The state map's private bit, for accessors (pindex.h): read by
+	 * every small read, so on the first line with @base, away from the
+	 * lock's and the state map's counters that writers change.
+	 */
+	struct gm_pindex pi;
 	pthread_rwlock_t invalidate_lock;
 	struct gate gate;
 	struct statemap sm;	/* pages; see statemap.h */
@@ -97,6 +104,7 @@ int gm_store_create(struct gmem_file *f);
 void gm_store_destroy(struct gmem_file *f);
 int gm_store_allocate(struct gmem_file *f, uint64_t off, uint64_t len);
 int gm_store_punch(struct gmem_file *f, uint64_t off, uint64_t len);
+int gm_store_punch_revoked(struct gmem_file *f, uint64_t off, uint64_t len);
 
 /* pin.c: pin the longest pinnable prefix; bytes pinned or -errno */
 long gm_pin_prefix(struct gmem_file *f, uint64_t off, uint64_t len);

@@ -8,11 +8,8 @@
 
 #include "gate.h"
 
-static atomic_uint_fast64_t next_id;
-
 void gm_gate_init(struct gate *g)
 {
-	g->id = atomic_fetch_add_explicit(&next_id, 1, memory_order_relaxed);
 	atomic_init(&g->seq, 0);
 	for (unsigned int i = 0; i < GATE_SHARDS; i++)
 		atomic_init(&g->shard[i].n, 0);
@@ -84,8 +81,6 @@ void gm_gate_close(struct gate **gates, unsigned int n)
 {
 	for (unsigned int i = 0; i < n; i++)
 		atomic_fetch_add(&gates[i]->seq, 1);
-	/* Optimistic readers see the odd sequence before any change. */
-	gm_fence(memory_order_release);
 	for (unsigned int i = 0; i < n; i++) {
 		for (unsigned int s = 0; s < GATE_SHARDS; s++) {
 			unsigned int spins = 0;

@@ -21,12 +21,9 @@
  * A reader that finds a gate shut leaves every gate it entered before
  * waiting, so a writer holding several gates can never wait on it.
  *
- * The sequence also serves readers that never enter (small reads in
- * access.c): they copy, then check the sequence has not moved, seqlock
- * style. Every change of a file's pages or state map happens with its gate
- * shut, so an unchanged even sequence means no change overlapped the copy.
- * The id tells gates apart for state cached by sequence: a freed file's
- * address may be reused, an id never is.
+ * Small reads in access.c never enter: they validate against a sequence
+ * per entry of the file's private index instead (pindex.h), which a
+ * change moves only for the pages it touches, with this gate shut.
  */
 #ifndef GMEM_GATE_H
 #define GMEM_GATE_H
@@ -44,7 +41,6 @@ struct gate_shard {
 
 struct gate {
 	_Alignas(64) atomic_uint_fast64_t seq;	/* odd: a writer is active */
-	uint64_t id;				/* unique; set once by init */
 	struct gate_shard shard[GATE_SHARDS];
 };
 
@@ -94,22 +90,5 @@ void AnnotateIgnoreReadsEnd(const char *file, int line);
 #else
 #define gm_fence(order)		atomic_thread_fence(order)
 #endif
-
-/* Optimistic readers: the sequence before a copy (odd: don't copy)... */
-static inline uint64_t gm_gate_seq(struct gate *g)
-{
-	return atomic_load_explicit(&g->seq, memory_order_acquire);
-}
-
-/*
- * ...and whether it is still @seq after it. The fence keeps the copy's
- * loads before the check (the seqlock reader's smp_rmb()); the writer's
- * seq_cst increment in gm_gate_close() comes before any change it makes.
- */
-static inline bool gm_gate_unchanged(struct gate *g, uint64_t seq)
-{
-	gm_fence(memory_order_acquire);
-	return atomic_load_explicit(&g->seq, memory_order_relaxed) == seq;
-}
 
 #endif /* GMEM_GATE_H */

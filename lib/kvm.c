@@ -144,6 +144,30 @@ int gm_kvm_set_attributes(struct gmem_vm *vm, uint64_t gpa, uint64_t size,
 	return xioctl(vm->vm_fd, GMEM_KVM_SET_MEMORY_ATTRIBUTES, &a);
 }
 
+/* KVM_CAP_PRE_FAULT_MEMORY: offered only with two-dimensional paging. */
+bool gm_kvm_can_pre_fault(const struct gmem_vm *vm)
+{
+	return check_cap(vm->vm_fd, KVM_CAP_PRE_FAULT_MEMORY) > 0;
+}
+
+/*
+ * KVM_PRE_FAULT_MEMORY on a vCPU. KVM advances gpa and size as it goes and
+ * may stop early (-EAGAIN for a pending signal or a contended MMU lock):
+ * go on until size reaches 0.
+ */
+int gm_kvm_pre_fault(int vcpu_fd, uint64_t gpa, uint64_t len)
+{
+	struct gmem_kvm_pre_fault_memory p = { .gpa = gpa, .size = len };
+	int ret;
+
+	while (p.size) {
+		ret = xioctl(vcpu_fd, GMEM_KVM_PRE_FAULT_MEMORY, &p);
+		if (ret < 0 && ret != -EAGAIN)
+			return ret;
+	}
+	return 0;
+}
+
 /*
  * The KVM mirror as a host listener. A file offset lies in at most one
  * memslot (file ranges of slots never overlap), so mirroring every slot

@@ -16,6 +16,8 @@ int gm_kvm_set_slot(struct gmem_vm *vm, const struct gm_slot *s,
 		    bool remove);
 int gm_kvm_set_attributes(struct gmem_vm *vm, uint64_t gpa, uint64_t size,
 			  uint64_t attrs);
+bool gm_kvm_can_pre_fault(const struct gmem_vm *vm);
+int gm_kvm_pre_fault(int vcpu_fd, uint64_t gpa, uint64_t len);
 /* The KVM mirror as a host listener: files of VMs that mirror. */
 extern const struct gm_host_ops gm_kvm_mirror_ops;
 

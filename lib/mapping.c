@@ -405,11 +405,20 @@ int gm_vma_budget_check(int need)
 	return ret;
 }
 
-void gm_mappings_drop(struct gmem_file *f, uint64_t off, uint64_t len)
+/*
+ * Zap [off, off+len) in every mapping before a punch. @revoked: the range
+ * is private, so a mapping with guard regions holds guards there, which
+ * zapped its entries when installed and let none back: nothing to do.
+ * PROT_NONE (the mprotect path) leaves the entries in place.
+ */
+void gm_mappings_drop(struct gmem_file *f, uint64_t off, uint64_t len,
+		      bool revoked)
 {
 	for (struct gm_mapping *m = f->mappings; m; m = m->next) {
 		uint64_t lo, hi;
 
+		if (revoked && m->guards_ok)
+			continue;
 		if (!m->dead && clip(m, off, len, &lo, &hi))
 			madvise(at(m, lo), hi - lo, MADV_DONTNEED);
 	}

@@ -112,6 +112,19 @@ int gm_store_allocate(struct gmem_file *f, uint64_t off, uint64_t len)
 	return xfallocate(f->fd, FALLOC_FL_KEEP_SIZE, off, len);
 }
 
+static int punch(struct gmem_file *f, uint64_t off, uint64_t len,
+		 bool revoked)
+{
+	if (off >= f->size)
+		return 0;
+	if (len > f->size - off)
+		len = f->size - off;
+	madvise(f->base + off, len, MADV_DONTNEED);
+	gm_mappings_drop(f, off, len, revoked);
+	return xfallocate(f->fd, FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE,
+			  off, len);
+}
+
 /*
  * Drop every host mapping of the range before punching: zapping the PTEs
  * with MADV_DONTNEED is about five times cheaper on guest_memfd than
@@ -119,12 +132,16 @@ int gm_store_allocate(struct gmem_file *f, uint64_t off, uint64_t len)
  */
 int gm_store_punch(struct gmem_file *f, uint64_t off, uint64_t len)
 {
-	if (off >= f->size)
-		return 0;
-	if (len > f->size - off)
-		len = f->size - off;
-	madvise(f->base + off, len, MADV_DONTNEED);
-	gm_mappings_drop(f, off, len);
-	return xfallocate(f->fd, FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE,
-			  off, len);
+	return punch(f, off, len, false);
+}
+
+/*
+ * The same for pages that are private in every library mapping (a ZERO
+ * conversion, either way, and ZERO population): the guards revocation
+ * installed zapped those mappings' entries already and keep them empty,
+ * so only the library's own mapping and PROT_NONE ones are left to zap.
+ */
+int gm_store_punch_revoked(struct gmem_file *f, uint64_t off, uint64_t len)
+{
+	return punch(f, off, len, true);
 }

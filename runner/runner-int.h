@@ -81,6 +81,8 @@ struct runner {
 	_Atomic uint64_t memory_faults;
 	_Atomic uint64_t mmio_accesses, mmio_errors;
 	double run_seconds;
+	double prefault_seconds;
+	bool prefault_vcpu;
 };
 
 /* setup.c: the vCPU's 64-bit state, tables in system memory */

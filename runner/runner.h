@@ -139,6 +139,12 @@ struct runner_config {
 	 * the way VMMs back RAM today: the baseline of comparisons.
 	 */
 	bool memfd_backing;
+	/*
+	 * Pre-fault guest RAM before the vCPUs run (gmem_vm_prefault()):
+	 * through vCPU 0 where KVM has KVM_CAP_PRE_FAULT_MEMORY, else the
+	 * host side only (a PVM host). runner_stats.prefault_seconds.
+	 */
+	bool prefault;
 	struct runner_mmio mmio[RUNNER_MAX_MMIO];
 	unsigned int nr_mmio;
 	/* memslots after the DMA pool's, clear of everything above */
@@ -159,6 +165,8 @@ struct runner_stats {
 	uint64_t mmio_accesses;			/* into a device window */
 	uint64_t mmio_errors;			/* ... that the device refused */
 	double run_seconds;			/* wall time of runner_run() */
+	double prefault_seconds;		/* runner_config.prefault's */
+	bool prefault_vcpu;			/* ... through a vCPU */
 };
 
 int runner_create(const struct runner_config *cfg, struct runner **out);

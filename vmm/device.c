@@ -21,6 +21,18 @@ int vmm_device_fail(struct vmm_device *d, int ret, const char *fmt, ...)
 	return ret;
 }
 
+int vmm_say(char *err, size_t errlen, int ret, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err && errlen) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return ret;
+}
+
 int vmm_device_attach(struct vmm_device *d, struct gmem_file *f,
 		      uint64_t off, uint64_t size, uint64_t gpa)
 {

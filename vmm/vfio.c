@@ -1,21 +1,16 @@
 // SPDX-License-Identifier: MIT
 /*
- * One PCI device over VFIO type1 (vfio.h): sysfs for the binding and the
- * IOMMU group, the group and a type1v2 container for DMA, the device fd
- * for its regions (config space, BAR0) and reset. iommufd is not used:
- * the kernels these machines run have none (docs/vfio.md).
- *
- * Binding: a device not bound to vfio-pci is given to it with
- * driver_override and drivers_probe, and given back at close (the old
- * driver, or none). The group must then be viable: every device in it
- * bound to vfio-pci (the kernel's own check, VFIO_GROUP_FLAGS_VIABLE, is
- * asked too). No lock here: the device above serialises its calls.
+ * One PCI device over VFIO type1 (vfio.h): on what vfio-sysfs.c found
+ * and bound, the group and a type1v2 container for DMA, the device fd for
+ * its regions (config space, BAR0) and reset. iommufd is not used: the
+ * kernels these machines run have none (docs/vfio.md). The group must be
+ * viable: vfio-sysfs.c checks every device in it, and the kernel's own
+ * check, VFIO_GROUP_FLAGS_VIABLE, is asked too. No lock here: the device
+ * above serialises its calls.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,11 +25,7 @@
 #include "vmm-int.h"
 #include "vmm.h"
 
-#define PCI_DEVICES	"/sys/bus/pci/devices"
-#define PCI_PROBE	"/sys/bus/pci/drivers_probe"
-#define VFIO_DRIVER	"vfio-pci"
 #define VFIO_CONTAINER	"/dev/vfio/vfio"
-#define TYPE1_LIMIT	"/sys/module/vfio_iommu_type1/parameters/dma_entry_limit"
 #define INFO_MAX	4096	/* bytes of an info reply with caps */
 
 struct vmm_vfio {
@@ -44,248 +35,6 @@ struct vmm_vfio {
 	uint64_t cfg_off;		/* the config region's */
 	void *bar_map;
 };
-
-__attribute__((format(printf, 4, 5)))
-static int say(char *err, size_t errlen, int ret, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return ret;
-}
-
-static bool hex_field(const char *s, size_t n, unsigned int max,
-		      unsigned int *out)
-{
-	unsigned int v = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-		unsigned int d;
-
-		if (c >= '0' && c <= '9')
-			d = c - '0';
-		else if (c >= 'a' && c <= 'f')
-			d = c - 'a' + 10;
-		else if (c >= 'A' && c <= 'F')
-			d = c - 'A' + 10;
-		else
-			return false;
-		v = v * 16 + d;
-	}
-	*out = v;
-	return v <= max;
-}
-
-int vmm_vfio_bdf_parse(const char *in, char out[VMM_VFIO_BDF_LEN])
-{
-	unsigned int dom = 0, bus, dev, fn;
-	size_t n;
-
-	if (!in || !out)
-		return -EINVAL;
-	n = strlen(in);
-	if (n == 12) {		/* dddd:bb:dd.f */
-		if (in[4] != ':' || !hex_field(in, 4, 0xffff, &dom))
-			return -EINVAL;
-		in += 5;
-		n -= 5;
-	}
-	if (n != 7 || in[2] != ':' || in[5] != '.' ||
-	    !hex_field(in, 2, 0xff, &bus) || !hex_field(in + 3, 2, 0x1f, &dev) ||
-	    !hex_field(in + 6, 1, 7, &fn))
-		return -EINVAL;
-	snprintf(out, VMM_VFIO_BDF_LEN, "%04x:%02x:%02x.%x", dom, bus, dev, fn);
-	return 0;
-}
-
-/* A sysfs file's first line, without its newline. */
-static int read_line(const char *path, char *buf, size_t len)
-{
-	FILE *f = fopen(path, "re");
-	int ret = 0;
-
-	if (!f)
-		return -errno;
-	if (!fgets(buf, (int)len, f))
-		ret = -EIO;
-	fclose(f);
-	buf[strcspn(buf, "\n")] = '\0';
-	return ret;
-}
-
-static int write_str(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC), ret = 0;
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = write(fd, s, strlen(s));
-	if (n < 0)
-		ret = -errno;
-	else if ((size_t)n != strlen(s))
-		ret = -EIO;
-	close(fd);
-	return ret;
-}
-
-static int read_hex(const char *path, uint64_t *v)
-{
-	char buf[64];
-	int ret = read_line(path, buf, sizeof(buf));
-
-	if (!ret)
-		*v = strtoull(buf, NULL, 0);
-	return ret;
-}
-
-/* The last path element a sysfs link points to, "" when no link. */
-static void link_name(const char *path, char *out, size_t len)
-{
-	char buf[PATH_MAX];
-	ssize_t n = readlink(path, buf, sizeof(buf) - 1);
-	const char *slash, *name;
-	size_t nl;
-
-	out[0] = '\0';
-	if (n <= 0)
-		return;
-	buf[n] = '\0';
-	slash = strrchr(buf, '/');
-	name = slash ? slash + 1 : buf;
-	nl = strnlen(name, len - 1);
-	memcpy(out, name, nl);
-	out[nl] = '\0';
-}
-
-static void dev_path(char *buf, size_t len, const char *bdf, const char *what)
-{
-	snprintf(buf, len, PCI_DEVICES "/%s/%s", bdf, what);
-}
-
-static void driver_of(const char *bdf, char *out, size_t len)
-{
-	char path[PATH_MAX];
-
-	dev_path(path, sizeof(path), bdf, "driver");
-	link_name(path, out, len);
-}
-
-/* Bind @bdf to vfio-pci, remembering the old driver. */
-static int bind_vfio(struct vmm_vfio_info *in, char *err, size_t errlen)
-{
-	char path[PATH_MAX], now[64];
-	int ret;
-
-	driver_of(in->bdf, in->old_driver, sizeof(in->old_driver));
-	if (!strcmp(in->old_driver, VFIO_DRIVER)) {
-		in->old_driver[0] = '\0';
-		return 0;
-	}
-	dev_path(path, sizeof(path), in->bdf, "driver_override");
-	ret = write_str(path, VFIO_DRIVER);
-	if (ret)
-		return say(err, errlen, ret, "%s: cannot set driver_override: %s",
-			   in->bdf, strerror(-ret));
-	in->rebound = true;
-	if (in->old_driver[0]) {
-		dev_path(path, sizeof(path), in->bdf, "driver/unbind");
-		ret = write_str(path, in->bdf);
-		if (ret)
-			return say(err, errlen, ret, "%s: cannot unbind it from %s: %s",
-				   in->bdf, in->old_driver, strerror(-ret));
-	}
-	ret = write_str(PCI_PROBE, in->bdf);
-	driver_of(in->bdf, now, sizeof(now));
-	if (strcmp(now, VFIO_DRIVER))
-		return say(err, errlen, ret ? ret : -ENODEV,
-			   "%s: not bound to vfio-pci and cannot be bound (is the vfio-pci module loaded?)",
-			   in->bdf);
-	return 0;
-}
-
-/* Give the device back as it was found. */
-static void unbind_vfio(struct vmm_vfio_info *in)
-{
-	char path[PATH_MAX], now[64];
-
-	if (!in->rebound)
-		return;
-	driver_of(in->bdf, now, sizeof(now));
-	if (!strcmp(now, VFIO_DRIVER)) {
-		dev_path(path, sizeof(path), in->bdf, "driver/unbind");
-		write_str(path, in->bdf);
-	}
-	dev_path(path, sizeof(path), in->bdf, "driver_override");
-	write_str(path, "\n");
-	if (in->old_driver[0]) {
-		snprintf(path, sizeof(path), "/sys/bus/pci/drivers/%s/bind",
-			 in->old_driver);
-		write_str(path, in->bdf);
-	}
-	in->rebound = false;
-}
-
-/* Every device of the group bound to vfio-pci. */
-static int group_viable(const struct vmm_vfio_info *in, char *err,
-			size_t errlen)
-{
-	char path[PATH_MAX], drv[64];
-	struct dirent *e;
-	DIR *d;
-	int ret = 0;
-
-	snprintf(path, sizeof(path), "/sys/kernel/iommu_groups/%u/devices",
-		 in->group);
-	d = opendir(path);
-	if (!d)
-		return say(err, errlen, -errno, "%s: cannot read IOMMU group %u",
-			   in->bdf, in->group);
-	while (!ret && (e = readdir(d))) {
-		if (e->d_name[0] == '.')
-			continue;
-		driver_of(e->d_name, drv, sizeof(drv));
-		if (strcmp(drv, VFIO_DRIVER))
-			ret = say(err, errlen, -EBUSY,
-				  "%s: IOMMU group %u is not viable: %s is bound to %s, not vfio-pci",
-				  in->bdf, in->group, e->d_name,
-				  drv[0] ? drv : "no driver");
-	}
-	closedir(d);
-	return ret;
-}
-
-/* The device exists; its ids and IOMMU group. */
-static int find_device(struct vmm_vfio_info *in, char *err, size_t errlen)
-{
-	char path[PATH_MAX], grp[32];
-	uint64_t v;
-
-	dev_path(path, sizeof(path), in->bdf, "vendor");
-	if (read_hex(path, &v))
-		return say(err, errlen, -ENODEV, "%s: no such PCI device",
-			   in->bdf);
-	in->vendor = (uint16_t)v;
-	dev_path(path, sizeof(path), in->bdf, "device");
-	if (!read_hex(path, &v))
-		in->device = (uint16_t)v;
-	dev_path(path, sizeof(path), in->bdf, "class");
-	if (!read_hex(path, &v))
-		in->class_code = (uint32_t)v;
-	dev_path(path, sizeof(path), in->bdf, "iommu_group");
-	link_name(path, grp, sizeof(grp));
-	if (!grp[0])
-		return say(err, errlen, -ENODEV,
-			   "%s: in no IOMMU group (no IOMMU: /sys/kernel/iommu_groups is empty?)",
-			   in->bdf);
-	in->group = (unsigned int)strtoul(grp, NULL, 10);
-	return 0;
-}
 
 /* An info ioctl whose reply may grow with caps: *@buf is malloc'd. */
 static int info_caps(int fd, unsigned long req, void *first, size_t len,
@@ -370,7 +119,7 @@ static int iommu_info(struct vmm_vfio *v, char *err, size_t errlen)
 	ret = info_caps(v->container, VFIO_IOMMU_GET_INFO, &first,
 			sizeof(first), &buf);
 	if (ret)
-		return say(err, errlen, ret, "%s: VFIO_IOMMU_GET_INFO: %s",
+		return vmm_say(err, errlen, ret, "%s: VFIO_IOMMU_GET_INFO: %s",
 			   in->bdf, strerror(-ret));
 	info = buf;
 	in->pgsizes = info->flags & VFIO_IOMMU_INFO_PGSIZES ?
@@ -379,14 +128,14 @@ static int iommu_info(struct vmm_vfio *v, char *err, size_t errlen)
 		read_ranges(in, buf, info->argsz, info->cap_offset);
 	free(buf);
 	if (!(in->pgsizes & 4096))
-		return say(err, errlen, -EOPNOTSUPP,
+		return vmm_say(err, errlen, -EOPNOTSUPP,
 			   "%s: the IOMMU does not map 4 KiB pages (page sizes %#llx)",
 			   in->bdf, (unsigned long long)in->pgsizes);
 	if (!in->nr_ranges) {	/* an old kernel: no ranges said */
 		in->ranges[0].end = UINT64_MAX;
 		in->nr_ranges = 1;
 	}
-	read_hex(TYPE1_LIMIT, &in->limit);
+	vmm_vfio_sysfs_limit(&in->limit);
 	return 0;
 }
 
@@ -398,27 +147,27 @@ static int open_container(struct vmm_vfio *v, char *err, size_t errlen)
 
 	v->container = open(VFIO_CONTAINER, O_RDWR | O_CLOEXEC);
 	if (v->container < 0)
-		return say(err, errlen, -errno, "%s: cannot open %s: %s", bdf,
+		return vmm_say(err, errlen, -errno, "%s: cannot open %s: %s", bdf,
 			   VFIO_CONTAINER, strerror(errno));
 	if (ioctl(v->container, VFIO_GET_API_VERSION) != VFIO_API_VERSION ||
 	    ioctl(v->container, VFIO_CHECK_EXTENSION, VFIO_TYPE1v2_IOMMU) <= 0)
-		return say(err, errlen, -EOPNOTSUPP,
+		return vmm_say(err, errlen, -EOPNOTSUPP,
 			   "%s: the kernel's VFIO has no type1v2 IOMMU", bdf);
 	snprintf(path, sizeof(path), "/dev/vfio/%u", v->info.group);
 	v->group = open(path, O_RDWR | O_CLOEXEC);
 	if (v->group < 0)
-		return say(err, errlen, -errno, "%s: cannot open %s: %s", bdf,
+		return vmm_say(err, errlen, -errno, "%s: cannot open %s: %s", bdf,
 			   path, strerror(errno));
 	if (ioctl(v->group, VFIO_GROUP_GET_STATUS, &st))
-		return say(err, errlen, -errno, "%s: group status: %s", bdf,
+		return vmm_say(err, errlen, -errno, "%s: group status: %s", bdf,
 			   strerror(errno));
 	if (!(st.flags & VFIO_GROUP_FLAGS_VIABLE))
-		return say(err, errlen, -EBUSY,
+		return vmm_say(err, errlen, -EBUSY,
 			   "%s: IOMMU group %u is not viable (a device in it is not bound to vfio-pci)",
 			   bdf, v->info.group);
 	if (ioctl(v->group, VFIO_GROUP_SET_CONTAINER, &v->container) ||
 	    ioctl(v->container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU))
-		return say(err, errlen, -errno, "%s: setting up the type1v2 container: %s",
+		return vmm_say(err, errlen, -errno, "%s: setting up the type1v2 container: %s",
 			   bdf, strerror(errno));
 	return iommu_info(v, err, errlen);
 }
@@ -437,7 +186,7 @@ static int bar_info(struct vmm_vfio *v, char *err, size_t errlen)
 	ret = info_caps(v->device, VFIO_DEVICE_GET_REGION_INFO, &first,
 			sizeof(first), &buf);
 	if (ret)
-		return say(err, errlen, ret, "%s: BAR0 region info: %s",
+		return vmm_say(err, errlen, ret, "%s: BAR0 region info: %s",
 			   v->info.bdf, strerror(-ret));
 	ri = buf;
 	v->bar_off = ri->offset;
@@ -452,7 +201,7 @@ static int bar_info(struct vmm_vfio *v, char *err, size_t errlen)
 		v->info.bar_mmap = false;
 	free(buf);
 	if (!v->info.bar_size || !(first.flags & VFIO_REGION_INFO_FLAG_READ))
-		return say(err, errlen, -ENODEV, "%s: BAR0 is not an MMIO BAR",
+		return vmm_say(err, errlen, -ENODEV, "%s: BAR0 is not an MMIO BAR",
 			   v->info.bdf);
 	return 0;
 }
@@ -464,7 +213,7 @@ static int cfg_info(struct vmm_vfio *v, char *err, size_t errlen)
 	};
 
 	if (ioctl(v->device, VFIO_DEVICE_GET_REGION_INFO, &ri))
-		return say(err, errlen, -errno, "%s: config region info: %s",
+		return vmm_say(err, errlen, -errno, "%s: config region info: %s",
 			   v->info.bdf, strerror(errno));
 	v->cfg_off = ri.offset;
 	return 0;
@@ -477,20 +226,20 @@ static int open_device(struct vmm_vfio *v, char *err, size_t errlen)
 
 	v->device = ioctl(v->group, VFIO_GROUP_GET_DEVICE_FD, v->info.bdf);
 	if (v->device < 0)
-		return say(err, errlen, -errno, "%s: VFIO_GROUP_GET_DEVICE_FD: %s",
+		return vmm_say(err, errlen, -errno, "%s: VFIO_GROUP_GET_DEVICE_FD: %s",
 			   v->info.bdf, strerror(errno));
 	if (ioctl(v->device, VFIO_DEVICE_GET_INFO, &di))
-		return say(err, errlen, -errno, "%s: device info: %s",
+		return vmm_say(err, errlen, -errno, "%s: device info: %s",
 			   v->info.bdf, strerror(errno));
 	if (!(di.flags & VFIO_DEVICE_FLAGS_PCI) ||
 	    di.num_regions <= VFIO_PCI_CONFIG_REGION_INDEX)
-		return say(err, errlen, -ENODEV, "%s: not a VFIO PCI device",
+		return vmm_say(err, errlen, -ENODEV, "%s: not a VFIO PCI device",
 			   v->info.bdf);
 	ret = bar_info(v, err, errlen);
 	if (!ret)
 		ret = cfg_info(v, err, errlen);
 	if (!ret && (ret = vmm_vfio_bus_master(v, true)))
-		say(err, errlen, ret, "%s: cannot enable bus mastering: %s",
+		vmm_say(err, errlen, ret, "%s: cannot enable bus mastering: %s",
 		    v->info.bdf, strerror(-ret));
 	return ret;
 }
@@ -502,22 +251,22 @@ int vmm_vfio_open(const char *bdf, struct vmm_vfio **out, char *err,
 	int ret;
 
 	if (!bdf || !out)
-		return say(err, errlen, -EINVAL, "no device given");
+		return vmm_say(err, errlen, -EINVAL, "no device given");
 	v = calloc(1, sizeof(*v));
 	if (!v)
-		return say(err, errlen, -ENOMEM, "%s", strerror(ENOMEM));
+		return vmm_say(err, errlen, -ENOMEM, "%s", strerror(ENOMEM));
 	v->container = v->group = v->device = -1;
 	ret = vmm_vfio_bdf_parse(bdf, v->info.bdf);
 	if (ret)
-		say(err, errlen, ret,
+		vmm_say(err, errlen, ret,
 		    "'%s' is not a PCI address (DDDD:BB:DD.F or BB:DD.F, hex; device <= 1f, function <= 7)",
 		    bdf);
 	if (!ret)
-		ret = find_device(&v->info, err, errlen);
+		ret = vmm_vfio_sysfs_find(&v->info, err, errlen);
 	if (!ret)
-		ret = bind_vfio(&v->info, err, errlen);
+		ret = vmm_vfio_sysfs_bind(&v->info, err, errlen);
 	if (!ret)
-		ret = group_viable(&v->info, err, errlen);
+		ret = vmm_vfio_sysfs_viable(&v->info, err, errlen);
 	if (!ret)
 		ret = open_container(v, err, errlen);
 	if (!ret)
@@ -542,7 +291,7 @@ void vmm_vfio_close(struct vmm_vfio *v)
 		close(v->group);
 	if (v->container >= 0)
 		close(v->container);
-	unbind_vfio(&v->info);
+	vmm_vfio_sysfs_unbind(&v->info);
 	free(v);
 }
 
@@ -644,54 +393,4 @@ int vmm_vfio_dma_unmap(struct vmm_vfio *v, uint64_t iova, uint64_t size)
 	if (ioctl(v->container, VFIO_IOMMU_UNMAP_DMA, &u))
 		return -errno;
 	return u.size == size ? 0 : -EIO;
-}
-
-/* Entries of directory @path whose name passes @keep (NULL: all). */
-static unsigned int count_dir(const char *path,
-			      bool (*keep)(const char *name))
-{
-	DIR *d = opendir(path);
-	struct dirent *e;
-	unsigned int n = 0;
-
-	if (!d)
-		return 0;
-	while ((e = readdir(d)))
-		if (e->d_name[0] != '.' && (!keep || keep(e->d_name)))
-			n++;
-	closedir(d);
-	return n;
-}
-
-static bool in_group(const char *bdf)
-{
-	char path[PATH_MAX], grp[32];
-
-	dev_path(path, sizeof(path), bdf, "iommu_group");
-	link_name(path, grp, sizeof(grp));
-	return grp[0];
-}
-
-static bool on_vfio(const char *bdf)
-{
-	char drv[64];
-
-	driver_of(bdf, drv, sizeof(drv));
-	return in_group(bdf) && !strcmp(drv, VFIO_DRIVER);
-}
-
-int vmm_vfio_host_probe(struct vmm_vfio_host *h)
-{
-	if (!h)
-		return -EINVAL;
-	*h = (struct vmm_vfio_host){
-		.groups = count_dir("/sys/kernel/iommu_groups", NULL),
-		.vfio = !access("/sys/module/vfio", F_OK),
-		.type1 = !access("/sys/module/vfio_iommu_type1", F_OK),
-		.iommufd = !access("/dev/iommu", F_OK),
-		.devices = count_dir(PCI_DEVICES, in_group),
-		.bound = count_dir(PCI_DEVICES, on_vfio),
-	};
-	read_hex(TYPE1_LIMIT, &h->limit);
-	return 0;
 }

@@ -50,6 +50,18 @@ int vmm_vfio_open(const char *bdf, struct vmm_vfio **out, char *err,
 void vmm_vfio_close(struct vmm_vfio *v);
 const struct vmm_vfio_info *vmm_vfio_info(const struct vmm_vfio *v);
 
+/* vfio-sysfs.c: the device's ids and IOMMU group; -ENODEV if none. */
+int vmm_vfio_sysfs_find(struct vmm_vfio_info *in, char *err, size_t errlen);
+/* Bind it to vfio-pci (if it is not), remembering the old driver. */
+int vmm_vfio_sysfs_bind(struct vmm_vfio_info *in, char *err, size_t errlen);
+/* Give it back as it was found (if the bind changed anything). */
+void vmm_vfio_sysfs_unbind(struct vmm_vfio_info *in);
+/* Every device of its group bound to vfio-pci; -EBUSY if not. */
+int vmm_vfio_sysfs_viable(const struct vmm_vfio_info *in, char *err,
+			  size_t errlen);
+/* type1's dma_entry_limit. */
+int vmm_vfio_sysfs_limit(uint64_t *limit);
+
 /* BAR0 by pread/pwrite of its region (trapped MMIO): 1, 2, 4 or 8 bytes. */
 int vmm_vfio_bar_rw(struct vmm_vfio *v, uint64_t off, void *data,
 		    unsigned int len, bool write);

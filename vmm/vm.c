@@ -59,6 +59,7 @@ int vmm_create(const struct vmm_config *c, struct vmm **out)
 			[RUN_P_CHUNK] = builtin ? VMM_CHUNK_PAGES : 0,
 		},
 		.console = c->console,
+		.prefault = c->prefault,
 	};
 	struct vmm *v = calloc(1, sizeof(*v));
 	int ret;

@@ -295,6 +295,7 @@ struct vmm_config {
 	runner_progress_fn on_progress;
 	void *arg;			/* for on_progress */
 	FILE *console;
+	bool prefault;			/* runner_config.prefault */
 };
 
 /* The VM, not started. 0 and *@out, or -errno. */

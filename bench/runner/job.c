@@ -58,6 +58,7 @@ void bench_job_config(struct job *j, struct runner_config *cfg)
 		.param = { j->kind, j->n },
 		.on_sync = on_sync,
 		.arg = &j->s,
+		.prefault = j->prefault,
 	};
 }
 

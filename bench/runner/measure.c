@@ -148,6 +148,7 @@ static const struct group groups[] = {
 		      "portio_2vcpu_exits_per_s", "portio_4vcpu_exits_per_s",
 		      "conv_2vcpu_conversions", "conv_2vcpu_seconds") },
 	{ bench_runner_touch, bench_runner_touch_keys },
+	{ bench_runner_prefault, bench_runner_prefault_keys },
 	{ bench_runner_scale, bench_runner_scale_keys },
 	{ bench_blk_guest, bench_blk_guest_keys },
 };

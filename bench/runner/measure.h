@@ -27,6 +27,9 @@ extern const char *const bench_blk_guest_keys[];
 /* The guest's first touch and bandwidth, libgmem RAM vs anonymous RAM. */
 int bench_runner_touch(const struct bench_opts *o, struct bench_table *t);
 extern const char *const bench_runner_touch_keys[];
+/* The same pre-faulted (gmem_vm_prefault()) vs THP, 256 MiB and 1 GiB. */
+int bench_runner_prefault(const struct bench_opts *o, struct bench_table *t);
+extern const char *const bench_runner_prefault_keys[];
 
 /* VM start and host memory per VM with 1, 10 and 100 VMs alive. */
 int bench_runner_scale(const struct bench_opts *o, struct bench_table *t);

@@ -60,15 +60,19 @@ static void passes(const uint64_t sync[4], uint64_t *ns)
 		ns[p] = sync[p + 1] - sync[p];
 }
 
-static int on_runner(struct bench_table *t, uint64_t *ns)
+/* @prefault_ns: NULL, or pre-fault the RAM first and take its time. */
+static int on_runner(struct bench_table *t, uint64_t size, uint64_t *ns,
+		     uint64_t *prefault_ns)
 {
 	struct job j = { .kind = BENCH_TOUCH, .vcpus = 1,
-			 .ram_size = TOUCH_SIZE };
+			 .ram_size = size, .prefault = prefault_ns != NULL };
 	uint64_t sync[4];
 	int ret = bench_job_run(t, &j);
 
 	if (ret)
 		return ret;
+	if (prefault_ns)
+		*prefault_ns = j.st.prefault_seconds * 1e9;
 	sync[0] = j.s.stage[BENCH_SYNC_BEGIN];
 	sync[1] = j.s.stage[BENCH_SYNC_TOUCHED];
 	sync[2] = j.s.stage[BENCH_SYNC_WRITTEN];
@@ -78,12 +82,12 @@ static int on_runner(struct bench_table *t, uint64_t *ns)
 }
 
 static int on_bare(struct bench_table *t, enum bench_bare_ram kind,
-		   uint64_t *ns)
+		   uint64_t size, uint64_t *ns)
 {
 	struct bench_bare_config c = {
 		.img = guest_bench, .img_size = guest_bench_size,
 		.user = runner_host_is_pvm(), .ram = kind,
-		.ram_size = TOUCH_SIZE, .param = { BENCH_TOUCH, 0 },
+		.ram_size = size, .param = { BENCH_TOUCH, 0 },
 	};
 	uint64_t sync[4];
 	struct bare *b;
@@ -115,9 +119,10 @@ int bench_runner_touch(const struct bench_opts *o, struct bench_table *t)
 
 	for (int i = 0; i < rounds; i++) {
 		uint64_t v[NR_RAMS][NR_PASSES];
-		int ret = on_runner(t, v[RAM_GMEM]) ?:
-			  on_bare(t, BARE_RAM_ANON, v[RAM_ANON]) ?:
-			  on_bare(t, BARE_RAM_ANON_THP, v[RAM_THP]);
+		int ret = on_runner(t, TOUCH_SIZE, v[RAM_GMEM], NULL) ?:
+			  on_bare(t, BARE_RAM_ANON, TOUCH_SIZE, v[RAM_ANON]) ?:
+			  on_bare(t, BARE_RAM_ANON_THP, TOUCH_SIZE,
+				  v[RAM_THP]);
 
 		if (ret)
 			return ret;
@@ -140,5 +145,68 @@ int bench_runner_touch(const struct bench_opts *o, struct bench_table *t)
 	bench_add(t, "guest_touch_ratio",
 		  med[PASS_TOUCH][RAM_GMEM] / med[PASS_TOUCH][RAM_ANON], "x",
 		  "libgmem RAM over anonymous 4 KiB");
+	return 0;
+}
+
+/*
+ * Pre-faulted libgmem RAM (runner_config.prefault, gmem_vm_prefault())
+ * against THP anonymous memory, at 256 MiB and 1 GiB: the guest's first
+ * touch after the pre-fault, the pre-fault itself (host time, before the
+ * vCPU starts) and their sum, which is what start-up pays. Medians of
+ * interleaved rounds.
+ */
+#define PF_SIZES	2
+#define PF_COLS		4	/* touch, prefault, touch + prefault, THP */
+
+const char *const bench_runner_prefault_keys[] = {
+	"guest_touch_prefault_ms", "guest_prefault_ms",
+	"guest_touch_prefault_total_ms", "guest_touch_prefault_thp_ms",
+	"guest_touch_1g_prefault_ms", "guest_prefault_1g_ms",
+	"guest_touch_1g_prefault_total_ms", "guest_touch_1g_thp_ms",
+	NULL,
+};
+
+static const uint64_t pf_sizes[PF_SIZES] = { TOUCH_SIZE, 1ULL << 30 };
+
+static int prefault_round(struct bench_table *t, unsigned int s,
+			  uint64_t v[PF_COLS])
+{
+	uint64_t gm[NR_PASSES], thp[NR_PASSES];
+	int ret = on_runner(t, pf_sizes[s], gm, &v[1]) ?:
+		  on_bare(t, BARE_RAM_ANON_THP, pf_sizes[s], thp);
+
+	v[0] = gm[PASS_TOUCH];
+	v[2] = v[0] + v[1];
+	v[3] = thp[PASS_TOUCH];
+	return ret;
+}
+
+int bench_runner_prefault(const struct bench_opts *o, struct bench_table *t)
+{
+	static const char *const notes[PF_COLS] = {
+		"runner: libgmem RAM, pre-faulted",
+		"gmem_vm_prefault() of guest RAM (host time)",
+		"first touch + pre-fault: start-up's cost",
+		"bare KVM: anonymous RAM, MADV_HUGEPAGE",
+	};
+	int rounds = o->quick ? ROUNDS_QUICK : ROUNDS;
+	uint64_t ns[PF_SIZES][PF_COLS][ROUNDS];
+
+	for (int i = 0; i < rounds; i++) {
+		for (unsigned int s = 0; s < PF_SIZES; s++) {
+			uint64_t v[PF_COLS];
+			int ret = prefault_round(t, s, v);
+
+			if (ret)
+				return ret;
+			for (int k = 0; k < PF_COLS; k++)
+				ns[s][k][i] = v[k];
+		}
+	}
+	for (unsigned int s = 0; s < PF_SIZES; s++)
+		for (int k = 0; k < PF_COLS; k++)
+			bench_add(t, bench_runner_prefault_keys[s * PF_COLS + k],
+				  median(ns[s][k], rounds) / 1e6, "ms",
+				  notes[k]);
 	return 0;
 }

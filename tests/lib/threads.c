@@ -3,34 +3,16 @@
  * Readers translating gpas and copying shared pages with gmem_vm_read while a
  * writer converts the same pages private and shared in a loop.
  *
- * The guest cannot run here, so the writer plays it: it makes a page
- * shared, writes that generation's tagged data through gmem_vm_write, and
- * later converts the page back to private. Each page publishes its phase
- * in a sequence counter, seq = 4 * generation + phase:
- *
- *	PRIVATE    -> WRITING -> SHARED -> TO_PRIVATE -> PRIVATE (next gen)
- *	at rest       to shared, data      conversion
- *	              written              to private running
- *
- * A reader announces itself in the page's inflight count before it reads
- * the phase, and the writer waits for inflight to drain after entering
- * WRITING (a Dekker pair of seq_cst accesses), so a reader that saw
- * PRIVATE holds the page private for its whole gmem_vm_read. Hence:
+ * The writer plays the guest, page by page, in the phases of
+ * phase-race.h (tagged data written in each generation). Hence:
  *  - saw PRIVATE: gmem_vm_read must fail with a private fault; success means
  *    the accessor copied a private page;
  *  - saw SHARED or TO_PRIVATE: success must return exactly the data of
  *    that generation; -EFAULT only once the conversion to private began;
- *  - WRITING: skipped, the writer is filling the page (copying then would
- *    be a plain data race, not a library bug).
+ *  - WRITING: skipped, the writer is filling the page.
  * No timing is asserted: the run stops after about a second per backing.
  */
-#include <pthread.h>
-#include <sched.h>
-#include <stdatomic.h>
-#include <stdbool.h>
-#include <time.h>
-
-#include "lib-util.h"
+#include "phase-race.h"
 
 #define NPAGES		8
 #define NREADERS	2
@@ -38,24 +20,10 @@
 #define GPA_B		0x100100000ULL	/* slot 1: pages 4..7 */
 #define RUN_NS		1200000000LL	/* per backing */
 
-enum { PRIVATE, WRITING, SHARED, TO_PRIVATE };
-
-struct page {
-	atomic_uint_fast64_t seq;
-	atomic_int inflight;
-};
-
 struct ctx {
-	struct gmem_vm *vm;
+	struct race r;
 	struct gmem_file *f;
 	struct page pages[NPAGES];
-	atomic_bool stop;
-};
-
-struct reader_stats {
-	struct ctx *c;
-	unsigned int seed;
-	uint64_t ok, faults, skipped;
 };
 
 static uint64_t gpa_of(unsigned int i)
@@ -77,47 +45,34 @@ static int page_matches(const uint64_t *w, unsigned int i, uint64_t gen)
 	return 1;
 }
 
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 static void make_shared(struct ctx *c, unsigned int i, uint64_t mode)
 {
-	struct page *p = &c->pages[i];
-	uint64_t seq = atomic_load(&p->seq), gen = seq / 4;
+	int64_t gen = phase_write(&c->pages[i]);
 	uint64_t buf[PG / 8];
 
-	if (seq % 4 != PRIVATE)
+	if (gen < 0)
 		return;
-	atomic_store(&p->seq, gen * 4 + WRITING);
-	while (atomic_load(&p->inflight))
-		sched_yield();
 	convert(c->f, i * PG, PG, 0, mode);
 	for (unsigned int j = 0; j < PG / 8; j++)
-		buf[j] = word(i, gen, j);
-	TEST_RET(gmem_vm_write(c->vm, gpa_of(i), buf, PG, NULL), 0);
-	atomic_store(&p->seq, gen * 4 + SHARED);
+		buf[j] = word(i, (uint64_t)gen, j);
+	TEST_RET(gmem_vm_write(c->r.vm, gpa_of(i), buf, PG, NULL), 0);
+	phase_set(&c->pages[i], (uint64_t)gen, SHARED);
 }
 
 static void make_private(struct ctx *c, unsigned int i, uint64_t mode)
 {
-	struct page *p = &c->pages[i];
-	uint64_t seq = atomic_load(&p->seq), gen = seq / 4;
+	int64_t gen = phase_to_private(&c->pages[i]);
 
-	if (seq % 4 != SHARED)
+	if (gen < 0)
 		return;
-	atomic_store(&p->seq, gen * 4 + TO_PRIVATE);
 	convert(c->f, i * PG, PG, GMEM_ATTR_PRIVATE, mode);
-	atomic_store(&p->seq, (gen + 1) * 4 + PRIVATE);
+	phase_set(&c->pages[i], (uint64_t)gen + 1, PRIVATE);
 }
 
 /* Half the pages are shared at any time; modes alternate. */
-static uint64_t writer(struct ctx *c)
+static uint64_t writer(void *arg)
 {
+	struct ctx *c = arg;
 	int64_t end = now_ns() + RUN_NS;
 	uint64_t step;
 
@@ -128,7 +83,7 @@ static uint64_t writer(struct ctx *c)
 		make_shared(c, step % NPAGES, mode);
 		make_private(c, (step + NPAGES / 2) % NPAGES, mode ^ 3);
 	}
-	atomic_store(&c->stop, true);
+	atomic_store(&c->r.stop, true);
 	return step;
 }
 
@@ -158,27 +113,22 @@ static void check_read(unsigned int i, uint64_t s1, uint64_t s2, int ret,
 
 static void *reader(void *arg)
 {
-	struct reader_stats *rs = arg;
-	struct ctx *c = rs->c;
+	struct race_reader *rs = arg;
+	struct ctx *c = rs->ctx;
 	uint64_t buf[PG / 8];
 
-	while (!atomic_load(&c->stop)) {
+	while (!atomic_load(&c->r.stop)) {
 		unsigned int i = (unsigned int)rand_r(&rs->seed) % NPAGES;
-		struct page *p = &c->pages[i];
 		struct gmem_fault fault = { 0 };
 		uint64_t s1, s2;
 		int ret;
 
-		atomic_fetch_add(&p->inflight, 1);
-		s1 = atomic_load(&p->seq);
-		if (s1 % 4 == WRITING) {
-			atomic_fetch_sub(&p->inflight, 1);
+		if (!phase_enter(&c->pages[i], &s1)) {
 			rs->skipped++;
 			continue;
 		}
-		ret = gmem_vm_read(c->vm, gpa_of(i), buf, PG, &fault);
-		s2 = atomic_load(&p->seq);
-		atomic_fetch_sub(&p->inflight, 1);
+		ret = gmem_vm_read(c->r.vm, gpa_of(i), buf, PG, &fault);
+		s2 = phase_leave(&c->pages[i]);
 		check_read(i, s1, s2, ret, buf, &fault);
 		if (ret)
 			rs->faults++;
@@ -188,47 +138,19 @@ static void *reader(void *arg)
 	return NULL;
 }
 
-/*
- * Memslot churn beside the readers: an unrelated slot comes and goes, so
- * every gpa translation races a republished slot array.
- */
-static void *churn(void *arg)
-{
-	struct ctx *c = arg;
-	struct gmem_file *g = new_file(c->vm, PG, GMEM_FLAG_INIT_SHARED);
-
-	while (!atomic_load(&c->stop)) {
-		TEST_RET(set_slot(c->vm, 2, GPA_B + 64 * PG, PG, g, 0), 0);
-		TEST_RET(del_slot(c->vm, 2), 0);
-	}
-	TEST_RET(gmem_close(g), 0);
-	return NULL;
-}
-
 static void test_threads(struct gmem_vm *vm, int kvm)
 {
-	struct reader_stats rs[NREADERS];
-	pthread_t tid[NREADERS], churner;
-	struct ctx c = { .vm = vm };
-	uint64_t steps, ok = 0, faults = 0;
+	struct race_reader rs[NREADERS];
+	struct ctx c = { .r = { .vm = vm, .churn_slot = 2,
+				.churn_gpa = GPA_B + 64 * PG } };
+	uint64_t steps, ok, faults;
 
 	c.f = new_file(vm, NPAGES * PG, 0);
 	TEST_RET(set_slot(vm, 0, GPA_A, 4 * PG, c.f, 0), 0);
 	TEST_RET(set_slot(vm, 1, GPA_B, 4 * PG, c.f, 4 * PG), 0);
-	for (unsigned int i = 0; i < NREADERS; i++) {
-		rs[i] = (struct reader_stats){ .c = &c, .seed = i + 1 };
-		TEST_ASSERT(!pthread_create(&tid[i], NULL, reader, &rs[i]),
-			    "pthread_create");
-	}
-	TEST_ASSERT(!pthread_create(&churner, NULL, churn, &c),
-		    "pthread_create");
-	steps = writer(&c);
-	TEST_ASSERT(!pthread_join(churner, NULL), "pthread_join");
-	for (unsigned int i = 0; i < NREADERS; i++) {
-		TEST_ASSERT(!pthread_join(tid[i], NULL), "pthread_join");
-		ok += rs[i].ok;
-		faults += rs[i].faults;
-	}
+	for (unsigned int i = 0; i < NREADERS; i++)
+		rs[i] = (struct race_reader){ .ctx = &c, .seed = i + 1 };
+	steps = race_run(&c.r, rs, NREADERS, reader, writer, &c, &ok, &faults);
 	fprintf(stderr, "%s: %llu writer steps, %llu reads, %llu faults\n",
 		kvm ? "kvm" : "detached", (unsigned long long)steps,
 		(unsigned long long)ok, (unsigned long long)faults);

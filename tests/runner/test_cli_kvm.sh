@@ -46,6 +46,15 @@ assert j["pages_converted"] == 32, j
 PY
 echo "ok: $(head -n 1 "$tmp/small.txt")"
 
+# --prefault: a line saying how, and the run passes as without it
+"$gmem" run --vcpus 1 --mem 8M --rounds 1 --prefault >"$tmp/pf.txt" ||
+	fail "gmem run --prefault exited $?: $(cat "$tmp/pf.txt")"
+grep -Eq '^  prefault: +guest RAM in [0-9.]+ ms \((KVM_PRE_FAULT_MEMORY on vCPU 0|host side only: no KVM_PRE_FAULT_MEMORY here)\)$' \
+	"$tmp/pf.txt" || fail "--prefault line: $(cat "$tmp/pf.txt")"
+grep -q '^PASS: every check held$' "$tmp/pf.txt" || fail "--prefault: no PASS"
+grep -q '^  prefault:' "$tmp/small.txt" && fail "a prefault line without --prefault"
+echo "ok: $(grep '^  prefault:' "$tmp/pf.txt")"
+
 # gmem run, text: header first, nothing on stderr when not a terminal
 "$gmem" run >"$tmp/run.txt" 2>"$tmp/run.err" ||
 	fail "gmem run exited $?: $(cat "$tmp/run.txt" "$tmp/run.err")"
