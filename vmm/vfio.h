@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * One PCI device over VFIO type1 (vmm/vfio.c): the low layer under the
- * assigned device (device-vfio.c). Internal to vmm/: vmm.h is the
- * interface. Every call returns 0 or -errno; the open and the DMA calls
- * put a one-line reason in the caller's @err buffer.
+ * One PCI device over VFIO type1 (vmm/vfio.c, vfio-sysfs.c): the low
+ * layer under the assigned device (device-vfio.c), and vmm/'s second
+ * header: a VMM drives an assigned device through vmm.h; this one is for
+ * what needs a bare container and raw DMA mappings (bench/vfio.c's
+ * competitor, one mapping per page as QEMU makes them). Every call
+ * returns 0 or -errno; the open and the DMA calls put a one-line reason
+ * in the caller's @err buffer.
  */
 #ifndef GMEM_VMM_VFIO_H
 #define GMEM_VMM_VFIO_H
