@@ -274,14 +274,11 @@ static void assert_fresh(struct env *t)
 	TEST_RET(gmem_vm_launch_finish(t->vm, d), 0);
 }
 
-static void round_trip(int kvm, struct env *src, const struct stream *s,
-		       const uint8_t digest[32])
+/* What the stream holds: only pages with memory, no private byte. */
+static void check_stream(struct env *src, const struct stream *s)
 {
-	struct env t = make_env(kvm, A_PAGES, B_GPA0);
-	struct stream s2;
 	size_t at[4096], n = chunks(s->p, s->len, at, 4096);
 	uint64_t data = 0, res;
-	uint8_t d[32];
 
 	/*
 	 * Sparse: exactly the pages with memory are in the stream: the 36
@@ -306,6 +303,15 @@ static void round_trip(int kvm, struct env *src, const struct stream *s,
 	TEST_ASSERT(memmem(s->p, s->len, shared_marker, strlen(shared_marker)),
 		    "the shared marker is not in the stream");
 
+}
+
+static void round_trip(int kvm, struct env *src, const struct stream *s,
+		       const uint8_t digest[32])
+{
+	struct env t = make_env(kvm, A_PAGES, B_GPA0);
+	struct stream s2;
+	uint8_t d[32];
+
 	TEST_RET(restore_into(&t, s->p, s->len, key), 0);
 	assert_same_state(src->a, t.a, A_PAGES * PG);
 	assert_same_state(src->b, t.b, B_PAGES * PG);
@@ -323,7 +329,8 @@ enum edit { CUT, FLIP, MOVE, SWAP, DROP, SPLICE, WRONG_KEY };
 struct fault_case {
 	const char *name;
 	enum edit edit;
-	int chunk;		/* -1 private data, -2 shared data, -3 last */
+	int chunk;		/* -1 private data, -2 shared data, -3 last,
+				 * -4 private data of file B */
 	long at;		/* byte within the chunk */
 };
 
@@ -336,7 +343,7 @@ static const struct fault_case faults[] = {
 	{ "flip file size", FLIP, 1, HDR + 1 },
 	{ "flip run flags", FLIP, 4, 44 },
 	{ "flip end count", FLIP, -3, HDR },
-	{ "private chunk moved", MOVE, -1, 0 },
+	{ "private chunk moved", MOVE, -4, 0 },
 	{ "reorder", SWAP, -1, 0 },
 	{ "drop private", DROP, -1, 0 },
 	{ "drop shared", DROP, -2, 0 },
@@ -347,6 +354,14 @@ static const struct fault_case faults[] = {
 
 static size_t pick(const uint8_t *p, const size_t *at, size_t n, int c)
 {
+	if (c == -4) {
+		for (size_t i = 0; i < n; i++)
+			if (chunk_u32(p, at[i], 8) == 5 &&
+			    chunk_u32(p, at[i], 40) == 1 &&
+			    (chunk_u32(p, at[i], 44) & 1))
+				return i;
+		TEST_FAIL("no private data chunk in B");
+	}
 	if (c == -1 || c == -2)
 		return find_data(p, at, n, c == -1);
 	return c == -3 ? n - 1 : (size_t)c;
@@ -435,14 +450,30 @@ static void cut_table(int kvm, const struct stream *s)
 	free_env(&t);
 }
 
+static int l_map(void *opaque, uint64_t off, uint64_t len)
+{
+	(void)opaque;
+	(void)off;
+	(void)len;
+	return 0;
+}
+
+static int l_unmap(void *opaque, uint64_t off, uint64_t len, uint32_t flags)
+{
+	(void)flags;
+	return l_map(opaque, off, len);
+}
+
 /* Targets of another layout (-EINVAL) or in use (-EBUSY), unchanged. */
 static void target_table(int kvm, const struct stream *s)
 {
-	enum { SMALL, MOVED, PIN, WRITTEN, CONVERTED };
+	enum { SMALL, MOVED, PIN, LISTENER, WRITTEN, CONVERTED, FLAGS };
 	static const struct { const char *name; int what, err; } cases[] = {
 		{ "smaller file", SMALL, -EINVAL },
 		{ "memslot moved", MOVED, -EINVAL },
 		{ "pinned", PIN, -EBUSY },
+		{ "listener", LISTENER, -EBUSY },
+		{ "other file flags", FLAGS, -EINVAL },
 		{ "written", WRITTEN, -EBUSY },
 		{ "converted", CONVERTED, -EBUSY },
 	};
@@ -452,8 +483,23 @@ static void target_table(int kvm, const struct stream *s)
 					A_PAGES - 1 : A_PAGES,
 					cases[i].what == MOVED ?
 					B_GPA0 + 0x100000 : B_GPA0);
+		struct gmem_listener_config lc = {
+			.len = A_PAGES * PG, .map = l_map, .unmap = l_unmap,
+		};
+		struct gmem_listener *l = NULL;
 		struct gmem_run before, after;
 
+		if (cases[i].what == FLAGS) {
+			TEST_RET(gmem_close(t.a), 0);
+			TEST_RET(del_slot(t.vm, 1), 0);
+			t.a = new_file(t.vm, A_PAGES * PG, GMEM_FLAG_MMAP |
+				       GMEM_FLAG_INIT_SHARED |
+				       GMEM_FLAG_EXPORT);
+			TEST_RET(set_slot(t.vm, 1, A_GPA, A_PAGES * PG, t.a, 0),
+				 0);
+		}
+		if (cases[i].what == LISTENER)
+			TEST_RET(gmem_listen(t.a, &lc, &l), 0);
 		if (cases[i].what == PIN)
 			TEST_RET(gmem_pin(t.a, 0, PG), 0);
 		if (cases[i].what == WRITTEN)
@@ -468,6 +514,8 @@ static void target_table(int kvm, const struct stream *s)
 			    "%s: target changed", cases[i].name);
 		if (cases[i].what == PIN)
 			TEST_RET(gmem_unpin(t.a, 0, PG), 0);
+		if (l)
+			TEST_RET(gmem_unlisten(t.a, l), 0);
 		free_env(&t);
 	}
 }
@@ -537,6 +585,7 @@ static void run(struct gmem_vm *vm0, int kvm)
 	fill_source(&src, digest);
 	bad_input(&src);
 	s = save(&src);
+	check_stream(&src, &s);
 	other = save(&src);
 	TEST_ASSERT(memcmp(s.p + 24, other.p + 24, 16),
 		    "two streams with one id");
