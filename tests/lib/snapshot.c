@@ -382,9 +382,9 @@ static uint8_t *damage(const struct fault_case *fc, const struct stream *s,
 	case FLIP:
 		p[at[k] + (fc->at < 0 ? klen + fc->at : (size_t)fc->at)] ^= 4;
 		break;
-	case MOVE:	/* to private pages no chunk fills, header edited */
+	case MOVE:	/* to private pages no chunk fills, in order */
 		memcpy(&off, p + at[k] + 48, 8);
-		off += 40 * PG;
+		off += 4 * PG;
 		memcpy(p + at[k] + 48, &off, 8);
 		break;
 	case SWAP:
