@@ -265,9 +265,11 @@ static int restore_data(struct restorer *r)
 		r->s.index++;
 	r->data_end = r->h.offset + r->h.len;
 	pthread_rwlock_rdlock(&f->invalidate_lock);
-	if (state_is(f, r->h.offset, r->h.len, priv))
+	if (state_is(f, r->h.offset, r->h.len, priv)) {
+		/* one call to fault the pages in, not a fault per page */
+		madvise(f->base + r->h.offset, r->h.len, MADV_POPULATE_WRITE);
 		memcpy(f->base + r->h.offset, src, r->h.len);
-	else
+	} else
 		ret = -EBADMSG;	/* pages in another state than the map's */
 	pthread_rwlock_unlock(&f->invalidate_lock);
 	if (priv)
