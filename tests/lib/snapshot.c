@@ -34,6 +34,7 @@ struct stream {
 	size_t len, cap;
 	size_t fail_at;		/* writer: -ENOSPC past this many bytes */
 	size_t pos;		/* reader */
+	struct env *target;	/* reader: watch the target (watch()) */
 };
 
 static int swrite(void *opaque, const void *buf, size_t len)
@@ -52,11 +53,16 @@ static int swrite(void *opaque, const void *buf, size_t len)
 	return 0;
 }
 
+static void watch(struct stream *s);
+
 /* Short reads on purpose: the library must cope with them. */
 static long sread(void *opaque, void *buf, size_t len)
 {
 	struct stream *s = opaque;
 	size_t n = s->len - s->pos;
+
+	if (s->target)
+		watch(s);
 
 	if (n > len)
 		n = len;
@@ -65,6 +71,33 @@ static long sread(void *opaque, void *buf, size_t len)
 	memcpy(buf, s->p + s->pos, n);
 	s->pos += n;
 	return (long)n;
+}
+
+static uint32_t chunk_u32(const uint8_t *p, size_t at, size_t field);
+static uint64_t resident_bytes_at(struct gmem_file *f, uint64_t off,
+				  uint64_t len);
+
+/*
+ * While a data chunk is still arriving, none of its pages may have been
+ * written: a restore applies a chunk only once it is whole and verified.
+ */
+static void watch(struct stream *s)
+{
+	size_t at = 0, next;
+	uint64_t off, len;
+
+	for (; at < s->pos; at = next) {
+		next = at + HDR + chunk_u32(s->p, at, 12) + TAG;
+		if (next > s->pos)
+			break;
+	}
+	if (at == s->pos || at + HDR > s->len || chunk_u32(s->p, at, 8) != 5)
+		return;
+	memcpy(&off, s->p + at + 48, 8);
+	memcpy(&len, s->p + at + 56, 8);
+	TEST_ASSERT(!resident_bytes_at(chunk_u32(s->p, at, 40) ?
+				       s->target->b : s->target->a, off, len),
+		    "chunk at %zu written before it was read whole", at);
 }
 
 static struct env make_env(int kvm, uint64_t a_pages, uint64_t b_gpa0)
@@ -245,6 +278,20 @@ static size_t find_data(const uint8_t *p, const size_t *at, size_t n,
 	TEST_FAIL("no data chunk");
 }
 
+static uint64_t resident_bytes_at(struct gmem_file *f, uint64_t off,
+				  uint64_t len)
+{
+	uint64_t sum = 0;
+	struct gmem_run r;
+
+	for (uint64_t at = off; at < off + len; at += r.len) {
+		TEST_RET(gmem_get_run(f, at, &r), 0);
+		if (r.flags & GMEM_RUN_RESIDENT)
+			sum += r.len;
+	}
+	return sum;
+}
+
 static uint64_t resident_bytes(struct gmem_file *f, uint64_t size)
 {
 	struct gmem_run r[64];
@@ -312,7 +359,11 @@ static void round_trip(int kvm, struct env *src, const struct stream *s,
 	struct stream s2;
 	uint8_t d[32];
 
-	TEST_RET(restore_into(&t, s->p, s->len, key), 0);
+	{
+		struct stream r = { .p = s->p, .len = s->len, .target = &t };
+
+		TEST_RET(gmem_vm_restore(t.vm, sread, &r, key, 0), 0);
+	}
 	assert_same_state(src->a, t.a, A_PAGES * PG);
 	assert_same_state(src->b, t.b, B_PAGES * PG);
 	TEST_RET(gmem_vm_launch_finish(t.vm, d), -EPERM);
