@@ -726,7 +726,9 @@ typedef long (*gmem_snap_read_fn)(void *opaque, void *buf, size_t len);
  *
  * Return: 0; -EINVAL for NULL, non-zero flags, or a memslot whose file was
  * closed; -EOPNOTSUPP for a VM whose platform cannot PRESERVE (hardware
- * CoCo: its private contents cannot be exported); @write's error;
+ * CoCo: its private contents cannot be exported) or that mirrors private
+ * memory into KVM (gmem_vm_private_mirrored(): KVM keeps the guest's
+ * private pages out of the host's view); @write's error;
  * -ENOMEM; -EIO from another process or when no random stream id can be
  * had.
  */

@@ -419,7 +419,7 @@ int gmem_vm_restore(struct gmem_vm *vm, gmem_snap_read_fn read, void *opaque,
 		return ret;
 	if (!read || !key || flags)
 		return -EINVAL;
-	if (!(vm->convert_modes & GMEM_CONVERT_PRESERVE))
+	if (!gm_snap_exportable(vm))
 		return -EOPNOTSUPP;
 	r.scratch = mmap(NULL, GM_SNAP_DATA_MAX, PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);

@@ -416,7 +416,7 @@ int gmem_vm_save(struct gmem_vm *vm, gmem_snap_write_fn write, void *opaque,
 		return ret;
 	if (!write || !key || flags)
 		return -EINVAL;
-	if (!(vm->convert_modes & GMEM_CONVERT_PRESERVE))
+	if (!gm_snap_exportable(vm))
 		return -EOPNOTSUPP;
 	if (RAND_bytes(sid, sizeof(sid)) != 1)
 		return -EIO;

@@ -88,6 +88,17 @@ int gm_snap_layout(struct gmem_vm *vm, struct gm_snap_layout *l);
 void gm_snap_layout_free(struct gm_snap_layout *l);
 uint64_t gm_snap_file_default(const struct gmem_file *f);
 
+/*
+ * Whether the host can read and write @vm's private pages: not on a
+ * platform that cannot PRESERVE (hardware CoCo), nor where KVM enforces
+ * private memory (the guest's private pages are not in the host's view).
+ */
+static inline bool gm_snap_exportable(const struct gmem_vm *vm)
+{
+	return (vm->convert_modes & GMEM_CONVERT_PRESERVE) &&
+	       !gm_vm_mirrors(vm);
+}
+
 static inline void gm_put32(uint8_t *p, uint32_t v)
 {
 	for (int i = 0; i < 4; i++)
