@@ -691,6 +691,77 @@ int gmem_vm_set_policy(struct gmem_vm *vm, uint64_t gpa, uint64_t size,
 int gmem_vm_convert(struct gmem_vm *vm, uint64_t gpa, uint64_t size,
 		    uint64_t attrs, uint64_t *error_gpa);
 
+/*
+ * Snapshots (docs/snapshot.md): a VM's guest memory as a stream, for
+ * save/restore and migration. vCPU state is the VMM's; a snapshot holds
+ * every guest-memory memslot, its file's size and flags, the whole state
+ * map (shared/private, populated, allocated), the launch state and
+ * digest, and the contents of the pages that have memory behind them
+ * (mincore() of the library's mapping: pages never allocated read zero and
+ * are not written), in memslot-file order, then offset order. Plain-memory
+ * memslots are the VMM's and are left out.
+ *
+ * Every chunk is authenticated with AES-256-GCM under a key derived from
+ * @key and a random stream id, its header (type, index, stream id, file,
+ * offset, length, attributes) as associated data; private pages are
+ * encrypted and never written in the clear, shared pages also carry a
+ * SHA-256. The write callback is called once per chunk, with the whole
+ * chunk: a stream can be cut, resumed and forwarded at those boundaries.
+ */
+/* Write all @len bytes: 0, or -errno to stop the save with that error. */
+typedef int (*gmem_snap_write_fn)(void *opaque, const void *buf, size_t len);
+/* Read up to @len bytes: the count (0 at the end), or -errno. */
+typedef long (*gmem_snap_read_fn)(void *opaque, void *buf, size_t len);
+
+/*
+ * gmem_vm_save - write a snapshot of @vm's guest memory to @write.
+ * @key: 32 bytes, the caller's (a CoCo migration agent's role).
+ * @flags: must be 0.
+ *
+ * The VM must be quiet for a consistent snapshot (no vCPU running, no
+ * conversion): a stop-and-copy. Takes vm->slots_lock for the whole call
+ * and each file's invalidate lock for reading while its chunks are made;
+ * @write runs under them and must not call the library on @vm. The VM is
+ * not changed, whatever @write returns.
+ *
+ * Return: 0; -EINVAL for NULL, non-zero flags, or a memslot whose file was
+ * closed; -EOPNOTSUPP for a VM whose platform cannot PRESERVE (hardware
+ * CoCo: its private contents cannot be exported) or that mirrors private
+ * memory into KVM (gmem_vm_private_mirrored(): KVM keeps the guest's
+ * private pages out of the host's view); @write's error;
+ * -ENOMEM; -EIO from another process or when no random stream id can be
+ * had.
+ */
+int gmem_vm_save(struct gmem_vm *vm, gmem_snap_write_fn write, void *opaque,
+		 const uint8_t key[32], uint64_t flags);
+
+/*
+ * gmem_vm_restore - read a snapshot from @read into @vm.
+ * @key, @flags: as gmem_vm_save().
+ *
+ * @vm must be fresh and laid out like the source: the same guest-memory
+ * memslots (ids, gpas, sizes, offsets) over files created with the same
+ * sizes and flags, in the same order of first memslot; nothing allocated,
+ * every page in its creation state, not launched; no listener and no pin
+ * (the VMM re-establishes those after the restore). No other call may act
+ * on @vm until it returns. Each chunk is verified whole before anything of
+ * it is applied; on any failure the target is put back in the fresh state
+ * it was checked to be in (files punched, creation attributes, not
+ * launched), so a failed restore leaves it as it was. Private pages are
+ * made private before any byte of them is written and are decrypted
+ * through a library-internal buffer that is wiped after each chunk.
+ *
+ * Return: 0; -EINVAL for NULL, non-zero flags, or a snapshot of another
+ * layout (file sizes or flags, memslots); -EBUSY for a target with a
+ * listener, a pin, or memory, attributes or launch state of its own;
+ * -EBADMSG for a stream that is not intact: cut short, a chunk changed,
+ * moved, reordered, dropped or from another stream, a wrong key, an
+ * unknown version; -EOPNOTSUPP as for gmem_vm_save(); @read's error;
+ * -ENOMEM; -EIO from another process.
+ */
+int gmem_vm_restore(struct gmem_vm *vm, gmem_snap_read_fn read, void *opaque,
+		    const uint8_t key[32], uint64_t flags);
+
 #ifdef __cplusplus
 }
 #endif

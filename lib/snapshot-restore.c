@@ -1,0 +1,438 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Snapshots, the restoring half (docs/snapshot.md).
+ *
+ * The target is a fresh VM laid out like the source: the same
+ * guest-memory memslots over files of the same sizes and flags, nothing
+ * allocated, every page in its creation state, no listener, no pin, not
+ * launched. Each chunk is read whole and verified (tag, index, stream id,
+ * and for shared pages their SHA-256) before anything of it is applied;
+ * should any chunk fail, every change already made is undone: the files
+ * are punched and put back in their creation state, which is exactly the
+ * state they were checked to be in. Launch state and populated bits are
+ * applied last, after the end chunk verified.
+ *
+ * Private pages: the state map is restored first (conversions of empty
+ * pages), so a private page is private before any byte of it is written.
+ * Its chunk is decrypted into a scratch buffer of the library's own (an
+ * anonymous mapping never handed out, excluded from core dumps and wiped
+ * in a forked child), the tag checked, the plaintext copied into the
+ * library's mapping of the file and the scratch wiped at once: the
+ * guest's bytes never reach a mapping or buffer anyone else can see.
+ * GCM releases plaintext before its tag is checked, so decrypting into
+ * the file directly would write unverified bytes into the target.
+ *
+ * Locks: vm->slots_lock while the layout is compared; then the public
+ * calls' own (gmem_set_attributes, gmem_fallocate); each file's
+ * invalidate lock for reading while pages are copied in, for writing
+ * while populated bits are set. No other call may act on the target
+ * while it is restored.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "snapshot.h"
+
+struct span {
+	uint64_t offset, len;
+	uint32_t file, flags;
+};
+
+struct restorer {
+	struct gm_snap s;
+	struct gmem_vm *vm;
+	gmem_snap_read_fn read;
+	void *opaque;
+	const uint8_t *key;
+	struct gm_snap_layout l;
+	struct gm_snap_hdr h;		/* the chunk just read */
+	uint8_t *payload;		/* its payload, in s.buf */
+	uint8_t *scratch;		/* plaintext of one private chunk */
+	bool launched;
+	uint8_t digest[32];
+	unsigned int file;		/* file whose runs/data come now */
+	uint64_t run_end;		/* bytes of it the runs covered */
+	uint64_t data_end;		/* where its next data chunk may start */
+	struct span *spans;		/* populated or allocated runs */
+	size_t nspans, cap;
+};
+
+static int read_exact(struct restorer *r, uint8_t *p, size_t len)
+{
+	while (len) {
+		long n = r->read(r->opaque, p, len);
+
+		if (n < 0)
+			return (int)n;
+		if (n == 0 || (size_t)n > len)
+			return -EBADMSG;	/* cut short */
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/*
+ * Read the next chunk and check its place in the stream. The first
+ * chunk's stream id derives the stream's key. Only authenticated by
+ * verify() below.
+ */
+static int next_chunk(struct restorer *r)
+{
+	uint8_t hdr[GM_SNAP_HDR];
+	int ret = read_exact(r, hdr, GM_SNAP_HDR);
+
+	if (!ret)
+		ret = gm_snap_hdr_decode(hdr, &r->h);
+	if (!ret && !r->s.cx)
+		ret = gm_snap_init(&r->s, r->key, r->h.sid);
+	if (ret)
+		return ret;
+	if (memcmp(r->h.sid, r->s.sid, GM_SNAP_SID) ||
+	    r->h.index != r->s.index)
+		return -EBADMSG;	/* another stream's, dropped, reordered */
+	memcpy(r->s.buf, hdr, GM_SNAP_HDR);
+	r->payload = r->s.buf + GM_SNAP_HDR;
+	return read_exact(r, r->payload, r->h.plen + GM_SNAP_TAG);
+}
+
+/* Authenticate the chunk just read (payload as associated data). */
+static int verify(struct restorer *r)
+{
+	int ret = gm_snap_open(&r->s, r->s.buf, r->payload, r->h.plen, NULL,
+			       r->payload + r->h.plen);
+
+	if (!ret)
+		r->s.index++;
+	return ret;
+}
+
+/* Read and authenticate a chunk, and check its type and payload size. */
+static int expect(struct restorer *r, uint32_t type, uint32_t plen)
+{
+	int ret = next_chunk(r);
+
+	if (!ret)
+		ret = verify(r);
+	if (ret)
+		return ret;
+	return r->h.type == type && r->h.plen == plen ? 0 : -EBADMSG;
+}
+
+static int check_layout(struct restorer *r)
+{
+	const uint8_t *p = r->payload;
+	int ret;
+
+	if (gm_get32(p) != r->l.nfiles || gm_get32(p + 4) != r->l.nslots)
+		return -EINVAL;
+	r->launched = gm_get32(p + 8);
+	memcpy(r->digest, p + 16, 32);
+	for (unsigned int i = 0; i < r->l.nfiles; i++) {
+		const struct gmem_file *f = r->l.files[i];
+
+		ret = expect(r, GM_SNAP_FILE, GM_SNAP_FILE_LEN);
+		if (ret)
+			return ret;
+		if (r->h.file != i || gm_get64(r->payload) != f->size ||
+		    gm_get64(r->payload + 8) != f->flags)
+			return -EINVAL;
+	}
+	for (unsigned int i = 0; i < r->l.nslots; i++) {
+		const struct gm_slot *s = &r->l.slots[i];
+
+		ret = expect(r, GM_SNAP_SLOT, GM_SNAP_SLOT_LEN);
+		if (ret)
+			return ret;
+		if (r->h.file != r->l.slot_file[i] || r->h.offset != s->offset ||
+		    r->h.len != s->size || gm_get32(r->payload) != s->id ||
+		    gm_get64(r->payload + 8) != s->gpa)
+			return -EINVAL;
+	}
+	return 0;
+}
+
+/*
+ * The target must be fresh (see the top of the file): -EBUSY for a
+ * listener or pin (the VMM's to re-establish after the restore) and for
+ * anything else the target already holds.
+ */
+static int check_fresh(struct restorer *r)
+{
+	for (unsigned int i = 0; i < r->l.nfiles; i++) {
+		struct gmem_file *f = r->l.files[i];
+		uint64_t want = gm_snap_file_default(f) ? GMEM_RUN_PRIVATE : 0;
+		struct gmem_run run;
+		int ret = gmem_get_run(f, 0, &run);
+
+		if (ret)
+			return ret;
+		if (run.listeners || (run.flags & GMEM_RUN_PINNED))
+			return -EBUSY;
+		if (run.len != f->size || run.flags != want)
+			return -EBUSY;
+	}
+	return 0;
+}
+
+static int add_span(struct restorer *r)
+{
+	if (r->nspans == r->cap) {
+		size_t cap = r->cap ? 2 * r->cap : 16;
+		struct span *s = realloc(r->spans, cap * sizeof(*s));
+
+		if (!s)
+			return -ENOMEM;
+		r->spans = s;
+		r->cap = cap;
+	}
+	r->spans[r->nspans++] = (struct span){ r->h.offset, r->h.len,
+					       r->h.file, r->h.flags };
+	return 0;
+}
+
+/* A run of the state map: its pages take its attributes now. */
+static int restore_run(struct restorer *r)
+{
+	struct gmem_file *f = r->l.files[r->file];
+	uint64_t attrs = r->h.flags & GM_SNAP_PRIVATE ? GMEM_ATTR_PRIVATE : 0;
+	uint64_t dflt = gm_snap_file_default(f) ? GMEM_ATTR_PRIVATE : 0;
+	int ret;
+
+	if (r->h.file != r->file || r->h.offset != r->run_end ||
+	    !gm_range_ok(r->h.offset, r->h.len, f->size) ||
+	    (r->h.flags & ~(GM_SNAP_PRIVATE | GM_SNAP_POPULATED |
+			    GM_SNAP_ALLOC)))
+		return -EBADMSG;
+	r->run_end += r->h.len;
+	if (r->h.flags & (GM_SNAP_POPULATED | GM_SNAP_ALLOC)) {
+		ret = add_span(r);
+		if (ret)
+			return ret;
+	}
+	if (attrs == dflt)
+		return 0;
+	return gmem_set_attributes(f, r->h.offset, r->h.len, attrs,
+				   GMEM_CONVERT_PRESERVE, NULL);
+}
+
+/* Whether [off, off+len) of @f is all private (@priv) or all shared. */
+static bool state_is(struct gmem_file *f, uint64_t off, uint64_t len,
+		     bool priv)
+{
+	uint64_t s = off >> GM_PAGE_SHIFT, e = s + (len >> GM_PAGE_SHIFT);
+
+	/* gm_sm_first(): the first page whose bits differ from @want */
+	return gm_sm_first(&f->sm, s, e, SM_PRIVATE,
+			   priv ? SM_PRIVATE : 0) == e;
+}
+
+/*
+ * A chunk of pages: verified whole (and private ones decrypted into the
+ * scratch buffer) before a byte of it is copied into the file.
+ */
+static int restore_data(struct restorer *r)
+{
+	struct gmem_file *f = r->l.files[r->file];
+	bool priv = r->h.flags & GM_SNAP_PRIVATE;
+	uint8_t sha[GM_SNAP_SHA];
+	const uint8_t *src;
+	int ret;
+
+	if (r->h.file != r->file || r->h.offset < r->data_end ||
+	    !gm_range_ok(r->h.offset, r->h.len, f->size) ||
+	    r->h.len > GM_SNAP_DATA_MAX || (r->h.flags & ~GM_SNAP_PRIVATE) ||
+	    r->h.plen != r->h.len + (priv ? 0 : GM_SNAP_SHA))
+		return -EBADMSG;
+	if (priv) {
+		ret = gm_snap_open(&r->s, r->s.buf, r->payload, r->h.plen,
+				   r->scratch, r->payload + r->h.plen);
+		src = r->scratch;
+	} else {
+		ret = verify(r);
+		if (!ret)
+			ret = gm_snap_sha256(&r->s, r->payload + GM_SNAP_SHA,
+					     r->h.len, sha);
+		if (!ret && memcmp(sha, r->payload, GM_SNAP_SHA))
+			ret = -EBADMSG;
+		src = r->payload + GM_SNAP_SHA;
+	}
+	if (ret)
+		return ret;
+	if (priv)
+		r->s.index++;
+	r->data_end = r->h.offset + r->h.len;
+	pthread_rwlock_rdlock(&f->invalidate_lock);
+	if (state_is(f, r->h.offset, r->h.len, priv)) {
+		/* one call to fault the pages in, not a fault per page */
+		madvise(f->base + r->h.offset, r->h.len, MADV_POPULATE_WRITE);
+		memcpy(f->base + r->h.offset, src, r->h.len);
+	} else
+		ret = -EBADMSG;	/* pages in another state than the map's */
+	pthread_rwlock_unlock(&f->invalidate_lock);
+	if (priv)
+		explicit_bzero(r->scratch, r->h.len);
+	return ret;
+}
+
+/* Populated bits of @sp, under the file's lock with its gate closed. */
+static int set_populated(struct gmem_file *f, const struct span *sp)
+{
+	const struct gm_sm_op op = { .set = SM_POPULATED };
+	uint64_t s = sp->offset >> GM_PAGE_SHIFT;
+	uint64_t e = s + (sp->len >> GM_PAGE_SHIFT);
+	struct gm_sm_prep prep;
+	int ret;
+
+	pthread_rwlock_wrlock(&f->invalidate_lock);
+	ret = gm_sm_prepare(&f->sm, s, e, &prep);
+	if (!ret) {
+		gm_gate_close((struct gate *[]){ &f->gate }, 1);
+		gm_sm_apply(&f->sm, s, e, &op, &prep);
+		gm_gate_open(&f->gate);
+		gm_sm_prep_release(&prep);
+	}
+	pthread_rwlock_unlock(&f->invalidate_lock);
+	return ret;
+}
+
+/* After the end chunk: allocation, population, launch state. */
+static int finish(struct restorer *r)
+{
+	int ret = 0;
+
+	for (size_t i = 0; !ret && i < r->nspans; i++) {
+		const struct span *sp = &r->spans[i];
+		struct gmem_file *f = r->l.files[sp->file];
+
+		if (sp->flags & GM_SNAP_ALLOC)
+			ret = gmem_fallocate(f, GMEM_FALLOC_KEEP_SIZE,
+					     sp->offset, sp->len);
+		if (!ret && (sp->flags & GM_SNAP_POPULATED))
+			ret = set_populated(f, sp);
+	}
+	if (ret)
+		return ret;
+	pthread_mutex_lock(&r->vm->slots_lock);
+	r->vm->launched = r->launched;
+	memcpy(r->vm->measurement, r->digest, 32);
+	pthread_mutex_unlock(&r->vm->slots_lock);
+	return 0;
+}
+
+/* The next file's runs begin where the current file's are complete. */
+static int next_file(struct restorer *r)
+{
+	if (r->file < r->l.nfiles && r->run_end == r->l.files[r->file]->size) {
+		r->file++;
+		r->run_end = r->data_end = 0;
+	}
+	return r->file < r->l.nfiles ? 0 : -EBADMSG;
+}
+
+/* Runs, then data, of each file in turn, then the end chunk. */
+static int restore_body(struct restorer *r)
+{
+	bool runs_done;
+	int ret;
+
+	for (;;) {
+		ret = next_chunk(r);
+		if (ret)
+			return ret;
+		runs_done = r->file < r->l.nfiles &&
+			    r->run_end == r->l.files[r->file]->size;
+		if (r->h.type == GM_SNAP_DATA) {
+			ret = runs_done ? restore_data(r) : -EBADMSG;
+			if (ret)
+				return ret;
+			continue;
+		}
+		ret = verify(r);
+		if (ret)
+			return ret;
+		if (r->h.type == GM_SNAP_END && r->h.plen == GM_SNAP_END_LEN)
+			break;
+		if (r->h.type != GM_SNAP_RUN || r->h.plen)
+			return -EBADMSG;
+		ret = next_file(r);
+		if (!ret)
+			ret = restore_run(r);
+		if (ret)
+			return ret;
+	}
+	if (gm_get64(r->payload) != r->h.index ||
+	    (r->l.nfiles && (r->file != r->l.nfiles - 1 ||
+			     r->run_end != r->l.files[r->file]->size)))
+		return -EBADMSG;	/* chunks left out */
+	return finish(r);
+}
+
+/* Back to the creation state the target was checked to be in. */
+static void rollback(struct restorer *r)
+{
+	for (unsigned int i = 0; i < r->l.nfiles; i++) {
+		struct gmem_file *f = r->l.files[i];
+		uint64_t dflt = gm_snap_file_default(f) ? GMEM_ATTR_PRIVATE : 0;
+
+		gmem_fallocate(f, GMEM_FALLOC_KEEP_SIZE | GMEM_FALLOC_PUNCH_HOLE,
+			       0, f->size);
+		gmem_set_attributes(f, 0, f->size, dflt, GMEM_CONVERT_PRESERVE,
+				    NULL);
+	}
+}
+
+static int restore(struct restorer *r)
+{
+	int ret;
+
+	pthread_mutex_lock(&r->vm->slots_lock);
+	ret = gm_snap_layout(r->vm, &r->l);
+	if (!ret && r->vm->launched)
+		ret = -EBUSY;
+	pthread_mutex_unlock(&r->vm->slots_lock);
+	if (!ret)
+		ret = check_fresh(r);
+	if (!ret)
+		ret = expect(r, GM_SNAP_HEAD, GM_SNAP_HEAD_LEN);
+	if (!ret)
+		ret = check_layout(r);
+	if (ret)
+		return ret;
+	/* From here on the target changes: any failure puts it back. */
+	ret = restore_body(r);
+	if (ret)
+		rollback(r);
+	return ret;
+}
+
+int gmem_vm_restore(struct gmem_vm *vm, gmem_snap_read_fn read, void *opaque,
+		    const uint8_t key[32], uint64_t flags)
+{
+	struct restorer r = { .vm = vm, .read = read, .opaque = opaque,
+			      .key = key };
+	int ret = gm_vm_check_locking(vm);
+
+	if (ret)
+		return ret;
+	if (!read || !key || flags)
+		return -EINVAL;
+	if (!gm_snap_exportable(vm))
+		return -EOPNOTSUPP;
+	r.scratch = mmap(NULL, GM_SNAP_DATA_MAX, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (r.scratch == MAP_FAILED)
+		return -ENOMEM;
+	madvise(r.scratch, GM_SNAP_DATA_MAX, MADV_DONTDUMP);
+	madvise(r.scratch, GM_SNAP_DATA_MAX, MADV_WIPEONFORK);
+	ret = restore(&r);
+	explicit_bzero(r.scratch, GM_SNAP_DATA_MAX);
+	munmap(r.scratch, GM_SNAP_DATA_MAX);
+	free(r.spans);
+	gm_snap_layout_free(&r.l);
+	if (r.s.cx)
+		gm_snap_fini(&r.s);
+	return ret;
+}

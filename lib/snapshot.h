@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libgmem internals: snapshots (snapshot.c saves, snapshot-restore.c
+ * restores). The stream format is docs/snapshot.md; this is its one
+ * statement in code.
+ */
+#ifndef GMEM_SNAPSHOT_H
+#define GMEM_SNAPSHOT_H
+
+#include <stdint.h>
+
+#include <openssl/evp.h>
+
+#include "file.h"
+
+#define GM_SNAP_MAGIC		0x43534d47U	/* "GMSC" little-endian */
+#define GM_SNAP_VERSION		1U
+#define GM_SNAP_HDR		64U		/* chunk header bytes */
+#define GM_SNAP_TAG		16U		/* AES-GCM tag bytes */
+#define GM_SNAP_SID		16U		/* stream id bytes */
+#define GM_SNAP_SHA		32U
+#define GM_SNAP_DATA_PAGES	64U		/* pages per data chunk, at most */
+#define GM_SNAP_DATA_MAX	(GM_SNAP_DATA_PAGES * GM_PAGE_SIZE)
+#define GM_SNAP_PAYLOAD_MAX	(GM_SNAP_SHA + GM_SNAP_DATA_MAX)
+
+enum gm_snap_type {
+	GM_SNAP_HEAD = 1,
+	GM_SNAP_FILE = 2,
+	GM_SNAP_SLOT = 3,
+	GM_SNAP_RUN = 4,
+	GM_SNAP_DATA = 5,
+	GM_SNAP_END = 6,
+};
+
+/* Chunk flags: the state map bits a run carries, and a data chunk's. */
+#define GM_SNAP_PRIVATE		(1U << 0)
+#define GM_SNAP_POPULATED	(1U << 1)
+#define GM_SNAP_ALLOC		(1U << 2)
+
+#define GM_SNAP_HEAD_LEN	48U
+#define GM_SNAP_FILE_LEN	16U
+#define GM_SNAP_SLOT_LEN	16U
+#define GM_SNAP_END_LEN		8U
+
+/* A chunk header, decoded (offsets of each field: docs/snapshot.md). */
+struct gm_snap_hdr {
+	uint32_t type;
+	uint32_t plen;		/* payload bytes */
+	uint64_t index;
+	uint8_t sid[GM_SNAP_SID];
+	uint32_t file;
+	uint32_t flags;
+	uint64_t offset;
+	uint64_t len;
+};
+
+/* The memory of a VM a snapshot covers: its guest-memory memslots. */
+struct gm_snap_layout {
+	struct gmem_file **files;	/* in order of first memslot */
+	unsigned int nfiles;
+	struct gm_slot *slots;		/* gpa order, file-backed only */
+	unsigned int nslots;
+	unsigned int *slot_file;	/* index into files, per slot */
+};
+
+struct gm_snap {
+	EVP_CIPHER_CTX *cx;
+	EVP_CIPHER *aes;
+	EVP_MD *sha;
+	uint8_t subkey[32];
+	uint8_t sid[GM_SNAP_SID];
+	uint64_t index;			/* of the next chunk */
+	uint8_t *buf;			/* header, payload, tag */
+};
+
+int gm_snap_init(struct gm_snap *s, const uint8_t key[32],
+		 const uint8_t sid[GM_SNAP_SID]);
+void gm_snap_fini(struct gm_snap *s);
+void gm_snap_hdr_encode(uint8_t *p, const struct gm_snap_hdr *h);
+int gm_snap_hdr_decode(const uint8_t *p, struct gm_snap_hdr *h);
+int gm_snap_seal(struct gm_snap *s, const uint8_t *hdr, const uint8_t *in,
+		 uint32_t len, uint8_t *out, uint8_t tag[GM_SNAP_TAG]);
+int gm_snap_open(struct gm_snap *s, const uint8_t *hdr, const uint8_t *in,
+		 uint32_t len, uint8_t *out, const uint8_t tag[GM_SNAP_TAG]);
+int gm_snap_sha256(struct gm_snap *s, const void *p, size_t len,
+		   uint8_t out[GM_SNAP_SHA]);
+int gm_snap_layout(struct gmem_vm *vm, struct gm_snap_layout *l);
+void gm_snap_layout_free(struct gm_snap_layout *l);
+uint64_t gm_snap_file_default(const struct gmem_file *f);
+
+/*
+ * Whether the host can read and write @vm's private pages: not on a
+ * platform that cannot PRESERVE (hardware CoCo), nor where KVM enforces
+ * private memory (the guest's private pages are not in the host's view).
+ */
+static inline bool gm_snap_exportable(const struct gmem_vm *vm)
+{
+	return (vm->convert_modes & GMEM_CONVERT_PRESERVE) &&
+	       !gm_vm_mirrors(vm);
+}
+
+static inline void gm_put32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = v >> (8 * i);
+}
+
+static inline void gm_put64(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = v >> (8 * i);
+}
+
+static inline uint32_t gm_get32(const uint8_t *p)
+{
+	uint32_t v = 0;
+
+	for (int i = 3; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static inline uint64_t gm_get64(const uint8_t *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 7; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
+#endif /* GMEM_SNAPSHOT_H */
