@@ -112,7 +112,10 @@ fi
 # says which limit and how to raise it. Whether a split happens depends on
 # how the vCPUs interleave (one that finishes its slice before the next
 # starts never splits): a run that passes must have stayed within the
-# limit, and one of a few runs of four vCPUs must split.
+# limit, and one of a few runs of four vCPUs must split. The refused
+# conversion may be one to private (the guest reports -28) or one back
+# to shared (the guest's assertion on it): the limit line and the refused
+# count say which limit, the FAIL line only that the guest stopped.
 echo 2 >"$limit"
 hit=""
 for try in 1 2 3 4 5; do
@@ -128,7 +131,7 @@ for try in 1 2 3 4 5; do
 	[ "$rc" -eq 1 ] || fail "dma_entry_limit 2: exit $rc: $(cat "$tmp/out" "$tmp/err")"
 	grep -q "^  IOMMU limit:  [1-9][0-9]* conversions\? refused at type1's dma_entry_limit of 2 mappings (one per shared run); raise it as root before the run (it is read when a container opens): echo [0-9]* > $limit$" "$tmp/out" &&
 		grep -q "private bytes ever mapped: 0; conversions refused: [1-9]" "$tmp/out" &&
-		grep -q "^FAIL: .*-28" "$tmp/out" ||
+		grep -q "^FAIL: " "$tmp/out" ||
 		fail "dma_entry_limit 2: the run does not say the limit: $(cat "$tmp/out")"
 	hit=$try
 	break
