@@ -413,14 +413,10 @@ int gmem_vm_restore(struct gmem_vm *vm, gmem_snap_read_fn read, void *opaque,
 {
 	struct restorer r = { .vm = vm, .read = read, .opaque = opaque,
 			      .key = key };
-	int ret = gm_vm_check_locking(vm);
+	int ret = gm_snap_check(vm, read != NULL, key, flags);
 
 	if (ret)
 		return ret;
-	if (!read || !key || flags)
-		return -EINVAL;
-	if (!gm_snap_exportable(vm))
-		return -EOPNOTSUPP;
 	r.scratch = mmap(NULL, GM_SNAP_DATA_MAX, PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (r.scratch == MAP_FAILED)

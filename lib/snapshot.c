@@ -410,14 +410,10 @@ int gmem_vm_save(struct gmem_vm *vm, gmem_snap_write_fn write, void *opaque,
 {
 	struct saver w = { .vm = vm, .write = write, .opaque = opaque };
 	uint8_t sid[GM_SNAP_SID];
-	int ret = gm_vm_check_locking(vm);
+	int ret = gm_snap_check(vm, write != NULL, key, flags);
 
 	if (ret)
 		return ret;
-	if (!write || !key || flags)
-		return -EINVAL;
-	if (!gm_snap_exportable(vm))
-		return -EOPNOTSUPP;
 	if (RAND_bytes(sid, sizeof(sid)) != 1)
 		return -EIO;
 	ret = gm_snap_init(&w.s, key, sid);

@@ -99,6 +99,22 @@ static inline bool gm_snap_exportable(const struct gmem_vm *vm)
 	       !gm_vm_mirrors(vm);
 }
 
+/*
+ * The checks gmem_vm_save() and gmem_vm_restore() share, in their order:
+ * the VM (and not from a callback), the arguments, then the platform.
+ */
+static inline int gm_snap_check(const struct gmem_vm *vm, bool cb,
+				const uint8_t *key, uint64_t flags)
+{
+	int ret = gm_vm_check_locking(vm);
+
+	if (ret)
+		return ret;
+	if (!cb || !key || flags)
+		return -EINVAL;
+	return gm_snap_exportable(vm) ? 0 : -EOPNOTSUPP;
+}
+
 static inline void gm_put32(uint8_t *p, uint32_t v)
 {
 	for (int i = 0; i < 4; i++)
