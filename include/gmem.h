@@ -422,6 +422,72 @@ int gmem_backing(const struct gmem_file *file);
 int gmem_export_fd(struct gmem_file *file);
 
 /*
+ * NUMA memory policy of a file range: on which host nodes its pages are
+ * allocated (docs/library.md, "NUMA policy"). Named *mempolicy*, not
+ * *policy*: gmem_vm_set_policy() is the manager's content policy.
+ *
+ * The modes are the kernel's MPOL_* values, so that what mbind(2) and
+ * numa_maps say reads the same here and no header of libnuma is needed.
+ * Nodes are bits of an array of uint64_t: node n is bit n % 64 of word
+ * n / 64, @maxnode bits in all, at most GMEM_MPOL_MAX_NODES (the largest
+ * node count a Linux kernel is built for).
+ */
+#define GMEM_MPOL_DEFAULT	0	/* none: the allocating thread's */
+#define GMEM_MPOL_PREFERRED	1	/* one node first, others when full */
+#define GMEM_MPOL_BIND		2	/* these nodes only */
+#define GMEM_MPOL_INTERLEAVE	3	/* page by page across these nodes */
+#define GMEM_MPOL_LOCAL		4	/* the node of the CPU that faults */
+#define GMEM_MPOL_PREFERRED_MANY 5	/* these nodes first, others when full */
+#define GMEM_MPOL_MAX_NODES	1024
+
+/*
+ * gmem_set_mempolicy - where the pages of [offset, offset+len) are
+ * allocated from now on. The policy is the file's own, kept by the kernel
+ * with the backing store (the shared policy of a memfd's shmem inode; on
+ * guest_memfd the per-file policy that QEMU's host-nodes= sets too), set
+ * with mbind(2) through a short-lived mapping of the range. So it holds
+ * for every allocation of those pages, whoever makes it: the guest's
+ * faults through KVM, the library's and gmem_map()'s mappings,
+ * gmem_fallocate(), gmem_vm_prefault(), and the pages a ZERO conversion
+ * or a punch freed when they are touched again. Conversions in either
+ * direction leave it alone. Pages already allocated stay where they are.
+ * GMEM_MPOL_DEFAULT removes the range's policy.
+ * @nodemask: @maxnode bits; BIND, INTERLEAVE and PREFERRED_MANY need at
+ *	least one node, PREFERRED exactly one, DEFAULT and LOCAL none (then
+ *	@nodemask may be NULL).
+ * @flags: must be 0.
+ * Takes no lock of the library's (the kernel orders it with allocations).
+ *
+ * Return: 0; -EINVAL for NULL @file, an unaligned, empty or past-EOF
+ * range, an unknown @mode (mode flags such as MPOL_F_STATIC_NODES
+ * included), a node count that does not fit the mode, @maxnode above
+ * GMEM_MPOL_MAX_NODES, a NULL @nodemask with @maxnode, non-zero @flags;
+ * -ENODEV when a node of the mask has no memory this process may use (not
+ * online, memoryless, or outside its cpuset); -EOPNOTSUPP on a kernel
+ * built without NUMA; -ENOMEM (also when no address space is left for the
+ * mapping); -EIO from another process. On error nothing changed.
+ */
+int gmem_set_mempolicy(struct gmem_file *file, uint64_t offset, uint64_t len,
+		       unsigned int mode, const uint64_t *nodemask,
+		       unsigned int maxnode, uint64_t flags);
+
+/*
+ * gmem_get_mempolicy - the policy of the page at @offset, as the kernel
+ * holds it (GMEM_MPOL_DEFAULT and no node where none was set).
+ * @nodemask: receives @maxnode bits (nodes of BIND, INTERLEAVE,
+ *	PREFERRED_MANY; PREFERRED's one node; none otherwise).
+ * Takes no lock of the library's.
+ * Return: 0; -EINVAL for NULL @file or @mode, an unaligned @offset or one
+ * at or past EOF, @maxnode above GMEM_MPOL_MAX_NODES, a NULL @nodemask
+ * with @maxnode; -ERANGE when a node of the policy does not fit in
+ * @maxnode bits; -EOPNOTSUPP on a kernel built without NUMA; -EIO from
+ * another process.
+ */
+int gmem_get_mempolicy(struct gmem_file *file, uint64_t offset,
+		       unsigned int *mode, uint64_t *nodemask,
+		       unsigned int maxnode);
+
+/*
  * gmem_vm_populate - fill private guest memory at launch and measure it
  * (docs/launch.md), the counterpart of kvm_gmem_populate() behind
  * KVM_SEV_SNP_LAUNCH_UPDATE and KVM_TDX_INIT_MEM_REGION.

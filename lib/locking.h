@@ -16,6 +16,8 @@
  *           -> leaves: the address registry's lock (registry.c), the VMA
  *              budget lock (mapping.c), the fd list lock (store.c)
  *
+ * mempolicy.c's policy_lock is taken alone, around the registry lock.
+ *
  * Any lock may be skipped (pin.c takes an invalidate lock alone; the
  * registry is entered from anywhere), never reversed.
  *
