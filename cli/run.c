@@ -61,6 +61,8 @@ static void run_usage(FILE *f)
 "  --prefault         pre-fault guest RAM before the vCPUs start\n"
 "                     (gmem_vm_prefault(): through vCPU 0 where KVM has\n"
 "                     KVM_PRE_FAULT_MEMORY, else the host side only)\n"
+"  --numa-node N      allocate guest RAM (and the DMA pool) on host NUMA\n"
+"                     node N only, 0 to 63 (gmem_set_mempolicy(), BIND)\n"
 "  --json             print the summary as one JSON object (guest text\n"
 "                     goes to stderr)\n"
 "  --map              then the memory map (docs/map.md): bars by gpa, legend,\n"
@@ -80,6 +82,8 @@ static void run_usage(FILE *f)
 
 #define WATCHDOG_RULE	"a whole number of seconds from 1 to 3600"
 #define CONV_RULE	"hypercall, doorbell or auto"
+#define NUMA_RULE	"a host NUMA node number from 0 to 63"
+#define MAX_NUMA_NODE	63	/* runner_config.numa_nodes has 64 bits */
 _Static_assert(MAX_WATCHDOG_S == 3600, "the rule above says this number");
 
 /* --guest FILE: a regular file of 1 byte to GUEST_IMAGE_MAX. */
@@ -222,6 +226,17 @@ static int connect_devices(struct run_ctx *c)
 	return assign_device(c);
 }
 
+/* --numa-node N: the number only; whether the host has it, runner_create. */
+static int numa_opt(const char *arg, struct run_opts *o)
+{
+	unsigned long n;
+
+	if (cli_parse_uint(arg, MAX_NUMA_NODE, &n))
+		return cli_bad_value("run", "--numa-node", NUMA_RULE, arg);
+	o->numa_nodes = 1ULL << n;
+	return 0;
+}
+
 static int run_opt(int c, const char *arg, void *opts)
 {
 	struct run_opts *o = opts;
@@ -263,6 +278,8 @@ static int run_opt(int c, const char *arg, void *opts)
 	case 'P':
 		o->prefault = true;
 		return 0;
+	case 'U':
+		return numa_opt(arg, o);
 	case 'B':
 		return dev_opt(VMM_VU_BLK, arg, o->dev);
 	case 'V':
@@ -288,6 +305,7 @@ static const struct option run_longopts[] = {
 	{ "vhost-user-net", required_argument, NULL, 'N' },
 	{ "vfio", required_argument, NULL, 'V' },
 	{ "prefault", no_argument, NULL, 'P' },
+	{ "numa-node", required_argument, NULL, 'U' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -380,6 +398,20 @@ static void print_prefault(struct runner *r)
 	       "host side only: no KVM_PRE_FAULT_MEMORY here");
 }
 
+/* --numa-node's node is not there (-ENODEV) or NUMA is not (-EOPNOTSUPP). */
+static int numa_refused(struct run_ctx *c, int err)
+{
+	int n = __builtin_ctzll(c->o.numa_nodes);
+
+	if (err == -ENODEV)
+		fprintf(stderr, "gmem run: --numa-node %d: this host has no memory on node %d for this process (not online, memoryless, or outside its cpuset)\n",
+			n, n);
+	else
+		fprintf(stderr, "gmem run: --numa-node %d: this kernel has no NUMA support\n",
+			n);
+	return CLI_USAGE;
+}
+
 /* The VM, its checks before the vCPUs start, the run and the report. */
 static int run_vm(struct run_ctx *c)
 {
@@ -402,6 +434,7 @@ static int run_vm(struct run_ctx *c)
 		/* stdout holds one JSON document: guest text goes beside it */
 		.console = c->o.json ? stderr : NULL,
 		.prefault = c->o.prefault,
+		.numa_nodes = c->o.numa_nodes,
 	};
 	struct memmap map = { 0 };
 	char err[VMM_ERR_LEN];
@@ -409,6 +442,8 @@ static int run_vm(struct run_ctx *c)
 	int ret, mret;
 
 	ret = vmm_create(&cfg, &c->vm);
+	if (ret && c->o.numa_nodes && (ret == -ENODEV || ret == -EOPNOTSUPP))
+		return numa_refused(c, ret);
 	if (ret) {
 		fprintf(stderr, "gmem run: cannot create the VM: %s\n",
 			strerror(-ret));
@@ -430,6 +465,9 @@ static int run_vm(struct run_ctx *c)
 		cli_run_report_header(r, c);
 	if (!c->o.json && c->o.prefault)
 		print_prefault(r);
+	if (!c->o.json && c->o.numa_nodes)
+		printf("  numa:         guest RAM on host node %d only\n",
+		       __builtin_ctzll(c->o.numa_nodes));
 	ret = vmm_run(c->vm);
 	mret = map_after_run(r, c, &map);
 	cli_run_report(r, c, ret, !mret && c->o.map ? &map : NULL);

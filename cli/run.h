@@ -36,6 +36,7 @@ struct run_opts {
 	const char *expect_digest;	/* --expect-digest: 64 hex digits */
 	enum run_conv conv;		/* --conversions */
 	bool prefault;			/* --prefault */
+	uint64_t numa_nodes;		/* --numa-node N: bit N; 0 none */
 };
 
 struct run_ctx {

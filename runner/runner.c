@@ -155,6 +155,15 @@ static int add_slot(struct runner *r, uint32_t slot, uint64_t gpa,
 	return gmem_vm_set_region(r->vm, &rg);
 }
 
+/* runner_config.numa_nodes on the whole of @f: before anything touches it. */
+static int bind_nodes(struct runner *r, struct gmem_file *f, uint64_t size)
+{
+	if (!r->cfg.numa_nodes)
+		return 0;
+	return gmem_set_mempolicy(f, 0, size, GMEM_MPOL_BIND,
+				  &r->cfg.numa_nodes, 64, 0);
+}
+
 static int setup_memory(struct runner *r)
 {
 	uint64_t per;
@@ -174,6 +183,8 @@ static int setup_memory(struct runner *r)
 		/* exported: devices in other processes map it */
 		ret = gmem_create(r->vm, r->cfg.dma_size,
 				  GMEM_FLAGS | GMEM_FLAG_EXPORT, &r->dma);
+		if (!ret)
+			ret = bind_nodes(r, r->dma, r->cfg.dma_size);
 		if (!ret)
 			ret = add_slot(r, r->cfg.ram_slots + 1, RUNNER_DMA_GPA,
 				       r->cfg.dma_size, r->dma, 0);
@@ -195,6 +206,8 @@ static int setup_memory(struct runner *r)
 		return 0;
 	ret = gmem_create(r->vm, r->cfg.ram_size, GMEM_FLAGS |
 			  (r->cfg.ram_export ? GMEM_FLAG_EXPORT : 0), &r->ram);
+	if (!ret)
+		ret = bind_nodes(r, r->ram, r->cfg.ram_size);
 	if (ret)
 		return ret;
 	per = r->cfg.ram_size / r->cfg.ram_slots;

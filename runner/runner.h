@@ -145,6 +145,15 @@ struct runner_config {
 	 * host side only (a PVM host). runner_stats.prefault_seconds.
 	 */
 	bool prefault;
+	/*
+	 * Host NUMA nodes for guest RAM and the DMA pool, bit n for node n:
+	 * bound there (gmem_set_mempolicy(), GMEM_MPOL_BIND) before any page
+	 * of them is written, so the image, the guest's faults through KVM
+	 * and every page a conversion frees and the guest touches again come
+	 * from them. 0 (the default): no policy. A node without memory for
+	 * this process fails runner_create() with -ENODEV.
+	 */
+	uint64_t numa_nodes;
 	struct runner_mmio mmio[RUNNER_MAX_MMIO];
 	unsigned int nr_mmio;
 	/* memslots after the DMA pool's, clear of everything above */

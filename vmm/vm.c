@@ -60,6 +60,7 @@ int vmm_create(const struct vmm_config *c, struct vmm **out)
 		},
 		.console = c->console,
 		.prefault = c->prefault,
+		.numa_nodes = c->numa_nodes,
 	};
 	struct vmm *v = calloc(1, sizeof(*v));
 	int ret;

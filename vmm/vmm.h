@@ -296,6 +296,7 @@ struct vmm_config {
 	void *arg;			/* for on_progress */
 	FILE *console;
 	bool prefault;			/* runner_config.prefault */
+	uint64_t numa_nodes;		/* runner_config.numa_nodes */
 };
 
 /* The VM, not started. 0 and *@out, or -errno. */
