@@ -90,6 +90,16 @@ static void expect_node(uint8_t *map, uint64_t off, uint64_t len,
 	}
 }
 
+/* new_file() without its backing check: GMEM_VM_MEMFD is a memfd. */
+static struct gmem_file *create(struct gmem_vm *vm)
+{
+	struct gmem_file *f = NULL;
+
+	TEST_RET(gmem_create(vm, NPG * PG, GMEM_FLAG_MMAP |
+			     GMEM_FLAG_INIT_SHARED, &f), 0);
+	return f;
+}
+
 static const uint64_t node0 = 1, node1 = 2, node63 = 1ULL << 63;
 static const uint64_t nodes01 = 3;
 static const uint64_t wide[MAXN / 64 + 1] = { [MAXN / 64] = 1 };
@@ -143,8 +153,7 @@ static void test_bad(struct gmem_vm *vm)
 		{ 0, false, NULL, 64, -EINVAL },
 		{ 0, false, NULL, MAXN + 1, -EINVAL },
 	};
-	struct gmem_file *f = new_file(vm, NPG * PG, GMEM_FLAG_MMAP |
-				       GMEM_FLAG_INIT_SHARED);
+	struct gmem_file *f = create(vm);
 	uint64_t want = 1ULL << lo_node, mask;
 	unsigned int mode;
 
@@ -186,8 +195,7 @@ static void test_bad(struct gmem_vm *vm)
  */
 static void test_land(struct gmem_vm *vm)
 {
-	struct gmem_file *f = new_file(vm, NPG * PG, GMEM_FLAG_MMAP |
-				       GMEM_FLAG_INIT_SHARED);
+	struct gmem_file *f = create(vm);
 	uint64_t want = 1ULL << hi_node, half = NPG / 2 * PG;
 	uint8_t *map;
 
@@ -211,6 +219,8 @@ static void test_land(struct gmem_vm *vm)
 	convert(f, half, half, 0, ZERO);
 	TEST_RET(gmem_fallocate(f, GMEM_FALLOC_KEEP_SIZE, half, half), 0);
 	expect_node(map, half, half, hi_node, "fallocate after ZERO");
+	fprintf(stderr, "  %s: every page on node %u\n",
+		gmem_backing(f) ? "guest_memfd" : "memfd", hi_node);
 	expect_policy(f, 0, NPG * PG, BIND, want);
 
 	TEST_RET(gmem_set_mempolicy(f, half, half, GMEM_MPOL_DEFAULT, NULL, 0,
@@ -224,8 +234,7 @@ static void test_land(struct gmem_vm *vm)
 /* With two nodes: an interleaved range uses both, a bound one its own. */
 static void test_two_nodes(struct gmem_vm *vm)
 {
-	struct gmem_file *f = new_file(vm, NPG * PG, GMEM_FLAG_MMAP |
-				       GMEM_FLAG_INIT_SHARED);
+	struct gmem_file *f = create(vm);
 	uint64_t both = 1ULL << lo_node | 1ULL << hi_node, mask;
 	unsigned int seen = 0, mode;
 	uint8_t *map;
