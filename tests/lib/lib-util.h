@@ -80,6 +80,24 @@ static inline int run_on_both(const char *name, backing_fn fn)
 	return skipped;
 }
 
+/*
+ * Then @fn on a KVM VM backed by a memfd (GMEM_VM_MEMFD), where KVM is
+ * wanted and there: its files are memfds whatever the kernel offers, so
+ * @fn must not check them with new_file().
+ */
+static inline void run_on_memfd_kvm(const char *name, backing_fn fn)
+{
+	struct gmem_vm_config c = { .flags = GMEM_VM_KVM | GMEM_VM_MEMFD };
+	struct gmem_vm *vm = NULL;
+
+	if (!test_want(1) || !test_have_kvm())
+		return;
+	TEST_RET(gmem_vm_create(&c, &vm), 0);
+	fn(vm, 1);
+	gmem_vm_put(vm);
+	fprintf(stderr, "ok %s (kvm, memfd)\n", name);
+}
+
 static inline int set_slot(struct gmem_vm *vm, uint32_t id, uint64_t gpa,
 			   uint64_t size, struct gmem_file *f, uint64_t off)
 {

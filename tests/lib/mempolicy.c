@@ -292,15 +292,6 @@ int main(void)
 	fprintf(stderr, "mempolicy: %u node(s), %u to %u\n", nr_nodes,
 		lo_node, hi_node);
 	skipped = run_on_both("mempolicy", body);
-	if (test_want(1) && test_have_kvm()) {
-		struct gmem_vm_config c = { .flags = GMEM_VM_KVM |
-						     GMEM_VM_MEMFD };
-		struct gmem_vm *vm = NULL;
-
-		TEST_RET(gmem_vm_create(&c, &vm), 0);
-		body(vm, 1);
-		gmem_vm_put(vm);
-		fprintf(stderr, "ok mempolicy (kvm, memfd)\n");
-	}
+	run_on_memfd_kvm("mempolicy", body);
 	return skipped ? KSFT_SKIP : KSFT_PASS;
 }

@@ -216,15 +216,6 @@ int main(void)
 	int skipped = run_on_both("prefault", body);
 
 	/* A KVM VM backed by a memfd: the host page tables are filled. */
-	if (test_want(1) && test_have_kvm()) {
-		struct gmem_vm_config c = { .flags = GMEM_VM_KVM |
-						     GMEM_VM_MEMFD };
-		struct gmem_vm *vm = NULL;
-
-		TEST_RET(gmem_vm_create(&c, &vm), 0);
-		body(vm, 1);
-		gmem_vm_put(vm);
-		fprintf(stderr, "ok prefault (kvm, memfd)\n");
-	}
+	run_on_memfd_kvm("prefault", body);
 	return skipped ? KSFT_SKIP : KSFT_PASS;
 }
