@@ -1,17 +1,19 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# gmem run --numa-node N: a number that is not a node (exit 2, one line,
-# before KVM is asked for), a node this host has no memory on (exit 2, one
-# line, nothing on stdout: the VM was never started), and a run on the
-# highest node this process may use (node 1 in scripts/kvm-vm), which
-# passes and says where its RAM is. test_numa.c checks where the pages
-# land.
-# Usage: test_cli_numa.sh GMEM
+# gmem run --numa-node N. "args": a number that is not a node (exit 2,
+# one line, before KVM is asked for). "kvm": a node this host has no
+# memory on (exit 2, one line, nothing on stdout: the vCPUs never
+# started), and a run on the highest node this process may use (node 1 in
+# scripts/kvm-vm), which passes and says where its RAM is. Two tests, so
+# that only the second runs again in scripts/kvm-vm. test_numa.c checks
+# where the pages land.
+# Usage: test_cli_numa.sh GMEM args|kvm
 set -u
-gmem=$1
+gmem=$1 part=$2
 # shellcheck source=cli-common.sh
 . "$(dirname "$0")/cli-common.sh"
 
+if [ "$part" = args ]; then
 cat >"$tmp/rules" <<'RULES'
 2 | --numa-node must be a host NUMA node number from 0 to 63, not 'x' | run --numa-node x
 2 | --numa-node must be a host NUMA node number from 0 to 63, not '64' | run --numa-node 64
@@ -21,6 +23,8 @@ cat >"$tmp/rules" <<'RULES'
 2 | option '--numa-node' needs a value | run --numa-node
 RULES
 expect_rules "$tmp/rules"
+exit 0
+fi
 
 need_kvm
 expect_bad 2 run --vcpus 1 --mem 64K --rounds 1 --numa-node 63
