@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * gmem_set_mempolicy() / gmem_get_mempolicy(): every errno of
- * include/gmem.h from a table, each checked to change nothing; then pages
+ * include/gmem.h from a table (and -EIO in a forked child), each checked
+ * to change nothing; then pages
  * bound to a node land there (move_pages(2) on a gmem_map() mapping) on
  * first touch and again after conversions to private and back with
  * PRESERVE and ZERO, including pages a ZERO conversion punched and
@@ -19,6 +20,7 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "lib-util.h"
@@ -104,6 +106,25 @@ static const uint64_t node0 = 1, node1 = 2, node63 = 1ULL << 63;
 static const uint64_t nodes01 = 3;
 static const uint64_t wide[MAXN / 64 + 1] = { [MAXN / 64] = 1 };
 
+/* In a forked child both calls are -EIO, and the policy stays. */
+static void expect_foreign(struct gmem_file *f)
+{
+	uint64_t mask, want = 1ULL << lo_node;
+	unsigned int mode;
+	int status;
+	pid_t pid = fork();
+
+	TEST_ASSERT(pid >= 0, "fork: %s", strerror(errno));
+	if (!pid)
+		_exit(gmem_set_mempolicy(f, 0, PG, GMEM_MPOL_DEFAULT, NULL, 0,
+					 0) == -EIO &&
+		      gmem_get_mempolicy(f, 0, &mode, &mask, 64) == -EIO ?
+		      0 : 1);
+	TEST_ASSERT(waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+		    !WEXITSTATUS(status), "child: not -EIO (%#x)", status);
+	expect_policy(f, 0, NPG * PG, BIND, want);
+}
+
 /* Bad input: each case refused with its errno, the policy unchanged. */
 static void test_bad(struct gmem_vm *vm)
 {
@@ -185,6 +206,7 @@ static void test_bad(struct gmem_vm *vm)
 		TEST_RET(gmem_get_mempolicy(f, 0, &mode, &mask, lo_node),
 			 -ERANGE);
 	TEST_RET(gmem_get_mempolicy(f, 0, &mode, NULL, 0), -ERANGE);
+	expect_foreign(f);
 	TEST_RET(gmem_close(f), 0);
 }
 
