@@ -766,6 +766,9 @@ int gmem_vm_restore(struct gmem_vm *vm, gmem_snap_read_fn read, void *opaque,
  * Reading a snapshot without its key (gmem snapshot info): what it holds,
  * chunk by chunk, with its structure checked. Nothing is decrypted.
  */
+#define GMEM_SNAP_MAGIC		"GMSC"	/* a stream's first 4 bytes */
+#define GMEM_SNAP_MAGIC_LEN	4
+
 enum gmem_snap_item_kind {
 	GMEM_SNAP_ITEM_FILE = 1,	/* a file: size, creation flags */
 	GMEM_SNAP_ITEM_SLOT = 2,	/* a memslot over a file */
@@ -826,7 +829,9 @@ typedef int (*gmem_snap_visit_fn)(void *arg,
  * END chunk, so a stream may go on with something else.
  * @visit: may be NULL. It sees each chunk as it is read: a stream found
  * broken later was visited up to there.
- * @sum: filled as the stream is read; complete when 0 is returned.
+ * @sum: filled as the stream is read; complete when 0 is returned. On
+ * -EBADMSG, sum->chunks is the index of the chunk found broken and
+ * sum->stream_bytes how far the stream was read.
  *
  * Return: 0; -EINVAL for NULL @read or @sum; -EBADMSG for a stream that
  * is not intact (cut short, a chunk changed, out of order or from another

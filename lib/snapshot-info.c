@@ -61,7 +61,10 @@ static int read_all(struct inspector *in, uint8_t *p, size_t len)
 static int next_chunk(struct inspector *in)
 {
 	uint8_t *b = in->s.buf;
-	int ret = read_all(in, b, GM_SNAP_HDR);
+	int ret;
+
+	in->sum->chunks = in->s.index;	/* those before it were good */
+	ret = read_all(in, b, GM_SNAP_HDR);
 
 	if (!ret)
 		ret = gm_snap_hdr_decode(b, &in->h);
@@ -73,7 +76,6 @@ static int next_chunk(struct inspector *in)
 	    in->h.index != in->s.index)
 		return -EBADMSG;
 	in->s.index++;
-	in->sum->chunks = in->s.index;
 	in->payload = b + GM_SNAP_HDR;
 	return read_all(in, b + GM_SNAP_HDR, in->h.plen + GM_SNAP_TAG);
 }
@@ -296,6 +298,7 @@ static int read_end(struct inspector *in)
 	if (in->nfiles && (in->file != in->nfiles - 1 ||
 			   in->run_end != in->size[in->file]))
 		return -EBADMSG;	/* runs left out */
+	in->sum->chunks = in->s.index;
 	return 0;
 }
 
