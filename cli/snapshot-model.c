@@ -15,26 +15,13 @@
 #include <string.h>
 
 #include "cli.h"
+#include "grow.h"
 #include "snapshot-model.h"
 
 #define RUN_BITS	(GMEM_SNAP_PRIVATE | GMEM_SNAP_POPULATED)
 
-static int grow(void **arr, size_t n, size_t *cap, size_t elem)
-{
-	size_t ncap = *cap ? *cap * 2 : 16;
-	void *p;
-
-	if (n < *cap)
-		return 0;
-	p = realloc(*arr, ncap * elem);
-	if (!p)
-		return -ENOMEM;
-	*arr = p;
-	*cap = ncap;
-	return 0;
-}
-
-#define GROW(arr, n, cap)	grow((void **)&(arr), n, &(cap), sizeof(*(arr)))
+#define GROW(arr, n, cap)	\
+	grow_room((void **)&(arr), n, &(cap), sizeof(*(arr)))
 
 static int add_extent(struct snap_file *f, const struct gmem_snap_item *it,
 		      bool data)

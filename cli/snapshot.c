@@ -144,7 +144,8 @@ static int read_stream(struct info *in, FILE *f, uint64_t start)
 	if (ret == -EBADMSG) {
 		snprintf(why, sizeof(why), "is not an intact snapshot stream: "
 			 "cut short, damaged or out of order at chunk %llu "
-			 "(byte %llu)", (unsigned long long)in->sum.chunks,
+			 "(read up to byte %llu)",
+			 (unsigned long long)in->sum.chunks,
 			 (unsigned long long)(start + in->sum.stream_bytes));
 		return fail(in, why);
 	}

@@ -831,7 +831,7 @@ typedef int (*gmem_snap_visit_fn)(void *arg,
  * broken later was visited up to there.
  * @sum: filled as the stream is read; complete when 0 is returned. On
  * -EBADMSG, sum->chunks is the index of the chunk found broken and
- * sum->stream_bytes how far the stream was read.
+ * sum->stream_bytes how far it was read (whole headers and payloads).
  *
  * Return: 0; -EINVAL for NULL @read or @sum; -EBADMSG for a stream that
  * is not intact (cut short, a chunk changed, out of order or from another

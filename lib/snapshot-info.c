@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grow.h"
 #include "snapshot.h"
 
 /* More memslots than KVM has: a HEAD that claims them is not intact. */
@@ -43,18 +44,11 @@ struct inspector {
 
 static int read_all(struct inspector *in, uint8_t *p, size_t len)
 {
-	while (len) {
-		long n = in->read(in->opaque, p, len);
+	int ret = gm_snap_read_exact(in->read, in->opaque, p, len);
 
-		if (n < 0)
-			return (int)n;
-		if (n == 0 || (size_t)n > len)
-			return -EBADMSG;	/* cut short */
-		p += n;
-		len -= n;
-		in->sum->stream_bytes += n;
-	}
-	return 0;
+	if (!ret)
+		in->sum->stream_bytes += len;
+	return ret;
 }
 
 /* The next chunk, whole, in its place: this stream's, the next index. */
@@ -195,15 +189,9 @@ static uint64_t item_flags(uint32_t bits)
 
 static int add_run(struct inspector *in)
 {
-	if (in->nruns == in->cap) {
-		size_t cap = in->cap ? 2 * in->cap : 16;
-		struct info_run *r = realloc(in->runs, cap * sizeof(*r));
-
-		if (!r)
-			return -ENOMEM;
-		in->runs = r;
-		in->cap = cap;
-	}
+	if (grow_room((void **)&in->runs, in->nruns, &in->cap,
+		      sizeof(*in->runs)))
+		return -ENOMEM;
 	in->runs[in->nruns++] = (struct info_run){ in->h.offset, in->h.len,
 						   in->h.flags };
 	return 0;

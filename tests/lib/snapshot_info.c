@@ -14,53 +14,55 @@
 
 #include "lib-util.h"
 
-#define A_PAGES		256
-#define B_PAGES		128
-#define A_GPA		0x100000ULL
+/* The layout: A whole in one memslot, B in two (rows below rely on it). */
+#define A_GPA		0x200000ULL
+#define A_PAGES		192
 #define B_GPA0		0x400000ULL
-#define B_GPA1		0x800000ULL
-#define HDR		64
-#define TAG		16
-#define SHA		32
+#define B_GPA1		0x800000ULL	/* bits 16-23 set: "overlapping" */
+#define B_PAGES		96
 #define MAX_CHUNKS	256
 #define MAX_ITEMS	256
 
+/* docs/snapshot.md: chunk header, tag and SHA-256 bytes; chunk types */
+enum { HDR = 64, TAG = 16, SHA = 32 };
 enum { HEAD = 1, FILE_ = 2, SLOT = 3, RUN = 4, DATA = 5, END = 6 };
 
 static uint8_t key[32] = { 7, 7, 7 };
 
+#define SHORT_READ	777	/* the reader's most: the library must cope */
+
+/* A stream in memory: saved through open_memstream(), read back. */
 struct stream {
 	uint8_t *p;
-	size_t len, cap, pos;
+	size_t len, pos;
 	int fail;		/* reader: this error at the first call */
 };
 
-static int swrite(void *opaque, const void *buf, size_t len)
+static int mwrite(void *opaque, const void *buf, size_t len)
 {
-	struct stream *s = opaque;
-
-	if (s->len + len > s->cap) {
-		s->cap = (s->len + len) * 2;
-		s->p = realloc(s->p, s->cap);
-		TEST_ASSERT(s->p, "realloc");
-	}
-	memcpy(s->p + s->len, buf, len);
-	s->len += len;
-	return 0;
+	return fwrite(buf, 1, len, opaque) == len ? 0 : -EIO;
 }
 
-/* Short reads on purpose. */
+static struct stream save(struct gmem_vm *vm)
+{
+	struct stream s = { 0 };
+	FILE *f = open_memstream((char **)&s.p, &s.len);
+
+	TEST_ASSERT(f, "open_memstream");
+	TEST_RET(gmem_vm_save(vm, mwrite, f, key, 0), 0);
+	TEST_ASSERT(!fclose(f), "memstream");
+	return s;
+}
+
 static long sread(void *opaque, void *buf, size_t len)
 {
 	struct stream *s = opaque;
-	size_t n = s->len - s->pos;
+	size_t left = s->len - s->pos;
+	size_t n = len < left ? len : left;
 
 	if (s->fail)
 		return s->fail;
-	if (n > len)
-		n = len;
-	if (n > 777)
-		n = 777;
+	n = n < SHORT_READ ? n : SHORT_READ;
 	memcpy(buf, s->p + s->pos, n);
 	s->pos += n;
 	return (long)n;
@@ -90,29 +92,26 @@ static int inspect(const uint8_t *p, size_t len, struct items *v,
 	return gmem_snap_inspect(sread, &s, v ? record : NULL, v, sum);
 }
 
-/* Chunk starts: @at[i], and @at[n] the stream's end. */
-static size_t chunks(const uint8_t *p, size_t len, size_t *at)
-{
-	size_t n = 0;
-
-	for (size_t off = 0; off < len; n++) {
-		uint32_t plen;
-
-		TEST_ASSERT(n < MAX_CHUNKS && off + HDR <= len, "bad stream");
-		memcpy(&plen, p + off + 12, 4);
-		at[n] = off;
-		off += HDR + plen + TAG;
-	}
-	at[n] = len;
-	return n;
-}
-
 static uint32_t u32_at(const uint8_t *p)
 {
 	uint32_t v;
 
 	memcpy(&v, p, 4);
 	return v;
+}
+
+/* Chunk starts: @at[i], and @at[n] the stream's end. */
+static size_t chunks(const uint8_t *p, size_t len, size_t *at)
+{
+	size_t n = 0, off = 0;
+
+	while (off < len) {
+		TEST_ASSERT(n < MAX_CHUNKS && off + HDR <= len, "bad stream");
+		at[n++] = off;
+		off += HDR + u32_at(p + off + 12) + TAG;
+	}
+	at[n] = len;
+	return n;
 }
 
 /* The VM of tests/lib/snapshot.c, smaller: every kind of run and page. */
@@ -122,14 +121,15 @@ struct env {
 	uint8_t digest[32];
 };
 
+/* @n pages (at most 100) of @seed's pattern at @gpa. */
 static void write_pages(struct gmem_vm *vm, uint64_t gpa, uint64_t n,
 			uint64_t seed)
 {
-	uint8_t *buf = malloc(n * PG);
+	static uint8_t buf[100 * PG];
 
+	TEST_ASSERT(n <= 100, "write_pages");
 	fill(buf, n * PG, seed);
 	TEST_RET(gmem_vm_write(vm, gpa, buf, n * PG, NULL), 0);
-	free(buf);
 }
 
 static struct env make_env(void)
@@ -148,7 +148,7 @@ static struct env make_env(void)
 	write_pages(e.vm, A_GPA + 120 * PG, 10, 2);
 	convert(e.a, 120 * PG, 10 * PG, GMEM_ATTR_PRIVATE,
 		GMEM_CONVERT_PRESERVE);
-	TEST_RET(gmem_fallocate(e.a, GMEM_FALLOC_KEEP_SIZE, 200 * PG,
+	TEST_RET(gmem_fallocate(e.a, GMEM_FALLOC_KEEP_SIZE, 150 * PG,
 				10 * PG), 0);
 	fill(src, 4 * PG, 3);
 	TEST_RET(gmem_vm_populate(e.vm, B_GPA0, src, 4,
@@ -511,11 +511,10 @@ static void test_calls(const struct stream *s)
 static void test_empty(void)
 {
 	struct gmem_vm *vm = test_vm(0);
-	struct stream s = { 0 };
+	struct stream s = save(vm);
 	struct gmem_snap_summary sum;
 	struct items v = { 0 };
 
-	TEST_RET(gmem_vm_save(vm, swrite, &s, key, 0), 0);
 	TEST_RET(inspect(s.p, s.len, &v, &sum), 0);
 	TEST_ASSERT(sum.chunks == 2 && !sum.files && !sum.slots && !v.n &&
 		    !sum.launched && sum.stream_bytes == s.len, "empty VM");
@@ -526,11 +525,10 @@ static void test_empty(void)
 int main(void)
 {
 	struct env e = make_env();
-	struct stream s = { 0 };
+	struct stream s = save(e.vm);
 	struct gmem_snap_summary sum;
 	struct items *v = calloc(1, sizeof(*v));
 
-	TEST_RET(gmem_vm_save(e.vm, swrite, &s, key, 0), 0);
 	TEST_RET(inspect(s.p, s.len, v, &sum), 0);
 	check_summary(&e, &s, &sum);
 	check_items(&e, v, &sum);

@@ -134,7 +134,7 @@ cat >"$rules" <<EOF
 1 | is not a gmem snapshot: it must begin with a runner record (GMEMVMS) or a library stream (GMSC) | snapshot info $tmp/empty
 1 | is not a gmem snapshot: it must begin with a runner record      | snapshot info $tmp/text
 1 | is not a gmem snapshot: it must begin with a runner record      | snapshot info $tmp/magic-only
-1 | is not an intact snapshot stream: cut short, damaged or out of order at chunk 10 (byte 1000) | snapshot info $tmp/cut-stream
+1 | is not an intact snapshot stream: cut short, damaged or out of order at chunk 10 (read up to byte 992) | snapshot info $tmp/cut-stream
 1 | is not an intact snapshot stream: cut short, damaged or out of order | snapshot info $tmp/cut-end
 1 | is not an intact snapshot stream: cut short, damaged or out of order | snapshot info $tmp/flipped
 1 | has 10 bytes after its stream's END chunk                       | snapshot info $tmp/trailing
