@@ -357,7 +357,10 @@ static int host_gives_same(struct run_ctx *c, struct runner *r,
 	return CLI_OK;
 }
 
-/* The VM the record describes, restored, and its host side. */
+/*
+ * The VM the record describes, and what this host cannot give as the
+ * snapshot had it (before the key is tried: a layout refusal needs none).
+ */
 static int build(struct run_ctx *c, struct runner_snap *sn,
 		 struct runner **out)
 {
@@ -368,7 +371,6 @@ static int build(struct run_ctx *c, struct runner_snap *sn,
 		.on_progress = tty ? cli_run_progress : NULL,
 		.arg = c,
 	};
-	const struct runner_snap_record *rec = runner_snap_record(sn);
 	int ret;
 
 	runner_snap_config(sn, &cfg);
@@ -376,16 +378,25 @@ static int build(struct run_ctx *c, struct runner_snap *sn,
 	if (ret)
 		return refuse("--restore %s: cannot create the VM: %s",
 			      c->o.restore, strerror(-ret));
-	ret = host_gives_same(c, *out, rec);
+	return host_gives_same(c, *out, runner_snap_record(sn));
+}
+
+/* The vCPU state opened, the memory and vCPUs restored, the host side. */
+static int restore(struct run_ctx *c, struct runner_snap *sn,
+		   struct runner *r)
+{
+	int ret = runner_snap_unseal(sn, c->snap.key);
+
 	if (ret)
-		return ret;
+		return refuse("--restore %s: the sealed vCPU state: %s: nothing was restored",
+			      c->o.restore, snap_error(ret));
 	ret = vmm_scenario_create(&(struct vmm_scenario_config){
-			.vm = runner_vm(*out), .vcpus = c->o.vcpus,
+			.vm = runner_vm(r), .vcpus = c->o.vcpus,
 			.rounds = c->o.rounds, .mem = c->o.mem,
 		}, &c->sc);
 	if (ret)
 		return refuse("--restore: %s", strerror(-ret));
-	ret = runner_restore(*out, sn, c->snap.key);
+	ret = runner_restore(r, sn, c->snap.key);
 	if (ret)
 		return refuse("--restore %s: %s: nothing was restored",
 			      c->o.restore, snap_error(ret));
@@ -421,17 +432,8 @@ int cli_run_restore(struct run_ctx *c)
 		return refuse("--restore %s: not a gmem VM snapshot: %s",
 			      c->o.restore, ret == -EBADMSG ?
 			      "no record, or a damaged one" : snap_error(ret));
-	ret = check_record(c, runner_snap_record(sn)) ?: restore_key(c);
-	if (!ret) {
-		ret = runner_snap_unseal(sn, c->snap.key);
-		if (ret)
-			ret = refuse("--restore %s: the sealed vCPU state: %s: nothing was restored",
-				     c->o.restore, snap_error(ret));
-	}
-	if (!ret)
-		ret = build(c, sn, &r);
-	if (!ret)
-		ret = run_restored(c, r);
+	ret = check_record(c, runner_snap_record(sn)) ?: restore_key(c) ?:
+	      build(c, sn, &r) ?: restore(c, sn, r) ?: run_restored(c, r);
 	runner_destroy(r);
 	vmm_scenario_destroy(c->sc);
 	c->sc = NULL;
