@@ -24,25 +24,6 @@ grep -q PASS "$tmp/save.out" && fail "a saved run printed a summary"
 	fail "made key: $(stat -c %a:%s "$snap.key")"
 echo "ok: $(tail -1 "$tmp/save.out")"
 
-restore_pass() {
-	"$gmem" run --restore "$@" >"$tmp/r.out" 2>"$tmp/r.err" ||
-		fail "restore $* exited $?: $(cat "$tmp/r.out" "$tmp/r.err")"
-	grep -q '^PASS: every check held$' "$tmp/r.out" ||
-		fail "restore $*: $(cat "$tmp/r.out")"
-	echo "ok: restore $*: $(grep -E 'restored:|host checks' "$tmp/r.out" | tr -s ' ' | tr '\n' ' ')"
-}
-restore_pass "$snap"
-
-# ---- round 2 with a key of one's own, restored with it ----
-head -c 32 /dev/urandom >"$tmp/k" && chmod 600 "$tmp/k"
-"$gmem" run --vcpus $vcpus --mem $mem --rounds $rounds --save "$tmp/s2.gmem" \
-	--save-at-round 2 --key "$tmp/k" >"$tmp/s2.out" 2>&1 ||
-	fail "save at round 2 exited $?: $(cat "$tmp/s2.out")"
-grep -q "saved round 2 of .* key in $tmp/k$" "$tmp/s2.out" ||
-	fail "round 2: $(cat "$tmp/s2.out")"
-[ -e "$tmp/s2.gmem.key" ] && fail "--key given, yet FILE.key was made"
-restore_pass "$tmp/s2.gmem" --key "$tmp/k" --vcpus $vcpus --mem $mem
-
 # ---- the secret: nowhere in the file; shared memory is there in the clear ----
 python3 - "$snap" $vcpus $mem_bytes <<'PY' || fail "secret check"
 import struct, sys
@@ -73,6 +54,25 @@ if data.find(pd) < 0:
 print("ok: no secret word of %d vCPUs in %d bytes; shared page tables found"
       % (vcpus, len(data)))
 PY
+
+restore_pass() {
+	"$gmem" run --restore "$@" >"$tmp/r.out" 2>"$tmp/r.err" ||
+		fail "restore $* exited $?: $(cat "$tmp/r.out" "$tmp/r.err")"
+	grep -q '^PASS: every check held$' "$tmp/r.out" ||
+		fail "restore $*: $(cat "$tmp/r.out")"
+	echo "ok: restore $*: $(grep -E 'restored:|host checks' "$tmp/r.out" | tr -s ' ' | tr '\n' ' ')"
+}
+restore_pass "$snap"
+
+# ---- round 2 with a key of one's own, restored with it ----
+head -c 32 /dev/urandom >"$tmp/k" && chmod 600 "$tmp/k"
+"$gmem" run --vcpus $vcpus --mem $mem --rounds $rounds --save "$tmp/s2.gmem" \
+	--save-at-round 2 --key "$tmp/k" >"$tmp/s2.out" 2>&1 ||
+	fail "save at round 2 exited $?: $(cat "$tmp/s2.out")"
+grep -q "saved round 2 of .* key in $tmp/k$" "$tmp/s2.out" ||
+	fail "round 2: $(cat "$tmp/s2.out")"
+[ -e "$tmp/s2.gmem.key" ] && fail "--key given, yet FILE.key was made"
+restore_pass "$tmp/s2.gmem" --key "$tmp/k" --vcpus $vcpus --mem $mem
 
 # ---- damaged, foreign and mismatched snapshots: refused, nothing run ----
 size=$(stat -c %s "$snap")
