@@ -9,11 +9,13 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -57,37 +59,60 @@ static int conflicts(const struct run_opts *o, const char *opt)
 	}
 	if (o->json || o->map || o->out.svg) {
 		fprintf(stderr, "gmem run: %s: --json, --map and --map-svg are not for a run that %s\n",
-			opt, o->save ? "ends at its save" : "is restored");
+			opt, o->save || o->migrate_to ? "ends at its save" :
+			"is restored");
 		return -1;
 	}
 	return 0;
 }
 
+/* The options that save (--save, --migrate-to) and restore (--restore,
+ * --incoming): their target's name. */
+static const char *save_opt(const struct run_opts *o)
+{
+	return o->save ? "--save" : "--migrate-to";
+}
+
+static const char *restore_opt(const struct run_opts *o)
+{
+	return o->restore ? "--restore" : "--incoming";
+}
+
 int cli_snap_check_opts(const struct run_opts *o)
 {
-	if (o->save_round && !o->save) {
-		fprintf(stderr, "gmem run: --save-at-round needs --save FILE\n");
+	bool saving = o->save || o->migrate_to;
+	bool restoring = o->restore || o->incoming;
+
+	if (o->save_round && !saving) {
+		fprintf(stderr, "gmem run: --save-at-round needs --save FILE or --migrate-to ADDR\n");
 		return -1;
 	}
-	if (o->key && !o->save && !o->restore) {
-		fprintf(stderr, "gmem run: --key needs --save or --restore\n");
+	if (o->key && !saving && !restoring) {
+		fprintf(stderr, "gmem run: --key needs --save, --restore, --migrate-to or --incoming\n");
 		return -1;
 	}
-	if (o->save && o->restore) {
-		fprintf(stderr, "gmem run: --save and --restore: one at a time\n");
+	if (saving + restoring + (o->save && o->migrate_to) +
+	    (o->restore && o->incoming) > 1) {
+		fprintf(stderr, "gmem run: --save, --restore, --migrate-to and --incoming: one at a time\n");
 		return -1;
 	}
-	if (o->restore && o->prefault) {
-		fprintf(stderr, "gmem run: --prefault is not for --restore: a restored VM's memory comes from the snapshot\n");
+	if ((o->migrate_to || o->incoming) && !o->key) {
+		fprintf(stderr, "gmem run: %s needs --key FILE (both sides seal with the same key)\n",
+			o->migrate_to ? "--migrate-to" : "--incoming");
 		return -1;
 	}
-	if (o->save && o->save_round > o->rounds) {
+	if (restoring && o->prefault) {
+		fprintf(stderr, "gmem run: --prefault is not for %s: a restored VM's memory comes from the snapshot\n",
+			restore_opt(o));
+		return -1;
+	}
+	if (saving && o->save_round > o->rounds) {
 		fprintf(stderr, "gmem run: --save-at-round must be a round from 1 to --rounds (%lu), not %lu\n",
 			o->rounds, o->save_round);
 		return -1;
 	}
-	if (o->save || o->restore)
-		return conflicts(o, o->save ? "--save" : "--restore");
+	if (saving || restoring)
+		return conflicts(o, saving ? save_opt(o) : restore_opt(o));
 	return 0;
 }
 
@@ -150,6 +175,7 @@ static int make_key(struct run_snap *s, const char *file)
 int cli_snap_prepare_save(struct run_ctx *c)
 {
 	struct run_snap *s = &c->snap;
+	const char *to = c->o.save ? c->o.save : c->o.migrate_to;
 	int ret;
 
 	if (!c->o.save_round)
@@ -162,29 +188,55 @@ int cli_snap_prepare_save(struct run_ctx *c)
 	}
 	if (ret)
 		return ret;
-	s->fd = open(c->o.save, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-		     KEY_MODE);
+	if (c->o.migrate_to) {
+		/* a destination that goes away is an error, not a signal */
+		signal(SIGPIPE, SIG_IGN);
+		s->fd = cli_mig_connect(to);
+		if (s->fd < 0)
+			return refuse("--migrate-to %s: cannot connect: %s", to,
+				      strerror(-s->fd));
+		return CLI_OK;
+	}
+	s->fd = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, KEY_MODE);
 	if (s->fd < 0)
-		return refuse("--save %s: %s", c->o.save, strerror(errno));
+		return refuse("--save %s: %s", to, strerror(errno));
 	return CLI_OK;
 }
 
-/* On runner_run()'s thread, every vCPU stopped: the save. */
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/*
+ * On runner_run()'s thread, every vCPU stopped: the save; a migration
+ * ends only once the destination says its guest resumes.
+ */
 static int save_now(struct runner *r, void *arg)
 {
 	struct run_ctx *c = arg;
 	struct run_snap *s = &c->snap;
+	double t0 = now_ms();
 	struct stat st;
 
 	s->reached = true;
 	s->ret = runner_save(r, s->fd, s->key, c->o.save_round, &s->info);
 	/* a file's last blocks may fail only now (ENOSPC, EIO) */
-	if (!s->ret && !fstat(s->fd, &st) && S_ISREG(st.st_mode) &&
-	    fsync(s->fd))
+	if (!s->ret && c->o.save && !fstat(s->fd, &st) &&
+	    S_ISREG(st.st_mode) && fsync(s->fd))
 		s->ret = -errno;
+	if (!s->ret && c->o.migrate_to)
+		s->ret = cli_mig_wait_resumed(s->fd);
+	s->downtime_ms = now_ms() - t0;
 	if (s->ret)
-		fprintf(stderr, "gmem run: --save %s failed at round %lu: %s; the guest runs on, unharmed\n",
-			c->o.save, c->o.save_round, strerror(-s->ret));
+		fprintf(stderr, "gmem run: %s %s failed at round %lu: %s; the guest runs on, unharmed\n",
+			save_opt(&c->o), c->o.save ? c->o.save : c->o.migrate_to,
+			c->o.save_round, s->ret == -ECONNRESET ?
+			"the destination did not resume the guest" :
+			strerror(-s->ret));
 	return s->ret;
 }
 
@@ -213,6 +265,15 @@ int cli_snap_finish_save(struct run_ctx *c, int run_ret, int status)
 	const struct run_snap *s = &c->snap;
 	char mem[32];
 
+	if (run_ret == RUNNER_RUN_SAVED && c->o.migrate_to) {
+		printf("gmem run: migrated round %lu of %lu vCPU%s, %s guest RAM to %s: %llu bytes (vCPU state %llu, sealed; memory stream %llu); downtime %.1f ms (every vCPU stopped here to the guest resumed there)\n",
+		       c->o.save_round, c->o.vcpus, c->o.vcpus == 1 ? "" : "s",
+		       memmap_size(c->o.mem, mem, sizeof(mem)), c->o.migrate_to,
+		       (unsigned long long)s->info.bytes,
+		       (unsigned long long)s->info.vcpu_bytes,
+		       (unsigned long long)s->info.stream_bytes, s->downtime_ms);
+		return status;
+	}
 	if (run_ret == RUNNER_RUN_SAVED) {
 		printf("gmem run: saved round %lu of %lu vCPU%s, %s guest RAM to %s: %llu bytes (vCPU state %llu, sealed; memory stream %llu); key in %s%s\n",
 		       c->o.save_round, c->o.vcpus, c->o.vcpus == 1 ? "" : "s",
@@ -223,10 +284,12 @@ int cli_snap_finish_save(struct run_ctx *c, int run_ret, int status)
 		       s->made_key ? " (made for it, mode 0600)" : "");
 		return status;
 	}
-	drop_file(c);
+	if (c->o.save)
+		drop_file(c);
 	if (!s->reached)
-		fprintf(stderr, "gmem run: --save %s: the run ended before round %lu's stop: nothing was saved\n",
-			c->o.save, c->o.save_round);
+		fprintf(stderr, "gmem run: %s %s: the run ended before round %lu's stop: nothing was saved\n",
+			save_opt(&c->o), c->o.save ? c->o.save : c->o.migrate_to,
+			c->o.save_round);
 	return CLI_FAIL;
 }
 
@@ -260,12 +323,12 @@ static int restore_sync(struct runner *r, unsigned int id,
 
 /* An option given with --restore must say what the snapshot says. */
 static int same(bool given, uint64_t opt, uint64_t snap, const char *name,
-		const char *file)
+		const char *what)
 {
 	if (!given || opt == snap)
 		return 0;
-	fprintf(stderr, "gmem run: --restore %s: the snapshot has %s %llu, not %llu: leave %s out\n",
-		file, name, (unsigned long long)snap, (unsigned long long)opt,
+	fprintf(stderr, "gmem run: %s: the snapshot has %s %llu, not %llu: leave %s out\n",
+		what, name, (unsigned long long)snap, (unsigned long long)opt,
 		name);
 	return CLI_USAGE;
 }
@@ -289,15 +352,15 @@ static int check_record(struct run_ctx *c, const struct runner_snap_record *rec)
 
 	cli_digest_hex(rec->digest, hex);
 	if (o->expect_digest && strcasecmp(hex, o->expect_digest))
-		return refuse("--restore %s: the snapshot's launch digest is %s, not --expect-digest %s: nothing was restored",
-			      o->restore, hex, o->expect_digest);
+		return refuse("%s: the snapshot's launch digest is %s, not --expect-digest %s: nothing was restored",
+			      c->snap.what, hex, o->expect_digest);
 	ret = same(o->vcpus_set, o->vcpus, rec->nr_vcpus, "--vcpus",
-		   o->restore) ?:
-	      same(o->mem_set, o->mem, rec->ram_size, "--mem", o->restore) ?:
+		   c->snap.what) ?:
+	      same(o->mem_set, o->mem, rec->ram_size, "--mem", c->snap.what) ?:
 	      same(o->rounds_set, o->rounds, rec->param[RUN_P_ROUNDS],
-		   "--rounds", o->restore) ?:
+		   "--rounds", c->snap.what) ?:
 	      same(o->conv_set, conv_channel(o->conv, rec->conv_channel),
-		   rec->conv_channel, "--conversions", o->restore);
+		   rec->conv_channel, "--conversions", c->snap.what);
 	if (ret)
 		return ret;
 	o->vcpus = rec->nr_vcpus;
@@ -310,19 +373,20 @@ static int check_record(struct run_ctx *c, const struct runner_snap_record *rec)
 /* --key, or FILE.key beside the snapshot. */
 static int restore_key(struct run_ctx *c)
 {
-	size_t len = strlen(c->o.restore) + sizeof(KEY_SUFFIX);
+	size_t len;
 
 	if (c->o.key) {
 		c->snap.key_path = c->o.key;
 		return read_key(c->o.key, c->snap.key);
 	}
+	len = strlen(c->o.restore) + sizeof(KEY_SUFFIX);	/* not --incoming */
 	c->snap.made_key = malloc(len);
 	if (!c->snap.made_key)
 		return refuse("no memory");
 	snprintf(c->snap.made_key, len, "%s%s", c->o.restore, KEY_SUFFIX);
 	if (access(c->snap.made_key, F_OK))
-		return refuse("--restore %s: no --key given and no %s beside it",
-			      c->o.restore, c->snap.made_key);
+		return refuse("%s: no --key given and no %s beside it",
+			      c->snap.what, c->snap.made_key);
 	c->snap.key_path = c->snap.made_key;
 	return read_key(c->snap.made_key, c->snap.key);
 }
@@ -331,7 +395,7 @@ static const char *snap_error(int err)
 {
 	switch (err) {
 	case -EBADMSG:
-		return "it does not verify (a wrong key, or the file was changed or cut short)";
+		return "it does not verify (a wrong key, or the snapshot was changed or cut short)";
 	case -EPROTONOSUPPORT:
 		return "another version of the format than this gmem's 1";
 	case -EINVAL:
@@ -348,12 +412,12 @@ static int host_gives_same(struct run_ctx *c, struct runner *r,
 {
 	if (!(rec->flags & RUNNER_SNAP_MEMFD) &&
 	    gmem_backing(runner_ram_file(r)) != 1)
-		return refuse("--restore %s: the snapshot's guest RAM is guest_memfd, and this host's KVM offers memfd only: nothing was restored",
-			      c->o.restore);
+		return refuse("%s: the snapshot's guest RAM is guest_memfd, and this host's KVM offers memfd only: nothing was restored",
+			      c->snap.what);
 	if (rec->conv_channel == GUEST_CONV_HYPERCALL &&
 	    !runner_hypercall_exits_arrive(r))
-		return refuse("--restore %s: the guest converts with the hypercall, whose exits do not arrive on this host: nothing was restored",
-			      c->o.restore);
+		return refuse("%s: the guest converts with the hypercall, whose exits do not arrive on this host: nothing was restored",
+			      c->snap.what);
 	return CLI_OK;
 }
 
@@ -376,8 +440,8 @@ static int build(struct run_ctx *c, struct runner_snap *sn,
 	runner_snap_config(sn, &cfg);
 	ret = runner_create(&cfg, out);
 	if (ret)
-		return refuse("--restore %s: cannot create the VM: %s",
-			      c->o.restore, strerror(-ret));
+		return refuse("%s: cannot create the VM: %s",
+			      c->snap.what, strerror(-ret));
 	return host_gives_same(c, *out, runner_snap_record(sn));
 }
 
@@ -388,52 +452,78 @@ static int restore(struct run_ctx *c, struct runner_snap *sn,
 	int ret = runner_snap_unseal(sn, c->snap.key);
 
 	if (ret)
-		return refuse("--restore %s: the sealed vCPU state: %s: nothing was restored",
-			      c->o.restore, snap_error(ret));
+		return refuse("%s: the sealed vCPU state: %s: nothing was restored",
+			      c->snap.what, snap_error(ret));
 	ret = vmm_scenario_create(&(struct vmm_scenario_config){
 			.vm = runner_vm(r), .vcpus = c->o.vcpus,
 			.rounds = c->o.rounds, .mem = c->o.mem,
 		}, &c->sc);
 	if (ret)
-		return refuse("--restore: %s", strerror(-ret));
+		return refuse("%s: %s", c->snap.what, strerror(-ret));
 	ret = runner_restore(r, sn, c->snap.key);
 	if (ret)
-		return refuse("--restore %s: %s: nothing was restored",
-			      c->o.restore, snap_error(ret));
+		return refuse("%s: %s: nothing was restored",
+			      c->snap.what, snap_error(ret));
 	return CLI_OK;
 }
 
-static int run_restored(struct run_ctx *c, struct runner *r)
+/* --incoming: the source ends once told, so one side runs the guest. */
+static int run_restored(struct run_ctx *c, struct runner_snap *sn,
+			struct runner *r, double t0)
 {
-	struct stat st;
-	int ret;
+	int ret = c->o.incoming ? cli_mig_resumed(c->snap.fd) : 0;
 
+	if (ret)
+		return refuse("%s: the source is gone before it heard the guest resumes here (it runs the guest on): not run",
+			      c->snap.what);
 	cli_run_report_header(r, c);
-	printf("  restored:     %s (%lld bytes), stopped in round %lu of %lu\n",
-	       c->o.restore, fstat(c->snap.fd, &st) ? -1LL :
-	       (long long)st.st_size, c->o.save_round, c->o.rounds);
+	printf("  restored:     %s: %llu bytes, restored %.1f ms after its record, stopped in round %lu of %lu\n",
+	       c->snap.what, (unsigned long long)runner_snap_bytes(sn),
+	       now_ms() - t0, c->o.save_round, c->o.rounds);
 	fflush(stdout);
 	ret = runner_run(r);
 	cli_run_report(r, c, ret, NULL);
 	return ret ? CLI_FAIL : CLI_OK;
 }
 
+/* The snapshot's fd: the file, or the one connection to ADDR. */
+static int open_source(struct run_ctx *c)
+{
+	if (c->o.incoming) {
+		c->snap.fd = cli_mig_accept(c->o.incoming);
+		if (c->snap.fd < 0)
+			return refuse("%s: %s", c->snap.what,
+				      strerror(-c->snap.fd));
+		return CLI_OK;
+	}
+	c->snap.fd = open(c->o.restore, O_RDONLY | O_CLOEXEC);
+	if (c->snap.fd < 0)
+		return refuse("%s: %s", c->snap.what, strerror(errno));
+	return CLI_OK;
+}
+
 int cli_run_restore(struct run_ctx *c)
 {
 	struct runner_snap *sn = NULL;
 	struct runner *r = NULL;
+	double t0;
 	int ret;
 
-	c->snap.fd = open(c->o.restore, O_RDONLY | O_CLOEXEC);
-	if (c->snap.fd < 0)
-		return refuse("--restore %s: %s", c->o.restore, strerror(errno));
+	snprintf(c->snap.what, sizeof(c->snap.what), "%s %s",
+		 restore_opt(&c->o), c->o.restore ? c->o.restore :
+		 c->o.incoming);
+	ret = open_source(c);
+	if (ret)
+		return ret;
 	ret = runner_snap_open(c->snap.fd, &sn);
 	if (ret)
-		return refuse("--restore %s: not a gmem VM snapshot: %s",
-			      c->o.restore, ret == -EBADMSG ?
+		return refuse("%s: not a gmem VM snapshot: %s",
+			      c->snap.what, ret == -EBADMSG ?
 			      "no record, or a damaged one" : snap_error(ret));
+	t0 = now_ms();	/* a migration's record comes once the source stopped */
 	ret = check_record(c, runner_snap_record(sn)) ?: restore_key(c) ?:
-	      build(c, sn, &r) ?: restore(c, sn, r) ?: run_restored(c, r);
+	      build(c, sn, &r) ?: restore(c, sn, r) ?:
+	      run_restored(c, sn, r, t0);
 	runner_destroy(r);
 	vmm_scenario_destroy(c->sc);
 	c->sc = NULL;

@@ -77,6 +77,13 @@ static void run_usage(FILE *f)
 "                     every host check; --vcpus, --mem, --rounds and\n"
 "                     --conversions may only repeat the snapshot's values;\n"
 "                     --expect-digest is checked before anything is built\n"
+"  --migrate-to ADDR  as --save, to the gmem run --incoming listening at ADDR\n"
+"                     (unix:PATH or tcp:HOST:PORT; --key needed on both\n"
+"                     sides): the run ends once the destination resumed the\n"
+"                     guest, and says the downtime; if the destination fails\n"
+"                     first the guest runs on here (exit status 1)\n"
+"  --incoming ADDR    as --restore, from the one --migrate-to connecting to\n"
+"                     ADDR; a stream cut short is refused, nothing run\n"
 "  --json             print the summary as one JSON object (guest text\n"
 "                     goes to stderr)\n"
 "  --map              then the memory map (docs/map.md): bars by gpa, legend,\n"
@@ -297,6 +304,12 @@ static int run_opt(int c, const char *arg, void *opts)
 	case 'K':
 		o->key = arg;
 		return 0;
+	case 'O':
+		o->migrate_to = arg;
+		return cli_mig_check("--migrate-to", arg);
+	case 'I':
+		o->incoming = arg;
+		return cli_mig_check("--incoming", arg);
 	case 'P':
 		o->prefault = true;
 		return 0;
@@ -329,6 +342,8 @@ static const struct option run_longopts[] = {
 	{ "save-at-round", required_argument, NULL, 'T' },
 	{ "restore", required_argument, NULL, 'R' },
 	{ "key", required_argument, NULL, 'K' },
+	{ "migrate-to", required_argument, NULL, 'O' },
+	{ "incoming", required_argument, NULL, 'I' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -469,7 +484,7 @@ static int run_vm(struct run_ctx *c)
 		vmm_destroy(c->vm);
 		return CLI_FAIL;
 	}
-	if (c->o.save && cli_snap_arm(c, r)) {
+	if ((c->o.save || c->o.migrate_to) && cli_snap_arm(c, r)) {
 		vmm_destroy(c->vm);
 		return CLI_FAIL;
 	}
@@ -488,7 +503,8 @@ static int run_vm(struct run_ctx *c)
 	memmap_free(&map);
 	vmm_destroy(c->vm);
 	status = ret || mret ? CLI_FAIL : CLI_OK;
-	return c->o.save ? cli_snap_finish_save(c, ret, status) : status;
+	return c->o.save || c->o.migrate_to ?
+	       cli_snap_finish_save(c, ret, status) : status;
 }
 
 /* The devices, the VM, the report; frees what the options hold. */
@@ -534,10 +550,11 @@ int cli_cmd_run(int argc, char **argv)
 		free(c.o.image);
 		return close_svg(&c.o, CLI_NOKVM);
 	}
-	if (c.o.restore) {
+	if (c.o.restore || c.o.incoming) {
 		ret = cli_run_restore(&c);
 	} else {
-		ret = c.o.save ? cli_snap_prepare_save(&c) : CLI_OK;
+		ret = c.o.save || c.o.migrate_to ? cli_snap_prepare_save(&c) :
+						   CLI_OK;
 		ret = ret == CLI_OK ? run_main(&c) : ret;
 	}
 	cli_snap_close(&c);

@@ -40,6 +40,8 @@ struct run_opts {
 	unsigned long save_round;	/* --save-at-round N; 0: not given */
 	const char *restore;		/* --restore FILE */
 	const char *key;		/* --key FILE */
+	const char *migrate_to;		/* --migrate-to ADDR */
+	const char *incoming;		/* --incoming ADDR */
 	/* given on the command line (--restore refuses other values) */
 	bool vcpus_set, mem_set, rounds_set, conv_set;
 };
@@ -53,6 +55,8 @@ struct run_snap {
 	bool reached;			/* the pause came: a save was tried */
 	int ret;			/* the save's result */
 	struct runner_save_info info;
+	double downtime_ms;		/* --migrate-to: stop to resumed */
+	char what[320];			/* "--restore FILE", "--incoming ADDR" */
 };
 
 struct run_ctx {
@@ -80,6 +84,19 @@ int cli_snap_finish_save(struct run_ctx *c, int run_ret, int status);
 /* gmem run --restore FILE: the whole command; the exit status. */
 int cli_run_restore(struct run_ctx *c);
 void cli_snap_close(struct run_ctx *c);
+
+/*
+ * cli/migrate.c: --migrate-to/--incoming's socket, "unix:PATH" or
+ * "tcp:HOST:PORT". cli_mig_check: 0, or -1 after one line (exit 2).
+ * The others: a socket fd, or -errno.
+ */
+int cli_mig_check(const char *opt, const char *addr);
+int cli_mig_connect(const char *addr);
+int cli_mig_accept(const char *addr);	/* listens, takes one, stops */
+/* Source: the stream is sent; wait for the destination's "resumed". */
+int cli_mig_wait_resumed(int fd);
+/* Destination: the guest is restored and about to run. */
+int cli_mig_resumed(int fd);
 
 /* Printed before the VM starts, so a long run says what it is at once. */
 void cli_run_report_header(struct runner *r, struct run_ctx *c);

@@ -302,6 +302,8 @@ struct runner_snap_record;
  */
 int runner_snap_open(int fd, struct runner_snap **out);
 const struct runner_snap_record *runner_snap_record(const struct runner_snap *s);
+/* Bytes read from the fd so far. */
+uint64_t runner_snap_bytes(const struct runner_snap *s);
 /*
  * Read and open the sealed vCPU state that follows the record: 0; -EBADMSG
  * for a wrong key, a changed byte (record included), a section cut short

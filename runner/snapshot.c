@@ -50,6 +50,7 @@ struct runner_snap {
 	struct rn_vlayout layout;
 	uint8_t *plain;				/* the opened vCPU section */
 	size_t plain_len;
+	uint64_t bytes;				/* read so far */
 };
 
 static void put_le32(uint8_t *p, uint32_t v)
@@ -84,12 +85,12 @@ static int write_all(int fd, const void *buf, size_t len)
 }
 
 /* All @len bytes, or -EBADMSG when the input ends first (cut short). */
-static int read_all(int fd, void *buf, size_t len)
+static int read_all(struct runner_snap *s, void *buf, size_t len)
 {
 	uint8_t *p = buf;
 
 	while (len) {
-		ssize_t n = read(fd, p, len);
+		ssize_t n = read(s->fd, p, len);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -97,6 +98,7 @@ static int read_all(int fd, void *buf, size_t len)
 			return n < 0 ? -errno : -EBADMSG;
 		p += n;
 		len -= n;
+		s->bytes += n;
 	}
 	return 0;
 }
@@ -118,13 +120,15 @@ static int stream_write(void *opaque, const void *buf, size_t len)
 
 static long stream_read(void *opaque, void *buf, size_t len)
 {
-	const int *fd = opaque;
+	struct runner_snap *s = opaque;
 
 	for (;;) {
-		ssize_t n = read(*fd, buf, len);
+		ssize_t n = read(s->fd, buf, len);
 
-		if (n >= 0)
+		if (n >= 0) {
+			s->bytes += n;
 			return n;
+		}
 		if (errno != EINTR)
 			return -errno;
 	}
@@ -302,7 +306,7 @@ int runner_snap_open(int fd, struct runner_snap **out)
 	if (!s)
 		return -ENOMEM;
 	s->fd = fd;
-	ret = read_all(fd, s->raw, sizeof(s->raw));
+	ret = read_all(s, s->raw, sizeof(s->raw));
 	if (!ret)
 		ret = runner_snap_record_decode(s->raw, &s->rec);
 	if (ret) {
@@ -316,6 +320,11 @@ int runner_snap_open(int fd, struct runner_snap **out)
 const struct runner_snap_record *runner_snap_record(const struct runner_snap *s)
 {
 	return &s->rec;
+}
+
+uint64_t runner_snap_bytes(const struct runner_snap *s)
+{
+	return s->bytes;
 }
 
 /* The opened section's header: what a runner writes, or -EBADMSG. */
@@ -352,7 +361,7 @@ int runner_snap_unseal(struct runner_snap *s,
 	sealed = malloc(len);
 	s->plain_len = len - SEAL_OVERHEAD;
 	s->plain = malloc(s->plain_len);
-	ret = sealed && s->plain ? read_all(s->fd, sealed, len) : -ENOMEM;
+	ret = sealed && s->plain ? read_all(s, sealed, len) : -ENOMEM;
 	if (!ret)
 		ret = gcm(key, s->raw, sealed, sealed + SEAL_NONCE,
 			  s->plain_len, s->plain,
@@ -415,7 +424,7 @@ int runner_restore(struct runner *r, struct runner_snap *s,
 		return -EINVAL;
 	if (memfd_backed(r) != !!(s->rec.flags & RUNNER_SNAP_MEMFD))
 		return -EOPNOTSUPP;
-	ret = gmem_vm_restore(r->vm, stream_read, &s->fd, key, 0);
+	ret = gmem_vm_restore(r->vm, stream_read, s, key, 0);
 	if (ret)
 		return ret;
 	size = rn_vstate_size(&s->layout);

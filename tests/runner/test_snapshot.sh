@@ -163,8 +163,8 @@ cat >"$tmp/rules" <<EOF
 2 | --prefault is not for --restore | run --restore $snap --prefault
 2 | --save-at-round must be a round from 1 to --rounds (3), not 4 | run --save $tmp/x.gmem --rounds 3 --save-at-round 4
 2 | --save-at-round must be a round from 1 to --rounds | run --save $tmp/x.gmem --save-at-round 0
-2 | --save-at-round needs --save FILE | run --save-at-round 1
-2 | --key needs --save or --restore | run --key $tmp/key
+2 | --save-at-round needs --save FILE or --migrate-to ADDR | run --save-at-round 1
+2 | --key needs --save, --restore, --migrate-to or --incoming | run --key $tmp/key
 2 | one at a time | run --save $tmp/x.gmem --restore $snap
 2 | not for a run that ends at its save | run --save $tmp/x.gmem --json
 EOF
