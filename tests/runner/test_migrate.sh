@@ -87,14 +87,8 @@ for how in cut silent; do
 		>"$tmp/src.out" 2>"$tmp/src.err"
 	rc=$?
 	wait
-	[ $rc -eq 1 ] || fail "destination $how: source exited $rc"
-	[ "$(wc -l <"$tmp/src.err")" -eq 1 ] &&
-		grep -q "^gmem run: --migrate-to unix:$tmp/f.sock failed at round 1: .*; the guest runs on, unharmed$" \
-			"$tmp/src.err" || fail "destination $how: $(cat "$tmp/src.err")"
-	grep -q '^  rounds:       3 of 3 per vCPU$' "$tmp/src.out" &&
-		grep -q '^PASS: every check held$' "$tmp/src.out" ||
-		fail "destination $how: the source did not run on: $(cat "$tmp/src.out")"
-	echo "ok: destination $how: $(cat "$tmp/src.err"); source PASS, exit 1"
+	expect_ran_on "destination $how" "$tmp/src.out" "$tmp/src.err" $rc \
+		"^gmem run: --migrate-to unix:$tmp/f.sock failed at round 1: .*; the guest runs on, unharmed$" 3
 done
 
 # a source that dies after N bytes of a real snapshot
