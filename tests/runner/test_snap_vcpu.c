@@ -27,7 +27,7 @@
 #include "runner-int.h"
 #include "snap-record.h"
 
-#define RAM		(1ULL << 20)
+#define RAM		(64ULL << 10)	/* small: kvm-vm runs it under TCG */
 #define VCPUS		2
 #define XMM0_OFF	160	/* in the legacy XSAVE area */
 #define XSTATE_BV_OFF	512

@@ -5,19 +5,23 @@
 # mismatched snapshot, key or option is refused with one line, exit 1 (2
 # for options), nothing on stdout and no guest run. One small snapshot is
 # shared by every fault case. Needs KVM.
-# Usage: test_snapshot.sh GMEM
+# "quick": one vCPU on 64 KiB, the save, the secret and the restore only,
+# for the kvm suite's run on guest_memfd under TCG (the fault table is
+# the file's, the same on either backing: the full test runs natively).
+# Usage: test_snapshot.sh GMEM [quick]
 set -u
-gmem=$1
+gmem=$1 mode=${2:-full}
 . "$(dirname "$0")/cli-common.sh"
 need_kvm
 
-vcpus=2 mem=2M mem_bytes=$((2 << 20)) rounds=3
+vcpus=2 mem=2M mem_bytes=$((2 << 20)) rounds=3 said="2 MiB"
+[ "$mode" = quick ] && vcpus=1 mem=64K mem_bytes=65536 rounds=2 said="64 KiB"
 snap=$tmp/s.gmem
 
 # ---- a save at round 1 with a key it makes, and its restore ----
 "$gmem" run --vcpus $vcpus --mem $mem --rounds $rounds --save "$snap" \
 	>"$tmp/save.out" 2>"$tmp/save.err" || fail "save exited $?: $(cat "$tmp/save.out" "$tmp/save.err")"
-grep -q "^gmem run: saved round 1 of 2 vCPUs, 2 MiB guest RAM to $snap: [0-9]* bytes (vCPU state [0-9]*, sealed; memory stream [0-9]*); key in $snap.key (made for it, mode 0600)$" \
+grep -q "^gmem run: saved round 1 of $vcpus vCPUs\\?, $said guest RAM to $snap: [0-9]* bytes (vCPU state [0-9]*, sealed; memory stream [0-9]*); key in $snap.key (made for it, mode 0600)$" \
 	"$tmp/save.out" || fail "saved line: $(cat "$tmp/save.out")"
 grep -q PASS "$tmp/save.out" && fail "a saved run printed a summary"
 [ "$(stat -c %a:%s "$snap.key")" = 600:32 ] ||
@@ -63,6 +67,10 @@ restore_pass() {
 	echo "ok: restore $*: $(grep -E 'restored:|host checks' "$tmp/r.out" | tr -s ' ' | tr '\n' ' ')"
 }
 restore_pass "$snap"
+if [ "$mode" = quick ]; then
+	echo "PASS"
+	exit 0
+fi
 
 # ---- round 2 with a key of one's own, restored with it ----
 head -c 32 /dev/urandom >"$tmp/k" && chmod 600 "$tmp/k"
