@@ -109,10 +109,17 @@ PY
 "$gmem" run --vcpus $vcpus --mem 4M --rounds $rounds --save "$tmp/big.gmem" \
 	--key "$tmp/key" >/dev/null 2>&1 || fail "the 4M save failed"
 
+# flipped backing and conversion channel: what this host cannot give is
+# refused before the key is tried; what it can, by the vCPU section's tag
 if "$gmem" host 2>/dev/null | grep -q '^guest_memfd: *yes'; then
 	memfd_says="does not verify"	# memfd is given, the record fails
 else
 	memfd_says="this host's KVM offers memfd only"
+fi
+if "$gmem" host 2>/dev/null | grep -q '^hypercall exits: *arrive'; then
+	conv_says="does not verify"	# the doorbell works everywhere
+else
+	conv_says="whose exits do not arrive on this host"
 fi
 
 # kind | where | what stderr says
@@ -137,6 +144,7 @@ cut    | size - 1         | it does not verify
 flip   | 0                | not a gmem VM snapshot
 flip   | 8                | another version of the format
 flip   | 20               | $memfd_says
+flip   | 24               | $conv_says
 flip   | 56               | the sealed vCPU state: it does not verify
 flip   | 130              | the sealed vCPU state: it does not verify
 flip   | 256              | the sealed vCPU state: it does not verify
