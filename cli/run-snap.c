@@ -188,9 +188,9 @@ int cli_snap_prepare_save(struct run_ctx *c)
 	}
 	if (ret)
 		return ret;
+	/* a reader (destination, pipe) that goes away: an error, no signal */
+	signal(SIGPIPE, SIG_IGN);
 	if (c->o.migrate_to) {
-		/* a destination that goes away is an error, not a signal */
-		signal(SIGPIPE, SIG_IGN);
 		s->fd = cli_mig_connect(to);
 		if (s->fd < 0)
 			return refuse("--migrate-to %s: cannot connect: %s", to,

@@ -277,10 +277,10 @@ int runner_save(struct runner *r, int fd, const uint8_t key[RUNNER_KEY_LEN],
 
 	if (!r || fd < 0 || !key || !info)
 		return -EINVAL;
+	if (r->cfg.nr_mmio || r->cfg.nr_dev_slots)
+		return -EOPNOTSUPP;	/* a device's state is not saved */
 	if (!paused(r))
 		return -EBUSY;
-	if (r->cfg.nr_mmio || r->cfg.nr_dev_slots)
-		return -EOPNOTSUPP;
 	ret = save_head(r, &o, key, round);
 	head = o.bytes;
 	if (!ret)

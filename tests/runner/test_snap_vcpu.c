@@ -109,6 +109,30 @@ static int at_pause(struct runner *r, void *arg)
 	return c->save_ret;
 }
 
+static int no_access(void *opaque, uint64_t off, void *data,
+		     unsigned int len, bool write)
+{
+	(void)opaque, (void)off, (void)data, (void)len, (void)write;
+	return -EIO;
+}
+
+/* A VM with a device window: its device's state is not saved. */
+static void device_vm(struct ctx *c)
+{
+	struct runner_config cfg = {
+		.ram_size = RAM, .image = guest_run,
+		.image_size = guest_run_size, .nr_mmio = 1,
+		.mmio = { { .gpa = RUNNER_MMIO_GPA, .size = GMEM_PAGE_SIZE,
+			    .access = no_access } },
+	};
+	struct runner_save_info info;
+	struct runner *r;
+
+	TEST_RET(runner_create(&cfg, &r), 0);
+	TEST_RET(runner_save(r, c->fd, key, 1, &info), -EOPNOTSUPP);
+	runner_destroy(r);
+}
+
 static void saved_vm(bool memfd, struct ctx *c)
 {
 	struct runner_config cfg = {
@@ -230,6 +254,7 @@ static void one(bool memfd)
 	c.fd = mkstemp(path);
 	TEST_ASSERT(c.fd >= 0, "mkstemp");
 	unlink(path);
+	device_vm(&c);
 	saved_vm(memfd, &c);
 	restored_vm(&c);
 	printf("ok: %s: %u vCPUs, %zu bytes of state each (XSAVE %u bytes, %u MSRs) restored\n",
