@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: MIT
 /*
- * gmem run --save FILE / --restore FILE (docs/snapshot.md, "gmem run
- * --save and --restore"): the snapshot file and its key, the save at the
- * built-in guest's private stage of a round, and the restored run, whose
- * host side answers the sync the vCPUs were stopped at and checks every
- * stage after it. Every refusal is one line on stderr and exit 1 (2 for
- * options), before any guest instruction runs.
+ * gmem run --save FILE / --restore FILE, and --migrate-to / --incoming ADDR
+ * over cli/migrate.c's socket (docs/snapshot.md, "The runner's snapshot
+ * file"): the snapshot and its key, the save at the built-in guest's
+ * private stage of a round, and the restored run, whose host side answers
+ * the sync the vCPUs were stopped at and checks every stage after it.
+ * Every refusal is one line on stderr and exit 1 (2 for options), before
+ * any guest instruction runs.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -44,7 +45,7 @@ static int refuse(const char *fmt, ...)
 	return CLI_FAIL;
 }
 
-/* What --save and --restore cannot be given with. */
+/* What saving and restoring cannot be given with. */
 static int conflicts(const struct run_opts *o, const char *opt)
 {
 	const char *other = o->guest ? "--guest" :
