@@ -23,6 +23,7 @@ int cli_cmd_host(int argc, char **argv);
 int cli_cmd_bench(int argc, char **argv);
 int cli_cmd_measure(int argc, char **argv);
 int cli_cmd_map(int argc, char **argv);
+int cli_cmd_snapshot(int argc, char **argv);
 
 /* Where a memory map goes (gmem map, gmem run --map / --map-svg). */
 struct map_out {

@@ -6,6 +6,7 @@
  *   gmem bench - every benchmark beside what it competes with
  *   gmem measure - the launch digest of an image, without KVM
  *   gmem map   - the memory map of a VM: terminal bars, SVG, JSON
+ *   gmem snapshot info - what a snapshot holds, read without its key
  */
 #include <string.h>
 
@@ -22,6 +23,8 @@ static const struct {
 	{ "measure", cli_cmd_measure,
 	  "the launch digest of an image, without KVM" },
 	{ "map", cli_cmd_map, "the memory map of a VM: bars, SVG or JSON" },
+	{ "snapshot", cli_cmd_snapshot,
+	  "what a snapshot holds ('snapshot info FILE'), without its key" },
 };
 
 static void usage(FILE *f)

@@ -45,8 +45,10 @@ static struct vmm_scenario_stats scenario(const struct run_ctx *c)
 {
 	struct vmm_scenario_stats st = { 0 };
 
-	if (c->vm && vmm_scenario(c->vm))
-		vmm_scenario_stats(vmm_scenario(c->vm), &st);
+	const struct vmm_scenario *sc = c->vm ? vmm_scenario(c->vm) : c->sc;
+
+	if (sc)
+		vmm_scenario_stats(sc, &st);
 	return st;
 }
 

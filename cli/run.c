@@ -63,6 +63,29 @@ static void run_usage(FILE *f)
 "                     KVM_PRE_FAULT_MEMORY, else the host side only)\n"
 "  --numa-node N      allocate guest RAM (and the DMA pool) on host NUMA\n"
 "                     node N only, 0 to 63 (gmem_set_mempolicy(), BIND)\n"
+"  --save FILE        stop every vCPU in round N (--save-at-round), save the\n"
+"                     vCPUs and guest memory to FILE, sealed (registers and\n"
+"                     private pages never in the clear: docs/snapshot.md),\n"
+"                     and exit 0 with one line; built-in guest only, no\n"
+"                     devices. A failed save lets the guest run on to its\n"
+"                     end, and the exit status is then 1\n""  --save-at-round N  the round to stop in, 1 to --rounds (default %u): at\n"
+"                     its private stage, the vCPU's slice private and\n"
+"                     holding its secret, before the host's checks of it\n"
+"  --key FILE         the snapshot key: exactly 32 bytes, mode 0600. Without\n"
+"                     it --save makes FILE.key (random, 0600) and says so,\n"
+"                     and --restore reads FILE.key\n"
+"  --restore FILE     a new VM shaped as FILE's record says, its memory and\n"
+"                     vCPUs restored, the guest finishing its rounds with\n"
+"                     every host check; --vcpus, --mem, --rounds and\n"
+"                     --conversions may only repeat the snapshot's values;\n"
+"                     --expect-digest is checked before anything is built\n"
+"  --migrate-to ADDR  as --save, to the gmem run --incoming listening at ADDR\n"
+"                     (unix:PATH or tcp:HOST:PORT; --key needed on both\n"
+"                     sides): the run ends once the destination resumed the\n"
+"                     guest, and says the downtime; if the destination fails\n"
+"                     first the guest runs on here (exit status 1)\n"
+"  --incoming ADDR    as --restore, from the one --migrate-to connecting to\n"
+"                     ADDR; a stream cut short is refused, nothing run\n"
 "  --json             print the summary as one JSON object (guest text\n"
 "                     goes to stderr)\n"
 "  --map              then the memory map (docs/map.md): bars by gpa, legend,\n"
@@ -73,11 +96,13 @@ static void run_usage(FILE *f)
 "  -h, --help         this text\n"
 "When stdout and stderr are both a terminal and --json is not given, a\n"
 "progress line on stderr shows rounds, pages converted and time.\n"
-"Exit status: 0 when every check held, 1 when one failed or the VM\n"
-"stopped, 2 for bad options, 3 without /dev/kvm or, for --conversions\n"
-"hypercall, where hypercall exits do not arrive.\n",
+"Exit status: 0 when every check held (--save: when it saved), 1 when one\n"
+"failed, the VM stopped, a save failed (even if the guest then passed) or\n"
+"a snapshot was refused, 2 for bad options, 3 without /dev/kvm or, for\n"
+"--conversions hypercall, where hypercall exits do not arrive.\n",
 		GUEST_MAX_VCPUS, CLI_MAX_ROUNDS, MAX_WATCHDOG_S,
-		RUNNER_WATCHDOG_MS / 1000, (unsigned long long)GUEST_IMAGE_GPA);
+		RUNNER_WATCHDOG_MS / 1000, (unsigned long long)GUEST_IMAGE_GPA,
+		CLI_SAVE_ROUND_DEFAULT);
 }
 
 #define WATCHDOG_RULE	"a whole number of seconds from 1 to 3600"
@@ -243,10 +268,13 @@ static int run_opt(int c, const char *arg, void *opts)
 
 	switch (c) {
 	case 'c':
+		o->vcpus_set = true;
 		return cli_opt_vcpus("run", arg, &o->vcpus);
 	case 'm':
+		o->mem_set = true;
 		return cli_opt_mem("run", arg, &o->mem);
 	case 'r':
+		o->rounds_set = true;
 		return cli_opt_rounds("run", arg, &o->rounds);
 	case 'w':
 		if (cli_parse_uint(arg, MAX_WATCHDOG_S, &o->watchdog_s) ||
@@ -274,7 +302,29 @@ static int run_opt(int c, const char *arg, void *opts)
 		o->expect_digest = arg;
 		return 0;
 	case 'X':
+		o->conv_set = true;
 		return parse_conv(arg, &o->conv);
+	case 'A':
+		o->save = arg;
+		return 0;
+	case 'T':
+		if (cli_parse_uint(arg, CLI_MAX_ROUNDS, &o->save_round) ||
+		    !o->save_round)
+			return cli_bad_value("run", "--save-at-round",
+					     "a round from 1 to --rounds", arg);
+		return 0;
+	case 'R':
+		o->restore = arg;
+		return 0;
+	case 'K':
+		o->key = arg;
+		return 0;
+	case 'O':
+		o->migrate_to = arg;
+		return cli_mig_check("--migrate-to", arg);
+	case 'I':
+		o->incoming = arg;
+		return cli_mig_check("--incoming", arg);
 	case 'P':
 		o->prefault = true;
 		return 0;
@@ -306,6 +356,12 @@ static const struct option run_longopts[] = {
 	{ "vfio", required_argument, NULL, 'V' },
 	{ "prefault", no_argument, NULL, 'P' },
 	{ "numa-node", required_argument, NULL, 'U' },
+	{ "save", required_argument, NULL, 'A' },
+	{ "save-at-round", required_argument, NULL, 'T' },
+	{ "restore", required_argument, NULL, 'R' },
+	{ "key", required_argument, NULL, 'K' },
+	{ "migrate-to", required_argument, NULL, 'O' },
+	{ "incoming", required_argument, NULL, 'I' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -331,6 +387,8 @@ static int parse_opts(int argc, char **argv, struct run_opts *o)
 		fprintf(stderr, "gmem run: --vhost-user-blk, --vhost-user-net and --vfio drive devices from the built-in guest: not with --guest\n");
 		return -1;
 	}
+	if (cli_snap_check_opts(o))
+		return -1;
 	return cli_check_slice("run", o->mem, o->vcpus);
 }
 
@@ -439,7 +497,7 @@ static int run_vm(struct run_ctx *c)
 	struct memmap map = { 0 };
 	char err[VMM_ERR_LEN];
 	struct runner *r;
-	int ret, mret;
+	int ret, mret, status;
 
 	ret = vmm_create(&cfg, &c->vm);
 	if (ret && c->o.numa_nodes && (ret == -ENODEV || ret == -EOPNOTSUPP))
@@ -461,6 +519,10 @@ static int run_vm(struct run_ctx *c)
 		vmm_destroy(c->vm);
 		return CLI_FAIL;
 	}
+	if ((c->o.save || c->o.migrate_to) && cli_snap_arm(c, r)) {
+		vmm_destroy(c->vm);
+		return CLI_FAIL;
+	}
 	if (!c->o.json)
 		cli_run_report_header(r, c);
 	if (!c->o.json && c->o.prefault)
@@ -469,11 +531,18 @@ static int run_vm(struct run_ctx *c)
 		printf("  numa:         guest RAM on host node %d only\n",
 		       __builtin_ctzll(c->o.numa_nodes));
 	ret = vmm_run(c->vm);
+	if (ret == RUNNER_RUN_SAVED) {
+		/* the run ended at the save: no summary of a half run */
+		vmm_destroy(c->vm);
+		return cli_snap_finish_save(c, ret, CLI_OK);
+	}
 	mret = map_after_run(r, c, &map);
 	cli_run_report(r, c, ret, !mret && c->o.map ? &map : NULL);
 	memmap_free(&map);
 	vmm_destroy(c->vm);
-	return ret || mret ? CLI_FAIL : CLI_OK;
+	status = ret || mret ? CLI_FAIL : CLI_OK;
+	return c->o.save || c->o.migrate_to ?
+	       cli_snap_finish_save(c, ret, status) : status;
 }
 
 /* The devices, the VM, the report; frees what the options hold. */
@@ -485,6 +554,7 @@ static int run_main(struct run_ctx *c)
 		ret = run_vm(c);
 	vmm_devices_close(c->devs);
 	free(c->o.image);
+	c->o.image = NULL;
 	return ret;
 }
 
@@ -501,7 +571,7 @@ static int close_svg(struct run_opts *o, int ret)
 
 int cli_cmd_run(int argc, char **argv)
 {
-	struct run_ctx c = { 0 };
+	struct run_ctx c = { .snap.fd = -1 };
 	int ret;
 
 	ret = parse_opts(argc, argv, &c.o);
@@ -518,7 +588,15 @@ int cli_cmd_run(int argc, char **argv)
 		free(c.o.image);
 		return close_svg(&c.o, CLI_NOKVM);
 	}
-	ret = run_main(&c);
+	if (c.o.restore || c.o.incoming) {
+		ret = cli_run_restore(&c);
+	} else {
+		ret = c.o.save || c.o.migrate_to ? cli_snap_prepare_save(&c) :
+						   CLI_OK;
+		ret = ret == CLI_OK ? run_main(&c) : ret;
+	}
+	cli_snap_close(&c);
+	free(c.o.image);
 	return close_svg(&c.o, ret);
 }
 

@@ -37,13 +37,67 @@ struct run_opts {
 	enum run_conv conv;		/* --conversions */
 	bool prefault;			/* --prefault */
 	uint64_t numa_nodes;		/* --numa-node N: bit N; 0 none */
+	const char *save;		/* --save FILE */
+	unsigned long save_round;	/* --save-at-round N; 0: not given */
+	const char *restore;		/* --restore FILE */
+	const char *key;		/* --key FILE */
+	const char *migrate_to;		/* --migrate-to ADDR */
+	const char *incoming;		/* --incoming ADDR */
+	/* given on the command line (--restore refuses other values) */
+	bool vcpus_set, mem_set, rounds_set, conv_set;
+};
+
+/* --save's and --restore's file, key and outcome (cli/run-snap.c). */
+struct run_snap {
+	int fd;				/* the snapshot; -1: none */
+	uint8_t key[RUNNER_KEY_LEN];
+	char *made_key;			/* FILE.key, when --save made it */
+	const char *key_path;		/* the key used */
+	bool reached;			/* the pause came: a save was tried */
+	int ret;			/* the save's result */
+	struct runner_save_info info;
+	double downtime_ms;		/* --migrate-to: stop to resumed */
+	char what[320];			/* "--restore FILE", "--incoming ADDR" */
 };
 
 struct run_ctx {
 	struct run_opts o;
 	struct vmm_devices *devs;	/* NULL: no devices */
 	struct vmm *vm;			/* while it exists */
+	struct vmm_scenario *sc;	/* a restored run's host side */
+	struct run_snap snap;
 };
+
+/* The first round --save saves at when --save-at-round is not given. */
+#define CLI_SAVE_ROUND_DEFAULT	1
+
+/*
+ * --save/--restore's options against the others, after parsing: 0, or -1
+ * after one line (exit 2).
+ */
+int cli_snap_check_opts(const struct run_opts *o);
+/* --save: the file and the key, before the VM: CLI_OK or the exit status. */
+int cli_snap_prepare_save(struct run_ctx *c);
+/* --save: stop every vCPU at the round's sync and save there. */
+int cli_snap_arm(struct run_ctx *c, struct runner *r);
+/* --save, after the run: the saved line, or why not; the exit status. */
+int cli_snap_finish_save(struct run_ctx *c, int run_ret, int status);
+/* gmem run --restore FILE: the whole command; the exit status. */
+int cli_run_restore(struct run_ctx *c);
+void cli_snap_close(struct run_ctx *c);
+
+/*
+ * cli/migrate.c: --migrate-to/--incoming's socket, "unix:PATH" or
+ * "tcp:HOST:PORT". cli_mig_check: 0, or -1 after one line (exit 2).
+ * The others: a socket fd, or -errno.
+ */
+int cli_mig_check(const char *opt, const char *addr);
+int cli_mig_connect(const char *addr);
+int cli_mig_accept(const char *addr);	/* listens, takes one, stops */
+/* Source: the stream is sent; wait for the destination's "resumed". */
+int cli_mig_wait_resumed(int fd);
+/* Destination: the guest is restored and about to run. */
+int cli_mig_resumed(int fd);
 
 /* Printed before the VM starts, so a long run says what it is at once. */
 void cli_run_report_header(struct runner *r, struct run_ctx *c);

@@ -828,6 +828,86 @@ int gmem_vm_save(struct gmem_vm *vm, gmem_snap_write_fn write, void *opaque,
 int gmem_vm_restore(struct gmem_vm *vm, gmem_snap_read_fn read, void *opaque,
 		    const uint8_t key[32], uint64_t flags);
 
+/*
+ * Reading a snapshot without its key (gmem snapshot info): what it holds,
+ * chunk by chunk, with its structure checked. Nothing is decrypted.
+ */
+#define GMEM_SNAP_MAGIC		"GMSC"	/* a stream's first 4 bytes */
+#define GMEM_SNAP_MAGIC_LEN	4
+
+enum gmem_snap_item_kind {
+	GMEM_SNAP_ITEM_FILE = 1,	/* a file: size, creation flags */
+	GMEM_SNAP_ITEM_SLOT = 2,	/* a memslot over a file */
+	GMEM_SNAP_ITEM_RUN = 3,		/* a run of a file's state map */
+	GMEM_SNAP_ITEM_DATA = 4,	/* pages with memory behind them */
+};
+
+/* struct gmem_snap_item.flags of a RUN (all three) or DATA (private). */
+#define GMEM_SNAP_PRIVATE	GMEM_RUN_PRIVATE
+#define GMEM_SNAP_POPULATED	GMEM_RUN_POPULATED
+#define GMEM_SNAP_ALLOCATED	(1ULL << 7)	/* gmem_fallocate()d */
+
+/* One chunk of a snapshot, as gmem_snap_inspect() hands it to @visit. */
+struct gmem_snap_item {
+	uint32_t kind;		/* enum gmem_snap_item_kind */
+	uint32_t file;		/* index of the file, from 0 in stream order */
+	uint64_t offset;	/* SLOT, RUN, DATA: file offset; FILE: 0 */
+	uint64_t len;		/* FILE: its size; SLOT: memslot size;
+				 * RUN, DATA: bytes */
+	uint64_t flags;		/* FILE: GMEM_FLAG_*; RUN, DATA: GMEM_SNAP_* */
+	uint64_t gpa;		/* SLOT: where the memslot starts */
+	uint32_t slot;		/* SLOT: the memslot's id */
+	uint32_t reserved32;
+};
+
+/* What a whole snapshot holds. */
+struct gmem_snap_summary {
+	uint32_t version;		/* of the format (docs/snapshot.md) */
+	uint32_t files, slots;
+	uint32_t launched;		/* 1: the launch was finished */
+	uint8_t stream_id[16];
+	uint8_t digest[32];		/* the launch digest */
+	uint64_t chunks;		/* all of them, HEAD and END included */
+	uint64_t runs, data_chunks;
+	uint64_t memory;		/* bytes of all files */
+	uint64_t private_memory;	/* of them, private in the state map */
+	uint64_t populated, allocated;	/* bytes of runs with those flags */
+	uint64_t shared_data;		/* page bytes written in the clear */
+	uint64_t private_data;		/* page bytes sealed (encrypted) */
+	uint64_t stream_bytes;		/* bytes read, END chunk included */
+};
+
+/*
+ * Called for every FILE, SLOT, RUN and DATA chunk, in stream order, once
+ * it is checked; @item is valid during the call. Return 0 to go on, or
+ * -errno to stop with that error.
+ */
+typedef int (*gmem_snap_visit_fn)(void *arg,
+				  const struct gmem_snap_item *item);
+
+/*
+ * gmem_snap_inspect - read a snapshot from @read, with no key, and check
+ * its structure: every header field, the chunk order and indices, one
+ * stream id, lengths and ranges, data chunks in the state their runs
+ * give, the SHA-256 of every shared data chunk, and the END chunk. Tags
+ * cannot be checked without the key (gmem_vm_restore() checks them);
+ * private pages are counted, never decrypted. @read is not read past the
+ * END chunk, so a stream may go on with something else.
+ * @visit: may be NULL. It sees each chunk as it is read: a stream found
+ * broken later was visited up to there.
+ * @sum: filled as the stream is read; complete when 0 is returned. On
+ * -EBADMSG, sum->chunks is the index of the chunk found broken and
+ * sum->stream_bytes how far it was read (whole headers and payloads).
+ *
+ * Return: 0; -EINVAL for NULL @read or @sum; -EBADMSG for a stream that
+ * is not intact (cut short, a chunk changed, out of order or from another
+ * stream, another version, trailing garbage inside a chunk); @read's or
+ * @visit's error; -ENOMEM.
+ */
+int gmem_snap_inspect(gmem_snap_read_fn read, void *opaque,
+		      gmem_snap_visit_fn visit, void *arg,
+		      struct gmem_snap_summary *sum);
+
 #ifdef __cplusplus
 }
 #endif

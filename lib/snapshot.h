@@ -115,6 +115,26 @@ static inline int gm_snap_check(const struct gmem_vm *vm, bool cb,
 	return gm_snap_exportable(vm) ? 0 : -EOPNOTSUPP;
 }
 
+/*
+ * Read exactly @len bytes from @read: 0, its error, or -EBADMSG when the
+ * stream ends first (or @read claims more than it was asked for).
+ */
+static inline int gm_snap_read_exact(gmem_snap_read_fn read, void *opaque,
+				     uint8_t *p, size_t len)
+{
+	while (len) {
+		long n = read(opaque, p, len);
+
+		if (n < 0)
+			return (int)n;
+		if (n == 0 || (size_t)n > len)
+			return -EBADMSG;	/* cut short */
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
 static inline void gm_put32(uint8_t *p, uint32_t v)
 {
 	for (int i = 0; i < 4; i++)

@@ -55,9 +55,10 @@ static void json_file(FILE *f, const struct memmap *m, int fi)
 	const struct memmap_file *mf = &m->files[fi];
 	const char *sep = "";
 
-	fprintf(f, "{\"file\": %d, \"size\": %llu, \"backing\": \"%s\", "
+	fprintf(f, "{\"file\": %d, \"size\": %llu, \"backing\": %s, "
 		"\"memslots\": [", fi, (unsigned long long)mf->size,
-		mf->backing == 1 ? "guest_memfd" : "memfd");
+		mf->backing == 1 ? "\"guest_memfd\"" :
+		mf->backing == 0 ? "\"memfd\"" : "null");
 	for (size_t i = 0; i < m->nr_slots; i++) {
 		if (m->slots[i].file != fi)
 			continue;
@@ -93,7 +94,7 @@ void memmap_json(FILE *f, const struct memmap *m)
 
 	fprintf(f, "{\"vm\": {\"kind\": \"%s\", \"backing\": %s, "
 		"\"protection\": \"%s\"},\n  \"memslots\": [",
-		m->kvm ? "kvm" : "detached",
+		m->snapshot ? "snapshot" : m->kvm ? "kvm" : "detached",
 		backing == 1 ? "\"guest_memfd\"" :
 		backing == 0 ? "\"memfd\"" : "null",
 		m->mirrored ? "kernel-enforced" : "software-protected");

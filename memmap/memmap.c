@@ -114,11 +114,18 @@ static int add_run(struct memmap_file *f, size_t *cap,
 	return 0;
 }
 
-/* The runs of [start, end) of a file, which memslot @slot maps (or none). */
-static int walk_runs(struct memmap *m, struct memmap_file *f, size_t *cap,
-		     uint64_t start, uint64_t end, int slot)
+/* Where a file's runs come from: memmap_walk()'s caller. */
+struct runs_src {
+	memmap_run_fn run;
+	void *arg;
+};
+
+/* The runs of [start, end) of file @fi, which memslot @slot maps (or none). */
+static int walk_runs(struct memmap *m, const struct runs_src *src, int fi,
+		     size_t *cap, uint64_t start, uint64_t end, int slot)
 {
 	const struct memmap_slot *s = slot >= 0 ? &m->slots[slot] : NULL;
+	struct memmap_file *f = &m->files[fi];
 
 	for (uint64_t off = start; off < end;) {
 		struct gmem_run run;
@@ -126,7 +133,7 @@ static int walk_runs(struct memmap *m, struct memmap_file *f, size_t *cap,
 		int ret;
 
 		memset(&run, 0, sizeof(run));
-		ret = gmem_get_run(f->file, off, &run);
+		ret = src->run(src->arg, fi, off, &run);
 		if (ret)
 			return ret;
 		if (!run.len || run.offset != off)
@@ -163,7 +170,7 @@ static int next_slot(const struct memmap *m, int fi, uint64_t off)
 }
 
 /* A file by offset: the stretches memslots map, and those none maps. */
-static int walk_file(struct memmap *m, int fi)
+static int walk_file(struct memmap *m, const struct runs_src *src, int fi)
 {
 	struct memmap_file *f = &m->files[fi];
 	uint64_t off = 0;
@@ -176,7 +183,7 @@ static int walk_file(struct memmap *m, int fi)
 		uint64_t end = s ? s->offset : f->size;
 
 		if (off < end) {
-			ret = walk_runs(m, f, &cap, off, end, -1);
+			ret = walk_runs(m, src, fi, &cap, off, end, -1);
 			if (ret)
 				return ret;
 			off = end;
@@ -184,7 +191,8 @@ static int walk_file(struct memmap *m, int fi)
 		}
 		/* Memslots of one file never overlap (gmem_vm_set_region). */
 		s->first = f->nr_runs;
-		ret = walk_runs(m, f, &cap, s->offset, s->offset + s->size, si);
+		ret = walk_runs(m, src, fi, &cap, s->offset,
+				s->offset + s->size, si);
 		if (ret)
 			return ret;
 		s->nr_runs = f->nr_runs - s->first;
@@ -219,6 +227,26 @@ static void add_totals(struct memmap_totals *t, const struct memmap_file *f)
 	}
 }
 
+int memmap_walk(struct memmap *m, memmap_run_fn run, void *arg)
+{
+	const struct runs_src src = { run, arg };
+	int ret = 0;
+
+	for (size_t i = 0; !ret && i < m->nr_files; i++) {
+		ret = walk_file(m, &src, i);
+		if (!ret)
+			add_totals(&m->t, &m->files[i]);
+	}
+	return ret;
+}
+
+static int live_run(void *arg, size_t file, uint64_t off, struct gmem_run *r)
+{
+	const struct memmap *m = arg;
+
+	return gmem_get_run(m->files[file].file, off, r);
+}
+
 int memmap_collect(struct gmem_vm *vm, struct memmap *m)
 {
 	int ret;
@@ -229,11 +257,8 @@ int memmap_collect(struct gmem_vm *vm, struct memmap *m)
 	m->kvm = gmem_vm_fd(vm) >= 0;
 	m->mirrored = gmem_vm_private_mirrored(vm) == 1;
 	ret = walk_slots(vm, m);
-	for (size_t i = 0; !ret && i < m->nr_files; i++) {
-		ret = walk_file(m, i);
-		if (!ret)
-			add_totals(&m->t, &m->files[i]);
-	}
+	if (!ret)
+		ret = memmap_walk(m, live_run, m);
 	if (ret)
 		memmap_free(m);
 	return ret;
@@ -292,9 +317,11 @@ const char *memmap_vm_summary(const struct memmap *m, char *buf, size_t size)
 {
 	int backing = m->nr_files ? m->files[0].backing : -1;
 
-	snprintf(buf, size, "%s VM, %s, %s", m->kvm ? "KVM" : "detached",
+	snprintf(buf, size, "%s, %s, %s",
+		 m->snapshot ? "snapshot" : m->kvm ? "KVM VM" : "detached VM",
 		 backing == 1 ? "guest_memfd backing" :
-		 backing == 0 ? "memfd backing" : "no guest memory",
+		 backing == 0 ? "memfd backing" :
+		 m->nr_files ? "backing not recorded" : "no guest memory",
 		 m->mirrored ? "kernel-enforced" : "software-protected");
 	return buf;
 }

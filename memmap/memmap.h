@@ -46,7 +46,8 @@ struct memmap_run {
 struct memmap_file {
 	struct gmem_file *file;
 	uint64_t size;
-	int backing;		/* gmem_backing(): 1 guest_memfd, 0 memfd */
+	int backing;		/* gmem_backing(): 1 guest_memfd, 0 memfd;
+				 * -1 not known (a snapshot's) */
 	unsigned int nr_slots;	/* memslots mapping part of it */
 	bool whole;		/* exactly one memslot maps all of it */
 	struct memmap_run *runs;
@@ -73,6 +74,7 @@ struct memmap_totals {
 
 struct memmap {
 	bool kvm;		/* a real KVM VM, not a detached one */
+	bool snapshot;		/* read from a snapshot, not a live VM */
 	bool mirrored;		/* kernel-enforced (gmem_vm_private_mirrored) */
 	struct memmap_slot *slots;
 	size_t nr_slots;
@@ -84,6 +86,18 @@ struct memmap {
 /* Collect the map of @vm; 0 or -errno (a library call's error). */
 int memmap_collect(struct gmem_vm *vm, struct memmap *m);
 void memmap_free(struct memmap *m);
+
+/* A file's run at @off, as gmem_get_run() gives it: maximal, from @off. */
+typedef int (*memmap_run_fn)(void *arg, size_t file, uint64_t off,
+			     struct gmem_run *run);
+/*
+ * With @m's memslots and files filled in (a file's size, backing and
+ * nr_slots; memslots in gpa order, at most one over any byte of a file),
+ * ask @run for each file's runs, split them where the memslot changes and
+ * add the totals. memmap_collect() asks gmem_get_run(); gmem snapshot info
+ * a snapshot's state map. 0, or @run's error.
+ */
+int memmap_walk(struct memmap *m, memmap_run_fn run, void *arg);
 
 enum memmap_class memmap_run_class(const struct memmap_run *r);
 bool memmap_run_resident(const struct memmap_run *r);

@@ -111,8 +111,11 @@ static int check_config(struct runner_config *c)
 		c->watchdog_ms = RUNNER_WATCHDOG_MS;
 	if (c->ram_slots > RUNNER_MAX_RAM_SLOTS)
 		return -EINVAL;
-	if (c->nr_vcpus > GUEST_MAX_VCPUS || !c->image || !c->image_size ||
-	    c->image_size > GUEST_IMAGE_MAX)
+	if (c->nr_vcpus > GUEST_MAX_VCPUS)
+		return -EINVAL;
+	/* a restored VM's image and tables come from its snapshot */
+	if (c->restore ? c->prefault : !c->image || !c->image_size ||
+			 c->image_size > GUEST_IMAGE_MAX)
 		return -EINVAL;
 	if (c->ram_gpa < GUEST_SYSTEM_SIZE || c->ram_gpa % GMEM_PAGE_SIZE ||
 	    c->ram_size % GMEM_PAGE_SIZE || c->ram_size > GUEST_MAPPED_TOP ||
@@ -264,7 +267,8 @@ static int create_vcpus(struct runner *r)
 			      MAP_SHARED, v->fd, 0);
 		if (v->run == MAP_FAILED)
 			return -errno;
-		ret = rn_setup_vcpu(r, v);
+		ret = r->cfg.restore ? rn_setup_cpuid(r, v) :
+				       rn_setup_vcpu(r, v);
 		if (ret)
 			return ret;
 	}
@@ -325,6 +329,7 @@ int runner_create(const struct runner_config *cfg, struct runner **out)
 	r->kvm_fd = -1;
 	pthread_mutex_init(&r->err_lock, NULL);
 	pthread_mutex_init(&r->console_lock, NULL);
+	rn_pause_init(r);
 	ret = check_config(&r->cfg);
 	r->user_mode = r->cfg.ring == RUNNER_RING_3 ||
 		       (r->cfg.ring == RUNNER_RING_AUTO && runner_host_is_pvm());
@@ -340,9 +345,9 @@ int runner_create(const struct runner_config *cfg, struct runner **out)
 					      GUEST_CONV_DOORBELL;
 		ret = setup_memory(r);
 	}
-	if (!ret)
+	if (!ret && !r->cfg.restore)
 		ret = rn_setup_memory_tables(r);
-	if (!ret)
+	if (!ret && !r->cfg.restore)
 		ret = launch(r);
 	if (!ret)
 		ret = create_vcpus(r);
@@ -389,6 +394,7 @@ struct gmem_file *runner_destroy_keep_ram(struct runner *r)
 		close(r->kvm_fd);
 	pthread_mutex_destroy(&r->err_lock);
 	pthread_mutex_destroy(&r->console_lock);
+	rn_pause_fini(r);
 	free(r->error);
 	free(r);
 	return ram;
@@ -402,7 +408,10 @@ void runner_destroy(struct runner *r)
 		gmem_close(ram);
 }
 
-/* 0 when every vCPU finished, -1 when the VM stopped (runner_error()). */
+/*
+ * 0 when every vCPU finished, RUNNER_RUN_SAVED when the run ended at
+ * runner_pause_at()'s sync, -1 when the VM stopped (runner_error()).
+ */
 int runner_run(struct runner *r)
 {
 	unsigned int i;
@@ -424,13 +433,16 @@ int runner_run(struct runner *r)
 		}
 		r->vcpus[i].created = true;
 	}
+	rn_pause_main(r);
 	for (i = 0; i < r->cfg.nr_vcpus; i++)
 		if (r->vcpus[i].created)
 			pthread_join(r->vcpus[i].thread, NULL);
 	rn_watchdog_stop(r);
 	rn_progress(r, true);
 	r->run_seconds = (rn_now_ns() - atomic_load(&r->t0_ns)) / 1e9;
-	return runner_error(r) ? -1 : 0;
+	if (runner_error(r))
+		return -1;
+	return runner_saved(r) ? RUNNER_RUN_SAVED : 0;
 }
 
 struct gmem_vm *runner_vm(const struct runner *r)

@@ -154,6 +154,13 @@ struct runner_config {
 	 * this process fails runner_create() with -ENODEV.
 	 */
 	uint64_t numa_nodes;
+	/*
+	 * Build the VM for runner_restore() (runner_snap_config() fills the
+	 * rest from a snapshot): its files, memslots and vCPUs (CPUID only),
+	 * but no page tables, boot block, image or launch, which come from
+	 * the snapshot. @image may be NULL; not with @prefault.
+	 */
+	bool restore;
 	struct runner_mmio mmio[RUNNER_MAX_MMIO];
 	unsigned int nr_mmio;
 	/* memslots after the DMA pool's, clear of everything above */
@@ -179,6 +186,12 @@ struct runner_stats {
 };
 
 int runner_create(const struct runner_config *cfg, struct runner **out);
+/*
+ * Run every vCPU on its own thread: 0 when all finished, -1 when the VM
+ * stopped (runner_error()), RUNNER_RUN_SAVED when the run ended at
+ * runner_pause_at()'s sync.
+ */
+#define RUNNER_RUN_SAVED	1
 int runner_run(struct runner *r);
 void runner_destroy(struct runner *r);
 
@@ -241,5 +254,85 @@ bool runner_hypercall_exits_arrive(const struct runner *r);
 /* The channel the guest was given: GUEST_CONV_DOORBELL or _HYPERCALL. */
 uint32_t runner_conv_channel(const struct runner *r);
 const char *runner_conv_name(uint32_t channel);
+
+/*
+ * ---- Snapshots (runner/pause.c, runner/snapshot.c; docs/snapshot.md) ----
+ *
+ * A file (or socket) of: the clear record (runner/snap-record.h), the
+ * vCPUs' state sealed with AES-256-GCM under the caller's key (the record
+ * its associated data), then gmem_vm_save()'s stream of guest memory.
+ */
+#define RUNNER_KEY_LEN		32
+
+/*
+ * runner_pause_at()'s callback, on runner_run()'s thread once every vCPU
+ * has stopped: it may call runner_save(). 0 ends the run there
+ * (runner_run() returns RUNNER_RUN_SAVED); an error lets the vCPUs answer
+ * the sync and run on, the VM unharmed.
+ */
+typedef int (*runner_pause_fn)(struct runner *r, void *arg);
+
+/*
+ * Before runner_run(), once: every vCPU stops at its GUEST_CMD_SYNC of
+ * @stage whose args[0] is @arg0, before on_sync answers it (a restored VM
+ * answers it first thing). If the VM stops, or a vCPU ends, before all
+ * are in, @fn is not called. 0; -EINVAL (NULL @fn, armed already, running);
+ * -ENOMEM; KVM's errors.
+ */
+int runner_pause_at(struct runner *r, uint32_t stage, uint64_t arg0,
+		    runner_pause_fn fn, void *arg);
+/* Whether runner_run() ended at the pause, saved. */
+bool runner_saved(const struct runner *r);
+
+struct runner_save_info {
+	uint64_t bytes;			/* written in all */
+	uint64_t vcpu_bytes;		/* the sealed vCPU section */
+	uint64_t stream_bytes;		/* gmem_vm_save()'s stream */
+};
+
+/*
+ * From runner_pause_at()'s callback: write the snapshot to @fd (written
+ * from its position on; a file or a socket), @round in the record.
+ * 0 and @info; -EBUSY when not paused; -EOPNOTSUPP for a VM with device
+ * windows or slots (their state is not saved) or gmem_vm_save()'s; a
+ * write's -errno (-ENOSPC, -EPIPE); -ENOMEM; -EIO (no random nonce).
+ * The VM is not changed whatever happens.
+ */
+int runner_save(struct runner *r, int fd, const uint8_t key[RUNNER_KEY_LEN],
+		uint64_t round, struct runner_save_info *info);
+
+struct runner_snap;
+struct runner_snap_record;
+
+/*
+ * Read a snapshot's record from @fd (kept, not closed): 0 and *@out;
+ * -EBADMSG (not a snapshot, a bad record, cut short), -EPROTONOSUPPORT
+ * (another version), a read's -errno, -ENOMEM.
+ */
+int runner_snap_open(int fd, struct runner_snap **out);
+const struct runner_snap_record *runner_snap_record(const struct runner_snap *s);
+/* Bytes read from the fd so far. */
+uint64_t runner_snap_bytes(const struct runner_snap *s);
+/*
+ * Read and open the sealed vCPU state that follows the record: 0; -EBADMSG
+ * for a wrong key, a changed byte (record included), a section cut short
+ * or not what a runner writes; a read's -errno; -ENOMEM.
+ */
+int runner_snap_unseal(struct runner_snap *s,
+		       const uint8_t key[RUNNER_KEY_LEN]);
+/* The VM's shape from the record into @cfg, and cfg->restore. */
+void runner_snap_config(const struct runner_snap *s, struct runner_config *cfg);
+/*
+ * Into @r, created from runner_snap_config() and not run yet, after
+ * runner_snap_unseal(): gmem_vm_restore() from the stream, then every
+ * vCPU's state; the launch digest becomes the snapshot's. 0; -EINVAL (@r
+ * not made for it, the vCPU state not opened); -EOPNOTSUPP (RAM of
+ * another backing than the snapshot's); gmem_vm_restore()'s errors;
+ * KVM's errors setting the state. On failure @r must not be run.
+ */
+int runner_restore(struct runner *r, struct runner_snap *s,
+		   const uint8_t key[RUNNER_KEY_LEN]);
+/* Free @s, its vCPU state wiped; the fd stays open. NULL is fine. */
+void runner_snap_close(struct runner_snap *s);
 
 #endif /* GMEM_RUNNER_H */

@@ -134,7 +134,7 @@ static int set_sregs(struct rvcpu *v, bool user)
 }
 
 /* KVM refuses EFER.LME unless the guest's CPUID says long mode. */
-static int set_cpuid(struct runner *r, struct rvcpu *v)
+int rn_setup_cpuid(struct runner *r, struct rvcpu *v)
 {
 	unsigned int n = 128;
 	struct kvm_cpuid2 *c;
@@ -171,7 +171,7 @@ int rn_setup_vcpu(struct runner *r, struct rvcpu *v)
 	};
 	int ret;
 
-	ret = set_cpuid(r, v);
+	ret = rn_setup_cpuid(r, v);
 	if (!ret)
 		ret = set_sregs(v, r->user_mode);
 	if (!ret && ioctl(v->fd, KVM_SET_REGS, &regs) < 0)

@@ -75,6 +75,25 @@ int runner_convert(struct runner *r, uint64_t gpa, uint64_t npages,
 	return ret;
 }
 
+/* The host's answer to the GUEST_CMD_SYNC in the mailbox. */
+static int answer_sync(struct rvcpu *v)
+{
+	struct runner *r = v->r;
+
+	atomic_fetch_add(&r->syncs, 1);
+	if (r->cfg.on_sync && r->cfg.on_sync(r, v->id, v->mb, r->cfg.arg))
+		return RUN_STOP;
+	return RUN_CONTINUE;
+}
+
+/* The sync runner_pause_at() asked for: stop there, then answer it. */
+static int pause_at_sync(struct rvcpu *v)
+{
+	if (rn_pause_vcpu(v) == RN_PAUSE_END)
+		return RUN_DONE;	/* saved: this vCPU's run ends here */
+	return atomic_load(&v->r->stopping) ? RUN_STOP : answer_sync(v);
+}
+
 static int handle_sync(struct rvcpu *v, uint32_t cmd)
 {
 	struct runner *r = v->r;
@@ -82,10 +101,7 @@ static int handle_sync(struct rvcpu *v, uint32_t cmd)
 
 	switch (cmd) {
 	case GUEST_CMD_SYNC:
-		atomic_fetch_add(&r->syncs, 1);
-		if (r->cfg.on_sync && r->cfg.on_sync(r, v->id, mb, r->cfg.arg))
-			return RUN_STOP;
-		return RUN_CONTINUE;
+		return rn_pause_here(v) ? pause_at_sync(v) : answer_sync(v);
 	case GUEST_CMD_DONE:
 		return RUN_DONE;
 	case GUEST_CMD_ASSERT:
@@ -336,6 +352,11 @@ void *rn_vcpu_thread(void *arg)
 
 	v->self = pthread_self();
 	atomic_store(&v->started, true);
+	if (v->sync_pending) {
+		/* restored at a sync exit: the host answers it first */
+		v->sync_pending = false;
+		state = answer_sync(v);
+	}
 	while (state == RUN_CONTINUE && !atomic_load(&r->stopping)) {
 		int ret, err;
 
@@ -352,5 +373,6 @@ void *rn_vcpu_thread(void *arg)
 			atomic_fetch_add(&r->exits[v->run->exit_reason], 1);
 		state = handle_exit(v);
 	}
+	rn_pause_thread_end(v);
 	return NULL;
 }

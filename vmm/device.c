@@ -11,12 +11,21 @@
 #include "vmm-int.h"
 #include "vmm.h"
 
+/* Both message setters: the reason in @err (when there is one), @ret back. */
+static int vsay(char *err, size_t errlen, int ret, const char *fmt,
+		va_list ap)
+{
+	if (err && errlen)
+		vsnprintf(err, errlen, fmt, ap);
+	return ret;
+}
+
 int vmm_device_fail(struct vmm_device *d, int ret, const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(d->err, sizeof(d->err), fmt, ap);
+	ret = vsay(d->err, sizeof(d->err), ret, fmt, ap);
 	va_end(ap);
 	return ret;
 }
@@ -25,11 +34,9 @@ int vmm_say(char *err, size_t errlen, int ret, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
+	va_start(ap, fmt);
+	ret = vsay(err, errlen, ret, fmt, ap);
+	va_end(ap);
 	return ret;
 }
 

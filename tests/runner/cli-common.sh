@@ -38,3 +38,17 @@ expect_rules() {
 	done <"$1"
 	echo "ok: $n bad inputs"
 }
+
+# expect_ran_on WHAT OUT ERR RC LINE ROUNDS: a save or migration failed
+# (exit RC is 1, stderr the one line LINE, a grep pattern) and its guest
+# ran on to PASS, all ROUNDS rounds, in OUT.
+expect_ran_on() {
+	local what=$1 out=$2 err=$3 rc=$4 line=$5 rounds=$6
+	[ "$rc" -eq 1 ] || fail "$what: exited $rc, want 1"
+	[ "$(wc -l <"$err")" -eq 1 ] && grep -q "$line" "$err" ||
+		fail "$what: $(cat "$err")"
+	grep -q "^  rounds:       $rounds of $rounds per vCPU$" "$out" &&
+		grep -q '^PASS: every check held$' "$out" ||
+		fail "$what: the guest did not run on to PASS: $(cat "$out")"
+	echo "ok: $what: $(cat "$err"); the guest ran on to PASS, exit 1"
+}

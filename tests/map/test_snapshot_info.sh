@@ -1,0 +1,151 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# gmem snapshot info, native: a bare library stream and a runner snapshot
+# (snap-fixture makes both, and the truth read from the library beside
+# them) printed as text and JSON, the numbers against the truth and the
+# memory map against the live VM's (gmem map's); then every bad input,
+# one row each: the exit status and the one line stating the rule.
+# Usage: test_snapshot_info.sh GMEM SNAP_FIXTURE
+set -u
+gmem=$1 fixture=$2
+# shellcheck source=../runner/cli-common.sh
+. "$(dirname "$0")/../runner/cli-common.sh"
+
+"$fixture" "$tmp" || fail "snap-fixture exited $?"
+
+"$gmem" snapshot --help | grep -q '^  info FILE' || fail "gmem snapshot --help"
+"$gmem" snapshot info --help >"$tmp/help" || fail "snapshot info --help exited $?"
+grep -q '^usage: gmem snapshot info FILE' "$tmp/help" || fail "no usage"
+for o in --json --color; do
+	grep -q -- "  $o" "$tmp/help" || fail "snapshot info --help lacks $o"
+done
+"$gmem" --help | grep -q '^  snapshot ' || fail "gmem --help does not list snapshot"
+"$gmem" help snapshot | grep -q '^usage: gmem snapshot' || fail "gmem help snapshot"
+
+for kind in stream runner; do
+	f=$tmp/$kind.gmem
+	"$gmem" snapshot info "$f" >"$tmp/$kind.txt" 2>"$tmp/err" ||
+		fail "info $kind exited $?: $(cat "$tmp/err")"
+	[ -s "$tmp/err" ] && fail "info $kind wrote to stderr"
+	grep -q '^memory map: snapshot, ' "$tmp/$kind.txt" || fail "$kind: no map"
+	grep -q 'sealed (not decrypted)' "$tmp/$kind.txt" || fail "$kind: no data line"
+	grep -q $'\033' "$tmp/$kind.txt" && fail "$kind: colour in a pipe"
+	"$gmem" snapshot info --color "$f" | grep -q $'\033\\[' ||
+		fail "$kind: --color gave no colour"
+	"$gmem" snapshot info "$f" --json >"$tmp/$kind.json" ||
+		fail "info $kind --json exited $?"
+	python3 -m json.tool "$tmp/$kind.json" >/dev/null ||
+		fail "info $kind --json is not JSON"
+done
+grep -q '^runner record: version 1, 2 vCPUs' "$tmp/runner.txt" ||
+	fail "runner record not printed: $(head -3 "$tmp/runner.txt")"
+grep -q 'vCPU state: 1000 bytes, sealed' "$tmp/runner.txt" ||
+	fail "vCPU section not printed"
+grep -q '^runner record' "$tmp/stream.txt" && fail "a record in a bare stream"
+
+python3 - "$tmp" <<'PY' || fail "JSON against the truth"
+import json, sys
+d = sys.argv[1]
+t = json.load(open(d + "/truth.json"))
+live = json.load(open(d + "/live-map.json"))
+for kind in ("stream", "runner"):
+    j = json.load(open("%s/%s.json" % (d, kind)))
+    s, m = j["stream"], j["map"]
+    assert j["kind"] == kind, j["kind"]
+    assert s["memory"] == t["memory"] and s["private_memory"] == t["private"], s
+    assert s["resident"] == t["resident"], (s["resident"], t["resident"])
+    assert s["private_data"] == t["private_resident"], s
+    assert s["shared_data"] == t["resident"] - t["private_resident"], s
+    assert s["allocated"] == t["allocated"] and s["populated"] == t["populated"], s
+    assert s["launched"] and s["digest"] == t["digest"], s
+    assert s["files"] == 2 and s["memslots"] == 3 and s["file_flags"] == [3, 1], s
+    assert m["vm"]["kind"] == "snapshot", m["vm"]
+    got = [[x["slot"], x["gpa"], x["size"], x["file"], x["offset"]]
+           for x in m["memslots"]]
+    assert got == t["memslots"], got
+    # the map drawn from the stream is the live VM's, run by run
+    assert m["memslots"] == live["memslots"], (m["memslots"], live["memslots"])
+    assert len(m["files"]) == len(live["files"]) == 2
+    for a, b in zip(m["files"], live["files"]):
+        assert a["runs"] == b["runs"], (a["runs"], b["runs"])
+        assert a["size"] == b["size"] and a["memslots"] == b["memslots"]
+    assert m["totals"] == live["totals"], (m["totals"], live["totals"])
+    if kind == "runner":
+        r = j["record"]
+        assert r["vcpus"] == t["vcpus"] and r["round"] == t["round"], r
+        assert r["vcpu_bytes"] == t["vcpu_bytes"] and r["vcpu_sealed"], r
+        assert r["stream_offset"] == 256 + t["vcpu_bytes"], r
+        assert r["digest"] == t["digest"] and r["memfd"] and r["ring3"], r
+        assert m["vm"]["backing"] == "memfd", m["vm"]
+        assert j["size"] == r["stream_offset"] + s["bytes"], j["size"]
+    else:
+        assert j["record"] is None and j["size"] == s["bytes"], j
+        assert m["vm"]["backing"] is None, m["vm"]
+print("ok: both kinds match the truth and the live map (%d runs)"
+      % m["totals"]["runs"])
+PY
+
+# Damaged files, made from the good ones.
+python3 - "$tmp" <<'PY' || fail "making the damaged files"
+import struct, sys
+d = sys.argv[1]
+stream = open(d + "/stream.gmem", "rb").read()
+runner = open(d + "/runner.gmem", "rb").read()
+def put(name, b):
+    open("%s/%s" % (d, name), "wb").write(b)
+def patched(b, at, data):
+    return b[:at] + data + b[at + len(data):]
+put("empty", b"")
+put("text", b"hello, not a snapshot\n")
+put("magic-only", b"GMS")
+put("cut-stream", stream[:1000])
+put("cut-end", stream[:-1])
+# a shared page of the first data chunk flipped: find its header
+at = 0
+while struct.unpack_from("<I", stream, at + 8)[0] != 5:
+    at += 64 + struct.unpack_from("<I", stream, at + 12)[0] + 16
+assert not struct.unpack_from("<I", stream, at + 44)[0] & 1, "not shared"
+put("flipped", patched(stream, at + 200, bytes([stream[at + 200] ^ 1])))
+put("trailing", stream + b"\0" * 10)
+put("cut-record", runner[:100])
+put("cut-vcpu", runner[:600])
+put("cut-runner-stream", runner[:5000])
+put("version2", patched(runner, 8, struct.pack("<I", 2)))
+put("reserved", patched(runner, 200, b"\1"))
+put("vcpu-bytes", patched(runner, 160, struct.pack("<Q", 999)))
+put("digest", patched(runner, 128, bytes([runner[128] ^ 0xff])))
+# a consistent record that puts the stream one byte past where it is
+put("late", patched(runner, 160, struct.pack("<QQ", 1001, 1257)))
+PY
+
+mkdir "$tmp/dir"
+rules=$tmp/rules
+cat >"$rules" <<EOF
+2 | missing command (try 'gmem snapshot --help')                   | snapshot
+2 | unknown command 'bogus'                                         | snapshot bogus
+2 | expected one FILE, not 0                                        | snapshot info
+2 | expected one FILE, not 2                                        | snapshot info $tmp/stream.gmem $tmp/runner.gmem
+2 | FILE must be a readable regular file, not '$tmp/none' (No such file or directory) | snapshot info $tmp/none
+2 | FILE must be a readable regular file, not '$tmp/dir' (not a regular file) | snapshot info $tmp/dir
+2 | FILE must be a readable regular file, not '/dev/zero' (not a regular file) | snapshot info /dev/zero
+2 | unknown option '--bogus'                                        | snapshot info --bogus $tmp/stream.gmem
+2 | unknown option '--json=1'                                       | snapshot info --json=1 $tmp/stream.gmem
+2 | --color must be auto, always or never, not 'blue'               | snapshot info --color=blue $tmp/stream.gmem
+1 | is not a gmem snapshot: it must begin with a runner record (GMEMVMS) or a library stream (GMSC) | snapshot info $tmp/empty
+1 | is not a gmem snapshot: it must begin with a runner record      | snapshot info $tmp/text
+1 | is not a gmem snapshot: it must begin with a runner record      | snapshot info $tmp/magic-only
+1 | is not an intact snapshot stream: cut short, damaged or out of order at chunk 10 (read up to byte 992) | snapshot info $tmp/cut-stream
+1 | is not an intact snapshot stream: cut short, damaged or out of order | snapshot info $tmp/cut-end
+1 | is not an intact snapshot stream: cut short, damaged or out of order | snapshot info $tmp/flipped
+1 | has 10 bytes after its stream's END chunk                       | snapshot info $tmp/trailing
+1 | is cut short inside its runner record                           | snapshot info $tmp/cut-record
+1 | is cut short inside its sealed vCPU state                       | snapshot info $tmp/cut-vcpu
+1 | is not an intact snapshot stream: cut short, damaged or out of order | snapshot info $tmp/cut-runner-stream
+1 | is a runner snapshot of version 2: this gmem reads version 1   | snapshot info $tmp/version2
+1 | has a damaged runner record: a field out of range, a reserved byte set or lengths that disagree | snapshot info $tmp/reserved
+1 | has a damaged runner record                                     | snapshot info $tmp/vcpu-bytes
+1 | has a runner record whose launch digest is not its stream's     | snapshot info $tmp/digest
+1 | is not an intact snapshot stream: cut short, damaged or out of order at chunk 0 | snapshot info $tmp/late
+EOF
+expect_rules "$rules"
+echo "PASS"
