@@ -58,7 +58,7 @@ pair() {
 	echo "ok: $(grep -o 'migrated.*' "$tmp/src.out")"
 }
 pair "unix:$tmp/m.sock"
-# a free loopback port, if loopback is up (scripts/kvm-vm leaves it down)
+# a free loopback port, if loopback is up (scripts/kvm-vm brings it up)
 port=$(python3 -c '
 import socket
 s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(1)
