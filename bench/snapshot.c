@@ -3,18 +3,21 @@
  * Snapshot rows (docs/snapshot.md): gmem_vm_save() and gmem_vm_restore()
  * of a guest with every page written and 0, 50 and 100 % of it private,
  * sealed (AES-256-GCM), to and from a file in $TMPDIR (else /tmp), each
- * beside the same bytes moved without gmem in the same run:
+ * beside the same bytes moved without gmem in the same run, each share
+ * of private pages with its own competitors measured just before it (the
+ * host is shared: its disk's speed drifts):
  *
- *   save      beside write() + fsync() of as many bytes, 1 MiB at a time;
- *   restore   beside read() of the snapshot file (page cache, as the
- *             restore reads it) into one 1 MiB buffer, and beside read()
- *             of it into a fresh memfd mapping of the guest's size, which
- *             is what loading a raw memory image costs (its pages must be
- *             allocated too);
+ *   save      beside write() + fsync() of as many bytes to a file beside
+ *             the snapshot, 1 MiB at a time;
+ *   restore   beside read() of the snapshot file itself (page cache, as
+ *             the restore then reads it) into one 1 MiB buffer, and beside
+ *             read() of it into a fresh memfd mapping of the guest's
+ *             size, which is what loading a raw memory image costs (its
+ *             pages must be allocated too);
+ *   size      of the snapshot above the memory it holds, in %;
  *   cp        of a memfd of the guest's size to a file, as cp does it:
  *             copy_file_range(), falling back to a read()/write() loop of
- *             256 KiB (the note says which ran), then fsync();
- *   size      of the snapshot above the memory it holds, in %.
+ *             256 KiB (the note says which ran), then fsync().
  *
  * The VMs are detached (memfd, no KVM) whatever level 1 runs on: the
  * library's snapshot code is the same, and a KVM VM that mirrors private
@@ -43,7 +46,8 @@ static const uint8_t snap_key[32] = { 0x5a };
 struct snap_bench {
 	struct bench_table *t;
 	uint64_t size;
-	char path[4096];
+	char path[4096];		/* the snapshot */
+	char path2[4096];		/* write()'s file, beside it */
 	uint8_t *buf;			/* IO_CHUNK of pattern */
 };
 
@@ -126,24 +130,51 @@ static int open_out(struct snap_bench *b)
 	return fd < 0 ? -errno : fd;
 }
 
-/* write() + fsync(), read() into one buffer, read() into a fresh memfd. */
-static int bench_io(struct snap_bench *b)
+/* One share of private pages' row names. */
+struct snap_keys {
+	const char *write, *read, *fresh, *save, *restore, *size;
+};
+
+#define SNAP_KEYS(p) { "snap_" p "_write_mb_per_s", "snap_" p "_read_mb_per_s", \
+	"snap_" p "_read_fresh_mb_per_s", "snap_" p "_save_mb_per_s", \
+	"snap_" p "_restore_mb_per_s", "snap_" p "_size_over_pct" }
+
+static const struct snap_keys snap_keys[] = {
+	SNAP_KEYS("0"), SNAP_KEYS("50"), SNAP_KEYS("100"),
+};
+static const int snap_pcts[] = { 0, 50, 100 };
+#define NR_PCTS		(sizeof(snap_pcts) / sizeof(snap_pcts[0]))
+
+/* write() + fsync() of the guest's size to a file beside the snapshot's. */
+static int bench_write(struct snap_bench *b, const struct snap_keys *k)
 {
-	int fd = open_out(b), mfd = -1, r = 0;
-	uint8_t *m = MAP_FAILED;
+	int fd = open(b->path2, O_RDWR | O_CREAT | O_TRUNC, 0600), r = 0;
 	double t;
 
 	if (fd < 0)
-		return fd;
+		return -errno;
 	t = bench_now();
 	for (uint64_t off = 0; !r && off < b->size; off += IO_CHUNK)
 		r = put_all(fd, b->buf, IO_CHUNK);
 	if (!r && fsync(fd))
 		r = -errno;
-	bench_add(b->t, "snap_write_mb_per_s", mb_per_s(b->size, bench_now() - t),
-		  "MB/s", "write() + fsync() of as many bytes, 1 MiB writes");
-	mfd = memfd_create("snap-bench", MFD_CLOEXEC);
-	if (!r && (mfd < 0 || ftruncate(mfd, (off_t)b->size)))
+	t = bench_now() - t;
+	close(fd);
+	unlink(b->path2);
+	if (!r)
+		bench_add(b->t, k->write, mb_per_s(b->size, t), "MB/s",
+			  "write() + fsync() of as many bytes, 1 MiB writes");
+	return r;
+}
+
+/* read() of the snapshot in @fd (page cache): into a buffer, into a memfd. */
+static int bench_read(struct snap_bench *b, int fd, const struct snap_keys *k)
+{
+	int mfd = memfd_create("snap-bench", MFD_CLOEXEC), r = 0;
+	uint8_t *m = MAP_FAILED;
+	double t;
+
+	if (mfd < 0 || ftruncate(mfd, (off_t)b->size))
 		r = -errno;
 	if (!r)
 		m = mmap(NULL, b->size, PROT_READ | PROT_WRITE, MAP_SHARED,
@@ -158,21 +189,17 @@ static int bench_io(struct snap_bench *b)
 			    IO_CHUNK)
 				r = -EIO;
 		t = bench_now() - t;
-		if (pass)
-			bench_add(b->t, "snap_read_fresh_mb_per_s",
-				  mb_per_s(b->size, t), "MB/s",
-				  "read() of it into a fresh memfd mapping");
-		else
-			bench_add(b->t, "snap_read_mb_per_s",
-				  mb_per_s(b->size, t), "MB/s",
+		if (!r)
+			bench_add(b->t, pass ? k->fresh : k->read,
+				  mb_per_s(b->size, t), "MB/s", pass ?
+				  "read() of it into a fresh memfd mapping" :
 				  "read() of it (page cache) into a 1 MiB buffer");
 	}
 	if (m != MAP_FAILED)
 		munmap(m, b->size);
 	if (mfd >= 0)
 		close(mfd);
-	close(fd);
-	unlink(b->path);
+	lseek(fd, 0, SEEK_SET);
 	return r;
 }
 
@@ -237,89 +264,92 @@ static int bench_cp(struct snap_bench *b)
 	return r;
 }
 
-/* The rows of each share of private memory, 0, 50 and 100 %. */
-#define NR_PCTS		3
-static const char *const save_keys[NR_PCTS] = {
-	"snap_0_save_mb_per_s", "snap_50_save_mb_per_s",
-	"snap_100_save_mb_per_s",
-};
-static const char *const restore_keys[NR_PCTS] = {
-	"snap_0_restore_mb_per_s", "snap_50_restore_mb_per_s",
-	"snap_100_restore_mb_per_s",
-};
-static const char *const size_keys[NR_PCTS] = {
-	"snap_0_size_over_pct", "snap_50_size_over_pct", "snap_100_size_over_pct",
-};
-
-/* Save the guest with @pct % private, restore it into a fresh one. */
-static int bench_one(struct snap_bench *b, unsigned int i, int pct)
+/* Save @vm to @fd (+ fsync); restore the snapshot into a fresh VM. */
+static int save_restore(struct snap_bench *b, struct gmem_vm *vm, int fd,
+			const struct snap_keys *k)
 {
-	struct gmem_vm *vm, *tv = NULL;
-	struct gmem_file *f, *g = NULL;
+	struct gmem_vm *tv;
+	struct gmem_file *g;
 	struct stat st;
-	double ts, tr = 0;
+	double t = bench_now();
+	int r = gmem_vm_save(vm, fd_write, &fd, snap_key, 0);
+
+	if (!r && fsync(fd))
+		r = -errno;
+	t = bench_now() - t;
+	if (!r && fstat(fd, &st))
+		r = -errno;
+	if (r)
+		return r;
+	bench_add(b->t, k->save, mb_per_s(b->size, t), "MB/s",
+		  "gmem_vm_save() sealed, to a file, + fsync()");
+	bench_add(b->t, k->size, 100.0 * (st.st_size - (double)b->size) /
+		  b->size, "%", "snapshot bytes above the guest's allocated bytes");
+	r = bench_read(b, fd, k);
+	if (!r)
+		r = make_vm(b->size, &tv, &g);
+	if (r)
+		return r;
+	t = bench_now();
+	r = gmem_vm_restore(tv, fd_read, &fd, snap_key, 0);
+	t = bench_now() - t;
+	drop_vm(tv, g);
+	if (!r)
+		bench_add(b->t, k->restore, mb_per_s(b->size, t), "MB/s",
+			  "gmem_vm_restore() of it into a fresh VM");
+	return r;
+}
+
+/*
+ * The rows of @pct % private: write() beside it first, then the save and
+ * restore, with read() of the snapshot just before the restore reads it.
+ */
+static int bench_one(struct snap_bench *b, const struct snap_keys *k, int pct)
+{
+	struct gmem_vm *vm;
+	struct gmem_file *f;
 	int fd, r = make_vm(b->size, &vm, &f);
 
 	if (r)
 		return r;
 	r = fill_vm(b, vm, f, pct);
-	fd = r ? r : open_out(b);
-	if (fd < 0) {
-		drop_vm(vm, f);
-		return fd;
-	}
-	ts = bench_now();
-	r = gmem_vm_save(vm, fd_write, &fd, snap_key, 0);
-	if (!r && fsync(fd))
-		r = -errno;
-	ts = bench_now() - ts;
-	drop_vm(vm, f);
-	if (!r && fstat(fd, &st))
-		r = -errno;
 	if (!r)
-		r = make_vm(b->size, &tv, &g);
-	if (!r) {
-		lseek(fd, 0, SEEK_SET);
-		tr = bench_now();
-		r = gmem_vm_restore(tv, fd_read, &fd, snap_key, 0);
-		tr = bench_now() - tr;
-		drop_vm(tv, g);
+		r = bench_write(b, k);
+	fd = r ? r : open_out(b);
+	if (fd >= 0) {
+		r = save_restore(b, vm, fd, k);
+		close(fd);
+		unlink(b->path);
 	}
-	close(fd);
-	unlink(b->path);
-	if (r)
-		return r;
-	bench_add(b->t, save_keys[i], mb_per_s(b->size, ts), "MB/s",
-		  "gmem_vm_save() sealed, to a file, + fsync()");
-	bench_add(b->t, restore_keys[i], mb_per_s(b->size, tr), "MB/s",
-		  "gmem_vm_restore() of it into a fresh VM");
-	bench_add(b->t, size_keys[i], 100.0 * (st.st_size - (double)b->size) /
-		  b->size, "%", "snapshot bytes above the guest's allocated bytes");
-	return 0;
+	drop_vm(vm, f);
+	return fd < 0 ? fd : r;
 }
 
 int bench_snapshot(const struct bench_opts *o, struct bench_table *t)
 {
-	static const int pcts[NR_PCTS] = { 0, 50, 100 };
 	const char *dir = getenv("TMPDIR");
 	uint64_t mib = o->snap_mib ? o->snap_mib :
 		       o->quick ? MIB_QUICK : MIB_DEFAULT;
 	struct snap_bench b = { .t = t, .size = mib << 20 };
 	int r = -ENOMEM;
 
-	snprintf(b.path, sizeof(b.path), "%s/gmem-bench-snapshot.%d",
-		 dir && *dir ? dir : "/tmp", getpid());
+	if (!dir || !*dir)
+		dir = "/tmp";
+	snprintf(b.path, sizeof(b.path), "%s/gmem-bench-snapshot.%d", dir,
+		 getpid());
+	snprintf(b.path2, sizeof(b.path2), "%s/gmem-bench-write.%d", dir,
+		 getpid());
 	b.buf = malloc(IO_CHUNK);
 	if (b.buf) {
 		for (size_t i = 0; i < IO_CHUNK; i++)
 			b.buf[i] = (uint8_t)(i * 7 + (i >> 12) * 13 + 1);
 		bench_add(t, "snap_mib", (double)mib, "MiB",
 			  "the guest's size, every page written");
-		r = bench_io(&b);
+		r = 0;
+		for (unsigned int i = 0; !r && i < NR_PCTS; i++)
+			r = bench_one(&b, &snap_keys[i], snap_pcts[i]);
 		if (!r)
 			r = bench_cp(&b);
-		for (unsigned int i = 0; !r && i < NR_PCTS; i++)
-			r = bench_one(&b, i, pcts[i]);
 	}
 	free(b.buf);
 	return r ? bench_fail(t, r, "snapshot benchmark (%s): %s", b.path,
