@@ -69,21 +69,6 @@ struct restorer {
 	size_t nspans, cap;
 };
 
-static int read_exact(struct restorer *r, uint8_t *p, size_t len)
-{
-	while (len) {
-		long n = r->read(r->opaque, p, len);
-
-		if (n < 0)
-			return (int)n;
-		if (n == 0 || (size_t)n > len)
-			return -EBADMSG;	/* cut short */
-		p += n;
-		len -= n;
-	}
-	return 0;
-}
-
 /*
  * Read the next chunk and check its place in the stream. The first
  * chunk's stream id derives the stream's key. Only authenticated by
@@ -92,7 +77,7 @@ static int read_exact(struct restorer *r, uint8_t *p, size_t len)
 static int next_chunk(struct restorer *r)
 {
 	uint8_t hdr[GM_SNAP_HDR];
-	int ret = read_exact(r, hdr, GM_SNAP_HDR);
+	int ret = gm_snap_read_exact(r->read, r->opaque, hdr, GM_SNAP_HDR);
 
 	if (!ret)
 		ret = gm_snap_hdr_decode(hdr, &r->h);
@@ -105,7 +90,8 @@ static int next_chunk(struct restorer *r)
 		return -EBADMSG;	/* another stream's, dropped, reordered */
 	memcpy(r->s.buf, hdr, GM_SNAP_HDR);
 	r->payload = r->s.buf + GM_SNAP_HDR;
-	return read_exact(r, r->payload, r->h.plen + GM_SNAP_TAG);
+	return gm_snap_read_exact(r->read, r->opaque, r->payload,
+				  r->h.plen + GM_SNAP_TAG);
 }
 
 /* Authenticate the chunk just read (payload as associated data). */
