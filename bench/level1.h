@@ -34,6 +34,8 @@ extern const char *const bench_scaling_keys[];
 
 /* The launch rows: populate throughput beside memcpy and SHA-256 (launch.c). */
 int bench_launch(const struct bench_opts *o, struct bench_table *t);
+/* Snapshot save and restore beside write(), read() and cp (snapshot.c). */
+int bench_snapshot(const struct bench_opts *o, struct bench_table *t);
 int bench_listeners(const struct bench_opts *o, struct bench_table *t);
 int bench_vhost(const struct bench_opts *o, struct bench_table *t);
 

@@ -29,6 +29,8 @@ struct bench_table {
 struct bench_opts {
 	bool kvm;		/* level 1: back files with guest_memfd */
 	bool quick;		/* fewer iterations, for tests */
+	/* The snapshot rows' guest, MiB; 0: 1024 (--quick: 32). */
+	uint64_t snap_mib;
 	/*
 	 * Row names to measure: a substring, or a glob when it has one of
 	 * "*?[" (fnmatch). NULL: every row. A group of rows measured

@@ -24,6 +24,7 @@ struct outcome {
 	enum vmm_machine machine;	/* vmm_machine(): what this machine is */
 	char machine_text[160];		/* ... in words */
 	bool quick;
+	unsigned long snap_mib;		/* --snapshot-mib, 0: the default */
 	const char *filter;
 	const char *vu_blk;
 	const char *vu_net;

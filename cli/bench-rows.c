@@ -30,6 +30,29 @@
 #define L1(lbl, k)	.part = PART_LEVEL1, .label = lbl, .key = k
 #define RN(lbl, k)	.part = PART_RUNNER, .label = lbl, .key = k
 
+/*
+ * The snapshot rows of one share of private pages (bench/snapshot.c): save
+ * beside write(), restore beside read() (the issue's 70 % targets) and
+ * beside read() into fresh memory, and the size over the memory held.
+ */
+#define WRITE		"write() + fsync, same bytes"
+#define ON70		.goal = GOAL_LE, .on_ratio = true, .target = 1 / 0.7, \
+			.target_text = ">= 70% (<= 1.43x)"
+#define SNAP_ROWS(p, pct) \
+	{ L1("save, " pct " private, sealed", "snap_" p "_save_mb_per_s"), \
+	  .base_key = "snap_" p "_write_mb_per_s", .base_label = WRITE, \
+	  .rate = true, ON70 }, \
+	{ L1("restore, " pct " private", "snap_" p "_restore_mb_per_s"), \
+	  .base_key = "snap_" p "_read_mb_per_s", \
+	  .base_label = "read() of it, page cache", \
+	  .rate = true, ON70 }, \
+	{ L1("restore, " pct " private", "snap_" p "_restore_mb_per_s"), \
+	  .name = "snap_" p "_restore_vs_fresh", \
+	  .base_key = "snap_" p "_read_fresh_mb_per_s", \
+	  .base_label = "read() of it into a fresh memfd", .rate = true }, \
+	{ L1("snapshot size over memory, " pct, "snap_" p "_size_over_pct"), \
+	  .goal = GOAL_LE, .target = 1, .target_text = "<= +1 %" }
+
 const char *const cli_bench_part_names[NR_PARTS] = { "level1", "runner" };
 
 const struct measure cli_bench_measures[] = {
@@ -177,6 +200,15 @@ const struct measure cli_bench_measures[] = {
 	{ L1("NVMe reads 4 KiB, guest_memfd", "vfio_nvme_read_mbs"),
 	  .base_key = "vfio_nvme_read_memfd_mbs", .base_label = MEMFD,
 	  .rate = true, .optional = true },
+	SNAP_ROWS("0", "0 %"),
+	SNAP_ROWS("50", "50 %"),
+	SNAP_ROWS("100", "100 %"),
+	{ L1("cp of a memfd (copy_file_range)", "snap_cp_cfr_mb_per_s"),
+	  .base_key = "snap_100_write_mb_per_s", .base_label = WRITE,
+	  .rate = true, .base_note = true, .optional = true },
+	{ L1("cp of a memfd (read/write 128 KiB)", "snap_cp_rw_mb_per_s"),
+	  .base_key = "snap_100_write_mb_per_s", .base_label = WRITE,
+	  .rate = true, .base_note = true, .optional = true },
 	{ RN("VM start to first sync", "vm_start_runner_us"),
 	  .base_key = "vm_start_bare_us",
 	  .base_label = "bare KVM ioctl sequence", .goal = GOAL_LE,

@@ -30,6 +30,7 @@ struct bench_opts_cli {
 	bool only[NR_PARTS];		/* none set: both parts */
 	enum backing backing;
 	bool quick;
+	unsigned long snap_mib;		/* --snapshot-mib */
 	const char *filter;		/* --filter: row names */
 	const char *plot;		/* --plot: a directory for SVG charts */
 	const char *vu_blk;		/* --vhost-user-blk: a back-end's socket */
@@ -55,6 +56,8 @@ static void bench_usage(FILE *f)
 "  --detached   back level-1 files with memfd (a VM without KVM)\n"
 "               (default: --kvm if /dev/kvm opens, else --detached)\n"
 "  --quick      fewer iterations and VM starts (noisier; for tests)\n"
+"  --snapshot-mib N  the snapshot rows' guest size in MiB (default 1024,\n"
+"               --quick 32); its bytes go to a file in $TMPDIR (or /tmp)\n"
 "  --filter NAME  measure only rows whose name contains NAME (a glob if\n"
 "               it has * ? or [); rows measured together run together\n"
 "  --plot DIR   also write the scaling tables as SVG charts into DIR\n"
@@ -69,6 +72,7 @@ static void bench_usage(FILE *f)
 "runs, detached).\n");
 }
 
+#define SNAP_MIB_MAX	65536UL
 #define FILTER_RULE	"a part of a row's name, or a glob, that names a row"
 
 /*
@@ -132,6 +136,12 @@ static int bench_opt(int c, const char *arg, void *opts)
 	case 'q':
 		o->quick = true;
 		return 0;
+	case 'S':
+		if (cli_parse_uint(arg, SNAP_MIB_MAX, &o->snap_mib) ||
+		    !o->snap_mib)
+			return cli_bad_value("bench", "--snapshot-mib",
+					     "1 to 65536 (MiB)", arg);
+		return 0;
 	case 'j':
 		o->json = true;
 		return 0;
@@ -154,6 +164,7 @@ static const struct option bench_longopts[] = {
 	{ "kvm", no_argument, NULL, 'k' },
 	{ "detached", no_argument, NULL, 'd' },
 	{ "quick", no_argument, NULL, 'q' },
+	{ "snapshot-mib", required_argument, NULL, 'S' },
 	{ "json", no_argument, NULL, 'j' },
 	{ "filter", required_argument, NULL, 'f' },
 	{ "plot", required_argument, NULL, 'p' },
@@ -202,6 +213,7 @@ static void progress_done(void)
 static int run_part(struct outcome *out, enum part p, bool kvm, bool tty)
 {
 	struct bench_opts o = { .kvm = kvm, .quick = out->quick,
+				.snap_mib = out->snap_mib,
 				.filter = out->filter, .vu_blk = out->vu_blk,
 				.vu_net = out->vu_net,
 				.progress = tty ? progress : NULL };
@@ -330,6 +342,7 @@ int cli_cmd_bench(int argc, char **argv)
 		return CLI_FAIL;
 	}
 	out->quick = o.quick;
+	out->snap_mib = o.snap_mib;
 	out->filter = o.filter;
 	out->vu_blk = o.vu_blk;
 	out->vu_net = o.vu_net;

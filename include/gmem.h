@@ -787,8 +787,10 @@ typedef long (*gmem_snap_read_fn)(void *opaque, void *buf, size_t len);
  * The VM must be quiet for a consistent snapshot (no vCPU running, no
  * conversion): a stop-and-copy. Takes vm->slots_lock for the whole call
  * and each file's invalidate lock for reading while its chunks are made;
- * @write runs under them and must not call the library on @vm. The VM is
- * not changed, whatever @write returns.
+ * @write runs under them and must not call the library on @vm. @write is
+ * called in the calling thread, one whole chunk at a time and in order,
+ * while a thread the call starts (and joins before it returns) seals the
+ * next chunk. The VM is not changed, whatever @write returns.
  *
  * Return: 0; -EINVAL for NULL, non-zero flags, or a memslot whose file was
  * closed; -EOPNOTSUPP for a VM whose platform cannot PRESERVE (hardware

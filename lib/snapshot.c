@@ -17,9 +17,12 @@
  *
  * Locks (order: lib/locking.h): vm->slots_lock for the whole save, each
  * file's invalidate lock for reading while its chunks are made and
- * written. The write callback runs under them.
+ * written. The write callback runs under them, in the caller's thread;
+ * the sealing thread (below) takes none of them: it works under the
+ * caller's, which waits for it before letting go of them.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -212,42 +215,78 @@ uint64_t gm_snap_file_default(const struct gmem_file *f)
 
 /* Saving */
 
+/*
+ * The data chunks are sealed by a second thread while the caller's thread
+ * writes the chunk before: a save costs the slower of sealing and writing
+ * rather than their sum. Sealing a shared chunk is its SHA-256 (1.3 GB/s
+ * here, SHA-NI), a copy and GHASH; a private one AES-GCM (4 GB/s); a
+ * write() + fsync() to a file runs at 1-1.6 GB/s. The write callback
+ * still runs in the caller's thread, one chunk at a time and in order.
+ * The sealer reads only the file (f->base) under the invalidate lock the
+ * caller's thread holds for it, and seals into the other of two chunk
+ * buffers with a cipher context of its own; without the thread (it could
+ * not be started) the same work runs inline.
+ */
+struct dchunk {
+	uint64_t p, n;		/* pages [p, p+n) */
+	bool priv;
+};
+
+struct sealer {
+	struct gm_snap s;	/* the saver's, with its own context */
+	uint8_t *bufs[2];	/* bufs[0] is the saver's own s.buf */
+	const struct gmem_file *f;
+	unsigned int file;
+	struct dchunk c;	/* the job: this chunk, */
+	uint8_t *buf;		/* sealed into this buffer */
+	size_t len;		/* its bytes, when done */
+	int ret;
+	bool busy, stop, threaded;
+	pthread_t th;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+};
+
 struct saver {
 	struct gm_snap s;
 	struct gmem_vm *vm;
 	gmem_snap_write_fn write;
 	void *opaque;
 	struct gm_snap_layout l;
+	struct sealer z;
 };
 
 /*
- * Make and write one chunk. @payload is copied (or, for @seal_payload,
- * encrypted) into the chunk buffer; it may point into f->base.
+ * Make chunk @h in @s's buffer: @pre then @payload, the payload copied,
+ * or, for @seal_payload, encrypted (it may point into f->base). Returns
+ * the chunk's bytes in *total.
  */
-static int emit(struct saver *w, struct gm_snap_hdr *h, const uint8_t *pre,
-		uint32_t prelen, const uint8_t *payload, uint32_t len,
-		bool seal_payload)
+static int build(struct gm_snap *s, struct gm_snap_hdr *h, const uint8_t *pre,
+		 uint32_t prelen, const uint8_t *payload, uint32_t len,
+		 bool seal_payload, size_t *total)
 {
-	uint8_t *b = w->s.buf, *p = b + GM_SNAP_HDR;
+	uint8_t *b = s->buf, *p = b + GM_SNAP_HDR;
 	uint32_t plen = prelen + len;
-	int ret;
 
 	h->plen = plen;
-	h->index = w->s.index;
-	memcpy(h->sid, w->s.sid, GM_SNAP_SID);
+	h->index = s->index;
+	memcpy(h->sid, s->sid, GM_SNAP_SID);
 	gm_snap_hdr_encode(b, h);
 	if (prelen)
 		memcpy(p, pre, prelen);
-	if (seal_payload) {
-		ret = gm_snap_seal(&w->s, b, payload, len, p, p + plen);
-	} else {
-		if (len)
-			memcpy(p + prelen, payload, len);
-		ret = gm_snap_seal(&w->s, b, p, plen, NULL, p + plen);
-	}
-	if (ret)
-		return ret;
-	ret = w->write(w->opaque, b, GM_SNAP_HDR + plen + GM_SNAP_TAG);
+	*total = GM_SNAP_HDR + plen + GM_SNAP_TAG;
+	if (seal_payload)
+		return gm_snap_seal(s, b, payload, len, p, p + plen);
+	if (len)
+		memcpy(p + prelen, payload, len);
+	return gm_snap_seal(s, b, p, plen, NULL, p + plen);
+}
+
+/* Hand a made chunk to the write callback. */
+static int put(struct saver *w, const uint8_t *b, size_t len)
+{
+	int ret = w->write(w->opaque, b, len);
+
 	if (ret > 0)
 		ret = -EINVAL;	/* the callback's contract: 0 or -errno */
 	if (!ret)
@@ -255,6 +294,126 @@ static int emit(struct saver *w, struct gm_snap_hdr *h, const uint8_t *pre,
 	return ret;
 }
 
+/* Make and write one chunk (see build()). */
+static int emit(struct saver *w, struct gm_snap_hdr *h, const uint8_t *pre,
+		uint32_t prelen, const uint8_t *payload, uint32_t len,
+		bool seal_payload)
+{
+	size_t total;
+	int ret = build(&w->s, h, pre, prelen, payload, len, seal_payload,
+			&total);
+
+	return ret ? ret : put(w, w->s.buf, total);
+}
+
+/* Seal the sealer's job: a data chunk, with its index in z->s.index. */
+static void seal_job(struct sealer *z)
+{
+	const uint8_t *src = z->f->base + (z->c.p << GM_PAGE_SHIFT);
+	struct gm_snap_hdr h = { .type = GM_SNAP_DATA, .file = z->file,
+		.flags = z->c.priv ? GM_SNAP_PRIVATE : 0,
+		.offset = z->c.p << GM_PAGE_SHIFT,
+		.len = z->c.n << GM_PAGE_SHIFT };
+	uint8_t sha[GM_SNAP_SHA];
+
+	z->s.buf = z->buf;
+	if (z->c.priv) {
+		z->ret = build(&z->s, &h, NULL, 0, src, h.len, true, &z->len);
+		return;
+	}
+	z->ret = gm_snap_sha256(&z->s, src, h.len, sha);
+	if (!z->ret)
+		z->ret = build(&z->s, &h, sha, GM_SNAP_SHA, src, h.len, false,
+			       &z->len);
+}
+
+static void *sealer_main(void *arg)
+{
+	struct sealer *z = arg;
+
+	pthread_mutex_lock(&z->lock);
+	for (;;) {
+		while (!z->busy && !z->stop)
+			pthread_cond_wait(&z->cond, &z->lock);
+		if (z->stop)
+			break;
+		pthread_mutex_unlock(&z->lock);
+		seal_job(z);
+		pthread_mutex_lock(&z->lock);
+		z->busy = false;
+		pthread_cond_broadcast(&z->cond);
+	}
+	pthread_mutex_unlock(&z->lock);
+	return NULL;
+}
+
+/* Seal chunk @c of file @i, as chunk @index, into buffer @k. */
+static void sealer_submit(struct saver *w, unsigned int i,
+			  const struct dchunk *c, uint64_t index, unsigned int k)
+{
+	struct sealer *z = &w->z;
+
+	pthread_mutex_lock(&z->lock);
+	z->f = w->l.files[i];
+	z->file = i;
+	z->c = *c;
+	z->s.index = index;
+	z->buf = z->bufs[k];
+	z->busy = true;
+	if (z->threaded)
+		pthread_cond_broadcast(&z->cond);
+	pthread_mutex_unlock(&z->lock);
+	if (!z->threaded) {
+		seal_job(z);
+		z->busy = false;
+	}
+}
+
+/* Wait for the job submitted last; its result. */
+static int sealer_wait(struct sealer *z)
+{
+	pthread_mutex_lock(&z->lock);
+	while (z->busy)
+		pthread_cond_wait(&z->cond, &z->lock);
+	pthread_mutex_unlock(&z->lock);
+	return z->ret;
+}
+
+static int sealer_init(struct saver *w)
+{
+	struct sealer *z = &w->z;
+
+	z->s = w->s;
+	z->s.cx = EVP_CIPHER_CTX_new();
+	z->bufs[0] = w->s.buf;
+	z->bufs[1] = malloc(GM_SNAP_HDR + GM_SNAP_PAYLOAD_MAX + GM_SNAP_TAG);
+	if (!z->s.cx || !z->bufs[1]) {
+		EVP_CIPHER_CTX_free(z->s.cx);
+		free(z->bufs[1]);
+		return -ENOMEM;
+	}
+	pthread_mutex_init(&z->lock, NULL);
+	pthread_cond_init(&z->cond, NULL);
+	z->threaded = !pthread_create(&z->th, NULL, sealer_main, z);
+	return 0;
+}
+
+static void sealer_fini(struct sealer *z)
+{
+	if (z->threaded) {
+		pthread_mutex_lock(&z->lock);
+		z->stop = true;
+		pthread_cond_broadcast(&z->cond);
+		pthread_mutex_unlock(&z->lock);
+		pthread_join(z->th, NULL);
+	}
+	pthread_cond_destroy(&z->cond);
+	pthread_mutex_destroy(&z->lock);
+	EVP_CIPHER_CTX_free(z->s.cx);
+	free(z->bufs[1]);
+	/* z->s is a copy of the saver's: its key is wiped with the saver's */
+	explicit_bzero(z->s.subkey, sizeof(z->s.subkey));
+}
 static int save_layout(struct saver *w)
 {
 	struct gm_snap_hdr h = { .type = GM_SNAP_HEAD };
@@ -344,42 +503,65 @@ static uint64_t present_run(const struct gmem_file *f, uint64_t p,
 	return k;
 }
 
-static int save_data_chunk(struct saver *w, unsigned int i, uint64_t p,
-			   uint64_t n, bool priv)
+/*
+ * The next data chunk of @f from page *p: pages that have memory, all in
+ * one state, at most GM_SNAP_DATA_PAGES. false when none is left.
+ */
+static bool next_dchunk(const struct gmem_file *f, uint64_t *p,
+			struct dchunk *c)
 {
-	const struct gmem_file *f = w->l.files[i];
-	const uint8_t *src = f->base + (p << GM_PAGE_SHIFT);
-	struct gm_snap_hdr h = { .type = GM_SNAP_DATA, .file = i,
-		.flags = priv ? GM_SNAP_PRIVATE : 0,
-		.offset = p << GM_PAGE_SHIFT, .len = n << GM_PAGE_SHIFT };
-	uint8_t sha[GM_SNAP_SHA];
-	int ret;
+	uint64_t npages = f->size >> GM_PAGE_SHIFT;
 
-	if (priv)
-		return emit(w, &h, NULL, 0, src, h.len, true);
-	ret = gm_snap_sha256(&w->s, src, h.len, sha);
-	return ret ? ret : emit(w, &h, sha, GM_SNAP_SHA, src, h.len, false);
-}
-
-/* The pages of file @i that have memory, in offset order. */
-static int save_data(struct saver *w, unsigned int i)
-{
-	const struct gmem_file *f = w->l.files[i];
-	uint64_t npages = f->size >> GM_PAGE_SHIFT, p = 0;
-	int ret = 0;
-
-	while (!ret && p < npages) {
+	while (*p < npages) {
 		uint64_t n, end, v;
 		bool present;
 
-		n = present_run(f, p, npages - p, &present);
+		n = present_run(f, *p, npages - *p, &present);
 		if (present) {
-			v = gm_sm_lookup(&f->sm, p, &end);
-			if (end < p + n)
-				n = end - p;
-			ret = save_data_chunk(w, i, p, n, v & SM_PRIVATE);
+			v = gm_sm_lookup(&f->sm, *p, &end);
+			if (end < *p + n)
+				n = end - *p;
+			*c = (struct dchunk){ *p, n, v & SM_PRIVATE };
+			*p += n;
+			return true;
 		}
-		p += n;
+		*p += n;
+	}
+	return false;
+}
+
+/*
+ * The pages of file @i that have memory, in offset order: chunk k+1 is
+ * sealed (into the other buffer) while chunk k is written. Returns with
+ * the sealer idle.
+ */
+static int save_data(struct saver *w, unsigned int i)
+{
+	const struct gmem_file *f = w->l.files[i];
+	struct dchunk c;
+	uint64_t p = 0;
+	unsigned int k = 0;
+	bool more = next_dchunk(f, &p, &c);
+	int ret = 0;
+
+	if (more)
+		sealer_submit(w, i, &c, w->s.index, k);
+	while (more) {
+		size_t len;
+
+		ret = sealer_wait(&w->z);
+		if (ret)
+			break;
+		len = w->z.len;
+		more = next_dchunk(f, &p, &c);
+		if (more)
+			sealer_submit(w, i, &c, w->s.index + 1, k ^ 1);
+		ret = put(w, w->z.bufs[k], len);
+		if (ret) {
+			sealer_wait(&w->z);	/* the next one is dropped */
+			break;
+		}
+		k ^= 1;
 	}
 	return ret;
 }
@@ -419,11 +601,17 @@ int gmem_vm_save(struct gmem_vm *vm, gmem_snap_write_fn write, void *opaque,
 	ret = gm_snap_init(&w.s, key, sid);
 	if (ret)
 		return ret;
+	ret = sealer_init(&w);
+	if (ret) {
+		gm_snap_fini(&w.s);
+		return ret;
+	}
 	pthread_mutex_lock(&vm->slots_lock);
 	ret = gm_snap_layout(vm, &w.l);
 	if (!ret)
 		ret = save(&w);
 	pthread_mutex_unlock(&vm->slots_lock);
+	sealer_fini(&w.z);
 	gm_snap_layout_free(&w.l);
 	gm_snap_fini(&w.s);
 	return ret;

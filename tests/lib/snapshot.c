@@ -597,6 +597,81 @@ static void enospc(int kvm, struct env *src, const struct stream *s)
 	free(again.p);
 }
 
+/* File A's bytes, shared and private, are the same in @x and @y. */
+static void assert_same_a(struct env *x, struct env *y)
+{
+	uint8_t *bx = malloc(A_PAGES * PG), *by = malloc(A_PAGES * PG);
+
+	convert(x->a, 0, A_PAGES * PG, 0, GMEM_CONVERT_PRESERVE);
+	convert(y->a, 0, A_PAGES * PG, 0, GMEM_CONVERT_PRESERVE);
+	TEST_RET(gmem_vm_read(x->vm, A_GPA, bx, A_PAGES * PG, NULL), 0);
+	TEST_RET(gmem_vm_read(y->vm, A_GPA, by, A_PAGES * PG, NULL), 0);
+	TEST_ASSERT(!memcmp(bx, by, A_PAGES * PG), "file A's bytes differ");
+	TEST_ASSERT(memmem(by, A_PAGES * PG, priv_marker, strlen(priv_marker)),
+		    "private marker lost");
+	free(bx);
+	free(by);
+}
+
+/*
+ * Runs longer than a data chunk (64 pages): each is split into chunks of
+ * at most 64 pages, in offset order and each in one state, which the save
+ * seals in its second thread while it writes the one before; a writer
+ * failing inside the third chunk leaves the next save whole.
+ */
+static void long_runs(int kvm)
+{
+	static const struct { uint64_t off, len; uint32_t priv; } want[] = {
+		{ 40, 20, 0 }, { 60, 64, 1 }, { 124, 36, 1 },
+		{ 160, 64, 0 }, { 224, 16, 0 },
+	};
+	struct env src = make_env(kvm, A_PAGES, B_GPA0);
+	struct env t = make_env(kvm, A_PAGES, B_GPA0);
+	size_t at[4096], n, k = 0;
+	struct stream s, w = { 0 }, r;
+
+	write_pages(src.vm, A_GPA + 40 * PG, 200, 9, shared_marker);
+	write_pages(src.vm, A_GPA + 60 * PG, 100, 11, priv_marker);
+	convert(src.a, 60 * PG, 100 * PG, GMEM_ATTR_PRIVATE,
+		GMEM_CONVERT_PRESERVE);
+	s = save(&src);
+	n = chunks(s.p, s.len, at, 4096);
+	for (size_t i = 0; i < n; i++) {
+		uint64_t off, len;
+
+		if (chunk_u32(s.p, at[i], 8) != 5 || chunk_u32(s.p, at[i], 40))
+			continue;
+		memcpy(&off, s.p + at[i] + 48, 8);
+		memcpy(&len, s.p + at[i] + 56, 8);
+		TEST_ASSERT(k < ARRAY_SIZE(want) && off == want[k].off * PG &&
+			    len == want[k].len * PG &&
+			    (chunk_u32(s.p, at[i], 44) & 1) == want[k].priv,
+			    "data chunk %zu of file A: %#llx+%#llx", k,
+			    (unsigned long long)off, (unsigned long long)len);
+		k++;
+	}
+	TEST_ASSERT(k == ARRAY_SIZE(want), "%zu data chunks in file A", k);
+	TEST_ASSERT(!memmem(s.p, s.len, priv_marker, strlen(priv_marker)),
+		    "a private marker is in the stream");
+	/* fail inside file A's third data chunk: no partial stream is whole */
+	for (size_t i = 0, d = 0; i < n; i++)
+		if (chunk_u32(s.p, at[i], 8) == 5 && d++ == 2)
+			w.fail_at = at[i] + HDR + 100;
+	TEST_ASSERT(w.fail_at, "no third data chunk");
+	TEST_RET(gmem_vm_save(src.vm, swrite, &w, key, 0), -ENOSPC);
+	free(w.p);
+	w = save(&src);
+	TEST_ASSERT(w.len == s.len, "a later save differs in size");
+	r = (struct stream){ .p = w.p, .len = w.len, .target = &t };
+	TEST_RET(gmem_vm_restore(t.vm, sread, &r, key, 0), 0);
+	assert_same_state(src.a, t.a, A_PAGES * PG);
+	assert_same_a(&src, &t);
+	free(w.p);
+	free(s.p);
+	free_env(&t);
+	free_env(&src);
+}
+
 static void bad_input(struct env *e)
 {
 	struct stream s = { 0 };
@@ -645,6 +720,7 @@ static void run(struct gmem_vm *vm0, int kvm)
 	target_table(kvm, &s);
 	enospc(kvm, &src, &s);
 	round_trip(kvm, &src, &s, digest);
+	long_runs(kvm);
 	free(s.p);
 	free(other.p);
 	free_env(&src);

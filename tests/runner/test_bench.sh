@@ -94,6 +94,13 @@ want = {
                 "listen_1_1g_shared_us", "listen_8_1g_shared_us",
                 "listen_1_alt_per_s", "listen_8_alt_per_s",
                 "listen_1g_calls"},
+    "snap_": {"snap_0_save_mb_per_s",
+              "snap_50_save_mb_per_s", "snap_100_save_mb_per_s",
+              "snap_0_restore_mb_per_s", "snap_0_restore_vs_fresh",
+              "snap_50_restore_mb_per_s", "snap_50_restore_vs_fresh",
+              "snap_100_restore_mb_per_s", "snap_100_restore_vs_fresh",
+              "snap_0_size_over_pct", "snap_50_size_over_pct",
+              "snap_100_size_over_pct"},
     "vm_start": {"vm_start_runner_us"},
     "conv_roundtrip": {"conv_roundtrip_us"},
     "vcpu": {"conv_1vcpu_per_s", "conv_2vcpu_per_s", "conv_4vcpu_per_s"},
@@ -151,9 +158,10 @@ PY
 
 # Level 1: every group once, through the filter that names it.
 for f in contig_ sparse_ alt_1g uniform_1t_state read_64b alt_loaded conv_1g \
-	boot_ slots_ scale_ populate_ listen_; do
+	boot_ slots_ scale_ populate_ listen_ snap_; do
 	extra=()
 	[ "$f" = scale_ ] && extra=(--plot "$tmp/plot")
+	[ "$f" = snap_ ] && extra=(--snapshot-mib 8)
 	"$gmem" bench --quick --json --filter "$f" "${extra[@]}" \
 		>"$tmp/$f.json" 2>"$tmp/$f.err" ||
 		fail "bench --filter $f exited $?: $(cat "$tmp/$f.err")"
@@ -162,6 +170,13 @@ for f in contig_ sparse_ alt_1g uniform_1t_state read_64b alt_loaded conv_1g \
 	check_json "$tmp/$f.json" "$backing" "$f" level1 ||
 		fail "--filter $f JSON"
 done
+# --snapshot-mib sizes the snapshot rows' guest; cp ran one way or the other
+python3 - "$tmp/snap_.json" <<'PY' || fail "--snapshot-mib 8, or cp"
+import json, sys
+raw = json.load(open(sys.argv[1]))["raw"]["level1"]
+assert raw["snap_mib"] == 8, raw["snap_mib"]
+assert ("snap_cp_cfr_mb_per_s" in raw) != ("snap_cp_rw_mb_per_s" in raw), raw
+PY
 # the 4 KiB rows are measured by the same group as the 1 GiB ones
 python3 - "$tmp/conv_1g.json" <<'PY' || fail "conv_4k rows missing"
 import json, sys
@@ -248,4 +263,7 @@ expect_bad 2 bench --filter=
 expect_bad 2 bench --filter no_such_row
 expect_bad 2 bench --plot
 expect_bad 2 bench --plot=
+for v in 0 -1 65537 8M 0x10 ''; do
+	expect_bad 2 bench --snapshot-mib "$v"
+done
 echo "PASS"
