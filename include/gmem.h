@@ -642,6 +642,42 @@ struct gmem_run {
 int gmem_get_run(struct gmem_file *file, uint64_t offset,
 		 struct gmem_run *run);
 
+/* struct gmem_level.level: the largest page the attributes allow. */
+#define GMEM_LEVEL_4K		0
+#define GMEM_LEVEL_2M		1
+#define GMEM_LEVEL_1G		2
+/* struct gmem_level.flags */
+#define GMEM_LEVEL_MIXED_2M	(1U << 0)	/* the 2 MiB region mixes */
+#define GMEM_LEVEL_MIXED_1G	(1U << 1)	/* the 1 GiB region mixes */
+
+/* The huge-page eligibility of a file run: gmem_get_level(). */
+struct gmem_level {
+	uint64_t offset;	/* where the run starts: the queried offset */
+	uint64_t len;		/* bytes with the same level and flags; ends
+				 * at the next 1 GiB boundary or EOF at most */
+	uint32_t level;		/* GMEM_LEVEL_* */
+	uint32_t flags;		/* GMEM_LEVEL_MIXED_* */
+	uint64_t reserved[2];
+};
+
+/*
+ * gmem_get_level - the kernel's mixed-level flag: whether the 2 MiB and
+ * 1 GiB aligned regions holding @offset hold pages of one attribute only
+ * (private or shared; population, allocation and pins do not count), and
+ * so may be backed and mapped by one huge page. GMEM_LEVEL_1G when the
+ * 1 GiB region is uniform and lies wholly before EOF, else GMEM_LEVEL_2M
+ * when the 2 MiB region is (a uniform 1 GiB region has no mixed 2 MiB
+ * region inside), else GMEM_LEVEL_4K: mixed (a GMEM_LEVEL_MIXED_* flag
+ * says which) or cut by EOF. Kept by every conversion as it changes
+ * attributes (O(regions it touches)), never found by scanning on a
+ * query; the same for every backing, guest_memfd included. Takes the
+ * invalidate lock for reading, as gmem_get_run().
+ * Return: 0; -EINVAL for NULL, unaligned @offset or @offset >= size;
+ * -EIO from another process.
+ */
+int gmem_get_level(struct gmem_file *file, uint64_t offset,
+		   struct gmem_level *lv);
+
 /*
  * gmem_vm_get_region - the memslot holding @gpa or, if none does, the
  * first one above it; its file is NULL for plain memory and for a closed

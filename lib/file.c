@@ -52,6 +52,10 @@ int gmem_create(struct gmem_vm *vm, uint64_t size, uint64_t flags,
 			 !(flags & GMEM_FLAG_INIT_SHARED));
 	if (ret)
 		goto err_sm;
+	ret = gm_lv_init(&f->lv, size >> GM_PAGE_SHIFT,
+			 !(flags & GMEM_FLAG_INIT_SHARED));
+	if (ret)
+		goto err_sm;
 	ret = gm_store_create(f);
 	if (ret)
 		goto err_sm;
@@ -69,6 +73,7 @@ int gmem_create(struct gmem_vm *vm, uint64_t size, uint64_t flags,
 	return 0;
 
 err_sm:
+	gm_lv_destroy(&f->lv);
 	gm_pi_destroy(&f->pi);
 	gm_sm_destroy(&f->sm);
 err_free:
@@ -100,6 +105,7 @@ int gmem_close(struct gmem_file *f)
 	pthread_mutex_unlock(&vm->slots_lock);
 
 	pthread_rwlock_destroy(&f->invalidate_lock);
+	gm_lv_destroy(&f->lv);
 	gm_pi_destroy(&f->pi);
 	gm_sm_destroy(&f->sm);
 	free(f);
