@@ -270,6 +270,7 @@ static void op_get_attributes(struct fz *z, struct fz_in *in)
 	uint8_t k = fz_in_u8(in);
 	struct fz_file *mf = &z->file[i];
 	uint64_t off = (fz_in_u16(in) % (mf->npages + 1)) * FZ_PAGE, attrs, run;
+	struct gmem_level lv;
 	uint64_t pg, end;
 	long want = 0, r;
 
@@ -281,6 +282,9 @@ static void op_get_attributes(struct fz *z, struct fz_in *in)
 	r = gmem_get_attributes(mf->f, off, k & 2 ? NULL : &attrs,
 				k & 4 ? NULL : &run);
 	fz_expect_ret(z, z->op, r, want);
+	/* The level query takes the same offsets (its result: check.c). */
+	fz_expect_ret(z, "gmem_get_level",
+		      gmem_get_level(mf->f, off, k & 6 ? NULL : &lv), want);
 	if (r)
 		return;
 	pg = off / FZ_PAGE;

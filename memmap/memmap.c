@@ -232,6 +232,8 @@ int memmap_collect(struct gmem_vm *vm, struct memmap *m)
 	for (size_t i = 0; !ret && i < m->nr_files; i++) {
 		ret = walk_file(m, i);
 		if (!ret)
+			ret = memmap_collect_levels(m, i);
+		if (!ret)
 			add_totals(&m->t, &m->files[i]);
 	}
 	if (ret)
@@ -241,8 +243,10 @@ int memmap_collect(struct gmem_vm *vm, struct memmap *m)
 
 void memmap_free(struct memmap *m)
 {
-	for (size_t i = 0; i < m->nr_files; i++)
+	for (size_t i = 0; i < m->nr_files; i++) {
 		free(m->files[i].runs);
+		free(m->files[i].levels);
+	}
 	free(m->files);
 	free(m->slots);
 	memset(m, 0, sizeof(*m));
