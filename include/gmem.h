@@ -78,6 +78,23 @@ extern "C" {
  * it never give out their backing store.
  */
 #define GMEM_FLAG_EXPORT	(1ULL << 32)
+/*
+ * Huge files (library flags; a memfd-backed or detached VM's files only,
+ * guest_memfd has no huge pages: -EOPNOTSUPP there). GMEM_FLAG_HUGE: shmem
+ * transparent huge pages (the file's mappings are MADV_HUGEPAGE), refused
+ * with -EOPNOTSUPP where /sys/kernel/mm/transparent_hugepage/shmem_enabled
+ * is "never" or "deny". Conversions stay 4 KiB-granular: a mapping splits
+ * only where a 2 MiB region becomes mixed (gmem_get_level()) and is
+ * collapsed back to a huge page (MADV_COLLAPSE) by the conversion that
+ * makes it uniform again. GMEM_FLAG_HUGETLB: 2 MiB hugetlb pages from the
+ * pool the administrator configured (size a multiple of 2 MiB, -EINVAL
+ * otherwise; -EOPNOTSUPP with no 2 MiB pool; -ENOMEM when the pool cannot
+ * reserve the whole file); its pages are never split, and gmem_map() is
+ * refused (-EOPNOTSUPP: revocation takes 4 KiB out of a mapping). Not
+ * both (-EINVAL).
+ */
+#define GMEM_FLAG_HUGE		(1ULL << 33)
+#define GMEM_FLAG_HUGETLB	(1ULL << 34)
 
 /* Attributes (the value of KVM_MEMORY_ATTRIBUTE_PRIVATE). */
 #define GMEM_ATTR_PRIVATE	(1ULL << 3)

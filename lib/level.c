@@ -61,7 +61,22 @@ static void put_bits(uint64_t *bm, uint64_t s, uint64_t e, bool v)
 	}
 }
 
-int gm_lv_init(struct gm_level *lv, uint64_t npages, bool private)
+/* dst |= src over bits [s, e). */
+static void or_bits(uint64_t *dst, const uint64_t *src, uint64_t s,
+		    uint64_t e)
+{
+	while (s < e) {
+		unsigned int b = s % 64;
+		uint64_t k = 64 - b < e - s ? 64 - b : e - s;
+		uint64_t mask = (k == 64 ? ~0ULL : (1ULL << k) - 1) << b;
+
+		dst[s / 64] |= src[s / 64] & mask;
+		s += k;
+	}
+}
+
+int gm_lv_init(struct gm_level *lv, uint64_t npages, bool private,
+	       bool track_merges)
 {
 	uint64_t n2 = regions(npages, GM_LV2_SHIFT);
 	uint64_t n1 = regions(npages, GM_LV1G_SHIFT);
@@ -72,7 +87,9 @@ int gm_lv_init(struct gm_level *lv, uint64_t npages, bool private)
 	lv->flip2 = bitmap(n2);
 	lv->mixed1g = bitmap(n1);
 	lv->flip1g = bitmap(n1);
-	if (!lv->mixed2 || !lv->flip2 || !lv->mixed1g || !lv->flip1g) {
+	lv->merged2 = track_merges ? bitmap(n2) : NULL;
+	if (!lv->mixed2 || !lv->flip2 || !lv->mixed1g || !lv->flip1g ||
+	    (track_merges && !lv->merged2)) {
 		gm_lv_destroy(lv);
 		return -ENOMEM;
 	}
@@ -85,7 +102,9 @@ void gm_lv_destroy(struct gm_level *lv)
 	free(lv->flip2);
 	free(lv->mixed1g);
 	free(lv->flip1g);
+	free(lv->merged2);
 	lv->mixed2 = lv->flip2 = lv->mixed1g = lv->flip1g = NULL;
+	lv->merged2 = NULL;
 }
 
 /* 2 MiB region @r, whose pages [start, end) became @private. */
@@ -104,6 +123,8 @@ static void region2(struct gm_level *lv, const struct statemap *sm,
 	if (start > rs || end < re)
 		mixed = gm_sm_first(sm, rs, re, SM_PRIVATE,
 				    private ? SM_PRIVATE : 0) < re;
+	if (lv->merged2 && bit(lv->mixed2, r) && !mixed)
+		put_bit(lv->merged2, r, true);
 	put_bit(lv->mixed2, r, mixed);
 	if (!mixed)
 		put_bit(lv->flip2, r, private != lv->init_private);
@@ -144,12 +165,41 @@ void gm_lv_set(struct gm_level *lv, const struct statemap *sm,
 	if (r1 != r0)
 		region2(lv, sm, r1, start, end, private);
 	if (r1 > r0 + 1) {	/* covered whole: uniform, @private */
+		if (lv->merged2)
+			or_bits(lv->merged2, lv->mixed2, r0 + 1, r1);
 		put_bits(lv->mixed2, r0 + 1, r1, false);
 		put_bits(lv->flip2, r0 + 1, r1, private != lv->init_private);
 	}
 	for (uint64_t g = start >> GM_LV1G_SHIFT;
 	     g <= (end - 1) >> GM_LV1G_SHIFT; g++)
 		region1g(lv, g);
+}
+
+void gm_lv_take_merged(struct gm_level *lv, uint64_t start, uint64_t end,
+		       void (*fn)(void *arg, uint64_t pg), void *arg)
+{
+	uint64_t r0 = start >> GM_LV2_SHIFT, r1;
+
+	if (!lv->merged2 || start >= end)
+		return;
+	r1 = ((end - 1) >> GM_LV2_SHIFT) + 1;
+	/* A word at a time: a large conversion has few marks, if any. */
+	for (uint64_t s = r0; s < r1;) {
+		unsigned int b = s % 64;
+		uint64_t k = 64 - b < r1 - s ? 64 - b : r1 - s;
+		uint64_t mask = (k == 64 ? ~0ULL : (1ULL << k) - 1) << b;
+		uint64_t x = lv->merged2[s / 64] & mask;
+
+		lv->merged2[s / 64] &= ~mask;
+		for (; x; x &= x - 1) {
+			uint64_t r = s / 64 * 64 + __builtin_ctzll(x);
+
+			if (!bit(lv->mixed2, r) &&
+			    (r + 1) << GM_LV2_SHIFT <= lv->npages)
+				fn(arg, r << GM_LV2_SHIFT);
+		}
+		s += k;
+	}
 }
 
 static void state_of(const struct gm_level *lv, uint64_t pg,

@@ -39,6 +39,11 @@ struct gm_level {
 	uint64_t *flip2;
 	uint64_t *mixed1g;
 	uint64_t *flip1g;
+	/*
+	 * Huge files only (else NULL): 2 MiB regions a conversion made
+	 * uniform again, for huge.c to collapse once the conversion is done.
+	 */
+	uint64_t *merged2;
 	uint64_t npages;
 	bool init_private;
 };
@@ -51,11 +56,19 @@ struct gm_lv_state {
 	bool full1g;
 };
 
-int gm_lv_init(struct gm_level *lv, uint64_t npages, bool private);
+int gm_lv_init(struct gm_level *lv, uint64_t npages, bool private,
+	       bool track_merges);
 void gm_lv_destroy(struct gm_level *lv);
 /* After the state map @sm recorded [start, end) as @private. */
 void gm_lv_set(struct gm_level *lv, const struct statemap *sm,
 	       uint64_t start, uint64_t end, bool private);
+/*
+ * Each 2 MiB region of pages [start, end) that a conversion made uniform
+ * again (merged2) and that still is and lies before EOF whole: @fn gets
+ * its first page. The marks are cleared.
+ */
+void gm_lv_take_merged(struct gm_level *lv, uint64_t start, uint64_t end,
+		       void (*fn)(void *arg, uint64_t pg), void *arg);
 /* The regions of page @pg; returns the first page where that changes. */
 uint64_t gm_lv_get(const struct gm_level *lv, uint64_t pg,
 		   struct gm_lv_state *st);

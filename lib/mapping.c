@@ -40,6 +40,7 @@
 #include <unistd.h>
 
 #include "file.h"
+#include "huge.h"
 #include "mapping.h"
 #include "registry.h"
 
@@ -411,6 +412,21 @@ int gm_vma_budget_check(int need)
  * zapped its entries when installed and let none back: nothing to do.
  * PROT_NONE (the mprotect path) leaves the entries in place.
  */
+/*
+ * Shared pages [off, off + len) that a conversion made one huge page's
+ * worth of again: map them by a huge page in every gmem_map() mapping
+ * that holds them whole (huge.c). Best effort: a failure leaves 4 KiB
+ * entries, which are as correct.
+ */
+void gm_mappings_collapse(struct gmem_file *f, uint64_t off, uint64_t len)
+{
+	for (struct gm_mapping *m = f->mappings; m; m = m->next)
+		if (!m->dead && m->offset <= off &&
+		    off + len <= m->offset + m->len)
+			madvise(m->addr + (off - m->offset), len,
+				MADV_COLLAPSE);
+}
+
 void gm_mappings_drop(struct gmem_file *f, uint64_t off, uint64_t len,
 		      bool revoked)
 {
@@ -490,6 +506,9 @@ int gmem_map(struct gmem_file *f, uint64_t off, uint64_t len, int prot,
 		return ret;
 	if (!(f->flags & GMEM_FLAG_MMAP))
 		return -ENODEV;
+	/* Revocation takes 4 KiB out of a mapping: hugetlb maps 2 MiB. */
+	if (f->flags & GMEM_FLAG_HUGETLB)
+		return -EOPNOTSUPP;
 	if (!prot || (prot & ~(PROT_READ | PROT_WRITE)))
 		return -EINVAL;
 	if (!gm_range_ok(off, len, f->size))
@@ -511,6 +530,9 @@ int gmem_map(struct gmem_file *f, uint64_t off, uint64_t len, int prot,
 		ret = -errno;
 		goto err_unmap;
 	}
+	ret = gm_huge_advise(f, p, len);
+	if (ret)
+		goto err_unmap;
 	m->guards_ok = probe_guards(f->vm, m);
 	ret = protect_new(f, m);
 	if (ret)
