@@ -171,8 +171,16 @@ void gm_lv_set(struct gm_level *lv, const struct statemap *sm,
 		put_bits(lv->flip2, r0 + 1, r1, private != lv->init_private);
 	}
 	for (uint64_t g = start >> GM_LV1G_SHIFT;
-	     g <= (end - 1) >> GM_LV1G_SHIFT; g++)
-		region1g(lv, g);
+	     g <= (end - 1) >> GM_LV1G_SHIFT; g++) {
+		/* A region left mixed mixes its GiB: no need to look. */
+		if ((g == r0 >> (GM_LV1G_SHIFT - GM_LV2_SHIFT) &&
+		     bit(lv->mixed2, r0)) ||
+		    (g == r1 >> (GM_LV1G_SHIFT - GM_LV2_SHIFT) &&
+		     bit(lv->mixed2, r1)))
+			put_bit(lv->mixed1g, g, true);
+		else
+			region1g(lv, g);
+	}
 }
 
 void gm_lv_take_merged(struct gm_level *lv, uint64_t start, uint64_t end,
