@@ -210,15 +210,18 @@ int gmem_vm_private_mirrored(const struct gmem_vm *vm);
 /*
  * gmem_create - create a guest memory file bound to @vm for ever.
  * @size: bytes, a non-zero multiple of the page size, below 2^63.
- * @flags: GMEM_FLAG_MMAP, GMEM_FLAG_INIT_SHARED, GMEM_FLAG_EXPORT. Without
- *	INIT_SHARED the whole file starts private.
+ * @flags: GMEM_FLAG_MMAP, GMEM_FLAG_INIT_SHARED, GMEM_FLAG_EXPORT, and
+ *	GMEM_FLAG_HUGE or GMEM_FLAG_HUGETLB. Without INIT_SHARED the whole
+ *	file starts private.
  *
  * The backing store is the kernel's guest_memfd (created MMAP|INIT_SHARED
  * so that the library can copy and zero) when @vm is a KVM VM whose kernel
  * offers those flags, a memfd otherwise. The file holds a reference on @vm.
  *
  * Return: 0; -EINVAL for NULL arguments, unknown flags, or a bad size;
- * errors of guest_memfd/memfd creation and mmap (-ENOMEM, -EMFILE, ...).
+ * for GMEM_FLAG_HUGE/HUGETLB the errors given at those flags (-EINVAL,
+ * -EOPNOTSUPP, -ENOMEM); errors of guest_memfd/memfd creation and mmap
+ * (-ENOMEM, -EMFILE, ...).
  */
 int gmem_create(struct gmem_vm *vm, uint64_t size, uint64_t flags,
 		struct gmem_file **out);
@@ -565,9 +568,10 @@ int gmem_vm_launch_finish(struct gmem_vm *vm, uint8_t digest[32]);
  * private, and during gmem_close() the file has left its memslots),
  * gmem_backing(), gmem_export_fd(), gmem_vm_fd(),
  * gmem_vm_private_mirrored() and gmem_vm_get_region(); and, on the files
- * of the call, the queries gmem_get_attributes(), gmem_get_run() and
- * gmem_stat(), and gmem_unpin() (an unpin in @map makes the conversion
- * reserve its memory again: -ENOMEM then is undone like a refusal).
+ * of the call, the queries gmem_get_attributes(), gmem_get_run(),
+ * gmem_get_level() and gmem_stat(), and gmem_unpin() (an unpin in @map
+ * makes the conversion reserve its memory again: -ENOMEM then is undone
+ * like a refusal).
  * These on the VM's other files, and every other call that takes the
  * VM's locks, fail with -EDEADLK instead of deadlocking and change
  * nothing, also from a callback of another VM's conversion that this
