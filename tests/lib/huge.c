@@ -147,19 +147,19 @@ static void bad_input(struct gmem_vm *vm)
 /* ShmemPmdMapped of the mapping that starts at @addr, bytes. */
 static uint64_t pmd_mapped(const void *addr)
 {
-	char line[256], want[32];
+	char line[512];
 	FILE *f = fopen("/proc/self/smaps", "r");
 	bool in = false;
 	uint64_t kb = ~0ULL;
 
 	TEST_ASSERT(f, "/proc/self/smaps");
-	snprintf(want, sizeof(want), "%lx-", (unsigned long)addr);
 	while (fgets(line, sizeof(line), f)) {
 		unsigned long long v;
+		unsigned long lo, hi;
 
-		if (strchr(line, '-') && strchr(line, '-') < strchr(line, ' ') &&
-		    !strchr(line, ':'))
-			in = !strncmp(line, want, strlen(want));
+		/* A mapping's first line: "lo-hi perms ..." (fields: "Name:") */
+		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2)
+			in = lo == (unsigned long)addr;
 		else if (in && sscanf(line, "ShmemPmdMapped: %llu kB", &v) == 1)
 			kb = v;
 	}
