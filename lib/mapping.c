@@ -458,13 +458,28 @@ void gm_mappings_unmap_all(struct gmem_file *f)
 }
 
 /* Whether the kernel takes guard regions on this mapping (Linux 6.15+). */
-static bool probe_guards(const struct gmem_vm *vm, struct gm_mapping *m)
+static bool probe_guards(struct gmem_file *f, struct gm_mapping *m)
 {
-	if (vm->revoke_mprotect)
+	void *at = m->addr;
+	bool ok;
+
+	if (f->vm->revoke_mprotect)
 		return false;
-	if (madvise(m->addr, GM_PAGE_SIZE, MADV_GUARD_INSTALL) < 0)
+	/*
+	 * A guard leaves a page table behind, so the 2 MiB it lies in could
+	 * not be mapped by a huge page: probe a page-sized mapping of the
+	 * same file instead (the same kind of VMA), placed and dropped
+	 * like any library mapping.
+	 */
+	if ((f->flags & GMEM_FLAG_HUGE) &&
+	    gm_registry_place(GM_PAGE_SIZE, PROT_READ, 0, f->fd, 0, f, 0,
+			      &at))
 		return false;
-	return madvise(m->addr, GM_PAGE_SIZE, MADV_GUARD_REMOVE) == 0;
+	ok = !madvise(at, GM_PAGE_SIZE, MADV_GUARD_INSTALL) &&
+	     !madvise(at, GM_PAGE_SIZE, MADV_GUARD_REMOVE);
+	if (at != m->addr)
+		gm_registry_unmap(at, GM_PAGE_SIZE);
+	return ok;
 }
 
 /* Keep the private pages of a new mapping out; any failure fails the map. */
@@ -533,7 +548,7 @@ int gmem_map(struct gmem_file *f, uint64_t off, uint64_t len, int prot,
 	ret = gm_huge_advise(f, p, len);
 	if (ret)
 		goto err_unmap;
-	m->guards_ok = probe_guards(f->vm, m);
+	m->guards_ok = probe_guards(f, m);
 	ret = protect_new(f, m);
 	if (ret)
 		goto err_unmap;
