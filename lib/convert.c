@@ -309,7 +309,7 @@ static int apply_run(struct gm_conv *c, struct gm_piece *p, uint64_t off,
 	gm_sm_apply(&p->f->sm, gm_pg(off), gm_pg(off + len), &op, p->pp);
 	gm_pi_set(&p->f->pi, gm_pg(off), gm_pg(off + len), c->private);
 	gm_lv_set(&p->f->lv, &p->f->sm, gm_pg(off), gm_pg(off + len),
-		  c->private);
+		  c->private, !c->private && p->f->mappings);
 	return 0;
 }
 

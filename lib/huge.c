@@ -13,8 +13,12 @@
  * punches 4 KiB, which splits the page itself; a region is mixed then
  * (level.c). When a later conversion makes it uniform again, the region
  * is collapsed back (MADV_COLLAPSE, Linux 6.1+) in the library's own
- * mapping (the one KVM's memslot points at) and in each gmem_map()
- * mapping that covers it and can read it. A collapse that fails (no huge
+ * mapping (the one KVM's memslot points at) and, if shared, in each
+ * gmem_map() mapping that holds it whole. Revoking a whole region leaves
+ * a table of 4 KiB guard entries in those mappings as well, so with
+ * gmem_map() mappings present every region a conversion to shared
+ * leaves uniform is collapsed too. Only regions with memory: a collapse
+ * fills holes, and memory never touched (or punched) stays unallocated. A collapse that fails (no huge
  * page free, a kernel without it) changes nothing: the region stays
  * mapped by 4 KiB pages, correct either way, and khugepaged may collapse
  * it later.
@@ -23,6 +27,7 @@
  * file's invalidate lock, held for writing by the conversion.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -108,11 +113,27 @@ int gm_huge_advise(const struct gmem_file *f, void *addr, uint64_t len)
 	return madvise(addr, len, MADV_HUGEPAGE) ? -errno : 0;
 }
 
+/* Whether any page of the region has memory: else a collapse would add it. */
+static bool resident(const struct gmem_file *f, uint64_t off)
+{
+	unsigned char vec[GM_HUGE_SIZE / GM_PAGE_SIZE];
+
+	if (mincore(f->base + off, GM_HUGE_SIZE, vec))
+		return false;
+	for (size_t i = 0; i < sizeof(vec); i++)
+		if (vec[i] & 1)
+			return true;
+	return false;
+}
+
 static void collapse_region(void *arg, uint64_t pg)
 {
 	struct gmem_file *f = arg;
 	uint64_t off = pg << GM_PAGE_SHIFT;
 
+	/* MADV_COLLAPSE fills holes: memory never touched stays unallocated. */
+	if (!resident(f, off))
+		return;
 	madvise(f->base + off, GM_HUGE_SIZE, MADV_COLLAPSE);
 	/* gmem_map() mappings show shared pages only. */
 	if (gm_sm_first(&f->sm, pg, pg + gm_pg(GM_HUGE_SIZE), SM_PRIVATE, 0) ==

@@ -109,7 +109,8 @@ void gm_lv_destroy(struct gm_level *lv)
 
 /* 2 MiB region @r, whose pages [start, end) became @private. */
 static void region2(struct gm_level *lv, const struct statemap *sm,
-		    uint64_t r, uint64_t start, uint64_t end, bool private)
+		    uint64_t r, uint64_t start, uint64_t end, bool private,
+		    bool remap)
 {
 	uint64_t rs = r << GM_LV2_SHIFT, re = rs + LV2_PAGES;
 	bool mixed = false;
@@ -123,7 +124,7 @@ static void region2(struct gm_level *lv, const struct statemap *sm,
 	if (start > rs || end < re)
 		mixed = gm_sm_first(sm, rs, re, SM_PRIVATE,
 				    private ? SM_PRIVATE : 0) < re;
-	if (lv->merged2 && bit(lv->mixed2, r) && !mixed)
+	if (lv->merged2 && (bit(lv->mixed2, r) || remap) && !mixed)
 		put_bit(lv->merged2, r, true);
 	put_bit(lv->mixed2, r, mixed);
 	if (!mixed)
@@ -153,7 +154,7 @@ static void region1g(struct gm_level *lv, uint64_t g)
 }
 
 void gm_lv_set(struct gm_level *lv, const struct statemap *sm,
-	       uint64_t start, uint64_t end, bool private)
+	       uint64_t start, uint64_t end, bool private, bool remap)
 {
 	uint64_t r0, r1;
 
@@ -161,11 +162,13 @@ void gm_lv_set(struct gm_level *lv, const struct statemap *sm,
 		return;
 	r0 = start >> GM_LV2_SHIFT;
 	r1 = (end - 1) >> GM_LV2_SHIFT;
-	region2(lv, sm, r0, start, end, private);
+	region2(lv, sm, r0, start, end, private, remap);
 	if (r1 != r0)
-		region2(lv, sm, r1, start, end, private);
+		region2(lv, sm, r1, start, end, private, remap);
 	if (r1 > r0 + 1) {	/* covered whole: uniform, @private */
-		if (lv->merged2)
+		if (lv->merged2 && remap)
+			put_bits(lv->merged2, r0 + 1, r1, true);
+		else if (lv->merged2)
 			or_bits(lv->merged2, lv->mixed2, r0 + 1, r1);
 		put_bits(lv->mixed2, r0 + 1, r1, false);
 		put_bits(lv->flip2, r0 + 1, r1, private != lv->init_private);

@@ -59,9 +59,14 @@ struct gm_lv_state {
 int gm_lv_init(struct gm_level *lv, uint64_t npages, bool private,
 	       bool track_merges);
 void gm_lv_destroy(struct gm_level *lv);
-/* After the state map @sm recorded [start, end) as @private. */
+/*
+ * After the state map @sm recorded [start, end) as @private. With
+ * @remap (a huge file's conversion to shared while gmem_map() mappings
+ * exist, which revocation split), every region left uniform is marked
+ * in merged2 too, not only those that were mixed.
+ */
 void gm_lv_set(struct gm_level *lv, const struct statemap *sm,
-	       uint64_t start, uint64_t end, bool private);
+	       uint64_t start, uint64_t end, bool private, bool remap);
 /*
  * Each 2 MiB region of pages [start, end) that a conversion made uniform
  * again (merged2) and that still is and lies before EOF whole: @fn gets
