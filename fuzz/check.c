@@ -2,8 +2,10 @@
 /*
  * After every step: the library must agree with the model.
  *
- * Attributes are compared run by run through gmem_get_attributes(), sizes
- * through gmem_stat(). Contents are compared through the library's own
+ * Attributes are compared run by run through gmem_get_attributes(), the
+ * huge-page eligibility of every 2 MiB and 1 GiB region through
+ * gmem_get_level() (against uniformity worked out from the model's pages),
+ * sizes through gmem_stat(). Contents are compared through the library's own
  * mapping of the file (white-box, whitebox.c: the only view of private
  * pages), and every mapping made with gmem_map() is probed with
  * process_vm_readv(), which honours page protections without a signal
@@ -44,6 +46,76 @@ static void check_attrs(struct fz *z, int i)
 		if (pg < mf->npages && !!mf->priv[pg] == !!attrs)
 			fz_fail(z, "file %d: run at page %llu not maximal", i,
 				(unsigned long long)pg);
+	}
+}
+
+#define FZ_R2		512ULL		/* pages of a 2 MiB region */
+#define FZ_R1G		(512ULL * 512)	/* of a 1 GiB region */
+
+/* Whether the model's pages [lo, hi) (clamped to EOF) are one attribute. */
+static bool model_uniform(const struct fz_file *mf, uint64_t lo, uint64_t hi)
+{
+	if (hi > mf->npages)
+		hi = mf->npages;
+	for (uint64_t p = lo + 1; p < hi; p++)
+		if (!!mf->priv[p] != !!mf->priv[lo])
+			return false;
+	return true;
+}
+
+/* The level and flags gmem_get_level() must report at page @p. */
+static uint64_t model_level(const struct fz_file *mf, uint64_t p)
+{
+	uint64_t r = p & ~(FZ_R2 - 1), g = p & ~(FZ_R1G - 1);
+	bool u2 = model_uniform(mf, r, r + FZ_R2);
+	bool u1 = model_uniform(mf, g, g + FZ_R1G);
+	uint64_t level = u1 && g + FZ_R1G <= mf->npages ? GMEM_LEVEL_1G :
+			 u2 && r + FZ_R2 <= mf->npages ? GMEM_LEVEL_2M :
+			 GMEM_LEVEL_4K;
+
+	return level << 32 | (u2 ? 0 : GMEM_LEVEL_MIXED_2M) |
+	       (u1 ? 0 : GMEM_LEVEL_MIXED_1G);
+}
+
+/*
+ * The huge-page invariant: each run gmem_get_level() reports has the
+ * eligibility worked out from the model's pages at every page, and is
+ * maximal up to the next 1 GiB boundary.
+ */
+static void check_levels(struct fz *z, int i)
+{
+	struct fz_file *mf = &z->file[i];
+	struct gmem_level lv;
+
+	for (uint64_t pg = 0; pg < mf->npages; pg += lv.len / FZ_PAGE) {
+		uint64_t want = model_level(mf, pg), end;
+		int r = gmem_get_level(mf->f, pg * FZ_PAGE, &lv);
+
+		if (r)
+			fz_fail(z, "file %d: gmem_get_level(%#llx) = %d", i,
+				(unsigned long long)(pg * FZ_PAGE), r);
+		if (((uint64_t)lv.level << 32 | lv.flags) != want)
+			fz_fail(z, "file %d page %llu: level %u flags %#x, "
+				"model %llu %#llx", i, (unsigned long long)pg,
+				lv.level, lv.flags,
+				(unsigned long long)(want >> 32),
+				(unsigned long long)(want & 0xffffffff));
+		end = pg + lv.len / FZ_PAGE;
+		if (!lv.len || lv.len % FZ_PAGE || end > mf->npages ||
+		    (pg ^ (end - 1)) / FZ_R1G)
+			fz_fail(z, "file %d: bad level run %#llx at page %llu",
+				i, (unsigned long long)lv.len,
+				(unsigned long long)pg);
+		for (uint64_t p = pg; p < end; p += FZ_R2 - p % FZ_R2)
+			if (model_level(mf, p) != want)
+				fz_fail(z, "file %d: level run at page %llu "
+					"crosses a change at %llu", i,
+					(unsigned long long)pg,
+					(unsigned long long)p);
+		if (end < mf->npages && end % FZ_R1G &&
+		    model_level(mf, end) == want)
+			fz_fail(z, "file %d: level run at page %llu not "
+				"maximal", i, (unsigned long long)pg);
 	}
 }
 
@@ -136,6 +208,7 @@ static void check_file(struct fz *z, int i, bool full)
 	uint64_t lo = mf->dirty_lo, hi = mf->dirty_hi;
 
 	check_attrs(z, i);
+	check_levels(z, i);
 	check_stat(z, i);
 	if (full || mf->npages <= FZ_SMALL_PAGES) {
 		lo = 0;

@@ -146,6 +146,13 @@ seeds = {
 	+ setattr_(0, 1, 3, 1, 0) + vmattr(0, 0, 0, 2, 0, 1)
 	+ convert(0, 0, 2, 4, 1) + falloc(0, 2, 0, 8) + [UNLISTEN, 1]
 	+ convert(0, 0, 0, 8, 0) + listen(1, 0, 4, 2) + [CLOSE, 0],
+ # Huge-page levels of a 4 MiB file: a page splits its 2 MiB region and
+ # merges back, a change across the region edge, all shared again; a
+ # hugetlb file is up to the system (a pool) and never -EINVAL here.
+ 'huge-levels': [0] + create(0, 7, 3) + setattr_(0, 513, 1, 1, 0)
+	+ setattr_(0, 513, 1, 0, 0) + setattr_(0, 511, 2, 1, 0)
+	+ setattr_(0, 0, 512, 1, 0) + setattr_(0, 0, 1024, 0, 0)
+	+ [CREATE, 7 << 1, 0x80],
 }
 out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), 'corpus')
 os.makedirs(out, exist_ok=True)

@@ -78,6 +78,23 @@ extern "C" {
  * it never give out their backing store.
  */
 #define GMEM_FLAG_EXPORT	(1ULL << 32)
+/*
+ * Huge files (library flags; a memfd-backed or detached VM's files only,
+ * guest_memfd has no huge pages: -EOPNOTSUPP there). GMEM_FLAG_HUGE: shmem
+ * transparent huge pages (the file's mappings are MADV_HUGEPAGE), refused
+ * with -EOPNOTSUPP where /sys/kernel/mm/transparent_hugepage/shmem_enabled
+ * is "never" or "deny". Conversions stay 4 KiB-granular: a mapping splits
+ * only where a 2 MiB region becomes mixed (gmem_get_level()) and is
+ * collapsed back to a huge page (MADV_COLLAPSE) by the conversion that
+ * makes it uniform again. GMEM_FLAG_HUGETLB: 2 MiB hugetlb pages from the
+ * pool the administrator configured (size a multiple of 2 MiB, -EINVAL
+ * otherwise; -EOPNOTSUPP with no 2 MiB pool; -ENOMEM when the pool cannot
+ * reserve the whole file); its pages are never split, and gmem_map() is
+ * refused (-EOPNOTSUPP: revocation takes 4 KiB out of a mapping). Not
+ * both (-EINVAL).
+ */
+#define GMEM_FLAG_HUGE		(1ULL << 33)
+#define GMEM_FLAG_HUGETLB	(1ULL << 34)
 
 /* Attributes (the value of KVM_MEMORY_ATTRIBUTE_PRIVATE). */
 #define GMEM_ATTR_PRIVATE	(1ULL << 3)
@@ -193,15 +210,18 @@ int gmem_vm_private_mirrored(const struct gmem_vm *vm);
 /*
  * gmem_create - create a guest memory file bound to @vm for ever.
  * @size: bytes, a non-zero multiple of the page size, below 2^63.
- * @flags: GMEM_FLAG_MMAP, GMEM_FLAG_INIT_SHARED, GMEM_FLAG_EXPORT. Without
- *	INIT_SHARED the whole file starts private.
+ * @flags: GMEM_FLAG_MMAP, GMEM_FLAG_INIT_SHARED, GMEM_FLAG_EXPORT, and
+ *	GMEM_FLAG_HUGE or GMEM_FLAG_HUGETLB. Without INIT_SHARED the whole
+ *	file starts private.
  *
  * The backing store is the kernel's guest_memfd (created MMAP|INIT_SHARED
  * so that the library can copy and zero) when @vm is a KVM VM whose kernel
  * offers those flags, a memfd otherwise. The file holds a reference on @vm.
  *
  * Return: 0; -EINVAL for NULL arguments, unknown flags, or a bad size;
- * errors of guest_memfd/memfd creation and mmap (-ENOMEM, -EMFILE, ...).
+ * for GMEM_FLAG_HUGE/HUGETLB the errors given at those flags (-EINVAL,
+ * -EOPNOTSUPP, -ENOMEM); errors of guest_memfd/memfd creation and mmap
+ * (-ENOMEM, -EMFILE, ...).
  */
 int gmem_create(struct gmem_vm *vm, uint64_t size, uint64_t flags,
 		struct gmem_file **out);
@@ -614,9 +634,10 @@ int gmem_vm_launch_finish(struct gmem_vm *vm, uint8_t digest[32]);
  * private, and during gmem_close() the file has left its memslots),
  * gmem_backing(), gmem_export_fd(), gmem_vm_fd(),
  * gmem_vm_private_mirrored() and gmem_vm_get_region(); and, on the files
- * of the call, the queries gmem_get_attributes(), gmem_get_run() and
- * gmem_stat(), and gmem_unpin() (an unpin in @map makes the conversion
- * reserve its memory again: -ENOMEM then is undone like a refusal).
+ * of the call, the queries gmem_get_attributes(), gmem_get_run(),
+ * gmem_get_level() and gmem_stat(), and gmem_unpin() (an unpin in @map
+ * makes the conversion reserve its memory again: -ENOMEM then is undone
+ * like a refusal).
  * These on the VM's other files, and every other call that takes the
  * VM's locks, fail with -EDEADLK instead of deadlocking and change
  * nothing, also from a callback of another VM's conversion that this
@@ -707,6 +728,42 @@ struct gmem_run {
  */
 int gmem_get_run(struct gmem_file *file, uint64_t offset,
 		 struct gmem_run *run);
+
+/* struct gmem_level.level: the largest page the attributes allow. */
+#define GMEM_LEVEL_4K		0
+#define GMEM_LEVEL_2M		1
+#define GMEM_LEVEL_1G		2
+/* struct gmem_level.flags */
+#define GMEM_LEVEL_MIXED_2M	(1U << 0)	/* the 2 MiB region mixes */
+#define GMEM_LEVEL_MIXED_1G	(1U << 1)	/* the 1 GiB region mixes */
+
+/* The huge-page eligibility of a file run: gmem_get_level(). */
+struct gmem_level {
+	uint64_t offset;	/* where the run starts: the queried offset */
+	uint64_t len;		/* bytes with the same level and flags; ends
+				 * at the next 1 GiB boundary or EOF at most */
+	uint32_t level;		/* GMEM_LEVEL_* */
+	uint32_t flags;		/* GMEM_LEVEL_MIXED_* */
+	uint64_t reserved[2];
+};
+
+/*
+ * gmem_get_level - the kernel's mixed-level flag: whether the 2 MiB and
+ * 1 GiB aligned regions holding @offset hold pages of one attribute only
+ * (private or shared; population, allocation and pins do not count), and
+ * so may be backed and mapped by one huge page. GMEM_LEVEL_1G when the
+ * 1 GiB region is uniform and lies wholly before EOF, else GMEM_LEVEL_2M
+ * when the 2 MiB region is (a uniform 1 GiB region has no mixed 2 MiB
+ * region inside), else GMEM_LEVEL_4K: mixed (a GMEM_LEVEL_MIXED_* flag
+ * says which) or cut by EOF. Kept by every conversion as it changes
+ * attributes (O(regions it touches)), never found by scanning on a
+ * query; the same for every backing, guest_memfd included. Takes the
+ * invalidate lock for reading, as gmem_get_run().
+ * Return: 0; -EINVAL for NULL, unaligned @offset or @offset >= size;
+ * -EIO from another process.
+ */
+int gmem_get_level(struct gmem_file *file, uint64_t offset,
+		   struct gmem_level *lv);
 
 /*
  * gmem_vm_get_region - the memslot holding @gpa or, if none does, the

@@ -35,6 +35,7 @@
 
 #include "convert.h"
 #include "file.h"
+#include "huge.h"
 #include "listener.h"
 #include "mapping.h"
 
@@ -307,6 +308,8 @@ static int apply_run(struct gm_conv *c, struct gm_piece *p, uint64_t off,
 
 	gm_sm_apply(&p->f->sm, gm_pg(off), gm_pg(off + len), &op, p->pp);
 	gm_pi_set(&p->f->pi, gm_pg(off), gm_pg(off + len), c->private);
+	gm_lv_set(&p->f->lv, &p->f->sm, gm_pg(off), gm_pg(off + len),
+		  c->private, !c->private && p->f->mappings);
 	return 0;
 }
 
@@ -544,6 +547,9 @@ int gm_convert_run(struct gm_conv *c)
 		ret = to_private(c, files, nf, r, nr, &prepared);
 	else
 		ret = to_shared(c, files, nf, r, nr, &prepared);
+	for (i = 0; !ret && i < c->n; i++)
+		if (c->p[i].change)
+			gm_huge_collapse(c->p[i].f, c->p[i].off, c->p[i].len);
 	if (!ret && c->req && c->req->populated)
 		c->req->populated(c->req->arg, c->p[0].f, c->p[0].off,
 				  c->p[0].len, c->p[0].gpa);

@@ -12,11 +12,13 @@
 #include <string.h>
 
 #include "file.h"
+#include "huge.h"
 #include "kvm.h"
 #include "listener.h"
 #include "mapping.h"
 
-#define GM_FILE_FLAGS (GMEM_FLAG_MMAP | GMEM_FLAG_INIT_SHARED | GMEM_FLAG_EXPORT)
+#define GM_FILE_FLAGS (GMEM_FLAG_MMAP | GMEM_FLAG_INIT_SHARED | \
+		       GMEM_FLAG_EXPORT | GM_HUGE_FLAGS)
 
 int gmem_create(struct gmem_vm *vm, uint64_t size, uint64_t flags,
 		struct gmem_file **out)
@@ -32,6 +34,9 @@ int gmem_create(struct gmem_vm *vm, uint64_t size, uint64_t flags,
 	/* The kernel treats size as a signed loff_t. */
 	if (!size || !gm_aligned(size) || size > (uint64_t)INT64_MAX)
 		return -EINVAL;
+	ret = gm_huge_check(size, flags);
+	if (ret)
+		return ret;
 
 	/* The reader gate wants its own cache lines. */
 	f = aligned_alloc(_Alignof(struct gmem_file),
@@ -52,6 +57,11 @@ int gmem_create(struct gmem_vm *vm, uint64_t size, uint64_t flags,
 			 !(flags & GMEM_FLAG_INIT_SHARED));
 	if (ret)
 		goto err_sm;
+	ret = gm_lv_init(&f->lv, size >> GM_PAGE_SHIFT,
+			 !(flags & GMEM_FLAG_INIT_SHARED),
+			 flags & GMEM_FLAG_HUGE);
+	if (ret)
+		goto err_sm;
 	ret = gm_store_create(f);
 	if (ret)
 		goto err_sm;
@@ -69,6 +79,7 @@ int gmem_create(struct gmem_vm *vm, uint64_t size, uint64_t flags,
 	return 0;
 
 err_sm:
+	gm_lv_destroy(&f->lv);
 	gm_pi_destroy(&f->pi);
 	gm_sm_destroy(&f->sm);
 err_free:
@@ -100,6 +111,7 @@ int gmem_close(struct gmem_file *f)
 	pthread_mutex_unlock(&vm->slots_lock);
 
 	pthread_rwlock_destroy(&f->invalidate_lock);
+	gm_lv_destroy(&f->lv);
 	gm_pi_destroy(&f->pi);
 	gm_sm_destroy(&f->sm);
 	free(f);

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "gate.h"
+#include "level.h"
 #include "listener.h"
 #include "pindex.h"
 #include "statemap.h"
@@ -36,6 +37,7 @@ struct gmem_file {
 	pthread_rwlock_t invalidate_lock;
 	struct gate gate;
 	struct statemap sm;	/* pages; see statemap.h */
+	struct gm_level lv;	/* uniform 2 MiB/1 GiB regions: level.h */
 	struct gm_mapping *mappings;	/* mapping.c */
 	/* listener.c: registration order; under the invalidate lock */
 	struct gmem_listener *listeners;

@@ -40,6 +40,7 @@
 #include <unistd.h>
 
 #include "file.h"
+#include "huge.h"
 #include "mapping.h"
 #include "registry.h"
 
@@ -411,6 +412,21 @@ int gm_vma_budget_check(int need)
  * zapped its entries when installed and let none back: nothing to do.
  * PROT_NONE (the mprotect path) leaves the entries in place.
  */
+/*
+ * Shared pages [off, off + len) that a conversion made one huge page's
+ * worth of again: map them by a huge page in every gmem_map() mapping
+ * that holds them whole (huge.c). Best effort: a failure leaves 4 KiB
+ * entries, which are as correct.
+ */
+void gm_mappings_collapse(struct gmem_file *f, uint64_t off, uint64_t len)
+{
+	for (struct gm_mapping *m = f->mappings; m; m = m->next)
+		if (!m->dead && m->offset <= off &&
+		    off + len <= m->offset + m->len)
+			madvise(m->addr + (off - m->offset), len,
+				MADV_COLLAPSE);
+}
+
 void gm_mappings_drop(struct gmem_file *f, uint64_t off, uint64_t len,
 		      bool revoked)
 {
@@ -442,13 +458,28 @@ void gm_mappings_unmap_all(struct gmem_file *f)
 }
 
 /* Whether the kernel takes guard regions on this mapping (Linux 6.15+). */
-static bool probe_guards(const struct gmem_vm *vm, struct gm_mapping *m)
+static bool probe_guards(struct gmem_file *f, struct gm_mapping *m)
 {
-	if (vm->revoke_mprotect)
+	void *at = m->addr;
+	bool ok;
+
+	if (f->vm->revoke_mprotect)
 		return false;
-	if (madvise(m->addr, GM_PAGE_SIZE, MADV_GUARD_INSTALL) < 0)
+	/*
+	 * A guard leaves a page table behind, so the 2 MiB it lies in could
+	 * not be mapped by a huge page: probe a page-sized mapping of the
+	 * same file instead (the same kind of VMA), placed and dropped
+	 * like any library mapping.
+	 */
+	if ((f->flags & GMEM_FLAG_HUGE) &&
+	    gm_registry_place(GM_PAGE_SIZE, PROT_READ, 0, f->fd, 0, f, 0,
+			      &at))
 		return false;
-	return madvise(m->addr, GM_PAGE_SIZE, MADV_GUARD_REMOVE) == 0;
+	ok = !madvise(at, GM_PAGE_SIZE, MADV_GUARD_INSTALL) &&
+	     !madvise(at, GM_PAGE_SIZE, MADV_GUARD_REMOVE);
+	if (at != m->addr)
+		gm_registry_unmap(at, GM_PAGE_SIZE);
+	return ok;
 }
 
 /* Keep the private pages of a new mapping out; any failure fails the map. */
@@ -490,6 +521,9 @@ int gmem_map(struct gmem_file *f, uint64_t off, uint64_t len, int prot,
 		return ret;
 	if (!(f->flags & GMEM_FLAG_MMAP))
 		return -ENODEV;
+	/* Revocation takes 4 KiB out of a mapping: hugetlb maps 2 MiB. */
+	if (f->flags & GMEM_FLAG_HUGETLB)
+		return -EOPNOTSUPP;
 	if (!prot || (prot & ~(PROT_READ | PROT_WRITE)))
 		return -EINVAL;
 	if (!gm_range_ok(off, len, f->size))
@@ -511,7 +545,10 @@ int gmem_map(struct gmem_file *f, uint64_t off, uint64_t len, int prot,
 		ret = -errno;
 		goto err_unmap;
 	}
-	m->guards_ok = probe_guards(f->vm, m);
+	ret = gm_huge_advise(f, p, len);
+	if (ret)
+		goto err_unmap;
+	m->guards_ok = probe_guards(f, m);
 	ret = protect_new(f, m);
 	if (ret)
 		goto err_unmap;

@@ -17,5 +17,6 @@ int gm_vma_budget_check(int need);
 void gm_mappings_drop(struct gmem_file *f, uint64_t off, uint64_t len,
 		      bool revoked);
 void gm_mappings_unmap_all(struct gmem_file *f);
+void gm_mappings_collapse(struct gmem_file *f, uint64_t off, uint64_t len);
 
 #endif /* GMEM_MAPPING_H */

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * Read-only queries of a file: attributes, runs of state (for pictures of
- * memory), sizes, and what backs it.
+ * memory), the page sizes its attributes allow (level.h), sizes, and what
+ * backs it.
  *
  * Locks (order: lib/locking.h): file->invalidate_lock for reading, or
  * none inside a listener callback whose caller holds it (gm_cb_holds).
@@ -154,6 +155,40 @@ int gmem_get_run(struct gmem_file *f, uint64_t off, struct gmem_run *run)
 		.len = (end - p) << GM_PAGE_SHIFT,
 		.flags = flags,
 		.listeners = n,
+	};
+	return 0;
+}
+
+/* The largest page size the attributes of @st's regions allow. */
+static uint32_t level_of(const struct gm_lv_state *st)
+{
+	if (!st->mixed1g && st->full1g)
+		return GMEM_LEVEL_1G;
+	return !st->mixed2 && st->full2 ? GMEM_LEVEL_2M : GMEM_LEVEL_4K;
+}
+
+int gmem_get_level(struct gmem_file *f, uint64_t off, struct gmem_level *lv)
+{
+	struct gm_lv_state st;
+	uint64_t p, end;
+	int ret = gm_file_check(f), taken;
+
+	if (ret)
+		return ret;
+	if (!lv || !gm_aligned(off) || off >= f->size)
+		return -EINVAL;
+	p = off >> GM_PAGE_SHIFT;
+	taken = read_lock(f);
+	if (taken < 0)
+		return taken;
+	end = gm_lv_get(&f->lv, p, &st);
+	read_unlock(f, taken);
+	*lv = (struct gmem_level){
+		.offset = off,
+		.len = (end - p) << GM_PAGE_SHIFT,
+		.level = level_of(&st),
+		.flags = (st.mixed2 ? GMEM_LEVEL_MIXED_2M : 0) |
+			 (st.mixed1g ? GMEM_LEVEL_MIXED_1G : 0),
 	};
 	return 0;
 }

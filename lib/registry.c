@@ -259,7 +259,9 @@ static uintptr_t clear_spot(uintptr_t lo, uintptr_t hi, uint64_t len,
 /*
  * Map @len bytes of @fd at @off (MAP_SHARED, @prot, @flags added) where no
  * plain slot points, and register the range as the library's (@f, @foff).
- * Large mappings keep the 2 MiB alignment the kernel would give them.
+ * Large mappings keep the 2 MiB alignment the kernel would give them: the
+ * address is congruent to @off modulo 2 MiB, so that a huge page of the
+ * file can be mapped by one PMD (GMEM_FLAG_HUGE).
  * A reservation that leaves no clear spot is dropped and a larger one
  * tried; -ENOMEM when none fits.
  */
@@ -267,7 +269,8 @@ int gm_registry_place(uint64_t len, int prot, int flags, int fd, off_t off,
 		      struct gmem_file *f, uint64_t foff, void **out)
 {
 	uint64_t align = len >= (2ULL << 20) ? 2ULL << 20 : GM_PAGE_SIZE;
-	uint64_t size = len + align - GM_PAGE_SIZE;
+	uint64_t phase = (uint64_t)off & (align - 1);
+	uint64_t size = len + phase + align - GM_PAGE_SIZE;
 	int ret = -ENOMEM;
 
 	for (int tries = 0; tries < 32 && size >= len; tries++, size *= 2) {
@@ -279,7 +282,10 @@ int gm_registry_place(uint64_t len, int prot, int flags, int fd, off_t off,
 		if (r == MAP_FAILED)
 			return -errno;
 		pthread_mutex_lock(&lock);
-		at = clear_spot((uintptr_t)r, (uintptr_t)r + size, len, align);
+		at = clear_spot((uintptr_t)r, (uintptr_t)r + size, len + phase,
+				align);
+		if (at)
+			at += phase;
 		if (!at) {
 			pthread_mutex_unlock(&lock);
 			munmap(r, size);

@@ -10,6 +10,8 @@
  * readable and writable: the guest keeps using private pages, and the
  * accessors check the state map before they touch it.
  *
+ * GMEM_FLAG_HUGE and GMEM_FLAG_HUGETLB files are memfds (huge.c).
+ *
  * Every fd made here is listed with gm_fd_begin()/gm_fd_end() (fork.c),
  * so that a forked child keeps none.
  */
@@ -20,6 +22,7 @@
 
 #include "file.h"
 #include "fork.h"
+#include "huge.h"
 #include "kvm.h"
 #include "mapping.h"
 #include "registry.h"
@@ -27,14 +30,14 @@
 
 #define GM_GMEM_FLAGS (GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED)
 
-static int open_memfd(uint64_t size)
+static int open_memfd(uint64_t size, uint64_t flags)
 {
 	int fd, ret;
 
 	ret = gm_fd_begin();
 	if (ret)
 		return ret;
-	fd = memfd_create("gmem", MFD_CLOEXEC);
+	fd = memfd_create("gmem", MFD_CLOEXEC | gm_huge_mfd_flags(flags));
 	if (fd < 0)
 		fd = -errno;
 	gm_fd_end(fd);
@@ -56,20 +59,28 @@ int gm_store_create(struct gmem_file *f)
 
 	if (gm_vm_is_kvm(vm) && !vm->memfd_backing &&
 	    (vm->gmem_flags & GM_GMEM_FLAGS) == GM_GMEM_FLAGS) {
+		/* The kernel's guest_memfd has no huge pages (yet). */
+		if (f->flags & GM_HUGE_FLAGS)
+			return -EOPNOTSUPP;
 		ret = gm_fd_begin();
 		if (ret)
 			return ret;
 		f->fd = gm_fd_end(gm_kvm_create_gmem(vm, f->size));
 		f->is_gmem = true;
 	} else {
-		f->fd = open_memfd(f->size);
+		f->fd = open_memfd(f->size, f->flags);
 		f->is_gmem = false;
 	}
 	if (f->fd < 0)
 		return f->fd;
 
 	/* Never where a plain memslot points (registry.c). */
+	/*
+	 * A hugetlb file reserves its pages from the pool here, so that no
+	 * later fault can fail: -ENOMEM now when the pool is too small.
+	 */
 	ret = gm_registry_place(f->size, PROT_READ | PROT_WRITE,
+				f->flags & GMEM_FLAG_HUGETLB ? 0 :
 				MAP_NORESERVE, f->fd, 0, f, 0, &p);
 	if (ret)
 		goto err_close;
@@ -77,6 +88,9 @@ int gm_store_create(struct gmem_file *f)
 		ret = -errno;
 		goto err_unmap;
 	}
+	ret = gm_huge_advise(f, p, f->size);
+	if (ret)
+		goto err_unmap;
 	f->base = p;
 	return 0;
 

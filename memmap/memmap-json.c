@@ -3,7 +3,8 @@
  * The memory map as one JSON object (docs/map.md has the schema). Every
  * run appears once, under its file, with its gpa (null where no memslot
  * maps it); a memslot names its file and the slice of that file's runs it
- * maps, so a consumer can walk either way without duplicates.
+ * maps, so a consumer can walk either way without duplicates. Each file
+ * also lists its level runs (huge-page eligibility), and "huge" sums them.
  */
 #include "memmap.h"
 
@@ -70,6 +71,19 @@ static void json_file(FILE *f, const struct memmap *m, int fi)
 		fputs(i ? ",\n    " : "\n    ", f);
 		json_run(f, m, &mf->runs[i]);
 	}
+	fprintf(f, "],\n   \"levels\": [");
+	for (size_t i = 0; i < mf->nr_levels; i++) {
+		const struct memmap_level *l = &mf->levels[i];
+
+		fprintf(f, "%s{\"offset\": %llu, \"len\": %llu, "
+			"\"level\": \"%s\", \"mixed_2m\": %s, "
+			"\"mixed_1g\": %s}", i ? ",\n    " : "\n    ",
+			(unsigned long long)l->offset,
+			(unsigned long long)l->len,
+			memmap_level_name(l->level),
+			l->flags & GMEM_LEVEL_MIXED_2M ? "true" : "false",
+			l->flags & GMEM_LEVEL_MIXED_1G ? "true" : "false");
+	}
 	fprintf(f, "]}");
 }
 
@@ -109,5 +123,8 @@ void memmap_json(FILE *f, const struct memmap *m)
 	}
 	fprintf(f, "],\n  \"totals\": ");
 	json_totals(f, &m->t);
-	fputc('}', f);
+	fprintf(f, ",\n  \"huge\": {\"1g\": %llu, \"2m\": %llu, "
+		"\"mixed_2m\": %llu}}", (unsigned long long)m->t.huge_1g,
+		(unsigned long long)m->t.huge_2m,
+		(unsigned long long)m->t.mixed_2m);
 }

@@ -4,7 +4,9 @@
  * totals, a legend, then one band per memslot (by gpa) and one per file
  * that no single memslot maps whole (by offset). A band has a rectangle
  * per run, a line and a rotated label at every run boundary, and an axis
- * in KiB/MiB/GiB.
+ * in KiB/MiB/GiB. A strip under the bar shows the page size the file's
+ * attributes allow there (gmem_get_level): 1 GiB, 2 MiB, or a mixed
+ * region, hatched.
  *
  * Runs narrower than a pixel are drawn together, a pixel at a time, as
  * one rectangle (data-runs says how many). Labels closer than LABEL_GAP
@@ -22,7 +24,7 @@
 #define WIDTH		1000
 #define X0		30.0
 #define BAR_W		940.0
-#define TOP		132
+#define TOP		152
 #define BAND_H		186
 #define BOTTOM		24
 #define LABEL_GAP	11.0	/* px between two boundary labels */
@@ -43,6 +45,17 @@ static const struct {
 	[MEMMAP_PRIVATE]	= { "#e53935", "#ffcdd2", "private" },
 	[MEMMAP_PLAIN]	= { "#9e9e9e", NULL, "plain memory" },
 	[MEMMAP_CLOSED]	= { "#424242", NULL, "closed file" },
+};
+
+/* The strip under each bar: the page size the attributes allow. */
+static const struct {
+	const char *fill;
+	const char *what;
+} lcls[MEMMAP_NR_LCLASSES] = {
+	[MEMMAP_L1G]	= { "#6a1b9a", "1 GiB" },
+	[MEMMAP_L2M]	= { "#26c6da", "2 MiB" },
+	[MEMMAP_LMIXED]	= { "url(#lmixed)", "mixed: 4 KiB" },
+	[MEMMAP_LSMALL]	= { "#e0e0e0", "4 KiB (EOF)" },
 };
 
 /* One band: a memslot by gpa, or a file by offset. */
@@ -88,8 +101,13 @@ static void defs(FILE *f)
 	fprintf(f, "<pattern id=\"mixed\" width=\"4\" height=\"4\" "
 		"patternUnits=\"userSpaceOnUse\"><rect width=\"2\" height=\"4\" "
 		"fill=\"%s\"/><rect x=\"2\" width=\"2\" height=\"4\" "
-		"fill=\"%s\"/></pattern>\n</defs>\n", cls[MEMMAP_SHARED].fill,
+		"fill=\"%s\"/></pattern>\n", cls[MEMMAP_SHARED].fill,
 		cls[MEMMAP_PRIVATE].fill);
+	fprintf(f, "<pattern id=\"lmixed\" width=\"5\" height=\"5\" "
+		"patternUnits=\"userSpaceOnUse\" "
+		"patternTransform=\"rotate(45)\"><rect width=\"5\" "
+		"height=\"5\" fill=\"white\"/><rect width=\"2.5\" height=\"5\" "
+		"fill=\"black\"/></pattern>\n</defs>\n");
 }
 
 static void fill_of(char *buf, size_t size, enum memmap_class c, bool resident)
@@ -111,8 +129,9 @@ static void swatch(FILE *f, double x, double y, const char *fill,
 	fprintf(f, "</text>\n");
 }
 
-static void legend(FILE *f)
+static void legend(FILE *f, const struct memmap_totals *t)
 {
+	char a[32], b[32], c[32];
 	static const char *const row2[][2] = {
 		{ "url(#u0)", "hatched: no memory allocated (never written, or "
 			      "punched)" },
@@ -135,6 +154,17 @@ static void legend(FILE *f)
 		"stroke=\"#222\" stroke-width=\"0.6\"/><text x=\"%.1f\" "
 		"y=\"117.5\" font-size=\"12\">marks a run under %.0f px"
 		"</text>\n", x + 2, cls[MEMMAP_PINNED].fill, x + 19, MARK_W);
+	fprintf(f, "<text class=\"huge\" x=\"%.0f\" y=\"139.5\" "
+		"font-size=\"12\">huge pages (strip under each bar): %s at "
+		"1 GiB, %s at 2 MiB, %s mixed</text>\n", X0,
+		memmap_size(t->huge_1g, a, sizeof(a)),
+		memmap_size(t->huge_2m, b, sizeof(b)),
+		memmap_size(t->mixed_2m, c, sizeof(c)));
+	x = X0 + 470;
+	for (int c = 0; c < MEMMAP_NR_LCLASSES; c++) {
+		swatch(f, x, 128, lcls[c].fill, lcls[c].what);
+		x += 34 + 6.6 * strlen(lcls[c].what);
+	}
 }
 
 static void header(FILE *f, const struct memmap *m, const char *title)
@@ -154,12 +184,13 @@ static void header(FILE *f, const struct memmap *m, const char *title)
 							 sizeof(a)),
 		(unsigned long long)t->runs, t->runs == 1 ? "" : "s");
 	fprintf(f, "<text x=\"%.0f\" y=\"66\" font-size=\"13\">%s shared "
-		"(%s listener-mapped, %s pinned), %s private; %s unallocated"
-		"</text>\n", X0, memmap_size(t->shared, a, sizeof(a)),
+		"(%s listener-mapped, %s pinned), %s private; %s unallocated",
+		X0, memmap_size(t->shared, a, sizeof(a)),
 		memmap_size(t->listener, b, sizeof(b)),
 		memmap_size(t->pinned, c, sizeof(c)),
 		memmap_size(t->private_, d, sizeof(d)),
 		memmap_size(t->unallocated, e, sizeof(e)));
+	fprintf(f, "</text>\n");
 }
 
 /* The largest unit in which every tick is a number with <= 2 decimals. */
@@ -397,6 +428,44 @@ static void band_title(FILE *f, const struct band *b,
 	fprintf(f, "</text>\n");
 }
 
+/*
+ * Under the bar: the file's level runs over the band's stretch of it (a
+ * memslot shows the regions of its file, where its offset puts them).
+ * A mixed run narrower than a pixel is widened to one: it must show.
+ */
+static void level_strip(FILE *f, const struct band *b, double y)
+{
+	const struct memmap_file *mf = &b->m->files[b->file];
+	char sz[32];
+
+	for (size_t i = 0; i < mf->nr_levels; i++) {
+		const struct memmap_level *l = &mf->levels[i];
+		uint64_t s = l->offset > b->off0 ? l->offset : b->off0;
+		uint64_t e = l->offset + l->len < b->off0 + b->size ?
+			     l->offset + l->len : b->off0 + b->size;
+		enum memmap_lclass c = memmap_level_class(l);
+		double x, w;
+
+		if (s >= e)
+			continue;
+		x = px(b, s - b->off0);
+		w = px(b, e - b->off0) - x;
+		if (c == MEMMAP_LMIXED && w < 1.0)
+			w = 1.0;
+		fprintf(f, "<rect class=\"level\" data-offset=\"0x%llx\" "
+			"data-len=\"%llu\" data-level=\"%s\" "
+			"data-mixed=\"%s\" x=\"%.2f\" y=\"%.1f\" "
+			"width=\"%.2f\" height=\"5\" fill=\"%s\"><title>file "
+			"+0x%llx, %s: %s</title></rect>\n",
+			(unsigned long long)s, (unsigned long long)(e - s),
+			memmap_level_name(l->level),
+			l->flags & GMEM_LEVEL_MIXED_2M ? "2m" :
+			l->flags & GMEM_LEVEL_MIXED_1G ? "1g" : "no", x, y, w,
+			lcls[c].fill, (unsigned long long)s,
+			memmap_size(e - s, sz, sizeof(sz)), lcls[c].what);
+	}
+}
+
 /* Under a file's bar: which parts memslots map. */
 static void slot_strip(FILE *f, const struct band *b, double y)
 {
@@ -409,7 +478,7 @@ static void slot_strip(FILE *f, const struct band *b, double y)
 		if (s->file != b->file)
 			continue;
 		fprintf(f, "<rect class=\"slot\" data-slot=\"%u\" x=\"%.2f\" "
-			"y=\"%.1f\" width=\"%.2f\" height=\"5\" fill=\"#444\">"
+			"y=\"%.1f\" width=\"%.2f\" height=\"3\" fill=\"#444\">"
 			"<title>memslot %u</title></rect>\n", s->slot, x, y,
 			px(b, s->offset + s->size) - x, s->slot);
 	}
@@ -441,8 +510,10 @@ static void band(FILE *f, const struct band *b, const struct memmap_slot *s,
 	}
 	fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"36\" "
 		"fill=\"none\" stroke=\"#222\"/>\n", X0, y + 94, BAR_W);
+	if (b->file >= 0)
+		level_strip(f, b, y + 131);
 	if (!s)
-		slot_strip(f, b, y + 132);
+		slot_strip(f, b, y + 136.5);
 	axis(f, b, y + 140);
 	if (unlabelled)
 		fprintf(f, "<text class=\"note\" data-unlabelled=\"%zu\" "
@@ -496,7 +567,7 @@ int memmap_svg(FILE *f, const struct memmap *m, const char *title)
 	defs(f);
 	fprintf(f, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n");
 	header(f, m, title);
-	legend(f);
+	legend(f, &m->t);
 	for (size_t i = 0; i < m->nr_slots; i++, y += BAND_H)
 		slot_band(f, m, &m->slots[i], y);
 	for (size_t i = 0; i < m->nr_files; i++) {

@@ -2,7 +2,8 @@
 /*
  * The memory map on a terminal: one bar per memslot by gpa (and one per
  * file that no single memslot maps whole), each scaled to its own size,
- * then the legend, the totals and the runs. Colour uses ANSI SGR
+ * then the legend, the totals, a bar per file of the huge pages its
+ * attributes allow, and the runs. Colour uses ANSI SGR
  * backgrounds; the letters carry the same information without it, so a
  * piped map loses nothing.
  *
@@ -36,6 +37,18 @@ static const struct {
 	[2 * MEMMAP_PRIVATE + 1]	= { 'p', "31" },
 	[KIND_PLAIN]		= { '-', "30;47" },
 	[KIND_CLOSED]		= { 'x', "31" },
+};
+
+/* The huge-page bars' glyphs, by enum memmap_lclass. */
+static const struct {
+	char glyph;
+	const char *sgr;
+	const char *what;
+} lkinds[MEMMAP_NR_LCLASSES] = {
+	[MEMMAP_L1G]	= { 'G', "97;45", "1 GiB page" },
+	[MEMMAP_L2M]	= { 'H', "30;46", "2 MiB page" },
+	[MEMMAP_LMIXED]	= { 'm', "97;40", "mixed 2 MiB region (4 KiB pages)" },
+	[MEMMAP_LSMALL]	= { '.', "37", "4 KiB pages, cut by EOF" },
 };
 
 static unsigned int run_kind(const struct memmap_run *r)
@@ -119,6 +132,59 @@ static void runs_bar(FILE *f, const struct memmap_run *runs, size_t n,
 			run_kind(&runs[i]));
 	bar_pick(&b);
 	bar_print(f, &b, color);
+}
+
+/* A file's huge-page eligibility as a bar (kinds: enum memmap_lclass). */
+static void level_line(FILE *f, const struct memmap_file *mf, int fi,
+		       bool color)
+{
+	struct bar b;
+	char sz[32];
+
+	memset(&b, 0, sizeof(b));
+	for (size_t i = 0; i < mf->nr_levels; i++)
+		bar_add(&b, mf->size, mf->levels[i].offset, mf->levels[i].len,
+			memmap_level_class(&mf->levels[i]));
+	bar_pick(&b);
+	fprintf(f, "  file %-4d [0x%09llx, 0x%09llx) %9s  |", fi, 0ULL,
+		(unsigned long long)mf->size, memmap_size(mf->size, sz,
+							  sizeof(sz)));
+	for (unsigned int c = 0; c < BAR_CELLS; c++) {
+		unsigned int k = b.kind[c];
+
+		if (color && (c == 0 || b.kind[c - 1] != k))
+			fprintf(f, "\033[%sm", lkinds[k].sgr);
+		fputc(lkinds[k].glyph, f);
+	}
+	fputs(color ? "\033[0m|\n" : "|\n", f);
+}
+
+/*
+ * Which regions may be huge pages: a bar per file by offset (a mixed
+ * region always shows, however small), then the bytes of each kind.
+ */
+static void levels(FILE *f, const struct memmap *m, bool color)
+{
+	const struct memmap_totals *t = &m->t;
+	char a[32], b[32], c[32];
+
+	if (!m->nr_files)
+		return;
+	fprintf(f, "huge pages the attributes allow (by file offset):\n");
+	for (size_t i = 0; i < m->nr_files; i++)
+		level_line(f, &m->files[i], i, color);
+	fprintf(f, "legend:");
+	for (unsigned int k = 0; k < MEMMAP_NR_LCLASSES; k++) {
+		if (color)
+			fprintf(f, "  \033[%sm%c\033[0m %s", lkinds[k].sgr,
+				lkinds[k].glyph, lkinds[k].what);
+		else
+			fprintf(f, "  %c %s", lkinds[k].glyph, lkinds[k].what);
+	}
+	fprintf(f, "\nhuge: %s in 1 GiB pages, %s in 2 MiB pages, %s in mixed "
+		"2 MiB regions\n", memmap_size(t->huge_1g, a, sizeof(a)),
+		memmap_size(t->huge_2m, b, sizeof(b)),
+		memmap_size(t->mixed_2m, c, sizeof(c)));
 }
 
 static void slot_line(FILE *f, const struct memmap *m,
@@ -281,5 +347,6 @@ void memmap_text(FILE *f, const struct memmap *m, bool color)
 	}
 	legend(f, color);
 	totals(f, m);
+	levels(f, m, color);
 	runs(f, m);
 }

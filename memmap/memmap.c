@@ -259,6 +259,8 @@ int memmap_collect(struct gmem_vm *vm, struct memmap *m)
 	ret = walk_slots(vm, m);
 	if (!ret)
 		ret = memmap_walk(m, live_run, m);
+	for (size_t i = 0; !ret && i < m->nr_files; i++)
+		ret = memmap_collect_levels(m, i);
 	if (ret)
 		memmap_free(m);
 	return ret;
@@ -266,8 +268,10 @@ int memmap_collect(struct gmem_vm *vm, struct memmap *m)
 
 void memmap_free(struct memmap *m)
 {
-	for (size_t i = 0; i < m->nr_files; i++)
+	for (size_t i = 0; i < m->nr_files; i++) {
 		free(m->files[i].runs);
+		free(m->files[i].levels);
+	}
 	free(m->files);
 	free(m->slots);
 	memset(m, 0, sizeof(*m));

@@ -7,6 +7,9 @@
  * (memmap-svg.c) and JSON (memmap-json.c). docs/map.md describes all
  * three.
  *
+ * Beside the runs, each file's huge-page eligibility (gmem_get_level) as
+ * level runs: which 2 MiB and 1 GiB regions hold one attribute only.
+ *
  * The model is by file: each file's maximal runs (gmem_get_run), split
  * where the memslot that maps them changes, so that every run has one gpa
  * (or none). A memslot's runs are then a contiguous slice of its file's.
@@ -43,6 +46,18 @@ struct memmap_run {
 	int slot;		/* index in memmap.slots, -1 if unmapped */
 };
 
+/*
+ * A run of one huge-page eligibility (gmem_get_level), merged across
+ * 1 GiB boundaries: the page size the attributes allow, and whether the
+ * 2 MiB (1 GiB) regions it lies in mix private and shared pages.
+ */
+struct memmap_level {
+	uint64_t offset;	/* file offset */
+	uint64_t len;
+	uint32_t level;		/* GMEM_LEVEL_* */
+	uint32_t flags;		/* GMEM_LEVEL_MIXED_* */
+};
+
 struct memmap_file {
 	struct gmem_file *file;
 	uint64_t size;
@@ -52,6 +67,8 @@ struct memmap_file {
 	bool whole;		/* exactly one memslot maps all of it */
 	struct memmap_run *runs;
 	size_t nr_runs;
+	struct memmap_level *levels;	/* tile the file, in offset order */
+	size_t nr_levels;
 };
 
 struct memmap_slot {
@@ -70,6 +87,10 @@ struct memmap_totals {
 	uint64_t unmapped;	/* file bytes no memslot maps */
 	uint64_t plain, closed;	/* memslot bytes of those kinds */
 	uint64_t runs;		/* runs over all files */
+	/* huge-page eligibility of the files' bytes (gmem_get_level) */
+	uint64_t huge_1g;	/* in uniform 1 GiB regions */
+	uint64_t huge_2m;	/* in uniform 2 MiB regions, not 1 GiB ones */
+	uint64_t mixed_2m;	/* in 2 MiB regions that mix attributes */
 };
 
 struct memmap {
@@ -86,6 +107,22 @@ struct memmap {
 /* Collect the map of @vm; 0 or -errno (a library call's error). */
 int memmap_collect(struct gmem_vm *vm, struct memmap *m);
 void memmap_free(struct memmap *m);
+/* memmap-level.c: file @fi's level runs (memmap_collect calls it). */
+int memmap_collect_levels(struct memmap *m, size_t fi);
+/* "1G", "2M" or "4K": the page size a level run allows. */
+const char *memmap_level_name(uint32_t level);
+/*
+ * A level run's class for drawing: 1 GiB, 2 MiB, mixed (its 2 MiB
+ * regions mix attributes) or small (4 KiB but not mixed: cut by EOF).
+ */
+enum memmap_lclass {
+	MEMMAP_L1G,
+	MEMMAP_L2M,
+	MEMMAP_LMIXED,
+	MEMMAP_LSMALL,
+	MEMMAP_NR_LCLASSES,
+};
+enum memmap_lclass memmap_level_class(const struct memmap_level *l);
 
 /* A file's run at @off, as gmem_get_run() gives it: maximal, from @off. */
 typedef int (*memmap_run_fn)(void *arg, size_t file, uint64_t off,

@@ -12,6 +12,8 @@
                              consistent in itself (runs tile each file,
                              totals add up, memslots slice the runs), and
                              the text and the SVG must agree with it.
+Both ways, each file's huge-page levels (gmem_get_level, merged) must be
+what its runs' attributes make of every 2 MiB and 1 GiB region.
 Exit 0 when everything agrees, 1 with one line saying what does not.
 """
 import json
@@ -88,6 +90,56 @@ def totals(files, slots):
     return t
 
 
+R2, R1G = 2 << 20, 1 << 30
+LGLYPH = {"1G": "G", "2M": "H", "mixed": "m", "small": "."}
+
+
+def levels_of(size, runs):
+    """A file's level runs, worked out from its runs' attributes alone."""
+    def uniform(lo, hi):
+        kinds = {bool(r["flags"] & PRIVATE) for r in runs
+                 if r["offset"] < hi and r["offset"] + r["len"] > lo}
+        return len(kinds) <= 1
+    out = []
+    for g in range(0, size, R1G):
+        g_end = min(g + R1G, size)
+        u1 = uniform(g, g_end)
+        if u1 and g + R1G <= size:
+            parts = [(g, g_end, "1G", False)]
+        else:
+            parts = [(r, min(r + R2, size),
+                      "2M" if uniform(r, r + R2) and r + R2 <= size
+                      else "4K", not uniform(r, r + R2))
+                     for r in range(g, g_end, R2)]
+        for lo, hi, lvl, m2 in parts:
+            lv = dict(offset=lo, len=hi - lo, level=lvl, mixed_2m=m2,
+                      mixed_1g=not u1)
+            last = out[-1] if out else None
+            if last and all(last[k] == lv[k] for k in
+                            ("level", "mixed_2m", "mixed_1g")):
+                last["len"] += lv["len"]
+            else:
+                out.append(lv)
+    return out
+
+
+def lclass(lv):
+    if lv["level"] in ("1G", "2M"):
+        return lv["level"]
+    return "mixed" if lv["mixed_2m"] else "small"
+
+
+def huge_totals(files):
+    t = {"1g": 0, "2m": 0, "mixed_2m": 0}
+    for f in files:
+        for lv in f["levels"]:
+            c = lclass(lv)
+            key = {"1G": "1g", "2M": "2m", "mixed": "mixed_2m"}.get(c)
+            if key:
+                t[key] += lv["len"]
+    return t
+
+
 def from_truth(truth):
     """The expected model: truth's runs split where the memslot changes."""
     slots = []
@@ -119,8 +171,10 @@ def from_truth(truth):
                         s["offset"] + s["size"]):
                     r["gpa"] = s["gpa"] + r["offset"] - s["offset"]
                     r["memslot"] = s["slot"]
-        files.append(dict(size=f["size"], runs=runs))
-    return dict(slots=slots, files=files, totals=totals(files, slots))
+        files.append(dict(size=f["size"], runs=runs,
+                          levels=levels_of(f["size"], runs)))
+    return dict(slots=slots, files=files, totals=totals(files, slots),
+                huge=huge_totals(files))
 
 
 def from_json(j):
@@ -141,10 +195,12 @@ def from_json(j):
                              memslot=r["memslot"]))
             at += r["len"]
         want(at == f["size"], "file %d: runs end at %#x" % (fi, at))
-        files.append(dict(size=f["size"], runs=runs))
+        files.append(dict(size=f["size"], runs=runs,
+                          levels=levels_of(f["size"], runs)))
     slots = [dict((k, s[k]) for k in ("slot", "gpa", "size", "kind", "file",
                                       "offset")) for s in j["memslots"]]
-    return dict(slots=slots, files=files, totals=totals(files, slots))
+    return dict(slots=slots, files=files, totals=totals(files, slots),
+                huge=huge_totals(files))
 
 
 def slot_runs(m, s):
@@ -174,6 +230,8 @@ def check_json(j, m):
                        resident=bool(r["flags"] & RESIDENT),
                        listeners=r["listeners"])
             want(jr == exp, "file %d run: %s != %s" % (fi, jr, exp))
+        want(jf["levels"] == f["levels"], "file %d levels: %s != %s" %
+             (fi, jf["levels"], f["levels"]))
     for js in j["memslots"]:
         if js["file"] is None:
             continue
@@ -185,6 +243,7 @@ def check_json(j, m):
              "memslot %d: first_run/runs slice the wrong runs" % js["slot"])
     want(j["totals"] == m["totals"], "totals %s != %s" % (j["totals"],
                                                          m["totals"]))
+    want(j["huge"] == m["huge"], "huge %s != %s" % (j["huge"], m["huge"]))
 
 
 RUN_RE = re.compile(r"^  (?:\[0x([0-9a-f]+), 0x([0-9a-f]+)\)|\(no memslot\) +)"
@@ -201,7 +260,13 @@ MORE_RE = re.compile(r"^        (\d+ \w+) populated, (\d+ \w+) in no memslot, "
                      r"(\d+ \w+) plain memory, (\d+ \w+) of closed files$")
 
 
-def check_bar(bar, runs, base, size, what):
+LEVEL_RE = re.compile(r"^  file (\d+) +\[0x0+, 0x([0-9a-f]+)\) +(\d+ \w+)  "
+                      r"\|(.{64})\|$")
+HUGE_RE = re.compile(r"^huge: (\d+ \w+) in 1 GiB pages, (\d+ \w+) in 2 MiB "
+                     r"pages, (\d+ \w+) in mixed 2 MiB regions$")
+
+
+def check_bar(bar, runs, base, size, what, glyph=glyph):
     """Each cell shows a kind present in it; every kind shows somewhere."""
     want(set(bar) == {glyph(r) for r in runs},
          "%s: bar kinds %s, runs %s" % (what, sorted(set(bar)),
@@ -274,6 +339,20 @@ def check_text(txt, color, m, complete=True):
     if len(order) > 48:
         want("  ... %d more (--json lists every run)" % (len(order) - 48)
              in lines, "no line saying how many runs are not listed")
+    # Huge pages: a bar per file by offset, then the bytes of each kind.
+    lbars = [LEVEL_RE.match(l) for l in lines if LEVEL_RE.match(l)]
+    want([int(g[1]) for g in lbars] == list(range(len(m["files"]))),
+         "huge-page bars for files %s" % [g[1] for g in lbars])
+    for g in lbars:
+        f = m["files"][int(g[1])]
+        check_bar(g[4], [dict(lv, at=lv["offset"]) for lv in f["levels"]],
+                  0, f["size"], "huge pages of file %s" % g[1],
+                  lambda lv: LGLYPH[lclass(lv)])
+    h = [HUGE_RE.match(l) for l in lines if HUGE_RE.match(l)]
+    if m["files"]:
+        want(h and [size_of(x) for x in h[0].groups()] ==
+             [m["huge"]["1g"], m["huge"]["2m"], m["huge"]["mixed_2m"]],
+             "huge line, want %s" % m["huge"])
     for w in ("legend:", "shared, held by a listener", "shared, pinned",
               "private", "no memory allocated"):
         want(w in txt, "the legend lacks %r" % w)
@@ -339,6 +418,28 @@ def check_band(g, runs, base, size, by_gpa, what):
          (what, len(labels), unl, len(runs) - 1))
 
 
+def check_levels_svg(g, f, off0, size, what):
+    """The strip under a bar: the file's levels over [off0, off0+size)."""
+    want_l = []
+    for lv in f["levels"]:
+        lo = max(lv["offset"], off0)
+        hi = min(lv["offset"] + lv["len"], off0 + size)
+        if lo < hi:
+            mixed = ("2m" if lv["mixed_2m"] else
+                     "1g" if lv["mixed_1g"] else "no")
+            want_l.append((lo, hi - lo, lv["level"], mixed))
+    got = [(int(r.get("data-offset"), 16), int(r.get("data-len")),
+            r.get("data-level"), r.get("data-mixed"))
+           for r in g.iter(SVG + "rect") if r.get("class") == "level"]
+    want(got == want_l, "%s: level strip %s, want %s" % (what, got, want_l))
+    for r in g.iter(SVG + "rect"):
+        if r.get("class") != "level":
+            continue
+        x = X0 + BAR_W * (int(r.get("data-offset"), 16) - off0) / size
+        want(abs(float(r.get("x")) - x) < 0.01,
+             "%s: level rectangle not at its offset" % what)
+
+
 def check_svg(path, m, title=None):
     root = ET.parse(path).getroot()
     texts = [t.text for t in root.iter(SVG + "text")]
@@ -361,12 +462,15 @@ def check_svg(path, m, title=None):
             continue
         check_band(g, slot_runs(m, s), s["gpa"], s["size"], True,
                    "SVG memslot %d" % s["slot"])
+        check_levels_svg(g, m["files"][s["file"]], s["offset"], s["size"],
+                         "SVG memslot %d" % s["slot"])
     for g in bands:
         if g.get("data-kind") != "file":
             continue
         f = m["files"][int(g.get("data-file"))]
         check_band(g, f["runs"], 0, f["size"], False,
                    "SVG file %s" % g.get("data-file"))
+        check_levels_svg(g, f, 0, f["size"], "SVG file %s" % g.get("data-file"))
     return bands
 
 
