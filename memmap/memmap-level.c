@@ -54,11 +54,82 @@ static void add_totals(struct memmap_totals *t, const struct memmap_level *l)
 	}
 }
 
+#define REGION_2M	(2ULL << 20)
+#define REGION_1G	(1ULL << 30)
+
+/*
+ * Whether f's runs over [lo, hi) hold one attribute only; *i is the first
+ * run that may overlap, moved on past the runs that end by @lo (regions
+ * are asked in offset order, so the walk is linear).
+ */
+static bool uniform(const struct memmap_file *f, size_t *i, uint64_t lo,
+		    uint64_t hi)
+{
+	int kind = -1;
+
+	while (*i < f->nr_runs && f->runs[*i].offset + f->runs[*i].len <= lo)
+		(*i)++;
+	for (size_t j = *i; j < f->nr_runs && f->runs[j].offset < hi; j++) {
+		int priv = !!(f->runs[j].flags & GMEM_RUN_PRIVATE);
+
+		if (kind >= 0 && priv != kind)
+			return false;
+		kind = priv;
+	}
+	return true;
+}
+
+/*
+ * The levels of a file known by its runs alone (a snapshot's: no live
+ * file to ask gmem_get_level()), by the rule gmem_get_level() states.
+ */
+static int levels_from_runs(struct memmap_file *f, size_t *cap)
+{
+	size_t i = 0;
+
+	for (uint64_t g = 0; g < f->size; g += REGION_1G) {
+		uint64_t g_end = f->size - g < REGION_1G ? f->size : g + REGION_1G;
+		size_t gi = i;
+		bool u1 = uniform(f, &gi, g, g_end);
+
+		for (uint64_t r = g; r < g_end; r += REGION_2M) {
+			uint64_t r_end = g_end - r < REGION_2M ? g_end : r + REGION_2M;
+			bool u2 = uniform(f, &i, r, r_end);
+			struct gmem_level lv = {
+				.offset = r, .len = r_end - r,
+				.level = u2 && r_end - r == REGION_2M ?
+					 GMEM_LEVEL_2M : GMEM_LEVEL_4K,
+				.flags = (u2 ? 0 : GMEM_LEVEL_MIXED_2M) |
+					 (u1 ? 0 : GMEM_LEVEL_MIXED_1G),
+			};
+			int ret;
+
+			/* a uniform GiB wholly before EOF: one 1 GiB run */
+			if (u1 && g_end - g == REGION_1G) {
+				lv.len = REGION_1G;
+				lv.level = GMEM_LEVEL_1G;
+				r = g_end - REGION_2M;
+			}
+			ret = add_level(f, cap, &lv);
+			if (ret)
+				return ret;
+		}
+	}
+	return 0;
+}
+
 int memmap_collect_levels(struct memmap *m, size_t fi)
 {
 	struct memmap_file *f = &m->files[fi];
 	size_t cap = 0;
 
+	if (!f->file) {
+		int ret = levels_from_runs(f, &cap);
+
+		if (ret)
+			return ret;
+		goto totals;
+	}
 	for (uint64_t off = 0; off < f->size;) {
 		struct gmem_level lv;
 		int ret;
@@ -75,6 +146,7 @@ int memmap_collect_levels(struct memmap *m, size_t fi)
 			return ret;
 		off += lv.len;
 	}
+totals:
 	for (size_t i = 0; i < f->nr_levels; i++)
 		add_totals(&m->t, &f->levels[i]);
 	return 0;

@@ -235,6 +235,8 @@ int memmap_walk(struct memmap *m, memmap_run_fn run, void *arg)
 	for (size_t i = 0; !ret && i < m->nr_files; i++) {
 		ret = walk_file(m, &src, i);
 		if (!ret)
+			ret = memmap_collect_levels(m, i);
+		if (!ret)
 			add_totals(&m->t, &m->files[i]);
 	}
 	return ret;
@@ -259,8 +261,6 @@ int memmap_collect(struct gmem_vm *vm, struct memmap *m)
 	ret = walk_slots(vm, m);
 	if (!ret)
 		ret = memmap_walk(m, live_run, m);
-	for (size_t i = 0; !ret && i < m->nr_files; i++)
-		ret = memmap_collect_levels(m, i);
 	if (ret)
 		memmap_free(m);
 	return ret;

@@ -107,7 +107,11 @@ struct memmap {
 /* Collect the map of @vm; 0 or -errno (a library call's error). */
 int memmap_collect(struct gmem_vm *vm, struct memmap *m);
 void memmap_free(struct memmap *m);
-/* memmap-level.c: file @fi's level runs (memmap_collect calls it). */
+/*
+ * memmap-level.c: file @fi's level runs (memmap_walk calls it): asked of
+ * gmem_get_level(), or worked out from the runs where the map has no live
+ * file (a snapshot's).
+ */
 int memmap_collect_levels(struct memmap *m, size_t fi);
 /* "1G", "2M" or "4K": the page size a level run allows. */
 const char *memmap_level_name(uint32_t level);
@@ -130,8 +134,8 @@ typedef int (*memmap_run_fn)(void *arg, size_t file, uint64_t off,
 /*
  * With @m's memslots and files filled in (a file's size, backing and
  * nr_slots; memslots in gpa order, at most one over any byte of a file),
- * ask @run for each file's runs, split them where the memslot changes and
- * add the totals. memmap_collect() asks gmem_get_run(); gmem snapshot info
+ * ask @run for each file's runs, split them where the memslot changes,
+ * find each file's huge-page levels and add the totals. memmap_collect() asks gmem_get_run(); gmem snapshot info
  * a snapshot's state map. 0, or @run's error.
  */
 int memmap_walk(struct memmap *m, memmap_run_fn run, void *arg);

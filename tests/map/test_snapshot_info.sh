@@ -68,8 +68,12 @@ for kind in ("stream", "runner"):
     assert len(m["files"]) == len(live["files"]) == 2
     for a, b in zip(m["files"], live["files"]):
         assert a["runs"] == b["runs"], (a["runs"], b["runs"])
+        # huge-page levels worked out from the stream's runs alone, the
+        # live one's asked of gmem_get_level()
+        assert a["levels"] == b["levels"], (a["levels"], b["levels"])
         assert a["size"] == b["size"] and a["memslots"] == b["memslots"]
     assert m["totals"] == live["totals"], (m["totals"], live["totals"])
+    assert m.get("huge") == live.get("huge"), (m.get("huge"), live.get("huge"))
     if kind == "runner":
         r = j["record"]
         assert r["vcpus"] == t["vcpus"] and r["round"] == t["round"], r
