@@ -62,9 +62,9 @@
 #define COLD_BOOT	"cold boot to first sync, same RAM"
 #define RESUME_ROWS(k, size) \
 	{ RN("restore->entry, " size, "resume_" k "_entry_us"), \
-	  .base_key = "resume_" k "_boot_us", .base_label = COLD_BOOT }, \
+	  .base_key = "resume_" k "_cold_us", .base_label = COLD_BOOT }, \
 	{ RN("restore->exit, " size, "resume_" k "_exit_us"), \
-	  .base_key = "resume_" k "_boot_us", .base_label = COLD_BOOT }
+	  .base_key = "resume_" k "_cold_us", .base_label = COLD_BOOT }
 #define MIGRATE_ROW(k, size) \
 	{ RN("migration downtime, " size, "migrate_" k "_downtime_ms"), \
 	  .base_key = "migrate_" k "_copy_ms", \

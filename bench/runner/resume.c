@@ -49,11 +49,11 @@ static const uint64_t migrate_mib[2][NR_MIGRATE] = {
 	{ 64, 256, 1024 }, { 8, 16, 32 },
 };
 
-enum { R_MIB, R_BOOT, R_ENTRY, R_EXIT, R_BYTES, R_RATIO, NR_R };
+enum { R_MIB, R_COLD, R_ENTRY, R_EXIT, R_BYTES, R_RATIO, NR_R };
 const char *const bench_runner_resume_keys[] = {
-	"resume_64m_mib", "resume_64m_boot_us", "resume_64m_entry_us",
+	"resume_64m_mib", "resume_64m_cold_us", "resume_64m_entry_us",
 	"resume_64m_exit_us", "resume_64m_bytes", "resume_64m_ratio",
-	"resume_256m_mib", "resume_256m_boot_us", "resume_256m_entry_us",
+	"resume_256m_mib", "resume_256m_cold_us", "resume_256m_entry_us",
 	"resume_256m_exit_us", "resume_256m_bytes", "resume_256m_ratio",
 	NULL,
 };
@@ -212,7 +212,7 @@ static int snap_file(struct bench_table *t)
 	return fd;
 }
 
-/* One round at @mib: v[R_BOOT], v[R_ENTRY], v[R_EXIT] in ns, v[R_BYTES]. */
+/* One round at @mib: v[R_COLD], v[R_ENTRY], v[R_EXIT] in ns, v[R_BYTES]. */
 static int resume_round(struct bench_table *t, uint64_t mib, uint64_t *v)
 {
 	struct job boot = { .kind = BENCH_START, .vcpus = 1,
@@ -236,7 +236,7 @@ static int resume_round(struct bench_table *t, uint64_t mib, uint64_t *v)
 	close(s.fd);
 	if (ret)
 		return ret;
-	v[R_BOOT] = boot.start_ns;
+	v[R_COLD] = boot.start_ns;
 	v[R_ENTRY] = d.entry_ns - t0;
 	v[R_EXIT] = d.exit_ns - t0;
 	v[R_BYTES] = s.info.bytes;
@@ -262,18 +262,18 @@ int bench_runner_resume(const struct bench_opts *o, struct bench_table *t)
 
 			if (ret)
 				return ret;
-			for (int k = R_BOOT; k <= R_BYTES; k++)
+			for (int k = R_COLD; k <= R_BYTES; k++)
 				ns[s][k][i] = v[k];
 		}
 	}
 	for (int s = 0; s < NR_RESUME; s++) {
 		const char *const *key = &bench_runner_resume_keys[s * NR_R];
-		double boot = median(ns[s][R_BOOT], rounds);
+		double boot = median(ns[s][R_COLD], rounds);
 		double exit = median(ns[s][R_EXIT], rounds);
 
 		bench_add(t, key[R_MIB], resume_mib[o->quick][s], "MiB",
 			  notes[R_MIB]);
-		bench_add(t, key[R_BOOT], boot / 1e3, "us", notes[R_BOOT]);
+		bench_add(t, key[R_COLD], boot / 1e3, "us", notes[R_COLD]);
 		bench_add(t, key[R_ENTRY], median(ns[s][R_ENTRY], rounds) / 1e3,
 			  "us", notes[R_ENTRY]);
 		bench_add(t, key[R_EXIT], exit / 1e3, "us", notes[R_EXIT]);
