@@ -72,12 +72,13 @@ const char *const bench_runner_migrate_keys[] = {
 	NULL,
 };
 
-/* ---- the source: a guest with its RAM written, saved at its END ---- */
+/* ---- the source: stopped at its first sync, RAM written, saved ---- */
 
 struct save_ctx {
 	int fd;
 	int ret;
-	uint64_t paused_ns;		/* every vCPU stopped */
+	/* every vCPU stopped and the RAM filled: the downtime's start */
+	uint64_t paused_ns;
 	struct runner_save_info info;
 };
 
@@ -250,7 +251,7 @@ int bench_runner_resume(const struct bench_opts *o, struct bench_table *t)
 {
 	static const char *const notes[NR_R] = {
 		"guest RAM, written in every page",
-		"cold boot: runner_create() to the first sync (kernel primitive)",
+		"cold boot: runner_create() to the first sync, same RAM",
 		"runner_snap_open() to the restored vCPU's first entry",
 		"runner_snap_open() to its first exit (the next sync)",
 		"the snapshot", "first exit over the cold boot",
