@@ -45,9 +45,35 @@
 
 #include "snapshot.h"
 
+#define SCRATCH		(2 * GM_SNAP_DATA_MAX)	/* two chunks' plaintext */
+
 struct span {
 	uint64_t offset, len;
 	uint32_t file, flags;
+};
+
+/*
+ * The verifying thread: it opens data chunk j (checks its tag, decrypts
+ * a private one into its own scratch buffer) while the caller's thread
+ * writes chunk j-1, verified before, into the file. It has the stream's
+ * key with a cipher context of its own, takes no lock and touches no
+ * file: the bytes it wrote are the caller's once it is waited for.
+ */
+struct opener {
+	struct gm_snap s;		/* the restorer's, own context */
+	const uint8_t *chunk;		/* the job: header, payload, tag */
+	uint32_t plen;
+	uint8_t *out;			/* plaintext, or NULL: shared */
+	int ret;
+	struct gm_worker k;
+	bool live;
+};
+
+/* A data chunk verified and waiting to be written into its file. */
+struct ready {
+	struct gm_snap_hdr h;
+	unsigned int k;			/* of bufs and scratch */
+	bool live;
 };
 
 struct restorer {
@@ -59,7 +85,11 @@ struct restorer {
 	struct gm_snap_layout l;
 	struct gm_snap_hdr h;		/* the chunk just read */
 	uint8_t *payload;		/* its payload, in s.buf */
-	uint8_t *scratch;		/* plaintext of one private chunk */
+	uint8_t *scratch;		/* plaintext of two private chunks */
+	uint8_t *bufs[2];		/* s.buf is one of them */
+	unsigned int cur;		/* of bufs: the next chunk's */
+	struct opener o;
+	struct ready done;
 	bool launched;
 	uint8_t digest[32];
 	unsigned int file;		/* file whose runs/data come now */
@@ -88,6 +118,8 @@ static int next_chunk(struct restorer *r)
 	if (memcmp(r->h.sid, r->s.sid, GM_SNAP_SID) ||
 	    r->h.index != r->s.index)
 		return -EBADMSG;	/* another stream's, dropped, reordered */
+	if (r->bufs[0])
+		r->s.buf = r->bufs[r->cur];
 	memcpy(r->s.buf, hdr, GM_SNAP_HDR);
 	r->payload = r->s.buf + GM_SNAP_HDR;
 	return gm_snap_read_exact(r->read, r->opaque, r->payload,
@@ -252,16 +284,54 @@ static void put_pages(struct gmem_file *f, uint64_t off, const uint8_t *src,
 	}
 }
 
+/* The job of the verifying thread (see struct opener). */
+static void open_job(void *arg)
+{
+	struct opener *o = arg;
+
+	o->ret = gm_snap_open(&o->s, o->chunk, o->chunk + GM_SNAP_HDR,
+			      o->plen, o->out, o->chunk + GM_SNAP_HDR + o->plen);
+}
+
 /*
- * A chunk of pages: verified whole (and private ones decrypted into the
- * scratch buffer) before a byte of it is written into the file. Shared
- * pages are checked by the tag alone (see the top of the file).
+ * Write the chunk verified last into its file, if there is one, and wipe
+ * its plaintext. Its pages must be in the state its header says.
+ */
+static int apply_ready(struct restorer *r)
+{
+	const struct gm_snap_hdr *h = &r->done.h;
+	struct gmem_file *f = r->l.files[h->file];
+	bool priv = h->flags & GM_SNAP_PRIVATE;
+	uint8_t *scratch = r->scratch + r->done.k * GM_SNAP_DATA_MAX;
+	const uint8_t *src = priv ? scratch :
+			     r->bufs[r->done.k] + GM_SNAP_HDR + GM_SNAP_SHA;
+	int ret = 0;
+
+	if (!r->done.live)
+		return 0;
+	r->done.live = false;
+	pthread_rwlock_rdlock(&f->invalidate_lock);
+	if (state_is(f, h->offset, h->len, priv))
+		put_pages(f, h->offset, src, h->len);
+	else
+		ret = -EBADMSG;	/* pages in another state than the map's */
+	pthread_rwlock_unlock(&f->invalidate_lock);
+	if (priv)
+		explicit_bzero(scratch, h->len);
+	return ret;
+}
+
+/*
+ * A chunk of pages, just read: verified whole (a private one decrypted
+ * into a scratch buffer) by the verifying thread while the chunk before
+ * is written into the file; no byte of it is written before its tag
+ * checked. Shared pages are checked by the tag alone (see the top of the
+ * file).
  */
 static int restore_data(struct restorer *r)
 {
 	struct gmem_file *f = r->l.files[r->file];
 	bool priv = r->h.flags & GM_SNAP_PRIVATE;
-	const uint8_t *src;
 	int ret;
 
 	if (r->h.file != r->file || r->h.offset < r->data_end ||
@@ -269,28 +339,56 @@ static int restore_data(struct restorer *r)
 	    r->h.len > GM_SNAP_DATA_MAX || (r->h.flags & ~GM_SNAP_PRIVATE) ||
 	    r->h.plen != r->h.len + (priv ? 0 : GM_SNAP_SHA))
 		return -EBADMSG;
-	if (priv) {
-		ret = gm_snap_open(&r->s, r->s.buf, r->payload, r->h.plen,
-				   r->scratch, r->payload + r->h.plen);
-		if (!ret)
-			r->s.index++;
-		src = r->scratch;
-	} else {
-		ret = verify(r);
-		src = r->payload + GM_SNAP_SHA;
-	}
+	r->data_end = r->h.offset + r->h.len;
+	r->o.s.index = r->s.index++;
+	r->o.chunk = r->s.buf;
+	r->o.plen = r->h.plen;
+	r->o.out = priv ? r->scratch + r->cur * GM_SNAP_DATA_MAX : NULL;
+	gm_worker_run(&r->o.k);
+	ret = apply_ready(r);
+	gm_worker_wait(&r->o.k);
+	if (!ret)
+		ret = r->o.ret;	/* on -EBADMSG gm_snap_open() wiped out */
 	if (ret)
 		return ret;
-	r->data_end = r->h.offset + r->h.len;
-	pthread_rwlock_rdlock(&f->invalidate_lock);
-	if (state_is(f, r->h.offset, r->h.len, priv))
-		put_pages(f, r->h.offset, src, r->h.len);
-	else
-		ret = -EBADMSG;	/* pages in another state than the map's */
-	pthread_rwlock_unlock(&f->invalidate_lock);
-	if (priv)
-		explicit_bzero(r->scratch, r->h.len);
-	return ret;
+	r->done = (struct ready){ .h = r->h, .k = r->cur, .live = true };
+	r->cur ^= 1;
+	return 0;
+}
+
+/*
+ * From the first run on, chunks alternate between two buffers and two
+ * scratch buffers, and data chunks are verified by a second thread
+ * (unless GMEM_SNAP_THREADS=0 or it cannot start: then inline).
+ */
+static int pipeline_init(struct restorer *r)
+{
+	r->bufs[1] = malloc(GM_SNAP_HDR + GM_SNAP_PAYLOAD_MAX + GM_SNAP_TAG);
+	r->o.s = r->s;
+	r->o.s.buf = NULL;
+	r->o.s.cx = EVP_CIPHER_CTX_new();
+	if (!r->bufs[1] || !r->o.s.cx) {
+		free(r->bufs[1]);
+		r->bufs[1] = NULL;
+		EVP_CIPHER_CTX_free(r->o.s.cx);
+		explicit_bzero(r->o.s.subkey, sizeof(r->o.s.subkey));
+		return -ENOMEM;
+	}
+	r->bufs[0] = r->s.buf;
+	gm_worker_init(&r->o.k, open_job, &r->o, gm_snap_threads() > 0);
+	r->o.live = true;
+	return 0;
+}
+
+static void pipeline_fini(struct restorer *r)
+{
+	if (!r->o.live)
+		return;
+	gm_worker_fini(&r->o.k);
+	EVP_CIPHER_CTX_free(r->o.s.cx);
+	explicit_bzero(r->o.s.subkey, sizeof(r->o.s.subkey));
+	r->s.buf = r->bufs[0];	/* gm_snap_fini() frees it */
+	free(r->bufs[1]);
 }
 
 /* Populated bits of @sp, under the file's lock with its gate closed. */
@@ -366,7 +464,9 @@ static int restore_body(struct restorer *r)
 				return ret;
 			continue;
 		}
-		ret = verify(r);
+		ret = apply_ready(r);
+		if (!ret)
+			ret = verify(r);
 		if (ret)
 			return ret;
 		if (r->h.type == GM_SNAP_END && r->h.plen == GM_SNAP_END_LEN)
@@ -418,6 +518,9 @@ static int restore(struct restorer *r)
 	if (ret)
 		return ret;
 	/* From here on the target changes: any failure puts it back. */
+	ret = pipeline_init(r);
+	if (ret)
+		return ret;
 	ret = restore_body(r);
 	if (ret)
 		rollback(r);
@@ -433,15 +536,16 @@ int gmem_vm_restore(struct gmem_vm *vm, gmem_snap_read_fn read, void *opaque,
 
 	if (ret)
 		return ret;
-	r.scratch = mmap(NULL, GM_SNAP_DATA_MAX, PROT_READ | PROT_WRITE,
+	r.scratch = mmap(NULL, SCRATCH, PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (r.scratch == MAP_FAILED)
 		return -ENOMEM;
-	madvise(r.scratch, GM_SNAP_DATA_MAX, MADV_DONTDUMP);
-	madvise(r.scratch, GM_SNAP_DATA_MAX, MADV_WIPEONFORK);
+	madvise(r.scratch, SCRATCH, MADV_DONTDUMP);
+	madvise(r.scratch, SCRATCH, MADV_WIPEONFORK);
 	ret = restore(&r);
-	explicit_bzero(r.scratch, GM_SNAP_DATA_MAX);
-	munmap(r.scratch, GM_SNAP_DATA_MAX);
+	pipeline_fini(&r);
+	explicit_bzero(r.scratch, SCRATCH);
+	munmap(r.scratch, SCRATCH);
 	free(r.spans);
 	gm_snap_layout_free(&r.l);
 	if (r.s.cx)

@@ -35,10 +35,7 @@ struct sealer {
 	uint8_t *buf;		/* sealed into this buffer */
 	size_t len;		/* its bytes, when done */
 	int ret;
-	bool busy, stop, threaded;
-	pthread_t th;
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
+	struct gm_worker k;
 };
 
 struct gm_sealers {
@@ -60,8 +57,9 @@ unsigned int gm_snap_threads(void)
 }
 
 /* Seal the job: a data chunk, with its index in z->s.index. */
-static void seal_job(struct sealer *z)
+static void seal_job(void *arg)
 {
+	struct sealer *z = arg;
 	const uint8_t *src = z->f->base + (z->c.p << GM_PAGE_SHIFT);
 	struct gm_snap_hdr h = { .type = GM_SNAP_DATA, .file = z->file,
 		.flags = z->c.priv ? GM_SNAP_PRIVATE : 0,
@@ -81,24 +79,79 @@ static void seal_job(struct sealer *z)
 				       false, &z->len);
 }
 
-static void *sealer_main(void *arg)
+static void *worker_main(void *arg)
 {
-	struct sealer *z = arg;
+	struct gm_worker *k = arg;
 
-	pthread_mutex_lock(&z->lock);
+	pthread_mutex_lock(&k->lock);
 	for (;;) {
-		while (!z->busy && !z->stop)
-			pthread_cond_wait(&z->cond, &z->lock);
-		if (z->stop)
+		while (!k->busy && !k->stop)
+			pthread_cond_wait(&k->cond, &k->lock);
+		if (k->stop)
 			break;
-		pthread_mutex_unlock(&z->lock);
-		seal_job(z);
-		pthread_mutex_lock(&z->lock);
-		z->busy = false;
-		pthread_cond_broadcast(&z->cond);
+		pthread_mutex_unlock(&k->lock);
+		k->fn(k->arg);
+		pthread_mutex_lock(&k->lock);
+		k->busy = false;
+		pthread_cond_broadcast(&k->cond);
 	}
-	pthread_mutex_unlock(&z->lock);
+	pthread_mutex_unlock(&k->lock);
 	return NULL;
+}
+
+/*
+ * A worker that runs @fn(@arg) for each gm_worker_run(): in a thread of
+ * its own when @thread and one starts, else inline in the caller's.
+ */
+void gm_worker_init(struct gm_worker *k, void (*fn)(void *), void *arg,
+		    bool thread)
+{
+	k->fn = fn;
+	k->arg = arg;
+	k->busy = k->stop = false;
+	pthread_mutex_init(&k->lock, NULL);
+	pthread_cond_init(&k->cond, NULL);
+	k->threaded = thread && !pthread_create(&k->th, NULL, worker_main, k);
+}
+
+/*
+ * Start the job whose inputs the caller has just set (the lock orders
+ * them before the worker's reads); the worker must be idle.
+ */
+void gm_worker_run(struct gm_worker *k)
+{
+	pthread_mutex_lock(&k->lock);
+	k->busy = true;
+	if (k->threaded)
+		pthread_cond_broadcast(&k->cond);
+	pthread_mutex_unlock(&k->lock);
+	if (!k->threaded) {
+		k->fn(k->arg);
+		k->busy = false;
+	}
+}
+
+/* Wait for the job run last: its results are the caller's from here. */
+void gm_worker_wait(struct gm_worker *k)
+{
+	pthread_mutex_lock(&k->lock);
+	while (k->busy)
+		pthread_cond_wait(&k->cond, &k->lock);
+	pthread_mutex_unlock(&k->lock);
+}
+
+/* Stop and join the worker (idle, every job waited for). */
+void gm_worker_fini(struct gm_worker *k)
+{
+	if (k->threaded) {
+		pthread_mutex_lock(&k->lock);
+		k->stop = true;
+		pthread_cond_broadcast(&k->cond);
+		pthread_mutex_unlock(&k->lock);
+		pthread_join(k->th, NULL);
+	}
+	pthread_cond_destroy(&k->cond);
+	pthread_mutex_destroy(&k->lock);
 }
 
 unsigned int gm_sealers_count(const struct gm_sealers *zs)
@@ -113,21 +166,13 @@ void gm_sealers_submit(struct gm_sealers *zs, unsigned int w,
 {
 	struct sealer *z = &zs->w[w];
 
-	pthread_mutex_lock(&z->lock);
 	z->f = f;
 	z->file = file;
 	z->c = *c;
 	z->s.index = index;
 	z->buf = z->bufs[z->next];
 	z->next ^= 1;
-	z->busy = true;
-	if (z->threaded)
-		pthread_cond_broadcast(&z->cond);
-	pthread_mutex_unlock(&z->lock);
-	if (!z->threaded) {
-		seal_job(z);
-		z->busy = false;
-	}
+	gm_worker_run(&z->k);
 }
 
 /*
@@ -139,10 +184,7 @@ int gm_sealers_wait(struct gm_sealers *zs, unsigned int w,
 {
 	struct sealer *z = &zs->w[w];
 
-	pthread_mutex_lock(&z->lock);
-	while (z->busy)
-		pthread_cond_wait(&z->cond, &z->lock);
-	pthread_mutex_unlock(&z->lock);
+	gm_worker_wait(&z->k);
 	*buf = z->buf;
 	*len = z->len;
 	return z->ret;
@@ -150,15 +192,7 @@ int gm_sealers_wait(struct gm_sealers *zs, unsigned int w,
 
 static void sealer_fini(struct sealer *z)
 {
-	if (z->threaded) {
-		pthread_mutex_lock(&z->lock);
-		z->stop = true;
-		pthread_cond_broadcast(&z->cond);
-		pthread_mutex_unlock(&z->lock);
-		pthread_join(z->th, NULL);
-	}
-	pthread_cond_destroy(&z->cond);
-	pthread_mutex_destroy(&z->lock);
+	gm_worker_fini(&z->k);
 	EVP_CIPHER_CTX_free(z->s.cx);
 	free(z->bufs[0]);
 	free(z->bufs[1]);
@@ -182,9 +216,7 @@ static int sealer_init(struct sealer *z, const struct gm_snap *s,
 		explicit_bzero(z->s.subkey, sizeof(z->s.subkey));
 		return -ENOMEM;
 	}
-	pthread_mutex_init(&z->lock, NULL);
-	pthread_cond_init(&z->cond, NULL);
-	z->threaded = thread && !pthread_create(&z->th, NULL, sealer_main, z);
+	gm_worker_init(&z->k, seal_job, z, thread);
 	return 0;
 }
 
@@ -205,7 +237,7 @@ int gm_sealers_init(struct gm_sealers **zsp, const struct gm_snap *s)
 		if (ret)
 			break;
 		zs->n++;
-	} while (zs->n < want && zs->w[zs->n - 1].threaded);
+	} while (zs->n < want && zs->w[zs->n - 1].k.threaded);
 	if (ret && !zs->n) {
 		free(zs);
 		return ret;

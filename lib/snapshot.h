@@ -7,6 +7,7 @@
 #ifndef GMEM_SNAPSHOT_H
 #define GMEM_SNAPSHOT_H
 
+#include <pthread.h>
 #include <stdint.h>
 
 #include <openssl/evp.h>
@@ -100,6 +101,22 @@ struct gm_dchunk {
 };
 
 struct gm_sealers;
+
+/* One job at a time, in a thread of its own or inline (snapshot-seal.c). */
+struct gm_worker {
+	void (*fn)(void *arg);
+	void *arg;
+	bool busy, stop, threaded;
+	pthread_t th;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+};
+
+void gm_worker_init(struct gm_worker *k, void (*fn)(void *), void *arg,
+		    bool thread);
+void gm_worker_run(struct gm_worker *k);
+void gm_worker_wait(struct gm_worker *k);
+void gm_worker_fini(struct gm_worker *k);
 
 unsigned int gm_snap_threads(void);
 int gm_sealers_init(struct gm_sealers **zsp, const struct gm_snap *s);
