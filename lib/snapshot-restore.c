@@ -35,7 +35,9 @@
  * calls' own (gmem_set_attributes, gmem_fallocate); each file's
  * invalidate lock for reading while pages are copied in, for writing
  * while populated bits are set. No other call may act on the target
- * while it is restored.
+ * while it is restored. The verifying thread (struct opener) takes none:
+ * it reads a chunk buffer and writes a scratch half that the caller's
+ * thread leaves alone until it has waited for it.
  */
 #include <errno.h>
 #include <stdlib.h>
