@@ -35,9 +35,10 @@
  * calls' own (gmem_set_attributes, gmem_fallocate); each file's
  * invalidate lock for reading while pages are copied in, for writing
  * while populated bits are set. No other call may act on the target
- * while it is restored. The verifying thread (struct opener) takes none:
- * it reads a chunk buffer and writes a scratch half that the caller's
- * thread leaves alone until it has waited for it.
+ * while it is restored. The data thread (struct opener) takes a file's
+ * invalidate lock as the caller's thread would; the caller's thread
+ * reads the next chunk meanwhile, and touches nothing of the job's until
+ * it has waited for it.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -55,27 +56,22 @@ struct span {
 };
 
 /*
- * The verifying thread: it opens data chunk j (checks its tag, decrypts
- * a private one into its own scratch buffer) while the caller's thread
- * writes chunk j-1, verified before, into the file. It has the stream's
- * key with a cipher context of its own, takes no lock and touches no
- * file: the bytes it wrote are the caller's once it is waited for.
+ * The data thread: it opens data chunk j (checks its tag, decrypts a
+ * private one into its own scratch half) and writes it into its file
+ * while the caller's thread reads chunk j+1 through the read callback.
+ * It has the stream's key with a cipher context of its own; it takes the
+ * file's invalidate lock as the caller's thread would, and the caller
+ * waits for it before it reads or changes anything the job touches.
  */
 struct opener {
 	struct gm_snap s;		/* the restorer's, own context */
-	const uint8_t *chunk;		/* the job: header, payload, tag */
-	uint32_t plen;
+	struct gm_snap_hdr h;		/* the job: this chunk, */
+	const uint8_t *chunk;		/* header, payload, tag */
 	uint8_t *out;			/* plaintext, or NULL: shared */
 	int ret;
+	bool pending;			/* a job whose result is not taken */
+	bool live;
 	struct gm_worker k;
-	bool live;
-};
-
-/* A data chunk verified and waiting to be written into its file. */
-struct ready {
-	struct gm_snap_hdr h;
-	unsigned int k;			/* of bufs and scratch */
-	bool live;
 };
 
 struct restorer {
@@ -91,7 +87,6 @@ struct restorer {
 	uint8_t *bufs[2];		/* s.buf is one of them */
 	unsigned int cur;		/* of bufs: the next chunk's */
 	struct opener o;
-	struct ready done;
 	bool launched;
 	uint8_t digest[32];
 	unsigned int file;		/* file whose runs/data come now */
@@ -286,49 +281,50 @@ static void put_pages(struct gmem_file *f, uint64_t off, const uint8_t *src,
 	}
 }
 
-/* The job of the verifying thread (see struct opener). */
+/*
+ * The data thread's job (see struct opener): verify the chunk whole, and
+ * only then write it into its file and wipe its plaintext. Its pages
+ * must be in the state its header says.
+ */
 static void open_job(void *arg)
 {
-	struct opener *o = arg;
+	struct restorer *r = arg;
+	struct opener *o = &r->o;
+	struct gmem_file *f = r->l.files[o->h.file];
+	bool priv = o->h.flags & GM_SNAP_PRIVATE;
+	const uint8_t *src = priv ? o->out : o->chunk + GM_SNAP_HDR + GM_SNAP_SHA;
 
 	o->ret = gm_snap_open(&o->s, o->chunk, o->chunk + GM_SNAP_HDR,
-			      o->plen, o->out, o->chunk + GM_SNAP_HDR + o->plen);
-}
-
-/*
- * Write the chunk verified last into its file, if there is one, and wipe
- * its plaintext. Its pages must be in the state its header says.
- */
-static int apply_ready(struct restorer *r)
-{
-	const struct gm_snap_hdr *h = &r->done.h;
-	struct gmem_file *f = r->l.files[h->file];
-	bool priv = h->flags & GM_SNAP_PRIVATE;
-	uint8_t *scratch = r->scratch + r->done.k * GM_SNAP_DATA_MAX;
-	const uint8_t *src = priv ? scratch :
-			     r->bufs[r->done.k] + GM_SNAP_HDR + GM_SNAP_SHA;
-	int ret = 0;
-
-	if (!r->done.live)
-		return 0;
-	r->done.live = false;
+			      o->h.plen, o->out,
+			      o->chunk + GM_SNAP_HDR + o->h.plen);
+	if (o->ret)
+		return;	/* on -EBADMSG gm_snap_open() wiped out */
 	pthread_rwlock_rdlock(&f->invalidate_lock);
-	if (state_is(f, h->offset, h->len, priv))
-		put_pages(f, h->offset, src, h->len);
+	if (state_is(f, o->h.offset, o->h.len, priv))
+		put_pages(f, o->h.offset, src, o->h.len);
 	else
-		ret = -EBADMSG;	/* pages in another state than the map's */
+		o->ret = -EBADMSG;	/* pages in another state than the map's */
 	pthread_rwlock_unlock(&f->invalidate_lock);
 	if (priv)
-		explicit_bzero(scratch, h->len);
-	return ret;
+		explicit_bzero(o->out, o->h.len);
+}
+
+/* Wait for the data thread's last job, if any: its result. */
+static int collect(struct restorer *r)
+{
+	if (!r->o.pending)
+		return 0;
+	r->o.pending = false;
+	gm_worker_wait(&r->o.k);
+	return r->o.ret;
 }
 
 /*
- * A chunk of pages, just read: verified whole (a private one decrypted
- * into a scratch buffer) by the verifying thread while the chunk before
- * is written into the file; no byte of it is written before its tag
- * checked. Shared pages are checked by the tag alone (see the top of the
- * file).
+ * A chunk of pages, just read: handed to the data thread (see open_job()),
+ * which verifies it whole, a private one decrypted into a scratch half,
+ * before a byte of it is written into the file, while the caller's thread
+ * goes on to read the next chunk into the other buffer. Shared pages are
+ * checked by the tag alone (see the top of the file).
  */
 static int restore_data(struct restorer *r)
 {
@@ -341,27 +337,24 @@ static int restore_data(struct restorer *r)
 	    r->h.len > GM_SNAP_DATA_MAX || (r->h.flags & ~GM_SNAP_PRIVATE) ||
 	    r->h.plen != r->h.len + (priv ? 0 : GM_SNAP_SHA))
 		return -EBADMSG;
-	r->data_end = r->h.offset + r->h.len;
-	r->o.s.index = r->s.index++;
-	r->o.chunk = r->s.buf;
-	r->o.plen = r->h.plen;
-	r->o.out = priv ? r->scratch + r->cur * GM_SNAP_DATA_MAX : NULL;
-	gm_worker_run(&r->o.k);
-	ret = apply_ready(r);
-	gm_worker_wait(&r->o.k);
-	if (!ret)
-		ret = r->o.ret;	/* on -EBADMSG gm_snap_open() wiped out */
+	ret = collect(r);
 	if (ret)
 		return ret;
-	r->done = (struct ready){ .h = r->h, .k = r->cur, .live = true };
+	r->data_end = r->h.offset + r->h.len;
+	r->o.s.index = r->s.index++;
+	r->o.h = r->h;
+	r->o.chunk = r->s.buf;
+	r->o.out = priv ? r->scratch + r->cur * GM_SNAP_DATA_MAX : NULL;
+	r->o.pending = true;
+	gm_worker_run(&r->o.k);
 	r->cur ^= 1;
 	return 0;
 }
 
 /*
  * From the first run on, chunks alternate between two buffers and two
- * scratch buffers, and data chunks are verified by a second thread
- * (unless GMEM_SNAP_THREADS=0 or it cannot start: then inline).
+ * scratch halves, and data chunks are verified and written by a second
+ * thread (unless GMEM_SNAP_THREADS=0 or it cannot start: then inline).
  */
 static int pipeline_init(struct restorer *r)
 {
@@ -377,7 +370,7 @@ static int pipeline_init(struct restorer *r)
 		return -ENOMEM;
 	}
 	r->bufs[0] = r->s.buf;
-	gm_worker_init(&r->o.k, open_job, &r->o, gm_snap_threads() > 0);
+	gm_worker_init(&r->o.k, open_job, r, gm_snap_threads() > 0);
 	r->o.live = true;
 	return 0;
 }
@@ -466,7 +459,7 @@ static int restore_body(struct restorer *r)
 				return ret;
 			continue;
 		}
-		ret = apply_ready(r);
+		ret = collect(r);
 		if (!ret)
 			ret = verify(r);
 		if (ret)
@@ -524,8 +517,10 @@ static int restore(struct restorer *r)
 	if (ret)
 		return ret;
 	ret = restore_body(r);
-	if (ret)
+	if (ret) {
+		collect(r);	/* the data thread is done before the punch */
 		rollback(r);
+	}
 	return ret;
 }
 
