@@ -878,8 +878,8 @@ int gmem_vm_save(struct gmem_vm *vm, gmem_snap_write_fn write, void *opaque,
  * made private before any byte of them is written and are decrypted
  * through a library-internal buffer that is wiped after each chunk.
  * @read is called in the calling thread; a thread the call starts (and
- * joins before it returns; none with GMEM_SNAP_THREADS=0) verifies the
- * chunk just read while the one before is written into its file.
+ * joins before it returns; none with GMEM_SNAP_THREADS=0) verifies each
+ * data chunk and writes it into its file while @read fills the next.
  *
  * Return: 0; -EINVAL for NULL, non-zero flags, or a snapshot of another
  * layout (file sizes or flags, memslots); -EBUSY for a target with a
