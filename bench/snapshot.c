@@ -16,7 +16,7 @@
  *             read() of it into a fresh memfd mapping of the guest's
  *             size, which is what loading a raw memory image costs (its
  *             pages must be allocated too), and beside itself without
- *             the verifying thread (GMEM_SNAP_THREADS=0, run just before);
+ *             the data thread (GMEM_SNAP_THREADS=0, run just before);
  *   size      of the snapshot above the memory it holds, in %;
  *   cp        of a memfd of the guest's size to a file, as GNU cp 9.1
  *             does it (strace): copy_file_range(), and when that is refused
@@ -319,9 +319,9 @@ static int restore_once(struct snap_bench *b, int fd, const char *threads,
 }
 
 /*
- * Save @vm to @fd (+ fsync), then with one sealing worker (the A/B of
- * two); restore the first into a fresh VM, then the same without the
- * verifying thread.
+ * Save @vm to @fd (+ fsync) with one sealing worker, then with the
+ * default two (the A/B; the file keeps the second); restore that into a
+ * fresh VM without the data thread, then with it.
  */
 static int save_restore(struct snap_bench *b, struct gmem_vm *vm, int fd,
 			const struct snap_keys *k)
@@ -352,7 +352,7 @@ static int save_restore(struct snap_bench *b, struct gmem_vm *vm, int fd,
 	bench_add(b->t, k->restore, mbs, "MB/s",
 		  "gmem_vm_restore() of it into a fresh VM");
 	bench_add(b->t, k->restore0, mbs1, "MB/s",
-		  "the same without the verifying thread (GMEM_SNAP_THREADS=0)");
+		  "the same without the data thread (GMEM_SNAP_THREADS=0)");
 	return 0;
 }
 

@@ -57,7 +57,7 @@
 	{ L1("restore, " pct " private", "snap_" p "_restore_mb_per_s"), \
 	  .name = "snap_" p "_restore_vs_0t", \
 	  .base_key = "snap_" p "_restore_0t_mb_per_s", \
-	  .base_label = "the same, no verifying thread", .rate = true }, \
+	  .base_label = "the same, no data thread", .rate = true }, \
 	{ L1("snapshot size over memory, " pct, "snap_" p "_size_over_pct"), \
 	  .goal = GOAL_LE, .target = 1, .target_text = "<= +1 %" }
 
