@@ -292,7 +292,8 @@ static void open_job(void *arg)
 	struct opener *o = &r->o;
 	struct gmem_file *f = r->l.files[o->h.file];
 	bool priv = o->h.flags & GM_SNAP_PRIVATE;
-	const uint8_t *src = priv ? o->out : o->chunk + GM_SNAP_HDR + GM_SNAP_SHA;
+	const uint8_t *src = priv ? o->out :
+			     o->chunk + GM_SNAP_HDR + GM_SNAP_SHA;
 
 	o->ret = gm_snap_open(&o->s, o->chunk, o->chunk + GM_SNAP_HDR,
 			      o->h.plen, o->out,
@@ -510,12 +511,11 @@ static int restore(struct restorer *r)
 		ret = expect(r, GM_SNAP_HEAD, GM_SNAP_HEAD_LEN);
 	if (!ret)
 		ret = check_layout(r);
+	if (!ret)
+		ret = pipeline_init(r);
 	if (ret)
 		return ret;
 	/* From here on the target changes: any failure puts it back. */
-	ret = pipeline_init(r);
-	if (ret)
-		return ret;
 	ret = restore_body(r);
 	if (ret) {
 		collect(r);	/* the data thread is done before the punch */
