@@ -8,12 +8,15 @@
  * host is shared: its disk's speed drifts):
  *
  *   save      beside write() + fsync() of as many bytes to a file beside
- *             the snapshot, 1 MiB at a time;
+ *             the snapshot, 1 MiB at a time, and beside itself with one
+ *             sealing worker rather than two (GMEM_SNAP_THREADS=1, run
+ *             just before);
  *   restore   beside read() of the snapshot file itself (page cache, as
  *             the restore then reads it) into one 1 MiB buffer, and beside
  *             read() of it into a fresh memfd mapping of the guest's
  *             size, which is what loading a raw memory image costs (its
- *             pages must be allocated too);
+ *             pages must be allocated too), and beside itself without
+ *             the data thread (GMEM_SNAP_THREADS=0, run just before);
  *   size      of the snapshot above the memory it holds, in %;
  *   cp        of a memfd of the guest's size to a file, as GNU cp 9.1
  *             does it (strace): copy_file_range(), and when that is refused
@@ -134,11 +137,13 @@ static int open_out(struct snap_bench *b)
 /* One share of private pages' row names. */
 struct snap_keys {
 	const char *write, *read, *fresh, *save, *restore, *size;
+	const char *save1, *restore0;	/* the A/B: fewer threads */
 };
 
 #define SNAP_KEYS(p) { "snap_" p "_write_mb_per_s", "snap_" p "_read_mb_per_s", \
 	"snap_" p "_read_fresh_mb_per_s", "snap_" p "_save_mb_per_s", \
-	"snap_" p "_restore_mb_per_s", "snap_" p "_size_over_pct" }
+	"snap_" p "_restore_mb_per_s", "snap_" p "_size_over_pct", \
+	"snap_" p "_save_1w_mb_per_s", "snap_" p "_restore_0t_mb_per_s" }
 
 static const struct snap_keys snap_keys[] = {
 	SNAP_KEYS("0"), SNAP_KEYS("50"), SNAP_KEYS("100"),
@@ -264,40 +269,91 @@ static int bench_cp(struct snap_bench *b)
 	return r;
 }
 
-/* Save @vm to @fd (+ fsync); restore the snapshot into a fresh VM. */
-static int save_restore(struct snap_bench *b, struct gmem_vm *vm, int fd,
-			const struct snap_keys *k)
+/*
+ * gmem_vm_save() of @vm to @fd from its start (+ fsync), with @threads
+ * helper threads (GMEM_SNAP_THREADS; NULL: the library's default).
+ */
+static int save_once(struct snap_bench *b, struct gmem_vm *vm, int fd,
+		     const char *threads, double *mbs)
 {
-	struct gmem_vm *tv;
-	struct gmem_file *g;
-	struct stat st;
-	double t = bench_now();
-	int r = gmem_vm_save(vm, fd_write, &fd, snap_key, 0);
+	double t;
+	int r;
 
+	if (ftruncate(fd, 0) || lseek(fd, 0, SEEK_SET))
+		return -errno;
+	if (threads)
+		setenv("GMEM_SNAP_THREADS", threads, 1);
+	t = bench_now();
+	r = gmem_vm_save(vm, fd_write, &fd, snap_key, 0);
 	if (!r && fsync(fd))
 		r = -errno;
 	t = bench_now() - t;
+	unsetenv("GMEM_SNAP_THREADS");
+	*mbs = mb_per_s(b->size, t);
+	return r;
+}
+
+/* gmem_vm_restore() of the snapshot in @fd into a fresh VM (see above). */
+static int restore_once(struct snap_bench *b, int fd, const char *threads,
+			double *mbs)
+{
+	struct gmem_vm *tv;
+	struct gmem_file *g;
+	double t;
+	int r = make_vm(b->size, &tv, &g);
+
+	if (r)
+		return r;
+	if (lseek(fd, 0, SEEK_SET))
+		r = -errno;
+	if (threads)
+		setenv("GMEM_SNAP_THREADS", threads, 1);
+	t = bench_now();
+	if (!r)
+		r = gmem_vm_restore(tv, fd_read, &fd, snap_key, 0);
+	t = bench_now() - t;
+	unsetenv("GMEM_SNAP_THREADS");
+	drop_vm(tv, g);
+	*mbs = mb_per_s(b->size, t);
+	return r;
+}
+
+/*
+ * Save @vm to @fd (+ fsync) with one sealing worker, then with the
+ * default two (the A/B; the file keeps the second); restore that into a
+ * fresh VM without the data thread, then with it.
+ */
+static int save_restore(struct snap_bench *b, struct gmem_vm *vm, int fd,
+			const struct snap_keys *k)
+{
+	struct stat st;
+	double mbs, mbs1;
+	int r = save_once(b, vm, fd, "1", &mbs1);
+
+	if (!r)
+		r = save_once(b, vm, fd, NULL, &mbs);
 	if (!r && fstat(fd, &st))
 		r = -errno;
 	if (r)
 		return r;
-	bench_add(b->t, k->save, mb_per_s(b->size, t), "MB/s",
+	bench_add(b->t, k->save, mbs, "MB/s",
 		  "gmem_vm_save() sealed, to a file, + fsync()");
+	bench_add(b->t, k->save1, mbs1, "MB/s",
+		  "the same with one sealing worker (GMEM_SNAP_THREADS=1)");
 	bench_add(b->t, k->size, 100.0 * (st.st_size - (double)b->size) /
 		  b->size, "%", "snapshot bytes above the guest's allocated bytes");
 	r = bench_read(b, fd, k);
 	if (!r)
-		r = make_vm(b->size, &tv, &g);
+		r = restore_once(b, fd, "0", &mbs1);
+	if (!r)
+		r = restore_once(b, fd, NULL, &mbs);
 	if (r)
 		return r;
-	t = bench_now();
-	r = gmem_vm_restore(tv, fd_read, &fd, snap_key, 0);
-	t = bench_now() - t;
-	drop_vm(tv, g);
-	if (!r)
-		bench_add(b->t, k->restore, mb_per_s(b->size, t), "MB/s",
-			  "gmem_vm_restore() of it into a fresh VM");
-	return r;
+	bench_add(b->t, k->restore, mbs, "MB/s",
+		  "gmem_vm_restore() of it into a fresh VM");
+	bench_add(b->t, k->restore0, mbs1, "MB/s",
+		  "the same without the data thread (GMEM_SNAP_THREADS=0)");
+	return 0;
 }
 
 /*

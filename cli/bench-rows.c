@@ -50,6 +50,14 @@
 	  .name = "snap_" p "_restore_vs_fresh", \
 	  .base_key = "snap_" p "_read_fresh_mb_per_s", \
 	  .base_label = "read() of it into a fresh memfd", .rate = true }, \
+	{ L1("save, " pct " private, sealed", "snap_" p "_save_mb_per_s"), \
+	  .name = "snap_" p "_save_vs_1w", \
+	  .base_key = "snap_" p "_save_1w_mb_per_s", \
+	  .base_label = "the same, one sealing worker", .rate = true }, \
+	{ L1("restore, " pct " private", "snap_" p "_restore_mb_per_s"), \
+	  .name = "snap_" p "_restore_vs_0t", \
+	  .base_key = "snap_" p "_restore_0t_mb_per_s", \
+	  .base_label = "the same, no data thread", .rate = true }, \
 	{ L1("snapshot size over memory, " pct, "snap_" p "_size_over_pct"), \
 	  .goal = GOAL_LE, .target = 1, .target_text = "<= +1 %" }
 

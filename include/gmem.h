@@ -846,8 +846,10 @@ typedef long (*gmem_snap_read_fn)(void *opaque, void *buf, size_t len);
  * and each file's invalidate lock for reading while its chunks are made;
  * @write runs under them and must not call the library on @vm. @write is
  * called in the calling thread, one whole chunk at a time and in order,
- * while a thread the call starts (and joins before it returns) seals the
- * next chunk. The VM is not changed, whatever @write returns.
+ * while two threads the call starts (and joins before it returns) seal
+ * the next two chunks (GMEM_SNAP_THREADS=0, 1 or 2 in the environment:
+ * that many; 0 seals inline). The VM is not changed, whatever @write
+ * returns.
  *
  * Return: 0; -EINVAL for NULL, non-zero flags, or a memslot whose file was
  * closed; -EOPNOTSUPP for a VM whose platform cannot PRESERVE (hardware
@@ -875,6 +877,9 @@ int gmem_vm_save(struct gmem_vm *vm, gmem_snap_write_fn write, void *opaque,
  * launched), so a failed restore leaves it as it was. Private pages are
  * made private before any byte of them is written and are decrypted
  * through a library-internal buffer that is wiped after each chunk.
+ * @read is called in the calling thread; a thread the call starts (and
+ * joins before it returns; none with GMEM_SNAP_THREADS=0) verifies each
+ * data chunk and writes it into its file while @read fills the next.
  *
  * Return: 0; -EINVAL for NULL, non-zero flags, or a snapshot of another
  * layout (file sizes or flags, memslots); -EBUSY for a target with a

@@ -35,7 +35,10 @@
  * calls' own (gmem_set_attributes, gmem_fallocate); each file's
  * invalidate lock for reading while pages are copied in, for writing
  * while populated bits are set. No other call may act on the target
- * while it is restored.
+ * while it is restored. The data thread (struct opener) takes a file's
+ * invalidate lock as the caller's thread would; the caller's thread
+ * reads the next chunk meanwhile, and touches nothing of the job's until
+ * it has waited for it.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -45,9 +48,30 @@
 
 #include "snapshot.h"
 
+#define SCRATCH		(2 * GM_SNAP_DATA_MAX)	/* two chunks' plaintext */
+
 struct span {
 	uint64_t offset, len;
 	uint32_t file, flags;
+};
+
+/*
+ * The data thread: it opens data chunk j (checks its tag, decrypts a
+ * private one into its own scratch half) and writes it into its file
+ * while the caller's thread reads chunk j+1 through the read callback.
+ * It has the stream's key with a cipher context of its own; it takes the
+ * file's invalidate lock as the caller's thread would, and the caller
+ * waits for it before it reads or changes anything the job touches.
+ */
+struct opener {
+	struct gm_snap s;		/* the restorer's, own context */
+	struct gm_snap_hdr h;		/* the job: this chunk, */
+	const uint8_t *chunk;		/* header, payload, tag */
+	uint8_t *out;			/* plaintext, or NULL: shared */
+	int ret;
+	bool pending;			/* a job whose result is not taken */
+	bool live;
+	struct gm_worker k;
 };
 
 struct restorer {
@@ -59,7 +83,10 @@ struct restorer {
 	struct gm_snap_layout l;
 	struct gm_snap_hdr h;		/* the chunk just read */
 	uint8_t *payload;		/* its payload, in s.buf */
-	uint8_t *scratch;		/* plaintext of one private chunk */
+	uint8_t *scratch;		/* plaintext of two private chunks */
+	uint8_t *bufs[2];		/* s.buf is one of them */
+	unsigned int cur;		/* of bufs: the next chunk's */
+	struct opener o;
 	bool launched;
 	uint8_t digest[32];
 	unsigned int file;		/* file whose runs/data come now */
@@ -88,6 +115,8 @@ static int next_chunk(struct restorer *r)
 	if (memcmp(r->h.sid, r->s.sid, GM_SNAP_SID) ||
 	    r->h.index != r->s.index)
 		return -EBADMSG;	/* another stream's, dropped, reordered */
+	if (r->bufs[0])
+		r->s.buf = r->bufs[r->cur];
 	memcpy(r->s.buf, hdr, GM_SNAP_HDR);
 	r->payload = r->s.buf + GM_SNAP_HDR;
 	return gm_snap_read_exact(r->read, r->opaque, r->payload,
@@ -253,15 +282,55 @@ static void put_pages(struct gmem_file *f, uint64_t off, const uint8_t *src,
 }
 
 /*
- * A chunk of pages: verified whole (and private ones decrypted into the
- * scratch buffer) before a byte of it is written into the file. Shared
- * pages are checked by the tag alone (see the top of the file).
+ * The data thread's job (see struct opener): verify the chunk whole, and
+ * only then write it into its file and wipe its plaintext. Its pages
+ * must be in the state its header says.
+ */
+static void open_job(void *arg)
+{
+	struct restorer *r = arg;
+	struct opener *o = &r->o;
+	struct gmem_file *f = r->l.files[o->h.file];
+	bool priv = o->h.flags & GM_SNAP_PRIVATE;
+	const uint8_t *src = priv ? o->out :
+			     o->chunk + GM_SNAP_HDR + GM_SNAP_SHA;
+
+	o->ret = gm_snap_open(&o->s, o->chunk, o->chunk + GM_SNAP_HDR,
+			      o->h.plen, o->out,
+			      o->chunk + GM_SNAP_HDR + o->h.plen);
+	if (o->ret)
+		return;	/* on -EBADMSG gm_snap_open() wiped out */
+	pthread_rwlock_rdlock(&f->invalidate_lock);
+	if (state_is(f, o->h.offset, o->h.len, priv))
+		put_pages(f, o->h.offset, src, o->h.len);
+	else
+		o->ret = -EBADMSG;	/* pages in another state than the map's */
+	pthread_rwlock_unlock(&f->invalidate_lock);
+	if (priv)
+		explicit_bzero(o->out, o->h.len);
+}
+
+/* Wait for the data thread's last job, if any: its result. */
+static int collect(struct restorer *r)
+{
+	if (!r->o.pending)
+		return 0;
+	r->o.pending = false;
+	gm_worker_wait(&r->o.k);
+	return r->o.ret;
+}
+
+/*
+ * A chunk of pages, just read: handed to the data thread (see open_job()),
+ * which verifies it whole, a private one decrypted into a scratch half,
+ * before a byte of it is written into the file, while the caller's thread
+ * goes on to read the next chunk into the other buffer. Shared pages are
+ * checked by the tag alone (see the top of the file).
  */
 static int restore_data(struct restorer *r)
 {
 	struct gmem_file *f = r->l.files[r->file];
 	bool priv = r->h.flags & GM_SNAP_PRIVATE;
-	const uint8_t *src;
 	int ret;
 
 	if (r->h.file != r->file || r->h.offset < r->data_end ||
@@ -269,28 +338,53 @@ static int restore_data(struct restorer *r)
 	    r->h.len > GM_SNAP_DATA_MAX || (r->h.flags & ~GM_SNAP_PRIVATE) ||
 	    r->h.plen != r->h.len + (priv ? 0 : GM_SNAP_SHA))
 		return -EBADMSG;
-	if (priv) {
-		ret = gm_snap_open(&r->s, r->s.buf, r->payload, r->h.plen,
-				   r->scratch, r->payload + r->h.plen);
-		if (!ret)
-			r->s.index++;
-		src = r->scratch;
-	} else {
-		ret = verify(r);
-		src = r->payload + GM_SNAP_SHA;
-	}
+	ret = collect(r);
 	if (ret)
 		return ret;
 	r->data_end = r->h.offset + r->h.len;
-	pthread_rwlock_rdlock(&f->invalidate_lock);
-	if (state_is(f, r->h.offset, r->h.len, priv))
-		put_pages(f, r->h.offset, src, r->h.len);
-	else
-		ret = -EBADMSG;	/* pages in another state than the map's */
-	pthread_rwlock_unlock(&f->invalidate_lock);
-	if (priv)
-		explicit_bzero(r->scratch, r->h.len);
-	return ret;
+	r->o.s.index = r->s.index++;
+	r->o.h = r->h;
+	r->o.chunk = r->s.buf;
+	r->o.out = priv ? r->scratch + r->cur * GM_SNAP_DATA_MAX : NULL;
+	r->o.pending = true;
+	gm_worker_run(&r->o.k);
+	r->cur ^= 1;
+	return 0;
+}
+
+/*
+ * From the first run on, chunks alternate between two buffers and two
+ * scratch halves, and data chunks are verified and written by a second
+ * thread (unless GMEM_SNAP_THREADS=0 or it cannot start: then inline).
+ */
+static int pipeline_init(struct restorer *r)
+{
+	r->bufs[1] = malloc(GM_SNAP_HDR + GM_SNAP_PAYLOAD_MAX + GM_SNAP_TAG);
+	r->o.s = r->s;
+	r->o.s.buf = NULL;
+	r->o.s.cx = EVP_CIPHER_CTX_new();
+	if (!r->bufs[1] || !r->o.s.cx) {
+		free(r->bufs[1]);
+		r->bufs[1] = NULL;
+		EVP_CIPHER_CTX_free(r->o.s.cx);
+		explicit_bzero(r->o.s.subkey, sizeof(r->o.s.subkey));
+		return -ENOMEM;
+	}
+	r->bufs[0] = r->s.buf;
+	gm_worker_init(&r->o.k, open_job, r, gm_snap_threads() > 0);
+	r->o.live = true;
+	return 0;
+}
+
+static void pipeline_fini(struct restorer *r)
+{
+	if (!r->o.live)
+		return;
+	gm_worker_fini(&r->o.k);
+	EVP_CIPHER_CTX_free(r->o.s.cx);
+	explicit_bzero(r->o.s.subkey, sizeof(r->o.s.subkey));
+	r->s.buf = r->bufs[0];	/* gm_snap_fini() frees it */
+	free(r->bufs[1]);
 }
 
 /* Populated bits of @sp, under the file's lock with its gate closed. */
@@ -366,7 +460,9 @@ static int restore_body(struct restorer *r)
 				return ret;
 			continue;
 		}
-		ret = verify(r);
+		ret = collect(r);
+		if (!ret)
+			ret = verify(r);
 		if (ret)
 			return ret;
 		if (r->h.type == GM_SNAP_END && r->h.plen == GM_SNAP_END_LEN)
@@ -415,12 +511,16 @@ static int restore(struct restorer *r)
 		ret = expect(r, GM_SNAP_HEAD, GM_SNAP_HEAD_LEN);
 	if (!ret)
 		ret = check_layout(r);
+	if (!ret)
+		ret = pipeline_init(r);
 	if (ret)
 		return ret;
 	/* From here on the target changes: any failure puts it back. */
 	ret = restore_body(r);
-	if (ret)
+	if (ret) {
+		collect(r);	/* the data thread is done before the punch */
 		rollback(r);
+	}
 	return ret;
 }
 
@@ -433,15 +533,16 @@ int gmem_vm_restore(struct gmem_vm *vm, gmem_snap_read_fn read, void *opaque,
 
 	if (ret)
 		return ret;
-	r.scratch = mmap(NULL, GM_SNAP_DATA_MAX, PROT_READ | PROT_WRITE,
+	r.scratch = mmap(NULL, SCRATCH, PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (r.scratch == MAP_FAILED)
 		return -ENOMEM;
-	madvise(r.scratch, GM_SNAP_DATA_MAX, MADV_DONTDUMP);
-	madvise(r.scratch, GM_SNAP_DATA_MAX, MADV_WIPEONFORK);
+	madvise(r.scratch, SCRATCH, MADV_DONTDUMP);
+	madvise(r.scratch, SCRATCH, MADV_WIPEONFORK);
 	ret = restore(&r);
-	explicit_bzero(r.scratch, GM_SNAP_DATA_MAX);
-	munmap(r.scratch, GM_SNAP_DATA_MAX);
+	pipeline_fini(&r);
+	explicit_bzero(r.scratch, SCRATCH);
+	munmap(r.scratch, SCRATCH);
 	free(r.spans);
 	gm_snap_layout_free(&r.l);
 	if (r.s.cx)

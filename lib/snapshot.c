@@ -18,8 +18,8 @@
  * Locks (order: lib/locking.h): vm->slots_lock for the whole save, each
  * file's invalidate lock for reading while its chunks are made and
  * written. The write callback runs under them, in the caller's thread;
- * the sealing thread (below) takes none of them: it works under the
- * caller's, which waits for it before letting go of them.
+ * the sealing workers (snapshot-seal.c) take none of them: they work
+ * under the caller's, which waits for them before letting go of them.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -215,45 +215,13 @@ uint64_t gm_snap_file_default(const struct gmem_file *f)
 
 /* Saving */
 
-/*
- * The data chunks are sealed by a second thread while the caller's thread
- * writes the chunk before: a save costs the slower of sealing and writing
- * rather than their sum. Sealing a shared chunk is its SHA-256 (1.3 GB/s
- * here, SHA-NI), a copy and GHASH; a private one AES-GCM (4 GB/s); a
- * write() + fsync() to a file runs at 1-1.6 GB/s. The write callback
- * still runs in the caller's thread, one chunk at a time and in order.
- * The sealer reads only the file (f->base) under the invalidate lock the
- * caller's thread holds for it, and seals into the other of two chunk
- * buffers with a cipher context of its own; without the thread (it could
- * not be started) the same work runs inline.
- */
-struct dchunk {
-	uint64_t p, n;		/* pages [p, p+n) */
-	bool priv;
-};
-
-struct sealer {
-	struct gm_snap s;	/* the saver's, with its own context */
-	uint8_t *bufs[2];	/* bufs[0] is the saver's own s.buf */
-	const struct gmem_file *f;
-	unsigned int file;
-	struct dchunk c;	/* the job: this chunk, */
-	uint8_t *buf;		/* sealed into this buffer */
-	size_t len;		/* its bytes, when done */
-	int ret;
-	bool busy, stop, threaded;
-	pthread_t th;
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-};
-
 struct saver {
 	struct gm_snap s;
 	struct gmem_vm *vm;
 	gmem_snap_write_fn write;
 	void *opaque;
 	struct gm_snap_layout l;
-	struct sealer z;
+	struct gm_sealers *z;	/* snapshot-seal.c */
 };
 
 /*
@@ -261,7 +229,7 @@ struct saver {
  * or, for @seal_payload, encrypted (it may point into f->base). Returns
  * the chunk's bytes in *total.
  */
-static int build(struct gm_snap *s, struct gm_snap_hdr *h, const uint8_t *pre,
+int gm_snap_build(struct gm_snap *s, struct gm_snap_hdr *h, const uint8_t *pre,
 		 uint32_t prelen, const uint8_t *payload, uint32_t len,
 		 bool seal_payload, size_t *total)
 {
@@ -300,120 +268,12 @@ static int emit(struct saver *w, struct gm_snap_hdr *h, const uint8_t *pre,
 		bool seal_payload)
 {
 	size_t total;
-	int ret = build(&w->s, h, pre, prelen, payload, len, seal_payload,
+	int ret = gm_snap_build(&w->s, h, pre, prelen, payload, len, seal_payload,
 			&total);
 
 	return ret ? ret : put(w, w->s.buf, total);
 }
 
-/* Seal the sealer's job: a data chunk, with its index in z->s.index. */
-static void seal_job(struct sealer *z)
-{
-	const uint8_t *src = z->f->base + (z->c.p << GM_PAGE_SHIFT);
-	struct gm_snap_hdr h = { .type = GM_SNAP_DATA, .file = z->file,
-		.flags = z->c.priv ? GM_SNAP_PRIVATE : 0,
-		.offset = z->c.p << GM_PAGE_SHIFT,
-		.len = z->c.n << GM_PAGE_SHIFT };
-	uint8_t sha[GM_SNAP_SHA];
-
-	z->s.buf = z->buf;
-	if (z->c.priv) {
-		z->ret = build(&z->s, &h, NULL, 0, src, h.len, true, &z->len);
-		return;
-	}
-	z->ret = gm_snap_sha256(&z->s, src, h.len, sha);
-	if (!z->ret)
-		z->ret = build(&z->s, &h, sha, GM_SNAP_SHA, src, h.len, false,
-			       &z->len);
-}
-
-static void *sealer_main(void *arg)
-{
-	struct sealer *z = arg;
-
-	pthread_mutex_lock(&z->lock);
-	for (;;) {
-		while (!z->busy && !z->stop)
-			pthread_cond_wait(&z->cond, &z->lock);
-		if (z->stop)
-			break;
-		pthread_mutex_unlock(&z->lock);
-		seal_job(z);
-		pthread_mutex_lock(&z->lock);
-		z->busy = false;
-		pthread_cond_broadcast(&z->cond);
-	}
-	pthread_mutex_unlock(&z->lock);
-	return NULL;
-}
-
-/* Seal chunk @c of file @i, as chunk @index, into buffer @k. */
-static void sealer_submit(struct saver *w, unsigned int i,
-			  const struct dchunk *c, uint64_t index, unsigned int k)
-{
-	struct sealer *z = &w->z;
-
-	pthread_mutex_lock(&z->lock);
-	z->f = w->l.files[i];
-	z->file = i;
-	z->c = *c;
-	z->s.index = index;
-	z->buf = z->bufs[k];
-	z->busy = true;
-	if (z->threaded)
-		pthread_cond_broadcast(&z->cond);
-	pthread_mutex_unlock(&z->lock);
-	if (!z->threaded) {
-		seal_job(z);
-		z->busy = false;
-	}
-}
-
-/* Wait for the job submitted last; its result. */
-static int sealer_wait(struct sealer *z)
-{
-	pthread_mutex_lock(&z->lock);
-	while (z->busy)
-		pthread_cond_wait(&z->cond, &z->lock);
-	pthread_mutex_unlock(&z->lock);
-	return z->ret;
-}
-
-static int sealer_init(struct saver *w)
-{
-	struct sealer *z = &w->z;
-
-	z->s = w->s;
-	z->s.cx = EVP_CIPHER_CTX_new();
-	z->bufs[0] = w->s.buf;
-	z->bufs[1] = malloc(GM_SNAP_HDR + GM_SNAP_PAYLOAD_MAX + GM_SNAP_TAG);
-	if (!z->s.cx || !z->bufs[1]) {
-		EVP_CIPHER_CTX_free(z->s.cx);
-		free(z->bufs[1]);
-		return -ENOMEM;
-	}
-	pthread_mutex_init(&z->lock, NULL);
-	pthread_cond_init(&z->cond, NULL);
-	z->threaded = !pthread_create(&z->th, NULL, sealer_main, z);
-	return 0;
-}
-
-static void sealer_fini(struct sealer *z)
-{
-	if (z->threaded) {
-		pthread_mutex_lock(&z->lock);
-		z->stop = true;
-		pthread_cond_broadcast(&z->cond);
-		pthread_mutex_unlock(&z->lock);
-		pthread_join(z->th, NULL);
-	}
-	pthread_cond_destroy(&z->cond);
-	pthread_mutex_destroy(&z->lock);
-	EVP_CIPHER_CTX_free(z->s.cx);
-	free(z->bufs[1]);
-	/* z->s is a copy of the saver's: its key is wiped with the saver's */
-	explicit_bzero(z->s.subkey, sizeof(z->s.subkey));
-}
 static int save_layout(struct saver *w)
 {
 	struct gm_snap_hdr h = { .type = GM_SNAP_HEAD };
@@ -508,7 +368,7 @@ static uint64_t present_run(const struct gmem_file *f, uint64_t p,
  * one state, at most GM_SNAP_DATA_PAGES. false when none is left.
  */
 static bool next_dchunk(const struct gmem_file *f, uint64_t *p,
-			struct dchunk *c)
+			struct gm_dchunk *c)
 {
 	uint64_t npages = f->size >> GM_PAGE_SHIFT;
 
@@ -521,7 +381,7 @@ static bool next_dchunk(const struct gmem_file *f, uint64_t *p,
 			v = gm_sm_lookup(&f->sm, *p, &end);
 			if (end < *p + n)
 				n = end - *p;
-			*c = (struct dchunk){ *p, n, v & SM_PRIVATE };
+			*c = (struct gm_dchunk){ *p, n, v & SM_PRIVATE };
 			*p += n;
 			return true;
 		}
@@ -531,38 +391,38 @@ static bool next_dchunk(const struct gmem_file *f, uint64_t *p,
 }
 
 /*
- * The pages of file @i that have memory, in offset order: chunk k+1 is
- * sealed (into the other buffer) while chunk k is written. Returns with
- * the sealer idle.
+ * The pages of file @i that have memory, in offset order: while chunk j
+ * is written, chunks j+1 .. j+n-1 are being sealed by the n workers
+ * (chunk j by worker j % n). Returns with every worker idle.
  */
 static int save_data(struct saver *w, unsigned int i)
 {
 	const struct gmem_file *f = w->l.files[i];
-	struct dchunk c;
-	uint64_t p = 0;
-	unsigned int k = 0;
-	bool more = next_dchunk(f, &p, &c);
+	unsigned int n = gm_sealers_count(w->z);
+	uint64_t p = 0, base = w->s.index, sent = 0, j;
+	struct gm_dchunk c;
 	int ret = 0;
 
-	if (more)
-		sealer_submit(w, i, &c, w->s.index, k);
-	while (more) {
+	for (; sent < n && next_dchunk(f, &p, &c); sent++)
+		gm_sealers_submit(w->z, sent, f, i, &c, base + sent);
+	for (j = 0; j < sent; j++) {
+		const uint8_t *buf;
 		size_t len;
 
-		ret = sealer_wait(&w->z);
+		ret = gm_sealers_wait(w->z, j % n, &buf, &len);
 		if (ret)
 			break;
-		len = w->z.len;
-		more = next_dchunk(f, &p, &c);
-		if (more)
-			sealer_submit(w, i, &c, w->s.index + 1, k ^ 1);
-		ret = put(w, w->z.bufs[k], len);
-		if (ret) {
-			sealer_wait(&w->z);	/* the next one is dropped */
-			break;
+		if (next_dchunk(f, &p, &c)) {
+			gm_sealers_submit(w->z, sent % n, f, i, &c, base + sent);
+			sent++;
 		}
-		k ^= 1;
+		ret = put(w, buf, len);
+		if (ret)
+			break;
 	}
+	while (++j < sent)	/* after a failure: the rest are dropped */
+		gm_sealers_wait(w->z, j % n, &(const uint8_t *){ NULL },
+				&(size_t){ 0 });
 	return ret;
 }
 
@@ -601,7 +461,7 @@ int gmem_vm_save(struct gmem_vm *vm, gmem_snap_write_fn write, void *opaque,
 	ret = gm_snap_init(&w.s, key, sid);
 	if (ret)
 		return ret;
-	ret = sealer_init(&w);
+	ret = gm_sealers_init(&w.z, &w.s);
 	if (ret) {
 		gm_snap_fini(&w.s);
 		return ret;
@@ -611,7 +471,7 @@ int gmem_vm_save(struct gmem_vm *vm, gmem_snap_write_fn write, void *opaque,
 	if (!ret)
 		ret = save(&w);
 	pthread_mutex_unlock(&vm->slots_lock);
-	sealer_fini(&w.z);
+	gm_sealers_fini(w.z);
 	gm_snap_layout_free(&w.l);
 	gm_snap_fini(&w.s);
 	return ret;

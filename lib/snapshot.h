@@ -7,6 +7,7 @@
 #ifndef GMEM_SNAPSHOT_H
 #define GMEM_SNAPSHOT_H
 
+#include <pthread.h>
 #include <stdint.h>
 
 #include <openssl/evp.h>
@@ -31,6 +32,8 @@ enum gm_snap_type {
 	GM_SNAP_DATA = 5,
 	GM_SNAP_END = 6,
 };
+
+#define GM_SNAP_SEALERS		2U	/* a save's sealing workers, at most */
 
 /* Chunk flags: the state map bits a run carries, and a data chunk's. */
 #define GM_SNAP_PRIVATE		(1U << 0)
@@ -82,11 +85,48 @@ int gm_snap_seal(struct gm_snap *s, const uint8_t *hdr, const uint8_t *in,
 		 uint32_t len, uint8_t *out, uint8_t tag[GM_SNAP_TAG]);
 int gm_snap_open(struct gm_snap *s, const uint8_t *hdr, const uint8_t *in,
 		 uint32_t len, uint8_t *out, const uint8_t tag[GM_SNAP_TAG]);
+int gm_snap_build(struct gm_snap *s, struct gm_snap_hdr *h, const uint8_t *pre,
+		  uint32_t prelen, const uint8_t *payload, uint32_t len,
+		  bool seal_payload, size_t *total);
 int gm_snap_sha256(struct gm_snap *s, const void *p, size_t len,
 		   uint8_t out[GM_SNAP_SHA]);
 int gm_snap_layout(struct gmem_vm *vm, struct gm_snap_layout *l);
 void gm_snap_layout_free(struct gm_snap_layout *l);
 uint64_t gm_snap_file_default(const struct gmem_file *f);
+
+/* snapshot-seal.c: a save's data chunks, sealed by worker threads. */
+struct gm_dchunk {
+	uint64_t p, n;		/* pages [p, p+n) */
+	bool priv;
+};
+
+struct gm_sealers;
+
+/* One job at a time, in a thread of its own or inline (snapshot-seal.c). */
+struct gm_worker {
+	void (*fn)(void *arg);
+	void *arg;
+	bool busy, stop, threaded;
+	pthread_t th;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+};
+
+void gm_worker_init(struct gm_worker *k, void (*fn)(void *), void *arg,
+		    bool thread);
+void gm_worker_run(struct gm_worker *k);
+void gm_worker_wait(struct gm_worker *k);
+void gm_worker_fini(struct gm_worker *k);
+
+unsigned int gm_snap_threads(void);
+int gm_sealers_init(struct gm_sealers **zsp, const struct gm_snap *s);
+void gm_sealers_fini(struct gm_sealers *zs);
+unsigned int gm_sealers_count(const struct gm_sealers *zs);
+void gm_sealers_submit(struct gm_sealers *zs, unsigned int w,
+		       const struct gmem_file *f, unsigned int file,
+		       const struct gm_dchunk *c, uint64_t index);
+int gm_sealers_wait(struct gm_sealers *zs, unsigned int w,
+		    const uint8_t **buf, size_t *len);
 
 /*
  * Whether the host can read and write @vm's private pages: not on a

@@ -615,9 +615,9 @@ static void assert_same_a(struct env *x, struct env *y)
 
 /*
  * Runs longer than a data chunk (64 pages): each is split into chunks of
- * at most 64 pages, in offset order and each in one state, which the save
- * seals in its second thread while it writes the one before; a writer
- * failing inside the third chunk leaves the next save whole.
+ * at most 64 pages, in offset order and each in one state, which the
+ * save's workers seal while it writes the one before; a writer failing
+ * inside any data chunk leaves the next save whole.
  */
 static void long_runs(int kvm)
 {
@@ -653,13 +653,14 @@ static void long_runs(int kvm)
 	TEST_ASSERT(k == ARRAY_SIZE(want), "%zu data chunks in file A", k);
 	TEST_ASSERT(!memmem(s.p, s.len, priv_marker, strlen(priv_marker)),
 		    "a private marker is in the stream");
-	/* fail inside file A's third data chunk: no partial stream is whole */
-	for (size_t i = 0, d = 0; i < n; i++)
-		if (chunk_u32(s.p, at[i], 8) == 5 && d++ == 2)
-			w.fail_at = at[i] + HDR + 100;
-	TEST_ASSERT(w.fail_at, "no third data chunk");
-	TEST_RET(gmem_vm_save(src.vm, swrite, &w, key, 0), -ENOSPC);
-	free(w.p);
+	/* fail inside each data chunk: the workers' jobs are dropped */
+	for (size_t i = 0; i < n; i++) {
+		if (chunk_u32(s.p, at[i], 8) != 5)
+			continue;
+		w = (struct stream){ .fail_at = at[i] + HDR + 100 };
+		TEST_RET(gmem_vm_save(src.vm, swrite, &w, key, 0), -ENOSPC);
+		free(w.p);
+	}
 	w = save(&src);
 	TEST_ASSERT(w.len == s.len, "a later save differs in size");
 	r = (struct stream){ .p = w.p, .len = w.len, .target = &t };
@@ -701,6 +702,8 @@ static void bad_input(struct env *e)
 	gmem_vm_put(zvm);
 }
 
+static const char *const threads[] = { "0", "1", "2", "9" };
+
 static void run(struct gmem_vm *vm0, int kvm)
 {
 	struct env src = make_env(kvm, A_PAGES, B_GPA0);
@@ -720,7 +723,13 @@ static void run(struct gmem_vm *vm0, int kvm)
 	target_table(kvm, &s);
 	enospc(kvm, &src, &s);
 	round_trip(kvm, &src, &s, digest);
-	long_runs(kvm);
+	/* inline, one worker, two (and a bad value: the default) */
+	for (size_t i = 0; i < ARRAY_SIZE(threads); i++) {
+		TEST_ASSERT(!setenv("GMEM_SNAP_THREADS", threads[i], 1),
+			    "setenv");
+		long_runs(kvm);
+	}
+	unsetenv("GMEM_SNAP_THREADS");
 	free(s.p);
 	free(other.p);
 	free_env(&src);
