@@ -10,6 +10,7 @@
 #include <netdb.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -79,7 +80,11 @@ static int open_socket(const char *addr, bool listen_)
 		sa = ai->ai_addr;
 		len = ai->ai_addrlen;
 	} else if (listen_) {
-		unlink(un.sun_path);	/* a socket left by an earlier run */
+		struct stat st;
+
+		/* a socket left by an earlier run; any other file stays */
+		if (!lstat(un.sun_path, &st) && S_ISSOCK(st.st_mode))
+			unlink(un.sun_path);
 	}
 	fd = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0) {

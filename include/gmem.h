@@ -479,7 +479,8 @@ int gmem_export_fd(struct gmem_file *file);
  * Takes no lock of the library's (the kernel orders it with allocations).
  *
  * Return: 0; -EINVAL for NULL @file, an unaligned, empty or past-EOF
- * range, an unknown @mode (mode flags such as MPOL_F_STATIC_NODES
+ * range (on a GMEM_FLAG_HUGETLB file: not on 2 MiB boundaries), an
+ * unknown @mode (mode flags such as MPOL_F_STATIC_NODES
  * included), a node count that does not fit the mode, @maxnode above
  * GMEM_MPOL_MAX_NODES, a NULL @nodemask with @maxnode, non-zero @flags;
  * -ENODEV when a node of the mask has no memory this process may use (not

@@ -41,6 +41,7 @@
 #include <unistd.h>
 
 #include "file.h"
+#include "huge.h"
 #include "registry.h"
 
 /* get_mempolicy(2) flags, as in <linux/mempolicy.h> */
@@ -119,6 +120,10 @@ static int check_set(const struct gmem_file *f, uint64_t off, uint64_t len,
 {
 	if (!gm_range_ok(off, len, f->size) || flags ||
 	    maxnode > GMEM_MPOL_MAX_NODES || (maxnode && !mask))
+		return -EINVAL;
+	/* a hugetlb mapping is made, advised and unmapped in 2 MiB pages
+	 * only: a 4 KiB one took the mapping and could not give it back */
+	if ((f->flags & GMEM_FLAG_HUGETLB) && ((off | len) % GM_HUGE_SIZE))
 		return -EINVAL;
 	return mode_ok(mode, nodes_from(n, mask, maxnode)) ? 0 : -EINVAL;
 }

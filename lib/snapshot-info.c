@@ -18,6 +18,8 @@
 
 /* More memslots than KVM has: a HEAD that claims them is not intact. */
 #define INFO_MAX_SLOTS	(1U << 16)
+/* gmem_create()'s bound: a FILE larger was never saved by the library. */
+#define INFO_MAX_FILE	((uint64_t)INT64_MAX)
 
 struct info_run {
 	uint64_t offset, len;
@@ -132,7 +134,7 @@ static int read_file(struct inspector *in, unsigned int i)
 	it.len = gm_get64(in->payload);
 	it.flags = gm_get64(in->payload + 8);
 	if (in->h.file != i || !zero_fields(&in->h, false) ||
-	    !it.len || !gm_aligned(it.len))
+	    !it.len || !gm_aligned(it.len) || it.len > INFO_MAX_FILE)
 		return -EBADMSG;
 	in->size[i] = it.len;
 	in->sum->memory += it.len;

@@ -80,6 +80,22 @@ static bool uniform(const struct memmap_file *f, size_t *i, uint64_t lo,
 }
 
 /*
+ * Where the attribute of f's run @i (and of the runs right after it that
+ * share it) ends. A snapshot's file may claim up to 2^63 bytes in one
+ * run: its whole GiBs are one level, not 2^33 steps.
+ */
+static uint64_t uniform_end(const struct memmap_file *f, size_t i)
+{
+	bool priv = f->runs[i].flags & GMEM_RUN_PRIVATE;
+	uint64_t end = f->runs[i].offset + f->runs[i].len;
+
+	while (++i < f->nr_runs && f->runs[i].offset == end &&
+	       !!(f->runs[i].flags & GMEM_RUN_PRIVATE) == priv)
+		end += f->runs[i].len;
+	return end < f->size ? end : f->size;
+}
+
+/*
  * The levels of a file known by its runs alone (a snapshot's: no live
  * file to ask gmem_get_level()), by the rule gmem_get_level() states.
  */
@@ -92,6 +108,21 @@ static int levels_from_runs(struct memmap_file *f, size_t *cap)
 		size_t gi = i;
 		bool u1 = uniform(f, &gi, g, g_end);
 
+		/* whole uniform GiBs in a row: one level, one step */
+		uint64_t n = u1 && g_end - g == REGION_1G &&
+			     gi < f->nr_runs && f->runs[gi].offset <= g ?
+			     (uniform_end(f, gi) - g) / REGION_1G : 0;
+
+		if (n) {
+			struct gmem_level lv = { .offset = g,
+				.len = n * REGION_1G, .level = GMEM_LEVEL_1G };
+			int ret = add_level(f, cap, &lv);
+
+			if (ret)
+				return ret;
+			g += (n - 1) * REGION_1G;
+			continue;
+		}
 		for (uint64_t r = g; r < g_end; r += REGION_2M) {
 			uint64_t r_end = g_end - r < REGION_2M ? g_end : r + REGION_2M;
 			bool u2 = uniform(f, &i, r, r_end);

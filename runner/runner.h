@@ -325,10 +325,12 @@ void runner_snap_config(const struct runner_snap *s, struct runner_config *cfg);
 /*
  * Into @r, created from runner_snap_config() and not run yet, after
  * runner_snap_unseal(): gmem_vm_restore() from the stream, then every
- * vCPU's state; the launch digest becomes the snapshot's. 0; -EINVAL (@r
+ * vCPU's state; the launch digest becomes the snapshot's. The fd must end
+ * with the stream (a migration's source shuts its side). 0; -EINVAL (@r
  * not made for it, the vCPU state not opened); -EOPNOTSUPP (RAM of
  * another backing than the snapshot's); gmem_vm_restore()'s errors;
- * KVM's errors setting the state. On failure @r must not be run.
+ * -EBADMSG for bytes after the stream; KVM's errors setting the state.
+ * On failure @r must not be run.
  */
 int runner_restore(struct runner *r, struct runner_snap *s,
 		   const uint8_t key[RUNNER_KEY_LEN]);

@@ -412,6 +412,18 @@ static bool same_shape(const struct runner *r,
 	       !c->nr_mmio && !c->nr_dev_slots;
 }
 
+/*
+ * Nothing after the stream: the library stops at its END chunk, and a
+ * file that goes on past it is not the one that was saved.
+ */
+static int at_end(struct runner_snap *s)
+{
+	uint8_t b;
+	long n = stream_read(s, &b, 1);
+
+	return n < 0 ? (int)n : n ? -EBADMSG : 0;
+}
+
 int runner_restore(struct runner *r, struct runner_snap *s,
 		   const uint8_t key[RUNNER_KEY_LEN])
 {
@@ -425,6 +437,8 @@ int runner_restore(struct runner *r, struct runner_snap *s,
 	if (memfd_backed(r) != !!(s->rec.flags & RUNNER_SNAP_MEMFD))
 		return -EOPNOTSUPP;
 	ret = gmem_vm_restore(r->vm, stream_read, s, key, 0);
+	if (!ret)
+		ret = at_end(s);
 	if (ret)
 		return ret;
 	size = rn_vstate_size(&s->layout);

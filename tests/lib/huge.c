@@ -206,6 +206,8 @@ static void thp_split_merge(struct gmem_vm *vm)
 	convert(f, R2 + 5 * PG, PG, PRIV, KEEP);
 	expect_level(f, R2, GMEM_LEVEL_4K);
 	expect_pmd(p, size - R2, "one page private");
+	assert_faults(p + R2 + 5 * PG, 0);	/* not through the huge page */
+	assert_no_fault(p + R2 + 4 * PG, 0);
 	convert(f, R2 + 5 * PG, PG, 0, KEEP);
 	expect_level(f, R2, GMEM_LEVEL_2M);
 	expect_pmd(p, size, "shared again");
@@ -214,6 +216,7 @@ static void thp_split_merge(struct gmem_vm *vm)
 	/* ZERO: the punch splits the page; the collapse makes a new one. */
 	convert(f, 3 * R2 + 9 * PG, 2 * PG, PRIV, ZERO);
 	expect_pmd(p, size - R2, "two pages zeroed and private");
+	assert_faults(p + 3 * R2 + 10 * PG, 0);
 	convert(f, 3 * R2 + 9 * PG, 2 * PG, 0, KEEP);
 	expect_pmd(p, size, "shared again after ZERO");
 	memset(buf + 3 * R2 + 9 * PG, 0, 2 * PG);
@@ -222,11 +225,25 @@ static void thp_split_merge(struct gmem_vm *vm)
 	/* A whole region private and back: it never mixes, never splits. */
 	convert(f, 0, R2, PRIV, KEEP);
 	expect_level(f, 0, GMEM_LEVEL_2M);
+	assert_faults(p + R2 - PG, 0);
 	convert(f, 0, R2, 0, KEEP);
 	expect_pmd(p, size, "whole region private and back");
 	TEST_RET(gmem_unmap(f, addr, size), 0);
 	TEST_RET(gmem_close(f), 0);
 	free(buf);
+}
+
+/* Lines of /proc/self/maps: a mapping the library left behind adds one. */
+static int count_maps(void)
+{
+	FILE *m = fopen("/proc/self/maps", "r");
+	int c, n = 0;
+
+	TEST_ASSERT(m, "/proc/self/maps");
+	while ((c = fgetc(m)) != EOF)
+		n += c == '\n';
+	fclose(m);
+	return n;
 }
 
 /* hugetlb: 4 KiB conversions on 2 MiB pages, and a file past the pool. */
@@ -235,6 +252,7 @@ static void hugetlb(struct gmem_vm *vm)
 	struct gmem_file *f = (void *)0x1;
 	uint8_t in[PG], out[PG];
 	void *addr = (void *)0x1;
+	int maps, ret;
 
 	TEST_RET(gmem_create(vm, (POOL_PAGES + 64) * R2,
 			     FL | GMEM_FLAG_HUGETLB, &f), -ENOMEM);
@@ -259,6 +277,16 @@ static void hugetlb(struct gmem_vm *vm)
 			TEST_ASSERT(!memcmp(in, out, PG), "page %#llx changed",
 				    (unsigned long long)o);
 	}
+	/* a policy of 4 KiB of a 2 MiB page: refused, no mapping left */
+	maps = count_maps();
+	for (uint64_t o = 0; o < 2 * PG; o += PG) {
+		ret = gmem_set_mempolicy(f, o, PG, GMEM_MPOL_LOCAL, NULL, 0, 0);
+		TEST_ASSERT(count_maps() == maps && ret == -EINVAL,
+			    "set_mempolicy at %#llx: %d, %d mappings more",
+			    (unsigned long long)o, ret, count_maps() - maps);
+	}
+	TEST_RET(gmem_set_mempolicy(f, 0, R2, GMEM_MPOL_LOCAL, NULL, 0, 0), 0);
+	TEST_ASSERT(count_maps() == maps, "set_mempolicy left a mapping");
 	TEST_RET(del_slot(vm, 1), 0);
 	TEST_RET(gmem_close(f), 0);
 }

@@ -507,6 +507,70 @@ static void test_calls(const struct stream *s)
 	free(longer);
 }
 
+/* One chunk at @p: its header (index @idx), @plen payload bytes, a tag. */
+static size_t put_chunk(uint8_t *p, uint32_t type, uint32_t plen,
+			uint64_t idx, uint64_t off, uint64_t len)
+{
+	uint32_t h32[4] = { 0x43534d47, 1, type, plen };	/* "GMSC" */
+
+	memset(p, 0, HDR + plen + TAG);
+	memcpy(p, h32, sizeof(h32));
+	put64(p + 16, idx);
+	put64(p + 48, off);
+	put64(p + 56, len);
+	return HDR + plen + TAG;
+}
+
+/*
+ * A stream made by hand around one file of @size bytes: HEAD, FILE, a
+ * one-page memslot, one shared run over the whole file, END (no tag is
+ * checked without the key).
+ */
+static size_t lone_file(uint8_t *p, uint64_t size)
+{
+	size_t at = 0;
+
+	at += put_chunk(p + at, HEAD, 48, 0, 0, 0);
+	p[HDR] = 1;				/* one file */
+	p[HDR + 4] = 1;				/* one memslot */
+	at += put_chunk(p + at, FILE_, 16, 1, 0, 0);
+	put64(p + at - TAG - 16, size);
+	at += put_chunk(p + at, SLOT, 16, 2, 0, PG);
+	at += put_chunk(p + at, RUN, 0, 3, 0, size);
+	at += put_chunk(p + at, END, 8, 4, 0, 0);
+	put64(p + at - TAG - 8, 4);
+	return at;
+}
+
+/*
+ * A FILE larger than gmem_create() makes (2^63 and up) is not intact: a
+ * summary would wrap, and gmem snapshot info walked such a file's GiBs
+ * one by one, for ever past 2^64 - 1 GiB.
+ */
+static void test_file_sizes(void)
+{
+	static const struct {
+		uint64_t size;
+		int want;
+	} rows[] = {
+		{ 1ULL << 40, 0 },
+		{ (1ULL << 63) - PG, 0 },
+		{ 1ULL << 63, -EBADMSG },
+		{ -(uint64_t)PG, -EBADMSG },
+	};
+	uint8_t p[6 * (HDR + TAG) + 48 + 16 + 16 + 8];
+	struct gmem_snap_summary sum;
+
+	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
+		size_t len = lone_file(p, rows[i].size);
+
+		TEST_ASSERT(len <= sizeof(p), "lone_file");
+		TEST_RET(inspect(p, len, NULL, &sum), rows[i].want);
+		TEST_ASSERT(rows[i].want || sum.memory == rows[i].size,
+			    "memory %llu", (unsigned long long)sum.memory);
+	}
+}
+
 /* A VM with no guest memory: HEAD and END. */
 static void test_empty(void)
 {
@@ -537,6 +601,7 @@ int main(void)
 	test_reorder(&s);
 	test_calls(&s);
 	test_empty();
+	test_file_sizes();
 	printf("PASS: summary and %zu items, %zu changed streams, cuts, "
 	       "reorders\n", v->n, ARRAY_SIZE(rows));
 	free(v);

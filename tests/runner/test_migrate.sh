@@ -127,6 +127,18 @@ PY
 	echo "ok: source cut at $cut of $size: $(cat "$tmp/dst.err")"
 done
 
+# --incoming unix:PATH over a file that is not a socket: refused, the file
+# kept (it was unlinked, and the destination then waited for ever)
+echo keep >"$tmp/plain"
+timeout 60 "$gmem" run --incoming "unix:$tmp/plain" --key "$tmp/k" \
+	>"$tmp/dst.out" 2>"$tmp/dst.err"
+rc=$?
+[ $rc -eq 1 ] && [ "$(cat "$tmp/plain" 2>/dev/null)" = keep ] &&
+	grep -q "^gmem run: --incoming unix:$tmp/plain: Address already in use$" \
+		"$tmp/dst.err" ||
+	fail "--incoming over a plain file: exit $rc, file '$(cat "$tmp/plain" 2>&1)': $(cat "$tmp/dst.err")"
+echo "ok: --incoming over a plain file: $(cat "$tmp/dst.err")"
+
 cat >"$tmp/rules" <<EOF
 2 | --migrate-to needs --key FILE | run --migrate-to unix:$tmp/x.sock
 2 | --incoming needs --key FILE | run --incoming unix:$tmp/x.sock

@@ -98,6 +98,8 @@ if kind == "cut":
     d = d[:int(arg)]
 elif kind == "flip":
     d[int(arg)] ^= 0x01
+elif kind == "tail":        # bytes after the stream's END chunk
+    d += bytes(int(arg))
 elif kind == "splice":      # this record and vCPU state, another stream
     o = open(other, "rb").read()
     d = d[:int(arg)] + o[struct.unpack_from("<Q", o, 168)[0]:]
@@ -154,6 +156,7 @@ flip   | stream + 20      | it does not verify
 flip   | size / 2         | it does not verify
 flip   | size - 1         | it does not verify
 splice | stream           | laid out otherwise than its record says
+tail   | 1                | it does not verify
 EOF
 echo "ok: cuts, flips and a foreign stream refused"
 
