@@ -165,8 +165,9 @@ static inline int gm_snap_read_exact(gmem_snap_read_fn read, void *opaque,
 	while (len) {
 		long n = read(opaque, p, len);
 
+		/* a -errno, else a lying reader: never success on a short buffer */
 		if (n < 0)
-			return (int)n;
+			return n >= -4095 ? (int)n : -EIO;
 		if (n == 0 || (size_t)n > len)
 			return -EBADMSG;	/* cut short */
 		p += n;

@@ -673,6 +673,15 @@ static void long_runs(int kvm)
 	free_env(&src);
 }
 
+/* A reader whose error is no errno: -(2^32), which an int cast made 0. */
+static long lying_read(void *opaque, void *buf, size_t len)
+{
+	(void)opaque;
+	(void)buf;
+	(void)len;
+	return -(1L << 32);
+}
+
 static void bad_input(struct env *e)
 {
 	struct stream s = { 0 };
@@ -684,6 +693,7 @@ static void bad_input(struct env *e)
 		{ 1, 1, 1, 1 }, { 1, 1, 1, 1ULL << 63 },
 	};
 	struct gmem_vm_config cfg = { .convert_modes = GMEM_CONVERT_ZERO };
+	struct gmem_snap_summary sum;
 	struct gmem_vm *zvm;
 
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
@@ -696,6 +706,7 @@ static void bad_input(struct env *e)
 					 cases[i].flags), -EINVAL);
 	}
 	TEST_ASSERT(s.len == 0, "bad input wrote");
+	TEST_RET(gmem_snap_inspect(lying_read, NULL, NULL, NULL, &sum), -EIO);
 	TEST_RET(gmem_vm_create(&cfg, &zvm), 0);
 	TEST_RET(gmem_vm_save(zvm, swrite, &s, key, 0), -EOPNOTSUPP);
 	TEST_RET(gmem_vm_restore(zvm, sread, &s, key, 0), -EOPNOTSUPP);
