@@ -17,7 +17,6 @@
  * "deny") the plain rows only. Numbers only.
  */
 #include <errno.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -29,7 +28,6 @@
 #define LV_PAGE		4096ULL
 #define LV_QUICK	64		/* regions with --quick, of 512 */
 #define LV_FLAGS	(GMEM_FLAG_MMAP | GMEM_FLAG_INIT_SHARED)
-#define PMD_FIELD	"ShmemPmdMapped:"
 
 enum { LV_4K_PRIV, LV_4K_SHARED, LV_2M_PRIV, LV_2M_SHARED, LV_NR };
 
@@ -49,20 +47,6 @@ const char *const bench_huge_keys[] = {
 	"lvl_regions", "lvl_pmd_touched_mib", "lvl_pmd_after_mib",
 	NULL,
 };
-
-static uint64_t pmd_kib(void)
-{
-	FILE *f = fopen("/proc/self/smaps_rollup", "re");
-	unsigned long long kib = 0;
-	char line[128];
-
-	while (f && fgets(line, sizeof(line), f))
-		if (!strncmp(line, PMD_FIELD, strlen(PMD_FIELD)))
-			sscanf(line + strlen(PMD_FIELD), "%llu", &kib);
-	if (f)
-		fclose(f);
-	return kib;
-}
 
 static int conv(struct bench_table *t, struct gmem_file *f, uint64_t off,
 		uint64_t len, uint64_t attrs, double *secs)
@@ -115,10 +99,10 @@ static int one_file(struct gmem_vm *vm, struct bench_table *t, bool huge,
 	}
 	memset(p, 0x5a, LV_FILE);
 	if (pmd)
-		pmd[0] = pmd_kib();
+		pmd[0] = bench_shmem_pmd_kib();
 	r = round_trips(t, f, n, LV_PAGE, &us[LV_4K_PRIV], &us[LV_4K_SHARED]);
 	if (!r && pmd)
-		pmd[1] = pmd_kib();
+		pmd[1] = bench_shmem_pmd_kib();
 	if (!r)
 		r = round_trips(t, f, n, LV_REGION, &us[LV_2M_PRIV],
 				&us[LV_2M_SHARED]);

@@ -242,24 +242,6 @@ const char *const bench_runner_huge_keys[] = {
 	NULL,
 };
 
-#define SMAPS_ROLLUP	"/proc/self/smaps_rollup"
-#define PMD_FIELD	"ShmemPmdMapped:"
-
-/* ShmemPmdMapped of the whole process, KiB; 0 where it cannot be read. */
-static uint64_t shmem_pmd_kib(void)
-{
-	FILE *f = fopen(SMAPS_ROLLUP, "re");
-	unsigned long long kib = 0;
-	char line[128];
-
-	while (f && fgets(line, sizeof(line), f))
-		if (!strncmp(line, PMD_FIELD, strlen(PMD_FIELD)))
-			sscanf(line + strlen(PMD_FIELD), "%llu", &kib);
-	if (f)
-		fclose(f);
-	return kib;
-}
-
 /* One VM on huge RAM; @pmd_kib: NULL, or the PMD-mapped KiB after it ran. */
 static int on_huge(struct bench_table *t, uint64_t size, bool prefault,
 		   uint64_t *ns, uint64_t *prefault_ns, uint64_t *pmd_kib)
@@ -272,7 +254,7 @@ static int on_huge(struct bench_table *t, uint64_t size, bool prefault,
 	if (ret)
 		return ret;
 	if (pmd_kib)
-		*pmd_kib = shmem_pmd_kib();
+		*pmd_kib = bench_shmem_pmd_kib();
 	runner_destroy(r);
 	job_passes(&j, ns, prefault ? prefault_ns : NULL);
 	return 0;
