@@ -72,7 +72,9 @@
 	{ RN("prefault itself, huge RAM, " size, \
 	     "guest_prefault_" sz "huge_ms"), HUGE_THP(sz) }, \
 	{ RN("huge RAM mapped by PMDs, " size, \
-	     "guest_huge_" sz "pmd_mib"), .optional = true }
+	     "guest_huge_" sz "pmd_mib"), .optional = true }, \
+	{ RN("... pre-faulted, " size, \
+	     "guest_huge_" sz "prefault_pmd_mib"), .optional = true }
 
 /*
  * A conversion in every 2 MiB region of a 1 GiB file (bench/huge.c): on a

@@ -223,23 +223,23 @@ int bench_runner_prefault(const struct bench_opts *o, struct bench_table *t)
  * is GMEM_FLAG_HUGE, shmem THP) at 256 MiB and 1 GiB: the guest's first
  * touch without and with the pre-fault, against THP anonymous memory, in
  * one run; and how much of the RAM the host really mapped with PMDs
- * (ShmemPmdMapped of /proc/self/smaps_rollup after the touch without
- * pre-fault: the only shmem THP mapping of the process), so that a number
+ * (ShmemPmdMapped of /proc/self/smaps_rollup after each touch: the only
+ * shmem THP mapping of the process), so that a number
  * is trusted only with the RAM huge. Where the system refuses huge files
  * (shmem THP "never" or "deny", guest_memfd) no rows, and no failure
  * (`gmem bench` shows them as not measured).
  * Medians of interleaved rounds.
  */
-#define HG_COLS		6	/* touch, touch after pf, pf, sum, THP, PMD */
+#define HG_COLS		7	/* touch, after pf, pf, sum, THP, PMD, PMD pf */
 
 const char *const bench_runner_huge_keys[] = {
 	"guest_touch_huge_ms", "guest_touch_huge_prefault_ms",
 	"guest_prefault_huge_ms", "guest_touch_huge_prefault_total_ms",
 	"guest_touch_huge_thp_ms", "guest_huge_pmd_mib",
-	"guest_touch_1g_huge_ms", "guest_touch_1g_huge_prefault_ms",
+	"guest_huge_prefault_pmd_mib", "guest_touch_1g_huge_ms", "guest_touch_1g_huge_prefault_ms",
 	"guest_prefault_1g_huge_ms", "guest_touch_1g_huge_prefault_total_ms",
 	"guest_touch_1g_huge_thp_ms", "guest_huge_1g_pmd_mib",
-	NULL,
+	"guest_huge_1g_prefault_pmd_mib", NULL,
 };
 
 /* One VM on huge RAM; @pmd_kib: NULL, or the PMD-mapped KiB after it ran. */
@@ -265,7 +265,7 @@ static int huge_round(struct bench_table *t, uint64_t size,
 {
 	uint64_t cold[NR_PASSES], warm[NR_PASSES], thp[NR_PASSES];
 	int ret = on_huge(t, size, false, cold, NULL, &v[5]) ?:
-		  on_huge(t, size, true, warm, &v[2], NULL) ?:
+		  on_huge(t, size, true, warm, &v[2], &v[6]) ?:
 		  on_bare(t, BARE_RAM_ANON_THP, size, thp);
 
 	v[0] = cold[PASS_TOUCH];
@@ -284,9 +284,10 @@ int bench_runner_huge(const struct bench_opts *o, struct bench_table *t)
 		"first touch + pre-fault on huge RAM",
 		"bare KVM: anonymous RAM, MADV_HUGEPAGE",
 		"ShmemPmdMapped after the touch (smaps_rollup)",
+		"the same, pre-faulted",
 	};
 	static const char *const units[HG_COLS] = {
-		"ms", "ms", "ms", "ms", "ms", "MiB",
+		"ms", "ms", "ms", "ms", "ms", "MiB", "MiB",
 	};
 	int rounds = o->quick ? ROUNDS_QUICK : ROUNDS;
 	uint64_t ns[PF_SIZES][HG_COLS][ROUNDS];
@@ -311,6 +312,6 @@ int bench_runner_huge(const struct bench_opts *o, struct bench_table *t)
 		for (int k = 0; k < HG_COLS; k++)
 			bench_add(t, bench_runner_huge_keys[s * HG_COLS + k],
 				  median(ns[s][k], rounds) /
-				  (k == 5 ? 1024 : 1e6), units[k], notes[k]);
+				  (k >= 5 ? 1024 : 1e6), units[k], notes[k]);
 	return 0;
 }
