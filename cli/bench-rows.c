@@ -88,6 +88,23 @@
 	  .base_key = "lvl_" k "_plain_us", \
 	  .base_label = "the same, nothing huge", .optional = true }
 
+/*
+ * A snapshot of the runner (bench/runner/resume.c): restored to the
+ * guest's first entry and first exit beside a cold boot of the same guest
+ * and RAM; migration downtime beside the same bytes through a socket pair.
+ * --quick uses smaller guests (the _mib rows say which).
+ */
+#define COLD_BOOT	"cold boot to first sync, same RAM"
+#define RESUME_ROWS(k, size) \
+	{ RN("restore->entry, " size, "resume_" k "_entry_us"), \
+	  .base_key = "resume_" k "_cold_us", .base_label = COLD_BOOT }, \
+	{ RN("restore->exit, " size, "resume_" k "_exit_us"), \
+	  .base_key = "resume_" k "_cold_us", .base_label = COLD_BOOT }
+#define MIGRATE_ROW(k, size) \
+	{ RN("migration downtime, " size, "migrate_" k "_downtime_ms"), \
+	  .base_key = "migrate_" k "_copy_ms", \
+	  .base_label = "its bytes through a socket pair" }
+
 const char *const cli_bench_part_names[NR_PARTS] = { "level1", "runner" };
 
 const struct measure cli_bench_measures[] = {
@@ -311,6 +328,11 @@ const struct measure cli_bench_measures[] = {
 	  .base_key = "vms_10_bare_rss_kib", .base_label = BARE_VM },
 	{ RN("Rss per VM, " VMS_100, "vms_100_rss_kib"),
 	  .base_key = "vms_100_bare_rss_kib", .base_label = BARE_VM },
+	RESUME_ROWS("64m", "64 MiB (--quick: 1)"),
+	RESUME_ROWS("256m", "256 MiB (--quick: 2)"),
+	MIGRATE_ROW("64m", "64 MiB (--quick: 1)"),
+	MIGRATE_ROW("256m", "256 MiB (--quick: 2)"),
+	MIGRATE_ROW("1g", "1 GiB (--quick: 4)"),
 	{ RN("guest blk writes 4 KiB, guest_memfd", "vhost_blk_guest_write_mbs"),
 	  .base_key = "vhost_blk_guest_write_memfd_mbs",
 	  .base_label = MEMFD, .rate = true, .optional = true },

@@ -13,6 +13,8 @@
  *      the runner's libgmem RAM vs anonymous RAM (touch.c).
  *   5. VM start and host memory per VM with 1, 10 and 100 VMs alive at
  *      once (scale.c).
+ *   6. A snapshot restored to its first instruction against a cold boot,
+ *      and migration downtime against guest size (resume.c).
  * Each group runs when --filter names one of its rows, with one idle VM
  * kept alive throughout (keep_a_vm()). Numbers only; nothing here asserts
  * on time.
@@ -151,6 +153,8 @@ static const struct group groups[] = {
 	{ bench_runner_prefault, bench_runner_prefault_keys },
 	{ bench_runner_huge, bench_runner_huge_keys },
 	{ bench_runner_scale, bench_runner_scale_keys },
+	{ bench_runner_resume, bench_runner_resume_keys },
+	{ bench_runner_migrate, bench_runner_migrate_keys },
 	{ bench_blk_guest, bench_blk_guest_keys },
 };
 

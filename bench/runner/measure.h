@@ -41,4 +41,14 @@ extern const char *const bench_runner_huge_keys[];
 int bench_runner_scale(const struct bench_opts *o, struct bench_table *t);
 extern const char *const bench_runner_scale_keys[];
 
+/*
+ * runner_restore() to the guest's first entry and exit against a cold
+ * boot with the same RAM; migration downtime over a socket pair against
+ * guest size (resume.c).
+ */
+int bench_runner_resume(const struct bench_opts *o, struct bench_table *t);
+extern const char *const bench_runner_resume_keys[];
+int bench_runner_migrate(const struct bench_opts *o, struct bench_table *t);
+extern const char *const bench_runner_migrate_keys[];
+
 #endif /* BENCH_RUNNER_MEASURE_H */

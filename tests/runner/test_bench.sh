@@ -108,19 +108,25 @@ want = {
                "guest_write_gmem_mb_per_s", "guest_read_gmem_mb_per_s"},
     "vms_": {"vms_1_start_us", "vms_10_start_us", "vms_100_start_us",
              "vms_1_rss_kib", "vms_10_rss_kib", "vms_100_rss_kib"},
+    "resume_": {"resume_64m_entry_us", "resume_64m_exit_us",
+                "resume_256m_entry_us", "resume_256m_exit_us"},
+    "migrate_": {"migrate_64m_downtime_ms", "migrate_256m_downtime_ms",
+                 "migrate_1g_downtime_ms"},
 }[filt]
 assert want <= names, (filt, want - names)
 # The runner's new rows each come beside their competitor.
 for r in j["results"]:
-    if r["part"] == "runner" and filt in ("vcpu", "guest_", "vms_"):
+    if r["part"] == "runner" and filt in ("vcpu", "guest_", "vms_",
+                                          "resume_", "migrate_"):
         assert r["kernel"] is not None, r
         assert r["kernel"]["name"] in j["raw"]["runner"], r
 # The runner measures only the groups the filter names.
-if filt in ("vcpu", "guest_", "vms_"):
+if filt in ("vcpu", "guest_", "vms_", "resume_", "migrate_"):
     for k in j["raw"]["runner"]:
         assert match(k), ("runner ran an unnamed group", filt, k)
 # Its scaling series, each with the competitor from the same run.
-runner_series = {"vcpu": {"vcpus"}, "vms_": {"vm_start", "vm_memory"}}
+runner_series = {"vcpu": {"vcpus"}, "vms_": {"vm_start", "vm_memory"},
+                 "migrate_": {"migration"}}
 if filt in runner_series:
     sc = j["scaling"]
     assert set(sc) == runner_series[filt], sc.keys()
@@ -138,6 +144,22 @@ if filt in runner_series:
         for r in j["results"]:
             if r["name"].startswith("vms_100_"):
                 assert "--quick" in r["label"], r
+    if filt == "migrate_":
+        # --quick's guests are smaller, and the points say which ran
+        raw = j["raw"]["runner"]
+        xs = [raw["migrate_%s_mib" % k] for k in ("64m", "256m", "1g")]
+        assert xs == [1, 2, 4], xs
+        assert [x for x, _ in sc["migration"]["points"]] == xs, sc
+        for k in ("64m", "256m", "1g"):
+            # the snapshot carries at least the RAM the host wrote
+            assert raw["migrate_%s_bytes" % k] >= raw["migrate_%s_mib" % k] << 20, raw
+if filt == "resume_":
+    raw = j["raw"]["runner"]
+    for k, mib in (("64m", 1), ("256m", 2)):
+        assert raw["resume_%s_mib" % k] == mib, raw
+        assert raw["resume_%s_bytes" % k] >= mib << 20, raw
+        # the first exit comes after the first entry
+        assert raw["resume_%s_exit_us" % k] >= raw["resume_%s_entry_us" % k], raw
 if filt == "scale_":
     sc = j["scaling"]
     assert set(sc) == {"uniform", "conversions", "map_bytes"}, sc.keys()
@@ -215,16 +237,16 @@ if [ "$kvm" = 1 ]; then
 	check_json "$tmp/det.json" memfd read_64b level1 ||
 		fail "--detached JSON"
 	# the runner's groups, each once, through the filter that names it
-	for f in vm_start conv_roundtrip vcpu guest_ vms_; do
+	for f in vm_start conv_roundtrip vcpu guest_ vms_ resume_ migrate_; do
 		extra=()
-		[ "$f" = vms_ ] && extra=(--plot "$tmp/rplot")
+		[ "$f" = vms_ ] || [ "$f" = migrate_ ] && extra=(--plot "$tmp/rplot")
 		"$gmem" bench --json --quick --filter "$f" "${extra[@]}" \
 			>"$tmp/rn-$f.json" 2>"$tmp/rn-$f.err" ||
 			fail "bench --filter $f exited $?: $(cat "$tmp/rn-$f.err")"
 		check_json "$tmp/rn-$f.json" "$backing" "$f" runner ||
 			fail "runner JSON, --filter $f"
 	done
-	for s in vm_start vm_memory; do
+	for s in vm_start vm_memory migration; do
 		python3 -c 'import sys, xml.dom.minidom as m; d = m.parse(sys.argv[1]); assert d.documentElement.tagName == "svg"; assert len(d.getElementsByTagName("polyline")) == 2' \
 			"$tmp/rplot/scaling-$s.svg" || fail "--plot: scaling-$s.svg"
 	done
