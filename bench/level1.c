@@ -521,6 +521,7 @@ static const struct group groups[] = {
 		       "slots_loaded_twob_conv_per_s", "slots_state_ranges",
 		       "slots_1_unfragmented_gmem_read_ns") },
 	{ "scaling", NULL, bench_scaling, .keys = bench_scaling_keys },
+	{ "levels", NULL, bench_huge, .keys = bench_huge_keys },
 	{ "populate", NULL, bench_launch,
 	  .keys = KEYS("populate_mb_per_s", "populate_memcpy_mb_per_s",
 		       "populate_sha256_mb_per_s", "populate_bound_mb_per_s") },

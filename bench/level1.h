@@ -31,6 +31,9 @@ int bench_slots(const struct bench_opts *o, struct bench_table *t);
 /* How conversion time and state-map size grow (scaling.c). */
 int bench_scaling(const struct bench_opts *o, struct bench_table *t);
 extern const char *const bench_scaling_keys[];
+/* Conversions on a huge 1 GiB file beside a plain one (huge.c). */
+int bench_huge(const struct bench_opts *o, struct bench_table *t);
+extern const char *const bench_huge_keys[];
 
 /* The launch rows: populate throughput beside memcpy and SHA-256 (launch.c). */
 int bench_launch(const struct bench_opts *o, struct bench_table *t);

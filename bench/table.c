@@ -70,3 +70,19 @@ bool bench_wanted(const struct bench_opts *o, const char *const *keys)
 			return true;
 	return false;
 }
+
+#define PMD_FIELD	"ShmemPmdMapped:"
+
+uint64_t bench_shmem_pmd_kib(void)
+{
+	FILE *f = fopen("/proc/self/smaps_rollup", "re");
+	unsigned long long kib = 0;
+	char line[128];
+
+	while (f && fgets(line, sizeof(line), f))
+		if (!strncmp(line, PMD_FIELD, strlen(PMD_FIELD)))
+			sscanf(line + strlen(PMD_FIELD), "%llu", &kib);
+	if (f)
+		fclose(f);
+	return kib;
+}

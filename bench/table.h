@@ -62,6 +62,12 @@ int bench_fail(struct bench_table *t, int err, const char *fmt, ...)
 double bench_now(void);
 
 /*
+ * ShmemPmdMapped of the whole process (/proc/self/smaps_rollup), KiB: how
+ * much shmem the process maps with PMDs. 0 where it cannot be read.
+ */
+uint64_t bench_shmem_pmd_kib(void);
+
+/*
  * What a VMM without gmem does to find guest memory: a binary search over
  * its memslots, sorted by gpa. The competitor of every accessor row.
  */

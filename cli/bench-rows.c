@@ -62,6 +62,41 @@
 	  .goal = GOAL_LE, .target = 1, .target_text = "<= +1 %" }
 
 /*
+ * Huge RAM (a memfd of shmem THP, bench/runner/touch.c) beside THP
+ * anonymous memory; optional: not measured where the system refuses
+ * huge files. The PMD row says whether the RAM really was huge.
+ */
+#define HUGE_THP(sz)	.base_key = "guest_touch_" sz "huge_thp_ms", \
+			.base_label = THP, .optional = true
+#define HUGE_ROWS(size, sz) \
+	{ RN("guest first touch, huge RAM, " size, \
+	     "guest_touch_" sz "huge_ms"), HUGE_THP(sz) }, \
+	{ RN("touch + prefault, huge RAM, " size, \
+	     "guest_touch_" sz "huge_prefault_total_ms"), HUGE_THP(sz), \
+	  .goal = GOAL_LE, .on_ratio = true, .target = 1.5, \
+	  .target_text = "<= 1.5x" }, \
+	{ RN("touch after prefault, huge RAM, " size, \
+	     "guest_touch_" sz "huge_prefault_ms"), HUGE_THP(sz) }, \
+	{ RN("prefault itself, huge RAM, " size, \
+	     "guest_prefault_" sz "huge_ms"), HUGE_THP(sz) }, \
+	{ RN("huge RAM mapped by PMDs, " size, \
+	     "guest_huge_" sz "pmd_mib"), .optional = true }, \
+	{ RN("... pre-faulted, " size, \
+	     "guest_huge_" sz "prefault_pmd_mib"), .optional = true }
+
+/*
+ * A conversion in every 2 MiB region of a 1 GiB file (bench/huge.c): on a
+ * GMEM_FLAG_HUGE file beside one where nothing is huge (no competitor
+ * keeps the mixed-level flag; the tracking runs on both), and the plain
+ * one alone where the system refuses huge files.
+ */
+#define LEVEL_ROWS(what, k) \
+	{ L1(what ", 1 GiB file, per region", "lvl_" k "_plain_us") }, \
+	{ L1(what ", huge 1 GiB file, per region", "lvl_" k "_huge_us"), \
+	  .base_key = "lvl_" k "_plain_us", \
+	  .base_label = "the same, nothing huge", .optional = true }
+
+/*
  * A snapshot of the runner (bench/runner/resume.c): restored to the
  * guest's first entry and first exit beside a cold boot of the same guest
  * and RAM; migration downtime beside the same bytes through a socket pair.
@@ -234,6 +269,14 @@ const struct measure cli_bench_measures[] = {
 	{ L1("cp of a memfd (read/write 128 KiB)", "snap_cp_rw_mb_per_s"),
 	  .base_key = "snap_100_write_mb_per_s", .base_label = WRITE,
 	  .rate = true, .base_note = true, .optional = true },
+	LEVEL_ROWS("4 KiB -> private", "4k_private"),
+	LEVEL_ROWS("4 KiB -> shared", "4k_shared"),
+	LEVEL_ROWS("2 MiB -> private", "2m_private"),
+	LEVEL_ROWS("2 MiB -> shared", "2m_shared"),
+	{ L1("huge 1 GiB file mapped by PMDs, touched", "lvl_pmd_touched_mib"),
+	  .optional = true },
+	{ L1("... after the 4 KiB round trips", "lvl_pmd_after_mib"),
+	  .optional = true },
 	{ RN("VM start to first sync", "vm_start_runner_us"),
 	  .base_key = "vm_start_bare_us",
 	  .base_label = "bare KVM ioctl sequence", .goal = GOAL_LE,
@@ -273,6 +316,8 @@ const struct measure cli_bench_measures[] = {
 	  .base_key = "guest_touch_1g_thp_ms", .base_label = THP },
 	{ RN("prefault itself, 1 GiB", "guest_prefault_1g_ms"),
 	  .base_key = "guest_touch_1g_thp_ms", .base_label = THP },
+	HUGE_ROWS("256 MiB", ""),
+	HUGE_ROWS("1 GiB", "1g_"),
 	{ RN("guest write pass, 256 MiB", "guest_write_gmem_mb_per_s"),
 	  .base_key = "guest_write_anon_mb_per_s", .base_label = ANON,
 	  .rate = true },

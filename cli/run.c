@@ -61,6 +61,11 @@ static void run_usage(FILE *f)
 "  --prefault         pre-fault guest RAM before the vCPUs start\n"
 "                     (gmem_vm_prefault(): through vCPU 0 where KVM has\n"
 "                     KVM_PRE_FAULT_MEMORY, else the host side only)\n"
+"  --huge             back guest RAM (and the DMA pool) with a memfd of shmem\n"
+"                     transparent huge pages (GMEM_FLAG_HUGE) instead of\n"
+"                     guest_memfd, which has none; refused where\n"
+"                     /sys/kernel/mm/transparent_hugepage/shmem_enabled is\n"
+"                     never or deny\n"
 "  --numa-node N      allocate guest RAM (and the DMA pool) on host NUMA\n"
 "                     node N only, 0 to 63 (gmem_set_mempolicy(), BIND)\n"
 "  --save FILE        stop every vCPU in round N (--save-at-round), save the\n"
@@ -109,6 +114,7 @@ static void run_usage(FILE *f)
 #define CONV_RULE	"hypercall, doorbell or auto"
 #define NUMA_RULE	"a host NUMA node number from 0 to 63"
 #define MAX_NUMA_NODE	63	/* runner_config.numa_nodes has 64 bits */
+#define THP_SHMEM	"/sys/kernel/mm/transparent_hugepage/shmem_enabled"
 _Static_assert(MAX_WATCHDOG_S == 3600, "the rule above says this number");
 
 /* --guest FILE: a regular file of 1 byte to GUEST_IMAGE_MAX. */
@@ -330,6 +336,9 @@ static int run_opt(int c, const char *arg, void *opts)
 		return 0;
 	case 'U':
 		return numa_opt(arg, o);
+	case 'H':
+		o->huge = true;
+		return 0;
 	case 'B':
 		return dev_opt(VMM_VU_BLK, arg, o->dev);
 	case 'V':
@@ -356,6 +365,7 @@ static const struct option run_longopts[] = {
 	{ "vfio", required_argument, NULL, 'V' },
 	{ "prefault", no_argument, NULL, 'P' },
 	{ "numa-node", required_argument, NULL, 'U' },
+	{ "huge", no_argument, NULL, 'H' },
 	{ "save", required_argument, NULL, 'A' },
 	{ "save-at-round", required_argument, NULL, 'T' },
 	{ "restore", required_argument, NULL, 'R' },
@@ -470,6 +480,34 @@ static int numa_refused(struct run_ctx *c, int err)
 	return CLI_USAGE;
 }
 
+/*
+ * --huge refused by the library (-EOPNOTSUPP): say why when shmem THP is
+ * off or missing. 0 when that is not why (another error, said as such).
+ */
+static int huge_refused(void)
+{
+	char buf[128] = "", *a, *b;
+	FILE *f = fopen(THP_SHMEM, "re");
+	size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+
+	if (f)
+		fclose(f);
+	buf[n] = 0;
+	a = strchr(buf, '[');
+	b = a ? strchr(a, ']') : NULL;
+	if (!f || !b) {
+		fprintf(stderr, "gmem run: --huge: this kernel has no transparent huge pages (no %s)\n",
+			THP_SHMEM);
+		return CLI_USAGE;
+	}
+	*b = 0;
+	if (strcmp(a + 1, "never") && strcmp(a + 1, "deny"))
+		return 0;
+	fprintf(stderr, "gmem run: --huge: shmem THP is off (%s: %s)\n",
+		THP_SHMEM, a + 1);
+	return CLI_USAGE;
+}
+
 /* The VM, its checks before the vCPUs start, the run and the report. */
 static int run_vm(struct run_ctx *c)
 {
@@ -493,6 +531,7 @@ static int run_vm(struct run_ctx *c)
 		.console = c->o.json ? stderr : NULL,
 		.prefault = c->o.prefault,
 		.numa_nodes = c->o.numa_nodes,
+		.huge = c->o.huge,
 	};
 	struct memmap map = { 0 };
 	char err[VMM_ERR_LEN];
@@ -502,6 +541,8 @@ static int run_vm(struct run_ctx *c)
 	ret = vmm_create(&cfg, &c->vm);
 	if (ret && c->o.numa_nodes && (ret == -ENODEV || ret == -EOPNOTSUPP))
 		return numa_refused(c, ret);
+	if (ret == -EOPNOTSUPP && c->o.huge && (status = huge_refused()))
+		return status;
 	if (ret) {
 		fprintf(stderr, "gmem run: cannot create the VM: %s\n",
 			strerror(-ret));
@@ -530,6 +571,8 @@ static int run_vm(struct run_ctx *c)
 	if (!c->o.json && c->o.numa_nodes)
 		printf("  numa:         guest RAM on host node %d only\n",
 		       __builtin_ctzll(c->o.numa_nodes));
+	if (!c->o.json && c->o.huge)
+		printf("  huge:         guest RAM on a memfd of shmem transparent huge pages\n");
 	ret = vmm_run(c->vm);
 	if (ret == RUNNER_RUN_SAVED) {
 		/* the run ended at the save: no summary of a half run */

@@ -37,6 +37,7 @@ struct run_opts {
 	enum run_conv conv;		/* --conversions */
 	bool prefault;			/* --prefault */
 	uint64_t numa_nodes;		/* --numa-node N: bit N; 0 none */
+	bool huge;			/* --huge */
 	const char *save;		/* --save FILE */
 	unsigned long save_round;	/* --save-at-round N; 0: not given */
 	const char *restore;		/* --restore FILE */

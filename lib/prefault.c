@@ -4,7 +4,7 @@
  * the work of that touch up front, for the shared pages of a gpa range:
  *   1. allocate the backing pages (fallocate; a memfd zeroes them now,
  *      guest_memfd only at a page's first fault, when it marks it
- *      up to date);
+ *      up to date); a huge file's come from step 2;
  *   2. on a memfd-backed file, fill the host page tables of the mapping
  *      KVM's memslot points at (MADV_POPULATE_WRITE), so that KVM's own
  *      fault finds the page through the fast GUP path. A guest_memfd
@@ -50,7 +50,13 @@ static int shared_run(uint64_t s, uint64_t e, uint64_t v, void *arg)
 
 	if (v & SM_PRIVATE)
 		return 0;
-	ret = gm_store_allocate(f, off, len);
+	/*
+	 * Not on a GMEM_FLAG_HUGE file: fallocate() has no mapping, and with
+	 * shmem THP "advise" a page without one is 4 KiB, so the huge file
+	 * would start all small. The populate below, through the library's
+	 * MADV_HUGEPAGE mapping, allocates the huge pages instead.
+	 */
+	ret = f->flags & GMEM_FLAG_HUGE ? 0 : gm_store_allocate(f, off, len);
 	if (!ret && (!f->is_gmem || pf->vcpu_fd < 0) &&
 	    madvise(f->base + off, len, MADV_POPULATE_WRITE) < 0)
 		ret = -errno;

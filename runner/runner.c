@@ -167,6 +167,12 @@ static int bind_nodes(struct runner *r, struct gmem_file *f, uint64_t size)
 				  &r->cfg.numa_nodes, 64, 0);
 }
 
+/* runner_config.huge: the library refuses it where it cannot be had. */
+static uint64_t huge_flag(const struct runner *r)
+{
+	return r->cfg.huge ? GMEM_FLAG_HUGE : 0;
+}
+
 static int setup_memory(struct runner *r)
 {
 	uint64_t per;
@@ -185,7 +191,8 @@ static int setup_memory(struct runner *r)
 	if (r->cfg.dma_size) {
 		/* exported: devices in other processes map it */
 		ret = gmem_create(r->vm, r->cfg.dma_size,
-				  GMEM_FLAGS | GMEM_FLAG_EXPORT, &r->dma);
+				  GMEM_FLAGS | GMEM_FLAG_EXPORT | huge_flag(r),
+				  &r->dma);
 		if (!ret)
 			ret = bind_nodes(r, r->dma, r->cfg.dma_size);
 		if (!ret)
@@ -207,7 +214,7 @@ static int setup_memory(struct runner *r)
 	}
 	if (!r->cfg.ram_size)
 		return 0;
-	ret = gmem_create(r->vm, r->cfg.ram_size, GMEM_FLAGS |
+	ret = gmem_create(r->vm, r->cfg.ram_size, GMEM_FLAGS | huge_flag(r) |
 			  (r->cfg.ram_export ? GMEM_FLAG_EXPORT : 0), &r->ram);
 	if (!ret)
 		ret = bind_nodes(r, r->ram, r->cfg.ram_size);

@@ -146,6 +146,15 @@ struct runner_config {
 	 */
 	bool prefault;
 	/*
+	 * Create guest RAM and the DMA pool with GMEM_FLAG_HUGE: shmem
+	 * transparent huge pages behind a memfd, so that the host maps them
+	 * (and KVM, with them, the guest) 2 MiB at a time. A memfd-backed VM's
+	 * files only: runner_create() fails with gmem_create()'s -EOPNOTSUPP
+	 * on guest_memfd and where shmem THP is "never" or "deny"
+	 * (/sys/kernel/mm/transparent_hugepage/shmem_enabled).
+	 */
+	bool huge;
+	/*
 	 * Host NUMA nodes for guest RAM and the DMA pool, bit n for node n:
 	 * bound there (gmem_set_mempolicy(), GMEM_MPOL_BIND) before any page
 	 * of them is written, so the image, the guest's faults through KVM

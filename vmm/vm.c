@@ -61,6 +61,9 @@ int vmm_create(const struct vmm_config *c, struct vmm **out)
 		.console = c->console,
 		.prefault = c->prefault,
 		.numa_nodes = c->numa_nodes,
+		/* guest_memfd has no huge pages: a memfd has them */
+		.huge = c->huge,
+		.memfd_backing = c->huge,
 	};
 	struct vmm *v = calloc(1, sizeof(*v));
 	int ret;

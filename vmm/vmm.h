@@ -297,6 +297,7 @@ struct vmm_config {
 	FILE *console;
 	bool prefault;			/* runner_config.prefault */
 	uint64_t numa_nodes;		/* runner_config.numa_nodes */
+	bool huge;			/* runner_config.huge, memfd-backed */
 };
 
 /* The VM, not started. 0 and *@out, or -errno. */

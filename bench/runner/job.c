@@ -59,6 +59,8 @@ void bench_job_config(struct job *j, struct runner_config *cfg)
 		.on_sync = on_sync,
 		.arg = &j->s,
 		.prefault = j->prefault,
+		.huge = j->huge,
+		.memfd_backing = j->huge,
 	};
 }
 

@@ -29,6 +29,7 @@ struct job {
 	uint64_t n;			/* guest_boot.param[1] */
 	uint64_t ram_size;		/* 0: 1 MiB, or none for BENCH_START */
 	bool prefault;			/* runner_config.prefault */
+	bool huge;			/* runner_config.huge, memfd-backed */
 	struct span s;
 	uint64_t ns;			/* first BEGIN to last END */
 	uint64_t start_ns;		/* create to first sync */

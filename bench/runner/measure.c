@@ -151,6 +151,7 @@ static const struct group groups[] = {
 		      "conv_2vcpu_conversions", "conv_2vcpu_seconds") },
 	{ bench_runner_touch, bench_runner_touch_keys },
 	{ bench_runner_prefault, bench_runner_prefault_keys },
+	{ bench_runner_huge, bench_runner_huge_keys },
 	{ bench_runner_scale, bench_runner_scale_keys },
 	{ bench_runner_resume, bench_runner_resume_keys },
 	{ bench_runner_migrate, bench_runner_migrate_keys },

@@ -30,6 +30,12 @@ extern const char *const bench_runner_touch_keys[];
 /* The same pre-faulted (gmem_vm_prefault()) vs THP, 256 MiB and 1 GiB. */
 int bench_runner_prefault(const struct bench_opts *o, struct bench_table *t);
 extern const char *const bench_runner_prefault_keys[];
+/*
+ * The same on huge RAM (runner_config.huge), with and without pre-fault,
+ * vs THP; no rows where the system refuses huge files.
+ */
+int bench_runner_huge(const struct bench_opts *o, struct bench_table *t);
+extern const char *const bench_runner_huge_keys[];
 
 /* VM start and host memory per VM with 1, 10 and 100 VMs alive. */
 int bench_runner_scale(const struct bench_opts *o, struct bench_table *t);

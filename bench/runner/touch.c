@@ -60,25 +60,32 @@ static void passes(const uint64_t sync[4], uint64_t *ns)
 		ns[p] = sync[p + 1] - sync[p];
 }
 
+/* The passes of a finished job; its pre-fault time in *@prefault_ns. */
+static void job_passes(const struct job *j, uint64_t *ns,
+		       uint64_t *prefault_ns)
+{
+	uint64_t sync[4];
+
+	if (prefault_ns)
+		*prefault_ns = j->st.prefault_seconds * 1e9;
+	sync[0] = j->s.stage[BENCH_SYNC_BEGIN];
+	sync[1] = j->s.stage[BENCH_SYNC_TOUCHED];
+	sync[2] = j->s.stage[BENCH_SYNC_WRITTEN];
+	sync[3] = j->s.stage[BENCH_SYNC_END];
+	passes(sync, ns);
+}
+
 /* @prefault_ns: NULL, or pre-fault the RAM first and take its time. */
 static int on_runner(struct bench_table *t, uint64_t size, uint64_t *ns,
 		     uint64_t *prefault_ns)
 {
 	struct job j = { .kind = BENCH_TOUCH, .vcpus = 1,
 			 .ram_size = size, .prefault = prefault_ns != NULL };
-	uint64_t sync[4];
 	int ret = bench_job_run(t, &j);
 
-	if (ret)
-		return ret;
-	if (prefault_ns)
-		*prefault_ns = j.st.prefault_seconds * 1e9;
-	sync[0] = j.s.stage[BENCH_SYNC_BEGIN];
-	sync[1] = j.s.stage[BENCH_SYNC_TOUCHED];
-	sync[2] = j.s.stage[BENCH_SYNC_WRITTEN];
-	sync[3] = j.s.stage[BENCH_SYNC_END];
-	passes(sync, ns);
-	return 0;
+	if (!ret)
+		job_passes(&j, ns, prefault_ns);
+	return ret;
 }
 
 static int on_bare(struct bench_table *t, enum bench_bare_ram kind,
@@ -208,5 +215,103 @@ int bench_runner_prefault(const struct bench_opts *o, struct bench_table *t)
 			bench_add(t, bench_runner_prefault_keys[s * PF_COLS + k],
 				  median(ns[s][k], rounds) / 1e6, "ms",
 				  notes[k]);
+	return 0;
+}
+
+/*
+ * Huge libgmem RAM (runner_config.huge: a memfd-backed VM whose RAM file
+ * is GMEM_FLAG_HUGE, shmem THP) at 256 MiB and 1 GiB: the guest's first
+ * touch without and with the pre-fault, against THP anonymous memory, in
+ * one run; and how much of the RAM the host really mapped with PMDs
+ * (ShmemPmdMapped of /proc/self/smaps_rollup after each touch: the only
+ * shmem THP mapping of the process), so that a number
+ * is trusted only with the RAM huge. Where the system refuses huge files
+ * (shmem THP "never" or "deny", guest_memfd) no rows, and no failure
+ * (`gmem bench` shows them as not measured).
+ * Medians of interleaved rounds.
+ */
+#define HG_COLS		7	/* touch, after pf, pf, sum, THP, PMD, PMD pf */
+
+const char *const bench_runner_huge_keys[] = {
+	"guest_touch_huge_ms", "guest_touch_huge_prefault_ms",
+	"guest_prefault_huge_ms", "guest_touch_huge_prefault_total_ms",
+	"guest_touch_huge_thp_ms", "guest_huge_pmd_mib",
+	"guest_huge_prefault_pmd_mib", "guest_touch_1g_huge_ms", "guest_touch_1g_huge_prefault_ms",
+	"guest_prefault_1g_huge_ms", "guest_touch_1g_huge_prefault_total_ms",
+	"guest_touch_1g_huge_thp_ms", "guest_huge_1g_pmd_mib",
+	"guest_huge_1g_prefault_pmd_mib", NULL,
+};
+
+/* One VM on huge RAM; @pmd_kib: NULL, or the PMD-mapped KiB after it ran. */
+static int on_huge(struct bench_table *t, uint64_t size, bool prefault,
+		   uint64_t *ns, uint64_t *prefault_ns, uint64_t *pmd_kib)
+{
+	struct job j = { .kind = BENCH_TOUCH, .vcpus = 1, .ram_size = size,
+			 .prefault = prefault, .huge = true };
+	struct runner *r;
+	int ret = bench_job_start(t, &j, &r);
+
+	if (ret)
+		return ret;
+	if (pmd_kib)
+		*pmd_kib = bench_shmem_pmd_kib();
+	runner_destroy(r);
+	job_passes(&j, ns, prefault ? prefault_ns : NULL);
+	return 0;
+}
+
+static int huge_round(struct bench_table *t, uint64_t size,
+		      uint64_t v[HG_COLS])
+{
+	uint64_t cold[NR_PASSES], warm[NR_PASSES], thp[NR_PASSES];
+	int ret = on_huge(t, size, false, cold, NULL, &v[5]) ?:
+		  on_huge(t, size, true, warm, &v[2], &v[6]) ?:
+		  on_bare(t, BARE_RAM_ANON_THP, size, thp);
+
+	v[0] = cold[PASS_TOUCH];
+	v[1] = warm[PASS_TOUCH];
+	v[3] = v[1] + v[2];
+	v[4] = thp[PASS_TOUCH];
+	return ret;
+}
+
+int bench_runner_huge(const struct bench_opts *o, struct bench_table *t)
+{
+	static const char *const notes[HG_COLS] = {
+		"runner: huge memfd RAM (shmem THP)",
+		"runner: huge memfd RAM, pre-faulted",
+		"gmem_vm_prefault() of huge RAM (host time)",
+		"first touch + pre-fault on huge RAM",
+		"bare KVM: anonymous RAM, MADV_HUGEPAGE",
+		"ShmemPmdMapped after the touch (smaps_rollup)",
+		"the same, pre-faulted",
+	};
+	static const char *const units[HG_COLS] = {
+		"ms", "ms", "ms", "ms", "ms", "MiB", "MiB",
+	};
+	int rounds = o->quick ? ROUNDS_QUICK : ROUNDS;
+	uint64_t ns[PF_SIZES][HG_COLS][ROUNDS];
+
+	for (int i = 0; i < rounds; i++) {
+		for (unsigned int s = 0; s < PF_SIZES; s++) {
+			uint64_t v[HG_COLS];
+			int ret = huge_round(t, pf_sizes[s], v);
+
+			/* refused by the system: no rows, and no failure */
+			if (ret == -EOPNOTSUPP) {
+				t->error[0] = 0;
+				return 0;
+			}
+			if (ret)
+				return ret;
+			for (int k = 0; k < HG_COLS; k++)
+				ns[s][k][i] = v[k];
+		}
+	}
+	for (unsigned int s = 0; s < PF_SIZES; s++)
+		for (int k = 0; k < HG_COLS; k++)
+			bench_add(t, bench_runner_huge_keys[s * HG_COLS + k],
+				  median(ns[s][k], rounds) /
+				  (k >= 5 ? 1024 : 1e6), units[k], notes[k]);
 	return 0;
 }

@@ -9,7 +9,8 @@
  * pages (/proc/self/smaps ShmemPmdMapped), loses one only where a 2 MiB
  * region goes mixed, and has it back when a conversion makes the region
  * uniform again (PRESERVE: the mapping split; ZERO: the page itself was
- * split by the punch), contents intact. With a hugetlb pool: conversions
+ * split by the punch), contents intact; gmem_vm_prefault() allocates
+ * huge pages. With a hugetlb pool: conversions
  * of 4 KiB, contents, and a file larger than the pool.
  *
  * This host's shmem THP may be off: the test then says "SKIP: shmem THP
@@ -246,6 +247,31 @@ static int count_maps(void)
 	return n;
 }
 
+/*
+ * gmem_vm_prefault() of a huge file allocates huge pages: a new mapping
+ * that only reads them is then mapped by PMDs (fallocate() first, with
+ * shmem THP "advise", left it 4 KiB pages).
+ */
+static void thp_prefault(struct gmem_vm *vm)
+{
+	const uint64_t size = 2 * R2;
+	struct gmem_file *f = new_file(vm, size, FL | GMEM_FLAG_HUGE);
+	volatile uint8_t *p;
+	void *addr;
+
+	TEST_RET(set_slot(vm, 1, 0, size, f, 0), 0);
+	TEST_RET(gmem_vm_prefault(vm, -1, 0, size), 0);
+	TEST_RET(gmem_map(f, 0, size, PROT_READ, &addr), 0);
+	p = addr;
+	for (uint64_t o = 0; o < size; o += PG)
+		TEST_ASSERT(p[o] == 0, "pre-faulted page %#llx not zero",
+			    (unsigned long long)o);
+	expect_pmd(addr, size, "pre-faulted, then read");
+	TEST_RET(gmem_unmap(f, addr, size), 0);
+	TEST_RET(del_slot(vm, 1), 0);
+	TEST_RET(gmem_close(f), 0);
+}
+
 /* hugetlb: 4 KiB conversions on 2 MiB pages, and a file past the pool. */
 static void hugetlb(struct gmem_vm *vm)
 {
@@ -319,6 +345,8 @@ int main(void)
 		bad_input(vm);
 		thp_split_merge(vm);
 		fprintf(stderr, "ok huge: shmem THP split and merge\n");
+		thp_prefault(vm);
+		fprintf(stderr, "ok huge: pre-fault of a huge file\n");
 	} else {
 		printf("SKIP: shmem THP is off (%s: %s)\n", THP, old);
 		ret = KSFT_SKIP;
