@@ -28,6 +28,7 @@
 
 #define KEY_MODE	0600
 #define KEY_SUFFIX	".key"
+#define KEY_TMP		".XXXXXX"	/* mkstemp()'s, beside FILE.key */
 
 /* The sync every vCPU stops at: the slice private, holding its secret. */
 #define SAVE_STAGE	RUN_STAGE_PRIVATE
@@ -147,25 +148,42 @@ static int read_key(const char *path, uint8_t key[RUNNER_KEY_LEN])
 	return ret;
 }
 
-/* FILE.key, made for --save: 32 random bytes, mode 0600. */
+/*
+ * FILE.key, made for --save: 32 random bytes, mode 0600, written to a new
+ * file beside it and renamed over the name, so that a FILE.key that is a
+ * link (hard or symbolic) to another file is replaced, never written
+ * through.
+ */
 static int make_key(struct run_snap *s, const char *file)
 {
 	size_t len = strlen(file) + sizeof(KEY_SUFFIX);
+	char *tmp;
 	int fd, err = 0;
 
 	s->made_key = malloc(len);
-	if (!s->made_key)
+	tmp = malloc(len + sizeof(KEY_TMP));
+	if (!s->made_key || !tmp) {
+		free(tmp);
 		return refuse("no memory");
+	}
 	snprintf(s->made_key, len, "%s%s", file, KEY_SUFFIX);
-	if (RAND_bytes(s->key, RUNNER_KEY_LEN) != 1)
+	snprintf(tmp, len + sizeof(KEY_TMP), "%s%s", s->made_key, KEY_TMP);
+	if (RAND_bytes(s->key, RUNNER_KEY_LEN) != 1) {
+		free(tmp);
 		return refuse("no random key could be had");
-	fd = open(s->made_key, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
-		  O_NOFOLLOW, KEY_MODE);
+	}
+	fd = mkstemp(tmp);
+	/* exactly 0600, whatever the umask took from mkstemp()'s */
 	if (fd < 0 || fchmod(fd, KEY_MODE) ||
 	    write(fd, s->key, RUNNER_KEY_LEN) != RUNNER_KEY_LEN)
 		err = errno ? errno : EIO;
 	if (fd >= 0 && close(fd) && !err)
 		err = errno;
+	if (!err && rename(tmp, s->made_key))
+		err = errno;
+	if (err && fd >= 0)
+		unlink(tmp);
+	free(tmp);
 	if (err)
 		return refuse("--save: cannot write the key %s: %s",
 			      s->made_key, strerror(err));

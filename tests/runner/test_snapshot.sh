@@ -17,6 +17,10 @@ need_kvm
 vcpus=2 mem=2M mem_bytes=$((2 << 20)) rounds=3 said="2 MiB"
 [ "$mode" = quick ] && vcpus=1 mem=64K mem_bytes=65536 rounds=2 said="64 KiB"
 snap=$tmp/s.gmem
+# FILE.key a hard link to another file: the key made for --save must
+# replace the name, never write through it into that file
+printf 'not a key\n' >"$tmp/victim"
+ln "$tmp/victim" "$snap.key"
 
 # ---- a save at round 1 with a key it makes, and its restore ----
 "$gmem" run --vcpus $vcpus --mem $mem --rounds $rounds --save "$snap" \
@@ -26,6 +30,8 @@ grep -q "^gmem run: saved round 1 of $vcpus vCPUs\\?, $said guest RAM to $snap: 
 grep -q PASS "$tmp/save.out" && fail "a saved run printed a summary"
 [ "$(stat -c %a:%s "$snap.key")" = 600:32 ] ||
 	fail "made key: $(stat -c %a:%s "$snap.key")"
+[ "$(cat "$tmp/victim")" = "not a key" ] ||
+	fail "the key was written through a hard link into another file"
 echo "ok: $(tail -1 "$tmp/save.out")"
 
 # ---- the secret: nowhere in the file; shared memory is there in the clear ----
