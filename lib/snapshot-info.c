@@ -44,6 +44,16 @@ struct inspector {
 	size_t nruns, cap, cursor;
 };
 
+/*
+ * A byte count of the summary: files of up to 2^63 - 1 bytes each, 2^16
+ * of them, can describe more than 2^64 bytes, so the sum stops at
+ * UINT64_MAX (include/gmem.h) instead of wrapping to something small.
+ */
+static void add_bytes(uint64_t *sum, uint64_t len)
+{
+	*sum = len > UINT64_MAX - *sum ? UINT64_MAX : *sum + len;
+}
+
 static int read_all(struct inspector *in, uint8_t *p, size_t len)
 {
 	int ret = gm_snap_read_exact(in->read, in->opaque, p, len);
@@ -137,7 +147,7 @@ static int read_file(struct inspector *in, unsigned int i)
 	    !it.len || !gm_aligned(it.len) || it.len > INFO_MAX_FILE)
 		return -EBADMSG;
 	in->size[i] = it.len;
-	in->sum->memory += it.len;
+	add_bytes(&in->sum->memory, it.len);
 	return visit(in, &it);
 }
 
@@ -224,9 +234,12 @@ static int read_run(struct inspector *in)
 		return ret;
 	in->run_end += h->len;
 	sum->runs++;
-	sum->private_memory += h->flags & GM_SNAP_PRIVATE ? h->len : 0;
-	sum->populated += h->flags & GM_SNAP_POPULATED ? h->len : 0;
-	sum->allocated += h->flags & GM_SNAP_ALLOC ? h->len : 0;
+	if (h->flags & GM_SNAP_PRIVATE)
+		add_bytes(&sum->private_memory, h->len);
+	if (h->flags & GM_SNAP_POPULATED)
+		add_bytes(&sum->populated, h->len);
+	if (h->flags & GM_SNAP_ALLOC)
+		add_bytes(&sum->allocated, h->len);
 	return visit(in, &it);
 }
 

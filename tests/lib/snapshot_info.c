@@ -522,25 +522,42 @@ static size_t put_chunk(uint8_t *p, uint32_t type, uint32_t plen,
 }
 
 /*
- * A stream made by hand around one file of @size bytes: HEAD, FILE, a
- * one-page memslot, one shared run over the whole file, END (no tag is
- * checked without the key).
+ * A stream made by hand: HEAD, @n FILEs of @size bytes, a one-page
+ * memslot over each, one run of @flags over each whole file, END (no tag
+ * is checked without the key).
  */
-static size_t lone_file(uint8_t *p, uint64_t size)
+static size_t hand_made(uint8_t *p, uint32_t n, uint64_t size,
+			uint32_t flags)
 {
+	uint64_t idx = 0;
 	size_t at = 0;
 
-	at += put_chunk(p + at, HEAD, 48, 0, 0, 0);
-	p[HDR] = 1;				/* one file */
-	p[HDR + 4] = 1;				/* one memslot */
-	at += put_chunk(p + at, FILE_, 16, 1, 0, 0);
-	put64(p + at - TAG - 16, size);
-	at += put_chunk(p + at, SLOT, 16, 2, 0, PG);
-	at += put_chunk(p + at, RUN, 0, 3, 0, size);
-	at += put_chunk(p + at, END, 8, 4, 0, 0);
-	put64(p + at - TAG - 8, 4);
+	at += put_chunk(p + at, HEAD, 48, idx++, 0, 0);
+	memcpy(p + HDR, &n, 4);			/* files */
+	memcpy(p + HDR + 4, &n, 4);		/* memslots */
+	for (uint32_t i = 0; i < n; i++) {
+		at += put_chunk(p + at, FILE_, 16, idx++, 0, 0);
+		memcpy(p + at - TAG - 16 - HDR + 40, &i, 4);
+		put64(p + at - TAG - 16, size);
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		at += put_chunk(p + at, SLOT, 16, idx++, 0, PG);
+		memcpy(p + at - TAG - 16 - HDR + 40, &i, 4);
+		put64(p + at - TAG - 8, (uint64_t)i * PG);	/* gpa */
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		at += put_chunk(p + at, RUN, 0, idx++, 0, size);
+		memcpy(p + at - TAG - HDR + 40, &i, 4);
+		memcpy(p + at - TAG - HDR + 44, &flags, 4);
+	}
+	at += put_chunk(p + at, END, 8, idx, 0, 0);
+	put64(p + at - TAG - 8, idx);
 	return at;
 }
+
+#define HAND_MADE_MAX	8	/* files, at most */
+#define HAND_MADE_LEN	((2 + 3 * HAND_MADE_MAX) * (HDR + TAG) + 48 + \
+			 HAND_MADE_MAX * 32 + 8)
 
 /*
  * A FILE larger than gmem_create() makes (2^63 and up) is not intact: a
@@ -558,16 +575,58 @@ static void test_file_sizes(void)
 		{ 1ULL << 63, -EBADMSG },
 		{ -(uint64_t)PG, -EBADMSG },
 	};
-	uint8_t p[6 * (HDR + TAG) + 48 + 16 + 16 + 8];
+	uint8_t p[HAND_MADE_LEN];
 	struct gmem_snap_summary sum;
 
 	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
-		size_t len = lone_file(p, rows[i].size);
+		size_t len = hand_made(p, 1, rows[i].size, 0);
 
-		TEST_ASSERT(len <= sizeof(p), "lone_file");
 		TEST_RET(inspect(p, len, NULL, &sum), rows[i].want);
 		TEST_ASSERT(rows[i].want || sum.memory == rows[i].size,
 			    "memory %llu", (unsigned long long)sum.memory);
+	}
+}
+
+/*
+ * Files that add up past 2^64 bytes are intact (each one is a size
+ * gmem_create() makes): memory and the run byte counts stop at
+ * UINT64_MAX, never wrap to a small number.
+ */
+static void test_sums(void)
+{
+	static const struct {
+		uint32_t files;
+		uint64_t size, want;
+	} rows[] = {
+		{ 3, 1ULL << 62, 3ULL << 62 },
+		{ 2, (1ULL << 63) - PG, -2 * (uint64_t)PG },
+		{ 4, 1ULL << 62, UINT64_MAX },		/* 2^64 wrapped to 0 */
+		{ 3, (1ULL << 63) - PG, UINT64_MAX },
+		{ HAND_MADE_MAX, (1ULL << 63) - PG, UINT64_MAX },
+	};
+	const uint32_t all = 7;		/* private, populated, allocated */
+	uint8_t p[HAND_MADE_LEN];
+	struct gmem_snap_summary sum;
+
+	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
+		size_t len = hand_made(p, rows[i].files, rows[i].size, all);
+
+		TEST_RET(inspect(p, len, NULL, &sum), 0);
+		TEST_ASSERT(sum.memory == rows[i].want &&
+			    sum.private_memory == rows[i].want &&
+			    sum.populated == rows[i].want &&
+			    sum.allocated == rows[i].want,
+			    "%u files of %#llx: memory %#llx, private %#llx, "
+			    "populated %#llx, allocated %#llx, want %#llx",
+			    rows[i].files, (unsigned long long)rows[i].size,
+			    (unsigned long long)sum.memory,
+			    (unsigned long long)sum.private_memory,
+			    (unsigned long long)sum.populated,
+			    (unsigned long long)sum.allocated,
+			    (unsigned long long)rows[i].want);
+		TEST_ASSERT(sum.files == rows[i].files &&
+			    sum.runs == rows[i].files && !sum.data_chunks,
+			    "row %zu: files, runs", i);
 	}
 }
 
@@ -602,6 +661,7 @@ int main(void)
 	test_calls(&s);
 	test_empty();
 	test_file_sizes();
+	test_sums();
 	printf("PASS: summary and %zu items, %zu changed streams, cuts, "
 	       "reorders\n", v->n, ARRAY_SIZE(rows));
 	free(v);
