@@ -303,17 +303,34 @@ const char *memmap_run_state(const struct memmap_run *r, char *buf, size_t size)
 	return buf;
 }
 
+/* Below this many of the unit that divides, a size is printed exact. */
+#define SIZE_EXACT_MAX	100000
+#define SIZE_UNITS	7	/* B to EiB: 2^64 - 1 is under 16 EiB */
+
 const char *memmap_size(uint64_t bytes, char *buf, size_t size)
 {
-	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-	unsigned int u = 0;
+	static const char *const unit[SIZE_UNITS] = { "B", "KiB", "MiB",
+		"GiB", "TiB", "PiB", "EiB" };
+	unsigned int fit = 0, div = 0;
+	uint64_t rem;
 
-	/* The largest unit that divides: "1028 KiB", never "1.00 MiB". */
-	while (u < 4 && bytes >> (10 * (u + 1)) &&
-	       !(bytes & ((1ULL << (10 * (u + 1))) - 1)))
-		u++;
-	snprintf(buf, size, "%llu %s", (unsigned long long)(bytes >> (10 * u)),
-		 unit[u]);
+	/* the largest unit that fits, and the largest that divides */
+	while (fit + 1 < SIZE_UNITS && bytes >> (10 * (fit + 1)))
+		fit++;
+	while (div < fit && !(bytes & ((1ULL << (10 * (div + 1))) - 1)))
+		div++;
+	/* exact while short: "1028 KiB", "12216 KiB", not "1.00 MiB" */
+	if (div == fit || bytes >> (10 * div) < SIZE_EXACT_MAX) {
+		snprintf(buf, size, "%llu %s",
+			 (unsigned long long)(bytes >> (10 * div)), unit[div]);
+		return buf;
+	}
+	/* else rounded down, never more than it is: "7.99 EiB" */
+	rem = bytes & ((1ULL << (10 * fit)) - 1);
+	snprintf(buf, size, "%llu.%02llu %s",
+		 (unsigned long long)(bytes >> (10 * fit)),
+		 (unsigned long long)((unsigned __int128)rem * 100 >>
+				      (10 * fit)), unit[fit]);
 	return buf;
 }
 

@@ -149,7 +149,12 @@ bool memmap_run_resident(const struct memmap_run *r);
  */
 const char *memmap_run_state(const struct memmap_run *r, char *buf,
 			     size_t size);
-/* "64 MiB", "4 KiB", "1028 KiB": the largest unit that divides. */
+/*
+ * "64 MiB", "4 KiB", "1028 KiB": exact in the largest unit that divides,
+ * while that is under 100000 of it; else the largest unit that fits, two
+ * decimals rounded down: "7.99 EiB" for 2^63 - 4 KiB, "97.65 MiB" for
+ * 100000 KiB.
+ */
 const char *memmap_size(uint64_t bytes, char *buf, size_t size);
 /* "detached VM, memfd backing, software-protected": for titles. */
 const char *memmap_vm_summary(const struct memmap *m, char *buf, size_t size);
