@@ -223,17 +223,6 @@ static void print_record(const struct runner_snap_record *r)
 	       (unsigned long long)r->stream_offset);
 }
 
-/*
- * A byte sum of the summary: UINT64_MAX is where gmem_snap_inspect()
- * stopped counting, and page-sized files make it at least 2^64.
- */
-static const char *sum_size(uint64_t bytes, char *buf, size_t size)
-{
-	if (bytes == UINT64_MAX)
-		return "16 EiB or more";
-	return memmap_size(bytes, buf, size);
-}
-
 static void print_text(const struct info *in, bool color)
 {
 	const struct gmem_snap_summary *s = &in->sum;
@@ -252,8 +241,8 @@ static void print_text(const struct info *in, bool color)
 	       "not finished", hex(s->digest, sizeof(s->digest), h));
 	printf("  %u file%s, %u memslot%s, %s of memory, %s private, "
 	       "%llu runs\n", s->files, s->files == 1 ? "" : "s", s->slots,
-	       s->slots == 1 ? "" : "s", sum_size(s->memory, a, sizeof(a)),
-	       sum_size(s->private_memory, b, sizeof(b)),
+	       s->slots == 1 ? "" : "s", memmap_size(s->memory, a, sizeof(a)),
+	       memmap_size(s->private_memory, b, sizeof(b)),
 	       (unsigned long long)s->runs);
 	printf("  data: %llu chunks; %s shared in the clear (SHA-256 "
 	       "checked), %s private sealed (not decrypted)\n",
@@ -262,8 +251,8 @@ static void print_text(const struct info *in, bool color)
 	       memmap_size(s->private_data, b, sizeof(b)));
 	printf("  resident %s, allocated %s, populated %s\n",
 	       memmap_size(s->shared_data + s->private_data, a, sizeof(a)),
-	       sum_size(s->allocated, b, sizeof(b)),
-	       sum_size(s->populated, c, sizeof(c)));
+	       memmap_size(s->allocated, b, sizeof(b)),
+	       memmap_size(s->populated, c, sizeof(c)));
 	for (size_t i = 0; i < in->model.nr_files; i++)
 		printf("  file %zu: %s, flags 0x%llx\n", i,
 		       memmap_size(in->model.files[i].size, a, sizeof(a)),

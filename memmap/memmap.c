@@ -204,26 +204,26 @@ static int walk_file(struct memmap *m, const struct runs_src *src, int fi)
 
 static void add_totals(struct memmap_totals *t, const struct memmap_file *f)
 {
-	t->guest += f->size;
+	memmap_add(&t->guest, f->size);
 	t->runs += f->nr_runs;
 	for (size_t i = 0; i < f->nr_runs; i++) {
 		const struct memmap_run *r = &f->runs[i];
 
 		if (r->flags & GMEM_RUN_PRIVATE) {
-			t->private_ += r->len;
+			memmap_add(&t->private_, r->len);
 		} else {
-			t->shared += r->len;
+			memmap_add(&t->shared, r->len);
 			if (r->listeners)
-				t->listener += r->len;
+				memmap_add(&t->listener, r->len);
 		}
 		if (r->flags & GMEM_RUN_PINNED)
-			t->pinned += r->len;
+			memmap_add(&t->pinned, r->len);
 		if (r->flags & GMEM_RUN_POPULATED)
-			t->populated += r->len;
+			memmap_add(&t->populated, r->len);
 		if (!memmap_run_resident(r))
-			t->unallocated += r->len;
+			memmap_add(&t->unallocated, r->len);
 		if (r->gpa == MEMMAP_NO_GPA)
-			t->unmapped += r->len;
+			memmap_add(&t->unmapped, r->len);
 	}
 }
 
@@ -314,6 +314,10 @@ const char *memmap_size(uint64_t bytes, char *buf, size_t size)
 	unsigned int fit = 0, div = 0;
 	uint64_t rem;
 
+	if (bytes == MEMMAP_SATURATED) {
+		snprintf(buf, size, "16 EiB or more");
+		return buf;
+	}
 	/* the largest unit that fits, and the largest that divides */
 	while (fit + 1 < SIZE_UNITS && bytes >> (10 * (fit + 1)))
 		fit++;

@@ -182,6 +182,20 @@ grep -q '^  4 files, 4 memslots, 16 EiB or more of memory, 16 EiB or more privat
 	"$tmp/four.txt" || fail "four 4 EiB files: $(sed -n 4p "$tmp/four.txt")"
 grep -q '^  resident 0 B, allocated 16 EiB or more, populated 16 EiB or more$' \
 	"$tmp/four.txt" || fail "four 4 EiB files: $(sed -n 6p "$tmp/four.txt")"
+# the memory map's totals saturate too (they wrapped to 0 B)
+grep -q '^  4 memslots, 4 files, 16 EiB or more of guest memory in 8 runs$' \
+	"$tmp/four.txt" || fail "four 4 EiB files: $(grep 'of guest memory' "$tmp/four.txt")"
+grep -q '^totals: 16 EiB or more guest memory: 0 B shared, 16 EiB or more private;' \
+	"$tmp/four.txt" || fail "four 4 EiB files: $(grep '^totals' "$tmp/four.txt")"
+grep -q '^huge: 16 EiB or more in 1 GiB pages, 0 B in 2 MiB pages' \
+	"$tmp/four.txt" || fail "four 4 EiB files: $(grep '^huge' "$tmp/four.txt")"
+"$gmem" snapshot info --json "$tmp/four-2-62" | python3 -c '
+import json, sys
+j = json.load(sys.stdin)
+big = 2**64 - 1
+assert j["stream"]["memory"] == big, j["stream"]
+assert j["map"]["totals"]["guest"] == big, j["map"]["totals"]
+' || fail "four 4 EiB files: JSON sums not saturated"
 
 # The largest file gmem_create() makes, drawn: its whole GiBs are one
 # level (walked one GiB at a time, this took hours; a hang fails here)
