@@ -15,15 +15,25 @@
 
 #include "grow.h"
 #include "snapshot.h"
+#include "vm.h"
 
-/* More memslots than KVM has: a HEAD that claims them is not intact. */
-#define INFO_MAX_SLOTS	(1U << 16)
+/*
+ * More memslots than the library makes (gmem_vm_set_region() takes ids
+ * below GM_MAX_SLOTS, each once): a HEAD that claims them is not intact.
+ */
+#define INFO_MAX_SLOTS	GM_MAX_SLOTS
 /* gmem_create()'s bound: a FILE larger was never saved by the library. */
 #define INFO_MAX_FILE	((uint64_t)INT64_MAX)
 
 struct info_run {
 	uint64_t offset, len;
 	uint32_t flags;
+};
+
+/* A memslot's file range, to find two of one file that overlap. */
+struct info_slot {
+	uint64_t offset, len;
+	uint32_t file;
 };
 
 struct inspector {
@@ -38,6 +48,8 @@ struct inspector {
 	uint64_t *size;			/* per file */
 	unsigned int nfiles, nslots;
 	uint64_t slot_end;		/* gpa where the last memslot ended */
+	struct info_slot *slots;	/* nslots of them */
+	uint64_t ids[(INFO_MAX_SLOTS + 63) / 64];	/* memslot ids seen */
 	unsigned int file;		/* whose runs/data come now */
 	uint64_t run_end, data_end;
 	struct info_run *runs;		/* the current file's */
@@ -131,7 +143,8 @@ static int read_head(struct inspector *in)
 	memcpy(in->sum->stream_id, in->h.sid, GM_SNAP_SID);
 	memcpy(in->sum->digest, p + 16, sizeof(in->sum->digest));
 	in->size = calloc(in->nfiles + 1, sizeof(*in->size));
-	return in->size ? 0 : -ENOMEM;
+	in->slots = calloc(in->nslots + 1, sizeof(*in->slots));
+	return in->size && in->slots ? 0 : -ENOMEM;
 }
 
 static int read_file(struct inspector *in, unsigned int i)
@@ -155,7 +168,8 @@ static int read_file(struct inspector *in, unsigned int i)
  * A memslot: over a file that is already named, or the next one (files
  * come in the order of their first memslot); gpa order, no overlap.
  */
-static int read_slot(struct inspector *in, unsigned int *seen)
+static int read_slot(struct inspector *in, unsigned int *seen,
+		     unsigned int *nslot)
 {
 	struct gmem_snap_item it = { .kind = GMEM_SNAP_ITEM_SLOT };
 	int ret = expect(in, GM_SNAP_SLOT, GM_SNAP_SLOT_LEN);
@@ -168,27 +182,60 @@ static int read_slot(struct inspector *in, unsigned int *seen)
 	it.slot = gm_get32(in->payload);
 	it.gpa = gm_get64(in->payload + 8);
 	if (it.file > *seen || it.file >= in->nfiles || in->h.flags ||
-	    gm_get32(in->payload + 4) ||
+	    gm_get32(in->payload + 4) || it.slot >= INFO_MAX_SLOTS ||
+	    (in->ids[it.slot / 64] >> (it.slot % 64) & 1) ||
 	    !gm_range_ok(it.offset, it.len, in->size[it.file]) ||
 	    !gm_gpa_range_ok(it.gpa, it.len) || it.gpa < in->slot_end)
 		return -EBADMSG;
 	if (it.file == *seen)
 		(*seen)++;
+	in->ids[it.slot / 64] |= 1ULL << (it.slot % 64);
+	in->slots[*nslot] = (struct info_slot){ it.offset, it.len, it.file };
+	(*nslot)++;
 	in->slot_end = it.gpa + it.len;
 	return visit(in, &it);
 }
 
+static int by_file_offset(const void *a, const void *b)
+{
+	const struct info_slot *x = a, *y = b;
+
+	if (x->file != y->file)
+		return x->file < y->file ? -1 : 1;
+	return x->offset < y->offset ? -1 : x->offset > y->offset;
+}
+
+/*
+ * Two memslots over one range of a file: gmem_vm_set_region() refuses
+ * the second (-EEXIST), so no VM the library saved had them. Sorted by
+ * file and offset, an overlap is between neighbours.
+ */
+static bool slots_overlap(struct inspector *in)
+{
+	qsort(in->slots, in->nslots, sizeof(*in->slots), by_file_offset);
+	for (unsigned int i = 1; i < in->nslots; i++) {
+		const struct info_slot *p = &in->slots[i - 1];
+
+		if (p->file == in->slots[i].file &&
+		    p->offset + p->len > in->slots[i].offset)
+			return true;
+	}
+	return false;
+}
+
 static int read_layout(struct inspector *in)
 {
-	unsigned int seen = 0;
+	unsigned int seen = 0, nslot = 0;
 	int ret = read_head(in);
 
 	for (unsigned int i = 0; !ret && i < in->nfiles; i++)
 		ret = read_file(in, i);
 	for (unsigned int i = 0; !ret && i < in->nslots; i++)
-		ret = read_slot(in, &seen);
+		ret = read_slot(in, &seen, &nslot);
 	if (!ret && seen != in->nfiles)
 		ret = -EBADMSG;		/* a file no memslot maps */
+	if (!ret && slots_overlap(in))
+		ret = -EBADMSG;
 	return ret;
 }
 
@@ -346,6 +393,7 @@ int gmem_snap_inspect(gmem_snap_read_fn read, void *opaque,
 	if (!ret)
 		ret = read_body(&in);
 	free(in.size);
+	free(in.slots);
 	free(in.runs);
 	gm_snap_fini(&in.s);
 	return ret;

@@ -154,6 +154,13 @@ def four():
     c.append(chunk(6, 1 + 3 * n, struct.pack("<Q", 1 + 3 * n)))
     return b"".join(c)
 put("four-2-62", four())
+# two memslots over one range of its file (drawn as memory it was not)
+put("slots-overlap",
+    chunk(1, 0, struct.pack("<II", 1, 2) + bytes(40)) +
+    chunk(2, 1, struct.pack("<QQ", 8 * 4096, 0)) +
+    chunk(3, 2, struct.pack("<IIQ", 1, 0, 0), 0, 8 * 4096) +
+    chunk(3, 3, struct.pack("<IIQ", 2, 0, 1 << 20), 0, 8 * 4096) +
+    chunk(4, 4, b"", 0, 8 * 4096) + chunk(6, 5, struct.pack("<Q", 5)))
 PY
 
 # Sizes in a unit that fits: exact below 100000 of the unit that
@@ -235,6 +242,7 @@ cat >"$rules" <<EOF
 1 | has a runner record whose launch digest is not its stream's     | snapshot info $tmp/digest
 1 | is not an intact snapshot stream: cut short, damaged or out of order at chunk 0 | snapshot info $tmp/late
 1 | is not an intact snapshot stream: cut short, damaged or out of order at chunk 1 (read up to byte 224) | snapshot info $tmp/file-2-63
+1 | is not an intact snapshot stream: cut short, damaged or out of order at chunk 3 | snapshot info $tmp/slots-overlap
 EOF
 expect_rules "$rules"
 echo "PASS"
