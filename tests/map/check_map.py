@@ -274,24 +274,27 @@ def check_json(j, m):
     want(j["huge"] == m["huge"], "huge %s != %s" % (j["huge"], m["huge"]))
 
 
+SIZE = r"([\d.]+ \w+)"   # memmap_size(): "12 MiB", "7.99 EiB"
 RUN_RE = re.compile(r"^  (?:\[0x([0-9a-f]+), 0x([0-9a-f]+)\)|\(no memslot\) +)"
-                    r" file (\d+) \+0x([0-9a-f]+) +([\d.]+ \w+)  (.*?)"
+                    r" file (\d+) \+0x([0-9a-f]+) +" + SIZE + r"  (.*?)"
                     r"(?: \((\d+) listeners?\))?$")
-SLOT_RE = re.compile(r"^  slot (\d+) +\[0x([0-9a-f]+), 0x([0-9a-f]+)\) +"
-                     r"([\d.]+ \w+)  \|(.{64})\| (.*)$")
-FILE_RE = re.compile(r"^  file (\d+) +\[0x0+, 0x([0-9a-f]+)\) +([\d.]+ \w+)  "
-                     r"\|(.{64})\| in (.*)$")
-TOTALS_RE = re.compile(r"^totals: ([\d.]+ \w+) guest memory: ([\d.]+ \w+) shared, "
-                       r"([\d.]+ \w+) private; ([\d.]+ \w+) listener-mapped, "
-                       r"([\d.]+ \w+) pinned; ([\d.]+ \w+) unallocated$")
-MORE_RE = re.compile(r"^        ([\d.]+ \w+) populated, ([\d.]+ \w+) in no memslot, "
-                     r"([\d.]+ \w+) plain memory, ([\d.]+ \w+) of closed files$")
+SLOT_RE = re.compile(r"^  slot (\d+) +\[0x([0-9a-f]+), 0x([0-9a-f]+)\) +" +
+                     SIZE + r"  \|(.{64})\| (.*)$")
+FILE_RE = re.compile(r"^  file (\d+) +\[0x0+, 0x([0-9a-f]+)\) +" + SIZE +
+                     r"  \|(.{64})\| in (.*)$")
+TOTALS_RE = re.compile(r"^totals: " + SIZE + r" guest memory: " + SIZE +
+                       r" shared, " + SIZE + r" private; " + SIZE +
+                       r" listener-mapped, " + SIZE + r" pinned; " + SIZE +
+                       r" unallocated$")
+MORE_RE = re.compile(r"^        " + SIZE + r" populated, " + SIZE +
+                     r" in no memslot, " + SIZE + r" plain memory, " + SIZE +
+                     r" of closed files$")
 
 
-LEVEL_RE = re.compile(r"^  file (\d+) +\[0x0+, 0x([0-9a-f]+)\) +([\d.]+ \w+)  "
-                      r"\|(.{64})\|$")
-HUGE_RE = re.compile(r"^huge: ([\d.]+ \w+) in 1 GiB pages, ([\d.]+ \w+) in 2 MiB "
-                     r"pages, ([\d.]+ \w+) in mixed 2 MiB regions$")
+LEVEL_RE = re.compile(r"^  file (\d+) +\[0x0+, 0x([0-9a-f]+)\) +" + SIZE +
+                      r"  \|(.{64})\|$")
+HUGE_RE = re.compile(r"^huge: " + SIZE + r" in 1 GiB pages, " + SIZE +
+                     r" in 2 MiB pages, " + SIZE + r" in mixed 2 MiB regions$")
 
 
 def check_bar(bar, runs, base, size, what, glyph=glyph):
