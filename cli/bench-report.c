@@ -130,7 +130,8 @@ static struct widths col_widths(const struct outcome *out)
 		w.label = wider(w.label, m->label);
 		w.unit = wider(w.unit, unit_of(out, m));
 		w.base = wider(w.base, m->base_label ? m->base_label : "-");
-		w.target = wider(w.target, m->target_text ? m->target_text : "-");
+		w.target = wider(w.target,
+				 m->target_text ? m->target_text : "-");
 	}
 	return w;
 }
