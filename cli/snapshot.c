@@ -223,6 +223,15 @@ static void print_record(const struct runner_snap_record *r)
 	       (unsigned long long)r->stream_offset);
 }
 
+/* Each part saturates (gmem_snap_inspect()), so must their sum. */
+static uint64_t resident(const struct gmem_snap_summary *s)
+{
+	uint64_t sum = s->shared_data;
+
+	memmap_add(&sum, s->private_data);
+	return sum;
+}
+
 static void print_text(const struct info *in, bool color)
 {
 	const struct gmem_snap_summary *s = &in->sum;
@@ -240,17 +249,17 @@ static void print_text(const struct info *in, bool color)
 	printf("  launch %s, digest %s\n", s->launched ? "finished" :
 	       "not finished", hex(s->digest, sizeof(s->digest), h));
 	printf("  %u file%s, %u memslot%s, %s of memory, %s private, "
-	       "%llu runs\n", s->files, s->files == 1 ? "" : "s", s->slots,
+	       "%llu run%s\n", s->files, s->files == 1 ? "" : "s", s->slots,
 	       s->slots == 1 ? "" : "s", memmap_size(s->memory, a, sizeof(a)),
 	       memmap_size(s->private_memory, b, sizeof(b)),
-	       (unsigned long long)s->runs);
+	       (unsigned long long)s->runs, s->runs == 1 ? "" : "s");
 	printf("  data: %llu chunks; %s shared in the clear (SHA-256 "
 	       "checked), %s private sealed (not decrypted)\n",
 	       (unsigned long long)s->data_chunks,
 	       memmap_size(s->shared_data, a, sizeof(a)),
 	       memmap_size(s->private_data, b, sizeof(b)));
 	printf("  resident %s, allocated %s, populated %s\n",
-	       memmap_size(s->shared_data + s->private_data, a, sizeof(a)),
+	       memmap_size(resident(s), a, sizeof(a)),
 	       memmap_size(s->allocated, b, sizeof(b)),
 	       memmap_size(s->populated, c, sizeof(c)));
 	for (size_t i = 0; i < in->model.nr_files; i++)
@@ -318,7 +327,7 @@ static void print_json(const struct info *in)
 	       (unsigned long long)s->private_memory,
 	       (unsigned long long)s->shared_data,
 	       (unsigned long long)s->private_data,
-	       (unsigned long long)(s->shared_data + s->private_data),
+	       (unsigned long long)resident(s),
 	       (unsigned long long)s->allocated,
 	       (unsigned long long)s->populated);
 	for (size_t i = 0; i < in->model.nr_files; i++)

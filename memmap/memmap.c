@@ -153,32 +153,34 @@ static int walk_runs(struct memmap *m, const struct runs_src *src, int fi,
 	return 0;
 }
 
-/* The memslot of file @fi with the lowest offset >= @off, or -1. */
-static int next_slot(const struct memmap *m, int fi, uint64_t off)
+/*
+ * The memslots of every file in (file, offset) order, sorted once: a
+ * file's memslots are then one stretch of it, in the order its walk
+ * meets them (a search per stretch made a walk quadratic in memslots:
+ * 1.8 s for a snapshot of 32,764).
+ */
+static int cmp_slot(const void *a, const void *b, void *arg)
 {
-	int best = -1;
+	const struct memmap *m = arg;
+	const struct memmap_slot *x = &m->slots[*(const size_t *)a];
+	const struct memmap_slot *y = &m->slots[*(const size_t *)b];
 
-	for (size_t i = 0; i < m->nr_slots; i++) {
-		const struct memmap_slot *s = &m->slots[i];
-
-		if (s->file != fi || s->offset < off)
-			continue;
-		if (best < 0 || s->offset < m->slots[best].offset)
-			best = i;
-	}
-	return best;
+	if (x->file != y->file)
+		return x->file < y->file ? -1 : 1;
+	return x->offset < y->offset ? -1 : x->offset > y->offset;
 }
 
 /* A file by offset: the stretches memslots map, and those none maps. */
-static int walk_file(struct memmap *m, const struct runs_src *src, int fi)
+static int walk_file(struct memmap *m, const struct runs_src *src, int fi,
+		     const size_t *order)
 {
 	struct memmap_file *f = &m->files[fi];
 	uint64_t off = 0;
-	size_t cap = 0;
+	size_t cap = 0, k = 0;
 	int ret;
 
 	while (off < f->size) {
-		int si = next_slot(m, fi, off);
+		int si = k < f->nr_slots ? (int)order[k] : -1;
 		struct memmap_slot *s = si >= 0 ? &m->slots[si] : NULL;
 		uint64_t end = s ? s->offset : f->size;
 
@@ -198,6 +200,7 @@ static int walk_file(struct memmap *m, const struct runs_src *src, int fi)
 		s->nr_runs = f->nr_runs - s->first;
 		f->whole = f->nr_slots == 1 && !s->offset && s->size == f->size;
 		off = s->offset + s->size;
+		k++;
 	}
 	return 0;
 }
@@ -230,15 +233,27 @@ static void add_totals(struct memmap_totals *t, const struct memmap_file *f)
 int memmap_walk(struct memmap *m, memmap_run_fn run, void *arg)
 {
 	const struct runs_src src = { run, arg };
+	size_t *order, done = 0;
 	int ret = 0;
 
+	order = malloc((m->nr_slots ?: 1) * sizeof(*order));
+	if (!order)
+		return -ENOMEM;
+	for (size_t i = 0; i < m->nr_slots; i++)
+		order[i] = i;
+	qsort_r(order, m->nr_slots, sizeof(*order), cmp_slot, m);
+	/* Plain and closed memslots (file -1) sort first. */
+	while (done < m->nr_slots && m->slots[order[done]].file < 0)
+		done++;
 	for (size_t i = 0; !ret && i < m->nr_files; i++) {
-		ret = walk_file(m, &src, i);
+		ret = walk_file(m, &src, i, order + done);
+		done += m->files[i].nr_slots;
 		if (!ret)
 			ret = memmap_collect_levels(m, i);
 		if (!ret)
 			add_totals(&m->t, &m->files[i]);
 	}
+	free(order);
 	return ret;
 }
 

@@ -13,7 +13,8 @@
  *                     map draws it): the snapshot's map must be the same
  * The VM: file A (256 pages, shared at creation) whole at 1 MiB with
  * 100 pages written, 10 of them converted to private, 10 allocated;
- * file B (128 pages, private) in two memslots, 4 pages populated and 10
+ * file B (128 pages, private) in two memslots (the one at the lower gpa
+ * maps the upper half: a map walks a file by offset), 4 pages populated and 10
  * converted to shared and written; the launch finished.
  * Usage: snap-fixture DIR. Exit 0, or 1 when a call failed.
  */
@@ -29,8 +30,8 @@ static const uint8_t key[32] = { 9, 9, 9 };
 static const struct { uint32_t slot; uint64_t gpa, size; int file;
 		      uint64_t off; } slots[] = {
 	{ 1, 0x100000, 256 * PG, 0, 0 },
-	{ 2, 0x400000, 64 * PG, 1, 0 },
-	{ 3, 0x800000, 64 * PG, 1, 64 * PG },
+	{ 2, 0x400000, 64 * PG, 1, 64 * PG },
+	{ 3, 0x800000, 64 * PG, 1, 0 },
 };
 
 static int fwrite_cb(void *opaque, const void *buf, size_t len)
@@ -69,7 +70,7 @@ static struct gmem_vm *make_vm(struct gmem_file *f[2], uint8_t digest[32])
 	     "populate B");
 	must(gmem_set_attributes(f[1], 10 * PG, 10 * PG, 0,
 				 GMEM_CONVERT_PRESERVE, NULL), "convert B");
-	must(gmem_vm_write(vm, 0x400000 + 10 * PG, buf, 10 * PG, NULL),
+	must(gmem_vm_write(vm, 0x800000 + 10 * PG, buf, 10 * PG, NULL),
 	     "write B");
 	must(gmem_vm_launch_finish(vm, digest), "launch");
 	free(buf);

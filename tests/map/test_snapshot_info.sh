@@ -63,6 +63,17 @@ for kind in ("stream", "runner"):
     got = [[x["slot"], x["gpa"], x["size"], x["file"], x["offset"]]
            for x in m["memslots"]]
     assert got == t["memslots"], got
+    # each memslot's runs tile it, whatever order its file's memslots
+    # come in by gpa (the live map below comes from the same walk)
+    for x in m["memslots"]:
+        runs = m["files"][x["file"]]["runs"]
+        mine = runs[x["first_run"]:x["first_run"] + x["runs"]]
+        at = x["offset"]
+        for r in mine:
+            assert r["memslot"] == x["slot"] and r["offset"] == at, (x, r)
+            assert r["gpa"] == x["gpa"] + at - x["offset"], (x, r)
+            at += r["len"]
+        assert at == x["offset"] + x["size"], ("slot runs end", x, at)
     # the map drawn from the stream is the live VM's, run by run
     assert m["memslots"] == live["memslots"], (m["memslots"], live["memslots"])
     assert len(m["files"]) == len(live["files"]) == 2
