@@ -498,21 +498,50 @@ static __attribute__((noinline)) int do_access(struct access *a)
 }
 
 /*
- * An optimistic read inside its own read-side section; out of line, like
- * read_slow(), so that gmem_vm_read() itself needs no frame.
+ * The optimistic read's RCU read-side section: urcu-bp's own protocol
+ * (rcu_read_lock() stores the grace-period counter in the thread's
+ * reader record, rcu_read_unlock() takes one nesting count off it), for
+ * the one case where both reduce to compiler barriers: the outermost
+ * section of a registered thread, with sys_membarrier in use (the writer's
+ * grace period then orders our loads by IPI). The record is looked up
+ * once, not four times, and nothing is called, so the read needs no frame.
+ * Anything else returns NULL and the read takes read_slow(), whose
+ * rcu_read_lock() registers the thread or fences as liburcu needs.
  */
-static __attribute__((noinline)) bool read_fast(struct gmem_vm *vm,
-						uint64_t gpa, uint8_t *buf,
-						size_t len)
+static inline struct urcu_bp_reader *fast_rcu_lock(void)
 {
+	struct urcu_bp_reader *r = URCU_TLS(urcu_bp_reader);
+
+	if (!r || (r->ctr & URCU_BP_GP_CTR_NEST_MASK) ||
+	    !urcu_bp_has_sys_membarrier)
+		return NULL;
+	CMM_STORE_SHARED(r->ctr, CMM_LOAD_SHARED(urcu_bp_gp.ctr));
+	cmm_barrier();
+	return r;
+}
+
+static inline void fast_rcu_unlock(struct urcu_bp_reader *r)
+{
+	cmm_barrier();
+	CMM_STORE_SHARED(r->ctr, r->ctr - URCU_BP_GP_COUNT);
+}
+
+/* An optimistic read inside its own read-side section. */
+static inline bool read_fast(struct gmem_vm *vm, uint64_t gpa, uint8_t *buf,
+			     size_t len)
+{
+	struct urcu_bp_reader *r = fast_rcu_lock();
 	const struct gm_slots *ss;
 	bool done;
 
-	rcu_read_lock();
+	if (!r)
+		return false;
 	ss = rcu_dereference(vm->slots);
 	gm_tsan_acquire((void *)ss);
 	done = read_optimistic(ss, gpa, buf, len);
-	reader_unlock(vm, ss);
+	gm_tsan_release((void *)ss);
+	gm_tsan_release(&vm->slots);
+	fast_rcu_unlock(r);
 	return done;
 }
 
@@ -533,11 +562,11 @@ int gmem_vm_read(struct gmem_vm *vm, uint64_t gpa, void *buf, size_t len,
 	/*
 	 * len - 1 wraps for 0, which do_access() answers. Where KVM enforces
 	 * private memory the kernel may revoke the library's own access to a
-	 * page converted during the copy: only the gate keeps that out.
+	 * page converted during the copy: only the gate keeps that out
+	 * (vm->fast_pid is 0 there; a foreign process's pid differs too).
 	 */
 	if (vm && buf && len - 1 < GM_BOUNCE && gpa + len > gpa &&
-	    !(vm->kvm_attrs & GMEM_ATTR_PRIVATE) && !gm_foreign(vm) &&
-	    read_fast(vm, gpa, buf, len))
+	    vm->fast_pid == gm_self_pid && read_fast(vm, gpa, buf, len))
 		return 0;
 	return read_slow(vm, gpa, buf, len, fault);
 }

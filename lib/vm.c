@@ -79,6 +79,8 @@ int gmem_vm_create(const struct gmem_vm_config *cfg, struct gmem_vm **out)
 		if (ret)
 			goto err_slots;
 	}
+	/* Where KVM enforces privacy only the gate keeps reads safe. */
+	vm->fast_pid = vm->kvm_attrs & GMEM_ATTR_PRIVATE ? 0 : vm->pid;
 	*out = vm;
 	return 0;
 

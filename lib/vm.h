@@ -57,6 +57,12 @@ struct gmem_vm {
 	bool memory2;		/* KVM_SET_USER_MEMORY_REGION2 available */
 	uint32_t max_slots;
 	pthread_mutex_t slots_lock;
+	/*
+	 * The process whose small reads may be optimistic (access.c): @pid,
+	 * or 0 where KVM mirrors private memory. One compare on the line
+	 * of @slots instead of two tests of a public call.
+	 */
+	pid_t fast_pid;
 	struct gm_slots *slots;	/* RCU; written under slots_lock */
 	uint64_t next_file_id;	/* under slots_lock */
 	pthread_mutex_t policy_lock;
