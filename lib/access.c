@@ -300,7 +300,8 @@ static int copy(struct access *a, const struct span *sp, uint8_t *buf)
  * validated: a bounce buffer in memory made each read wait for its own
  * stores (a 64-byte read went from 11-21 to 85-210 ns on the benchmark's
  * cache-missing walk). A length in [n, 2n] is the first n bytes and the
- * last n bytes, overlapping, so no byte outside the range is touched.
+ * last n bytes, overlapping, so no byte outside the range is touched; a
+ * 64-byte read is thus four loads, not eight.
  */
 typedef uint8_t v16 __attribute__((vector_size(16), aligned(1)));
 
@@ -325,7 +326,7 @@ static bool copy_validated(uint8_t *d, const uint8_t *s, size_t len,
 	uint8_t *de = d + len;
 
 	gm_tsan_ignore_begin();
-	if (len >= 64) {
+	if (len > 64) {
 		v16 a0, a1, a2, a3, b0, b1, b2, b3;
 
 		VLOAD(a0, s);
@@ -508,6 +509,14 @@ static __attribute__((noinline)) int do_access(struct access *a)
  * Anything else returns NULL and the read takes read_slow(), whose
  * rcu_read_lock() registers the thread or fences as liburcu needs.
  */
+/*
+ * The same thread-local variable, declared initial-exec like hint_slot:
+ * as liburcu-bp declares it, reaching it from PIC code is a call to
+ * __tls_get_addr, and a call on the fast path gives it a frame.
+ */
+extern __thread struct urcu_bp_reader *urcu_bp_reader
+	__attribute__((tls_model("initial-exec")));
+
 static inline struct urcu_bp_reader *fast_rcu_lock(void)
 {
 	struct urcu_bp_reader *r = URCU_TLS(urcu_bp_reader);

@@ -48,6 +48,7 @@ struct pi_ent {
 struct gm_pindex {
 	struct pi_ent *root;
 	unsigned int top;	/* the root entries' level; 0: chunks */
+	unsigned int root_shift;	/* page >> root_shift: root entry */
 	uint64_t npages;
 };
 
@@ -78,12 +79,12 @@ static inline const struct pi_ent *gm_pi_shared(const struct gm_pindex *pi,
 	const struct pi_ent *e;
 	const atomic_uint_fast64_t *bits;
 	unsigned int lvl = pi->top, b = first & ((1U << PI_CHUNK_SHIFT) - 1);
-	uint64_t word, mask;
+	uint64_t word, mask, n = last - first + 1;
 	uintptr_t w;
 
 	if ((first ^ last) >> PI_CHUNK_SHIFT)
 		return NULL;
-	e = pi->root + (first >> (PI_CHUNK_SHIFT + PI_FAN_SHIFT * lvl));
+	e = pi->root + (first >> pi->root_shift);
 	for (;;) {
 		*seq = atomic_load_explicit(&e->seq, memory_order_acquire);
 		w = atomic_load_explicit(&e->w, memory_order_acquire);
@@ -96,7 +97,14 @@ static inline const struct pi_ent *gm_pi_shared(const struct gm_pindex *pi,
 		e = (const struct pi_ent *)w + pi_slot(first, --lvl);
 	}
 	bits = (const atomic_uint_fast64_t *)w;
-	for (uint64_t n = last - first + 1; n; ) {
+	/* The common case, a small read: its pages in one word. */
+	if (b % 64 + n <= 64) {
+		mask = (~0ULL >> (64 - n)) << (b % 64);
+		word = atomic_load_explicit(&bits[b / 64],
+					    memory_order_relaxed);
+		return word & mask ? NULL : e;
+	}
+	while (n) {
 		unsigned int k = 64 - b % 64 < n ? 64 - b % 64 : (unsigned int)n;
 
 		mask = (k == 64 ? ~0ULL : ((1ULL << k) - 1)) << (b % 64);
