@@ -34,6 +34,8 @@ struct gm_slot {
 	uint64_t offset;
 	void *host_addr;	/* plain memory only */
 	struct gm_plain *plain;	/* plain memory: its registered range */
+	/* 64 bytes: the accessors' search indexes the array by a shift */
+	uint64_t pad;
 };
 
 /* An RCU-published, gpa-sorted array: replaced whole, never edited. */
