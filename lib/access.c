@@ -409,12 +409,16 @@ static bool read_optimistic(const struct gm_slots *ss, uint64_t gpa,
 	const struct gm_slot *s = slot_of(ss, gpa);
 	const struct pi_ent *e;
 	struct gmem_file *f;
-	uint64_t off, seq;
+	uint64_t rel, off, seq;
 
-	if (!s || !s->file || len > s->gpa + s->size - gpa)
+	if (!s)
 		return false;
+	/* gpa + len may wrap; s->size - rel, the room left, cannot. */
+	rel = gpa - s->gpa;
 	f = s->file;
-	off = s->offset + (gpa - s->gpa);
+	if (!f || len > s->size - rel)
+		return false;
+	off = s->offset + rel;
 	e = shared_in(f, off, len, &seq);
 	if (!e || (seq & 1))
 		return false;
@@ -499,17 +503,6 @@ static __attribute__((noinline)) int do_access(struct access *a)
 }
 
 /*
- * The optimistic read's RCU read-side section: urcu-bp's own protocol
- * (rcu_read_lock() stores the grace-period counter in the thread's
- * reader record, rcu_read_unlock() takes one nesting count off it), for
- * the one case where both reduce to compiler barriers: the outermost
- * section of a registered thread, with sys_membarrier in use (the writer's
- * grace period then orders our loads by IPI). The record is looked up
- * once, not four times, and nothing is called, so the read needs no frame.
- * Anything else returns NULL and the read takes read_slow(), whose
- * rcu_read_lock() registers the thread or fences as liburcu needs.
- */
-/*
  * The same thread-local variable, declared initial-exec like hint_slot:
  * as liburcu-bp declares it, reaching it from PIC code is a call to
  * __tls_get_addr, and a call on the fast path gives it a frame.
@@ -517,12 +510,23 @@ static __attribute__((noinline)) int do_access(struct access *a)
 extern __thread struct urcu_bp_reader *urcu_bp_reader
 	__attribute__((tls_model("initial-exec")));
 
+/*
+ * The optimistic read's RCU read-side section: urcu-bp's own protocol
+ * (rcu_read_lock() stores the grace-period counter in the thread's
+ * reader record, rcu_read_unlock() takes one nesting count off it), for
+ * the one case where both reduce to compiler barriers: the outermost
+ * section of a registered thread, with sys_membarrier in use (the writer's
+ * grace period then orders our loads by IPI; vm->fast_pid is 0 without
+ * it). The record is looked up once, not four times, and nothing is
+ * called, so the read needs no frame.
+ * Anything else returns NULL and the read takes read_slow(), whose
+ * rcu_read_lock() registers the thread or fences as liburcu needs.
+ */
 static inline struct urcu_bp_reader *fast_rcu_lock(void)
 {
 	struct urcu_bp_reader *r = URCU_TLS(urcu_bp_reader);
 
-	if (!r || (r->ctr & URCU_BP_GP_CTR_NEST_MASK) ||
-	    !urcu_bp_has_sys_membarrier)
+	if (!r || (r->ctr & URCU_BP_GP_CTR_NEST_MASK))
 		return NULL;
 	CMM_STORE_SHARED(r->ctr, CMM_LOAD_SHARED(urcu_bp_gp.ctr));
 	cmm_barrier();
@@ -569,12 +573,13 @@ int gmem_vm_read(struct gmem_vm *vm, uint64_t gpa, void *buf, size_t len,
 		 struct gmem_fault *fault)
 {
 	/*
-	 * len - 1 wraps for 0, which do_access() answers. Where KVM enforces
+	 * len - 1 wraps for 0, which do_access() answers; a gpa + len that
+	 * wraps is refused by read_optimistic()'s bound. Where KVM enforces
 	 * private memory the kernel may revoke the library's own access to a
 	 * page converted during the copy: only the gate keeps that out
 	 * (vm->fast_pid is 0 there; a foreign process's pid differs too).
 	 */
-	if (vm && buf && len - 1 < GM_BOUNCE && gpa + len > gpa &&
+	if (vm && buf && len - 1 < GM_BOUNCE &&
 	    vm->fast_pid == gm_self_pid && read_fast(vm, gpa, buf, len))
 		return 0;
 	return read_slow(vm, gpa, buf, len, fault);
