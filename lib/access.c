@@ -106,6 +106,9 @@ static inline const struct gm_slot *slot_of(const struct gm_slots *ss,
 	const struct gm_slot *s = ss->s;
 	unsigned int n = ss->n;
 
+	/* One memslot: no hint to load, none to keep. */
+	if (n == 1)
+		return gpa - s->gpa < s->size ? s : NULL;
 	if (hint_slot < n && gpa - s[hint_slot].gpa < s[hint_slot].size)
 		return &s[hint_slot];	/* the subtraction wraps below */
 	if (!n)
