@@ -61,8 +61,8 @@ struct gmem_vm {
 	pthread_mutex_t slots_lock;
 	/*
 	 * The process whose small reads may be optimistic (access.c): @pid,
-	 * or 0 where KVM mirrors private memory. One compare on the line
-	 * of @slots instead of two tests of a public call.
+	 * or 0 where KVM mirrors private memory or liburcu-bp runs without
+	 * membarrier (vm.c). One compare on the line of @slots.
 	 */
 	pid_t fast_pid;
 	struct gm_slots *slots;	/* RCU; written under slots_lock */
