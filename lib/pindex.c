@@ -30,6 +30,7 @@ int gm_pi_init(struct gm_pindex *pi, uint64_t npages, bool private)
 	pi->top = 0;
 	while ((npages + span_of(pi->top) - 1) / span_of(pi->top) > PI_FAN)
 		pi->top++;
+	pi->root_shift = PI_CHUNK_SHIFT + PI_FAN_SHIFT * pi->top;
 	n = (npages + span_of(pi->top) - 1) / span_of(pi->top);
 	pi->root = calloc(n, sizeof(*pi->root));
 	if (!pi->root)

@@ -48,6 +48,7 @@ struct pi_ent {
 struct gm_pindex {
 	struct pi_ent *root;
 	unsigned int top;	/* the root entries' level; 0: chunks */
+	unsigned int root_shift;	/* page >> root_shift: root entry */
 	uint64_t npages;
 };
 
@@ -64,39 +65,34 @@ static inline unsigned int pi_slot(uint64_t pg, unsigned int lvl)
 	       (PI_FAN - 1);
 }
 
-/*
- * Whether pages @first..@last (of one chunk) are all shared:
- * the entry that says so and its sequence in *@seq, or NULL (a private
- * page, or pages of two chunks). Inside the file's gate the answer is
- * exact whatever the sequence; outside it, an optimistic reader needs an
- * even *@seq and gm_pi_unchanged() after its copy.
- */
-static inline const struct pi_ent *gm_pi_shared(const struct gm_pindex *pi,
-						uint64_t first, uint64_t last,
-						uint64_t *seq)
+/* Below a root entry that is a child: gm_pi_shared()'s descent. */
+static inline const struct pi_ent *pi_descend(const struct gm_pindex *pi,
+					      const struct pi_ent *e,
+					      uintptr_t w, uint64_t first,
+					      uint64_t last, uint64_t *seq)
 {
-	const struct pi_ent *e;
 	const atomic_uint_fast64_t *bits;
 	unsigned int lvl = pi->top, b = first & ((1U << PI_CHUNK_SHIFT) - 1);
-	uint64_t word, mask;
-	uintptr_t w;
+	uint64_t word, mask, n = last - first + 1;
 
-	if ((first ^ last) >> PI_CHUNK_SHIFT)
-		return NULL;
-	e = pi->root + (first >> (PI_CHUNK_SHIFT + PI_FAN_SHIFT * lvl));
-	for (;;) {
+	while (lvl) {
+		e = (const struct pi_ent *)w + pi_slot(first, --lvl);
 		*seq = atomic_load_explicit(&e->seq, memory_order_acquire);
 		w = atomic_load_explicit(&e->w, memory_order_acquire);
 		if (w == PI_SHARED)
 			return e;
 		if (w == PI_PRIVATE)
 			return NULL;
-		if (!lvl)
-			break;
-		e = (const struct pi_ent *)w + pi_slot(first, --lvl);
 	}
 	bits = (const atomic_uint_fast64_t *)w;
-	for (uint64_t n = last - first + 1; n; ) {
+	/* The common case, a small read: its pages in one word. */
+	if (b % 64 + n <= 64) {
+		mask = (~0ULL >> (64 - n)) << (b % 64);
+		word = atomic_load_explicit(&bits[b / 64],
+					    memory_order_relaxed);
+		return word & mask ? NULL : e;
+	}
+	while (n) {
 		unsigned int k = 64 - b % 64 < n ? 64 - b % 64 : (unsigned int)n;
 
 		mask = (k == 64 ? ~0ULL : ((1ULL << k) - 1)) << (b % 64);
@@ -108,6 +104,33 @@ static inline const struct pi_ent *gm_pi_shared(const struct gm_pindex *pi,
 		n -= k;
 	}
 	return e;
+}
+
+/*
+ * Whether pages @first..@last (of one chunk) are all shared:
+ * the entry that says so and its sequence in *@seq, or NULL (a private
+ * page, or pages of two chunks). Inside the file's gate the answer is
+ * exact whatever the sequence; outside it, an optimistic reader needs an
+ * even *@seq and gm_pi_unchanged() after its copy. A root entry that
+ * decides is answered before anything of the descent is computed.
+ */
+static inline const struct pi_ent *gm_pi_shared(const struct gm_pindex *pi,
+						uint64_t first, uint64_t last,
+						uint64_t *seq)
+{
+	const struct pi_ent *e;
+	uintptr_t w;
+
+	if ((first ^ last) >> PI_CHUNK_SHIFT)
+		return NULL;
+	e = pi->root + (first >> pi->root_shift);
+	*seq = atomic_load_explicit(&e->seq, memory_order_acquire);
+	w = atomic_load_explicit(&e->w, memory_order_acquire);
+	if (w == PI_SHARED)
+		return e;
+	if (w == PI_PRIVATE)
+		return NULL;
+	return pi_descend(pi, e, w, first, last, seq);
 }
 
 /* After an optimistic copy: did nothing under @e change? (seqlock) */

@@ -10,6 +10,8 @@
  * kept in a variable that a pthread_atfork() child hook refreshes, so the
  * check on every call is one load, not a getpid() system call.
  */
+/* liburcu-bp's inline read side declares urcu_bp_has_sys_membarrier. */
+#define _LGPL_SOURCE
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +27,19 @@ static bool want_mprotect(void)
 	const char *v = getenv("GMEM_REVOKE");
 
 	return v && !strcmp(v, "mprotect");
+}
+
+/*
+ * vm->fast_pid: 0 where KVM enforces privacy (only the gate keeps reads
+ * safe there) or where urcu-bp's readers must fence (no sys_membarrier,
+ * decided by liburcu-bp's constructor before any call of ours), else the
+ * creator's pid (access.c).
+ */
+static pid_t fast_pid(const struct gmem_vm *vm)
+{
+	if ((vm->kvm_attrs & GMEM_ATTR_PRIVATE) || !urcu_bp_has_sys_membarrier)
+		return 0;
+	return vm->pid;
 }
 
 static int check_config(const struct gmem_vm_config *cfg)
@@ -79,6 +94,7 @@ int gmem_vm_create(const struct gmem_vm_config *cfg, struct gmem_vm **out)
 		if (ret)
 			goto err_slots;
 	}
+	vm->fast_pid = fast_pid(vm);
 	*out = vm;
 	return 0;
 

@@ -34,6 +34,8 @@ struct gm_slot {
 	uint64_t offset;
 	void *host_addr;	/* plain memory only */
 	struct gm_plain *plain;	/* plain memory: its registered range */
+	/* 64 bytes: the accessors' search indexes the array by a shift */
+	uint64_t pad;
 };
 
 /* An RCU-published, gpa-sorted array: replaced whole, never edited. */
@@ -57,6 +59,12 @@ struct gmem_vm {
 	bool memory2;		/* KVM_SET_USER_MEMORY_REGION2 available */
 	uint32_t max_slots;
 	pthread_mutex_t slots_lock;
+	/*
+	 * The process whose small reads may be optimistic (access.c): @pid,
+	 * or 0 where KVM mirrors private memory or liburcu-bp runs without
+	 * membarrier (vm.c). One compare on the line of @slots.
+	 */
+	pid_t fast_pid;
 	struct gm_slots *slots;	/* RCU; written under slots_lock */
 	uint64_t next_file_id;	/* under slots_lock */
 	pthread_mutex_t policy_lock;

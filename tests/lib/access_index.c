@@ -18,8 +18,14 @@
  *    zeroes the page while the reader may be copying: only the index
  *    entry's sequence keeps those zeros out, so a wrong byte here is a read
  *    the index failed to invalidate.
+ * 3. Sections: the small read enters urcu-bp's read side itself
+ *    (lib/access.c, fast_rcu_lock()). A read from inside the caller's own
+ *    urcu-bp section must leave that section open, and a thread's first
+ *    reads (before urcu-bp registered it) must work.
  * No timing is asserted: the race runs about a second per backing.
  */
+#include <urcu-bp.h>
+
 #include "phase-race.h"
 
 #define FILE_SIZE	(8ULL << 30)
@@ -250,11 +256,38 @@ static void test_race(struct gmem_vm *vm, struct gmem_file *f, int kvm)
 	TEST_ASSERT(ok && faults && steps_done > NUNITS, "too little happened");
 }
 
+/* Part 3: two reads of a new thread, its first ones. */
+static void *first_reads(void *arg)
+{
+	uint8_t buf[64];
+
+	for (int i = 0; i < 2; i++)
+		TEST_RET(gmem_vm_read(arg, GPA + i * 4096, buf, sizeof(buf),
+				      NULL), 0);
+	return NULL;
+}
+
+static void test_sections(struct gmem_vm *vm)
+{
+	uint8_t buf[64];
+	pthread_t th;
+
+	rcu_read_lock();
+	TEST_RET(gmem_vm_read(vm, GPA, buf, sizeof(buf), NULL), 0);
+	TEST_RET(gmem_vm_read(vm, GPA + 64, buf, 8, NULL), 0);
+	TEST_ASSERT(rcu_read_ongoing(), "a read ended the caller's RCU section");
+	rcu_read_unlock();
+	TEST_ASSERT(!rcu_read_ongoing(), "a read left an RCU section open");
+	TEST_ASSERT(!pthread_create(&th, NULL, first_reads, vm), "thread");
+	pthread_join(th, NULL);
+}
+
 static void test_index(struct gmem_vm *vm, int kvm)
 {
 	struct gmem_file *f = new_file(vm, FILE_SIZE, GMEM_FLAG_INIT_SHARED);
 
 	TEST_RET(set_slot(vm, 0, GPA, FILE_SIZE, f, 0), 0);
+	test_sections(vm);
 	test_table(vm, f);
 	test_race(vm, f, kvm);
 	TEST_RET(del_slot(vm, 0), 0);
