@@ -56,7 +56,7 @@ struct gmem_vm {
 	uint64_t kvm_attrs;	/* KVM_CAP_MEMORY_ATTRIBUTES of this VM */
 	bool memory2;		/* KVM_SET_USER_MEMORY_REGION2 available */
 	uint32_t max_slots;
-	pthread_mutex_t slots_lock;
+	pthread_rwlock_t slots_lock;	/* prefault.c reads; all else writes */
 	struct gm_slots *slots;	/* RCU; written under slots_lock */
 	uint64_t next_file_id;	/* under slots_lock */
 	pthread_mutex_t policy_lock;
