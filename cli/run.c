@@ -59,8 +59,9 @@ static void run_usage(FILE *f)
 "                     hypercall where its exits reach gmem, as `gmem host`\n"
 "                     shows, else the doorbell)\n"
 "  --prefault         pre-fault guest RAM before the vCPUs start\n"
-"                     (gmem_vm_prefault(): through vCPU 0 where KVM has\n"
-"                     KVM_PRE_FAULT_MEMORY, else the host side only)\n"
+"                     (gmem_vm_prefault(): a slice per vCPU, all at once,\n"
+"                     through its vCPU where KVM has KVM_PRE_FAULT_MEMORY,\n"
+"                     else the host side only)\n"
 "  --huge             back guest RAM (and the DMA pool) with a memfd of shmem\n"
 "                     transparent huge pages (GMEM_FLAG_HUGE) instead of\n"
 "                     guest_memfd, which has none; refused where\n"
@@ -460,10 +461,14 @@ static void print_prefault(struct runner *r)
 	struct runner_stats st;
 
 	runner_get_stats(r, &st);
-	printf("  prefault:     guest RAM in %.1f ms (%s)\n",
-	       st.prefault_seconds * 1e3, st.prefault_vcpu ?
-	       "KVM_PRE_FAULT_MEMORY on vCPU 0" :
+	printf("  prefault:     guest RAM in %.1f ms, %u slice(s) at once (%s)\n",
+	       st.prefault_seconds * 1e3, st.prefault_slices,
+	       st.prefault_vcpu ? "KVM_PRE_FAULT_MEMORY, one vCPU each" :
 	       "host side only: no KVM_PRE_FAULT_MEMORY here");
+	printf("  prefault per vCPU:");
+	for (unsigned int i = 0; i < st.prefault_slices; i++)
+		printf(" %.1f", st.prefault_slice_seconds[i] * 1e3);
+	printf(" ms\n");
 }
 
 /* --numa-node's node is not there (-ENODEV) or NUMA is not (-EOPNOTSUPP). */

@@ -141,8 +141,9 @@ struct runner_config {
 	bool memfd_backing;
 	/*
 	 * Pre-fault guest RAM before the vCPUs run (gmem_vm_prefault()):
-	 * through vCPU 0 where KVM has KVM_CAP_PRE_FAULT_MEMORY, else the
-	 * host side only (a PVM host). runner_stats.prefault_seconds.
+	 * one 2 MiB-aligned slice per vCPU, all at once, each on a thread of
+	 * its own through its vCPU where KVM has KVM_CAP_PRE_FAULT_MEMORY,
+	 * else the host side only (a PVM host). runner_stats.prefault_*.
 	 */
 	bool prefault;
 	/*
@@ -191,7 +192,9 @@ struct runner_stats {
 	uint64_t mmio_errors;			/* ... that the device refused */
 	double run_seconds;			/* wall time of runner_run() */
 	double prefault_seconds;		/* runner_config.prefault's */
-	bool prefault_vcpu;			/* ... through a vCPU */
+	bool prefault_vcpu;			/* ... through the vCPUs */
+	unsigned int prefault_slices;		/* ... in so many slices */
+	double prefault_slice_seconds[GUEST_MAX_VCPUS];	/* ... each's */
 };
 
 int runner_create(const struct runner_config *cfg, struct runner **out);
