@@ -114,8 +114,8 @@ static int check_config(struct runner_config *c)
 	if (c->nr_vcpus > GUEST_MAX_VCPUS)
 		return -EINVAL;
 	/* a restored VM's image and tables come from its snapshot */
-	if (c->restore ? c->prefault : !c->image || !c->image_size ||
-			 c->image_size > GUEST_IMAGE_MAX)
+	if (!c->restore && (!c->image || !c->image_size ||
+			    c->image_size > GUEST_IMAGE_MAX))
 		return -EINVAL;
 	if (c->ram_gpa < GUEST_SYSTEM_SIZE || c->ram_gpa % GMEM_PAGE_SIZE ||
 	    c->ram_size % GMEM_PAGE_SIZE || c->ram_size > GUEST_MAPPED_TOP ||
@@ -340,7 +340,8 @@ int runner_create(const struct runner_config *cfg, struct runner **out)
 		ret = launch(r);
 	if (!ret)
 		ret = create_vcpus(r);
-	if (!ret && r->cfg.prefault && r->cfg.ram_size)
+	/* a restored VM's, once runner_restore() filled its memory */
+	if (!ret && r->cfg.prefault && r->cfg.ram_size && !r->cfg.restore)
 		ret = rn_prefault_ram(r);
 	if (ret) {
 		runner_destroy(r);

@@ -168,7 +168,8 @@ struct runner_config {
 	 * Build the VM for runner_restore() (runner_snap_config() fills the
 	 * rest from a snapshot): its files, memslots and vCPUs (CPUID only),
 	 * but no page tables, boot block, image or launch, which come from
-	 * the snapshot. @image may be NULL; not with @prefault.
+	 * the snapshot. @image may be NULL. With @prefault the pre-fault
+	 * comes at the end of runner_restore(), over the restored memory.
 	 */
 	bool restore;
 	struct runner_mmio mmio[RUNNER_MAX_MMIO];
@@ -332,16 +333,24 @@ uint64_t runner_snap_bytes(const struct runner_snap *s);
  */
 int runner_snap_unseal(struct runner_snap *s,
 		       const uint8_t key[RUNNER_KEY_LEN]);
-/* The VM's shape from the record into @cfg, and cfg->restore. */
+/*
+ * The VM's shape from the record into @cfg (its RAM huge when the record
+ * says so), and cfg->restore; the caller's @prefault, watchdog, NUMA
+ * nodes and callbacks stay.
+ */
 void runner_snap_config(const struct runner_snap *s, struct runner_config *cfg);
 /*
  * Into @r, created from runner_snap_config() and not run yet, after
  * runner_snap_unseal(): gmem_vm_restore() from the stream, then every
- * vCPU's state; the launch digest becomes the snapshot's. The fd must end
- * with the stream (a migration's source shuts its side). 0; -EINVAL (@r
+ * vCPU's state; the launch digest becomes the snapshot's; then, with
+ * runner_config.prefault, guest RAM's shared pages are pre-faulted as
+ * runner_create() does for a new VM (runner_stats.prefault_*). The fd
+ * must end with the stream (a migration's source shuts its side). 0;
+ * -EINVAL (@r
  * not made for it, the vCPU state not opened); -EOPNOTSUPP (RAM of
  * another backing than the snapshot's); gmem_vm_restore()'s errors;
- * -EBADMSG for bytes after the stream; KVM's errors setting the state.
+ * -EBADMSG for bytes after the stream; KVM's errors setting the state;
+ * gmem_vm_prefault()'s.
  * On failure @r must not be run.
  */
 int runner_restore(struct runner *r, struct runner_snap *s,
