@@ -485,11 +485,7 @@ static int numa_refused(struct run_ctx *c, int err)
 	return CLI_USAGE;
 }
 
-/*
- * --huge refused by the library (-EOPNOTSUPP): say why when shmem THP is
- * off or missing. 0 when that is not why (another error, said as such).
- */
-static int huge_refused(void)
+const char *cli_thp_off(char *why, size_t len)
 {
 	char buf[128] = "", *a, *b;
 	FILE *f = fopen(THP_SHMEM, "re");
@@ -501,16 +497,43 @@ static int huge_refused(void)
 	a = strchr(buf, '[');
 	b = a ? strchr(a, ']') : NULL;
 	if (!f || !b) {
-		fprintf(stderr, "gmem run: --huge: this kernel has no transparent huge pages (no %s)\n",
-			THP_SHMEM);
-		return CLI_USAGE;
+		snprintf(why, len, "this kernel has no transparent huge pages (no %s)",
+			 THP_SHMEM);
+		return why;
 	}
 	*b = 0;
 	if (strcmp(a + 1, "never") && strcmp(a + 1, "deny"))
+		return NULL;
+	snprintf(why, len, "shmem THP is off (%s: %s)", THP_SHMEM, a + 1);
+	return why;
+}
+
+/*
+ * --huge refused by the library (-EOPNOTSUPP): say why when shmem THP is
+ * off or missing. 0 when that is not why (another error, said as such).
+ */
+static int huge_refused(void)
+{
+	char why[CLI_THP_WHY_LEN];
+
+	if (!cli_thp_off(why, sizeof(why)))
 		return 0;
-	fprintf(stderr, "gmem run: --huge: shmem THP is off (%s: %s)\n",
-		THP_SHMEM, a + 1);
+	fprintf(stderr, "gmem run: --huge: %s\n", why);
 	return CLI_USAGE;
+}
+
+void cli_run_print_memory(struct runner *r, const struct run_ctx *c,
+			  bool huge)
+{
+	if (c->o.json)
+		return;
+	if (c->o.prefault)
+		print_prefault(r);
+	if (c->o.numa_nodes)
+		printf("  numa:         guest RAM on host node %d only\n",
+		       __builtin_ctzll(c->o.numa_nodes));
+	if (huge)
+		printf("  huge:         guest RAM on a memfd of shmem transparent huge pages\n");
 }
 
 /* The VM, its checks before the vCPUs start, the run and the report. */
@@ -571,13 +594,7 @@ static int run_vm(struct run_ctx *c)
 	}
 	if (!c->o.json)
 		cli_run_report_header(r, c);
-	if (!c->o.json && c->o.prefault)
-		print_prefault(r);
-	if (!c->o.json && c->o.numa_nodes)
-		printf("  numa:         guest RAM on host node %d only\n",
-		       __builtin_ctzll(c->o.numa_nodes));
-	if (!c->o.json && c->o.huge)
-		printf("  huge:         guest RAM on a memfd of shmem transparent huge pages\n");
+	cli_run_print_memory(r, c, c->o.huge);
 	ret = vmm_run(c->vm);
 	if (ret == RUNNER_RUN_SAVED) {
 		/* the run ended at the save: no summary of a half run */
