@@ -60,10 +60,14 @@ static unsigned int plan(struct runner *r, struct slice *s, bool vcpu)
 	return n;
 }
 
-/* The slices' threads, joined; the first error of theirs. */
+/*
+ * Slice 0 on the calling thread (the one that created the vCPUs, as
+ * with a single vCPU before), every other on a thread of its own; all
+ * joined. The first error of theirs.
+ */
 static int run_slices(struct slice *s, unsigned int n)
 {
-	unsigned int started = 0;
+	unsigned int started = 1;
 	int ret = 0;
 
 	for (; started < n; started++) {
@@ -72,8 +76,11 @@ static int run_slices(struct slice *s, unsigned int n)
 		if (ret)
 			break;
 	}
-	for (unsigned int i = 0; i < started; i++) {
-		pthread_join(s[i].t, NULL);
+	if (n)
+		slice_thread(&s[0]);
+	for (unsigned int i = 0; i < started && i < n; i++) {
+		if (i)
+			pthread_join(s[i].t, NULL);
 		if (!ret)
 			ret = s[i].ret;
 	}
