@@ -14,9 +14,7 @@
 static void print_text(const struct bench_table *t, bool kvm)
 {
 	printf("libgmem level 1 (%s backing)\n", kvm ? "guest_memfd" : "memfd");
-	for (unsigned int i = 0; i < t->n; i++)
-		printf("%-44s %14.3f %-8s %s\n", t->row[i].key,
-		       t->row[i].value, t->row[i].unit, t->row[i].note);
+	bench_print_rows(t, 3);
 }
 
 static void print_json(const struct bench_table *t, bool kvm)

@@ -71,6 +71,29 @@ bool bench_wanted(const struct bench_opts *o, const char *const *keys)
 	return false;
 }
 
+static int longest(const struct bench_table *t, bool unit)
+{
+	int w = 0;
+
+	for (unsigned int i = 0; i < t->n; i++) {
+		int n = (int)strlen(unit ? t->row[i].unit : t->row[i].key);
+
+		w = n > w ? n : w;
+	}
+	return w;
+}
+
+void bench_print_rows(const struct bench_table *t, int decimals)
+{
+	/* columns as wide as their longest entry: no row out of line */
+	int key_w = longest(t, false), unit_w = longest(t, true);
+
+	for (unsigned int i = 0; i < t->n; i++)
+		printf("%-*s %14.*f %-*s %s\n", key_w, t->row[i].key, decimals,
+		       t->row[i].value, unit_w, t->row[i].unit,
+		       t->row[i].note);
+}
+
 #define PMD_FIELD	"ShmemPmdMapped:"
 
 uint64_t bench_shmem_pmd_kib(void)

@@ -59,6 +59,12 @@ double bench_value(const struct bench_table *t, const char *key);
 int bench_fail(struct bench_table *t, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/*
+ * The table as text, one row a line: key, value with @decimals, unit,
+ * note; the key and unit columns as wide as their longest entry.
+ */
+void bench_print_rows(const struct bench_table *t, int decimals);
+
 double bench_now(void);
 
 /*

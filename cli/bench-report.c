@@ -100,9 +100,44 @@ static void fmt_num(char *buf, size_t len, double v, const char *suffix)
 		snprintf(buf, len, "%.2f%s", v, suffix);
 }
 
-#define LINE_FMT "%-34s %10s %-8s %-30s %10s %7s  %-13s %-6s %s\n"
+/*
+ * The text columns' widths: each as wide as the longest text it prints
+ * (its header's at least), so that no long name pushes a row out of line.
+ */
+struct widths {
+	int label, unit, base, target;
+};
 
-static void print_text_line(const struct outcome *out, const struct line *l)
+#define LINE_FMT "%-*s %10s %-*s %-*s %10s %7s  %-*s %-6s %s\n"
+
+static int wider(int w, const char *s)
+{
+	int n = (int)strlen(s);
+
+	return n > w ? n : w;
+}
+
+static struct widths col_widths(const struct outcome *out)
+{
+	struct widths w = { (int)strlen("measurement"), (int)strlen("unit"),
+			    (int)strlen("competitor"), (int)strlen("target") };
+
+	for (size_t i = 0; i < NR_MEASURES; i++) {
+		const struct measure *m = &cli_bench_measures[i];
+
+		if (!shown(out, m))
+			continue;
+		w.label = wider(w.label, m->label);
+		w.unit = wider(w.unit, unit_of(out, m));
+		w.base = wider(w.base, m->base_label ? m->base_label : "-");
+		w.target = wider(w.target,
+				 m->target_text ? m->target_text : "-");
+	}
+	return w;
+}
+
+static void print_text_line(const struct outcome *out, const struct line *l,
+			    const struct widths *w)
 {
 	char val[32], base[32], ratio[32], lim[96] = "-";
 
@@ -117,9 +152,11 @@ static void print_text_line(const struct outcome *out, const struct line *l)
 		snprintf(lim + strlen(lim), sizeof(lim) - strlen(lim),
 			 " %s (%s)", r->unit, l->m->limit_text);
 	}
-	printf(LINE_FMT, l->m->label, val, unit_of(out, l->m),
+	printf(LINE_FMT, w->label, l->m->label, val, w->unit,
+	       unit_of(out, l->m), w->base,
 	       l->m->base_label ? l->m->base_label : "-", base, ratio,
-	       l->m->target_text ? l->m->target_text : "-", mark(l->met), lim);
+	       w->target, l->m->target_text ? l->m->target_text : "-",
+	       mark(l->met), lim);
 }
 
 /* The notes of the competitors' rows (which backing, which stand-in). */
@@ -157,17 +194,20 @@ static const char *backing(const struct outcome *out)
 
 void cli_bench_print_text(const struct outcome *out)
 {
+	struct widths w = col_widths(out);
+
 	printf("gmem bench: level 1 on %s (%s VMs): %s; runner: %s; %s%s\n",
 	       backing(out), out->kvm_backing ? "KVM" : "detached",
 	       out->state[PART_LEVEL1], out->state[PART_RUNNER],
 	       out->machine_text, out->quick ? "; --quick" : "");
-	printf(LINE_FMT, "measurement", "gmem", "unit", "competitor",
-	       "competitor", "ratio", "target", "mark", "limit");
+	printf(LINE_FMT, w.label, "measurement", "gmem", w.unit, "unit",
+	       w.base, "competitor", "competitor", "ratio", w.target, "target",
+	       "mark", "limit");
 	for (size_t i = 0; i < NR_MEASURES; i++) {
 		struct line l = make_line(out, &cli_bench_measures[i]);
 
 		if (shown(out, l.m))
-			print_text_line(out, &l);
+			print_text_line(out, &l, &w);
 	}
 	printf("ratio: gmem's cost per operation over the competitor's "
 	       "(above 1: gmem is slower)\n");

@@ -94,7 +94,8 @@ bool cli_have_kvm(const char *cmd);
 FILE *cli_open_regular(const char *path, uint64_t *size, const char **why);
 /*
  * Sizes are printed with memmap_size() (memmap.h), everywhere in the CLI:
- * "64 KiB", "3 GiB", the largest unit that holds them whole.
+ * "64 KiB", "3 GiB", "1028 KiB" exact in the largest unit that holds them
+ * whole, "7.99 EiB" (rounded down) where that would take 6 digits or more.
  */
 
 void cli_json_str(FILE *f, const char *s);

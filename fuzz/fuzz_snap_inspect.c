@@ -46,7 +46,9 @@ static int fz_visit(void *arg, const struct gmem_snap_item *it)
 	switch (it->kind) {
 	case GMEM_SNAP_ITEM_FILE:
 		v->files++;
-		v->memory += it->len;
+		/* the library's sum saturates (include/gmem.h) */
+		v->memory = it->len > UINT64_MAX - v->memory ? UINT64_MAX :
+			    v->memory + it->len;
 		break;
 	case GMEM_SNAP_ITEM_SLOT:
 		v->slots++;

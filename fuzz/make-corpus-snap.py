@@ -57,6 +57,14 @@ seeds = {
 		[(0, 0, PG, 0), (0, 2 * PG, PG, PRIV), (0, 4 * PG, 2 * PG, 0)])),
 	'largest-file': (31, stream([(1 << 63) - PG], [(0, 0, PG, 1, 0)],
 				    [(0, 0, (1 << 63) - PG, 0)], [])),
+	# four files of 2^62 bytes: the summary's sums saturate at 2^64 - 1
+	'memory-past-2-64': (15, stream([1 << 62] * 4,
+		[(f, 0, PG, f + 1, f * PG) for f in range(4)],
+		[(f, 0, 1 << 62, PRIV | POP | ALLOC) for f in range(4)], [])),
+	# two memslots over one range of a file: not intact
+	'slots-overlap': (3, stream([4 * PG],
+		[(0, 0, 4 * PG, 1, 0), (0, 2 * PG, 2 * PG, 2, 0x100000)],
+		[(0, 0, 4 * PG, 0)], [])),
 }
 d = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), 'corpus-snap')
 os.makedirs(d, exist_ok=True)

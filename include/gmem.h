@@ -937,9 +937,15 @@ struct gmem_snap_summary {
 	uint8_t digest[32];		/* the launch digest */
 	uint64_t chunks;		/* all of them, HEAD and END included */
 	uint64_t runs, data_chunks;
+	/*
+	 * Bytes the stream describes: up to 2^16 files of up to 2^63 - 1
+	 * bytes each can add up past 2^64, so these four saturate: UINT64_MAX
+	 * reads "2^64 - 1 or more", never a wrapped small number.
+	 */
 	uint64_t memory;		/* bytes of all files */
 	uint64_t private_memory;	/* of them, private in the state map */
 	uint64_t populated, allocated;	/* bytes of runs with those flags */
+	/* Bytes read (these cannot reach 2^64). */
 	uint64_t shared_data;		/* page bytes written in the clear */
 	uint64_t private_data;		/* page bytes sealed (encrypted) */
 	uint64_t stream_bytes;		/* bytes read, END chunk included */

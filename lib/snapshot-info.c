@@ -15,15 +15,25 @@
 
 #include "grow.h"
 #include "snapshot.h"
+#include "vm.h"
 
-/* More memslots than KVM has: a HEAD that claims them is not intact. */
-#define INFO_MAX_SLOTS	(1U << 16)
+/*
+ * More memslots than the library makes (gmem_vm_set_region() takes ids
+ * below GM_MAX_SLOTS, each once): a HEAD that claims them is not intact.
+ */
+#define INFO_MAX_SLOTS	GM_MAX_SLOTS
 /* gmem_create()'s bound: a FILE larger was never saved by the library. */
 #define INFO_MAX_FILE	((uint64_t)INT64_MAX)
 
 struct info_run {
 	uint64_t offset, len;
 	uint32_t flags;
+};
+
+/* A memslot's file range, to find two of one file that overlap. */
+struct info_slot {
+	uint64_t offset, len;
+	uint32_t file;
 };
 
 struct inspector {
@@ -38,11 +48,23 @@ struct inspector {
 	uint64_t *size;			/* per file */
 	unsigned int nfiles, nslots;
 	uint64_t slot_end;		/* gpa where the last memslot ended */
+	struct info_slot *slots;	/* nslots of them */
+	uint64_t ids[(INFO_MAX_SLOTS + 63) / 64];	/* memslot ids seen */
 	unsigned int file;		/* whose runs/data come now */
 	uint64_t run_end, data_end;
 	struct info_run *runs;		/* the current file's */
 	size_t nruns, cap, cursor;
 };
+
+/*
+ * A byte count of the summary: files of up to 2^63 - 1 bytes each, 2^16
+ * of them, can describe more than 2^64 bytes, so the sum stops at
+ * UINT64_MAX (include/gmem.h) instead of wrapping to something small.
+ */
+static void add_bytes(uint64_t *sum, uint64_t len)
+{
+	*sum = len > UINT64_MAX - *sum ? UINT64_MAX : *sum + len;
+}
 
 static int read_all(struct inspector *in, uint8_t *p, size_t len)
 {
@@ -121,7 +143,8 @@ static int read_head(struct inspector *in)
 	memcpy(in->sum->stream_id, in->h.sid, GM_SNAP_SID);
 	memcpy(in->sum->digest, p + 16, sizeof(in->sum->digest));
 	in->size = calloc(in->nfiles + 1, sizeof(*in->size));
-	return in->size ? 0 : -ENOMEM;
+	in->slots = calloc(in->nslots + 1, sizeof(*in->slots));
+	return in->size && in->slots ? 0 : -ENOMEM;
 }
 
 static int read_file(struct inspector *in, unsigned int i)
@@ -137,7 +160,7 @@ static int read_file(struct inspector *in, unsigned int i)
 	    !it.len || !gm_aligned(it.len) || it.len > INFO_MAX_FILE)
 		return -EBADMSG;
 	in->size[i] = it.len;
-	in->sum->memory += it.len;
+	add_bytes(&in->sum->memory, it.len);
 	return visit(in, &it);
 }
 
@@ -145,7 +168,8 @@ static int read_file(struct inspector *in, unsigned int i)
  * A memslot: over a file that is already named, or the next one (files
  * come in the order of their first memslot); gpa order, no overlap.
  */
-static int read_slot(struct inspector *in, unsigned int *seen)
+static int read_slot(struct inspector *in, unsigned int *seen,
+		     unsigned int *nslot)
 {
 	struct gmem_snap_item it = { .kind = GMEM_SNAP_ITEM_SLOT };
 	int ret = expect(in, GM_SNAP_SLOT, GM_SNAP_SLOT_LEN);
@@ -158,27 +182,60 @@ static int read_slot(struct inspector *in, unsigned int *seen)
 	it.slot = gm_get32(in->payload);
 	it.gpa = gm_get64(in->payload + 8);
 	if (it.file > *seen || it.file >= in->nfiles || in->h.flags ||
-	    gm_get32(in->payload + 4) ||
+	    gm_get32(in->payload + 4) || it.slot >= INFO_MAX_SLOTS ||
+	    (in->ids[it.slot / 64] >> (it.slot % 64) & 1) ||
 	    !gm_range_ok(it.offset, it.len, in->size[it.file]) ||
 	    !gm_gpa_range_ok(it.gpa, it.len) || it.gpa < in->slot_end)
 		return -EBADMSG;
 	if (it.file == *seen)
 		(*seen)++;
+	in->ids[it.slot / 64] |= 1ULL << (it.slot % 64);
+	in->slots[*nslot] = (struct info_slot){ it.offset, it.len, it.file };
+	(*nslot)++;
 	in->slot_end = it.gpa + it.len;
 	return visit(in, &it);
 }
 
+static int by_file_offset(const void *a, const void *b)
+{
+	const struct info_slot *x = a, *y = b;
+
+	if (x->file != y->file)
+		return x->file < y->file ? -1 : 1;
+	return x->offset < y->offset ? -1 : x->offset > y->offset;
+}
+
+/*
+ * Two memslots over one range of a file: gmem_vm_set_region() refuses
+ * the second (-EEXIST), so no VM the library saved had them. Sorted by
+ * file and offset, an overlap is between neighbours.
+ */
+static bool slots_overlap(struct inspector *in)
+{
+	qsort(in->slots, in->nslots, sizeof(*in->slots), by_file_offset);
+	for (unsigned int i = 1; i < in->nslots; i++) {
+		const struct info_slot *p = &in->slots[i - 1];
+
+		if (p->file == in->slots[i].file &&
+		    p->offset + p->len > in->slots[i].offset)
+			return true;
+	}
+	return false;
+}
+
 static int read_layout(struct inspector *in)
 {
-	unsigned int seen = 0;
+	unsigned int seen = 0, nslot = 0;
 	int ret = read_head(in);
 
 	for (unsigned int i = 0; !ret && i < in->nfiles; i++)
 		ret = read_file(in, i);
 	for (unsigned int i = 0; !ret && i < in->nslots; i++)
-		ret = read_slot(in, &seen);
+		ret = read_slot(in, &seen, &nslot);
 	if (!ret && seen != in->nfiles)
 		ret = -EBADMSG;		/* a file no memslot maps */
+	if (!ret && slots_overlap(in))
+		ret = -EBADMSG;
 	return ret;
 }
 
@@ -224,9 +281,12 @@ static int read_run(struct inspector *in)
 		return ret;
 	in->run_end += h->len;
 	sum->runs++;
-	sum->private_memory += h->flags & GM_SNAP_PRIVATE ? h->len : 0;
-	sum->populated += h->flags & GM_SNAP_POPULATED ? h->len : 0;
-	sum->allocated += h->flags & GM_SNAP_ALLOC ? h->len : 0;
+	if (h->flags & GM_SNAP_PRIVATE)
+		add_bytes(&sum->private_memory, h->len);
+	if (h->flags & GM_SNAP_POPULATED)
+		add_bytes(&sum->populated, h->len);
+	if (h->flags & GM_SNAP_ALLOC)
+		add_bytes(&sum->allocated, h->len);
 	return visit(in, &it);
 }
 
@@ -333,6 +393,7 @@ int gmem_snap_inspect(gmem_snap_read_fn read, void *opaque,
 	if (!ret)
 		ret = read_body(&in);
 	free(in.size);
+	free(in.slots);
 	free(in.runs);
 	gm_snap_fini(&in.s);
 	return ret;

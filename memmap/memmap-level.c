@@ -41,13 +41,13 @@ static void add_totals(struct memmap_totals *t, const struct memmap_level *l)
 {
 	switch (memmap_level_class(l)) {
 	case MEMMAP_L1G:
-		t->huge_1g += l->len;
+		memmap_add(&t->huge_1g, l->len);
 		break;
 	case MEMMAP_L2M:
-		t->huge_2m += l->len;
+		memmap_add(&t->huge_2m, l->len);
 		break;
 	case MEMMAP_LMIXED:
-		t->mixed_2m += l->len;
+		memmap_add(&t->mixed_2m, l->len);
 		break;
 	default:
 		break;

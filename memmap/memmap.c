@@ -204,26 +204,26 @@ static int walk_file(struct memmap *m, const struct runs_src *src, int fi)
 
 static void add_totals(struct memmap_totals *t, const struct memmap_file *f)
 {
-	t->guest += f->size;
+	memmap_add(&t->guest, f->size);
 	t->runs += f->nr_runs;
 	for (size_t i = 0; i < f->nr_runs; i++) {
 		const struct memmap_run *r = &f->runs[i];
 
 		if (r->flags & GMEM_RUN_PRIVATE) {
-			t->private_ += r->len;
+			memmap_add(&t->private_, r->len);
 		} else {
-			t->shared += r->len;
+			memmap_add(&t->shared, r->len);
 			if (r->listeners)
-				t->listener += r->len;
+				memmap_add(&t->listener, r->len);
 		}
 		if (r->flags & GMEM_RUN_PINNED)
-			t->pinned += r->len;
+			memmap_add(&t->pinned, r->len);
 		if (r->flags & GMEM_RUN_POPULATED)
-			t->populated += r->len;
+			memmap_add(&t->populated, r->len);
 		if (!memmap_run_resident(r))
-			t->unallocated += r->len;
+			memmap_add(&t->unallocated, r->len);
 		if (r->gpa == MEMMAP_NO_GPA)
-			t->unmapped += r->len;
+			memmap_add(&t->unmapped, r->len);
 	}
 }
 
@@ -303,17 +303,38 @@ const char *memmap_run_state(const struct memmap_run *r, char *buf, size_t size)
 	return buf;
 }
 
+/* Below this many of the unit that divides, a size is printed exact. */
+#define SIZE_EXACT_MAX	100000
+#define SIZE_UNITS	7	/* B to EiB: 2^64 - 1 is under 16 EiB */
+
 const char *memmap_size(uint64_t bytes, char *buf, size_t size)
 {
-	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-	unsigned int u = 0;
+	static const char *const unit[SIZE_UNITS] = { "B", "KiB", "MiB",
+		"GiB", "TiB", "PiB", "EiB" };
+	unsigned int fit = 0, div = 0;
+	uint64_t rem;
 
-	/* The largest unit that divides: "1028 KiB", never "1.00 MiB". */
-	while (u < 4 && bytes >> (10 * (u + 1)) &&
-	       !(bytes & ((1ULL << (10 * (u + 1))) - 1)))
-		u++;
-	snprintf(buf, size, "%llu %s", (unsigned long long)(bytes >> (10 * u)),
-		 unit[u]);
+	if (bytes == MEMMAP_SATURATED) {
+		snprintf(buf, size, "16 EiB or more");
+		return buf;
+	}
+	/* the largest unit that fits, and the largest that divides */
+	while (fit + 1 < SIZE_UNITS && bytes >> (10 * (fit + 1)))
+		fit++;
+	while (div < fit && !(bytes & ((1ULL << (10 * (div + 1))) - 1)))
+		div++;
+	/* exact while short: "1028 KiB", "12216 KiB", not "1.00 MiB" */
+	if (div == fit || bytes >> (10 * div) < SIZE_EXACT_MAX) {
+		snprintf(buf, size, "%llu %s",
+			 (unsigned long long)(bytes >> (10 * div)), unit[div]);
+		return buf;
+	}
+	/* else rounded down, never more than it is: "7.99 EiB" */
+	rem = bytes & ((1ULL << (10 * fit)) - 1);
+	snprintf(buf, size, "%llu.%02llu %s",
+		 (unsigned long long)(bytes >> (10 * fit)),
+		 (unsigned long long)((unsigned __int128)rem * 100 >>
+				      (10 * fit)), unit[fit]);
 	return buf;
 }
 

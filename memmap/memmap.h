@@ -81,6 +81,20 @@ struct memmap_slot {
 	size_t first, nr_runs;	/* its runs: files[file].runs[first..] */
 };
 
+/*
+ * A byte sum that reached 2^64 - 1 and stopped there: the files of a
+ * crafted snapshot (2^16 of up to 2^63 - 1 bytes) can add up past 2^64,
+ * and a wrapped total would read as little memory.
+ */
+#define MEMMAP_SATURATED	UINT64_MAX
+
+static inline void memmap_add(uint64_t *sum, uint64_t bytes)
+{
+	*sum = bytes > MEMMAP_SATURATED - *sum ? MEMMAP_SATURATED :
+						 *sum + bytes;
+}
+
+/* Byte totals saturate at MEMMAP_SATURATED (memmap_add()). */
 struct memmap_totals {
 	uint64_t guest;		/* bytes of guest memory files */
 	uint64_t shared, private_, pinned, listener, unallocated, populated;
@@ -149,7 +163,13 @@ bool memmap_run_resident(const struct memmap_run *r);
  */
 const char *memmap_run_state(const struct memmap_run *r, char *buf,
 			     size_t size);
-/* "64 MiB", "4 KiB", "1028 KiB": the largest unit that divides. */
+/*
+ * "64 MiB", "4 KiB", "1028 KiB": exact in the largest unit that divides,
+ * while that is under 100000 of it; else the largest unit that fits, two
+ * decimals rounded down: "7.99 EiB" for 2^63 - 4 KiB, "97.65 MiB" for
+ * 100000 KiB. MEMMAP_SATURATED (never a count of pages) is "16 EiB or
+ * more".
+ */
 const char *memmap_size(uint64_t bytes, char *buf, size_t size);
 /* "detached VM, memfd backing, software-protected": for titles. */
 const char *memmap_vm_summary(const struct memmap *m, char *buf, size_t size);

@@ -3,7 +3,8 @@
  * virtio-mmio.c - the virtio-mmio transport (virtio 1.x, 4.2.2, register
  * layout version 2) in front of a vhost-user back-end (virtio-mmio.h).
  *
- * The transport keeps the registers; the data path is the back-end's:
+ * The transport keeps the registers (the queues' and their hand-off to
+ * the back-end: virtio-mmio-queue.c); the data path is the back-end's:
  * QueueReady hands the queue to it (gmem_vu_vring_setup) and QueueNotify
  * kicks it (gmem_vu_kick). The guest finds its completions by polling the
  * used ring, so InterruptStatus stays 0.
@@ -18,7 +19,7 @@
  * vhost-user device's (gmem_vu_vring_setup, gmem_vu_vring_stop,
  * gmem_vu_sync). d->lock is held
  * across their round trips to the back-end (at most about one ack timeout
- * per reset, see take_back_all()): a reset must look atomic to the other
+ * per reset, see vmm_vmmio_take_back_all()): a reset must look atomic to the other
  * vCPUs, with no QueueReady or Status write between the registers' reset
  * and the stops, and holding it blocks little more than the round trip
  * already does, since libgmemvu holds its own lock across it and every
@@ -32,92 +33,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "virtio-mmio.h"
-
-/* Control registers (virtio 1.x, 4.2.2, "MMIO Device Register Layout"). */
-enum {
-	REG_MAGIC = 0x000,
-	REG_VERSION = 0x004,
-	REG_DEVICE_ID = 0x008,
-	REG_VENDOR_ID = 0x00c,
-	REG_DEVICE_FEATURES = 0x010,
-	REG_DEVICE_FEATURES_SEL = 0x014,
-	REG_DRIVER_FEATURES = 0x020,
-	REG_DRIVER_FEATURES_SEL = 0x024,
-	REG_QUEUE_SEL = 0x030,
-	REG_QUEUE_NUM_MAX = 0x034,
-	REG_QUEUE_NUM = 0x038,
-	REG_QUEUE_READY = 0x044,
-	REG_QUEUE_NOTIFY = 0x050,
-	REG_INTERRUPT_STATUS = 0x060,
-	REG_INTERRUPT_ACK = 0x064,
-	REG_STATUS = VMM_VMMIO_REG_STATUS,
-	REG_QUEUE_DESC_LOW = 0x080,
-	REG_QUEUE_DESC_HIGH = 0x084,
-	REG_QUEUE_DRIVER_LOW = 0x090,
-	REG_QUEUE_DRIVER_HIGH = 0x094,
-	REG_QUEUE_DEVICE_LOW = 0x0a0,
-	REG_QUEUE_DEVICE_HIGH = 0x0a4,
-	REG_CONFIG_GENERATION = 0x0fc,
-};
+#include "virtio-mmio-int.h"
 
 #define VMMIO_MAGIC		0x74726976	/* "virt" */
 #define VMMIO_VERSION		2
-
-/* Device status bits (virtio 1.x, 2.1). */
-#define ST_ACKNOWLEDGE		1
-#define ST_DRIVER		2
-#define ST_DRIVER_OK		4
-#define ST_FEATURES_OK		8
-#define ST_NEEDS_RESET		64
-#define ST_FAILED		128
-
-/* Who holds a queue's ring, as far as the device can tell. */
-enum owner {
-	OWN_DRIVER,	/* free: the driver may set it up */
-	OWN_BACKEND,	/* handed over (gmem_vu_vring_setup), running */
-	/*
-	 * The stop timed out: the back-end stops the ring when it reads the
-	 * request, and until its late reply comes it may still take
-	 * requests from it.
-	 */
-	OWN_STOPPING,
-	/*
-	 * Never again: the back-end is gone (or answered nonsense) and
-	 * libgmemvu cannot reconnect, or a setup failed half-way and left a
-	 * ring libgmemvu cannot stop (see setup_failed()).
-	 */
-	OWN_LOST,
-};
-
-struct vqueue {
-	uint32_t num;
-	uint64_t desc, avail, used;
-	bool ready;		/* set up by the driver since the last reset */
-	bool held;		/* not taken back by the last reset */
-	enum owner owner;	/* survives a reset until taken back */
-};
-
-struct vmm_vmmio {
-	pthread_mutex_t lock;
-	struct gmem_vu_dev *vu;
-	uint32_t device_id;
-	uint32_t num_queues;
-	uint32_t num_max;
-	uint32_t config_len;
-	uint8_t config[VMM_VMMIO_CONFIG_MAX];
-	uint64_t dev_features;
-	uint64_t drv_features;
-	uint32_t dev_sel, drv_sel;
-	uint32_t queue_sel;
-	uint32_t status;
-	struct vqueue q[VMM_VMMIO_MAX_QUEUES];
-};
-
-static bool pow2(uint32_t v)
-{
-	return v && !(v & (v - 1));
-}
 
 int vmm_vmmio_create(struct gmem_vu_dev *vu, const struct vmm_vmmio_config *cfg,
 		    struct vmm_vmmio **out)
@@ -128,7 +47,7 @@ int vmm_vmmio_create(struct gmem_vu_dev *vu, const struct vmm_vmmio_config *cfg,
 
 	if (!vu || !cfg || !out || !cfg->device_id || !cfg->num_queues ||
 	    cfg->num_queues > VMM_VMMIO_MAX_QUEUES ||
-	    !pow2(cfg->queue_num_max) || cfg->queue_num_max > 32768 ||
+	    !vmm_vmmio_pow2(cfg->queue_num_max) || cfg->queue_num_max > 32768 ||
 	    cfg->config_len > VMM_VMMIO_CONFIG_MAX ||
 	    (cfg->config_len && !cfg->config))
 		return -EINVAL;
@@ -166,85 +85,6 @@ void vmm_vmmio_destroy(struct vmm_vmmio *d)
 	free(d);
 }
 
-/* The errno of a lost queue: whether the back-end is gone. */
-static int lost(struct vmm_vmmio *d)
-{
-	struct gmem_vu_info info;
-
-	if (gmem_vu_info(d->vu, &info) || !info.connected)
-		return -ENOTCONN;
-	return -EIO;
-}
-
-/*
- * Take queue @i back from the back-end. Only a reply to the stop (or the
- * late reply to a stop that timed out) proves the back-end took its last
- * request from the ring; only then is the queue free again. The base the
- * stop returns is not kept: a driver re-initialises its rings after a
- * reset, so the next setup starts at 0.
- * Return: 0 (free); the errno that keeps it.
- */
-static int take_back(struct vmm_vmmio *d, unsigned int i)
-{
-	struct vqueue *q = &d->q[i];
-	int ret;
-
-	switch (q->owner) {
-	case OWN_DRIVER:
-		return 0;
-	case OWN_BACKEND:
-		ret = gmem_vu_vring_stop(d->vu, i, NULL);
-		/* -EAGAIN: nothing was sent and the ring runs on. */
-		if (ret == -ETIMEDOUT)
-			q->owner = OWN_STOPPING;
-		else if (ret && ret != -EAGAIN)
-			q->owner = OWN_LOST;	/* -ENOTCONN, -EPROTO */
-		break;
-	case OWN_STOPPING:
-		/* 0: no reply outstanding any more, the late one came. */
-		ret = gmem_vu_sync(d->vu);
-		if (ret == -ENOTCONN)
-			q->owner = OWN_LOST;
-		break;
-	default:
-		return lost(d);
-	}
-	if (!ret)
-		q->owner = OWN_DRIVER;
-	return ret;
-}
-
-/*
- * Every queue, not only the driver's: testpmd takes its whole device down
- * on any GET_VRING_BASE and forgets the other rings (docs/vhost-user.md),
- * so a ring left running would never be served again. A back-end that
- * does not answer ends the loop, so that a reset waits about one ack
- * timeout, not one per queue; the queues not asked stay the back-end's
- * and the next reset asks again.
- * Return: 0 when every queue is free; the first errno otherwise.
- */
-static int take_back_all(struct vmm_vmmio *d)
-{
-	int ret, first = 0;
-
-	for (unsigned int i = 0; i < d->num_queues; i++) {
-		ret = take_back(d, i);
-		if (ret && !first)
-			first = ret;
-		if (ret == -ETIMEDOUT || ret == -EAGAIN)
-			break;
-	}
-	return first;
-}
-
-static bool queues_free(const struct vmm_vmmio *d)
-{
-	for (unsigned int i = 0; i < d->num_queues; i++)
-		if (d->q[i].owner != OWN_DRIVER)
-			return false;
-	return true;
-}
-
 /*
  * Writing 0 to Status: the registers, and every queue taken back from the
  * back-end. A queue that could not be taken back keeps its owner, and
@@ -253,7 +93,7 @@ static bool queues_free(const struct vmm_vmmio *d)
  */
 static int reset(struct vmm_vmmio *d)
 {
-	int ret = take_back_all(d);
+	int ret = vmm_vmmio_take_back_all(d);
 
 	d->drv_features = 0;
 	d->dev_sel = d->drv_sel = d->queue_sel = 0;
@@ -265,7 +105,7 @@ static int reset(struct vmm_vmmio *d)
 		d->q[i].held = owner != OWN_DRIVER;
 	}
 	/* take_back_all() may have stopped early: look at every queue. */
-	d->status = queues_free(d) ? 0 : ST_NEEDS_RESET;
+	d->status = vmm_vmmio_queues_free(d) ? 0 : ST_NEEDS_RESET;
 	return d->status ? (ret ? ret : -EIO) : 0;
 }
 
@@ -301,132 +141,12 @@ static int write_status(struct vmm_vmmio *d, uint32_t val)
 	return 0;
 }
 
-static struct vqueue *sel_queue(struct vmm_vmmio *d)
-{
-	return d->queue_sel < d->num_queues ? &d->q[d->queue_sel] : NULL;
-}
-
-/*
- * Who holds a ring whose setup failed with @err. -EINVAL, -ENOSPC and the
- * eventfd errors come before any ring message: the back-end knows nothing
- * of it. -EBUSY: libgmemvu has it set up, so a stop takes it back.
- * Otherwise (-EIO, -ETIMEDOUT: a message refused or not acknowledged in
- * time, -ENOTCONN) the back-end may hold part of the ring, even enabled
- * once a late ack comes, and libgmemvu cannot stop a ring it did not
- * finish setting up: the queue is lost.
- */
-static enum owner setup_failed(int err)
-{
-	switch (err) {
-	case -EINVAL:
-	case -ENOSPC:
-	case -ENOMEM:
-	case -EMFILE:
-	case -ENFILE:
-		return OWN_DRIVER;
-	case -EBUSY:
-		return OWN_BACKEND;
-	}
-	return OWN_LOST;
-}
-
-/* QueueReady = 1: hand the queue to the back-end. */
-static int queue_ready(struct vmm_vmmio *d, struct vqueue *q)
-{
-	struct gmem_vu_vring v = {
-		.index = d->queue_sel, .num = q->num,
-		.desc = q->desc, .avail = q->avail, .used = q->used,
-	};
-	int ret;
-
-	if (!(d->status & ST_FEATURES_OK) || (d->status & ST_NEEDS_RESET) ||
-	    !q->num || !q->desc || !q->avail || !q->used || q->desc % 16 ||
-	    q->avail % 2 || q->used % 4)
-		return -EINVAL;
-	/* Not taken back: only a reset that completes frees it. */
-	if (q->owner != OWN_DRIVER)
-		return -EBUSY;
-	ret = gmem_vu_vring_setup(d->vu, &v);
-	if (ret) {
-		q->owner = setup_failed(ret);
-		d->status |= ST_NEEDS_RESET;
-		return ret;
-	}
-	q->owner = OWN_BACKEND;
-	q->ready = true;
-	return 0;
-}
-
-/*
- * QueueReady reads 1 for a queue the driver set up and for one the last
- * reset could not take back; not for one whose setup failed (the driver
- * reads its QueueReady back to know).
- */
-static bool shown_ready(const struct vqueue *q)
-{
-	return q->ready || q->held;
-}
-
-/* Its registers cannot change: live, or the back-end may hold it. */
-static bool busy(const struct vqueue *q)
-{
-	return q->ready || q->owner != OWN_DRIVER;
-}
-
-static void set_half(uint64_t *v, uint32_t val, bool high)
-{
-	if (high)
-		*v = (*v & 0xffffffffULL) | (uint64_t)val << 32;
-	else
-		*v = (*v & ~0xffffffffULL) | val;
-}
-
-static int write_queue(struct vmm_vmmio *d, uint64_t off, uint32_t val)
-{
-	struct vqueue *q = sel_queue(d);
-
-	if (!q)
-		return -EINVAL;
-	if (off == REG_QUEUE_READY) {
-		/*
-		 * One ring cannot be taken back alone (testpmd would drop
-		 * them all): only a reset takes queues back.
-		 */
-		if (!val)
-			return shown_ready(q) ? -EBUSY : 0;
-		return q->ready ? 0 : queue_ready(d, q);
-	}
-	/*
-	 * The driver must not change a live queue (virtio 1.x, 4.2.3.2), nor
-	 * one the back-end may still be processing.
-	 */
-	if (busy(q))
-		return -EBUSY;
-	switch (off) {
-	case REG_QUEUE_NUM:
-		if (!pow2(val) || val > d->num_max)
-			return -EINVAL;
-		q->num = val;
-		return 0;
-	case REG_QUEUE_DESC_LOW:
-	case REG_QUEUE_DESC_HIGH:
-		set_half(&q->desc, val, off == REG_QUEUE_DESC_HIGH);
-		return 0;
-	case REG_QUEUE_DRIVER_LOW:
-	case REG_QUEUE_DRIVER_HIGH:
-		set_half(&q->avail, val, off == REG_QUEUE_DRIVER_HIGH);
-		return 0;
-	}
-	set_half(&q->used, val, off == REG_QUEUE_DEVICE_HIGH);
-	return 0;
-}
-
 static int write_features(struct vmm_vmmio *d, uint32_t val)
 {
 	if (d->status & ST_FEATURES_OK)
 		return -EBUSY;
 	if (d->drv_sel < 2)
-		set_half(&d->drv_features, val, d->drv_sel);
+		vmm_vmmio_set_half(&d->drv_features, val, d->drv_sel);
 	else if (val)
 		return -EINVAL;	/* no feature bits above 63 */
 	return 0;
@@ -434,7 +154,7 @@ static int write_features(struct vmm_vmmio *d, uint32_t val)
 
 static int read_reg(struct vmm_vmmio *d, uint64_t off, uint32_t *val)
 {
-	struct vqueue *q = sel_queue(d);
+	struct vqueue *q = vmm_vmmio_sel_queue(d);
 
 	switch (off) {
 	case REG_MAGIC:
@@ -458,7 +178,7 @@ static int read_reg(struct vmm_vmmio *d, uint64_t off, uint32_t *val)
 		*val = q ? d->num_max : 0;
 		return 0;
 	case REG_QUEUE_READY:
-		*val = q ? shown_ready(q) : 0;
+		*val = q ? vmm_vmmio_shown_ready(q) : 0;
 		return 0;
 	case REG_INTERRUPT_STATUS:
 	case REG_CONFIG_GENERATION:
@@ -493,7 +213,7 @@ static int write_reg(struct vmm_vmmio *d, uint64_t off, uint32_t val)
 	case REG_QUEUE_DRIVER_HIGH:
 	case REG_QUEUE_DEVICE_LOW:
 	case REG_QUEUE_DEVICE_HIGH:
-		return write_queue(d, off, val);
+		return vmm_vmmio_write_queue(d, off, val);
 	case REG_INTERRUPT_ACK:
 		return 0;	/* nothing is ever pending */
 	case REG_STATUS:
@@ -538,17 +258,6 @@ static bool wrong_way(uint64_t off, bool write)
 	return way == (write ? RO : WO);
 }
 
-/* QueueNotify: the value is the queue index (no NOTIFICATION_DATA). */
-static int notify(struct vmm_vmmio *d, uint32_t index)
-{
-	bool ready;
-
-	pthread_mutex_lock(&d->lock);
-	ready = index < d->num_queues && d->q[index].ready;
-	pthread_mutex_unlock(&d->lock);
-	return ready ? gmem_vu_kick(d->vu, index) : -EINVAL;
-}
-
 static int config_access(struct vmm_vmmio *d, uint64_t off, void *data,
 			 unsigned int len, bool write)
 {
@@ -568,7 +277,7 @@ static int reg_access(struct vmm_vmmio *d, uint64_t off, uint32_t *val,
 	int ret;
 
 	if (write && off == REG_QUEUE_NOTIFY)
-		return notify(d, *val);
+		return vmm_vmmio_notify(d, *val);
 	if (wrong_way(off, write))
 		return -EPERM;
 	pthread_mutex_lock(&d->lock);

@@ -16,9 +16,7 @@ int main(void)
 	struct bench_table t = { 0 };
 	int r = bench_runner(&o, &t);
 
-	for (unsigned int i = 0; i < t.n; i++)
-		printf("%-28s %14.2f %-14s %s\n", t.row[i].key, t.row[i].value,
-		       t.row[i].unit, t.row[i].note);
+	bench_print_rows(&t, 2);
 	if (r) {
 		fprintf(stderr, "bench-runner: %s\n", t.error);
 		return r == -ENODEV ? 77 : 1;

@@ -522,25 +522,43 @@ static size_t put_chunk(uint8_t *p, uint32_t type, uint32_t plen,
 }
 
 /*
- * A stream made by hand around one file of @size bytes: HEAD, FILE, a
- * one-page memslot, one shared run over the whole file, END (no tag is
- * checked without the key).
+ * A stream made by hand: HEAD, @n FILEs of @size bytes, a one-page
+ * memslot over each, one run of @flags over each whole file, END (no tag
+ * is checked without the key).
  */
-static size_t lone_file(uint8_t *p, uint64_t size)
+static size_t hand_made(uint8_t *p, uint32_t n, uint64_t size,
+			uint32_t flags)
 {
+	uint64_t idx = 0;
 	size_t at = 0;
 
-	at += put_chunk(p + at, HEAD, 48, 0, 0, 0);
-	p[HDR] = 1;				/* one file */
-	p[HDR + 4] = 1;				/* one memslot */
-	at += put_chunk(p + at, FILE_, 16, 1, 0, 0);
-	put64(p + at - TAG - 16, size);
-	at += put_chunk(p + at, SLOT, 16, 2, 0, PG);
-	at += put_chunk(p + at, RUN, 0, 3, 0, size);
-	at += put_chunk(p + at, END, 8, 4, 0, 0);
-	put64(p + at - TAG - 8, 4);
+	at += put_chunk(p + at, HEAD, 48, idx++, 0, 0);
+	memcpy(p + HDR, &n, 4);			/* files */
+	memcpy(p + HDR + 4, &n, 4);		/* memslots */
+	for (uint32_t i = 0; i < n; i++) {
+		at += put_chunk(p + at, FILE_, 16, idx++, 0, 0);
+		memcpy(p + at - TAG - 16 - HDR + 40, &i, 4);
+		put64(p + at - TAG - 16, size);
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		at += put_chunk(p + at, SLOT, 16, idx++, 0, PG);
+		memcpy(p + at - TAG - 16 - HDR + 40, &i, 4);
+		memcpy(p + at - TAG - 16, &i, 4);		/* id */
+		put64(p + at - TAG - 8, (uint64_t)i * PG);	/* gpa */
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		at += put_chunk(p + at, RUN, 0, idx++, 0, size);
+		memcpy(p + at - TAG - HDR + 40, &i, 4);
+		memcpy(p + at - TAG - HDR + 44, &flags, 4);
+	}
+	at += put_chunk(p + at, END, 8, idx, 0, 0);
+	put64(p + at - TAG - 8, idx);
 	return at;
 }
+
+#define HAND_MADE_MAX	8	/* files, at most */
+#define HAND_MADE_LEN	((2 + 3 * HAND_MADE_MAX) * (HDR + TAG) + 48 + \
+			 HAND_MADE_MAX * 32 + 8)
 
 /*
  * A FILE larger than gmem_create() makes (2^63 and up) is not intact: a
@@ -558,16 +576,154 @@ static void test_file_sizes(void)
 		{ 1ULL << 63, -EBADMSG },
 		{ -(uint64_t)PG, -EBADMSG },
 	};
-	uint8_t p[6 * (HDR + TAG) + 48 + 16 + 16 + 8];
+	uint8_t p[HAND_MADE_LEN];
 	struct gmem_snap_summary sum;
 
 	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
-		size_t len = lone_file(p, rows[i].size);
+		size_t len = hand_made(p, 1, rows[i].size, 0);
 
-		TEST_ASSERT(len <= sizeof(p), "lone_file");
 		TEST_RET(inspect(p, len, NULL, &sum), rows[i].want);
 		TEST_ASSERT(rows[i].want || sum.memory == rows[i].size,
 			    "memory %llu", (unsigned long long)sum.memory);
+	}
+}
+
+/*
+ * Files that add up past 2^64 bytes are intact (each one is a size
+ * gmem_create() makes): memory and the run byte counts stop at
+ * UINT64_MAX, never wrap to a small number.
+ */
+static void test_sums(void)
+{
+	static const struct {
+		uint32_t files;
+		uint64_t size, want;
+	} rows[] = {
+		{ 3, 1ULL << 62, 3ULL << 62 },
+		{ 2, (1ULL << 63) - PG, -2 * (uint64_t)PG },
+		{ 4, 1ULL << 62, UINT64_MAX },		/* 2^64 wrapped to 0 */
+		{ 3, (1ULL << 63) - PG, UINT64_MAX },
+		{ HAND_MADE_MAX, (1ULL << 63) - PG, UINT64_MAX },
+	};
+	const uint32_t all = 7;		/* private, populated, allocated */
+	uint8_t p[HAND_MADE_LEN];
+	struct gmem_snap_summary sum;
+
+	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
+		size_t len = hand_made(p, rows[i].files, rows[i].size, all);
+
+		TEST_RET(inspect(p, len, NULL, &sum), 0);
+		TEST_ASSERT(sum.memory == rows[i].want &&
+			    sum.private_memory == rows[i].want &&
+			    sum.populated == rows[i].want &&
+			    sum.allocated == rows[i].want,
+			    "%u files of %#llx: memory %#llx, private %#llx, "
+			    "populated %#llx, allocated %#llx, want %#llx",
+			    rows[i].files, (unsigned long long)rows[i].size,
+			    (unsigned long long)sum.memory,
+			    (unsigned long long)sum.private_memory,
+			    (unsigned long long)sum.populated,
+			    (unsigned long long)sum.allocated,
+			    (unsigned long long)rows[i].want);
+		TEST_ASSERT(sum.files == rows[i].files &&
+			    sum.runs == rows[i].files && !sum.data_chunks,
+			    "row %zu: files, runs", i);
+	}
+}
+
+/* A memslot of a hand-made stream: over file @file, [off, off+len). */
+struct hslot {
+	uint32_t file, id;
+	uint64_t off, len, gpa;
+};
+
+#define HS_FILE		(16 * PG)	/* each file's size */
+#define HS_MAX		4		/* memslots, at most */
+
+/* Two files of HS_FILE bytes, @n memslots @s, one shared run each, END. */
+static size_t slots_made(uint8_t *p, const struct hslot *s, uint32_t n)
+{
+	uint32_t nfiles = 2;
+	uint64_t idx = 0;
+	size_t at = 0;
+
+	at += put_chunk(p + at, HEAD, 48, idx++, 0, 0);
+	memcpy(p + HDR, &nfiles, 4);
+	memcpy(p + HDR + 4, &n, 4);
+	for (uint32_t i = 0; i < nfiles; i++) {
+		at += put_chunk(p + at, FILE_, 16, idx++, 0, 0);
+		memcpy(p + at - TAG - 16 - HDR + 40, &i, 4);
+		put64(p + at - TAG - 16, HS_FILE);
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		at += put_chunk(p + at, SLOT, 16, idx++, s[i].off, s[i].len);
+		memcpy(p + at - TAG - 16 - HDR + 40, &s[i].file, 4);
+		memcpy(p + at - TAG - 16, &s[i].id, 4);
+		put64(p + at - TAG - 8, s[i].gpa);
+	}
+	for (uint32_t i = 0; i < nfiles; i++) {
+		at += put_chunk(p + at, RUN, 0, idx++, 0, HS_FILE);
+		memcpy(p + at - TAG - HDR + 40, &i, 4);
+	}
+	at += put_chunk(p + at, END, 8, idx, 0, 0);
+	put64(p + at - TAG - 8, idx);
+	return at;
+}
+
+/*
+ * Memslots gmem_vm_set_region() never makes, so no saved VM has them:
+ * two over one range of a file (-EEXIST there), an id used twice or one
+ * past its bound (-EINVAL there). gmem snapshot info drew the second
+ * memslot over a file range as resident memory it was not.
+ */
+static void test_slots(void)
+{
+	static const struct {
+		const char *what;
+		struct hslot s[HS_MAX];
+		uint32_t n;
+		int want;
+	} rows[] = {
+		{ "side by side in one file",
+		  { { 0, 1, 0, 8 * PG, 0 }, { 1, 2, 0, HS_FILE, 1 << 20 },
+		    { 0, 3, 8 * PG, 8 * PG, 2 << 20 } }, 3, 0 },
+		{ "one file range twice",
+		  { { 0, 1, 0, HS_FILE, 0 }, { 1, 2, 0, HS_FILE, 1 << 20 },
+		    { 0, 3, 0, HS_FILE, 2 << 20 } }, 3, -EBADMSG },
+		{ "one page in common",
+		  { { 0, 1, 0, 8 * PG, 0 }, { 1, 2, 0, HS_FILE, 1 << 20 },
+		    { 0, 3, 7 * PG, 9 * PG, 2 << 20 } }, 3, -EBADMSG },
+		{ "inside another, gpa order not file order",
+		  { { 0, 1, 4 * PG, PG, 0 }, { 1, 2, 0, HS_FILE, 1 << 20 },
+		    { 0, 3, 0, HS_FILE, 2 << 20 } }, 3, -EBADMSG },
+		{ "one range of each file: no overlap",
+		  { { 0, 1, 0, HS_FILE, 0 }, { 1, 2, 0, HS_FILE, 1 << 20 } },
+		  2, 0 },
+		{ "an id twice",
+		  { { 0, 5, 0, HS_FILE, 0 }, { 1, 5, 0, HS_FILE, 1 << 20 } },
+		  2, -EBADMSG },
+		{ "the largest id",
+		  { { 0, 32763, 0, HS_FILE, 0 }, { 1, 0, 0, HS_FILE, 1 << 20 } },
+		  2, 0 },
+		{ "an id past the largest",
+		  { { 0, 32764, 0, HS_FILE, 0 }, { 1, 0, 0, HS_FILE, 1 << 20 } },
+		  2, -EBADMSG },
+		{ "an id of 2^32 - 1",
+		  { { 0, UINT32_MAX, 0, HS_FILE, 0 },
+		    { 1, 0, 0, HS_FILE, 1 << 20 } }, 2, -EBADMSG },
+	};
+	uint8_t p[(3 + 2 * 2 + HS_MAX) * (HDR + TAG) + 48 + 2 * 16 +
+		  HS_MAX * 16 + 8];
+	struct gmem_snap_summary sum;
+
+	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
+		size_t len = slots_made(p, rows[i].s, rows[i].n);
+		int ret = inspect(p, len, NULL, &sum);
+
+		TEST_ASSERT(len <= sizeof(p), "slots_made");
+		if (ret != rows[i].want)
+			TEST_FAIL("%s: %d, want %d", rows[i].what, ret,
+				  rows[i].want);
 	}
 }
 
@@ -602,6 +758,8 @@ int main(void)
 	test_calls(&s);
 	test_empty();
 	test_file_sizes();
+	test_sums();
+	test_slots();
 	printf("PASS: summary and %zu items, %zu changed streams, cuts, "
 	       "reorders\n", v->n, ARRAY_SIZE(rows));
 	free(v);

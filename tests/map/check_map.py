@@ -22,7 +22,9 @@ import sys
 import xml.etree.ElementTree as ET
 
 PRIVATE, PINNED, POPULATED, RESIDENT = 1 << 3, 1 << 4, 1 << 5, 1 << 6
-UNITS = {"B": 0, "KiB": 10, "MiB": 20, "GiB": 30, "TiB": 40}
+UNITS = {"B": 0, "KiB": 10, "MiB": 20, "GiB": 30, "TiB": 40, "PiB": 50,
+         "EiB": 60}
+EXACT_MAX = 100000       # memmap_size(): exact below this many units
 BAR_CELLS, X0, BAR_W = 64, 30.0, 940.0
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -36,8 +38,34 @@ def want(cond, what):
         raise Mismatch(what)
 
 
+class Rounded:
+    """A size memmap_size() printed with two decimals, rounded down: equal
+    to the byte counts that print so."""
+
+    def __init__(self, text):
+        self.text = text
+        n, unit = text.split()
+        self.whole, self.cents = (int(x) for x in n.split("."))
+        self.shift = UNITS[unit]
+
+    def __eq__(self, v):
+        if not isinstance(v, int):
+            return NotImplemented
+        div = 0
+        while div < self.shift and not v & ((1 << (div + 10)) - 1):
+            div += 10
+        return (v >> self.shift == self.whole and
+                (v & ((1 << self.shift) - 1)) * 100 >> self.shift ==
+                self.cents and div < self.shift and v >> div >= EXACT_MAX)
+
+    def __repr__(self):
+        return self.text
+
+
 def size_of(text):
     n, unit = text.split()
+    if "." in n:
+        return Rounded(text)
     return int(n) << UNITS[unit]
 
 
@@ -246,24 +274,27 @@ def check_json(j, m):
     want(j["huge"] == m["huge"], "huge %s != %s" % (j["huge"], m["huge"]))
 
 
+SIZE = r"([\d.]+ \w+)"   # memmap_size(): "12 MiB", "7.99 EiB"
 RUN_RE = re.compile(r"^  (?:\[0x([0-9a-f]+), 0x([0-9a-f]+)\)|\(no memslot\) +)"
-                    r" file (\d+) \+0x([0-9a-f]+) +(\d+ \w+)  (.*?)"
+                    r" file (\d+) \+0x([0-9a-f]+) +" + SIZE + r"  (.*?)"
                     r"(?: \((\d+) listeners?\))?$")
-SLOT_RE = re.compile(r"^  slot (\d+) +\[0x([0-9a-f]+), 0x([0-9a-f]+)\) +"
-                     r"(\d+ \w+)  \|(.{64})\| (.*)$")
-FILE_RE = re.compile(r"^  file (\d+) +\[0x0+, 0x([0-9a-f]+)\) +(\d+ \w+)  "
-                     r"\|(.{64})\| in (.*)$")
-TOTALS_RE = re.compile(r"^totals: (\d+ \w+) guest memory: (\d+ \w+) shared, "
-                       r"(\d+ \w+) private; (\d+ \w+) listener-mapped, "
-                       r"(\d+ \w+) pinned; (\d+ \w+) unallocated$")
-MORE_RE = re.compile(r"^        (\d+ \w+) populated, (\d+ \w+) in no memslot, "
-                     r"(\d+ \w+) plain memory, (\d+ \w+) of closed files$")
+SLOT_RE = re.compile(r"^  slot (\d+) +\[0x([0-9a-f]+), 0x([0-9a-f]+)\) +" +
+                     SIZE + r"  \|(.{64})\| (.*)$")
+FILE_RE = re.compile(r"^  file (\d+) +\[0x0+, 0x([0-9a-f]+)\) +" + SIZE +
+                     r"  \|(.{64})\| in (.*)$")
+TOTALS_RE = re.compile(r"^totals: " + SIZE + r" guest memory: " + SIZE +
+                       r" shared, " + SIZE + r" private; " + SIZE +
+                       r" listener-mapped, " + SIZE + r" pinned; " + SIZE +
+                       r" unallocated$")
+MORE_RE = re.compile(r"^        " + SIZE + r" populated, " + SIZE +
+                     r" in no memslot, " + SIZE + r" plain memory, " + SIZE +
+                     r" of closed files$")
 
 
-LEVEL_RE = re.compile(r"^  file (\d+) +\[0x0+, 0x([0-9a-f]+)\) +(\d+ \w+)  "
-                      r"\|(.{64})\|$")
-HUGE_RE = re.compile(r"^huge: (\d+ \w+) in 1 GiB pages, (\d+ \w+) in 2 MiB "
-                     r"pages, (\d+ \w+) in mixed 2 MiB regions$")
+LEVEL_RE = re.compile(r"^  file (\d+) +\[0x0+, 0x([0-9a-f]+)\) +" + SIZE +
+                      r"  \|(.{64})\|$")
+HUGE_RE = re.compile(r"^huge: " + SIZE + r" in 1 GiB pages, " + SIZE +
+                     r" in 2 MiB pages, " + SIZE + r" in mixed 2 MiB regions$")
 
 
 def check_bar(bar, runs, base, size, what, glyph=glyph):

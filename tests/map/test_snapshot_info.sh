@@ -133,13 +133,84 @@ def lone(size):
             chunk(4, 3, b"", 0, size) + chunk(6, 4, struct.pack("<Q", 4)))
 put("file-2-63", lone(1 << 63))
 put("file-largest", lone((1 << 63) - 4096))
+for size in (4096, 1028 << 10, 99996 << 10, 100000 << 10, 3 << 30,
+             (1 << 40) - 4096, 1 << 40, 5 << 50, 1536 << 50, 1 << 62):
+    put("size-%d" % size, lone(size))
+# four files of 2^62 bytes, all private, populated and allocated: the
+# summary's sums saturate
+def four():
+    n = 4
+    c = [chunk(1, 0, struct.pack("<II", n, n) + bytes(40))]
+    for i in range(n):
+        f = chunk(2, 1 + i, struct.pack("<QQ", 1 << 62, 0))
+        c.append(f[:40] + struct.pack("<I", i) + f[44:])
+    for i in range(n):
+        f = chunk(3, 1 + n + i, struct.pack("<IIQ", i + 1, 0, i * 4096),
+                  0, 4096)
+        c.append(f[:40] + struct.pack("<I", i) + f[44:])
+    for i in range(n):
+        f = chunk(4, 1 + 2 * n + i, b"", 0, 1 << 62)
+        c.append(f[:40] + struct.pack("<II", i, 7) + f[48:])
+    c.append(chunk(6, 1 + 3 * n, struct.pack("<Q", 1 + 3 * n)))
+    return b"".join(c)
+put("four-2-62", four())
+# two memslots over one range of its file (drawn as memory it was not)
+put("slots-overlap",
+    chunk(1, 0, struct.pack("<II", 1, 2) + bytes(40)) +
+    chunk(2, 1, struct.pack("<QQ", 8 * 4096, 0)) +
+    chunk(3, 2, struct.pack("<IIQ", 1, 0, 0), 0, 8 * 4096) +
+    chunk(3, 3, struct.pack("<IIQ", 2, 0, 1 << 20), 0, 8 * 4096) +
+    chunk(4, 4, b"", 0, 8 * 4096) + chunk(6, 5, struct.pack("<Q", 5)))
 PY
+
+# Sizes in a unit that fits: exact below 100000 of the unit that
+# divides, else two decimals rounded down (never more than it is).
+while read -r size want; do
+	"$gmem" snapshot info "$tmp/size-$size" >"$tmp/size.txt" ||
+		fail "info of a $size-byte file exited $?"
+	got=$(sed -n 's/^  file 0: \(.*\), flags.*/\1/p' "$tmp/size.txt")
+	[ "$got" = "$want" ] ||
+		fail "a $size-byte file printed as '$got', not '$want'"
+done <<EOF
+4096 4 KiB
+1052672 1028 KiB
+102395904 99996 KiB
+102400000 97.65 MiB
+3221225472 3 GiB
+1099511623680 1023.99 GiB
+1099511627776 1 TiB
+5629499534213120 5 PiB
+1729382256910270464 1536 PiB
+4611686018427387904 4 EiB
+EOF
+"$gmem" snapshot info "$tmp/four-2-62" >"$tmp/four.txt" ||
+	fail "info of four 4 EiB files exited $?"
+grep -q '^  4 files, 4 memslots, 16 EiB or more of memory, 16 EiB or more private, 4 runs$' \
+	"$tmp/four.txt" || fail "four 4 EiB files: $(sed -n 4p "$tmp/four.txt")"
+grep -q '^  resident 0 B, allocated 16 EiB or more, populated 16 EiB or more$' \
+	"$tmp/four.txt" || fail "four 4 EiB files: $(sed -n 6p "$tmp/four.txt")"
+# the memory map's totals saturate too (they wrapped to 0 B)
+grep -q '^  4 memslots, 4 files, 16 EiB or more of guest memory in 8 runs$' \
+	"$tmp/four.txt" || fail "four 4 EiB files: $(grep 'of guest memory' "$tmp/four.txt")"
+grep -q '^totals: 16 EiB or more guest memory: 0 B shared, 16 EiB or more private;' \
+	"$tmp/four.txt" || fail "four 4 EiB files: $(grep '^totals' "$tmp/four.txt")"
+grep -q '^huge: 16 EiB or more in 1 GiB pages, 0 B in 2 MiB pages' \
+	"$tmp/four.txt" || fail "four 4 EiB files: $(grep '^huge' "$tmp/four.txt")"
+"$gmem" snapshot info --json "$tmp/four-2-62" | python3 -c '
+import json, sys
+j = json.load(sys.stdin)
+big = 2**64 - 1
+assert j["stream"]["memory"] == big, j["stream"]
+assert j["map"]["totals"]["guest"] == big, j["map"]["totals"]
+' || fail "four 4 EiB files: JSON sums not saturated"
 
 # The largest file gmem_create() makes, drawn: its whole GiBs are one
 # level (walked one GiB at a time, this took hours; a hang fails here)
 timeout 60 "$gmem" snapshot info "$tmp/file-largest" >"$tmp/largest.txt" ||
 	fail "info of the largest file exited $?"
-grep -q '^huge: 8589934591 GiB in 1 GiB pages, 1022 MiB in 2 MiB pages' \
+grep -q '^  file 0: 7.99 EiB, flags' "$tmp/largest.txt" ||
+	fail "largest file: $(grep '^  file 0' "$tmp/largest.txt")"
+grep -q '^huge: 7.99 EiB in 1 GiB pages, 1022 MiB in 2 MiB pages' \
 	"$tmp/largest.txt" || fail "largest file's huge pages: $(grep ^huge "$tmp/largest.txt")"
 
 mkdir "$tmp/dir"
@@ -171,6 +242,7 @@ cat >"$rules" <<EOF
 1 | has a runner record whose launch digest is not its stream's     | snapshot info $tmp/digest
 1 | is not an intact snapshot stream: cut short, damaged or out of order at chunk 0 | snapshot info $tmp/late
 1 | is not an intact snapshot stream: cut short, damaged or out of order at chunk 1 (read up to byte 224) | snapshot info $tmp/file-2-63
+1 | is not an intact snapshot stream: cut short, damaged or out of order at chunk 3 | snapshot info $tmp/slots-overlap
 EOF
 expect_rules "$rules"
 echo "PASS"
