@@ -175,10 +175,10 @@ int bench_runner_touch(const struct bench_opts *o, struct bench_table *t)
 const char *const bench_runner_prefault_keys[] = {
 	"guest_touch_prefault_ms", "guest_prefault_ms",
 	"guest_touch_prefault_total_ms", "guest_touch_prefault_thp_ms",
-	"guest_prefault_2vcpu_ms", "guest_touch_prefault_2vcpu_total_ms",
+	"guest_prefault_split2_ms", "guest_touch_prefault_split2_total_ms",
 	"guest_touch_1g_prefault_ms", "guest_prefault_1g_ms",
 	"guest_touch_1g_prefault_total_ms", "guest_touch_1g_thp_ms",
-	"guest_prefault_1g_2vcpu_ms", "guest_touch_1g_prefault_2vcpu_total_ms",
+	"guest_prefault_1g_split2_ms", "guest_touch_1g_prefault_split2_total_ms",
 	NULL,
 };
 
@@ -252,13 +252,13 @@ const char *const bench_runner_huge_keys[] = {
 	"guest_touch_huge_ms", "guest_touch_huge_prefault_ms",
 	"guest_prefault_huge_ms", "guest_touch_huge_prefault_total_ms",
 	"guest_touch_huge_thp_ms", "guest_huge_pmd_mib",
-	"guest_huge_prefault_pmd_mib", "guest_prefault_huge_2vcpu_ms",
-	"guest_touch_huge_prefault_2vcpu_total_ms",
+	"guest_huge_prefault_pmd_mib", "guest_prefault_huge_split2_ms",
+	"guest_touch_huge_prefault_split2_total_ms",
 	"guest_touch_1g_huge_ms", "guest_touch_1g_huge_prefault_ms",
 	"guest_prefault_1g_huge_ms", "guest_touch_1g_huge_prefault_total_ms",
 	"guest_touch_1g_huge_thp_ms", "guest_huge_1g_pmd_mib",
-	"guest_huge_1g_prefault_pmd_mib", "guest_prefault_1g_huge_2vcpu_ms",
-	"guest_touch_1g_huge_prefault_2vcpu_total_ms", NULL,
+	"guest_huge_1g_prefault_pmd_mib", "guest_prefault_1g_huge_split2_ms",
+	"guest_touch_1g_huge_prefault_split2_total_ms", NULL,
 };
 
 /* One VM on huge RAM; @pmd_kib: NULL, or the PMD-mapped KiB after it ran. */
