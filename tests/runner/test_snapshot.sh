@@ -114,7 +114,8 @@ if [ "$word" = never ] || [ "$word" = deny ] &&
 	grep -qx 0x11e8 /sys/bus/pci/devices/*/device 2>/dev/null &&
 	[ -w "$thp" ]; then
 	# scripts/kvm-vm, a throwaway VM: THP on for this case, back after
-	trap 'echo "$word" >"$thp"; rm -rf "$tmp"' EXIT
+	thp_was=$word
+	trap 'echo "$thp_was" >"$thp"; rm -rf "$tmp"' EXIT
 	echo advise >"$thp" || fail "setting $thp"
 	word=advise
 fi
