@@ -24,6 +24,7 @@
 #define ANON		"anonymous RAM, 4 KiB pages"
 #define THP		"anonymous RAM, MADV_HUGEPAGE"
 #define BARE_VM		"bare KVM VM, same RAM"
+#define ONE_VCPU	"the same, 1 vCPU"
 /* --quick starts fewer (bench/runner/scale.c; vms_100_count says) */
 #define VMS_100		"100 VMs (--quick: 20)"
 
@@ -79,6 +80,11 @@
 	     "guest_touch_" sz "huge_prefault_ms"), HUGE_THP(sz) }, \
 	{ RN("prefault itself, huge RAM, " size, \
 	     "guest_prefault_" sz "huge_ms"), HUGE_THP(sz) }, \
+	{ RN("prefault, huge RAM, 2 vCPUs, " size, \
+	     "guest_prefault_" sz "huge_split2_ms"), .optional = true, \
+	  .base_key = "guest_prefault_" sz "huge_ms", .base_label = ONE_VCPU }, \
+	{ RN("touch + pf, huge RAM, 2 vCPUs, " size, \
+	     "guest_touch_" sz "huge_prefault_split2_total_ms"), HUGE_THP(sz) }, \
 	{ RN("huge RAM mapped by PMDs, " size, \
 	     "guest_huge_" sz "pmd_mib"), .optional = true }, \
 	{ RN("... pre-faulted, " size, \
@@ -307,6 +313,11 @@ const struct measure cli_bench_measures[] = {
 	  .base_key = "guest_touch_prefault_thp_ms", .base_label = THP },
 	{ RN("prefault itself, 256 MiB", "guest_prefault_ms"),
 	  .base_key = "guest_touch_prefault_thp_ms", .base_label = THP },
+	{ RN("prefault itself, 2 vCPUs, 256 MiB", "guest_prefault_split2_ms"),
+	  .base_key = "guest_prefault_ms", .base_label = ONE_VCPU },
+	{ RN("touch + prefault, 2 vCPUs, 256 MiB",
+	     "guest_touch_prefault_split2_total_ms"),
+	  .base_key = "guest_touch_prefault_thp_ms", .base_label = THP },
 	{ RN("guest touch + prefault, 1 GiB",
 	     "guest_touch_1g_prefault_total_ms"),
 	  .base_key = "guest_touch_1g_thp_ms", .base_label = THP,
@@ -315,6 +326,11 @@ const struct measure cli_bench_measures[] = {
 	{ RN("guest touch after prefault, 1 GiB", "guest_touch_1g_prefault_ms"),
 	  .base_key = "guest_touch_1g_thp_ms", .base_label = THP },
 	{ RN("prefault itself, 1 GiB", "guest_prefault_1g_ms"),
+	  .base_key = "guest_touch_1g_thp_ms", .base_label = THP },
+	{ RN("prefault itself, 2 vCPUs, 1 GiB", "guest_prefault_1g_split2_ms"),
+	  .base_key = "guest_prefault_1g_ms", .base_label = ONE_VCPU },
+	{ RN("touch + prefault, 2 vCPUs, 1 GiB",
+	     "guest_touch_1g_prefault_split2_total_ms"),
 	  .base_key = "guest_touch_1g_thp_ms", .base_label = THP },
 	HUGE_ROWS("256 MiB", ""),
 	HUGE_ROWS("1 GiB", "1g_"),

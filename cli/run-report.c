@@ -45,7 +45,7 @@ static struct vmm_scenario_stats scenario(const struct run_ctx *c)
 {
 	struct vmm_scenario_stats st = { 0 };
 
-	const struct vmm_scenario *sc = c->vm ? vmm_scenario(c->vm) : c->sc;
+	const struct vmm_scenario *sc = c->vm ? vmm_scenario(c->vm) : NULL;
 
 	if (sc)
 		vmm_scenario_stats(sc, &st);

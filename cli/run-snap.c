@@ -103,11 +103,6 @@ int cli_snap_check_opts(const struct run_opts *o)
 			o->migrate_to ? "--migrate-to" : "--incoming");
 		return -1;
 	}
-	if (restoring && o->prefault) {
-		fprintf(stderr, "gmem run: --prefault is not for %s: a restored VM's memory comes from the snapshot\n",
-			restore_opt(o));
-		return -1;
-	}
 	if (saving && o->save_round > o->rounds) {
 		fprintf(stderr, "gmem run: --save-at-round must be a round from 1 to --rounds (%lu), not %lu\n",
 			o->rounds, o->save_round);
@@ -324,22 +319,6 @@ void cli_snap_close(struct run_ctx *c)
 
 /* ---- --restore ---- */
 
-/* The restored run's host side answers every sync, as vmm/vm.c's does. */
-static int restore_sync(struct runner *r, unsigned int id,
-			struct guest_mailbox *mb, void *arg)
-{
-	struct run_ctx *c = arg;
-	uint64_t ret = mb->ret;
-
-	if (vmm_scenario_host(c->sc, id, mb->stage, mb->args[0], mb->args[1],
-			      mb->args[2], &ret)) {
-		runner_stop(r, "%s", vmm_scenario_error(c->sc, id));
-		return -1;
-	}
-	mb->ret = ret;
-	return 0;
-}
-
 /* An option given with --restore must say what the snapshot says. */
 static int same(bool given, uint64_t opt, uint64_t snap, const char *name,
 		const char *what)
@@ -382,6 +361,12 @@ static int check_record(struct run_ctx *c, const struct runner_snap_record *rec)
 		   rec->conv_channel, "--conversions", c->snap.what);
 	if (ret)
 		return ret;
+	/* the record says whether RAM is huge: --huge may only agree */
+	if (o->huge && !(rec->flags & RUNNER_SNAP_HUGE)) {
+		fprintf(stderr, "gmem run: %s: the snapshot's guest RAM is not huge: leave --huge out\n",
+			c->snap.what);
+		return CLI_USAGE;
+	}
 	o->vcpus = rec->nr_vcpus;
 	o->mem = rec->ram_size;
 	o->rounds = rec->param[RUN_P_ROUNDS];
@@ -448,20 +433,26 @@ static int build(struct run_ctx *c, struct runner_snap *sn,
 		 struct runner **out)
 {
 	bool tty = isatty(STDOUT_FILENO) && isatty(STDERR_FILENO);
-	struct runner_config cfg = {
+	const struct vmm_config cfg = {
+		.vcpus = c->o.vcpus, .rounds = c->o.rounds, .mem = c->o.mem,
 		.watchdog_ms = c->o.watchdog_s * 1000,
-		.on_sync = restore_sync,
 		.on_progress = tty ? cli_run_progress : NULL,
 		.arg = c,
 		.numa_nodes = c->o.numa_nodes,
+		.prefault = c->o.prefault,
+		.restore = sn,
 	};
-	int ret;
+	bool huge = runner_snap_record(sn)->flags & RUNNER_SNAP_HUGE;
+	char why[CLI_THP_WHY_LEN];
+	int ret = vmm_create(&cfg, &c->vm);
 
-	runner_snap_config(sn, &cfg);
-	ret = runner_create(&cfg, out);
+	if (ret == -EOPNOTSUPP && huge && cli_thp_off(why, sizeof(why)))
+		return refuse("%s: the snapshot's guest RAM is huge, and %s: nothing was restored",
+			      c->snap.what, why);
 	if (ret)
 		return refuse("%s: cannot create the VM: %s",
 			      c->snap.what, strerror(-ret));
+	*out = vmm_runner(c->vm);
 	return host_gives_same(c, *out, runner_snap_record(sn));
 }
 
@@ -474,12 +465,6 @@ static int restore(struct run_ctx *c, struct runner_snap *sn,
 	if (ret)
 		return refuse("%s: the sealed vCPU state: %s: nothing was restored",
 			      c->snap.what, snap_error(ret));
-	ret = vmm_scenario_create(&(struct vmm_scenario_config){
-			.vm = runner_vm(r), .vcpus = c->o.vcpus,
-			.rounds = c->o.rounds, .mem = c->o.mem,
-		}, &c->sc);
-	if (ret)
-		return refuse("%s: %s", c->snap.what, strerror(-ret));
 	ret = runner_restore(r, sn, c->snap.key);
 	if (ret)
 		return refuse("%s: %s: nothing was restored",
@@ -500,6 +485,8 @@ static int run_restored(struct run_ctx *c, struct runner_snap *sn,
 	printf("  restored:     %s: %llu bytes, restored %.1f ms after its record, stopped in round %lu of %lu\n",
 	       c->snap.what, (unsigned long long)runner_snap_bytes(sn),
 	       now_ms() - t0, c->o.save_round, c->o.rounds);
+	cli_run_print_memory(r, c,
+			     runner_snap_record(sn)->flags & RUNNER_SNAP_HUGE);
 	fflush(stdout);
 	ret = runner_run(r);
 	cli_run_report(r, c, ret, NULL);
@@ -544,9 +531,8 @@ int cli_run_restore(struct run_ctx *c)
 	ret = check_record(c, runner_snap_record(sn)) ?: restore_key(c) ?:
 	      build(c, sn, &r) ?: restore(c, sn, r) ?:
 	      run_restored(c, sn, r, t0);
-	runner_destroy(r);
-	vmm_scenario_destroy(c->sc);
-	c->sc = NULL;
+	vmm_destroy(c->vm);
+	c->vm = NULL;
 	runner_snap_close(sn);
 	return ret;
 }

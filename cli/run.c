@@ -59,8 +59,9 @@ static void run_usage(FILE *f)
 "                     hypercall where its exits reach gmem, as `gmem host`\n"
 "                     shows, else the doorbell)\n"
 "  --prefault         pre-fault guest RAM before the vCPUs start\n"
-"                     (gmem_vm_prefault(): through vCPU 0 where KVM has\n"
-"                     KVM_PRE_FAULT_MEMORY, else the host side only)\n"
+"                     (gmem_vm_prefault(): a slice per vCPU, all at once,\n"
+"                     through its vCPU where KVM has KVM_PRE_FAULT_MEMORY,\n"
+"                     else the host side only)\n"
 "  --huge             back guest RAM (and the DMA pool) with a memfd of shmem\n"
 "                     transparent huge pages (GMEM_FLAG_HUGE) instead of\n"
 "                     guest_memfd, which has none; refused where\n"
@@ -460,10 +461,14 @@ static void print_prefault(struct runner *r)
 	struct runner_stats st;
 
 	runner_get_stats(r, &st);
-	printf("  prefault:     guest RAM in %.1f ms (%s)\n",
-	       st.prefault_seconds * 1e3, st.prefault_vcpu ?
-	       "KVM_PRE_FAULT_MEMORY on vCPU 0" :
+	printf("  prefault:     guest RAM in %.1f ms, %u slice(s) at once (%s)\n",
+	       st.prefault_seconds * 1e3, st.prefault_slices,
+	       st.prefault_vcpu ? "KVM_PRE_FAULT_MEMORY, one vCPU each" :
 	       "host side only: no KVM_PRE_FAULT_MEMORY here");
+	printf("  prefault per vCPU:");
+	for (unsigned int i = 0; i < st.prefault_slices; i++)
+		printf(" %.1f", st.prefault_slice_seconds[i] * 1e3);
+	printf(" ms\n");
 }
 
 /* --numa-node's node is not there (-ENODEV) or NUMA is not (-EOPNOTSUPP). */
@@ -480,11 +485,7 @@ static int numa_refused(struct run_ctx *c, int err)
 	return CLI_USAGE;
 }
 
-/*
- * --huge refused by the library (-EOPNOTSUPP): say why when shmem THP is
- * off or missing. 0 when that is not why (another error, said as such).
- */
-static int huge_refused(void)
+const char *cli_thp_off(char *why, size_t len)
 {
 	char buf[128] = "", *a, *b;
 	FILE *f = fopen(THP_SHMEM, "re");
@@ -496,16 +497,43 @@ static int huge_refused(void)
 	a = strchr(buf, '[');
 	b = a ? strchr(a, ']') : NULL;
 	if (!f || !b) {
-		fprintf(stderr, "gmem run: --huge: this kernel has no transparent huge pages (no %s)\n",
-			THP_SHMEM);
-		return CLI_USAGE;
+		snprintf(why, len, "this kernel has no transparent huge pages (no %s)",
+			 THP_SHMEM);
+		return why;
 	}
 	*b = 0;
 	if (strcmp(a + 1, "never") && strcmp(a + 1, "deny"))
+		return NULL;
+	snprintf(why, len, "shmem THP is off (%s: %s)", THP_SHMEM, a + 1);
+	return why;
+}
+
+/*
+ * --huge refused by the library (-EOPNOTSUPP): say why when shmem THP is
+ * off or missing. 0 when that is not why (another error, said as such).
+ */
+static int huge_refused(void)
+{
+	char why[CLI_THP_WHY_LEN];
+
+	if (!cli_thp_off(why, sizeof(why)))
 		return 0;
-	fprintf(stderr, "gmem run: --huge: shmem THP is off (%s: %s)\n",
-		THP_SHMEM, a + 1);
+	fprintf(stderr, "gmem run: --huge: %s\n", why);
 	return CLI_USAGE;
+}
+
+void cli_run_print_memory(struct runner *r, const struct run_ctx *c,
+			  bool huge)
+{
+	if (c->o.json)
+		return;
+	if (c->o.prefault)
+		print_prefault(r);
+	if (c->o.numa_nodes)
+		printf("  numa:         guest RAM on host node %d only\n",
+		       __builtin_ctzll(c->o.numa_nodes));
+	if (huge)
+		printf("  huge:         guest RAM on a memfd of shmem transparent huge pages\n");
 }
 
 /* The VM, its checks before the vCPUs start, the run and the report. */
@@ -566,13 +594,7 @@ static int run_vm(struct run_ctx *c)
 	}
 	if (!c->o.json)
 		cli_run_report_header(r, c);
-	if (!c->o.json && c->o.prefault)
-		print_prefault(r);
-	if (!c->o.json && c->o.numa_nodes)
-		printf("  numa:         guest RAM on host node %d only\n",
-		       __builtin_ctzll(c->o.numa_nodes));
-	if (!c->o.json && c->o.huge)
-		printf("  huge:         guest RAM on a memfd of shmem transparent huge pages\n");
+	cli_run_print_memory(r, c, c->o.huge);
 	ret = vmm_run(c->vm);
 	if (ret == RUNNER_RUN_SAVED) {
 		/* the run ended at the save: no summary of a half run */

@@ -65,7 +65,6 @@ struct run_ctx {
 	struct run_opts o;
 	struct vmm_devices *devs;	/* NULL: no devices */
 	struct vmm *vm;			/* while it exists */
-	struct vmm_scenario *sc;	/* a restored run's host side */
 	struct run_snap snap;
 };
 
@@ -102,6 +101,16 @@ int cli_mig_resumed(int fd);
 
 /* Printed before the VM starts, so a long run says what it is at once. */
 void cli_run_report_header(struct runner *r, struct run_ctx *c);
+/* After it (text only): the pre-fault's, NUMA's and huge RAM's lines. */
+void cli_run_print_memory(struct runner *r, const struct run_ctx *c,
+			  bool huge);
+
+/*
+ * Why the library refused huge RAM (-EOPNOTSUPP), into @why: shmem THP
+ * off or missing; NULL when that is not why.
+ */
+#define CLI_THP_WHY_LEN	160
+const char *cli_thp_off(char *why, size_t len);
 /* The summary, text or JSON (with @map under "map" when given). */
 void cli_run_report(struct runner *r, struct run_ctx *c, int result,
 		    const struct memmap *map);

@@ -570,7 +570,10 @@ long gmem_vm_populate(struct gmem_vm *vm, uint64_t gpa, const void *src,
  * touched, not as gmem_fallocate()'s (gmem_stat().allocated), and show
  * GMEM_RUN_RESIDENT. KVM offers the ioctl only with two-dimensional paging
  * (KVM_CAP_PRE_FAULT_MEMORY): on a PVM host (shadow paging) pass -1.
- * Takes vm->slots_lock, then each file's invalidate lock for reading.
+ * Takes vm->slots_lock, then each file's invalidate lock, both for
+ * reading: pre-faults of one VM run concurrently (a VMM may split RAM into
+ * one slice per vCPU, each pre-faulted on its own thread with that vCPU),
+ * while memslot changes and conversions wait for them.
  *
  * Return: 0; -EINVAL for NULL, unaligned, empty or wrapping ranges, or
  * @vcpu_fd below -1; -ENOENT when a page of the range has no guest memory

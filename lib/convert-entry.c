@@ -49,10 +49,10 @@ int gmem_set_attributes(struct gmem_file *f, uint64_t off, uint64_t size,
 				 .zero = flags & GMEM_CONVERT_ZERO };
 	/* The KVM mirror walks memslots, which slots_lock keeps stable. */
 	if (gm_vm_mirrors(c.vm))
-		pthread_mutex_lock(&c.vm->slots_lock);
+		pthread_rwlock_wrlock(&c.vm->slots_lock);
 	ret = gm_convert_run(&c);
 	if (gm_vm_mirrors(c.vm))
-		pthread_mutex_unlock(&c.vm->slots_lock);
+		pthread_rwlock_unlock(&c.vm->slots_lock);
 	if (c.have_err && error_offset)
 		*error_offset = c.err;
 	return ret;
@@ -127,9 +127,9 @@ int gm_convert_gpa(struct gmem_vm *vm, const struct gm_convert_req *req,
 {
 	int ret;
 
-	pthread_mutex_lock(&vm->slots_lock);
+	pthread_rwlock_wrlock(&vm->slots_lock);
 	ret = gm_convert_gpa_locked(vm, req, error_gpa, NULL);
-	pthread_mutex_unlock(&vm->slots_lock);
+	pthread_rwlock_unlock(&vm->slots_lock);
 	return ret;
 }
 

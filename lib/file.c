@@ -71,9 +71,9 @@ int gmem_create(struct gmem_vm *vm, uint64_t size, uint64_t flags,
 	if (gm_vm_mirrors(vm))
 		gm_listeners_add_host(f, &f->host_kvm, &gm_kvm_mirror_ops);
 
-	pthread_mutex_lock(&vm->slots_lock);
+	pthread_rwlock_wrlock(&vm->slots_lock);
 	f->id = vm->next_file_id++;
-	pthread_mutex_unlock(&vm->slots_lock);
+	pthread_rwlock_unlock(&vm->slots_lock);
 	gm_vm_get(vm);
 	*out = f;
 	return 0;
@@ -96,7 +96,7 @@ int gmem_close(struct gmem_file *f)
 		return ret;
 	vm = f->vm;
 
-	pthread_mutex_lock(&vm->slots_lock);
+	pthread_rwlock_wrlock(&vm->slots_lock);
 	/* After this no reader can reach @f: slots no longer name it. */
 	gm_slots_detach_file(vm, f);
 	pthread_rwlock_wrlock(&f->invalidate_lock);
@@ -108,7 +108,7 @@ int gmem_close(struct gmem_file *f)
 	 */
 	gm_store_destroy(f);
 	pthread_rwlock_unlock(&f->invalidate_lock);
-	pthread_mutex_unlock(&vm->slots_lock);
+	pthread_rwlock_unlock(&vm->slots_lock);
 
 	pthread_rwlock_destroy(&f->invalidate_lock);
 	gm_lv_destroy(&f->lv);

@@ -6,7 +6,8 @@
  *
  * Outermost first; a thread holding a lock takes only locks below it:
  *
- *   vm->slots_lock (mutex)
+ *   vm->slots_lock (rwlock: gmem_vm_prefault() holds it for reading, so
+ *   pre-faults of one VM run side by side; every other holder writes)
  *     -> vm->policy_lock (mutex; the manager's conversions hold it from
  *        reading the policy map to committing with it)
  *       -> file->invalidate_lock (rwlock; several files: ascending

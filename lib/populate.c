@@ -307,14 +307,14 @@ long gmem_vm_populate(struct gmem_vm *vm, uint64_t gpa, const void *src,
 		ret = -ENOMEM;
 		goto out;
 	}
-	pthread_mutex_lock(&vm->slots_lock);
+	pthread_rwlock_wrlock(&vm->slots_lock);
 	if (vm->launched)
 		ret = -EPERM;
 	else
 		ret = target(&p, &npages);
 	if (!ret)
 		ret = populate(&p, npages);
-	pthread_mutex_unlock(&vm->slots_lock);
+	pthread_rwlock_unlock(&vm->slots_lock);
 out:
 	free(p.bounce);
 	EVP_MD_free(p.sha);
@@ -330,13 +330,13 @@ int gmem_vm_launch_finish(struct gmem_vm *vm, uint8_t digest[32])
 		return ret;
 	if (!digest)
 		return -EINVAL;
-	pthread_mutex_lock(&vm->slots_lock);
+	pthread_rwlock_wrlock(&vm->slots_lock);
 	if (vm->launched) {
 		ret = -EPERM;
 	} else {
 		vm->launched = true;
 		memcpy(digest, vm->measurement, 32);
 	}
-	pthread_mutex_unlock(&vm->slots_lock);
+	pthread_rwlock_unlock(&vm->slots_lock);
 	return ret;
 }

@@ -19,9 +19,13 @@
  * KVM_PRE_FAULT_MEMORY is a vCPU ioctl, and vCPUs are the VMM's (the
  * library knows only the VM fd), so the caller passes one in.
  *
- * Locks (order: lib/locking.h): vm->slots_lock, so that no memslot goes
- * away meanwhile, then each file's invalidate lock for reading, so that
- * no page turns private between the state-map walk and the kernel calls.
+ * Locks (order: lib/locking.h): vm->slots_lock for reading, so that no
+ * memslot goes away meanwhile (every change of a memslot, and every
+ * conversion by gpa, holds it for writing), then each file's invalidate
+ * lock for reading, so that no page turns private between the state-map
+ * walk and the kernel calls. Both are read locks, and nothing here writes
+ * state of the library's, so pre-faults of one VM (a VMM's one per vCPU,
+ * each on its slice of RAM) run concurrently.
  */
 #include <errno.h>
 #include <sys/mman.h>
@@ -117,11 +121,11 @@ int gmem_vm_prefault(struct gmem_vm *vm, int vcpu_fd, uint64_t gpa,
 		ret = check_vcpu(vm, vcpu_fd);
 	if (ret)
 		return ret;
-	pthread_mutex_lock(&vm->slots_lock);
+	pthread_rwlock_rdlock(&vm->slots_lock);
 	ret = check_spans(vm->slots, gpa, len);
 	gm_span_start(&it, vm->slots, gpa, len);
 	while (!ret && gm_span_next(&it, &sp))
 		ret = prefault_span(&sp, vcpu_fd);
-	pthread_mutex_unlock(&vm->slots_lock);
+	pthread_rwlock_unlock(&vm->slots_lock);
 	return ret;
 }

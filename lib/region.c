@@ -319,12 +319,12 @@ int gmem_vm_set_region(struct gmem_vm *vm, const struct gmem_region *r)
 	ret = check_region(vm, r);
 	if (ret)
 		return ret;
-	pthread_mutex_lock(&vm->slots_lock);
+	pthread_rwlock_wrlock(&vm->slots_lock);
 	if (r->size)
 		ret = create_slot(vm, r);
 	else
 		ret = delete_slot(vm, r->slot);
-	pthread_mutex_unlock(&vm->slots_lock);
+	pthread_rwlock_unlock(&vm->slots_lock);
 	return ret;
 }
 

@@ -425,10 +425,10 @@ static int finish(struct restorer *r)
 	}
 	if (ret)
 		return ret;
-	pthread_mutex_lock(&r->vm->slots_lock);
+	pthread_rwlock_wrlock(&r->vm->slots_lock);
 	r->vm->launched = r->launched;
 	memcpy(r->vm->measurement, r->digest, 32);
-	pthread_mutex_unlock(&r->vm->slots_lock);
+	pthread_rwlock_unlock(&r->vm->slots_lock);
 	return 0;
 }
 
@@ -500,11 +500,11 @@ static int restore(struct restorer *r)
 {
 	int ret;
 
-	pthread_mutex_lock(&r->vm->slots_lock);
+	pthread_rwlock_wrlock(&r->vm->slots_lock);
 	ret = gm_snap_layout(r->vm, &r->l);
 	if (!ret && r->vm->launched)
 		ret = -EBUSY;
-	pthread_mutex_unlock(&r->vm->slots_lock);
+	pthread_rwlock_unlock(&r->vm->slots_lock);
 	if (!ret)
 		ret = check_fresh(r);
 	if (!ret)

@@ -466,11 +466,11 @@ int gmem_vm_save(struct gmem_vm *vm, gmem_snap_write_fn write, void *opaque,
 		gm_snap_fini(&w.s);
 		return ret;
 	}
-	pthread_mutex_lock(&vm->slots_lock);
+	pthread_rwlock_wrlock(&vm->slots_lock);
 	ret = gm_snap_layout(vm, &w.l);
 	if (!ret)
 		ret = save(&w);
-	pthread_mutex_unlock(&vm->slots_lock);
+	pthread_rwlock_unlock(&vm->slots_lock);
 	gm_sealers_fini(w.z);
 	gm_snap_layout_free(&w.l);
 	gm_snap_fini(&w.s);

@@ -86,7 +86,7 @@ int gmem_vm_create(const struct gmem_vm_config *cfg, struct gmem_vm **out)
 	vm->max_slots = GM_MAX_SLOTS;
 	vm->convert_modes = cfg->convert_modes ? cfg->convert_modes :
 						 GM_CONVERT_MODES;
-	pthread_mutex_init(&vm->slots_lock, NULL);
+	pthread_rwlock_init(&vm->slots_lock, NULL);
 	pthread_mutex_init(&vm->policy_lock, NULL);
 	gm_sm_init(&vm->policy, 0, 0);	/* empty: cannot fail */
 	if (cfg->flags & GMEM_VM_KVM) {
@@ -100,7 +100,7 @@ int gmem_vm_create(const struct gmem_vm_config *cfg, struct gmem_vm **out)
 
 err_slots:
 	pthread_mutex_destroy(&vm->policy_lock);
-	pthread_mutex_destroy(&vm->slots_lock);
+	pthread_rwlock_destroy(&vm->slots_lock);
 	gm_slots_fini(vm);
 err_free:
 	free(vm);
@@ -121,7 +121,7 @@ void gmem_vm_put(struct gmem_vm *vm)
 	gm_slots_fini(vm);
 	gm_sm_destroy(&vm->policy);
 	pthread_mutex_destroy(&vm->policy_lock);
-	pthread_mutex_destroy(&vm->slots_lock);
+	pthread_rwlock_destroy(&vm->slots_lock);
 	free(vm);
 }
 

@@ -58,14 +58,15 @@ struct gmem_vm {
 	uint64_t kvm_attrs;	/* KVM_CAP_MEMORY_ATTRIBUTES of this VM */
 	bool memory2;		/* KVM_SET_USER_MEMORY_REGION2 available */
 	uint32_t max_slots;
-	pthread_mutex_t slots_lock;
 	/*
 	 * The process whose small reads may be optimistic (access.c): @pid,
 	 * or 0 where KVM mirrors private memory or liburcu-bp runs without
-	 * membarrier (vm.c). One compare on the line of @slots.
+	 * membarrier (vm.c). One compare; beside @slots, in one
+	 * 16-byte block of the 16-aligned allocation, so on its cache line.
 	 */
 	pid_t fast_pid;
 	struct gm_slots *slots;	/* RCU; written under slots_lock */
+	pthread_rwlock_t slots_lock;	/* prefault.c reads; all else writes */
 	uint64_t next_file_id;	/* under slots_lock */
 	pthread_mutex_t policy_lock;
 	struct statemap policy;	/* manager.c: gpa pages -> non-default mode */

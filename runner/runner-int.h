@@ -123,6 +123,8 @@ struct runner {
 	double run_seconds;
 	double prefault_seconds;
 	bool prefault_vcpu;
+	unsigned int prefault_slices;
+	double prefault_slice_seconds[GUEST_MAX_VCPUS];
 	struct rn_pause pause;
 };
 
@@ -131,6 +133,9 @@ int rn_setup_memory_tables(struct runner *r);
 int rn_setup_vcpu(struct runner *r, struct rvcpu *v);
 /* KVM_SET_CPUID2 alone (a restored vCPU gets the rest from a snapshot) */
 int rn_setup_cpuid(struct runner *r, struct rvcpu *v);
+
+/* prefault.c: runner_config.prefault, one slice of RAM per vCPU */
+int rn_prefault_ram(struct runner *r);
 
 /* vcpu.c */
 void *rn_vcpu_thread(void *arg);

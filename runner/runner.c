@@ -114,8 +114,8 @@ static int check_config(struct runner_config *c)
 	if (c->nr_vcpus > GUEST_MAX_VCPUS)
 		return -EINVAL;
 	/* a restored VM's image and tables come from its snapshot */
-	if (c->restore ? c->prefault : !c->image || !c->image_size ||
-			 c->image_size > GUEST_IMAGE_MAX)
+	if (!c->restore && (!c->image || !c->image_size ||
+			    c->image_size > GUEST_IMAGE_MAX))
 		return -EINVAL;
 	if (c->ram_gpa < GUEST_SYSTEM_SIZE || c->ram_gpa % GMEM_PAGE_SIZE ||
 	    c->ram_size % GMEM_PAGE_SIZE || c->ram_size > GUEST_MAPPED_TOP ||
@@ -304,24 +304,6 @@ static int open_kvm(struct runner *r)
 	return r->vm_fd < 0 ? r->vm_fd : 0;
 }
 
-/*
- * Guest RAM pre-faulted through vCPU 0, set up and not yet running (its
- * mode is the one the guest starts in), where KVM can; else the host side.
- */
-static int prefault_ram(struct runner *r)
-{
-	int fd = -1, ret;
-	uint64_t t0;
-
-	if (ioctl(r->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_PRE_FAULT_MEMORY) > 0)
-		fd = r->vcpus[0].fd;
-	t0 = rn_now_ns();
-	ret = gmem_vm_prefault(r->vm, fd, r->cfg.ram_gpa, r->cfg.ram_size);
-	r->prefault_seconds = (rn_now_ns() - t0) / 1e9;
-	r->prefault_vcpu = fd >= 0;
-	return ret;
-}
-
 int runner_create(const struct runner_config *cfg, struct runner **out)
 {
 	struct runner *r;
@@ -358,8 +340,9 @@ int runner_create(const struct runner_config *cfg, struct runner **out)
 		ret = launch(r);
 	if (!ret)
 		ret = create_vcpus(r);
-	if (!ret && r->cfg.prefault && r->cfg.ram_size)
-		ret = prefault_ram(r);
+	/* a restored VM's, once runner_restore() filled its memory */
+	if (!ret && r->cfg.prefault && r->cfg.ram_size && !r->cfg.restore)
+		ret = rn_prefault_ram(r);
 	if (ret) {
 		runner_destroy(r);
 		return ret;
@@ -528,4 +511,7 @@ void runner_get_stats(const struct runner *r, struct runner_stats *st)
 	st->run_seconds = r->run_seconds;
 	st->prefault_seconds = r->prefault_seconds;
 	st->prefault_vcpu = r->prefault_vcpu;
+	st->prefault_slices = r->prefault_slices;
+	memcpy(st->prefault_slice_seconds, r->prefault_slice_seconds,
+	       sizeof(st->prefault_slice_seconds));
 }

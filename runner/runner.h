@@ -141,8 +141,9 @@ struct runner_config {
 	bool memfd_backing;
 	/*
 	 * Pre-fault guest RAM before the vCPUs run (gmem_vm_prefault()):
-	 * through vCPU 0 where KVM has KVM_CAP_PRE_FAULT_MEMORY, else the
-	 * host side only (a PVM host). runner_stats.prefault_seconds.
+	 * one 2 MiB-aligned slice per vCPU, all at once, each on a thread of
+	 * its own through its vCPU where KVM has KVM_CAP_PRE_FAULT_MEMORY,
+	 * else the host side only (a PVM host). runner_stats.prefault_*.
 	 */
 	bool prefault;
 	/*
@@ -167,7 +168,8 @@ struct runner_config {
 	 * Build the VM for runner_restore() (runner_snap_config() fills the
 	 * rest from a snapshot): its files, memslots and vCPUs (CPUID only),
 	 * but no page tables, boot block, image or launch, which come from
-	 * the snapshot. @image may be NULL; not with @prefault.
+	 * the snapshot. @image may be NULL. With @prefault the pre-fault
+	 * comes at the end of runner_restore(), over the restored memory.
 	 */
 	bool restore;
 	struct runner_mmio mmio[RUNNER_MAX_MMIO];
@@ -191,7 +193,9 @@ struct runner_stats {
 	uint64_t mmio_errors;			/* ... that the device refused */
 	double run_seconds;			/* wall time of runner_run() */
 	double prefault_seconds;		/* runner_config.prefault's */
-	bool prefault_vcpu;			/* ... through a vCPU */
+	bool prefault_vcpu;			/* ... through the vCPUs */
+	unsigned int prefault_slices;		/* ... in so many slices */
+	double prefault_slice_seconds[GUEST_MAX_VCPUS];	/* ... each's */
 };
 
 int runner_create(const struct runner_config *cfg, struct runner **out);
@@ -329,16 +333,24 @@ uint64_t runner_snap_bytes(const struct runner_snap *s);
  */
 int runner_snap_unseal(struct runner_snap *s,
 		       const uint8_t key[RUNNER_KEY_LEN]);
-/* The VM's shape from the record into @cfg, and cfg->restore. */
+/*
+ * The VM's shape from the record into @cfg (its RAM huge when the record
+ * says so), and cfg->restore; the caller's @prefault, watchdog, NUMA
+ * nodes and callbacks stay.
+ */
 void runner_snap_config(const struct runner_snap *s, struct runner_config *cfg);
 /*
  * Into @r, created from runner_snap_config() and not run yet, after
  * runner_snap_unseal(): gmem_vm_restore() from the stream, then every
- * vCPU's state; the launch digest becomes the snapshot's. The fd must end
- * with the stream (a migration's source shuts its side). 0; -EINVAL (@r
+ * vCPU's state; the launch digest becomes the snapshot's; then, with
+ * runner_config.prefault, guest RAM's shared pages are pre-faulted as
+ * runner_create() does for a new VM (runner_stats.prefault_*). The fd
+ * must end with the stream (a migration's source shuts its side). 0;
+ * -EINVAL (@r
  * not made for it, the vCPU state not opened); -EOPNOTSUPP (RAM of
  * another backing than the snapshot's); gmem_vm_restore()'s errors;
- * -EBADMSG for bytes after the stream; KVM's errors setting the state.
+ * -EBADMSG for bytes after the stream; KVM's errors setting the state;
+ * gmem_vm_prefault()'s.
  * On failure @r must not be run.
  */
 int runner_restore(struct runner *r, struct runner_snap *s,

@@ -86,6 +86,9 @@ static bool record_ok(const struct runner_snap_record *rec)
 		return false;
 	if (rec->flags & ~RUNNER_SNAP_FLAGS)
 		return false;
+	/* huge RAM is a memfd's (runner_config.huge) */
+	if ((rec->flags & RUNNER_SNAP_HUGE) && !(rec->flags & RUNNER_SNAP_MEMFD))
+		return false;
 	if (rec->conv_channel != GUEST_CONV_DOORBELL &&
 	    rec->conv_channel != GUEST_CONV_HYPERCALL)
 		return false;

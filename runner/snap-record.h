@@ -19,8 +19,15 @@
 #define RUNNER_SNAP_MEMFD	(1U << 0)	/* memfd backing */
 #define RUNNER_SNAP_RING3	(1U << 1)
 #define RUNNER_SNAP_EXPORT	(1U << 2)	/* RAM created with GMEM_FLAG_EXPORT */
+/*
+ * RAM and the DMA pool created GMEM_FLAG_HUGE (runner_config.huge); only
+ * with RUNNER_SNAP_MEMFD. A record without it (every file written before
+ * it existed) is read as before; a reader that predates it refuses one
+ * with it (-EBADMSG).
+ */
+#define RUNNER_SNAP_HUGE	(1U << 3)
 #define RUNNER_SNAP_FLAGS	(RUNNER_SNAP_MEMFD | RUNNER_SNAP_RING3 | \
-				 RUNNER_SNAP_EXPORT)
+				 RUNNER_SNAP_EXPORT | RUNNER_SNAP_HUGE)
 
 /*
  * The most sealed vCPU state a record may announce, per vCPU plus one for

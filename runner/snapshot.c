@@ -208,7 +208,8 @@ static void record_fill(struct runner *r, uint64_t round, uint64_t vbytes,
 		.ram_slots = r->cfg.ram_slots,
 		.flags = (memfd_backed(r) ? RUNNER_SNAP_MEMFD : 0) |
 			 (r->user_mode ? RUNNER_SNAP_RING3 : 0) |
-			 (r->cfg.ram_export ? RUNNER_SNAP_EXPORT : 0),
+			 (r->cfg.ram_export ? RUNNER_SNAP_EXPORT : 0) |
+			 (r->cfg.huge ? RUNNER_SNAP_HUGE : 0),
 		.conv_channel = r->cfg.conv_channel,
 		.ram_size = r->cfg.ram_size,
 		.ram_gpa = r->cfg.ram_gpa,
@@ -392,8 +393,8 @@ void runner_snap_config(const struct runner_snap *s, struct runner_config *cfg)
 						     RUNNER_RING_0;
 	cfg->memfd_backing = rec->flags & RUNNER_SNAP_MEMFD;
 	cfg->ram_export = rec->flags & RUNNER_SNAP_EXPORT;
+	cfg->huge = rec->flags & RUNNER_SNAP_HUGE;
 	memcpy(cfg->param, rec->param, sizeof(cfg->param));
-	cfg->prefault = false;
 	cfg->restore = true;
 }
 
@@ -408,6 +409,7 @@ static bool same_shape(const struct runner *r,
 	       c->ram_slots == rec->ram_slots && c->dma_size == rec->dma_size &&
 	       c->conv_channel == rec->conv_channel &&
 	       c->ram_export == !!(rec->flags & RUNNER_SNAP_EXPORT) &&
+	       c->huge == !!(rec->flags & RUNNER_SNAP_HUGE) &&
 	       r->user_mode == !!(rec->flags & RUNNER_SNAP_RING3) &&
 	       !c->nr_mmio && !c->nr_dev_slots;
 }
@@ -450,7 +452,12 @@ int runner_restore(struct runner *r, struct runner_snap *s,
 		r->vcpus[i].sync_pending = s->layout.flags & RN_VS_SYNC;
 	}
 	memcpy(r->digest, s->rec.digest, sizeof(r->digest));
-	return 0;
+	/*
+	 * The shared pages hold the snapshot's contents now, the private ones
+	 * are private: a pre-fault skips those, and goes through each vCPU
+	 * in the mode it resumes in.
+	 */
+	return r->cfg.prefault && r->cfg.ram_size ? rn_prefault_ram(r) : 0;
 }
 
 void runner_snap_close(struct runner_snap *s)

@@ -2,7 +2,8 @@
 /*
  * A KVM VM for gmem run (vmm.h): the runner's VM with the devices of the
  * run on their DMA pool and, for the built-in guest, the scenario's host
- * side answering every sync.
+ * side answering every sync; a new one, or one built to be restored from
+ * a snapshot (vmm_config.restore).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -74,6 +75,8 @@ int vmm_create(const struct vmm_config *c, struct vmm **out)
 	cfg.arg = v;
 	cfg.on_sync = builtin ? on_sync : NULL;
 	cfg.on_progress = c->on_progress ? on_progress : NULL;
+	if (c->restore)
+		runner_snap_config(c->restore, &cfg);
 	if (c->devs)
 		vmm_devices_configure(c->devs, &cfg);
 	ret = runner_create(&cfg, &v->r);

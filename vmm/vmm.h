@@ -298,6 +298,14 @@ struct vmm_config {
 	bool prefault;			/* runner_config.prefault */
 	uint64_t numa_nodes;		/* runner_config.numa_nodes */
 	bool huge;			/* runner_config.huge, memfd-backed */
+	/*
+	 * NULL, or the VM built for runner_restore() from this snapshot
+	 * (runner_snap_config(): its shape, huge and backing are the
+	 * record's, @image unused); @vcpus, @rounds and @mem must be the
+	 * record's, for the scenario's host side. The caller unseals and
+	 * restores into vmm_runner() before vmm_run().
+	 */
+	const struct runner_snap *restore;
 };
 
 /* The VM, not started. 0 and *@out, or -errno. */

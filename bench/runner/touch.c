@@ -75,11 +75,14 @@ static void job_passes(const struct job *j, uint64_t *ns,
 	passes(sync, ns);
 }
 
-/* @prefault_ns: NULL, or pre-fault the RAM first and take its time. */
-static int on_runner(struct bench_table *t, uint64_t size, uint64_t *ns,
-		     uint64_t *prefault_ns)
+/*
+ * @prefault_ns: NULL, or pre-fault the RAM first and take its time; in
+ * @vcpus slices at once (vCPU 0 alone touches).
+ */
+static int on_runner(struct bench_table *t, uint64_t size, unsigned int vcpus,
+		     uint64_t *ns, uint64_t *prefault_ns)
 {
-	struct job j = { .kind = BENCH_TOUCH, .vcpus = 1,
+	struct job j = { .kind = BENCH_TOUCH, .vcpus = vcpus,
 			 .ram_size = size, .prefault = prefault_ns != NULL };
 	int ret = bench_job_run(t, &j);
 
@@ -126,7 +129,7 @@ int bench_runner_touch(const struct bench_opts *o, struct bench_table *t)
 
 	for (int i = 0; i < rounds; i++) {
 		uint64_t v[NR_RAMS][NR_PASSES];
-		int ret = on_runner(t, TOUCH_SIZE, v[RAM_GMEM], NULL) ?:
+		int ret = on_runner(t, TOUCH_SIZE, 1, v[RAM_GMEM], NULL) ?:
 			  on_bare(t, BARE_RAM_ANON, TOUCH_SIZE, v[RAM_ANON]) ?:
 			  on_bare(t, BARE_RAM_ANON_THP, TOUCH_SIZE,
 				  v[RAM_THP]);
@@ -159,17 +162,23 @@ int bench_runner_touch(const struct bench_opts *o, struct bench_table *t)
  * Pre-faulted libgmem RAM (runner_config.prefault, gmem_vm_prefault())
  * against THP anonymous memory, at 256 MiB and 1 GiB: the guest's first
  * touch after the pre-fault, the pre-fault itself (host time, before the
- * vCPU starts) and their sum, which is what start-up pays. Medians of
- * interleaved rounds.
+ * vCPU starts) and their sum, which is what start-up pays; then the
+ * pre-fault and the sum again on a VM of PF_VCPUS vCPUs, whose RAM the
+ * runner pre-faults in as many slices at once (vCPU 0 still touches it
+ * all). Medians of interleaved rounds.
  */
 #define PF_SIZES	2
-#define PF_COLS		4	/* touch, prefault, touch + prefault, THP */
+#define PF_VCPUS	2
+/* touch, prefault, touch + prefault, THP; prefault, sum on PF_VCPUS */
+#define PF_COLS		6
 
 const char *const bench_runner_prefault_keys[] = {
 	"guest_touch_prefault_ms", "guest_prefault_ms",
 	"guest_touch_prefault_total_ms", "guest_touch_prefault_thp_ms",
+	"guest_prefault_split2_ms", "guest_touch_prefault_split2_total_ms",
 	"guest_touch_1g_prefault_ms", "guest_prefault_1g_ms",
 	"guest_touch_1g_prefault_total_ms", "guest_touch_1g_thp_ms",
+	"guest_prefault_1g_split2_ms", "guest_touch_1g_prefault_split2_total_ms",
 	NULL,
 };
 
@@ -178,13 +187,15 @@ static const uint64_t pf_sizes[PF_SIZES] = { TOUCH_SIZE, 1ULL << 30 };
 static int prefault_round(struct bench_table *t, unsigned int s,
 			  uint64_t v[PF_COLS])
 {
-	uint64_t gm[NR_PASSES], thp[NR_PASSES];
-	int ret = on_runner(t, pf_sizes[s], gm, &v[1]) ?:
-		  on_bare(t, BARE_RAM_ANON_THP, pf_sizes[s], thp);
+	uint64_t gm[NR_PASSES], thp[NR_PASSES], mt[NR_PASSES];
+	int ret = on_runner(t, pf_sizes[s], 1, gm, &v[1]) ?:
+		  on_bare(t, BARE_RAM_ANON_THP, pf_sizes[s], thp) ?:
+		  on_runner(t, pf_sizes[s], PF_VCPUS, mt, &v[4]);
 
 	v[0] = gm[PASS_TOUCH];
 	v[2] = v[0] + v[1];
 	v[3] = thp[PASS_TOUCH];
+	v[5] = mt[PASS_TOUCH] + v[4];
 	return ret;
 }
 
@@ -195,6 +206,8 @@ int bench_runner_prefault(const struct bench_opts *o, struct bench_table *t)
 		"gmem_vm_prefault() of guest RAM (host time)",
 		"first touch + pre-fault: start-up's cost",
 		"bare KVM: anonymous RAM, MADV_HUGEPAGE",
+		"the same, 2 vCPUs: a slice each, at once",
+		"first touch + pre-fault, 2 vCPUs",
 	};
 	int rounds = o->quick ? ROUNDS_QUICK : ROUNDS;
 	uint64_t ns[PF_SIZES][PF_COLS][ROUNDS];
@@ -227,26 +240,33 @@ int bench_runner_prefault(const struct bench_opts *o, struct bench_table *t)
  * shmem THP mapping of the process), so that a number
  * is trusted only with the RAM huge. Where the system refuses huge files
  * (shmem THP "never" or "deny", guest_memfd) no rows, and no failure
- * (`gmem bench` shows them as not measured).
+ * (`gmem bench` shows them as not measured). The pre-fault and the sum
+ * again on PF_VCPUS vCPUs, as above.
  * Medians of interleaved rounds.
  */
-#define HG_COLS		7	/* touch, after pf, pf, sum, THP, PMD, PMD pf */
+/* touch, after pf, pf, sum, THP, PMD, PMD pf; pf, sum on PF_VCPUS */
+#define HG_COLS		9
+#define HG_PMD(k)	((k) == 5 || (k) == 6)
 
 const char *const bench_runner_huge_keys[] = {
 	"guest_touch_huge_ms", "guest_touch_huge_prefault_ms",
 	"guest_prefault_huge_ms", "guest_touch_huge_prefault_total_ms",
 	"guest_touch_huge_thp_ms", "guest_huge_pmd_mib",
-	"guest_huge_prefault_pmd_mib", "guest_touch_1g_huge_ms", "guest_touch_1g_huge_prefault_ms",
+	"guest_huge_prefault_pmd_mib", "guest_prefault_huge_split2_ms",
+	"guest_touch_huge_prefault_split2_total_ms",
+	"guest_touch_1g_huge_ms", "guest_touch_1g_huge_prefault_ms",
 	"guest_prefault_1g_huge_ms", "guest_touch_1g_huge_prefault_total_ms",
 	"guest_touch_1g_huge_thp_ms", "guest_huge_1g_pmd_mib",
-	"guest_huge_1g_prefault_pmd_mib", NULL,
+	"guest_huge_1g_prefault_pmd_mib", "guest_prefault_1g_huge_split2_ms",
+	"guest_touch_1g_huge_prefault_split2_total_ms", NULL,
 };
 
 /* One VM on huge RAM; @pmd_kib: NULL, or the PMD-mapped KiB after it ran. */
-static int on_huge(struct bench_table *t, uint64_t size, bool prefault,
-		   uint64_t *ns, uint64_t *prefault_ns, uint64_t *pmd_kib)
+static int on_huge(struct bench_table *t, uint64_t size, unsigned int vcpus,
+		   bool prefault, uint64_t *ns, uint64_t *prefault_ns,
+		   uint64_t *pmd_kib)
 {
-	struct job j = { .kind = BENCH_TOUCH, .vcpus = 1, .ram_size = size,
+	struct job j = { .kind = BENCH_TOUCH, .vcpus = vcpus, .ram_size = size,
 			 .prefault = prefault, .huge = true };
 	struct runner *r;
 	int ret = bench_job_start(t, &j, &r);
@@ -264,14 +284,17 @@ static int huge_round(struct bench_table *t, uint64_t size,
 		      uint64_t v[HG_COLS])
 {
 	uint64_t cold[NR_PASSES], warm[NR_PASSES], thp[NR_PASSES];
-	int ret = on_huge(t, size, false, cold, NULL, &v[5]) ?:
-		  on_huge(t, size, true, warm, &v[2], &v[6]) ?:
-		  on_bare(t, BARE_RAM_ANON_THP, size, thp);
+	uint64_t mt[NR_PASSES];
+	int ret = on_huge(t, size, 1, false, cold, NULL, &v[5]) ?:
+		  on_huge(t, size, 1, true, warm, &v[2], &v[6]) ?:
+		  on_bare(t, BARE_RAM_ANON_THP, size, thp) ?:
+		  on_huge(t, size, PF_VCPUS, true, mt, &v[7], NULL);
 
 	v[0] = cold[PASS_TOUCH];
 	v[1] = warm[PASS_TOUCH];
 	v[3] = v[1] + v[2];
 	v[4] = thp[PASS_TOUCH];
+	v[8] = mt[PASS_TOUCH] + v[7];
 	return ret;
 }
 
@@ -285,9 +308,11 @@ int bench_runner_huge(const struct bench_opts *o, struct bench_table *t)
 		"bare KVM: anonymous RAM, MADV_HUGEPAGE",
 		"ShmemPmdMapped after the touch (smaps_rollup)",
 		"the same, pre-faulted",
+		"gmem_vm_prefault() of huge RAM, 2 vCPUs: a slice each",
+		"first touch + pre-fault on huge RAM, 2 vCPUs",
 	};
 	static const char *const units[HG_COLS] = {
-		"ms", "ms", "ms", "ms", "ms", "MiB", "MiB",
+		"ms", "ms", "ms", "ms", "ms", "MiB", "MiB", "ms", "ms",
 	};
 	int rounds = o->quick ? ROUNDS_QUICK : ROUNDS;
 	uint64_t ns[PF_SIZES][HG_COLS][ROUNDS];
@@ -312,6 +337,6 @@ int bench_runner_huge(const struct bench_opts *o, struct bench_table *t)
 		for (int k = 0; k < HG_COLS; k++)
 			bench_add(t, bench_runner_huge_keys[s * HG_COLS + k],
 				  median(ns[s][k], rounds) /
-				  (k >= 5 ? 1024 : 1e6), units[k], notes[k]);
+				  (HG_PMD(k) ? 1024 : 1e6), units[k], notes[k]);
 	return 0;
 }

@@ -47,10 +47,13 @@ PY
 echo "ok: $(head -n 1 "$tmp/small.txt")"
 
 # --prefault: a line saying how, and the run passes as without it
-"$gmem" run --vcpus 1 --mem 8M --rounds 1 --prefault >"$tmp/pf.txt" ||
+# (a slice of RAM per vCPU, each one's time)
+"$gmem" run --vcpus 2 --mem 8M --rounds 1 --prefault >"$tmp/pf.txt" ||
 	fail "gmem run --prefault exited $?: $(cat "$tmp/pf.txt")"
-grep -Eq '^  prefault: +guest RAM in [0-9.]+ ms \((KVM_PRE_FAULT_MEMORY on vCPU 0|host side only: no KVM_PRE_FAULT_MEMORY here)\)$' \
+grep -Eq '^  prefault: +guest RAM in [0-9.]+ ms, 2 slice\(s\) at once \((KVM_PRE_FAULT_MEMORY, one vCPU each|host side only: no KVM_PRE_FAULT_MEMORY here)\)$' \
 	"$tmp/pf.txt" || fail "--prefault line: $(cat "$tmp/pf.txt")"
+grep -Eq '^  prefault per vCPU: [0-9.]+ [0-9.]+ ms$' "$tmp/pf.txt" ||
+	fail "--prefault per-vCPU line: $(cat "$tmp/pf.txt")"
 grep -q '^PASS: every check held$' "$tmp/pf.txt" || fail "--prefault: no PASS"
 grep -q '^  prefault:' "$tmp/small.txt" && fail "a prefault line without --prefault"
 echo "ok: $(grep '^  prefault:' "$tmp/pf.txt")"

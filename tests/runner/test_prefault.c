@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * runner_config.prefault (gmem run --prefault): after runner_create() the
- * whole of guest RAM is resident, pre-faulted through vCPU 0 exactly where
- * KVM offers KVM_PRE_FAULT_MEMORY, and without the option none of it is;
+ * whole of guest RAM is resident, pre-faulted in one 2 MiB slice per vCPU
+ * (two here), through the vCPUs exactly where KVM offers
+ * KVM_PRE_FAULT_MEMORY, and without the option none of it is;
  * then the guest of test_memfd_guest.c runs on it unchanged (it checks
  * every byte the host wrote and writes its own). On the VM's default
  * backing (guest_memfd where KVM has it) and on a memfd (GMEM_VM_MEMFD).
@@ -15,6 +16,7 @@
 #include "runner.h"
 
 #define RAM (4ULL << 20)
+#define VCPUS 2		/* a 2 MiB slice each */
 
 /* Bytes of [0, RAM) of the RAM file that are resident. */
 static uint64_t resident_bytes(struct gmem_file *f)
@@ -34,7 +36,7 @@ static uint64_t resident_bytes(struct gmem_file *f)
 static void one(bool memfd, bool prefault)
 {
 	struct runner_config cfg = {
-		.ram_size = RAM, .ram_slots = 2,
+		.ram_size = RAM, .ram_slots = 2, .nr_vcpus = VCPUS,
 		.image = guest_memfd, .image_size = guest_memfd_size,
 		.memfd_backing = memfd, .prefault = prefault,
 	};
@@ -51,6 +53,8 @@ static void one(bool memfd, bool prefault)
 		    "%s, prefault %d: %llu bytes resident",
 		    memfd ? "memfd" : "default", prefault,
 		    (unsigned long long)resident_bytes(runner_ram_file(r)));
+	TEST_ASSERT(st.prefault_slices == (prefault ? VCPUS : 0),
+		    "prefault %d: %u slices", prefault, st.prefault_slices);
 	TEST_ASSERT(st.prefault_vcpu == (prefault && cap),
 		    "pre-faulted through a vCPU: %d, capability %d",
 		    st.prefault_vcpu, cap);

@@ -98,7 +98,8 @@ F(cpu0, r->nr_vcpus = 0)
 F(cpubig, r->nr_vcpus = GUEST_MAX_VCPUS + 1)
 F(slot0, r->ram_slots = 0)
 F(slotbig, r->ram_slots = RUNNER_MAX_RAM_SLOTS + 1)
-F(flagbad, r->flags = 1U << 3)
+F(flagbad, r->flags = 1U << 4)
+F(hugefd, r->flags = RUNNER_SNAP_HUGE)
 F(convbad, r->conv_channel = 2)
 F(ramsz, r->ram_size = PG + 1)
 F(ramgpa, r->ram_gpa = RUNNER_RAM_GPA + 8)
@@ -116,6 +117,7 @@ static const struct enc_row enc_bad[] = {
 	{ "no vCPU", cpu0 }, { "vCPUs above GUEST_MAX_VCPUS", cpubig },
 	{ "no RAM slot", slot0 }, { "RAM slots above the max", slotbig },
 	{ "unknown flag", flagbad }, { "unknown conversion channel", convbad },
+	{ "huge RAM not on a memfd", hugefd },
 	{ "RAM size unaligned", ramsz }, { "RAM gpa unaligned", ramgpa },
 	{ "RAM wrapping", ramwrap }, { "DMA size unaligned", dmasz },
 	{ "DMA above RUNNER_DMA_MAX", dmabig },
@@ -143,6 +145,8 @@ static const struct dec_row dec_bad[] = {
 	{ "no RAM slot", 16, 4, 0, -EBADMSG },
 	{ "too many RAM slots", 16, 4, RUNNER_MAX_RAM_SLOTS + 1, -EBADMSG },
 	{ "unknown flag", 20, 4, 1U << 31, -EBADMSG },
+	{ "flag bit 4", 20, 4, RUNNER_SNAP_MEMFD | 1U << 4, -EBADMSG },
+	{ "huge RAM not on a memfd", 20, 4, RUNNER_SNAP_HUGE, -EBADMSG },
 	{ "conversion channel 7", 24, 4, 7, -EBADMSG },
 	{ "reserved at 28", 28, 1, 0x01, -EBADMSG },
 	{ "reserved at 31", 31, 1, 0x80, -EBADMSG },
@@ -213,6 +217,9 @@ int main(void)
 	uint8_t buf[LEN];
 
 	round_trip(r);
+	r.flags |= RUNNER_SNAP_HUGE;	/* huge RAM, on its memfd */
+	round_trip(r);
+	r.flags &= ~RUNNER_SNAP_HUGE;
 	/* the edges that are still good */
 	edge.nr_vcpus = GUEST_MAX_VCPUS;
 	edge.ram_slots = RUNNER_MAX_RAM_SLOTS;
