@@ -98,6 +98,8 @@ elif kind == "flip":
     d[int(arg)] ^= 0x01
 elif kind == "set":         # bits of the record's flags (offset 20)
     d[20] |= int(arg)
+elif kind == "flags":       # the record's flags, all of them
+    struct.pack_into("<I", d, 20, int(arg))
 elif kind == "tail":        # bytes after the stream's END chunk
     d += bytes(int(arg))
 elif kind == "splice":      # this record and vCPU state, another stream
@@ -205,6 +207,9 @@ cut    | stream + 40      | it does not verify
 cut    | size / 2         | it does not verify
 cut    | size - 1         | it does not verify
 flip   | 0                | not a gmem VM snapshot
+flags  | 8                | not a gmem VM snapshot: no record, or a damaged one
+flags  | 1 + 16           | not a gmem VM snapshot: no record, or a damaged one
+flags  | 1 << 31          | not a gmem VM snapshot: no record, or a damaged one
 flip   | 8                | another version of the format
 flip   | 20               | $memfd_says
 flip   | 24               | $conv_says
