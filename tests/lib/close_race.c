@@ -5,9 +5,10 @@
  * on another. Readers and writers hammer one gpa range while the main
  * thread creates a file filled with a generation tag, binds it, converts
  * and punches parts of it, closes it (the slot stays, invalid) and deletes
- * the slot, over and over. Every page-sized read must either succeed with
- * one whole page state (the tag, or zeros after a punch or a ZERO
- * conversion), or fail with -EFAULT and GMEM_FAULT_UNBACKED or
+ * the slot, over and over. Every read (a page, or 8..128 bytes: the small
+ * read's own read-side section) must either succeed with one whole page
+ * state (the tag, or zeros after a punch or a ZERO conversion), or fail
+ * with -EFAULT and GMEM_FAULT_UNBACKED or
  * GMEM_FAULT_PRIVATE; nothing may crash or touch freed memory (the
  * sanitizer builds run this too). Runs on both backings. Privacy itself
  * is checked by threads.c; this test is about lifetimes. Each round takes
@@ -52,15 +53,18 @@ static void *reader(void *arg)
 	uint64_t buf[512], i = (uintptr_t)arg;
 
 	while (!atomic_load(&stop)) {
-		uint64_t off = (i++ * 4096) % (SIZE - sizeof(buf));
+		uint64_t off = (i * 4096) % (SIZE - sizeof(buf));
+		/* every other read small: the optimistic path (access.c) */
+		size_t len = i & 1 ? 8 * (1 + i / 2 % 16) : sizeof(buf);
 		struct gmem_fault f = { 0 };
-		int r = gmem_vm_read(vm, GPA + off, buf, sizeof(buf), &f);
+		int r = gmem_vm_read(vm, GPA + off, buf, len, &f);
 
+		i++;
 		if (r) {
 			check_fault(r, &f);
 			continue;
 		}
-		for (size_t w = 1; w < 512; w++)
+		for (size_t w = 1; w < len / 8; w++)
 			TEST_ASSERT(buf[w] == buf[0],
 				    "torn read at 0x%llx: 0x%llx vs 0x%llx",
 				    (unsigned long long)(GPA + off + w * 8),
