@@ -18,6 +18,7 @@
  * 3. fork(): in the child every read of the parent's VM is -EIO, whatever
  *    its length (the small read must not answer from the parent's index),
  *    and the child's buffer stays untouched.
+ * 4. The memslot search, over 1 to 21 memslots with holes between them.
  * No timing is asserted.
  */
 #include <pthread.h>
@@ -274,6 +275,103 @@ static void test_fork(struct gmem_vm *vm)
 	TEST_RET(gmem_vm_read(vm, LO, &b, 1, NULL), 0);
 }
 
+/*
+ * Part 4: the memslot search (the one-slot case, the per-thread hint,
+ * the branching binary search): NSLOTS memslots of one or two pages with
+ * a page of hole after each; 1- and 8-byte reads at each one's first and
+ * last bytes and in its hole, in gpa order, backwards and strided, so the
+ * hint is right, one off and far off.
+ */
+#define NSLOTS		21
+#define SLOTS_GPA	(1ULL << 40)
+#define SLOT_STRIDE	(3 * PG)
+
+static uint64_t slot_pages(unsigned int i)
+{
+	return 1 + i % 2;
+}
+
+static uint8_t slot_byte(uint64_t gpa)
+{
+	return (uint8_t)(gpa * 7 + (gpa >> 12) * 13 + 1);
+}
+
+static void check_at(struct gmem_vm *vm, unsigned int n, uint64_t gpa,
+		     size_t len)
+{
+	uint64_t rel = (gpa - SLOTS_GPA) % SLOT_STRIDE;
+	unsigned int i = (gpa - SLOTS_GPA) / SLOT_STRIDE;
+	bool in = i < n && rel + len <= slot_pages(i) * PG;
+	struct gmem_fault fault = { 0 };
+	uint8_t buf[8];
+	int ret;
+
+	memset(buf, SENTINEL, sizeof(buf));
+	ret = gmem_vm_read(vm, gpa, buf, len, &fault);
+	TEST_ASSERT(ret == (in ? 0 : -EFAULT),
+		    "slot %u, gpa %#llx, len %zu: %d", i,
+		    (unsigned long long)gpa, len, ret);
+	for (size_t k = 0; k < len; k++)
+		TEST_ASSERT(buf[k] == (in ? slot_byte(gpa + k) : SENTINEL),
+			    "slot %u, gpa %#llx + %zu: %#x", i,
+			    (unsigned long long)gpa, k, buf[k]);
+	if (!in)
+		TEST_ASSERT(fault.flags & GMEM_FAULT_UNBACKED,
+			    "gpa %#llx: fault flags %#llx",
+			    (unsigned long long)gpa,
+			    (unsigned long long)fault.flags);
+}
+
+/* The first @n memslots' ends and holes, in @order (k-th visit: slot). */
+static void visit_slots(struct gmem_vm *vm, unsigned int n,
+			unsigned int (*order)(unsigned int))
+{
+	static const size_t sizes[] = { 1, 8 };
+
+	for (unsigned int k = 0; k < NSLOTS; k++) {
+		unsigned int i = order(k);	/* past @n: a hole */
+		uint64_t gpa = SLOTS_GPA + i * SLOT_STRIDE;
+		uint64_t end = gpa + slot_pages(i) * PG;
+
+		for (size_t j = 0; j < ARRAY_SIZE(sizes); j++) {
+			check_at(vm, n, gpa, sizes[j]);
+			check_at(vm, n, end - sizes[j], sizes[j]);
+			check_at(vm, n, end - sizes[j] + 1, sizes[j]);
+			check_at(vm, n, end, sizes[j]);
+			check_at(vm, n, gpa - 1, sizes[j]);
+		}
+	}
+}
+
+static unsigned int forwards(unsigned int k) { return k; }
+static unsigned int backwards(unsigned int k) { return NSLOTS - 1 - k; }
+static unsigned int strided(unsigned int k) { return k * 8 % NSLOTS; }
+
+static void test_search(struct gmem_vm *vm)
+{
+	struct gmem_file *f = new_file(vm, 2 * NSLOTS * PG,
+				       GMEM_FLAG_INIT_SHARED);
+	uint8_t page[2 * PG];
+
+	for (unsigned int i = 0; i < NSLOTS; i++) {
+		uint64_t gpa = SLOTS_GPA + i * SLOT_STRIDE;
+
+		TEST_RET(set_slot(vm, 10 + i, gpa, slot_pages(i) * PG, f,
+				  2 * i * PG), 0);
+		for (uint64_t k = 0; k < slot_pages(i) * PG; k++)
+			page[k] = slot_byte(gpa + k);
+		TEST_RET(gmem_vm_write(vm, gpa, page, slot_pages(i) * PG,
+				       NULL), 0);
+		/* the one-memslot case, then every count up to NSLOTS */
+		visit_slots(vm, i + 1, forwards);
+	}
+	visit_slots(vm, NSLOTS, backwards);
+	visit_slots(vm, NSLOTS, strided);
+	for (unsigned int i = 0; i < NSLOTS; i++)
+		TEST_RET(del_slot(vm, 10 + i), 0);
+	TEST_RET(gmem_close(f), 0);
+}
+
 static void write_pattern(struct gmem_vm *vm, uint64_t gpa, uint64_t seed,
 			  uint64_t len)
 {
@@ -301,6 +399,7 @@ static void test_probe(struct gmem_vm *vm, int kvm)
 	}
 	test_table(vm, top);
 	test_signals(vm);
+	test_search(vm);
 	test_fork(vm);
 	if (top)
 		TEST_RET(del_slot(vm, 1), 0);
