@@ -33,7 +33,7 @@
 #define HI		(0ULL - 2 * PG)	/* one shared page, then the end */
 #define SENTINEL	0xee
 #define MAXLEN		PG
-#define SIGNALS		20000
+#define SIGNALS		5000
 #define BURST		64
 
 static const size_t lens[] = { 0, 1, 63, 64, 65, 128, 129, 4096 };
