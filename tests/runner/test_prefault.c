@@ -7,7 +7,12 @@
  * then the guest of test_memfd_guest.c runs on it unchanged (it checks
  * every byte the host wrote and writes its own). On the VM's default
  * backing (guest_memfd where KVM has it) and on a memfd (GMEM_VM_MEMFD).
+ * Then a slice's thread that cannot be created (a default stack no mmap
+ * can give): runner_create() fails with pthread_create()'s error, not
+ * with slice 0's success, and returns no runner (the sanitizer build
+ * reports anything left behind).
  */
+#include <pthread.h>
 #include <sys/ioctl.h>
 
 #include "harness.h"
@@ -74,6 +79,46 @@ static void one(bool memfd, bool prefault)
 		st.prefault_vcpu);
 }
 
+/* The default stack of new threads, in bytes (0: glibc's own default). */
+static void default_stack(size_t bytes)
+{
+	static pthread_attr_t was;
+	static bool saved;
+	pthread_attr_t a;
+
+	if (!saved) {
+		TEST_ASSERT(!pthread_getattr_default_np(&was), "default attr");
+		saved = true;
+	}
+	if (!bytes) {
+		TEST_ASSERT(!pthread_setattr_default_np(&was), "restore attr");
+		return;
+	}
+	TEST_ASSERT(!pthread_attr_init(&a), "attr");
+	TEST_ASSERT(!pthread_attr_setstacksize(&a, bytes), "stack size");
+	TEST_ASSERT(!pthread_setattr_default_np(&a), "default attr");
+	pthread_attr_destroy(&a);
+}
+
+static void no_thread(void)
+{
+	struct runner_config cfg = {
+		.ram_size = RAM, .ram_slots = 2, .nr_vcpus = VCPUS,
+		.image = guest_memfd, .image_size = guest_memfd_size,
+		.memfd_backing = true, .prefault = true,
+	};
+	struct runner *r = NULL;
+	int ret;
+
+	default_stack(1ULL << 46);	/* 64 TiB: no mmap gives that */
+	ret = runner_create(&cfg, &r);
+	default_stack(0);
+	TEST_ASSERT(ret == -EAGAIN || ret == -ENOMEM,
+		    "runner_create with no thread for slice 1: %d", ret);
+	TEST_ASSERT(!r, "a failed runner_create gave a runner");
+	fprintf(stderr, "ok no thread for a slice: %s\n", strerror(-ret));
+}
+
 int main(void)
 {
 	if (!test_have_kvm())
@@ -81,5 +126,6 @@ int main(void)
 	for (int memfd = 0; memfd < 2; memfd++)
 		for (int prefault = 0; prefault < 2; prefault++)
 			one(memfd, prefault);
+	no_thread();
 	return KSFT_PASS;
 }
