@@ -19,6 +19,8 @@
  *    its length (the small read must not answer from the parent's index),
  *    and the child's buffer stays untouched.
  * 4. The memslot search, over 1 to 21 memslots with holes between them.
+ * 5. A memslot replaced, under small reads, by one of another file whose
+ *    page is private, and back: no read returns the private page's bytes.
  * No timing is asserted.
  */
 #include <pthread.h>
@@ -372,6 +374,83 @@ static void test_search(struct gmem_vm *vm)
 	TEST_RET(gmem_close(f), 0);
 }
 
+/*
+ * Part 5: a memslot replaced under small reads, again and again, by one of
+ * a file whose page is private (its bytes PRIV_BYTE, written while it was
+ * shared) and back by one of a shared file (SHARED_BYTE). A read returns
+ * SHARED_BYTE bytes only, or fails: one PRIV_BYTE is a private byte out.
+ */
+#define SWAP_GPA	(1ULL << 41)
+#define SWAPS		2000
+#define SHARED_BYTE	0x5a
+#define PRIV_BYTE	0xa5
+
+static atomic_ulong swap_reads;
+
+static void *swap_reader(void *arg)
+{
+	uint8_t buf[128];
+	unsigned long n = 0, ok = 0;
+
+	while (!atomic_load(&stop)) {
+		size_t len = 1 + n % sizeof(buf);
+		int ret = gmem_vm_read(arg, SWAP_GPA + n % 64, buf, len, NULL);
+
+		atomic_store(&swap_reads, ++n);
+
+		ok += !ret;
+		for (size_t i = 0; !ret && i < len; i++)
+			if (buf[i] != SHARED_BYTE) {
+				atomic_fetch_add(&bad, 1);
+				break;
+			}
+	}
+	fprintf(stderr, "%lu of %lu reads across %u replacements\n", ok, n,
+		SWAPS);
+	return NULL;
+}
+
+static struct gmem_file *swap_file(struct gmem_vm *vm, uint8_t byte,
+				   bool private)
+{
+	struct gmem_file *f = new_file(vm, PG, GMEM_FLAG_INIT_SHARED);
+	uint8_t page[PG];
+
+	memset(page, byte, sizeof(page));
+	TEST_RET(set_slot(vm, 40, SWAP_GPA, PG, f, 0), 0);
+	TEST_RET(gmem_vm_write(vm, SWAP_GPA, page, PG, NULL), 0);
+	TEST_RET(del_slot(vm, 40), 0);
+	if (private)
+		convert(f, 0, PG, GMEM_ATTR_PRIVATE, GMEM_CONVERT_PRESERVE);
+	return f;
+}
+
+static void test_swap(struct gmem_vm *vm)
+{
+	struct gmem_file *sh = swap_file(vm, SHARED_BYTE, false);
+	struct gmem_file *pv = swap_file(vm, PRIV_BYTE, true);
+	pthread_t th;
+
+	atomic_store(&stop, false);
+	atomic_store(&bad, 0);
+	TEST_ASSERT(!pthread_create(&th, NULL, swap_reader, vm), "thread");
+	atomic_store(&swap_reads, 0);
+	for (unsigned int i = 0; i < SWAPS; i++) {
+		/* the reader's progress, not time: a few reads per swap */
+		while (atomic_load(&swap_reads) < 4ULL * i)
+			sched_yield();
+		TEST_RET(set_slot(vm, 40, SWAP_GPA, PG, i % 2 ? pv : sh, 0),
+			 0);
+		TEST_RET(del_slot(vm, 40), 0);
+	}
+	atomic_store(&stop, true);
+	pthread_join(th, NULL);
+	TEST_ASSERT(!atomic_load(&bad), "%u reads returned a private byte",
+		    atomic_load(&bad));
+	TEST_RET(gmem_close(pv), 0);
+	TEST_RET(gmem_close(sh), 0);
+}
+
 static void write_pattern(struct gmem_vm *vm, uint64_t gpa, uint64_t seed,
 			  uint64_t len)
 {
@@ -400,6 +479,7 @@ static void test_probe(struct gmem_vm *vm, int kvm)
 	test_table(vm, top);
 	test_signals(vm);
 	test_search(vm);
+	test_swap(vm);
 	test_fork(vm);
 	if (top)
 		TEST_RET(del_slot(vm, 1), 0);
