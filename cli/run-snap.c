@@ -469,6 +469,10 @@ static int restore(struct run_ctx *c, struct runner_snap *sn,
 	if (ret)
 		return refuse("%s: %s: nothing was restored",
 			      c->snap.what, snap_error(ret));
+	ret = c->o.prefault ? runner_prefault(r) : 0;
+	if (ret)
+		return refuse("%s: restored, but the pre-fault of guest RAM failed: %s: the guest was not run",
+			      c->snap.what, strerror(-ret));
 	return CLI_OK;
 }
 

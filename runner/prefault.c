@@ -9,6 +9,7 @@
  * Where KVM has no KVM_PRE_FAULT_MEMORY (a PVM host) each thread does
  * its slice's host side only.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <sys/ioctl.h>
 
@@ -85,6 +86,15 @@ static int run_slices(struct slice *s, unsigned int n)
 			ret = s[i].ret;
 	}
 	return ret;
+}
+
+int runner_prefault(struct runner *r)
+{
+	if (!r)
+		return -EINVAL;
+	if (atomic_load(&r->t0_ns))
+		return -EBUSY;
+	return r->cfg.ram_size ? rn_prefault_ram(r) : 0;
 }
 
 int rn_prefault_ram(struct runner *r)

@@ -340,7 +340,7 @@ int runner_create(const struct runner_config *cfg, struct runner **out)
 		ret = launch(r);
 	if (!ret)
 		ret = create_vcpus(r);
-	/* a restored VM's, once runner_restore() filled its memory */
+	/* a restored VM's: runner_prefault(), after runner_restore() */
 	if (!ret && r->cfg.prefault && r->cfg.ram_size && !r->cfg.restore)
 		ret = rn_prefault_ram(r);
 	if (ret) {

@@ -168,8 +168,8 @@ struct runner_config {
 	 * Build the VM for runner_restore() (runner_snap_config() fills the
 	 * rest from a snapshot): its files, memslots and vCPUs (CPUID only),
 	 * but no page tables, boot block, image or launch, which come from
-	 * the snapshot. @image may be NULL. With @prefault the pre-fault
-	 * comes at the end of runner_restore(), over the restored memory.
+	 * the snapshot. @image may be NULL. @prefault is then the caller's
+	 * to do, with runner_prefault() after runner_restore().
 	 */
 	bool restore;
 	struct runner_mmio mmio[RUNNER_MAX_MMIO];
@@ -342,19 +342,26 @@ void runner_snap_config(const struct runner_snap *s, struct runner_config *cfg);
 /*
  * Into @r, created from runner_snap_config() and not run yet, after
  * runner_snap_unseal(): gmem_vm_restore() from the stream, then every
- * vCPU's state; the launch digest becomes the snapshot's; then, with
- * runner_config.prefault, guest RAM's shared pages are pre-faulted as
- * runner_create() does for a new VM (runner_stats.prefault_*). The fd
+ * vCPU's state; the launch digest becomes the snapshot's. The fd
  * must end with the stream (a migration's source shuts its side). 0;
  * -EINVAL (@r
  * not made for it, the vCPU state not opened); -EOPNOTSUPP (RAM of
  * another backing than the snapshot's); gmem_vm_restore()'s errors;
- * -EBADMSG for bytes after the stream; KVM's errors setting the state;
- * gmem_vm_prefault()'s.
+ * -EBADMSG for bytes after the stream; KVM's errors setting the state.
  * On failure @r must not be run.
  */
 int runner_restore(struct runner *r, struct runner_snap *s,
 		   const uint8_t key[RUNNER_KEY_LEN]);
+/*
+ * Pre-fault guest RAM's shared pages now, as runner_config.prefault does
+ * in runner_create() for a new VM (runner_stats.prefault_*): for a
+ * restored one, after runner_restore() (the private pages are private by
+ * then and skipped; each vCPU is in the mode it resumes in). Apart from
+ * runner_restore() so that a failure here is not taken for a failed
+ * restore: the memory is restored either way. 0 (also with no RAM);
+ * -EINVAL for NULL; -EBUSY once @r has run; gmem_vm_prefault()'s errors.
+ */
+int runner_prefault(struct runner *r);
 /* Free @s, its vCPU state wiped; the fd stays open. NULL is fine. */
 void runner_snap_close(struct runner_snap *s);
 

@@ -452,12 +452,7 @@ int runner_restore(struct runner *r, struct runner_snap *s,
 		r->vcpus[i].sync_pending = s->layout.flags & RN_VS_SYNC;
 	}
 	memcpy(r->digest, s->rec.digest, sizeof(r->digest));
-	/*
-	 * The shared pages hold the snapshot's contents now, the private ones
-	 * are private: a pre-fault skips those, and goes through each vCPU
-	 * in the mode it resumes in.
-	 */
-	return r->cfg.prefault && r->cfg.ram_size ? rn_prefault_ram(r) : 0;
+	return 0;
 }
 
 void runner_snap_close(struct runner_snap *s)

@@ -7,7 +7,8 @@
  * then the guest of test_memfd_guest.c runs on it unchanged (it checks
  * every byte the host wrote and writes its own). On the VM's default
  * backing (guest_memfd where KVM has it) and on a memfd (GMEM_VM_MEMFD).
- * Then a slice's thread that cannot be created (a default stack no mmap
+ * runner_prefault() does the same later, and refuses NULL and a VM that
+ * has run. Then a slice's thread that cannot be created (a default stack no mmap
  * can give): runner_create() fails with pthread_create()'s error, not
  * with slice 0's success, and returns no runner (the sanitizer build
  * reports anything left behind).
@@ -63,11 +64,23 @@ static void one(bool memfd, bool prefault)
 	TEST_ASSERT(st.prefault_vcpu == (prefault && cap),
 		    "pre-faulted through a vCPU: %d, capability %d",
 		    st.prefault_vcpu, cap);
+	/* Asked later (as after runner_restore()): the same pre-fault. */
+	TEST_RET(runner_prefault(NULL), -EINVAL);
+	if (!prefault) {
+		TEST_RET(runner_prefault(r), 0);
+		runner_get_stats(r, &st);
+		TEST_ASSERT(resident_bytes(runner_ram_file(r)) == RAM &&
+			    st.prefault_slices == VCPUS,
+			    "runner_prefault(): %llu bytes resident, %u slices",
+			    (unsigned long long)resident_bytes(runner_ram_file(r)),
+			    st.prefault_slices);
+	}
 	/* The guest checks for 0xaa everywhere, then writes 0xff. */
 	memset(buf, 0xaa, RAM);
 	TEST_RET(gmem_vm_write(runner_vm(r), runner_ram_gpa(r), buf, RAM,
 			       NULL), 0);
 	TEST_ASSERT(runner_run(r) == 0, "%s", runner_error(r));
+	TEST_RET(runner_prefault(r), -EBUSY);
 	TEST_RET(gmem_vm_read(runner_vm(r), runner_ram_gpa(r), buf, RAM, NULL),
 		 0);
 	for (uint64_t i = 0; i < RAM; i++)
