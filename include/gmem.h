@@ -570,6 +570,10 @@ long gmem_vm_populate(struct gmem_vm *vm, uint64_t gpa, const void *src,
  * touched, not as gmem_fallocate()'s (gmem_stat().allocated), and show
  * GMEM_RUN_RESIDENT. KVM offers the ioctl only with two-dimensional paging
  * (KVM_CAP_PRE_FAULT_MEMORY): on a PVM host (shadow paging) pass -1.
+ * What the kernel later takes back is not held: automatic NUMA balancing
+ * (kernel.numa_balancing) changes the protection of the host mapping to
+ * sample it, and KVM's MMU notifier then drops the pre-faulted entries,
+ * so the guest faults them in again (docs/benchmarks.md, "Pre-fault").
  * Takes vm->slots_lock, then each file's invalidate lock, both for
  * reading: pre-faults of one VM run concurrently (a VMM may split RAM into
  * one slice per vCPU, each pre-faulted on its own thread with that vCPU),
