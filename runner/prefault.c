@@ -64,7 +64,8 @@ static unsigned int plan(struct runner *r, struct slice *s, bool vcpu)
 /*
  * Slice 0 on the calling thread (the one that created the vCPUs, as
  * with a single vCPU before), every other on a thread of its own; all
- * joined. The first error of theirs.
+ * joined. The first error of theirs; where a thread cannot be had, the
+ * calling thread does no slice of its own either.
  */
 static int run_slices(struct slice *s, unsigned int n)
 {
@@ -77,34 +78,34 @@ static int run_slices(struct slice *s, unsigned int n)
 		if (ret)
 			break;
 	}
-	if (n)
+	if (n && !ret)
 		slice_thread(&s[0]);
-	for (unsigned int i = 0; i < started && i < n; i++) {
-		if (i)
-			pthread_join(s[i].t, NULL);
-		if (!ret)
-			ret = s[i].ret;
-	}
+	for (unsigned int i = 1; i < started; i++)
+		pthread_join(s[i].t, NULL);
+	for (unsigned int i = 0; i < started && i < n && !ret; i++)
+		ret = s[i].ret;
 	return ret;
 }
 
 int runner_prefault(struct runner *r)
 {
+	struct slice s[GUEST_MAX_VCPUS];
+	bool vcpu;
+	uint64_t t0;
+	unsigned int n;
+	int ret;
+
 	if (!r)
 		return -EINVAL;
 	if (atomic_load(&r->t0_ns))
 		return -EBUSY;
-	return r->cfg.ram_size ? rn_prefault_ram(r) : 0;
-}
-
-int rn_prefault_ram(struct runner *r)
-{
-	struct slice s[GUEST_MAX_VCPUS];
-	bool vcpu = ioctl(r->vm_fd, KVM_CHECK_EXTENSION,
-			  KVM_CAP_PRE_FAULT_MEMORY) > 0;
-	uint64_t t0 = rn_now_ns();
-	unsigned int n = plan(r, s, vcpu);
-	int ret = run_slices(s, n);
+	if (!r->cfg.ram_size)
+		return 0;
+	vcpu = ioctl(r->vm_fd, KVM_CHECK_EXTENSION,
+		     KVM_CAP_PRE_FAULT_MEMORY) > 0;
+	t0 = rn_now_ns();
+	n = plan(r, s, vcpu);
+	ret = run_slices(s, n);
 
 	r->prefault_seconds = (rn_now_ns() - t0) / 1e9;
 	r->prefault_vcpu = vcpu;

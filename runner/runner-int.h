@@ -134,9 +134,6 @@ int rn_setup_vcpu(struct runner *r, struct rvcpu *v);
 /* KVM_SET_CPUID2 alone (a restored vCPU gets the rest from a snapshot) */
 int rn_setup_cpuid(struct runner *r, struct rvcpu *v);
 
-/* prefault.c: runner_config.prefault, one slice of RAM per vCPU */
-int rn_prefault_ram(struct runner *r);
-
 /* vcpu.c */
 void *rn_vcpu_thread(void *arg);
 /*

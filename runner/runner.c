@@ -341,8 +341,8 @@ int runner_create(const struct runner_config *cfg, struct runner **out)
 	if (!ret)
 		ret = create_vcpus(r);
 	/* a restored VM's: runner_prefault(), after runner_restore() */
-	if (!ret && r->cfg.prefault && r->cfg.ram_size && !r->cfg.restore)
-		ret = rn_prefault_ram(r);
+	if (!ret && r->cfg.prefault && !r->cfg.restore)
+		ret = runner_prefault(r);
 	if (ret) {
 		runner_destroy(r);
 		return ret;
